@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+// One vitest run covers the whole monorepo (`npm test`): a single global setup provides PostgreSQL,
+// Redis and the S3 emulator to every project, and a single JSON report gives CI its pass/fail count.
+const workspaces = [
+  'packages/contracts',
+  'packages/db',
+  'packages/storage',
+  'packages/media',
+  'packages/runtime',
+  'packages/testkit',
+  'packages/devstack',
+  'apps/links-api',
+  'apps/share-gateway',
+  'apps/export-worker',
+  'apps/ingest-worker',
+];
+
+export default defineConfig({
+  test: {
+    globalSetup: ['packages/testkit/src/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    maxWorkers: 3,
+    projects: [
+      ...workspaces.map((dir) => ({
+        extends: true as const,
+        test: { name: `@immish/${dir.split('/')[1]}`, root: dir, include: ['test/**/*.test.ts'] },
+      })),
+      { extends: true as const, test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'] } },
+    ],
+  },
+});
