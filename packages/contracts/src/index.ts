@@ -1,1 +1,2 @@
-export type X = { a: number }; export const hello = (x: X): number => x.a;
+export type X = { a: number };
+export const hello = (x: X): number => x.a;
