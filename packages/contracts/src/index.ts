@@ -1,2 +1,5 @@
-export type X = { a: number };
-export const hello = (x: X): number => x.a;
+export * from './common.ts';
+export * from './config.ts';
+export * from './errors.ts';
+export * from './events.ts';
+export * from './queues.ts';

@@ -1,1 +1,5 @@
-export {};
+export * from './ids.ts';
+export * from './migrate.ts';
+export * from './outbox/index.ts';
+export * from './pool.ts';
+export * from './schema.ts';

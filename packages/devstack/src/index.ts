@@ -1,1 +1,4 @@
-export {};
+export * from './binaries.ts';
+export * from './postgres.ts';
+export * from './redis.ts';
+export * from './wait.ts';

@@ -1,1 +1,92 @@
-export default async function setup() {}
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDb, createPool, migrateToLatest } from '@immish/db';
+import { freePort, type PrivatePostgres, type PrivateRedis, startPostgres, startRedis } from '@immish/devstack';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminDatabaseUrl: string;
+    templateDatabase: string;
+    redisUrl: string;
+    runId: string;
+  }
+}
+
+/**
+ * One PostgreSQL and one Redis for the whole run (SPEC/ARCHITECTURE "Tests"):
+ * - TEST_DATABASE_URL / DATABASE_URL and TEST_REDIS_URL / REDIS_URL when set (CI or a developer's servers);
+ * - otherwise private instances started from the system binaries in a temp dir, stopped at the end.
+ * Migrations run once into a template database; each test file clones it (CREATE DATABASE … TEMPLATE) and
+ * uses its own Redis key prefix, so files run in parallel without seeing each other.
+ */
+export default async function setup(project: TestProject) {
+  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const stops: (() => Promise<void>)[] = [];
+  let tmp: string | null = null;
+  const privateDir = () => {
+    if (!tmp) {
+      tmp = mkdtempSync(join(tmpdir(), 'immish-test-'));
+      chmodSync(tmp, 0o755); // the postgres user must reach its data dir below it
+    }
+    return tmp;
+  };
+
+  let adminUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
+  if (!adminUrl) {
+    const pgInstance: PrivatePostgres = await startPostgres({
+      dataDir: join(privateDir(), 'pg'),
+      port: await freePort(),
+      ephemeral: true,
+    });
+    stops.push(() => pgInstance.stop());
+    adminUrl = pgInstance.url;
+  }
+  let redisUrl = process.env.TEST_REDIS_URL || process.env.REDIS_URL || '';
+  if (!redisUrl) {
+    const redis: PrivateRedis = await startRedis({ dataDir: join(privateDir(), 'redis'), port: await freePort() });
+    stops.push(() => redis.stop());
+    redisUrl = redis.url;
+  }
+
+  const template = `immish_tpl_${runId}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${template}`);
+  await admin.end();
+  const db = createDb(createPool({ connectionString: withDatabase(adminUrl, template), max: 2 }));
+  await migrateToLatest(db);
+  await db.destroy();
+
+  project.provide('adminDatabaseUrl', adminUrl);
+  project.provide('templateDatabase', template);
+  project.provide('redisUrl', redisUrl);
+  project.provide('runId', runId);
+
+  return async () => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    try {
+      await c.connect();
+      // this run's databases only: never touch anybody else's
+      const { rows } = await c.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = $2`,
+        [`immish_t_${runId}_%`, template],
+      );
+      for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    } catch {
+      // best effort; a private instance is deleted below anyway
+    } finally {
+      await c.end().catch(() => {});
+    }
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

@@ -1,1 +1,2 @@
-export {};
+export * from './database.ts';
+export { withDatabase } from './global-setup.ts';

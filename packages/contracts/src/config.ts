@@ -1,0 +1,115 @@
+import Type from 'typebox';
+
+/**
+ * Configuration only through environment variables (SPEC §12). One schema per group; each service
+ * validates the groups it needs at start-up, and a bad variable stops it with a message naming it.
+ * Booleans accept true/false/1/0/yes/no; numbers are plain decimal. `.env` in the working directory is read too.
+ */
+const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description });
+const Int = (def: number, description: string, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  Type.Integer({ default: def, minimum: min, maximum: max, description });
+const Port = (def: number, description: string) => Int(def, description, 0, 65535);
+
+export const CoreEnv = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+    description: 'development | production | test',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino log level' },
+  ),
+  DATABASE_URL: Type.String({ minLength: 1, pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL' }),
+  DATABASE_POOL_MAX: Int(10, 'connections per process', 1, 1000),
+  REDIS_URL: Type.String({ minLength: 1, pattern: '^rediss?://', description: 'Redis connection URL' }),
+  QUEUE_PREFIX: Type.String({
+    default: 'immish',
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9_{}:-]+$',
+    description: 'BullMQ/Redis key prefix; use `{immish}` (hash tag) on Redis Cluster',
+  }),
+  SHUTDOWN_TIMEOUT_MS: Int(25_000, 'how long SIGTERM waits for in-flight work before forcing exit', 1000),
+});
+
+export const StorageEnv = Type.Object({
+  STORAGE_DRIVER: Type.Union([Type.Literal('fs'), Type.Literal('s3')], { default: 'fs', description: 'fs | s3' }),
+  STORAGE_FS_ROOT: Type.String({ default: '.data/storage', minLength: 1, description: 'directory of the fs driver' }),
+  S3_BUCKET: Type.String({ default: '', description: 'bucket (required when STORAGE_DRIVER=s3)' }),
+  S3_REGION: Type.String({ default: 'us-east-1', description: 'region' }),
+  S3_ENDPOINT: Type.String({ default: '', description: 'endpoint URL for S3-compatible stores (MinIO…); empty = AWS' }),
+  S3_ACCESS_KEY_ID: Type.String({ default: '', description: 'access key (empty = the SDK default chain)' }),
+  S3_SECRET_ACCESS_KEY: Type.String({ default: '', description: 'secret key' }),
+  S3_FORCE_PATH_STYLE: Bool(false, 'path-style URLs (MinIO, s3rver)'),
+  S3_CHECKSUM_MODE: Type.Union([Type.Literal('WHEN_SUPPORTED'), Type.Literal('WHEN_REQUIRED')], {
+    default: 'WHEN_SUPPORTED',
+    description: 'SDK request/response checksum mode; WHEN_REQUIRED for emulators that mishandle streamed checksums',
+  }),
+  S3_PRESIGNED_REDIRECTS: Bool(false, 'serve originals/exports as 302 to a presigned URL (≤ 60 s) instead of proxying'),
+});
+
+export const HttpEnv = Type.Object({
+  HOST: Type.String({ default: '0.0.0.0', description: 'listen address' }),
+  PUBLIC_URL: Type.String({
+    default: 'http://localhost:3002',
+    pattern: '^https?://[^\\s]+$',
+    description: 'external base URL of the share gateway (share links are built from it)',
+  }),
+  TRUST_PROXY: Bool(false, 'trust X-Forwarded-* (set behind a reverse proxy)'),
+  BODY_LIMIT_BYTES: Int(1_048_576, 'maximum JSON body size', 1024),
+  REQUEST_TIMEOUT_MS: Int(120_000, 'per-request timeout (uploads and downloads need long ones)', 1000),
+  UPLOAD_MAX_FILE_BYTES: Int(10 * 1024 ** 3, 'maximum size of one uploaded file', 1),
+  UPLOAD_MAX_FILES: Int(500, 'maximum files in one upload batch', 1, 100_000),
+});
+
+export const LinksApiEnv = Type.Object({
+  LINKS_API_PORT: Port(3001, 'links-api HTTP port'),
+  LINK_DEFAULT_EXPIRY_HOURS: Int(0, 'expiry applied when a new link gives none (0 = never expires)'),
+  LINK_MAX_EXPIRY_DAYS: Int(
+    0,
+    'latest allowed expiry, in days from now (0 = unlimited; also forbids never-expiring links when set)',
+  ),
+  LINK_PASSWORD_REQUIRED: Bool(false, 'every new or updated link must have a password'),
+  LINK_UPLOAD_PASSWORD_REQUIRED: Bool(false, 'links that allow upload must have a password'),
+  EXPORT_TTL_HOURS: Int(24, 'how long a ready export is kept', 1),
+  EXPORT_MAX_ASSETS: Int(100_000, 'largest export (assets)', 1),
+});
+
+export const GatewayEnv = Type.Object({
+  GATEWAY_PORT: Port(3002, 'share-gateway HTTP port'),
+  UNLOCK_SECRET: Type.String({
+    minLength: 32,
+    description: 'HMAC secret for unlock cookies (≥ 32 chars); `npm start` generates one',
+  }),
+  UNLOCK_TTL_HOURS: Int(24, 'lifetime of an unlock', 1),
+  LINK_CACHE_TTL_MS: Int(1000, 'link cache fallback TTL (events invalidate sooner)', 0, 60_000),
+  UNLOCK_MAX_FAILURES_PER_IP: Int(10, 'wrong passwords per link and client IP per 15 minutes', 1),
+  UNLOCK_MAX_FAILURES_PER_LINK: Int(100, 'wrong passwords per link per hour', 1),
+});
+
+export const IngestWorkerEnv = Type.Object({
+  INGEST_METRICS_PORT: Port(9102, 'ingest-worker health/metrics port'),
+  INGEST_CONCURRENCY: Int(0, 'jobs in parallel per worker (0 = number of CPU cores)', 0, 64),
+  INGEST_MAX_PIXELS: Int(100_000_000, 'decompression-bomb guard: largest image in pixels', 1),
+  INGEST_KEEP_FAILED_ORIGINALS: Bool(true, 'keep the stored original of a file that failed ingest'),
+});
+
+export const ExportWorkerEnv = Type.Object({
+  EXPORT_METRICS_PORT: Port(9101, 'export-worker health/metrics port'),
+  EXPORT_CONCURRENCY: Int(1, 'archives built in parallel per worker', 1, 32),
+  EXPORT_TTL_HOURS: Int(24, 'how long a ready export is kept', 1),
+  EXPORT_CLEANUP_INTERVAL_MS: Int(15 * 60_000, 'how often the expiry job runs', 1000),
+});
+
+export const LinksApiConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, HttpEnv, LinksApiEnv]));
+export type LinksApiConfig = Type.Static<typeof LinksApiConfig>;
+export const GatewayConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, HttpEnv, GatewayEnv]));
+export type GatewayConfig = Type.Static<typeof GatewayConfig>;
+export const IngestWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, IngestWorkerEnv]));
+export type IngestWorkerConfig = Type.Static<typeof IngestWorkerConfig>;
+export const ExportWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, ExportWorkerEnv]));
+export type ExportWorkerConfig = Type.Static<typeof ExportWorkerConfig>;
+export type CoreConfig = Type.Static<typeof CoreEnv> & Type.Static<typeof StorageEnv>;
+
+/** Every variable of every service, for the README table and `.env.example`. */
+export const allEnvGroups = { CoreEnv, StorageEnv, HttpEnv, LinksApiEnv, GatewayEnv, IngestWorkerEnv, ExportWorkerEnv };

@@ -1,0 +1,60 @@
+import type { EventType } from './events.ts';
+
+/** BullMQ queue names. The prefix is configurable (QUEUE_PREFIX; `{immish}` for Redis Cluster). */
+export const Queues = {
+  ingest: 'ingest',
+  exports: 'exports',
+  maintenance: 'maintenance',
+} as const;
+export type QueueName = (typeof Queues)[keyof typeof Queues];
+
+/** Redis pub/sub channel (under the queue prefix) on which the relay announces link changes to gateways. */
+export const LINK_INVALIDATION_CHANNEL = 'link-invalidation';
+
+export interface EventRoute {
+  /** queues that receive the event as a job (job id = event id, job name = event type) */
+  queues: readonly QueueName[];
+  /** announce on the gateway cache-invalidation channel */
+  invalidateLinkCache?: boolean;
+}
+
+const none: EventRoute = { queues: [] };
+
+/** SPEC §6 routing: one table. Events not routed to a queue are still recorded and marked published. */
+export const eventRoutes: Record<EventType, EventRoute> = {
+  'shared-link.created': none,
+  'shared-link.updated': { queues: [], invalidateLinkCache: true },
+  'shared-link.deleted': { queues: [], invalidateLinkCache: true },
+  'shared-link.assets-added': { queues: [], invalidateLinkCache: true },
+  'shared-link.assets-removed': { queues: [], invalidateLinkCache: true },
+  'shared-link.viewed': none,
+  'shared-link.unlocked': none,
+  'shared-link.upload-received': none,
+  'album.created': none,
+  'album.updated': { queues: [], invalidateLinkCache: true },
+  'album.deleted': { queues: [], invalidateLinkCache: true },
+  'album.assets-added': none,
+  'album.assets-removed': none,
+  'album.member-added': none,
+  'album.member-updated': none,
+  'album.member-removed': none,
+  'asset.stored': { queues: [Queues.ingest] },
+  'asset.ingested': none,
+  'asset.ingest-failed': none,
+  'upload-batch.completed': none,
+  'export.requested': { queues: [Queues.exports] },
+  'export.progress': none,
+  'export.completed': none,
+  'export.failed': none,
+};
+
+/** Message published on LINK_INVALIDATION_CHANNEL. */
+export interface LinkInvalidation {
+  linkId?: string;
+  albumId?: string;
+}
+
+/** Jobs that are not events: the repeatable export cleanup. */
+export const MaintenanceJobs = {
+  expireExports: 'expire-exports',
+} as const;

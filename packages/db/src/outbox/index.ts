@@ -1,0 +1,3 @@
+export * from './append.ts';
+export * from './publisher.ts';
+export * from './relay.ts';

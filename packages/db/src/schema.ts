@@ -1,0 +1,234 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Timestamps: written as Date or ISO string, read as Date. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+/** bigint columns come back from pg as strings; the repositories convert. */
+type BigIntColumn = ColumnType<string, number | bigint | string, number | bigint | string>;
+type BigIntDefault = ColumnType<string, number | bigint | string | undefined, number | bigint | string>;
+
+export type AssetType = 'IMAGE' | 'VIDEO' | 'OTHER';
+export type AssetStatus = 'uploaded' | 'processing' | 'ready' | 'failed';
+export type AlbumRole = 'owner' | 'editor' | 'viewer';
+export type SharedLinkType = 'ALBUM' | 'INDIVIDUAL';
+export type UploadItemStatus = 'receiving' | 'stored' | 'processing' | 'ready' | 'duplicate' | 'failed';
+export type UploadBatchStatus = 'processing' | 'completed';
+export type ExportStatus = 'queued' | 'running' | 'ready' | 'failed' | 'expired';
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  name: Generated<string>;
+  password_hash: string | null;
+  is_admin: Generated<boolean>;
+  quota_bytes: BigIntColumn | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  deleted_at: Timestamp | null;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  key_hash: string;
+  permissions: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  last_used_at: Timestamp | null;
+}
+
+export interface AssetsTable {
+  id: Generated<string>;
+  owner_id: string;
+  type: AssetType;
+  original_file_name: string;
+  mime_type: Generated<string>;
+  size: BigIntDefault;
+  checksum: Buffer;
+  original_key: string;
+  thumbnail_key: string | null;
+  preview_key: string | null;
+  width: number | null;
+  height: number | null;
+  thumbhash: Buffer | null;
+  file_created_at: CreatedAt;
+  file_modified_at: CreatedAt;
+  local_date_time: CreatedAt;
+  duration: string | null;
+  device_asset_id: string | null;
+  device_id: string | null;
+  is_favorite: Generated<boolean>;
+  exif_make: string | null;
+  exif_model: string | null;
+  exif_lens_model: string | null;
+  exif_exposure_time: string | null;
+  exif_f_number: number | null;
+  exif_focal_length: number | null;
+  exif_iso: number | null;
+  exif_date_time_original: Timestamp | null;
+  exif_latitude: number | null;
+  exif_longitude: number | null;
+  exif_orientation: number | null;
+  exif_description: string | null;
+  status: ColumnType<AssetStatus, AssetStatus | undefined, AssetStatus>;
+  error: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  trashed_at: Timestamp | null;
+}
+
+export interface AlbumsTable {
+  id: Generated<string>;
+  owner_id: string;
+  name: string;
+  description: Generated<string>;
+  thumbnail_asset_id: string | null;
+  is_activity_enabled: Generated<boolean>;
+  sort_order: ColumnType<'asc' | 'desc', 'asc' | 'desc' | undefined, 'asc' | 'desc'>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  deleted_at: Timestamp | null;
+}
+
+export interface AlbumAssetsTable {
+  album_id: string;
+  asset_id: string;
+  added_by: string | null;
+  added_at: CreatedAt;
+}
+
+export interface AlbumUsersTable {
+  album_id: string;
+  user_id: string;
+  role: AlbumRole;
+  added_at: CreatedAt;
+}
+
+export interface SharedLinksTable {
+  id: Generated<string>;
+  owner_id: string;
+  type: SharedLinkType;
+  album_id: string | null;
+  key: string;
+  slug: string | null;
+  description: string | null;
+  password_hash: string | null;
+  password_version: Generated<number>;
+  expires_at: Timestamp | null;
+  allow_download: Generated<boolean>;
+  allow_upload: Generated<boolean>;
+  show_metadata: Generated<boolean>;
+  view_count: BigIntDefault;
+  download_count: BigIntDefault;
+  upload_count: BigIntDefault;
+  last_accessed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface SharedLinkAssetsTable {
+  link_id: string;
+  asset_id: string;
+  added_at: CreatedAt;
+}
+
+export interface UploadBatchesTable {
+  id: Generated<string>;
+  owner_id: string;
+  uploaded_by_user_id: string | null;
+  shared_link_id: string | null;
+  album_id: string | null;
+  status: ColumnType<UploadBatchStatus, UploadBatchStatus | undefined, UploadBatchStatus>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
+export interface UploadItemsTable {
+  id: Generated<string>;
+  batch_id: string;
+  position: number;
+  file_name: string;
+  size: BigIntColumn | null;
+  status: ColumnType<UploadItemStatus, UploadItemStatus | undefined, UploadItemStatus>;
+  error: string | null;
+  asset_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface ExportPartRecord {
+  index: number;
+  fileName: string;
+  size: number;
+  storageKey: string;
+  entryCount: number;
+}
+
+export interface ExportOptionsRecord {
+  maxPartSize?: number;
+  /** names entries `<asset id>.<ext>` (links with showMetadata=false) */
+  anonymizeNames?: boolean;
+}
+
+export interface ExportsTable {
+  id: Generated<string>;
+  requested_by_user_id: string | null;
+  shared_link_id: string | null;
+  album_id: string | null;
+  asset_ids: string[];
+  options: ColumnType<ExportOptionsRecord, string, string>;
+  content_hash: string;
+  archive_name: string;
+  status: ColumnType<ExportStatus, ExportStatus | undefined, ExportStatus>;
+  bytes_done: BigIntDefault;
+  bytes_total: BigIntDefault;
+  parts: ColumnType<ExportPartRecord[], string | undefined, string>;
+  attempts: Generated<number>;
+  error: string | null;
+  expires_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
+export interface OutboxEventsTable {
+  id: string;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: ColumnType<unknown, string, string>;
+  occurred_at: CreatedAt;
+  published_at: Timestamp | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  assets: AssetsTable;
+  albums: AlbumsTable;
+  album_assets: AlbumAssetsTable;
+  album_users: AlbumUsersTable;
+  shared_links: SharedLinksTable;
+  shared_link_assets: SharedLinkAssetsTable;
+  upload_batches: UploadBatchesTable;
+  upload_items: UploadItemsTable;
+  exports: ExportsTable;
+  outbox_events: OutboxEventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type AssetRow = Selectable<AssetsTable>;
+export type NewAsset = Insertable<AssetsTable>;
+export type AssetUpdate = Updateable<AssetsTable>;
+export type AlbumRow = Selectable<AlbumsTable>;
+export type AlbumUserRow = Selectable<AlbumUsersTable>;
+export type SharedLinkRow = Selectable<SharedLinksTable>;
+export type UploadBatchRow = Selectable<UploadBatchesTable>;
+export type UploadItemRow = Selectable<UploadItemsTable>;
+export type ExportRow = Selectable<ExportsTable>;
+export type OutboxEventRow = Selectable<OutboxEventsTable>;

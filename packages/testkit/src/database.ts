@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { createDb, createPool, type Db } from '@immish/db';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { withDatabase } from './global-setup.ts';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: pg.Pool;
+  db: Db;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database cloned from the run's template; drop() removes it. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('adminDatabaseUrl');
+  const template = inject('templateDatabase');
+  const name = `immish_t_${inject('runId')}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    // CREATE DATABASE … TEMPLATE fails if another session is connected to the template; retry briefly.
+    for (let i = 0; ; i++) {
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+        break;
+      } catch (err) {
+        if (i > 20 || !/being accessed by other users/.test((err as Error).message)) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(adminUrl, name);
+  const pool = createPool({ connectionString: url, max: 10 });
+  const db = createDb(pool);
+  return {
+    name,
+    url,
+    pool,
+    db,
+    async drop() {
+      await db.destroy().catch(() => {});
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** A Redis URL and a key prefix no other test file uses. */
+export function testRedis(): { url: string; prefix: string } {
+  return { url: inject('redisUrl'), prefix: `t${inject('runId')}${randomBytes(3).toString('hex')}` };
+}
