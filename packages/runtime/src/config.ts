@@ -1,0 +1,100 @@
+import type { Static, TObject, TSchema } from 'typebox';
+import Value from 'typebox/value';
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function schemaKind(s: TSchema): 'boolean' | 'integer' | 'number' | 'string' | 'other' {
+  const t = (s as { type?: unknown }).type;
+  if (t === 'boolean' || t === 'integer' || t === 'number' || t === 'string') return t;
+  const anyOf = (s as { anyOf?: TSchema[] }).anyOf;
+  if (anyOf?.every((x) => typeof (x as { const?: unknown }).const === 'string')) return 'string';
+  return 'other';
+}
+
+function describe(s: TSchema): string {
+  const x = s as {
+    anyOf?: { const?: unknown }[];
+    minimum?: number;
+    maximum?: number;
+    minLength?: number;
+    pattern?: string;
+    type?: string;
+  };
+  if (x.anyOf) return `one of ${x.anyOf.map((a) => String(a.const)).join(', ')}`;
+  if (x.type === 'integer') {
+    const max = x.maximum !== undefined && x.maximum < Number.MAX_SAFE_INTEGER ? ` and ${x.maximum}` : '';
+    return x.minimum !== undefined ? `an integer between ${x.minimum}${max || ' and more'}` : 'an integer';
+  }
+  if (x.type === 'boolean') return 'true or false';
+  if (x.minLength) return `a string of at least ${x.minLength} characters${x.pattern ? ` matching ${x.pattern}` : ''}`;
+  if (x.pattern) return `a string matching ${x.pattern}`;
+  return 'a string';
+}
+
+/**
+ * Reads and validates environment variables against a contracts schema (SPEC §12). Every bad or missing
+ * variable is reported by name in one error, so an operator fixes them all at once.
+ */
+export function loadConfig<T extends TObject>(schema: T, env: Env = process.env): Static<T> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, prop] of Object.entries(schema.properties) as [string, TSchema][]) {
+    const raw = env[name];
+    const def = (prop as { default?: unknown }).default;
+    if (raw === undefined || raw === '') {
+      if (def === undefined)
+        problems.push(`${name}: required (${(prop as { description?: string }).description ?? describe(prop)})`);
+      else out[name] = def;
+      continue;
+    }
+    let value: unknown = raw;
+    const kind = schemaKind(prop);
+    if (kind === 'boolean') {
+      const v = raw.trim().toLowerCase();
+      value = ['true', '1', 'yes', 'on'].includes(v) ? true : ['false', '0', 'no', 'off'].includes(v) ? false : raw;
+    } else if (kind === 'integer' || kind === 'number') {
+      value = /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    }
+    if (!Value.Check(prop, value)) {
+      problems.push(
+        `${name}: must be ${describe(prop)} (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`,
+      );
+      continue;
+    }
+    out[name] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Static<T>;
+}
+
+/** Loads `.env` from the working directory when present (real environment variables win). */
+export function loadDotEnv(): void {
+  try {
+    process.loadEnvFile();
+  } catch {
+    // no .env: fine
+  }
+}
+
+/** For main.ts: load config or print what is wrong and exit 1. */
+export function loadConfigOrExit<T extends TObject>(schema: T, service: string): Static<T> {
+  loadDotEnv();
+  try {
+    return loadConfig(schema);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Domain errors: what went wrong, in domain terms. One table maps each kind to an HTTP status, in one
+ * place (SPEC §11). Code anywhere (routes, services, repositories) throws these; the HTTP layer renders them.
+ */
+export type ErrorKind =
+  | 'invalid' // 400: bad input, or an object that does not exist / is not yours (Immich answers 400 for both)
+  | 'unauthenticated' // 401
+  | 'forbidden' // 403
+  | 'not-found' // 404 (routes, pages)
+  | 'conflict' // 409
+  | 'gone' // 410
+  | 'too-large' // 413
+  | 'unsupported' // 415
+  | 'range' // 416
+  | 'rate-limited' // 429
+  | 'unavailable'; // 503
+
+export const statusOfKind: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  gone: 410,
+  'too-large': 413,
+  unsupported: 415,
+  range: 416,
+  'rate-limited': 429,
+  unavailable: 503,
+};
+
+export class DomainError extends Error {
+  readonly kind: ErrorKind;
+  readonly retryAfterSeconds: number | undefined;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    opts: { retryAfterSeconds?: number; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'DomainError';
+    this.kind = kind;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.details = opts.details;
+  }
+  get statusCode(): number {
+    return statusOfKind[this.kind];
+  }
+}
+
+export const invalid = (message: string, details?: Record<string, unknown>) =>
+  new DomainError('invalid', message, details ? { details } : {});
+/** Immich's wording for an id that does not exist or that the caller may not touch (no existence leak). */
+export const noAccess = (what = 'Not found or no access') => new DomainError('invalid', what);
+export const unauthenticated = (message: string) => new DomainError('unauthenticated', message);
+export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const notFound = (message: string) => new DomainError('not-found', message);
+export const conflict = (message: string) => new DomainError('conflict', message);
+export const gone = (message: string) => new DomainError('gone', message);
+export const tooLarge = (message: string) => new DomainError('too-large', message);
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new DomainError('rate-limited', message, { retryAfterSeconds });
+export const unavailable = (message: string, retryAfterSeconds = 5) =>
+  new DomainError('unavailable', message, { retryAfterSeconds });
+
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/**
+ * Is this error a backing service being down (→ 503 + Retry-After) rather than a bug?
+ * Postgres connection errors, pool connect timeouts, Redis connection/"offline queue" errors, S3 network errors.
+ */
+export function isBackingServiceDown(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    const x = e as { code?: string; message?: string; name?: string; cause?: unknown; $metadata?: unknown };
+    if (x.code && (PG_UNAVAILABLE.has(x.code) || NET_UNAVAILABLE.has(x.code))) return true;
+    const m = x.message ?? '';
+    if (
+      /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|connect ECONNREFUSED|Stream isn't writeable|enableOfflineQueue|Connection is closed|Reached the max retries per request|the database system is (starting up|shutting down)|terminating connection due to administrator command/i.test(
+        m,
+      )
+    )
+      return true;
+    e = x.cause;
+  }
+  return false;
+}

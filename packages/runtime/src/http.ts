@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { type ErrorResponse, reasonPhrase } from '@immish/contracts';
+import AjvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { DomainError, isBackingServiceDown } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface HttpAppOptions {
+  logger: Logger | false;
+  bodyLimit?: number;
+  requestTimeoutMs?: number;
+  trustProxy?: boolean;
+  metrics?: Metrics;
+  /** readiness checks by name (postgres, redis, storage…): each must resolve within 2 s */
+  readiness?: Record<string, () => Promise<unknown>>;
+  /** JSON nesting deeper than this is refused with 400 (SPEC §10) */
+  maxJsonDepth?: number;
+}
+
+// CommonJS modules: their default export is the module object; the class/plugin is its `.default`.
+const Ajv = AjvModule.default;
+const addFormats = addFormatsModule.default;
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) return true;
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+export function errorBody(statusCode: number, message: string, correlationId: string): ErrorResponse {
+  return { message, error: reasonPhrase(statusCode), statusCode, correlationId };
+}
+
+/** Multipart/body-parser error codes that are the client's fault, with the status they deserve. */
+const clientErrorCodes: Record<string, number> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 413,
+  FST_REQ_FILE_TOO_LARGE: 413,
+  FST_FILES_LIMIT: 413,
+  FST_PARTS_LIMIT: 413,
+  FST_FIELDS_LIMIT: 413,
+  FST_PROTO_VIOLATION: 400,
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 415,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 415,
+  FST_ERR_CTP_EMPTY_JSON_BODY: 400,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 400,
+  FST_ERR_CTP_INVALID_JSON_BODY: 400,
+  FST_ERR_VALIDATION: 400,
+};
+
+/**
+ * The fastify base every HTTP service is built on: correlation ids, the SPEC §11 error shape for every
+ * failure, strict body validation (no type coercion, unknown fields refused), JSON depth limit, health and
+ * metrics endpoints. No listening here: `main.ts` listens, tests use `inject` or port 0.
+ */
+export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger || undefined,
+    logger: opts.logger ? undefined : false,
+    bodyLimit: opts.bodyLimit ?? 1_048_576,
+    requestTimeout: opts.requestTimeoutMs ?? 120_000,
+    trustProxy: opts.trustProxy ?? false,
+    genReqId: (req: import('node:http').IncomingMessage) => {
+      const h = req.headers['x-correlation-id'] ?? req.headers['x-request-id'];
+      return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
+    },
+    logController: { requestIdLogLabel: 'correlationId' },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  } as never) as unknown as FastifyInstance;
+
+  // Body: strict (a string is not a number, unknown fields are an error). Query/params/headers: coerced,
+  // since everything there arrives as text.
+  const strict = addFormats(
+    new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false }),
+  );
+  const coercing = addFormats(
+    new Ajv({ allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false }),
+  );
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+
+  const maxDepth = opts.maxJsonDepth ?? 32;
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    defaultJson(req, body as string, (err, value) => {
+      if (err) {
+        (err as FastifyError).statusCode = 400;
+        return done(err, undefined);
+      }
+      if (jsonDepthExceeds(value, maxDepth)) {
+        return done(new DomainError('invalid', `JSON nested deeper than ${maxDepth} levels`), undefined);
+      }
+      done(null, value);
+    });
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-correlation-id', req.id);
+  });
+
+  if (opts.metrics) {
+    const hist = opts.metrics.httpDuration;
+    app.addHook('onResponse', async (req, reply) => {
+      hist.observe(
+        { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+  }
+
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const send = (status: number, message: string, retryAfter?: number) => {
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+      return reply
+        .status(status)
+        .type('application/json')
+        .send(errorBody(status, message, String(req.id)));
+    };
+    if (err instanceof DomainError) return send(err.statusCode, err.message, err.retryAfterSeconds);
+    if (err.validation) return send(400, err.message);
+    const code = err.code ?? '';
+    if (clientErrorCodes[code]) return send(clientErrorCodes[code], err.message);
+    if (isBackingServiceDown(err)) {
+      req.log.warn({ err: err.message }, 'backing service unavailable');
+      return send(503, 'A backing service (database, queue or storage) is unavailable; retry shortly', 5);
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, err.message);
+    req.log.error({ err }, 'unhandled error');
+    return send(500, 'Internal server error');
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send(errorBody(404, `Cannot ${req.method} ${req.url.split('?')[0]}`, String(req.id)));
+  });
+
+  app.get('/health/live', { logLevel: 'warn', schema: { hide: true } as never }, async () => ({ status: 'ok' }));
+  app.get('/health/ready', { logLevel: 'warn', schema: { hide: true } as never }, async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    let ok = true;
+    await Promise.all(
+      Object.entries(opts.readiness ?? {}).map(async ([name, check]) => {
+        try {
+          await withDeadline(check(), 2000, name);
+          checks[name] = 'ok';
+        } catch (err) {
+          ok = false;
+          checks[name] = (err as Error).message || 'failed';
+        }
+      }),
+    );
+    if (!ok) reply.status(503).header('retry-after', '5');
+    return { status: ok ? 'ok' : 'unavailable', checks };
+  });
+  if (opts.metrics) {
+    const registry = opts.metrics.registry;
+    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } as never }, async (_req, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  }
+  return app;
+}
+
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
+}

@@ -1,0 +1,35 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** One registry per service process (no global singleton), passed to whatever records metrics. */
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const jobDuration = new Histogram({
+    name: 'job_duration_seconds',
+    help: 'BullMQ job processing time',
+    labelNames: ['queue', 'outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const jobFailures = new Counter({
+    name: 'job_failures_total',
+    help: 'failed job attempts',
+    labelNames: ['queue'],
+    registers: [registry],
+  });
+  const outboxPublished = new Counter({
+    name: 'outbox_events_published_total',
+    help: 'events moved from the outbox to Redis by this process',
+    registers: [registry],
+  });
+  return { registry, httpDuration, jobDuration, jobFailures, outboxPublished, Gauge };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

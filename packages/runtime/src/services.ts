@@ -1,0 +1,88 @@
+import type { CoreConfig } from '@immish/contracts';
+import { BullEventPublisher, createDb, createPool, type Db, OutboxRelay, producerRedisOptions } from '@immish/db';
+import { type BlobStore, createBlobStore, type StorageConfig } from '@immish/storage';
+import { Redis, type RedisOptions } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.ts';
+
+export function storageConfigFromEnv(c: CoreConfig): StorageConfig {
+  if (c.STORAGE_DRIVER === 's3') {
+    if (!c.S3_BUCKET) throw new Error('S3_BUCKET: required when STORAGE_DRIVER=s3');
+    return {
+      driver: 's3',
+      bucket: c.S3_BUCKET,
+      region: c.S3_REGION,
+      ...(c.S3_ENDPOINT ? { endpoint: c.S3_ENDPOINT } : {}),
+      ...(c.S3_ACCESS_KEY_ID ? { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } : {}),
+      forcePathStyle: c.S3_FORCE_PATH_STYLE,
+      checksumMode: c.S3_CHECKSUM_MODE,
+    };
+  }
+  return { driver: 'fs', root: c.STORAGE_FS_ROOT };
+}
+
+/** BullMQ Worker connections must retry forever (maxRetriesPerRequest: null) so a Redis outage pauses, not kills. */
+export function workerRedisOptions(): RedisOptions {
+  return { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
+}
+
+export interface BackingServices {
+  pool: pg.Pool;
+  db: Db;
+  /** general-purpose, fail-fast Redis connection (rate limits, pub/sub publish, readiness) */
+  redis: Redis;
+  storage: BlobStore;
+  publisher: BullEventPublisher;
+  relay: OutboxRelay;
+  readiness: Record<string, () => Promise<unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * The connections a service needs, created once in main.ts (or a test) and passed down. Every service also
+ * runs an outbox relay: relays are safe to run concurrently, so events flow as long as any service is up.
+ */
+export function createBackingServices(
+  c: CoreConfig,
+  opts: { logger: Logger; service: string; metrics?: Metrics; relay?: boolean },
+): BackingServices {
+  const pool = createPool({
+    connectionString: c.DATABASE_URL,
+    max: c.DATABASE_POOL_MAX,
+    applicationName: opts.service,
+  });
+  const db = createDb(pool);
+  const redis = new Redis(c.REDIS_URL, producerRedisOptions());
+  redis.on('error', () => {});
+  const storage = createBlobStore(storageConfigFromEnv(c));
+  const publisher = new BullEventPublisher({ redisUrl: c.REDIS_URL, prefix: c.QUEUE_PREFIX });
+  const relay = new OutboxRelay({
+    db,
+    databaseUrl: c.DATABASE_URL,
+    publisher,
+    logger: opts.logger,
+    onPublished: (events) => opts.metrics?.outboxPublished.inc(events.length),
+  });
+  if (opts.relay !== false) relay.start();
+  return {
+    pool,
+    db,
+    redis,
+    storage,
+    publisher,
+    relay,
+    readiness: {
+      postgres: () => pool.query('SELECT 1'),
+      redis: () => redis.ping(),
+      storage: () => storage.check(),
+    },
+    async close() {
+      await relay.stop().catch(() => {});
+      await publisher.close().catch(() => {});
+      redis.disconnect();
+      await storage.close().catch(() => {});
+      await db.destroy().catch(() => {});
+    },
+  };
+}

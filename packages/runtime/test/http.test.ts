@@ -1,0 +1,115 @@
+import { LinksApiConfig } from '@immish/contracts';
+import Type from 'typebox';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, createHttpApp, DomainError, loadConfig, scrubUrl } from '../src/index.ts';
+
+describe('loadConfig', () => {
+  const base = { DATABASE_URL: 'postgres://x@localhost/db', REDIS_URL: 'redis://localhost:6379' };
+
+  it('should apply defaults and convert numbers and booleans', () => {
+    const c = loadConfig(LinksApiConfig, { ...base, LINK_PASSWORD_REQUIRED: 'yes', LINKS_API_PORT: '4001' });
+    expect(c.LINKS_API_PORT).toBe(4001);
+    expect(c.LINK_PASSWORD_REQUIRED).toBe(true);
+    expect(c.STORAGE_DRIVER).toBe('fs');
+  });
+
+  it('should name every bad or missing variable', () => {
+    try {
+      loadConfig(LinksApiConfig, { REDIS_URL: 'http://nope', LINKS_API_PORT: 'abc', STORAGE_DRIVER: 'ftp' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      for (const name of ['DATABASE_URL', 'REDIS_URL', 'LINKS_API_PORT', 'STORAGE_DRIVER']) expect(msg).toContain(name);
+    }
+  });
+});
+
+describe('createHttpApp', () => {
+  const build = () => {
+    const app = createHttpApp({
+      logger: false,
+      readiness: { ok: async () => 1, down: () => Promise.reject(new Error('connect ECONNREFUSED')) },
+    });
+    app.post(
+      '/echo',
+      {
+        schema: {
+          body: Type.Object({ n: Type.Integer(), s: Type.Optional(Type.String()) }, { additionalProperties: false }),
+        },
+      },
+      async (req) => req.body,
+    );
+    app.get('/domain', async () => {
+      throw new DomainError('conflict', 'slug taken');
+    });
+    app.get('/db-down', async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    });
+    app.get('/bug', async () => {
+      throw new Error('secret internals');
+    });
+    return app;
+  };
+
+  it('should refuse wrong types and unknown fields in a body with 400 in the error shape', async () => {
+    const app = build();
+    for (const payload of [{ n: '5' }, { n: 5, extra: 1 }, { s: 'x' }]) {
+      const res = await app.inject({ method: 'POST', url: '/echo', payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request', correlationId: expect.any(String) });
+    }
+    expect((await app.inject({ method: 'POST', url: '/echo', payload: { n: 5 } })).json()).toEqual({ n: 5 });
+  });
+
+  it('should refuse malformed and too deeply nested JSON with 400', async () => {
+    const app = build();
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"n":',
+    });
+    expect(bad.statusCode).toBe(400);
+    const deep = '{"n":1,"s":' + '['.repeat(100) + ']'.repeat(100) + '}';
+    const res = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: deep,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/nested deeper/);
+  });
+
+  it('should map domain errors, backing-service faults and bugs to their statuses', async () => {
+    const app = build();
+    const c = await app.inject('/domain');
+    expect(c.statusCode).toBe(409);
+    expect(c.json().message).toBe('slug taken');
+    const d = await app.inject('/db-down');
+    expect(d.statusCode).toBe(503);
+    expect(d.headers['retry-after']).toBe('5');
+    const b = await app.inject('/bug');
+    expect(b.statusCode).toBe(500);
+    expect(b.body).not.toContain('secret internals');
+    const nf = await app.inject('/nope');
+    expect(nf.statusCode).toBe(404);
+    expect(nf.json()).toMatchObject({ message: 'Cannot GET /nope', error: 'Not Found' });
+  });
+
+  it('should echo a sane correlation id and report readiness per check', async () => {
+    const app = build();
+    const res = await app.inject({ url: '/health/ready', headers: { 'x-correlation-id': 'abc-123' } });
+    expect(res.headers['x-correlation-id']).toBe('abc-123');
+    expect(res.statusCode).toBe(503);
+    expect(res.json().checks).toMatchObject({ ok: 'ok', down: expect.stringContaining('ECONNREFUSED') });
+    expect((await app.inject('/health/live')).statusCode).toBe(200);
+  });
+});
+
+describe('scrubUrl', () => {
+  it('should hide link keys in paths and query strings', () => {
+    expect(scrubUrl('/share/abcDEF123/photos?key=zzz&page=2')).toBe('/share/[redacted]/photos?key=[redacted]&page=2');
+  });
+});
