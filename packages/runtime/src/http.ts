@@ -72,7 +72,6 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       const h = req.headers['x-correlation-id'] ?? req.headers['x-request-id'];
       return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
     },
-    logController: { requestIdLogLabel: 'correlationId' },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },

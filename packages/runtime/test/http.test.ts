@@ -71,7 +71,7 @@ describe('createHttpApp', () => {
       payload: '{"n":',
     });
     expect(bad.statusCode).toBe(400);
-    const deep = '{"n":1,"s":' + '['.repeat(100) + ']'.repeat(100) + '}';
+    const deep = `{"n":1,"s":${'['.repeat(100)}${']'.repeat(100)}}`;
     const res = await app.inject({
       method: 'POST',
       url: '/echo',
