@@ -1,1 +1,21 @@
-export {};
+export { type Derivatives, genericThumbnail, PREVIEW_SIZE, type RenderOptions, renderDerivatives, THUMBNAIL_SIZE } from './derivatives.ts';
+export { isMediaError, MediaError, type MediaErrorCode } from './errors.ts';
+export {
+  type AssetType,
+  formatForMime,
+  HEIC_DECODABLE,
+  MEDIA_TYPES,
+  type MediaFormat,
+  type MediaTypes,
+  SUPPORTED_FORMATS,
+} from './formats.ts';
+export { DEFAULT_MAX_PIXELS, type ExifInfo, type ProbeOptions, type ProbeResult, probeMedia } from './probe.ts';
+export { type SniffResult, sniffBuffer, sniffFile, sniffFileOrThrow } from './sniff.ts';
+export {
+  canStripMetadata,
+  createMetadataStripper,
+  type MetadataStripperOptions,
+  measureStrippedSize,
+  STRIPPABLE_MIME_TYPES,
+} from './strip/index.ts';
+export { DEFAULT_WEBP_BUFFER_BYTES } from './strip/webp.ts';
