@@ -10,6 +10,7 @@ const workspaces = [
   'packages/runtime',
   'packages/testkit',
   'packages/devstack',
+  'packages/domain',
   'apps/links-api',
   'apps/share-gateway',
   'apps/export-worker',

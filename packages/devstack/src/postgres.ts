@@ -70,7 +70,12 @@ export async function startPostgres(opts: PostgresOptions): Promise<PrivatePostg
     ...(owner ?? {}),
   });
   let exited = false;
-  const exitPromise = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  const exitPromise = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
   const output: string[] = [];
   const onData = (buf: Buffer) => {
     for (const line of buf.toString().split('\n')) {

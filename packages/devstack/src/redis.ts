@@ -27,7 +27,12 @@ export async function startRedis(opts: RedisOptions): Promise<PrivateRedis> {
   args.push(...(opts.persistent ? ['--appendonly', 'yes', '--save', '60 1'] : ['--appendonly', 'no', '--save', '']));
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let exited = false;
-  const exitPromise = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  const exitPromise = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
   const output: string[] = [];
   const collect = (b: Buffer) => {
     output.push(b.toString());

@@ -5,3 +5,4 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './services.ts';
 export * from './shutdown.ts';
+export * from './worker.ts';

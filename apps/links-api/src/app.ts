@@ -1,0 +1,51 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ErrorResponse } from '@immish/contracts';
+import { createHttpApp } from '@immish/runtime';
+import type { FastifyInstance } from 'fastify';
+import { registerAuth } from './auth.ts';
+import type { LinksApiDeps } from './deps.ts';
+import { serverRoutes } from './routes/server.ts';
+import { userRoutes } from './routes/users.ts';
+
+export type LinksApp = FastifyInstance;
+export type { LinksApiDeps };
+
+/** Builds the owner API (SPEC §4). No listening: main.ts listens, tests inject or listen on port 0. */
+export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
+  const app = createHttpApp({
+    logger: deps.logger,
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    requestTimeoutMs: deps.config.REQUEST_TIMEOUT_MS,
+    trustProxy: deps.config.TRUST_PROXY,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorResponse);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'immish links-api',
+        version: '0.1.0',
+        description: 'Owner API (Immich-compatible where Immich has the operation)',
+      },
+      components: {
+        securitySchemes: {
+          api_key: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ api_key: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  registerAuth(app, deps.db);
+  await app.register(serverRoutes(deps));
+  await app.register(userRoutes(deps));
+  return app;
+}

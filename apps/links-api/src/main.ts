@@ -1,0 +1,17 @@
+import { LinksApiConfig } from '@immish/contracts';
+import { createBackingServices, createLogger, createMetrics, handleShutdown, loadConfigOrExit } from '@immish/runtime';
+import { buildApp } from './app.ts';
+
+const config = loadConfigOrExit(LinksApiConfig, 'links-api');
+const logger = createLogger({ service: 'links-api', level: config.LOG_LEVEL });
+const metrics = createMetrics('links-api');
+const services = createBackingServices(config, { logger, service: 'links-api', metrics });
+const app = await buildApp({ config, ...services, logger, metrics });
+await app.listen({ host: config.HOST, port: config.LINKS_API_PORT });
+handleShutdown(
+  [
+    { name: 'http', run: () => app.close() },
+    { name: 'backing services', run: () => services.close() },
+  ],
+  { logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+);

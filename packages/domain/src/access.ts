@@ -1,0 +1,152 @@
+import type { AlbumRole, Db } from '@immish/db';
+import { noAccess } from '@immish/runtime';
+
+/**
+ * The one access module (ARCHITECTURE "one place for each rule"). Every owner route asks it before acting.
+ * Deny by default; bulk checks over id sets; a lookup table instead of a switch. Failures are domain errors
+ * (400 "Not found or no access", like Immich: a foreign id and a missing id look the same).
+ */
+export type AlbumPermission =
+  | 'album.read'
+  | 'album.download'
+  | 'album.update'
+  | 'album.delete'
+  | 'album.addAssets'
+  | 'album.removeAssets'
+  | 'album.manageMembers'
+  | 'album.share';
+
+export type AssetPermission = 'asset.read' | 'asset.download' | 'asset.update' | 'asset.delete' | 'asset.share';
+export type LinkPermission = 'sharedLink.read' | 'sharedLink.update' | 'sharedLink.delete';
+export type Permission = AlbumPermission | AssetPermission | LinkPermission;
+
+/** SPEC §4.3 role table. `album.removeAssets` for editors is limited to assets they added (checked by the caller). */
+export const albumRoleGrants: Record<AlbumRole, ReadonlySet<AlbumPermission>> = {
+  owner: new Set<AlbumPermission>([
+    'album.read',
+    'album.download',
+    'album.update',
+    'album.delete',
+    'album.addAssets',
+    'album.removeAssets',
+    'album.manageMembers',
+    'album.share',
+  ]),
+  editor: new Set<AlbumPermission>([
+    'album.read',
+    'album.download',
+    'album.update',
+    'album.addAssets',
+    'album.removeAssets',
+    'album.manageMembers',
+    'album.share',
+  ]),
+  viewer: new Set<AlbumPermission>(['album.read', 'album.download']),
+};
+
+/** Role of `userId` in each of `albumIds` (live albums only). */
+export async function albumRoles(db: Db, userId: string, albumIds: readonly string[]): Promise<Map<string, AlbumRole>> {
+  if (albumIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('album_users')
+    .innerJoin('albums', 'albums.id', 'album_users.album_id')
+    .select(['album_users.album_id', 'album_users.role'])
+    .where('album_users.user_id', '=', userId)
+    .where('album_users.album_id', 'in', albumIds)
+    .where('albums.deleted_at', 'is', null)
+    .execute();
+  return new Map(rows.map((r) => [r.album_id, r.role]));
+}
+
+type Checker = (db: Db, userId: string, ids: readonly string[]) => Promise<Set<string>>;
+
+const ownedAssets: Checker = async (db, userId, ids) => {
+  const rows = await db
+    .selectFrom('assets')
+    .select('id')
+    .where('owner_id', '=', userId)
+    .where('id', 'in', ids)
+    .execute();
+  return new Set(rows.map((r) => r.id));
+};
+
+/** Owned, or in a live album the user is a member of. */
+const readableAssets: Checker = async (db, userId, ids) => {
+  const owned = await ownedAssets(db, userId, ids);
+  const rest = ids.filter((id) => !owned.has(id));
+  if (rest.length === 0) return owned;
+  const rows = await db
+    .selectFrom('album_assets')
+    .innerJoin('album_users', 'album_users.album_id', 'album_assets.album_id')
+    .innerJoin('albums', 'albums.id', 'album_assets.album_id')
+    .select('album_assets.asset_id')
+    .distinct()
+    .where('album_users.user_id', '=', userId)
+    .where('albums.deleted_at', 'is', null)
+    .where('album_assets.asset_id', 'in', rest)
+    .execute();
+  for (const r of rows) owned.add(r.asset_id);
+  return owned;
+};
+
+const ownedLinks: Checker = async (db, userId, ids) => {
+  const rows = await db
+    .selectFrom('shared_links')
+    .select('id')
+    .where('owner_id', '=', userId)
+    .where('id', 'in', ids)
+    .execute();
+  return new Set(rows.map((r) => r.id));
+};
+
+const albumChecker =
+  (permission: AlbumPermission): Checker =>
+  async (db, userId, ids) => {
+    const roles = await albumRoles(db, userId, ids);
+    return new Set([...roles].filter(([, role]) => albumRoleGrants[role].has(permission)).map(([id]) => id));
+  };
+
+const checkers: Record<Permission, Checker> = {
+  'album.read': albumChecker('album.read'),
+  'album.download': albumChecker('album.download'),
+  'album.update': albumChecker('album.update'),
+  'album.delete': albumChecker('album.delete'),
+  'album.addAssets': albumChecker('album.addAssets'),
+  'album.removeAssets': albumChecker('album.removeAssets'),
+  'album.manageMembers': albumChecker('album.manageMembers'),
+  'album.share': albumChecker('album.share'),
+  'asset.read': readableAssets,
+  'asset.download': readableAssets,
+  'asset.update': ownedAssets,
+  'asset.delete': ownedAssets,
+  'asset.share': ownedAssets,
+  'sharedLink.read': ownedLinks,
+  'sharedLink.update': ownedLinks,
+  'sharedLink.delete': ownedLinks,
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The subset of `ids` the user may act on with `permission` (malformed ids are simply not allowed). */
+export async function checkAccess(
+  db: Db,
+  userId: string,
+  permission: Permission,
+  ids: Iterable<string>,
+): Promise<Set<string>> {
+  const valid = [...new Set(ids)].filter((id) => UUID.test(id));
+  if (valid.length === 0) return new Set();
+  return checkers[permission](db, userId, valid);
+}
+
+/** Throws 400 "Not found or no access" unless the user may act on every id. */
+export async function requireAccess(
+  db: Db,
+  userId: string,
+  permission: Permission,
+  ids: string | readonly string[],
+): Promise<void> {
+  const list = typeof ids === 'string' ? [ids] : ids;
+  const allowed = await checkAccess(db, userId, permission, list);
+  if (list.some((id) => !allowed.has(id))) throw noAccess();
+}

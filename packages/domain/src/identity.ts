@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ApiKeyRow, Db, UserRow } from '@immish/db';
+import { unauthenticated } from '@immish/runtime';
+
+/**
+ * API keys: 32 random bytes (base64url) shown once; stored as SHA-256. A key has 256 bits of entropy, so a
+ * fast hash is enough (no brute force possible) and lets us find the key by an indexed lookup of its hash —
+ * no secret comparison happens in application code at all.
+ */
+export function newApiKeySecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export interface AuthUser {
+  user: UserRow;
+  apiKey: ApiKeyRow;
+}
+
+/** The caller's API key from `x-api-key` or `Authorization: Bearer` (SPEC §1), or null when none was sent. */
+export function apiKeyFromHeaders(headers: Record<string, string | string[] | undefined>): string | null {
+  const x = headers['x-api-key'];
+  if (typeof x === 'string' && x.length > 0) return x;
+  const auth = headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m?.[1]) return m[1];
+  }
+  return null;
+}
+
+/** Resolves an API key to its user; 401 in Immich's words otherwise. Updates last_used_at at most once a minute. */
+export async function authenticateApiKey(db: Db, secret: string | null): Promise<AuthUser> {
+  if (!secret) throw unauthenticated('Authentication required');
+  if (secret.length > 512) throw unauthenticated('Invalid API key');
+  const row = await db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .selectAll('api_keys')
+    .select([
+      'users.id as u_id',
+      'users.email as u_email',
+      'users.name as u_name',
+      'users.password_hash as u_password_hash',
+      'users.is_admin as u_is_admin',
+      'users.quota_bytes as u_quota_bytes',
+      'users.created_at as u_created_at',
+      'users.updated_at as u_updated_at',
+      'users.deleted_at as u_deleted_at',
+    ])
+    .where('api_keys.key_hash', '=', hashApiKey(secret))
+    .executeTakeFirst();
+  if (!row || row.u_deleted_at) throw unauthenticated('Invalid API key');
+  const {
+    u_id,
+    u_email,
+    u_name,
+    u_password_hash,
+    u_is_admin,
+    u_quota_bytes,
+    u_created_at,
+    u_updated_at,
+    u_deleted_at,
+    ...apiKey
+  } = row;
+  if (!apiKey.last_used_at || Date.now() - apiKey.last_used_at.getTime() > 60_000) {
+    await db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', apiKey.id).execute();
+  }
+  return {
+    apiKey,
+    user: {
+      id: u_id,
+      email: u_email,
+      name: u_name,
+      password_hash: u_password_hash,
+      is_admin: u_is_admin,
+      quota_bytes: u_quota_bytes,
+      created_at: u_created_at,
+      updated_at: u_updated_at,
+      deleted_at: u_deleted_at,
+    },
+  };
+}

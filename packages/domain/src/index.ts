@@ -1,0 +1,3 @@
+export * from './access.ts';
+export * from './identity.ts';
+export * from './users.ts';

@@ -1,0 +1,74 @@
+import { type Job, type Processor, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.ts';
+import { workerRedisOptions } from './services.ts';
+
+export interface QueueWorkerOptions<T, R> {
+  queue: string;
+  prefix: string;
+  redisUrl: string;
+  concurrency: number;
+  logger: Logger;
+  metrics?: Metrics;
+  /** how long a job may go without renewing its lock before another worker takes it over (crash recovery) */
+  lockDurationMs?: number;
+  processor: (job: Job<T, R>) => Promise<R>;
+}
+
+/**
+ * The one registration point for BullMQ workers: wraps a processor with logging (correlation id from the
+ * event), duration/failure metrics, and a Redis connection that waits out outages instead of crashing.
+ * `close()` stops taking jobs and waits for the active ones (they finish, or return to the queue as stalled).
+ */
+export function startQueueWorker<T, R>(
+  opts: QueueWorkerOptions<T, R>,
+): { worker: Worker<T, R>; close(): Promise<void> } {
+  const connection = new Redis(opts.redisUrl, workerRedisOptions());
+  connection.on('error', () => {});
+  const processor: Processor<T, R> = async (job) => {
+    const started = process.hrtime.bigint();
+    const correlationId = (job.data as { correlationId?: string } | undefined)?.correlationId;
+    const log = opts.logger.child({
+      queue: opts.queue,
+      jobId: job.id,
+      jobName: job.name,
+      attempt: job.attemptsMade + 1,
+      ...(correlationId ? { correlationId } : {}),
+    });
+    log.debug('job started');
+    try {
+      const result = await opts.processor(job);
+      opts.metrics?.jobDuration.observe(
+        { queue: opts.queue, outcome: 'completed' },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+      log.info('job completed');
+      return result;
+    } catch (err) {
+      opts.metrics?.jobDuration.observe(
+        { queue: opts.queue, outcome: 'failed' },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+      opts.metrics?.jobFailures.inc({ queue: opts.queue });
+      log.warn({ err: (err as Error).message }, 'job failed');
+      throw err;
+    }
+  };
+  const worker = new Worker<T, R>(opts.queue, processor, {
+    connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency,
+    lockDuration: opts.lockDurationMs ?? 30_000,
+    stalledInterval: Math.min(opts.lockDurationMs ?? 30_000, 30_000),
+    maxStalledCount: 3,
+  });
+  worker.on('error', (err) => opts.logger.warn({ err: err.message, queue: opts.queue }, 'worker connection problem'));
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}
