@@ -6,7 +6,12 @@ import { createHttpApp } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { registerAuth } from './auth.ts';
 import type { LinksApiDeps } from './deps.ts';
+import { albumsRoutes } from './routes/albums.ts';
+import { assetsRoutes } from './routes/assets.ts';
+import { exportsRoutes } from './routes/exports.ts';
 import { serverRoutes } from './routes/server.ts';
+import { sharedLinksRoutes } from './routes/shared-links.ts';
+import { uploadBatchesRoutes } from './routes/upload-batches.ts';
 import { userRoutes } from './routes/users.ts';
 
 export type LinksApp = FastifyInstance;
@@ -47,5 +52,10 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   registerAuth(app, deps.db);
   await app.register(serverRoutes(deps));
   await app.register(userRoutes(deps));
+  await app.register(albumsRoutes(deps));
+  await app.register(sharedLinksRoutes(deps));
+  await app.register(assetsRoutes(deps));
+  await app.register(uploadBatchesRoutes(deps));
+  await app.register(exportsRoutes(deps));
   return app;
 }

@@ -4,3 +4,8 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './http/users.ts';
 export * from './queues.ts';
+export * from './http/albums.ts';
+export * from './http/assets.ts';
+export * from './http/exports.ts';
+export * from './http/shared-links.ts';
+export * from './http/uploads.ts';
