@@ -44,14 +44,19 @@ export async function renderDerivatives(path: string, options: RenderOptions = {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const format = await sniffFileOrThrow(path);
   if (!format.decodable) {
-    throw new MediaError('UNSUPPORTED_TYPE', `no decoder for ${format.mime} is available here, so no thumbnail can be made from it`);
+    throw new MediaError(
+      'UNSUPPORTED_TYPE',
+      `no decoder for ${format.mime} is available here, so no thumbnail can be made from it`,
+    );
   }
 
   let header: Metadata;
   try {
     header = await sharp(path, { limitInputPixels: false }).metadata();
   } catch (error) {
-    throw new MediaError('CORRUPT', `the ${format.ext.toUpperCase()} file cannot be read: ${reason(error)}`, { cause: error });
+    throw new MediaError('CORRUPT', `the ${format.ext.toUpperCase()} file cannot be read: ${reason(error)}`, {
+      cause: error,
+    });
   }
   assertPixelLimit(header.width, header.height, maxPixels);
 
@@ -64,7 +69,9 @@ export async function renderDerivatives(path: string, options: RenderOptions = {
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new MediaError('CORRUPT', `the ${format.ext.toUpperCase()} image cannot be decoded: ${reason(error)}`, { cause: error });
+    throw new MediaError('CORRUPT', `the ${format.ext.toUpperCase()} image cannot be decoded: ${reason(error)}`, {
+      cause: error,
+    });
   }
   const { data, info } = intermediate;
   if (info.channels !== 4) throw new MediaError('CORRUPT', `unexpected decoded channel count ${info.channels}`);
@@ -109,7 +116,10 @@ const PLACEHOLDER_HEIGHT = (PREVIEW_SIZE * 3) / 4;
  */
 export async function genericThumbnail(assetType: AssetType, mime: string): Promise<Derivatives> {
   const svg = placeholderSvg(assetType, mime);
-  const rgba = await sharp(Buffer.from(svg)).ensureAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const rgba = await sharp(Buffer.from(svg))
+    .ensureAlpha()
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
   const outputs = await encodeFromRgba(rgba.data, rgba.info.width, rgba.info.height, false);
   return { ...outputs, width: rgba.info.width, height: rgba.info.height };
 }

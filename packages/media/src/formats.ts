@@ -26,17 +26,52 @@ export const HEIC_DECODABLE: boolean = sharp.format.heif?.input.fileSuffix?.incl
 
 /** The one table of what immish accepts. Order matters only for the media-types listing. */
 export const SUPPORTED_FORMATS: readonly MediaFormat[] = [
-  { mime: 'image/jpeg', ext: 'jpg', extensions: ['.jpg', '.jpeg', '.jpe'], assetType: 'IMAGE', decodable: true, strippable: true },
+  {
+    mime: 'image/jpeg',
+    ext: 'jpg',
+    extensions: ['.jpg', '.jpeg', '.jpe'],
+    assetType: 'IMAGE',
+    decodable: true,
+    strippable: true,
+  },
   { mime: 'image/png', ext: 'png', extensions: ['.png'], assetType: 'IMAGE', decodable: true, strippable: true },
   { mime: 'image/webp', ext: 'webp', extensions: ['.webp'], assetType: 'IMAGE', decodable: true, strippable: true },
   { mime: 'image/avif', ext: 'avif', extensions: ['.avif'], assetType: 'IMAGE', decodable: true, strippable: false },
   { mime: 'image/gif', ext: 'gif', extensions: ['.gif'], assetType: 'IMAGE', decodable: true, strippable: false },
-  { mime: 'image/tiff', ext: 'tif', extensions: ['.tif', '.tiff'], assetType: 'IMAGE', decodable: true, strippable: false },
-  { mime: 'image/heic', ext: 'heic', extensions: ['.heic'], assetType: 'IMAGE', decodable: HEIC_DECODABLE, strippable: false },
-  { mime: 'image/heif', ext: 'heif', extensions: ['.heif', '.hif'], assetType: 'IMAGE', decodable: HEIC_DECODABLE, strippable: false },
+  {
+    mime: 'image/tiff',
+    ext: 'tif',
+    extensions: ['.tif', '.tiff'],
+    assetType: 'IMAGE',
+    decodable: true,
+    strippable: false,
+  },
+  {
+    mime: 'image/heic',
+    ext: 'heic',
+    extensions: ['.heic'],
+    assetType: 'IMAGE',
+    decodable: HEIC_DECODABLE,
+    strippable: false,
+  },
+  {
+    mime: 'image/heif',
+    ext: 'heif',
+    extensions: ['.heif', '.hif'],
+    assetType: 'IMAGE',
+    decodable: HEIC_DECODABLE,
+    strippable: false,
+  },
   { mime: 'video/mp4', ext: 'mp4', extensions: ['.mp4'], assetType: 'VIDEO', decodable: false, strippable: false },
   { mime: 'video/x-m4v', ext: 'm4v', extensions: ['.m4v'], assetType: 'VIDEO', decodable: false, strippable: false },
-  { mime: 'video/quicktime', ext: 'mov', extensions: ['.mov'], assetType: 'VIDEO', decodable: false, strippable: false },
+  {
+    mime: 'video/quicktime',
+    ext: 'mov',
+    extensions: ['.mov'],
+    assetType: 'VIDEO',
+    decodable: false,
+    strippable: false,
+  },
   { mime: 'video/webm', ext: 'webm', extensions: ['.webm'], assetType: 'VIDEO', decodable: false, strippable: false },
 ];
 

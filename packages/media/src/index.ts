@@ -1,4 +1,11 @@
-export { type Derivatives, genericThumbnail, PREVIEW_SIZE, type RenderOptions, renderDerivatives, THUMBNAIL_SIZE } from './derivatives.ts';
+export {
+  type Derivatives,
+  genericThumbnail,
+  PREVIEW_SIZE,
+  type RenderOptions,
+  renderDerivatives,
+  THUMBNAIL_SIZE,
+} from './derivatives.ts';
 export { isMediaError, MediaError, type MediaErrorCode } from './errors.ts';
 export {
   type AssetType,

@@ -67,7 +67,14 @@ export async function probeMedia(path: string, options: ProbeOptions = {}): Prom
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const format = await sniffFileOrThrow(path);
   if (format.assetType !== 'IMAGE') {
-    return { mime: format.mime, assetType: format.assetType, width: null, height: null, orientation: 1, exif: emptyExif() };
+    return {
+      mime: format.mime,
+      assetType: format.assetType,
+      width: null,
+      height: null,
+      orientation: 1,
+      exif: emptyExif(),
+    };
   }
 
   let header: Metadata | undefined;
@@ -75,7 +82,10 @@ export async function probeMedia(path: string, options: ProbeOptions = {}): Prom
     // limitInputPixels is off here on purpose: we want the dimensions to refuse the file ourselves.
     header = await sharp(path, { limitInputPixels: false }).metadata();
   } catch (error) {
-    if (format.decodable) throw new MediaError('CORRUPT', `the ${format.ext.toUpperCase()} header cannot be read: ${reason(error)}`, { cause: error });
+    if (format.decodable)
+      throw new MediaError('CORRUPT', `the ${format.ext.toUpperCase()} header cannot be read: ${reason(error)}`, {
+        cause: error,
+      });
     // HEIC without a decoder: the header may still be readable; EXIF alone is still worth having.
   }
   if (header?.width !== undefined && header.height !== undefined) {
@@ -126,7 +136,7 @@ export function assertPixelLimit(width: number, height: number, maxPixels: numbe
 }
 
 function megapixels(pixels: number): string {
-  return String(Math.round(pixels / 100_000) / 10);
+  return String(Number((pixels / 1_000_000).toFixed(2)));
 }
 
 export function reason(error: unknown): string {
@@ -259,10 +269,19 @@ function parseExifDate(value: unknown, subSeconds: unknown): Date | null {
   if (typeof value !== 'string') return null;
   const match = /^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?/.exec(value.trim());
   if (!match) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const fraction = match[7] ?? (typeof subSeconds === 'string' || typeof subSeconds === 'number' ? String(subSeconds).trim() : '');
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const fraction =
+    match[7] ?? (typeof subSeconds === 'string' || typeof subSeconds === 'number' ? String(subSeconds).trim() : '');
   const millis = /^\d+$/.test(fraction) ? Math.round(Number(`0.${fraction}`) * 1000) : 0;
-  if (year < 1800 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
+  if (year < 1800 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return null;
   const date = new Date(Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59), Math.min(millis, 999)));
   return date.getUTCDate() === day ? date : null; // rejects 31 February and friends
 }

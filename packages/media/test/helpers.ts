@@ -48,7 +48,12 @@ export const FULL_EXIF = {
     FocalLength: '50/1',
     LensModel: SECRETS.lens,
   },
-  IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '52/1 31/1 1234/100', GPSLongitudeRef: 'W', GPSLongitude: '13/1 24/1 3000/100' },
+  IFD3: {
+    GPSLatitudeRef: 'N',
+    GPSLatitude: '52/1 31/1 1234/100',
+    GPSLongitudeRef: 'W',
+    GPSLongitude: '13/1 24/1 3000/100',
+  },
 };
 
 export type Format = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff';
@@ -68,9 +73,12 @@ export interface PhotoOptions {
 export async function photo(format: Format, options: PhotoOptions = {}): Promise<Buffer> {
   const { width = 320, height = 200 } = options;
   const channels = options.alpha ? 4 : 3;
-  let image = options.noise === false
-    ? sharp({ create: { width, height, channels, background: { r: 200, g: 40, b: 60, alpha: 0.5 } } })
-    : sharp({ create: { width, height, channels, noise: { type: 'gaussian', mean: 128, sigma: 40 } } });
+  let image =
+    options.noise === false
+      ? sharp({ create: { width, height, channels, background: { r: 200, g: 40, b: 60, alpha: 0.5 } } })
+      : sharp({
+          create: { width, height, channels, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+        });
   if (options.exif) image = image.withExif(options.exif);
   if (options.orientation) image = image.withMetadata({ orientation: options.orientation });
   if (options.xmp) image = image.withXmp(options.xmp);
@@ -80,8 +88,12 @@ export async function photo(format: Format, options: PhotoOptions = {}): Promise
 
 /** Left half red, right half blue: tells which way an image was turned. */
 export async function halves(width: number, height: number, orientation?: number): Promise<Buffer> {
-  const left = await sharp({ create: { width: width / 2, height, channels: 3, background: '#ff0000' } }).png().toBuffer();
-  let image = sharp({ create: { width, height, channels: 3, background: '#0000ff' } }).composite([{ input: left, left: 0, top: 0 }]);
+  const left = await sharp({ create: { width: width / 2, height, channels: 3, background: '#ff0000' } })
+    .png()
+    .toBuffer();
+  let image = sharp({ create: { width, height, channels: 3, background: '#0000ff' } }).composite([
+    { input: left, left: 0, top: 0 },
+  ]);
   if (orientation) image = image.withMetadata({ orientation });
   return image.jpeg({ quality: 95 }).toBuffer();
 }
@@ -126,7 +138,12 @@ export function pngBomb(width = 50_000, height = 50_000): Buffer {
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // greyscale
   const idat = deflateSync(Buffer.alloc((width + 1) * 16)).subarray(0, 64);
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** An ISO-BMFF file head: an `ftyp` box and an empty `mdat`. */
@@ -136,7 +153,7 @@ export function isoBmff(majorBrand: string, compatible: string[]): Buffer {
   ftyp.write('ftyp', 4, 'latin1');
   ftyp.write(majorBrand.padEnd(4, ' '), 8, 'latin1');
   ftyp.writeUInt32BE(0x200, 12);
-  compatible.forEach((brand, index) => ftyp.write(brand.padEnd(4, ' '), 16 + index * 4, 'latin1'));
+  for (const [index, brand] of compatible.entries()) ftyp.write(brand.padEnd(4, ' '), 16 + index * 4, 'latin1');
   const mdat = Buffer.from([0, 0, 0, 8, 0x6d, 0x64, 0x61, 0x74]);
   return Buffer.concat([ftyp, mdat]);
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { HEIC_DECODABLE, MEDIA_TYPES, MediaError, SUPPORTED_FORMATS, sniffBuffer, sniffFile, sniffFileOrThrow } from '../src/index.ts';
+import {
+  HEIC_DECODABLE,
+  MEDIA_TYPES,
+  MediaError,
+  SUPPORTED_FORMATS,
+  sniffBuffer,
+  sniffFile,
+  sniffFileOrThrow,
+} from '../src/index.ts';
 import { type Format, isoBmff, photo, randomBytes, tempDir, webmHead } from './helpers.ts';
 
 const files = tempDir();
@@ -52,7 +60,12 @@ describe('sniffFile', () => {
 
   it('should detect a QuickTime MOV from its ftyp box', async () => {
     const path = files.write('clip2.bin', isoBmff('qt', ['qt']));
-    expect(await sniffFile(path)).toEqual({ mime: 'video/quicktime', ext: 'mov', assetType: 'VIDEO', decodable: false });
+    expect(await sniffFile(path)).toEqual({
+      mime: 'video/quicktime',
+      ext: 'mov',
+      assetType: 'VIDEO',
+      decodable: false,
+    });
   });
 
   it('should detect a WebM from its EBML header', async () => {
@@ -62,7 +75,12 @@ describe('sniffFile', () => {
 
   it('should detect HEIC as an image whose decodability is what this sharp build offers', async () => {
     const path = files.write('photo.heic.bin', isoBmff('heic', ['mif1', 'heic']));
-    expect(await sniffFile(path)).toEqual({ mime: 'image/heic', ext: 'heic', assetType: 'IMAGE', decodable: HEIC_DECODABLE });
+    expect(await sniffFile(path)).toEqual({
+      mime: 'image/heic',
+      ext: 'heic',
+      assetType: 'IMAGE',
+      decodable: HEIC_DECODABLE,
+    });
     // the prebuilt sharp 0.35 has libheif with the AV1 decoder only: HEVC (HEIC) is not decodable
     expect(HEIC_DECODABLE).toBe(false);
   });
@@ -80,7 +98,9 @@ describe('sniffFile', () => {
 
 describe('MEDIA_TYPES', () => {
   it('should list image and video extensions in Immich media-types shape, from the one format table', () => {
-    expect(MEDIA_TYPES.image).toEqual(expect.arrayContaining(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.gif', '.tif', '.tiff', '.heic', '.heif']));
+    expect(MEDIA_TYPES.image).toEqual(
+      expect.arrayContaining(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.gif', '.tif', '.tiff', '.heic', '.heif']),
+    );
     expect(MEDIA_TYPES.video).toEqual(expect.arrayContaining(['.mp4', '.mov', '.webm']));
     expect(MEDIA_TYPES.sidecar).toEqual(['.xmp']);
     const all = [...MEDIA_TYPES.image, ...MEDIA_TYPES.video];

@@ -42,23 +42,35 @@ export abstract class ByteParser extends Transform {
   }
 
   protected collect(want: number, then: (bytes: Buffer) => void): void {
-    if (want === 0) return then(Buffer.alloc(0));
+    if (want === 0) {
+      then(Buffer.alloc(0));
+      return;
+    }
     this.state = { kind: 'collect', want, have: 0, pieces: [], then };
   }
 
   protected pass(remaining: number, then: () => void): void {
-    if (remaining === 0) return then();
+    if (remaining === 0) {
+      then();
+      return;
+    }
     this.state = { kind: 'pass', remaining, then };
   }
 
   protected skip(remaining: number, then: () => void): void {
-    if (remaining === 0) return then();
+    if (remaining === 0) {
+      then();
+      return;
+    }
     this.state = { kind: 'skip', remaining, then };
   }
 
   /** Replaces the next `remaining` bytes by as many zero bytes. */
   protected blank(remaining: number, then: () => void): void {
-    if (remaining === 0) return then();
+    if (remaining === 0) {
+      then();
+      return;
+    }
     this.state = { kind: 'blank', remaining, then };
   }
 

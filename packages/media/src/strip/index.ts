@@ -42,7 +42,11 @@ export function canStripMetadata(mime: string): boolean {
  * without keeping its output. Null when the type cannot be stripped. Costs one read of the file:
  * worth caching next to the asset rather than calling per request.
  */
-export async function measureStrippedSize(path: string, mime: string, options: MetadataStripperOptions = {}): Promise<number | null> {
+export async function measureStrippedSize(
+  path: string,
+  mime: string,
+  options: MetadataStripperOptions = {},
+): Promise<number | null> {
   const stripper = createMetadataStripper(mime, options);
   if (!stripper) return null;
   let size = 0;

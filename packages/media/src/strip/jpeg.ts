@@ -50,14 +50,16 @@ export class JpegMetadataStripper extends ByteParser {
 
   protected atStart(): void {
     this.collect(2, (soi) => {
-      if (soi[0] !== 0xff || soi[1] !== SOI) throw this.corrupt('it does not start with the JPEG start-of-image marker');
+      if (soi[0] !== 0xff || soi[1] !== SOI)
+        throw this.corrupt('it does not start with the JPEG start-of-image marker');
       this.output(soi);
       this.nextMarker();
     });
   }
 
   protected atEnd(): void {
-    if (!this.finished) throw this.corrupt(`it ends after ${this.position} bytes, before its end-of-image marker (truncated)`);
+    if (!this.finished)
+      throw this.corrupt(`it ends after ${this.position} bytes, before its end-of-image marker (truncated)`);
   }
 
   private nextMarker(): void {
@@ -81,12 +83,15 @@ export class JpegMetadataStripper extends ByteParser {
   private onMarker(marker: number): void {
     if (marker === EOI) {
       this.output(Buffer.from([0xff, EOI]));
-      return this.finish();
+      this.finish();
+      return;
     }
-    if (marker === SOI || marker === 0x00) throw this.corrupt(`unexpected marker 0xff${marker.toString(16).padStart(2, '0')} at byte ${this.position - 2}`);
+    if (marker === SOI || marker === 0x00)
+      throw this.corrupt(`unexpected marker 0xff${marker.toString(16).padStart(2, '0')} at byte ${this.position - 2}`);
     if (marker === TEM || (marker >= 0xd0 && marker <= 0xd7)) {
       this.output(Buffer.from([0xff, marker]));
-      return this.nextMarker();
+      this.nextMarker();
+      return;
     }
     this.collect(2, (lengthBytes) => {
       const length = lengthBytes.readUInt16BE(0);
@@ -121,7 +126,10 @@ export class JpegMetadataStripper extends ByteParser {
         this.output(segment(APP1, orientationOnlyExif(orientation)));
         this.wroteOrientation = true;
       }
-    } else if ((marker === APP2 && startsWith(payload, ICC_ID)) || (marker === APP14 && startsWith(payload, ADOBE_ID))) {
+    } else if (
+      (marker === APP2 && startsWith(payload, ICC_ID)) ||
+      (marker === APP14 && startsWith(payload, ADOBE_ID))
+    ) {
       this.output(segment(marker, payload));
     }
     // anything else is metadata: dropped

@@ -1,5 +1,10 @@
 import { crc32 } from 'node:zlib';
-import { isValidOrientation, orientationOnlyTiff, readTiffOrientation, withoutExifHeader } from '../exif-orientation.ts';
+import {
+  isValidOrientation,
+  orientationOnlyTiff,
+  readTiffOrientation,
+  withoutExifHeader,
+} from '../exif-orientation.ts';
 import { ByteParser } from './byte-parser.ts';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -1,4 +1,9 @@
-import { isValidOrientation, orientationOnlyTiff, readTiffOrientation, withoutExifHeader } from '../exif-orientation.ts';
+import {
+  isValidOrientation,
+  orientationOnlyTiff,
+  readTiffOrientation,
+  withoutExifHeader,
+} from '../exif-orientation.ts';
 import { ByteParser } from './byte-parser.ts';
 
 const VP8X_FLAG_EXIF = 0x08;
@@ -78,7 +83,9 @@ export class WebpMetadataStripper extends ByteParser {
 
   protected atEnd(): void {
     if (!this.finished) {
-      throw this.corrupt(`it ends after ${this.position} bytes but its RIFF header announces ${this.riffEnd} (truncated)`);
+      throw this.corrupt(
+        `it ends after ${this.position} bytes but its RIFF header announces ${this.riffEnd} (truncated)`,
+      );
     }
     if (!this.buffered) return;
     const total = this.held.reduce((sum, piece) => sum + piece.length, 0);
@@ -93,13 +100,18 @@ export class WebpMetadataStripper extends ByteParser {
   }
 
   private nextChunk(): void {
-    if (this.position === this.riffEnd) return this.finish();
-    if (this.position + 8 > this.riffEnd) throw this.corrupt(`a chunk header at byte ${this.position} runs past the RIFF data`);
+    if (this.position === this.riffEnd) {
+      this.finish();
+      return;
+    }
+    if (this.position + 8 > this.riffEnd)
+      throw this.corrupt(`a chunk header at byte ${this.position} runs past the RIFF data`);
     this.collect(8, (header) => {
       const fourcc = header.toString('latin1', 0, 4);
       const size = header.readUInt32LE(4);
       const start = this.position;
-      if (start + size > this.riffEnd) throw this.corrupt(`chunk "${fourcc}" at byte ${start - 8} runs past the RIFF data`);
+      if (start + size > this.riffEnd)
+        throw this.corrupt(`chunk "${fourcc}" at byte ${start - 8} runs past the RIFF data`);
       // the pad byte of an odd-sized last chunk is sometimes missing: tolerated
       const padded = Math.min(size + (size & 1), this.riffEnd - start);
 
@@ -123,7 +135,7 @@ export class WebpMetadataStripper extends ByteParser {
 
   private onExif(header: Buffer, size: number, padded: number): void {
     if (this.buffered) {
-      return this.collect(padded, (payload) => {
+      this.collect(padded, (payload) => {
         const orientation = readTiffOrientation(withoutExifHeader(payload.subarray(0, size)));
         if (this.vp8x && !this.wroteOrientation && isValidOrientation(orientation) && orientation !== 1) {
           this.output(riffChunk('EXIF', orientationOnlyTiff(orientation)));
@@ -131,9 +143,13 @@ export class WebpMetadataStripper extends ByteParser {
         }
         this.nextChunk();
       });
+      return;
     }
     const minimal = orientationOnlyTiff(1);
-    if (size < minimal.length || padded > MAX_EXIF_INSPECTED) return this.replaceWithJunk(padded);
+    if (size < minimal.length || padded > MAX_EXIF_INSPECTED) {
+      this.replaceWithJunk(padded);
+      return;
+    }
     this.collect(padded, (payload) => {
       const orientation = readTiffOrientation(withoutExifHeader(payload.subarray(0, size)));
       const replacement = Buffer.alloc(padded);
