@@ -3,6 +3,7 @@ import sharp, { type Metadata } from 'sharp';
 import { MediaError } from './errors.ts';
 import { isValidOrientation, withoutExifHeader } from './exif-orientation.ts';
 import type { AssetType } from './formats.ts';
+import { readVideoHeader } from './isobmff.ts';
 import { sniffFileOrThrow } from './sniff.ts';
 
 /** 100 megapixels: more than any phone or consumer camera, far below what would exhaust a worker. */
@@ -41,13 +42,16 @@ export interface ProbeResult {
   /**
    * Dimensions as DISPLAYED: for orientations 5–8 (rotated by 90°) the stored width and height
    * are swapped, so a portrait photo stored landscape with orientation 6 reports portrait.
-   * Null only when no decoder can tell (videos; HEIC when even its header is unreadable).
+   * Null only when nothing can tell without a decoder (WebM, an MP4/MOV without a readable
+   * `moov`, a HEIC whose header is unreadable).
    */
   width: number | null;
   height: number | null;
   /** 1–8; 1 when the file records none. */
   orientation: number;
   exif: ExifInfo;
+  /** Videos (MP4, M4V, MOV) only, from the container header; null for images and WebM. */
+  durationSeconds: number | null;
   /** The capture instant (= exif.dateTimeOriginal) when the file records one. */
   fileCreatedAt?: string;
   /** The capture wall-clock time written as if it were UTC (Immich's `localDateTime` convention). */
@@ -66,16 +70,7 @@ export interface ProbeOptions {
 export async function probeMedia(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const format = await sniffFileOrThrow(path);
-  if (format.assetType !== 'IMAGE') {
-    return {
-      mime: format.mime,
-      assetType: format.assetType,
-      width: null,
-      height: null,
-      orientation: 1,
-      exif: emptyExif(),
-    };
-  }
+  if (format.assetType === 'VIDEO') return probeVideo(path, format.mime);
 
   let header: Metadata | undefined;
   try {
@@ -119,10 +114,42 @@ export async function probeMedia(path: string, options: ProbeOptions = {}): Prom
     description: text(tags.ImageDescription),
   };
 
-  const result: ProbeResult = { mime: format.mime, assetType: format.assetType, width, height, orientation, exif };
+  const result: ProbeResult = {
+    mime: format.mime,
+    assetType: format.assetType,
+    width,
+    height,
+    orientation,
+    exif,
+    durationSeconds: null,
+  };
   if (captured) {
     result.fileCreatedAt = captured.instant;
     result.localDateTime = captured.local;
+  }
+  return result;
+}
+
+/**
+ * Videos are not decoded (no ffmpeg): MP4/M4V/MOV dimensions, duration and creation time come from
+ * the `moov` box; WebM yields only its type. The creation time is taken as the capture time.
+ */
+async function probeVideo(path: string, mime: string): Promise<ProbeResult> {
+  const isoBmff = mime !== 'video/webm';
+  const header = isoBmff ? await readVideoHeader(path) : null;
+  const exif = { ...emptyExif(), dateTimeOriginal: header?.createdAt ?? null };
+  const result: ProbeResult = {
+    mime,
+    assetType: 'VIDEO',
+    width: header?.width ?? null,
+    height: header?.height ?? null,
+    orientation: 1,
+    exif,
+    durationSeconds: header?.durationSeconds ?? null,
+  };
+  if (header?.createdAt) {
+    result.fileCreatedAt = header.createdAt;
+    result.localDateTime = header.createdAt;
   }
   return result;
 }

@@ -185,3 +185,42 @@ export function randomBytes(length: number): Buffer {
   bytes[0] = 0x42; // make sure it starts with no magic
   return bytes;
 }
+
+export function box(type: string, ...payload: Buffer[]): Buffer {
+  const body = Buffer.concat(payload);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(8 + body.length, 0);
+  header.write(type, 4, 'latin1');
+  return Buffer.concat([header, body]);
+}
+
+export interface MovieOptions {
+  width: number;
+  height: number;
+  durationMs: number;
+  createdAt: Date;
+  /** Turn the video track a quarter turn through its matrix, as phones filming upright do. */
+  quarterTurn?: boolean;
+}
+
+/** A playable-looking MP4 skeleton: ftyp, mdat, then moov (at the end, as many cameras write it). */
+export function mp4(options: MovieOptions): Buffer {
+  const mvhd = Buffer.alloc(100);
+  mvhd.writeUInt32BE(Math.round(options.createdAt.getTime() / 1000) + 2_082_844_800, 4);
+  mvhd.writeUInt32BE(1000, 12); // timescale
+  mvhd.writeUInt32BE(options.durationMs, 16);
+  const track = (handler: string, width: number, height: number) => {
+    const tkhd = Buffer.alloc(84);
+    const matrix = options.quarterTurn
+      ? [0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000]
+      : [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000];
+    for (const [index, value] of matrix.entries()) tkhd.writeInt32BE(value, 40 + index * 4);
+    tkhd.writeUInt32BE(width * 65536, 76);
+    tkhd.writeUInt32BE(height * 65536, 80);
+    const hdlr = Buffer.alloc(24);
+    hdlr.write(handler, 8, 'latin1');
+    return box('trak', box('tkhd', tkhd), box('mdia', box('hdlr', hdlr)));
+  };
+  const moov = box('moov', box('mvhd', mvhd), track('soun', 0, 0), track('vide', options.width, options.height));
+  return Buffer.concat([isoBmff('isom', ['isom', 'mp41']).subarray(0, 24), box('mdat', Buffer.alloc(4096, 7)), moov]);
+}

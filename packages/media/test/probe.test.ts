@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MediaError, probeMedia } from '../src/index.ts';
 import { formatExposureTime, readCaptureDate } from '../src/probe.ts';
-import { FULL_EXIF, GPS, isoBmff, photo, pngBomb, randomBytes, SECRETS, tempDir } from './helpers.ts';
+import { FULL_EXIF, GPS, isoBmff, mp4, photo, pngBomb, randomBytes, SECRETS, tempDir, webmHead } from './helpers.ts';
 
 const files = tempDir();
 
@@ -123,8 +123,35 @@ describe('probeMedia', () => {
     });
   });
 
-  it('should probe a video without a decoder: type known, dimensions null', async () => {
-    const probe = await probeMedia(files.write('clip.mp4', isoBmff('isom', ['isom', 'mp41'])));
-    expect(probe).toMatchObject({ mime: 'video/mp4', assetType: 'VIDEO', width: null, height: null, orientation: 1 });
+  it('should read dimensions, duration and creation time of an MP4 from its moov box, wherever it is', async () => {
+    const createdAt = new Date('2024-05-06T07:08:09.000Z');
+    const path = files.write(
+      'clip.mp4',
+      mp4({ width: 1920, height: 1080, durationMs: 12_345, createdAt, quarterTurn: true }),
+    );
+    const probe = await probeMedia(path);
+    expect(probe).toMatchObject({
+      mime: 'video/mp4',
+      assetType: 'VIDEO',
+      width: 1080, // filmed upright: the track matrix turns the 1920×1080 frames
+      height: 1920,
+      orientation: 1,
+      durationSeconds: 12.345,
+      fileCreatedAt: '2024-05-06T07:08:09.000Z',
+    });
+    expect(probe.exif.latitude).toBeNull();
+  });
+
+  it('should probe a video it cannot read the header of: type known, dimensions null', async () => {
+    const probe = await probeMedia(files.write('head-only.mp4', isoBmff('isom', ['isom', 'mp41'])));
+    expect(probe).toMatchObject({
+      mime: 'video/mp4',
+      assetType: 'VIDEO',
+      width: null,
+      height: null,
+      durationSeconds: null,
+    });
+    const webm = await probeMedia(files.write('clip.webm', webmHead()));
+    expect(webm).toMatchObject({ mime: 'video/webm', assetType: 'VIDEO', width: null, durationSeconds: null });
   });
 });
