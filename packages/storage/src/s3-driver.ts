@@ -1,0 +1,469 @@
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { contentDisposition } from './content-disposition.ts';
+import { contentTypeFromKey } from './content-type.ts';
+import {
+  BlobNotFoundError,
+  IncompleteAbortError,
+  RangeNotSatisfiableError,
+  StorageUnavailableError,
+  UnsupportedByStoreError,
+} from './errors.ts';
+import { assertSafeKey, assertSafePrefix, isSafeKey } from './keys.ts';
+import { assertAge, assertPresignOptions, DEFAULT_INCOMPLETE_WRITE_AGE_MS } from './options.ts';
+import { assertWellFormedRange, rangeHeader } from './range.ts';
+import type { BlobInfo, BlobStore, BlobWriter, ByteRange, PresignGetOptions, S3StorageConfig } from './types.ts';
+
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/** Parts in flight per streamed write: memory per write ≈ (QUEUE_SIZE + 1) × part size. */
+const QUEUE_SIZE = 2;
+const CHECK_TIMEOUT_MS = 5_000;
+
+interface S3ErrorLike {
+  name?: string;
+  Code?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  ActualObjectSize?: string | number;
+}
+
+const errorName = (error: unknown) => {
+  const e = error as S3ErrorLike | undefined;
+  return e?.name ?? e?.Code ?? e?.code;
+};
+const httpStatus = (error: unknown) => (error as S3ErrorLike | undefined)?.$metadata?.httpStatusCode;
+
+function assertPartSize(partSize: number, what: string): void {
+  if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) {
+    throw new RangeError(`${what} must be an integer ≥ ${MIN_PART_SIZE} (5 MiB, the S3 minimum), got ${partSize}.`);
+  }
+}
+
+export class S3BlobStore implements BlobStore {
+  readonly driver = 's3' as const;
+  readonly bucket: string;
+  readonly #client: S3Client;
+  readonly #partSize: number;
+
+  constructor(config: S3StorageConfig) {
+    if (!config.bucket) throw new TypeError('The s3 storage driver needs a bucket name.');
+    if (!config.region) throw new TypeError('The s3 storage driver needs a region (any value for MinIO/s3rver).');
+    if (config.checksumMode !== 'WHEN_SUPPORTED' && config.checksumMode !== 'WHEN_REQUIRED') {
+      throw new TypeError(`checksumMode must be WHEN_SUPPORTED or WHEN_REQUIRED, got ${String(config.checksumMode)}.`);
+    }
+    if (config.accessKeyId && !config.secretAccessKey) {
+      throw new TypeError('An S3 accessKeyId needs its secretAccessKey.');
+    }
+    this.#partSize = config.partSizeBytes ?? DEFAULT_PART_SIZE;
+    assertPartSize(this.#partSize, 'partSizeBytes');
+    this.bucket = config.bucket;
+    const clientConfig: S3ClientConfig = {
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      requestChecksumCalculation: config.checksumMode,
+      responseChecksumValidation: config.checksumMode,
+      // A store that is down must fail fast (→ 503), not hang a request.
+      requestHandler: { connectionTimeout: CHECK_TIMEOUT_MS },
+    };
+    if (config.endpoint) clientConfig.endpoint = config.endpoint;
+    if (config.accessKeyId && config.secretAccessKey) {
+      clientConfig.credentials = { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
+    }
+    this.#client = new S3Client(clientConfig);
+  }
+
+  /** The SDK client, for callers needing an S3 feature the interface does not cover (and for tests). */
+  get client(): S3Client {
+    return this.#client;
+  }
+
+  async put(key: string, body: Readable | Buffer | Uint8Array, opts?: { contentType?: string }): Promise<BlobInfo> {
+    assertSafeKey(key);
+    const ContentType = opts?.contentType ?? contentTypeFromKey(key);
+    try {
+      if (body instanceof Uint8Array) {
+        await this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.byteLength,
+            ContentType,
+          }),
+        );
+      } else {
+        // One PutObject below a part, a multipart upload above: either way visible only when complete.
+        const upload = new Upload({
+          client: this.#client,
+          params: { Bucket: this.bucket, Key: key, Body: body, ContentType },
+          partSize: this.#partSize,
+          queueSize: QUEUE_SIZE,
+        });
+        await upload.done();
+      }
+    } catch (error) {
+      throw this.#translate(error, 'PutObject');
+    }
+    return this.#headAfterWrite(key);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    assertSafeKey(key);
+    if (range) assertWellFormedRange(range);
+    let response: GetObjectCommandOutput;
+    try {
+      response = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? rangeHeader(range) : undefined }),
+      );
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'NoSuchKey' || httpStatus(error) === 404) throw new BlobNotFoundError(key, { cause: error });
+      if (name === 'InvalidRange' || httpStatus(error) === 416) {
+        const size = Number((error as S3ErrorLike).ActualObjectSize);
+        throw new RangeNotSatisfiableError(
+          `Range starting at byte ${range?.start} is not satisfiable for "${key}".`,
+          Number.isFinite(size) ? size : undefined,
+          { cause: error },
+        );
+      }
+      throw this.#translate(error, 'GetObject');
+    }
+    const body = toReadable(response.Body);
+    if (range) {
+      // Some stores (s3rver) answer 206 "bytes 0-0/0" for an empty object instead of 416.
+      const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? '')?.[1]);
+      if (Number.isFinite(total) && range.start >= total) {
+        body.destroy();
+        throw new RangeNotSatisfiableError(
+          `Range starting at byte ${range.start} is not satisfiable: the object has ${total} bytes.`,
+          total,
+        );
+      }
+    }
+    return body;
+  }
+
+  async head(key: string): Promise<BlobInfo | null> {
+    assertSafeKey(key);
+    try {
+      const res = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const info: BlobInfo = {
+        key,
+        size: res.ContentLength ?? 0,
+        etag: res.ETag ?? '',
+        lastModified: res.LastModified ?? new Date(0),
+      };
+      if (res.ContentType) info.contentType = res.ContentType;
+      return info;
+    } catch (error) {
+      if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey' || httpStatus(error) === 404) {
+        return null;
+      }
+      throw this.#translate(error, 'HeadObject');
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertSafeKey(key);
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw this.#translate(error, 'DeleteObject');
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    assertSafePrefix(prefix, { allowEmpty: false });
+    let deleted = 0;
+    let ContinuationToken: string | undefined;
+    try {
+      do {
+        const page = await this.#client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }),
+        );
+        const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+        if (keys.length > 0) {
+          const res = await this.#client.send(
+            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
+          );
+          const failed = res.Errors ?? [];
+          if (failed.length > 0) {
+            const first = failed[0];
+            throw new Error(
+              `Could not delete ${failed.length} object(s) under "${prefix}", e.g. "${first?.Key}": ${first?.Code} ${first?.Message}`,
+            );
+          }
+          deleted += keys.length;
+        }
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    } catch (error) {
+      throw this.#translate(error, 'DeleteObjects');
+    }
+    return deleted;
+  }
+
+  async *list(prefix: string): AsyncGenerator<BlobInfo> {
+    assertSafePrefix(prefix, { allowEmpty: true });
+    let ContinuationToken: string | undefined;
+    do {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await this.#client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken }),
+        );
+      } catch (error) {
+        throw this.#translate(error, 'ListObjectsV2');
+      }
+      for (const object of page.Contents ?? []) {
+        // Keys written by other tools that break the key rule (e.g. "folder/" markers) are not ours.
+        if (!object.Key || !isSafeKey(object.Key)) continue;
+        yield {
+          key: object.Key,
+          size: object.Size ?? 0,
+          etag: object.ETag ?? '',
+          lastModified: object.LastModified ?? new Date(0),
+        };
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
+  async openWriter(key: string, opts?: { contentType?: string; partSize?: number }): Promise<BlobWriter> {
+    assertSafeKey(key);
+    const partSize = opts?.partSize ?? this.#partSize;
+    assertPartSize(partSize, 'partSize');
+    return new S3BlobWriter(this, this.#client, key, opts?.contentType ?? contentTypeFromKey(key), partSize);
+  }
+
+  /**
+   * Real S3 and MinIO implement ListMultipartUploads and AbortMultipartUpload. s3rver 3.7.1 answers
+   * ListMultipartUploads with 501 NotImplemented: that surfaces as UnsupportedByStoreError, never as
+   * "0 cleaned up". On such a store, rely on a lifecycle rule instead.
+   */
+  async abortIncompleteWrites(prefix: string, olderThanMs = DEFAULT_INCOMPLETE_WRITE_AGE_MS): Promise<number> {
+    assertSafePrefix(prefix, { allowEmpty: true });
+    assertAge(olderThanMs);
+    const cutoff = Date.now() - olderThanMs;
+    let aborted = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.#client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix || undefined,
+            KeyMarker,
+            UploadIdMarker,
+          }),
+        );
+        for (const upload of page.Uploads ?? []) {
+          if (!upload.Key || !upload.UploadId) continue;
+          const initiated = upload.Initiated?.getTime();
+          // Without a start time, only a caller who owns the prefix (olderThanMs = 0) may abort it.
+          if (initiated === undefined ? olderThanMs > 0 : initiated > cutoff) continue;
+          try {
+            await this.#client.send(
+              new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }),
+            );
+            aborted++;
+          } catch (error) {
+            if (errorName(error) !== 'NoSuchUpload') throw error; // completed or aborted meanwhile
+          }
+        }
+        if (!page.IsTruncated) break;
+        KeyMarker = page.NextKeyMarker;
+        UploadIdMarker = page.NextUploadIdMarker;
+      }
+    } catch (error) {
+      throw this.#translate(error, 'ListMultipartUploads/AbortMultipartUpload');
+    }
+    return aborted;
+  }
+
+  async presignGet(key: string, opts: PresignGetOptions): Promise<string> {
+    assertSafeKey(key);
+    assertPresignOptions(opts);
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: opts.fileName !== undefined ? contentDisposition(opts.fileName) : undefined,
+      ResponseContentType: opts.contentType,
+    });
+    return getSignedUrl(this.#client, command, { expiresIn: opts.expiresInSeconds });
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }), {
+        abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
+      });
+    } catch (error) {
+      const why = httpStatus(error) === 404 ? 'does not exist' : `is not reachable (${errorName(error) ?? error})`;
+      throw new StorageUnavailableError(`The S3 bucket "${this.bucket}" ${why}.`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#client.destroy();
+  }
+
+  async #headAfterWrite(key: string): Promise<BlobInfo> {
+    const info = await this.head(key);
+    if (!info) throw new BlobNotFoundError(key); // deleted right after the write
+    return info;
+  }
+
+  /** Maps store failures to the error family; anything unrecognised is rethrown as is. */
+  #translate(error: unknown, operation: string): unknown {
+    if (error instanceof Error && 'status' in error && 'code' in error) return error; // already ours
+    const name = errorName(error);
+    const status = httpStatus(error);
+    if (name === 'NoSuchBucket') {
+      return new StorageUnavailableError(`The S3 bucket "${this.bucket}" does not exist.`, { cause: error });
+    }
+    if (name === 'NotImplemented' || status === 501 || name === 'MethodNotAllowed' || status === 405) {
+      return new UnsupportedByStoreError(
+        operation,
+        `This S3-compatible store does not implement ${operation} (${name ?? status}).`,
+        { cause: error },
+      );
+    }
+    // The SDK attaches $metadata to transport failures too (without a status); errors of the caller's
+    // own source stream carry none and must reach the caller unchanged.
+    const transportFailure =
+      typeof error === 'object' && error !== null && '$metadata' in error && status === undefined;
+    if (transportFailure || status === 503 || name === 'SlowDown') {
+      return new StorageUnavailableError(`The S3 store is not reachable (${operation}: ${name ?? error}).`, {
+        cause: error,
+      });
+    }
+    return error;
+  }
+}
+
+function toReadable(body: unknown): Readable {
+  if (body instanceof Readable) return body;
+  if (body && typeof (body as ReadableStream).getReader === 'function') {
+    return Readable.fromWeb(body as import('node:stream/web').ReadableStream);
+  }
+  throw new TypeError('The S3 client returned a body that is not a stream.');
+}
+
+/**
+ * A lib-storage Upload fed from a PassThrough. The caller's `stream` forwards into it with
+ * backpressure but its end is held back until commit(): lib-storage completes the upload (and the
+ * object becomes visible) as soon as its input ends, and a writer must publish only on commit.
+ */
+class S3BlobWriter implements BlobWriter {
+  readonly stream: Writable;
+  readonly #store: S3BlobStore;
+  readonly #key: string;
+  readonly #body = new PassThrough();
+  readonly #done: Promise<void>;
+  #state: 'open' | 'committing' | 'committed' | 'failed' | 'aborted' = 'open';
+  #commit: Promise<BlobInfo> | undefined;
+  #abortReason: Error | undefined;
+
+  constructor(store: S3BlobStore, client: S3Client, key: string, contentType: string | undefined, partSize: number) {
+    this.#store = store;
+    this.#key = key;
+    const upload = new Upload({
+      client,
+      params: { Bucket: store.bucket, Key: key, Body: this.#body, ContentType: contentType },
+      partSize,
+      queueSize: QUEUE_SIZE,
+      // lib-storage aborts the multipart upload itself when its input fails; done() waits for that.
+      leavePartsOnError: false,
+    });
+    this.#done = upload.done().then(() => undefined);
+    this.#done.catch((error: unknown) => {
+      if (this.#state === 'open') this.#state = 'failed';
+      if (error !== this.#abortReason) this.stream.destroy(error as Error);
+    });
+    const body = this.#body;
+    this.stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        if (body.destroyed) return callback(new Error('The upload has stopped.'));
+        if (body.write(chunk)) return callback();
+        const settle = (error?: Error) => {
+          body.off('drain', onDrain);
+          body.off('close', onClose);
+          callback(error);
+        };
+        const onDrain = () => settle();
+        const onClose = () => settle(new Error('The upload has stopped.'));
+        body.once('drain', onDrain);
+        body.once('close', onClose);
+      },
+      final(callback) {
+        callback(); // publishing waits for commit()
+      },
+    });
+  }
+
+  commit(): Promise<BlobInfo> {
+    if (this.#state !== 'open') {
+      return Promise.reject(new Error(`The writer for "${this.#key}" is already ${this.#state}.`));
+    }
+    this.#state = 'committing';
+    this.#commit = this.#publish();
+    return this.#commit;
+  }
+
+  async #publish(): Promise<BlobInfo> {
+    try {
+      if (!this.stream.writableEnded) this.stream.end();
+      await finished(this.stream);
+      this.#body.end();
+      await this.#done;
+      this.#state = 'committed';
+    } catch (error) {
+      this.#state = 'failed';
+      if (!this.#body.destroyed) this.#body.destroy(error as Error);
+      await this.#done.catch(() => {});
+      throw error;
+    }
+    const info = await this.#store.head(this.#key);
+    if (!info) throw new BlobNotFoundError(this.#key);
+    return info;
+  }
+
+  async abort(): Promise<void> {
+    if (this.#state === 'committing') await this.#commit?.catch(() => {});
+    if (this.#state === 'committed' || this.#state === 'aborted') return;
+    const failedBefore = this.#state === 'failed';
+    this.#state = 'aborted';
+    const reason = new Error(`The write of "${this.#key}" was aborted.`);
+    reason.name = 'AbortError';
+    this.#abortReason = reason;
+    if (!this.stream.destroyed) this.stream.destroy();
+    this.#body.destroy(reason);
+    try {
+      await this.#done;
+    } catch (error) {
+      // Our own reason coming back means lib-storage aborted the multipart upload (or never began one).
+      if (error === reason || failedBefore) return;
+      throw new IncompleteAbortError(this.#key, { cause: error });
+    }
+  }
+}

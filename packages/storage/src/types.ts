@@ -1,0 +1,101 @@
+import type { Readable, Writable } from 'node:stream';
+
+export interface BlobInfo {
+  key: string;
+  size: number;
+  /**
+   * A quoted entity tag, ready for an HTTP `ETag` header. s3: the store's ETag. fs: derived from
+   * size and mtime (nanoseconds), `"<size hex>-<mtime ns hex>"`, like nginx's: it changes whenever
+   * the object is replaced, since every put/commit writes a new file.
+   */
+  etag: string;
+  lastModified: Date;
+  /**
+   * s3: as stored (the caller's, or guessed from the key's extension when it gave none).
+   * fs: guessed from the key's extension (fs keeps no metadata). Not reported by list().
+   */
+  contentType?: string;
+}
+
+/** Inclusive byte range, like HTTP `Range: bytes=start-end`; an `end` past the last byte is clamped. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+/**
+ * A big, streamed write (zip exports). fs: a temp file next to the target, renamed on commit.
+ * s3: a lib-storage multipart upload, completed only on commit, aborted on abort()/failure.
+ */
+export interface BlobWriter {
+  /** Write with backpressure (respect `write()` returning false). Ending it does not publish the object. */
+  readonly stream: Writable;
+  /** Publishes the object atomically (ends the stream first if the caller has not). */
+  commit(): Promise<BlobInfo>;
+  /**
+   * Abandons the write; nothing stays behind. Rejects with IncompleteAbortError when the store
+   * refused to abort a multipart upload (the object is still invisible). No-op after commit.
+   */
+  abort(): Promise<void>;
+}
+
+export interface PresignGetOptions {
+  /** 1 s … 7 days (the SigV4 maximum). */
+  expiresInSeconds: number;
+  /** Sets `Content-Disposition: attachment` with an RFC 6266 `filename*`. */
+  fileName?: string;
+  contentType?: string;
+}
+
+export interface BlobStore {
+  readonly driver: 'fs' | 's3';
+  /** Atomic: readers see the old object or the complete new one, never a partial one. */
+  put(key: string, body: Readable | Buffer | Uint8Array, opts?: { contentType?: string }): Promise<BlobInfo>;
+  /** Throws BlobNotFoundError, or RangeNotSatisfiableError when `range.start` is at or past the end. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  head(key: string): Promise<BlobInfo | null>;
+  /** Idempotent: a missing key is fine. */
+  delete(key: string): Promise<void>;
+  /** Deletes the objects whose key starts with `prefix` (not in-flight writes); returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Objects whose key starts with `prefix` (S3 semantics, may end inside a segment), in key order. */
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  openWriter(key: string, opts?: { contentType?: string; partSize?: number }): Promise<BlobWriter>;
+  /**
+   * Crash recovery: removes in-flight writes under `prefix` idle (fs: last written) or started (s3:
+   * initiated) more than `olderThanMs` ago (default 24 h, so live writers of other processes survive;
+   * pass 0 when the caller owns the prefix, e.g. a retried export job). fs: temp files; s3: multipart
+   * uploads (ListMultipartUploads + AbortMultipartUpload). Returns how many.
+   */
+  abortIncompleteWrites(prefix: string, olderThanMs?: number): Promise<number>;
+  /** fs → null (the caller streams the bytes itself); s3 → a presigned GET URL. */
+  presignGet(key: string, opts: PresignGetOptions): Promise<string | null>;
+  /** Readiness probe: throws StorageUnavailableError if the store is unusable. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FsStorageConfig {
+  driver: 'fs';
+  root: string;
+}
+
+export interface S3StorageConfig {
+  driver: 's3';
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** true for MinIO/s3rver-style endpoints; AWS wants false (virtual-host style). */
+  forcePathStyle: boolean;
+  /**
+   * Applied to both requestChecksumCalculation and responseChecksumValidation. AWS and MinIO:
+   * 'WHEN_SUPPORTED' (the SDK default). s3rver: 'WHEN_REQUIRED', or streamed PutObject is corrupted.
+   */
+  checksumMode: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+  /** Multipart part size for streamed writes, ≥ 5 MiB (default 8 MiB). */
+  partSizeBytes?: number;
+}
+
+export type StorageConfig = FsStorageConfig | S3StorageConfig;
