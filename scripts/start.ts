@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { hashApiKey, ensureAdmin } from '@immish/domain';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
 import { MissingBinaryError, startPostgres, startRedis, waitFor } from '@immish/devstack';
+import { ensureAdmin, hashApiKey } from '@immish/domain';
 import pg from 'pg';
 
 const root = resolve(import.meta.dirname, '..');
@@ -148,7 +148,11 @@ try {
 
 say('ready:');
 for (const s of services) {
-  const kind = s.name.endsWith('worker') ? 'health/metrics' : s.name === 'share-gateway' ? 'share pages + recipient API' : 'owner API (docs: /api/docs)';
+  const kind = s.name.endsWith('worker')
+    ? 'health/metrics'
+    : s.name === 'share-gateway'
+      ? 'share pages + recipient API'
+      : 'owner API (docs: /api/docs)';
   say(`  ${s.name.padEnd(width)}  http://localhost:${s.port}  (${kind})`);
 }
 say(`demo admin API key: ${adminKey}`);
