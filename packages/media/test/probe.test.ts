@@ -142,6 +142,11 @@ describe('probeMedia', () => {
     expect(probe.exif.latitude).toBeNull();
   });
 
+  it('should accept a HEIC it cannot decode, knowing its type if not its size', async () => {
+    const probe = await probeMedia(files.write('photo.heic', isoBmff('heic', ['mif1', 'heic'])));
+    expect(probe).toMatchObject({ mime: 'image/heic', assetType: 'IMAGE', width: null, height: null, orientation: 1 });
+  });
+
   it('should probe a video it cannot read the header of: type known, dimensions null', async () => {
     const probe = await probeMedia(files.write('head-only.mp4', isoBmff('isom', ['isom', 'mp41'])));
     expect(probe).toMatchObject({

@@ -173,6 +173,20 @@ describe('createMetadataStripper', () => {
       expect(await strip('image/jpeg', original, 1)).toEqual(await strip('image/jpeg', original));
     });
 
+    it('should keep the Adobe APP14 segment a CMYK JPEG needs for its colours', async () => {
+      const cmyk = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+        .withExif(FULL_EXIF)
+        .toColourspace('cmyk')
+        .jpeg()
+        .toBuffer();
+      expect(await sharp(cmyk).metadata()).toMatchObject({ space: 'cmyk' });
+      const stripped = await strip('image/jpeg', cmyk);
+      expect(stripped.toString('latin1')).toContain('Adobe');
+      expectNoSecrets(stripped);
+      expect(await sharp(stripped).metadata()).toMatchObject({ space: 'cmyk' });
+      expect(await pixels(stripped)).toEqual(await pixels(cmyk));
+    });
+
     it('should handle a progressive JPEG (markers between scans)', async () => {
       const progressive = await sharp({
         create: {
@@ -321,6 +335,53 @@ describe('createMetadataStripper', () => {
       badChunk.writeUInt32LE(0x7ffffff0, 16); // VP8X claims to be huge
       expect(await stripError('image/webp', badChunk)).toMatchObject({ code: 'CORRUPT' });
     });
+  });
+
+  it('should stream a PNG: a large IDAT flows through before the input has ended', async () => {
+    const png = await photo('png', { width: 8, height: 8 });
+    const stripper = createMetadataStripper('image/png') as Transform;
+    let received = 0;
+    stripper.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    const idatLength = 16 * 1024 * 1024;
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(idatLength, 0);
+    header.write('IDAT', 4, 'latin1');
+    stripper.write(png.subarray(0, 33)); // signature + IHDR
+    stripper.write(header);
+    const slice = Buffer.alloc(1024 * 1024, 0x22);
+    for (let i = 0; i < 15; i++) stripper.write(slice);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(received).toBeGreaterThanOrEqual(33 + 8 + 15 * slice.length);
+    stripper.destroy();
+  });
+
+  it('should never hang or throw anything but a MediaError on damaged input', async () => {
+    const originals = {
+      'image/jpeg': await loadedJpeg(),
+      'image/png': await loadedPng(),
+      'image/webp': await loadedWebp(),
+    };
+    let seed = 7;
+    const next = (limit: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % limit;
+    };
+    let failures = 0;
+    for (const [mime, original] of Object.entries(originals)) {
+      for (let round = 0; round < 60; round++) {
+        const damaged = Buffer.from(original);
+        for (let flips = 1 + next(4); flips > 0; flips--) damaged[next(Math.min(damaged.length, 2048))] = next(256);
+        const cut = next(3) === 0 ? damaged.subarray(0, next(damaged.length)) : damaged;
+        const outcome = await strip(mime, cut, 1 + next(300)).catch((error: unknown) => error);
+        if (Buffer.isBuffer(outcome)) continue;
+        failures++;
+        expect(outcome).toBeInstanceOf(MediaError);
+        expect(['CORRUPT', 'EMPTY']).toContain((outcome as MediaError).code);
+      }
+    }
+    expect(failures).toBeGreaterThan(0);
   });
 
   it('should measure the stripped size for Content-Length', async () => {

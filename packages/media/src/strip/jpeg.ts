@@ -36,7 +36,7 @@ function segment(marker: number, payload: Buffer): Buffer {
  * APPn (maker data, MPF, JUMBF/C2PA, …), and everything after the end-of-image marker: phones append
  * secondary images there (MPF/UltraHDR gain maps, depth maps, motion-photo videos, Samsung
  * trailers) and those carry their own EXIF and GPS. When the EXIF had an Orientation other than 1,
- * a fresh 34-byte APP1 holding only that tag takes the old APP1's place, so viewers still turn the
+ * a fresh 36-byte APP1 holding only that tag takes the old APP1's place, so viewers still turn the
  * photo upright. Segments are at most 64 KiB, so that is the most this ever holds in memory.
  */
 export class JpegMetadataStripper extends ByteParser {
