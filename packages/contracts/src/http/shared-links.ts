@@ -1,1 +1,124 @@
-export {};
+import Type from 'typebox';
+import { IsoDateTime, Uuid } from '../common.ts';
+
+/**
+ * Shared links, owner side (SPEC §4.4). Immich-compatible: SharedLinkCreateDto, SharedLinkEditDto,
+ * SharedLinkResponseDto, AssetIdsDto, AssetIdsResponseDto of reference/immich-openapi-3.1.0.json.
+ * immish additions (SPEC §13): `changeExpiryTime` on edit (the seed's field), and on the response
+ * `url`, `hasPassword`, `views`, `downloads`, `uploads`, `lastAccessedAt` (`password` is always null).
+ */
+
+export const SharedLinkType = Type.Union([Type.Literal('ALBUM'), Type.Literal('INDIVIDUAL')], {
+  description: 'Shared link type',
+});
+export type SharedLinkType = Type.Static<typeof SharedLinkType>;
+
+/** Largest `assetIds` array accepted in one request. */
+export const SHARED_LINK_MAX_ASSET_IDS = 10_000;
+const AssetIdList = Type.Array(Uuid, { maxItems: SHARED_LINK_MAX_ASSET_IDS, description: 'Asset IDs' });
+
+const Description = Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()], { description: 'Link description' });
+const Expiry = Type.Union([IsoDateTime, Type.Null()], {
+  description: 'Expiration date (ISO-8601 with a time zone); null = never expires',
+});
+const Password = Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], {
+  description: 'Link password (stored as an argon2id hash). On edit, null or "" removes it',
+});
+const Slug = Type.Union([Type.String({ maxLength: 200 }), Type.Null()], {
+  description: 'Custom URL slug: 3–40 of [A-Za-z0-9_-], unique case-insensitively, not a reserved word; null = none',
+});
+
+export const SharedLinkCreateDto = Type.Object(
+  {
+    type: SharedLinkType,
+    assetIds: Type.Optional(AssetIdList),
+    albumId: Type.Optional(Uuid),
+    description: Type.Optional(Description),
+    expiresAt: Type.Optional(Expiry),
+    allowDownload: Type.Optional(Type.Boolean({ default: true, description: 'Allow downloads' })),
+    allowUpload: Type.Optional(Type.Boolean({ default: false, description: 'Allow uploads (immish default: false)' })),
+    showMetadata: Type.Optional(Type.Boolean({ default: true, description: 'Show metadata' })),
+    password: Type.Optional(Password),
+    slug: Type.Optional(Slug),
+  },
+  { additionalProperties: false },
+);
+export type SharedLinkCreateDto = Type.Static<typeof SharedLinkCreateDto>;
+
+export const SharedLinkEditDto = Type.Object(
+  {
+    description: Type.Optional(Description),
+    expiresAt: Type.Optional(Expiry),
+    /**
+     * The seed's field. true: apply `expiresAt` (absent = never expires); false: keep the expiry whatever
+     * `expiresAt` says. Absent: a present `expiresAt` (null included) is applied, an absent one keeps it.
+     */
+    changeExpiryTime: Type.Optional(
+      Type.Boolean({ description: 'true: apply expiresAt (absent = never); false: keep the current expiry' }),
+    ),
+    allowDownload: Type.Optional(Type.Boolean({ description: 'Allow downloads' })),
+    allowUpload: Type.Optional(Type.Boolean({ description: 'Allow uploads' })),
+    showMetadata: Type.Optional(Type.Boolean({ description: 'Show metadata' })),
+    password: Type.Optional(Password),
+    slug: Type.Optional(Slug),
+  },
+  { additionalProperties: false },
+);
+export type SharedLinkEditDto = Type.Static<typeof SharedLinkEditDto>;
+
+export const SharedLinkSearchQuery = Type.Object({
+  albumId: Type.Optional(Uuid),
+  id: Type.Optional(Uuid),
+});
+export type SharedLinkSearchQuery = Type.Static<typeof SharedLinkSearchQuery>;
+
+/**
+ * Asset and album shapes are owned by the assets/albums contracts; here they are open objects so this
+ * file does not depend on their progress (the serializer passes them through unchanged).
+ */
+const EmbeddedAsset = Type.Object({ id: Uuid }, { additionalProperties: true, description: 'AssetResponseDto' });
+const EmbeddedAlbum = Type.Object({ id: Uuid }, { additionalProperties: true, description: 'AlbumResponseDto' });
+
+export const SharedLinkResponseDto = Type.Object(
+  {
+    id: Uuid,
+    description: Type.Union([Type.String(), Type.Null()]),
+    /** Always null: immish stores only an argon2id hash (SPEC §13); see `hasPassword`. */
+    password: Type.Union([Type.String(), Type.Null()], { description: 'Always null (see hasPassword)' }),
+    hasPassword: Type.Boolean({ description: 'immish: the link is password-protected' }),
+    userId: Uuid,
+    key: Type.String({ description: 'Link key (base64url, 256 bits)' }),
+    type: SharedLinkType,
+    createdAt: IsoDateTime,
+    expiresAt: Type.Union([IsoDateTime, Type.Null()]),
+    assets: Type.Array(EmbeddedAsset, { description: 'INDIVIDUAL links: the assets; ALBUM links: []' }),
+    album: Type.Optional(EmbeddedAlbum),
+    allowUpload: Type.Boolean(),
+    allowDownload: Type.Boolean(),
+    showMetadata: Type.Boolean(),
+    slug: Type.Union([Type.String(), Type.Null()]),
+    url: Type.String({ description: 'immish: the share URL ({PUBLIC_URL}/share/{slug or key})' }),
+    views: Type.Integer({ description: 'immish: share page/API views' }),
+    downloads: Type.Integer({ description: 'immish: downloads through the link' }),
+    uploads: Type.Integer({ description: 'immish: files uploaded through the link' }),
+    lastAccessedAt: Type.Union([IsoDateTime, Type.Null()], { description: 'immish: last recipient access' }),
+  },
+  { description: 'Shared link response' },
+);
+export type SharedLinkResponseDto = Type.Static<typeof SharedLinkResponseDto>;
+
+export const AssetIdsDto = Type.Object({ assetIds: AssetIdList }, { additionalProperties: false });
+export type AssetIdsDto = Type.Static<typeof AssetIdsDto>;
+
+export const AssetIdErrorReason = Type.Union(
+  [Type.Literal('duplicate'), Type.Literal('no_permission'), Type.Literal('not_found')],
+  { description: 'Error reason if failed' },
+);
+export type AssetIdErrorReason = Type.Static<typeof AssetIdErrorReason>;
+
+export const AssetIdsResponseDto = Type.Object({
+  assetId: Uuid,
+  success: Type.Boolean(),
+  error: Type.Optional(AssetIdErrorReason),
+});
+export type AssetIdsResponseDto = Type.Static<typeof AssetIdsResponseDto>;
