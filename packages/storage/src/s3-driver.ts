@@ -21,6 +21,7 @@ import { contentDisposition } from './content-disposition.ts';
 import { contentTypeFromKey } from './content-type.ts';
 import {
   BlobNotFoundError,
+  BlobStoreError,
   IncompleteAbortError,
   RangeNotSatisfiableError,
   StorageUnavailableError,
@@ -135,6 +136,7 @@ export class S3BlobStore implements BlobStore {
       );
     } catch (error) {
       const name = errorName(error);
+      if (name === 'NoSuchBucket') throw this.#translate(error, 'GetObject');
       if (name === 'NoSuchKey' || httpStatus(error) === 404) throw new BlobNotFoundError(key, { cause: error });
       if (name === 'InvalidRange' || httpStatus(error) === 416) {
         const size = Number((error as S3ErrorLike).ActualObjectSize);
@@ -335,7 +337,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Maps store failures to the error family; anything unrecognised is rethrown as is. */
   #translate(error: unknown, operation: string): unknown {
-    if (error instanceof Error && 'status' in error && 'code' in error) return error; // already ours
+    if (error instanceof BlobStoreError) return error;
     const name = errorName(error);
     const status = httpStatus(error);
     if (name === 'NoSuchBucket') {

@@ -18,7 +18,7 @@ import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBlobStore, S3BlobStore, type S3StorageConfig, StorageUnavailableError } from '../src/index.ts';
 import { describeBlobStore, type StoreUnderTest } from './blob-store.suite.ts';
-import { MiB, snapshotTree } from './helpers.ts';
+import { collect, MiB, snapshotTree } from './helpers.ts';
 
 const PART_SIZE = 5 * MiB;
 
@@ -191,6 +191,19 @@ describe('s3 driver on s3rver 3.7.1', () => {
     },
     () => (backend as Backend).newStore(),
   );
+
+  it('should report a missing bucket as StorageUnavailableError, not as a missing object', async () => {
+    const sut = await (backend as Backend).newStore();
+    const missing = sut.unusable();
+    try {
+      await expect(missing.get('a/b.jpg')).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(missing.put('a/b.jpg', Buffer.from('x'))).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(collect(missing.list('a/'))).rejects.toBeInstanceOf(StorageUnavailableError);
+    } finally {
+      await missing.close();
+      await sut.dispose();
+    }
+  });
 
   it('should fail check() quickly when nothing listens at the endpoint', async () => {
     const port = await new Promise<number>((resolve) => {
