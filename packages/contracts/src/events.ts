@@ -42,6 +42,9 @@ export const EventData = {
     assetId: Uuid,
     ownerId: Uuid,
     batchId: Type.Union([Uuid, Type.Null()]),
+    /** where the asset goes once ingested (upload through a link / into an album) */
+    albumId: Type.Optional(Uuid),
+    sharedLinkId: Type.Optional(Uuid),
   }),
   'asset.ingested': Type.Object({ assetId: Uuid, ownerId: Uuid, batchId: Type.Union([Uuid, Type.Null()]) }),
   'asset.ingest-failed': Type.Object({

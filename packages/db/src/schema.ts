@@ -140,6 +140,8 @@ export interface UploadBatchesTable {
   shared_link_id: string | null;
   album_id: string | null;
   status: ColumnType<UploadBatchStatus, UploadBatchStatus | undefined, UploadBatchStatus>;
+  /** true while the upload request is still delivering files (the batch cannot complete before) */
+  receiving: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
   completed_at: Timestamp | null;
