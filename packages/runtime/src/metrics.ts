@@ -1,5 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+export { Gauge };
+
 /** One registry per service process (no global singleton), passed to whatever records metrics. */
 export function createMetrics(service: string) {
   const registry = new Registry();
@@ -30,6 +32,6 @@ export function createMetrics(service: string) {
     help: 'events moved from the outbox to Redis by this process',
     registers: [registry],
   });
-  return { registry, httpDuration, jobDuration, jobFailures, outboxPublished, Gauge };
+  return { registry, httpDuration, jobDuration, jobFailures, outboxPublished };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

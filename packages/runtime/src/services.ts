@@ -5,6 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
+import { registerBacklogMetrics } from './observability.ts';
 
 export function storageConfigFromEnv(c: CoreConfig): StorageConfig {
   if (c.STORAGE_DRIVER === 's3') {
@@ -65,6 +66,9 @@ export function createBackingServices(
     onPublished: (events) => opts.metrics?.outboxPublished.inc(events.length),
   });
   if (opts.relay !== false) relay.start();
+  const closeBacklogMetrics = opts.metrics
+    ? registerBacklogMetrics(opts.metrics, { db, redis, prefix: c.QUEUE_PREFIX })
+    : null;
   return {
     pool,
     db,
@@ -79,6 +83,7 @@ export function createBackingServices(
     },
     async close() {
       await relay.stop().catch(() => {});
+      await closeBacklogMetrics?.();
       await publisher.close().catch(() => {});
       redis.disconnect();
       await storage.close().catch(() => {});
