@@ -147,6 +147,20 @@ describe('OutboxRelay', () => {
     await live.close();
   });
 
+  it('should work with a Redis Cluster hash-tag prefix such as {immish}', async () => {
+    const prefix = `{${redis.prefix}f}`;
+    const publisher = new BullEventPublisher({ redisUrl: redis.url, prefix });
+    const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher });
+    const [env] = await appendEvents(tdb.db, [exportRequested()]);
+    expect(await relay.drainOnce()).toBe(1);
+    expect(await queueJobIds(prefix, 'exports')).toEqual([env!.id]);
+    const client = new Redis(redis.url);
+    const keys = await client.keys(`${prefix}:exports:*`);
+    client.disconnect();
+    expect(keys.length).toBeGreaterThan(0);
+    await publisher.close();
+  });
+
   it('should wake on NOTIFY without waiting for the polling interval', async () => {
     const prefix = `${redis.prefix}d`;
     const publisher = new BullEventPublisher({ redisUrl: redis.url, prefix });
