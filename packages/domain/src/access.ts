@@ -150,3 +150,18 @@ export async function requireAccess(
   const allowed = await checkAccess(db, userId, permission, list);
   if (list.some((id) => !allowed.has(id))) throw noAccess();
 }
+
+/**
+ * Like `requireAccess` for one album, returning the caller's role there (routes whose rule depends on it:
+ * an editor removes only the assets they added). Throws 400 "Not found or no access" otherwise.
+ */
+export async function requireAlbumRole(
+  db: Db,
+  userId: string,
+  permission: AlbumPermission,
+  albumId: string,
+): Promise<AlbumRole> {
+  const role = UUID.test(albumId) ? (await albumRoles(db, userId, [albumId])).get(albumId) : undefined;
+  if (!role || !albumRoleGrants[role].has(permission)) throw noAccess();
+  return role;
+}

@@ -1,0 +1,162 @@
+import type { AlbumAssetsPageDto, BulkIdResponseDto } from '@immish/contracts';
+import { type AlbumRole, appendEvents, type Db } from '@immish/db';
+import { checkAccess } from './access.ts';
+import { type AlbumCaller, albumActor, albumSubject, lockAlbum } from './album-queries.ts';
+import { assetColumns, toAssetResponseDto } from './assets.ts';
+
+/**
+ * Album assets (SPEC §4.3) with Immich's per-id results. The route has checked the album permission;
+ * here: an asset can be added only by someone who may share it (its owner); an editor removes only the
+ * assets they added.
+ */
+
+/** Assets the user may put into an album, in request order (ids not allowed are dropped). */
+export async function shareableAssetIds(db: Db, userId: string, ids: readonly string[]): Promise<string[]> {
+  const allowed = await checkAccess(db, userId, 'asset.share', ids);
+  return [...new Set(ids)].filter((id) => allowed.has(id));
+}
+
+/** `PUT /api/albums/:id/assets`: `duplicate` (already in the album or repeated), `no_permission`, or success. */
+export async function addAssetsToAlbum(
+  db: Db,
+  caller: AlbumCaller,
+  albumId: string,
+  ids: readonly string[],
+): Promise<BulkIdResponseDto[]> {
+  return db.transaction().execute(async (trx) => {
+    const album = await lockAlbum(trx, albumId);
+    const unique = [...new Set(ids)];
+    const present = new Set(
+      unique.length === 0
+        ? []
+        : (
+            await trx
+              .selectFrom('album_assets')
+              .select('asset_id')
+              .where('album_id', '=', albumId)
+              .where('asset_id', 'in', unique)
+              .execute()
+          ).map((r) => r.asset_id),
+    );
+    const allowed = await checkAccess(trx, caller.userId, 'asset.share', unique);
+    const seen = new Set<string>();
+    const added: string[] = [];
+    const results: BulkIdResponseDto[] = ids.map((id) => {
+      if (present.has(id) || seen.has(id)) return { id, success: false, error: 'duplicate' };
+      seen.add(id);
+      if (!allowed.has(id)) return { id, success: false, error: 'no_permission' };
+      added.push(id);
+      return { id, success: true };
+    });
+    if (added.length > 0) {
+      await trx
+        .insertInto('album_assets')
+        .values(added.map((assetId) => ({ album_id: albumId, asset_id: assetId, added_by: caller.userId })))
+        .execute();
+      await trx
+        .updateTable('albums')
+        .set({ updated_at: new Date(), thumbnail_asset_id: album.thumbnail_asset_id ?? added[0]! })
+        .where('id', '=', albumId)
+        .execute();
+      await appendEvents(trx, [
+        {
+          type: 'album.assets-added',
+          ...albumActor(caller),
+          subject: albumSubject(albumId),
+          data: { albumId, assetIds: added },
+        },
+      ]);
+    }
+    return results;
+  });
+}
+
+/** `DELETE /api/albums/:id/assets`: `not_found` (not in the album), `no_permission` (editor, not theirs), or success. */
+export async function removeAssetsFromAlbum(
+  db: Db,
+  caller: AlbumCaller,
+  albumId: string,
+  callerRole: AlbumRole,
+  ids: readonly string[],
+): Promise<BulkIdResponseDto[]> {
+  return db.transaction().execute(async (trx) => {
+    const album = await lockAlbum(trx, albumId);
+    const unique = [...new Set(ids)];
+    const rows =
+      unique.length === 0
+        ? []
+        : await trx
+            .selectFrom('album_assets')
+            .select(['asset_id', 'added_by'])
+            .where('album_id', '=', albumId)
+            .where('asset_id', 'in', unique)
+            .execute();
+    const addedBy = new Map(rows.map((r) => [r.asset_id, r.added_by]));
+    const removed: string[] = [];
+    const results: BulkIdResponseDto[] = ids.map((id) => {
+      if (!addedBy.has(id) || removed.includes(id)) return { id, success: false, error: 'not_found' };
+      if (callerRole === 'editor' && addedBy.get(id) !== caller.userId) {
+        return { id, success: false, error: 'no_permission' };
+      }
+      if (callerRole === 'viewer') return { id, success: false, error: 'no_permission' };
+      removed.push(id);
+      return { id, success: true };
+    });
+    if (removed.length > 0) {
+      await trx.deleteFrom('album_assets').where('album_id', '=', albumId).where('asset_id', 'in', removed).execute();
+      let thumbnail = album.thumbnail_asset_id;
+      if (thumbnail && removed.includes(thumbnail)) {
+        const next = await trx
+          .selectFrom('album_assets')
+          .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+          .select('assets.id')
+          .where('album_assets.album_id', '=', albumId)
+          .where('assets.trashed_at', 'is', null)
+          .orderBy('assets.file_created_at', 'desc')
+          .orderBy('assets.id')
+          .limit(1)
+          .executeTakeFirst();
+        thumbnail = next?.id ?? null;
+      }
+      await trx
+        .updateTable('albums')
+        .set({ updated_at: new Date(), thumbnail_asset_id: thumbnail })
+        .where('id', '=', albumId)
+        .execute();
+      await appendEvents(trx, [
+        {
+          type: 'album.assets-removed',
+          ...albumActor(caller),
+          subject: albumSubject(albumId),
+          data: { albumId, assetIds: removed },
+        },
+      ]);
+    }
+    return results;
+  });
+}
+
+/** immish `GET /api/albums/:id/assets`: one page of the album's assets, newest first (trashed ones hidden). */
+export async function listAlbumAssets(
+  db: Db,
+  albumId: string,
+  page: number,
+  size: number,
+): Promise<AlbumAssetsPageDto> {
+  const base = db
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .where('album_assets.album_id', '=', albumId)
+    .where('assets.trashed_at', 'is', null);
+  const [rows, count] = await Promise.all([
+    base
+      .select(assetColumns)
+      .orderBy('assets.file_created_at', 'desc')
+      .orderBy('assets.id', 'desc')
+      .limit(size)
+      .offset((page - 1) * size)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map((r) => toAssetResponseDto(r)), total: Number(count.n), page, size };
+}

@@ -1,0 +1,173 @@
+import type { AlbumResponseDto, AlbumUserRole, NewEvent } from '@immish/contracts';
+import { type AlbumRole, appendEvents, type Db } from '@immish/db';
+import { invalid } from '@immish/runtime';
+import { type AlbumCaller, albumActor, albumSubject, getAlbumDto, lockAlbum } from './album-queries.ts';
+
+/**
+ * Album members (SPEC §4.3). The route has already checked the caller's permission with the access module;
+ * these functions enforce the member rules: `owner` is never assignable, unknown users are refused, the
+ * owner's role never changes, existing members are skipped silently.
+ */
+
+export interface NewMember {
+  userId: string;
+  role?: AlbumUserRole;
+}
+
+/**
+ * Validates members to add (all or nothing) and returns the ones that are not members yet, deduplicated,
+ * with Immich's default role `editor`. Throws 400 for role `owner` or an unknown user.
+ */
+export async function resolveNewMembers(
+  trx: Db,
+  albumId: string | null,
+  ownerId: string,
+  requested: readonly NewMember[],
+): Promise<{ userId: string; role: Exclude<AlbumRole, 'owner'> }[]> {
+  const wanted = new Map<string, Exclude<AlbumRole, 'owner'>>();
+  for (const m of requested) {
+    const role = m.role ?? 'editor';
+    if (role === 'owner') {
+      throw invalid(`Role "owner" cannot be assigned: an album has exactly one owner (use "editor" or "viewer")`);
+    }
+    if (!wanted.has(m.userId)) wanted.set(m.userId, role);
+  }
+  if (wanted.size === 0) return [];
+  const ids = [...wanted.keys()];
+  const known = new Set(
+    (await trx.selectFrom('users').select('id').where('id', 'in', ids).where('deleted_at', 'is', null).execute()).map(
+      (u) => u.id,
+    ),
+  );
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw invalid(`User not found: ${unknown.join(', ')}`);
+  const existing = new Set<string>([ownerId]);
+  if (albumId) {
+    const rows = await trx
+      .selectFrom('album_users')
+      .select('user_id')
+      .where('album_id', '=', albumId)
+      .where('user_id', 'in', ids)
+      .execute();
+    for (const r of rows) existing.add(r.user_id);
+  }
+  return ids.filter((id) => !existing.has(id)).map((userId) => ({ userId, role: wanted.get(userId)! }));
+}
+
+export const memberAddedEvents = (
+  caller: AlbumCaller,
+  albumId: string,
+  members: readonly { userId: string; role: AlbumRole }[],
+): NewEvent[] =>
+  members.map((m) => ({
+    type: 'album.member-added',
+    ...albumActor(caller),
+    subject: albumSubject(albumId),
+    data: { albumId, userId: m.userId, role: m.role },
+  }));
+
+/** `PUT /api/albums/:id/users`: adds members (existing ones are skipped); returns the album. */
+export async function addAlbumMembers(
+  db: Db,
+  caller: AlbumCaller,
+  albumId: string,
+  requested: readonly NewMember[],
+): Promise<AlbumResponseDto> {
+  await db.transaction().execute(async (trx) => {
+    const album = await lockAlbum(trx, albumId);
+    const added = await resolveNewMembers(trx, albumId, album.owner_id, requested);
+    if (added.length === 0) return;
+    await trx
+      .insertInto('album_users')
+      .values(added.map((m) => ({ album_id: albumId, user_id: m.userId, role: m.role })))
+      .onConflict((oc) => oc.columns(['album_id', 'user_id']).doNothing())
+      .execute();
+    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    await appendEvents(trx, memberAddedEvents(caller, albumId, added));
+  });
+  return getAlbumDto(db, caller.userId, albumId);
+}
+
+const resolveTarget = (caller: AlbumCaller, userId: string) => (userId === 'me' ? caller.userId : userId);
+
+/** `PUT /api/albums/:id/user/:userId` `{role}`. */
+export async function updateAlbumMemberRole(
+  db: Db,
+  caller: AlbumCaller,
+  albumId: string,
+  userIdOrMe: string,
+  role: AlbumUserRole,
+): Promise<void> {
+  if (role === 'owner') {
+    throw invalid(`Role "owner" cannot be assigned: an album has exactly one owner (use "editor" or "viewer")`);
+  }
+  const userId = resolveTarget(caller, userIdOrMe);
+  await db.transaction().execute(async (trx) => {
+    await lockAlbum(trx, albumId);
+    const member = await trx
+      .selectFrom('album_users')
+      .select('role')
+      .where('album_id', '=', albumId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!member) throw invalid('User is not a member of this album');
+    if (member.role === 'owner') throw invalid("The album owner's role cannot be changed");
+    if (member.role === role) return;
+    await trx
+      .updateTable('album_users')
+      .set({ role })
+      .where('album_id', '=', albumId)
+      .where('user_id', '=', userId)
+      .execute();
+    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    await appendEvents(trx, [
+      {
+        type: 'album.member-updated',
+        ...albumActor(caller),
+        subject: albumSubject(albumId),
+        data: { albumId, userId, role },
+      },
+    ]);
+  });
+}
+
+/** Is `DELETE /api/albums/:id/user/:userId` the caller leaving (needs only membership)? */
+export const isLeavingAlbum = (caller: AlbumCaller, userIdOrMe: string) =>
+  resolveTarget(caller, userIdOrMe) === caller.userId;
+
+/** `DELETE /api/albums/:id/user/:userId`: removes a member, or the caller leaves (`me`). The owner stays. */
+export async function removeAlbumMember(
+  db: Db,
+  caller: AlbumCaller,
+  albumId: string,
+  userIdOrMe: string,
+): Promise<void> {
+  const userId = resolveTarget(caller, userIdOrMe);
+  await db.transaction().execute(async (trx) => {
+    await lockAlbum(trx, albumId);
+    const member = await trx
+      .selectFrom('album_users')
+      .select('role')
+      .where('album_id', '=', albumId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!member) throw invalid('User is not a member of this album');
+    if (member.role === 'owner') {
+      throw invalid(
+        userId === caller.userId
+          ? 'The album owner cannot leave the album; delete it instead'
+          : 'The album owner cannot be removed from the album',
+      );
+    }
+    await trx.deleteFrom('album_users').where('album_id', '=', albumId).where('user_id', '=', userId).execute();
+    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    await appendEvents(trx, [
+      {
+        type: 'album.member-removed',
+        ...albumActor(caller),
+        subject: albumSubject(albumId),
+        data: { albumId, userId },
+      },
+    ]);
+  });
+}

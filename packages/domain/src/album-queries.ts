@@ -1,0 +1,213 @@
+import type { AlbumResponseDto, AlbumUserRole, GetAlbumsQuery } from '@immish/contracts';
+import type { AlbumRole, Database, Db } from '@immish/db';
+import { noAccess } from '@immish/runtime';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { toUserDto } from './users.ts';
+
+/** Who is acting (events carry the user as actor and the request's correlation id). */
+export interface AlbumCaller {
+  userId: string;
+  correlationId?: string;
+}
+
+export const albumActor = (caller: AlbumCaller) => ({
+  actor: { type: 'user' as const, id: caller.userId },
+  ...(caller.correlationId ? { correlationId: caller.correlationId } : {}),
+});
+export const albumSubject = (albumId: string) => ({ type: 'album' as const, id: albumId });
+
+type AlbumsEb = ExpressionBuilder<Database, 'albums'>;
+
+/** Album is shared: another member besides the owner, or a shared link. Reusable fragment (filters). */
+export const albumIsShared = (eb: AlbumsEb): Expression<SqlBool> =>
+  eb.or([
+    eb.exists(
+      eb
+        .selectFrom('album_users as other')
+        .select('other.user_id')
+        .whereRef('other.album_id', '=', 'albums.id')
+        .where('other.role', '<>', 'owner'),
+    ),
+    eb.exists(
+      eb.selectFrom('shared_links').select('shared_links.id').whereRef('shared_links.album_id', '=', 'albums.id'),
+    ),
+  ]);
+
+export interface AlbumFilter {
+  ids?: readonly string[];
+  name?: string;
+  isOwned?: boolean;
+  isShared?: boolean;
+  assetId?: string;
+}
+
+/** Immich's query parameters (3.1's and the legacy `shared`) → one filter. */
+export function albumFilterFromQuery(q: GetAlbumsQuery): AlbumFilter {
+  if (q.assetId) return { assetId: q.assetId };
+  const f: AlbumFilter = {};
+  if (q.id) f.ids = [q.id];
+  if (q.name !== undefined) f.name = q.name;
+  if (q.isOwned !== undefined) f.isOwned = q.isOwned;
+  if (q.isShared !== undefined) f.isShared = q.isShared;
+  if (q.shared === true) f.isShared = true;
+  if (q.shared === false) {
+    f.isShared = false;
+    f.isOwned = true;
+  }
+  return f;
+}
+
+/**
+ * The albums `viewerId` is a member of (owner included), as AlbumResponseDtos, computed in SQL:
+ * one query for the albums with their asset statistics, members and link flag, one for the member users.
+ * Deleted albums are never returned; trashed assets are not counted.
+ */
+export async function listAlbumDtos(db: Db, viewerId: string, filter: AlbumFilter = {}): Promise<AlbumResponseDto[]> {
+  if (filter.ids && filter.ids.length === 0) return [];
+  let query = db
+    .selectFrom('albums')
+    .innerJoin('album_users as me', (j) => j.onRef('me.album_id', '=', 'albums.id').on('me.user_id', '=', viewerId))
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('album_assets')
+          .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+          .whereRef('album_assets.album_id', '=', 'albums.id')
+          .where('assets.trashed_at', 'is', null)
+          .select((s) => [
+            s.fn.countAll<string>().as('asset_count'),
+            s.fn.min('assets.file_created_at').as('start_date'),
+            s.fn.max('assets.file_created_at').as('end_date'),
+            s.fn.max('assets.updated_at').as('last_modified'),
+          ])
+          .as('stats'),
+      (j) => j.onTrue(),
+    )
+    .select((eb) => [
+      'albums.id',
+      'albums.owner_id',
+      'albums.name',
+      'albums.description',
+      'albums.thumbnail_asset_id',
+      'albums.is_activity_enabled',
+      'albums.sort_order',
+      'albums.created_at',
+      'albums.updated_at',
+      'stats.asset_count',
+      'stats.start_date',
+      'stats.end_date',
+      'stats.last_modified',
+      // Immich's order: the owner, then the caller, then everyone else by name.
+      jsonArrayFrom(
+        eb
+          .selectFrom('album_users as au')
+          .innerJoin('users as u', 'u.id', 'au.user_id')
+          .whereRef('au.album_id', '=', 'albums.id')
+          .select(['au.user_id', 'au.role'])
+          .orderBy(sql`au.role = 'owner'`, 'desc')
+          .orderBy(sql`au.user_id = ${viewerId}`, 'desc')
+          .orderBy('u.name')
+          .orderBy('u.id'),
+      ).as('members'),
+      eb
+        .exists(
+          eb.selectFrom('shared_links').select('shared_links.id').whereRef('shared_links.album_id', '=', 'albums.id'),
+        )
+        .as('has_shared_link'),
+    ])
+    .where('albums.deleted_at', 'is', null);
+
+  if (filter.ids) query = query.where('albums.id', 'in', filter.ids);
+  if (filter.name !== undefined) query = query.where('albums.name', '=', filter.name);
+  if (filter.isOwned === true) query = query.where('albums.owner_id', '=', viewerId);
+  if (filter.isOwned === false) query = query.where('albums.owner_id', '<>', viewerId);
+  if (filter.isShared === true) query = query.where((eb) => albumIsShared(eb));
+  if (filter.isShared === false) query = query.where((eb) => eb.not(albumIsShared(eb)));
+  if (filter.assetId) {
+    const assetId = filter.assetId;
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('album_assets as has')
+          .select('has.asset_id')
+          .whereRef('has.album_id', '=', 'albums.id')
+          .where('has.asset_id', '=', assetId),
+      ),
+    );
+  }
+  const rows = await query.orderBy('albums.created_at', 'desc').orderBy('albums.id').execute();
+  if (rows.length === 0) return [];
+
+  const userIds = [...new Set(rows.flatMap((r) => r.members.map((m) => m.user_id)))];
+  const users = new Map(
+    (await db.selectFrom('users').selectAll().where('id', 'in', userIds).execute()).map((u) => [u.id, toUserDto(u)]),
+  );
+
+  return rows.map((r) => {
+    const albumUsers = r.members.flatMap((m) => {
+      const user = users.get(m.user_id);
+      return user ? [{ role: m.role as AlbumUserRole, user }] : [];
+    });
+    const assetCount = Number(r.asset_count ?? 0);
+    const hasSharedLink = Boolean(r.has_shared_link);
+    const owner = users.get(r.owner_id);
+    if (!owner) throw new Error(`album ${r.id} has no owner row`);
+    return {
+      id: r.id,
+      albumName: r.name,
+      description: r.description,
+      albumThumbnailAssetId: r.thumbnail_asset_id,
+      albumUsers,
+      assetCount,
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+      hasSharedLink,
+      isActivityEnabled: r.is_activity_enabled,
+      shared: hasSharedLink || r.members.length > 1,
+      order: r.sort_order,
+      ...(assetCount > 0 && r.start_date && r.end_date && r.last_modified
+        ? {
+            startDate: new Date(r.start_date).toISOString(),
+            endDate: new Date(r.end_date).toISOString(),
+            lastModifiedAssetTimestamp: new Date(r.last_modified).toISOString(),
+          }
+        : {}),
+      ownerId: r.owner_id,
+      owner,
+    };
+  });
+}
+
+/** One album as its member sees it (with Immich's `contributorCounts`); 400 when not a member. */
+export async function getAlbumDto(db: Db, viewerId: string, albumId: string): Promise<AlbumResponseDto> {
+  const [album] = await listAlbumDtos(db, viewerId, { ids: [albumId] });
+  if (!album) throw noAccess();
+  const contributors = await db
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .select((eb) => ['album_assets.added_by', eb.fn.countAll<string>().as('n')])
+    .where('album_assets.album_id', '=', albumId)
+    .where('assets.trashed_at', 'is', null)
+    .where('album_assets.added_by', 'is not', null)
+    .groupBy('album_assets.added_by')
+    .orderBy('album_assets.added_by')
+    .execute();
+  album.contributorCounts = contributors.map((c) => ({ userId: c.added_by as string, assetCount: Number(c.n) }));
+  return album;
+}
+
+/** Locks a live album row for the rest of the transaction (serializes concurrent changes to it). */
+export async function lockAlbum(trx: Db, albumId: string) {
+  const album = await trx
+    .selectFrom('albums')
+    .selectAll()
+    .where('id', '=', albumId)
+    .where('deleted_at', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!album) throw noAccess();
+  return album;
+}
+
+export const isAssignableRole = (role: AlbumUserRole): role is Exclude<AlbumRole, 'owner'> => role !== 'owner';
