@@ -9,3 +9,4 @@ export * from './http/assets.ts';
 export * from './http/exports.ts';
 export * from './http/shared-links.ts';
 export * from './http/uploads.ts';
+export * from './http/gateway.ts';

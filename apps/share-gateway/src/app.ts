@@ -1,0 +1,89 @@
+import cookie from '@fastify/cookie';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ErrorResponse } from '@immish/contracts';
+import { createHttpApp, withDeadline } from '@immish/runtime';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { GatewayDeps } from './deps.ts';
+import { LinkResolver } from './link-resolver.ts';
+import type { GatewayContext } from './recipient.ts';
+import { meRoutes } from './routes/me.ts';
+import { mediaRoutes } from './routes/media.ts';
+import { pageRoutes } from './routes/pages.ts';
+import { unlockRoutes } from './routes/unlock.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
+import { UnlockThrottle, UnlockTokens } from './unlock.ts';
+
+export type { GatewayDeps };
+export type GatewayApp = FastifyInstance;
+
+/** Only what the share page's password form posts; anything bigger is not a password form. */
+const FORM_BODY_LIMIT = 8 * 1024;
+
+/**
+ * Builds the share gateway (SPEC §5): the recipient JSON API, media, downloads, uploads and share pages.
+ * No listening: main.ts listens, tests inject or listen on port 0. Each area is one route plugin that gets
+ * the GatewayContext (deps + link resolution + unlock), so pages can be added as their own plugin.
+ */
+export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = createHttpApp({
+    logger: deps.logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    trustProxy: config.TRUST_PROXY,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorResponse);
+  registerSecurityHeaders(app);
+  await app.register(cookie);
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_req, body, done) => {
+      const out: Record<string, string> = {};
+      for (const [k, v] of new URLSearchParams(body as string)) out[k] = v;
+      done(null, out);
+    },
+  );
+
+  const links = new LinkResolver({ db: deps.db, ttlMs: config.LINK_CACHE_TTL_MS });
+  // A subscribed connection can do nothing else, and it must wait out Redis outages rather than fail fast.
+  const subscriber =
+    deps.subscriber ??
+    new Redis(config.REDIS_URL, {
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      retryStrategy: (n) => Math.min(n * 200, 2000),
+    });
+  try {
+    await withDeadline(links.subscribe(subscriber, config.QUEUE_PREFIX), 3000, 'link-invalidation subscribe');
+  } catch (e) {
+    // the cache TTL still bounds staleness; ioredis subscribes again once Redis is back
+    if (deps.logger) deps.logger.warn({ err: (e as Error).message }, 'link cache invalidation not subscribed yet');
+  }
+  app.addHook('onClose', async () => {
+    await links.close();
+    if (!deps.subscriber) subscriber.disconnect();
+  });
+
+  const ctx: GatewayContext = {
+    deps,
+    links,
+    tokens: new UnlockTokens({ secret: config.UNLOCK_SECRET, ttlHours: config.UNLOCK_TTL_HOURS }),
+    throttle: new UnlockThrottle({
+      redis: deps.redis,
+      prefix: config.QUEUE_PREFIX,
+      maxPerIp: config.UNLOCK_MAX_FAILURES_PER_IP,
+      maxPerLink: config.UNLOCK_MAX_FAILURES_PER_LINK,
+    }),
+  };
+
+  await app.register(unlockRoutes(ctx));
+  await app.register(meRoutes(ctx));
+  await app.register(mediaRoutes(ctx));
+  await app.register(pageRoutes(ctx));
+  return app;
+}

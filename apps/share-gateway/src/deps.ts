@@ -1,0 +1,23 @@
+import type { GatewayConfig } from '@immish/contracts';
+import type { Db } from '@immish/db';
+import type { Metrics } from '@immish/runtime';
+import type { BlobStore } from '@immish/storage';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/** Everything the share gateway needs, created by main.ts (or a test) and passed in: no hidden singletons. */
+export interface GatewayDeps {
+  config: GatewayConfig;
+  db: Db;
+  storage: BlobStore;
+  /** fail-fast connection: unlock throttling counters, readiness */
+  redis: Redis;
+  /**
+   * A connection for the link-invalidation subscription (a subscribed Redis connection can do nothing else).
+   * When absent, buildApp duplicates `redis` and closes the duplicate with the app.
+   */
+  subscriber?: Redis;
+  logger: Logger | false;
+  metrics?: Metrics;
+  readiness?: Record<string, () => Promise<unknown>>;
+}

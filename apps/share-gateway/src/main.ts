@@ -1,0 +1,17 @@
+import { GatewayConfig } from '@immish/contracts';
+import { createBackingServices, createLogger, createMetrics, handleShutdown, loadConfigOrExit } from '@immish/runtime';
+import { buildApp } from './app.ts';
+
+const config = loadConfigOrExit(GatewayConfig, 'share-gateway');
+const logger = createLogger({ service: 'share-gateway', level: config.LOG_LEVEL });
+const metrics = createMetrics('share-gateway');
+const services = createBackingServices(config, { logger, service: 'share-gateway', metrics });
+const app = await buildApp({ config, ...services, logger, metrics });
+await app.listen({ host: config.HOST, port: config.GATEWAY_PORT });
+handleShutdown(
+  [
+    { name: 'http', run: () => app.close() },
+    { name: 'backing services', run: () => services.close() },
+  ],
+  { logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+);

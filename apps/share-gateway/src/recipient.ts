@@ -1,0 +1,64 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayDeps } from './deps.ts';
+import { type ActiveLink, credentialOf, type LinkCredential, type LinkResolver } from './link-resolver.ts';
+import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieName } from './unlock.ts';
+
+/**
+ * What every recipient route plugin gets: the deps plus the link resolution and unlock modules. Route plugins
+ * (JSON, media, exports, uploads, pages) all go through `requireRecipient`, so no route can forget a check.
+ */
+export interface GatewayContext {
+  deps: GatewayDeps;
+  links: LinkResolver;
+  tokens: UnlockTokens;
+  throttle: UnlockThrottle;
+}
+
+export interface Recipient {
+  credential: LinkCredential;
+  link: ActiveLink;
+}
+
+/** Does the request carry a valid unlock for this link (or does the link have no password)? */
+export function isUnlocked(ctx: GatewayContext, req: FastifyRequest, link: ActiveLink): boolean {
+  if (!link.link.password_hash) return true;
+  const cookies = (req.cookies ?? {}) as Record<string, string | undefined>;
+  return ctx.tokens.verify(link.link, cookies[unlockCookieName(link.link.id)]);
+}
+
+/**
+ * The link a recipient request names, checked: it exists and works (else 401 `Invalid share key|slug`) and,
+ * when it has a password, the request carries a valid unlock (else 401 `Password required`).
+ */
+export async function requireRecipient(ctx: GatewayContext, req: FastifyRequest): Promise<Recipient> {
+  const credential = credentialOf(req);
+  const link = await ctx.links.require(credential);
+  if (!isUnlocked(ctx, req, link)) throw passwordRequired();
+  return { credential: credential!, link };
+}
+
+/** HTTPS as the recipient sees it: PUBLIC_URL says so, or the request (X-Forwarded-Proto with TRUST_PROXY). */
+export function isSecureRequest(ctx: GatewayContext, req: FastifyRequest): boolean {
+  return ctx.deps.config.PUBLIC_URL.startsWith('https:') || req.protocol === 'https';
+}
+
+export function setUnlockCookie(
+  ctx: GatewayContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  link: ActiveLink,
+): { expiresAt: Date } {
+  const { token, expiresAt } = ctx.tokens.issue(link.link);
+  reply.setCookie(unlockCookieName(link.link.id), token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: isSecureRequest(ctx, req),
+    maxAge: ctx.tokens.ttlSeconds,
+    expires: expiresAt,
+  });
+  return { expiresAt };
+}
+
+/** The path segment to address a link in `/share/...` URLs: the slug when it has one, else the key. */
+export const linkPathSegment = (link: ActiveLink): string => link.link.slug ?? link.link.key;

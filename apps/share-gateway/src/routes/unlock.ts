@@ -1,0 +1,98 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { SharedLinkLoginDto, SharedLinkResponseDto, ShareQuery } from '@immish/contracts';
+import { appendEvents } from '@immish/db';
+import { verifyLinkPassword } from '@immish/domain';
+import { DomainError, invalid, unauthenticated } from '@immish/runtime';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { countLinkAssets, listLinkAssets } from '../link-assets.ts';
+import { toRecipientLinkDto } from '../link-dto.ts';
+import { credentialOf } from '../link-resolver.ts';
+import { type GatewayContext, linkPathSegment, setUnlockCookie } from '../recipient.ts';
+
+const err = { $ref: 'ErrorResponse#' };
+
+/**
+ * `returnTo` of the share page's password form: only a same-site share path, so the form cannot be used as an
+ * open redirect. A deep link (`/share/:key/photos/:assetId`) survives the password prompt.
+ */
+export function safeReturnTo(value: string | undefined): string | null {
+  if (!value || value.length > 2048) return null;
+  if (!/^\/(share|s)\/[^/?#\\]/.test(value)) return null;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f\\]/.test(value) || value.includes('//')) return null;
+  return value;
+}
+
+const isFormPost = (req: FastifyRequest) =>
+  (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+
+function withParam(path: string, name: string, value: string): string {
+  const url = new URL(path, 'http://x');
+  url.searchParams.set(name, value);
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/**
+ * SPEC §5.2: `POST /api/shared-links/login?key=|slug=` `{password}` (Immich's sharedLinkLogin) → 201 with the
+ * link and an unlock cookie. The share page posts the same as a urlencoded form with `returnTo`, and gets a
+ * 303 back to it (with `unlock_error=invalid_password|too_many_attempts` when it failed).
+ */
+export const unlockRoutes =
+  (ctx: GatewayContext): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const { db, config } = ctx.deps;
+
+    app.post(
+      '/api/shared-links/login',
+      {
+        schema: {
+          tags: ['shared-links'],
+          querystring: ShareQuery,
+          body: SharedLinkLoginDto,
+          response: { 201: SharedLinkResponseDto, 303: {}, 400: err, 401: err, 429: err },
+        },
+      },
+      async (req, reply) => {
+        const form = isFormPost(req);
+        const credential = credentialOf(req);
+        const link = await ctx.links.require(credential);
+        const back = safeReturnTo(req.body.returnTo) ?? `/share/${encodeURIComponent(linkPathSegment(link))}`;
+        const fail = (reason: string, error: DomainError, r: FastifyReply) => {
+          if (!form) throw error;
+          return r.redirect(withParam(back, 'unlock_error', reason), 303);
+        };
+        if (!link.link.password_hash) throw invalid('This shared link has no password');
+        try {
+          await ctx.throttle.check(link.link.id, req.ip);
+        } catch (e) {
+          if (e instanceof DomainError && e.kind === 'rate-limited' && form) {
+            reply.header('retry-after', String(e.retryAfterSeconds ?? 60));
+            return fail('too_many_attempts', e, reply);
+          }
+          throw e;
+        }
+        if (!(await verifyLinkPassword(link.link, req.body.password))) {
+          await ctx.throttle.recordFailure(link.link.id, req.ip);
+          return fail('invalid_password', unauthenticated('Invalid password'), reply);
+        }
+        await db.transaction().execute((trx) =>
+          appendEvents(trx, [
+            {
+              type: 'shared-link.unlocked',
+              actor: { type: 'link', id: link.link.id },
+              subject: { type: 'shared-link', id: link.link.id },
+              data: { linkId: link.link.id },
+              correlationId: String(req.id),
+            },
+          ]),
+        );
+        setUnlockCookie(ctx, req, reply, link);
+        if (form) return reply.redirect(back, 303);
+        const individual = link.link.type === 'INDIVIDUAL';
+        const assets = individual ? await listLinkAssets(db, link) : [];
+        const count = individual ? assets.length : await countLinkAssets(db, link);
+        return reply.status(201).send(toRecipientLinkDto(config.PUBLIC_URL, link, assets, count));
+      },
+    );
+  };

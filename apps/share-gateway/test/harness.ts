@@ -1,0 +1,255 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GatewayConfig } from '@immish/contracts';
+import { type AssetRow, BullEventPublisher, OutboxRelay, type SharedLinkRow } from '@immish/db';
+import { createUser, hashPassword } from '@immish/domain';
+import { loadConfig } from '@immish/runtime';
+import { createBlobStore } from '@immish/storage';
+import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { buildApp } from '../src/app.ts';
+
+export interface TestAssetOptions {
+  fileName?: string;
+  /** the original's bytes (default: a small JPEG with EXIF and GPS, see `jpegWithExif`) */
+  bytes?: Buffer;
+  mime?: string;
+  type?: 'IMAGE' | 'VIDEO' | 'OTHER';
+  /** store a thumbnail and a preview (default true) */
+  derivatives?: boolean;
+  ownerId?: string;
+  trashed?: boolean;
+}
+
+export interface TestLinkOptions {
+  type?: 'ALBUM' | 'INDIVIDUAL';
+  albumId?: string;
+  assetIds?: string[];
+  password?: string;
+  slug?: string;
+  expiresAt?: Date | null;
+  allowDownload?: boolean;
+  allowUpload?: boolean;
+  showMetadata?: boolean;
+  description?: string;
+  ownerId?: string;
+}
+
+export interface GatewayHarness {
+  app: FastifyInstance;
+  tdb: TestDatabase;
+  prefix: string;
+  redisUrl: string;
+  redis: Redis;
+  storageRoot: string;
+  config: GatewayConfig;
+  owner: { id: string; email: string };
+  /** another gateway replica on the same database, Redis and storage */
+  newApp(env?: Record<string, string>): Promise<FastifyInstance>;
+  /** an outbox relay publishing to this harness's Redis prefix (stopped by close()) */
+  startRelay(): OutboxRelay;
+  createAsset(opts?: TestAssetOptions): Promise<AssetRow>;
+  createAlbum(assetIds: string[], opts?: { name?: string; description?: string }): Promise<string>;
+  createLink(opts?: TestLinkOptions): Promise<SharedLinkRow>;
+  /** `cookie` header value unlocking `link` with `password` through the real login route */
+  unlock(link: SharedLinkRow, password: string, app?: FastifyInstance): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A small JPEG with camera EXIF, a description and GPS coordinates: what showMetadata=false must never leak. */
+export async function jpegWithExif(color = { r: 200, g: 30, b: 30 }): Promise<Buffer> {
+  return sharp({ create: { width: 64, height: 48, channels: 3, background: color } })
+    .jpeg()
+    .withExif({
+      IFD0: { Make: 'SecretCam', Model: 'X100', ImageDescription: 'secret place' },
+      IFD2: { DateTimeOriginal: '2020:01:02 03:04:05', LensModel: 'Lens9' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '48/1 51/1 2400/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '2/1 21/1 300/100',
+      },
+    })
+    .toBuffer();
+}
+
+export const TEST_UNLOCK_SECRET = 'test-unlock-secret-0123456789abcdef0123456789';
+
+/** A share gateway on a fresh database, temp fs storage and its own Redis prefix; env overrides the config. */
+export async function startGateway(env: Record<string, string> = {}): Promise<GatewayHarness> {
+  const tdb = await createTestDatabase();
+  const { url: redisUrl, prefix } = testRedis();
+  const storageRoot = mkdtempSync(join(tmpdir(), 'immish-gateway-'));
+  const configFor = (extra: Record<string, string>) =>
+    loadConfig(GatewayConfig, {
+      DATABASE_URL: tdb.url,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      STORAGE_FS_ROOT: storageRoot,
+      PUBLIC_URL: 'http://share.test',
+      UNLOCK_SECRET: TEST_UNLOCK_SECRET,
+      ...env,
+      ...extra,
+    });
+  const config = configFor({});
+  const storage = createBlobStore({ driver: 'fs', root: storageRoot });
+  const redis = new Redis(redisUrl);
+  const apps: FastifyInstance[] = [];
+  const relays: OutboxRelay[] = [];
+  const publishers: BullEventPublisher[] = [];
+  const makeApp = async (extra: Record<string, string> = {}) => {
+    const app = await buildApp({ config: configFor(extra), db: tdb.db, storage, redis, logger: false });
+    await app.ready();
+    apps.push(app);
+    return app;
+  };
+  const app = await makeApp();
+  const u = await createUser(tdb.db, {
+    email: `owner-${randomBytes(3).toString('hex')}@immish.test`,
+    name: 'Owner',
+    password: 'pw',
+  });
+  const owner = { id: u.id, email: u.email };
+  let n = 0;
+
+  const h: GatewayHarness = {
+    app,
+    tdb,
+    prefix,
+    redisUrl,
+    redis,
+    storageRoot,
+    config,
+    owner,
+    newApp: makeApp,
+    startRelay() {
+      const publisher = new BullEventPublisher({ redisUrl, prefix });
+      const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher, pollIntervalMs: 200 });
+      relay.start();
+      relays.push(relay);
+      publishers.push(publisher);
+      return relay;
+    },
+    async createAsset(opts = {}) {
+      const i = ++n;
+      const bytes = opts.bytes ?? (await jpegWithExif({ r: (i * 37) % 255, g: 30, b: 30 }));
+      const mime = opts.mime ?? 'image/jpeg';
+      const ownerId = opts.ownerId ?? owner.id;
+      const fileName = opts.fileName ?? `IMG_${1000 + i}.jpg`;
+      const id = crypto.randomUUID();
+      const ext = fileName.includes('.') ? fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase() : 'bin';
+      const prefixKey = `assets/${ownerId}/${id}`;
+      const originalKey = `${prefixKey}/original.${ext}`;
+      await storage.put(originalKey, bytes);
+      let thumbnailKey: string | null = null;
+      let previewKey: string | null = null;
+      if (opts.derivatives !== false) {
+        thumbnailKey = `${prefixKey}/thumbnail.webp`;
+        previewKey = `${prefixKey}/preview.jpg`;
+        const base = sharp({
+          create: { width: 32, height: 24, channels: 3, background: { r: 10, g: 10, b: i % 255 } },
+        });
+        await storage.put(thumbnailKey, await base.clone().webp().toBuffer());
+        await storage.put(previewKey, await base.clone().jpeg().toBuffer());
+      }
+      return tdb.db
+        .insertInto('assets')
+        .values({
+          id,
+          owner_id: ownerId,
+          type: opts.type ?? (mime.startsWith('video/') ? 'VIDEO' : 'IMAGE'),
+          original_file_name: fileName,
+          mime_type: mime,
+          size: bytes.length,
+          checksum: createHash('sha1').update(bytes).digest(),
+          original_key: originalKey,
+          thumbnail_key: thumbnailKey,
+          preview_key: previewKey,
+          width: 64,
+          height: 48,
+          thumbhash: Buffer.from([1, 2, 3, 4]),
+          file_created_at: new Date(Date.UTC(2020, 0, 1, 0, 0, i)),
+          file_modified_at: new Date(Date.UTC(2020, 0, 1, 0, 0, i)),
+          local_date_time: new Date(Date.UTC(2020, 0, 1, 0, 0, i)),
+          exif_make: 'SecretCam',
+          exif_model: 'X100',
+          exif_lens_model: 'Lens9',
+          exif_latitude: 48.8566,
+          exif_longitude: 2.3508,
+          exif_description: 'secret place',
+          exif_date_time_original: new Date(Date.UTC(2020, 0, 2, 3, 4, 5)),
+          status: 'ready',
+          trashed_at: opts.trashed ? new Date() : null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+    async createAlbum(assetIds, opts = {}) {
+      const album = await tdb.db
+        .insertInto('albums')
+        .values({ owner_id: owner.id, name: opts.name ?? 'Holiday', description: opts.description ?? 'By the sea' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await tdb.db.insertInto('album_users').values({ album_id: album.id, user_id: owner.id, role: 'owner' }).execute();
+      if (assetIds.length > 0) {
+        await tdb.db
+          .insertInto('album_assets')
+          .values(assetIds.map((asset_id) => ({ album_id: album.id, asset_id, added_by: owner.id })))
+          .execute();
+      }
+      return album.id;
+    },
+    async createLink(opts = {}) {
+      const type = opts.type ?? (opts.albumId ? 'ALBUM' : 'INDIVIDUAL');
+      const link = await tdb.db
+        .insertInto('shared_links')
+        .values({
+          owner_id: opts.ownerId ?? owner.id,
+          type,
+          album_id: type === 'ALBUM' ? opts.albumId! : null,
+          key: randomBytes(32).toString('base64url'),
+          slug: opts.slug ?? null,
+          description: opts.description ?? null,
+          password_hash: opts.password ? await hashPassword(opts.password) : null,
+          expires_at: opts.expiresAt ?? null,
+          allow_download: opts.allowDownload ?? true,
+          allow_upload: opts.allowUpload ?? false,
+          show_metadata: opts.showMetadata ?? true,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (type === 'INDIVIDUAL' && opts.assetIds?.length) {
+        await tdb.db
+          .insertInto('shared_link_assets')
+          .values(opts.assetIds.map((asset_id) => ({ link_id: link.id, asset_id })))
+          .execute();
+      }
+      return link;
+    },
+    async unlock(link, password, target = app) {
+      const res = await target.inject({
+        method: 'POST',
+        url: `/api/shared-links/login?key=${encodeURIComponent(link.key)}`,
+        payload: { password },
+      });
+      if (res.statusCode !== 201) throw new Error(`unlock failed: ${res.statusCode} ${res.body}`);
+      const cookie = res.cookies[0];
+      if (!cookie) throw new Error('unlock set no cookie');
+      return `${cookie.name}=${cookie.value}`;
+    },
+    async close() {
+      await Promise.allSettled(relays.map((r) => r.stop()));
+      await Promise.allSettled(publishers.map((p) => p.close()));
+      await Promise.allSettled(apps.map((a) => a.close()));
+      redis.disconnect();
+      await storage.close();
+      await tdb.drop();
+      rmSync(storageRoot, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
