@@ -1,1 +1,426 @@
+import type {
+  AssetIdsResponseDto,
+  NewEvent,
+  SharedLinkCreateDto,
+  SharedLinkEditDto,
+  SharedLinkResponseDto,
+} from '@immish/contracts';
+import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
+import { conflict, invalid, noAccess } from '@immish/runtime';
+import { checkAccess } from './access.ts';
+import { toSharedLinkResponseDtos } from './shared-link-dto.ts';
+import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './shared-link-policy.ts';
+import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './shared-link-rules.ts';
+
+export * from './shared-link-dto.ts';
+export * from './shared-link-policy.ts';
 export * from './shared-link-rules.ts';
+
+/**
+ * Shared links, owner side (SPEC §4.4). Routes authorize with the access module (or these functions do, for
+ * the link itself: only the owner sees or changes a link) and call ONE of these. Every change writes its
+ * SPEC §6 event in the same transaction.
+ *
+ * Decisions (documented for clients):
+ * - `password`: null or "" means "no password" (on update: remove it). A password equal to the current one
+ *   is not a change. Setting, changing or removing it increments `password_version`, which voids every unlock.
+ * - `slug`: null or "" means "no slug" (on update: remove it). Otherwise SLUG_RULE; taken (case-insensitively) → 409.
+ * - `expiresAt`: must be in the future. Absent on create → the policy's default (see shared-link-policy.ts).
+ * - Nothing actually changed on PATCH → no write and no event.
+ */
+export interface LinkContext {
+  userId: string;
+  publicUrl: string;
+  policy: LinkPolicy;
+  correlationId?: string;
+  now?: Date;
+}
+
+const SLUG_INDEX = 'shared_links_slug_lower_uq';
+const KEY_INDEX = 'shared_links_key_uq';
+
+const pgConstraint = (err: unknown): string | undefined =>
+  (err as { code?: string }).code === '23505' ? ((err as { constraint?: string }).constraint ?? 'unique') : undefined;
+
+const event = <T extends NewEvent['type']>(
+  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
+  type: T,
+  linkId: string,
+  data: NewEvent<T>['data'],
+): NewEvent<T> => ({
+  type,
+  actor: { type: 'user', id: ctx.userId },
+  subject: { type: 'shared-link', id: linkId },
+  data,
+  ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
+});
+
+/** "" and null both mean "none". */
+const blankToNull = (v: string | null | undefined): string | null | undefined => (v === '' ? null : v);
+
+async function slugTaken(db: Db, slug: string, exceptLinkId?: string): Promise<boolean> {
+  let q = db
+    .selectFrom('shared_links')
+    .select('id')
+    .where((eb) => eb(eb.fn('lower', ['slug']), '=', slug.toLowerCase()));
+  if (exceptLinkId) q = q.where('id', '!=', exceptLinkId);
+  return (await q.executeTakeFirst()) !== undefined;
+}
+
+const slugConflict = (slug: string) =>
+  conflict(`Slug "${slug}" is already in use (slugs are unique regardless of case); choose another`);
+
+/** The ids of `ids` the caller may not use, in request order, for a message naming them. */
+async function deniedIds(db: Db, userId: string, permission: 'asset.share' | 'album.share', ids: readonly string[]) {
+  const allowed = await checkAccess(db, userId, permission, ids);
+  return [...new Set(ids)].filter((id) => !allowed.has(id));
+}
+
+function parseExpiry(value: string | null): Date | null {
+  if (value === null) return null;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw invalid(`expiresAt is not a valid ISO-8601 date-time: ${value}`);
+  return d;
+}
+
+export async function createSharedLink(
+  db: Db,
+  ctx: LinkContext,
+  dto: SharedLinkCreateDto,
+): Promise<SharedLinkResponseDto> {
+  const now = ctx.now ?? new Date();
+  let albumId: string | null = null;
+  let assetIds: string[] = [];
+  if (dto.type === 'ALBUM') {
+    if (dto.albumId === undefined) throw invalid('albumId is required for an ALBUM link');
+    if (dto.assetIds !== undefined && dto.assetIds.length > 0) {
+      throw invalid('assetIds is not allowed on an ALBUM link (it shares the whole album)');
+    }
+    if ((await deniedIds(db, ctx.userId, 'album.share', [dto.albumId])).length > 0) {
+      throw invalid(`Album not found or no access: ${dto.albumId}`);
+    }
+    albumId = dto.albumId;
+  } else {
+    if (dto.albumId !== undefined) throw invalid('albumId is not allowed on an INDIVIDUAL link; use type ALBUM');
+    if (!dto.assetIds || dto.assetIds.length === 0)
+      throw invalid('assetIds must list at least one asset for an INDIVIDUAL link');
+    assetIds = [...new Set(dto.assetIds)];
+    const denied = await deniedIds(db, ctx.userId, 'asset.share', assetIds);
+    if (denied.length > 0) throw invalid(`Assets not found or no access: ${denied.join(', ')}`);
+  }
+
+  const expiresAt = dto.expiresAt === undefined ? defaultLinkExpiry(ctx.policy, now) : parseExpiry(dto.expiresAt);
+  checkLinkExpiry(ctx.policy, expiresAt, now);
+  const password = blankToNull(dto.password) ?? null;
+  const allowUpload = dto.allowUpload ?? false;
+  checkLinkPassword(ctx.policy, { hasPassword: password !== null, allowUpload });
+  const slug = blankToNull(dto.slug) ?? null;
+  if (slug !== null) {
+    assertValidSlug(slug);
+    if (await slugTaken(db, slug)) throw slugConflict(slug);
+  }
+  const passwordHash = password === null ? null : await hashLinkPassword(password);
+
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const link = await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('shared_links')
+          .values({
+            owner_id: ctx.userId,
+            type: dto.type,
+            album_id: albumId,
+            key: newLinkKey(),
+            slug,
+            description: dto.description ?? null,
+            password_hash: passwordHash,
+            expires_at: expiresAt,
+            allow_download: dto.allowDownload ?? true,
+            allow_upload: allowUpload,
+            show_metadata: dto.showMetadata ?? true,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        if (assetIds.length > 0) {
+          await trx
+            .insertInto('shared_link_assets')
+            .values(assetIds.map((asset_id) => ({ link_id: row.id, asset_id })))
+            .execute();
+        }
+        await appendEvents(trx, [
+          event(ctx, 'shared-link.created', row.id, {
+            linkId: row.id,
+            ownerId: ctx.userId,
+            linkType: row.type,
+            albumId: row.album_id,
+          }),
+        ]);
+        return row;
+      });
+      const [dtoOut] = await toSharedLinkResponseDtos(db, [link], ctx.publicUrl);
+      return dtoOut as SharedLinkResponseDto;
+    } catch (err) {
+      const constraint = pgConstraint(err);
+      if (constraint === SLUG_INDEX && slug !== null) throw slugConflict(slug);
+      if (constraint === KEY_INDEX && attempt < 3) continue; // 2^-256: practically never
+      if ((err as { code?: string }).code === '23503') throw invalid('An asset or album was deleted meanwhile; retry');
+      throw err;
+    }
+  }
+}
+
+/** The caller's links (newest first), optionally only those of one album or one id. */
+export async function listSharedLinks(
+  db: Db,
+  ctx: Pick<LinkContext, 'userId' | 'publicUrl'>,
+  filter: { albumId?: string | undefined; id?: string | undefined } = {},
+): Promise<SharedLinkResponseDto[]> {
+  let q = db.selectFrom('shared_links').selectAll().where('owner_id', '=', ctx.userId);
+  if (filter.albumId !== undefined) q = q.where('album_id', '=', filter.albumId);
+  if (filter.id !== undefined) q = q.where('id', '=', filter.id);
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+  return toSharedLinkResponseDtos(db, rows, ctx.publicUrl);
+}
+
+/** The caller's own link, else 400 "Not found or no access" (another user's link looks like a missing one). */
+export async function requireOwnLink(db: Db, userId: string, linkId: string): Promise<SharedLinkRow> {
+  const row = await db
+    .selectFrom('shared_links')
+    .selectAll()
+    .where('id', '=', linkId)
+    .where('owner_id', '=', userId)
+    .executeTakeFirst();
+  if (!row) throw noAccess('Shared link not found or no access');
+  return row;
+}
+
+export async function getSharedLink(
+  db: Db,
+  ctx: Pick<LinkContext, 'userId' | 'publicUrl'>,
+  linkId: string,
+): Promise<SharedLinkResponseDto> {
+  const row = await requireOwnLink(db, ctx.userId, linkId);
+  const [dto] = await toSharedLinkResponseDtos(db, [row], ctx.publicUrl);
+  return dto as SharedLinkResponseDto;
+}
+
+/** SPEC §4.4 expiry semantics of PATCH: `undefined` = leave the expiry as it is. */
+export function requestedExpiry(
+  dto: Pick<SharedLinkEditDto, 'changeExpiryTime' | 'expiresAt'>,
+): string | null | undefined {
+  if (dto.changeExpiryTime === true) return dto.expiresAt ?? null;
+  if (dto.changeExpiryTime === false) return undefined;
+  return dto.expiresAt;
+}
+
+export async function updateSharedLink(
+  db: Db,
+  ctx: LinkContext,
+  linkId: string,
+  dto: SharedLinkEditDto,
+): Promise<SharedLinkResponseDto> {
+  const now = ctx.now ?? new Date();
+  const current = await requireOwnLink(db, ctx.userId, linkId);
+  const set: {
+    description?: string | null;
+    expires_at?: Date | null;
+    allow_download?: boolean;
+    allow_upload?: boolean;
+    show_metadata?: boolean;
+    slug?: string | null;
+    password_hash?: string | null;
+  } = {};
+  const changed: string[] = [];
+
+  if (dto.description !== undefined && dto.description !== current.description) {
+    set.description = dto.description;
+    changed.push('description');
+  }
+  const expiryText = requestedExpiry(dto);
+  if (expiryText !== undefined) {
+    const expiresAt = parseExpiry(expiryText);
+    if ((expiresAt?.getTime() ?? null) !== (current.expires_at?.getTime() ?? null)) {
+      checkLinkExpiry(ctx.policy, expiresAt, now);
+      set.expires_at = expiresAt;
+      changed.push('expiresAt');
+    }
+  }
+  for (const [field, column] of [
+    ['allowDownload', 'allow_download'],
+    ['allowUpload', 'allow_upload'],
+    ['showMetadata', 'show_metadata'],
+  ] as const) {
+    const value = dto[field];
+    if (value !== undefined && value !== current[column]) {
+      set[column] = value;
+      changed.push(field);
+    }
+  }
+  if (dto.slug !== undefined) {
+    const slug = blankToNull(dto.slug) ?? null;
+    if (slug !== current.slug) {
+      if (slug !== null) {
+        assertValidSlug(slug);
+        if (await slugTaken(db, slug, linkId)) throw slugConflict(slug);
+      }
+      set.slug = slug;
+      changed.push('slug');
+    }
+  }
+  let passwordChanged = false;
+  if (dto.password !== undefined) {
+    const password = blankToNull(dto.password) ?? null;
+    if (password === null) {
+      passwordChanged = current.password_hash !== null;
+      if (passwordChanged) set.password_hash = null;
+    } else if (!(await verifyLinkPassword(current, password))) {
+      passwordChanged = true;
+      set.password_hash = await hashLinkPassword(password);
+    }
+    if (passwordChanged) changed.push('password');
+  }
+  if (passwordChanged || set.allow_upload !== undefined) {
+    checkLinkPassword(ctx.policy, {
+      hasPassword: (set.password_hash === undefined ? current.password_hash : set.password_hash) !== null,
+      allowUpload: set.allow_upload ?? current.allow_upload,
+    });
+  }
+
+  if (changed.length === 0) {
+    const [unchanged] = await toSharedLinkResponseDtos(db, [current], ctx.publicUrl);
+    return unchanged as SharedLinkResponseDto;
+  }
+  try {
+    const row = await db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('shared_links')
+        .set((eb) => ({
+          ...set,
+          updated_at: now,
+          ...(passwordChanged ? { password_version: eb('password_version', '+', 1) } : {}),
+        }))
+        .where('id', '=', linkId)
+        .where('owner_id', '=', ctx.userId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) throw noAccess('Shared link not found or no access');
+      await appendEvents(trx, [event(ctx, 'shared-link.updated', linkId, { linkId, changed, passwordChanged })]);
+      return updated;
+    });
+    const [out] = await toSharedLinkResponseDtos(db, [row], ctx.publicUrl);
+    return out as SharedLinkResponseDto;
+  } catch (err) {
+    if (pgConstraint(err) === SLUG_INDEX && set.slug) throw slugConflict(set.slug);
+    throw err;
+  }
+}
+
+export async function deleteSharedLink(db: Db, ctx: Pick<LinkContext, 'userId' | 'correlationId'>, linkId: string) {
+  await db.transaction().execute(async (trx) => {
+    const deleted = await trx
+      .deleteFrom('shared_links')
+      .where('id', '=', linkId)
+      .where('owner_id', '=', ctx.userId)
+      .returning('id')
+      .executeTakeFirst();
+    if (!deleted) throw noAccess('Shared link not found or no access');
+    await appendEvents(trx, [event(ctx, 'shared-link.deleted', linkId, { linkId })]);
+  });
+}
+
+async function requireIndividualLink(db: Db, userId: string, linkId: string): Promise<SharedLinkRow> {
+  const link = await requireOwnLink(db, userId, linkId);
+  if (link.type !== 'INDIVIDUAL') {
+    throw invalid('Invalid shared link type: assets can be added to or removed from INDIVIDUAL links only');
+  }
+  return link;
+}
+
+/** PUT /shared-links/:id/assets — per id: success, or `duplicate` (already on the link) / `no_permission`. */
+export async function addSharedLinkAssets(
+  db: Db,
+  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
+  linkId: string,
+  assetIds: readonly string[],
+): Promise<AssetIdsResponseDto[]> {
+  await requireIndividualLink(db, ctx.userId, linkId);
+  if (assetIds.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    // Lock the link row: concurrent adds to one link serialize, so "duplicate" is decided on current data.
+    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
+    const present = new Set(
+      (
+        await trx
+          .selectFrom('shared_link_assets')
+          .select('asset_id')
+          .where('link_id', '=', linkId)
+          .where('asset_id', 'in', assetIds)
+          .execute()
+      ).map((r) => r.asset_id),
+    );
+    const allowed = await checkAccess(
+      trx,
+      ctx.userId,
+      'asset.share',
+      assetIds.filter((id) => !present.has(id)),
+    );
+    const results: AssetIdsResponseDto[] = [];
+    const added: string[] = [];
+    for (const assetId of assetIds) {
+      if (present.has(assetId)) results.push({ assetId, success: false, error: 'duplicate' });
+      else if (!allowed.has(assetId)) results.push({ assetId, success: false, error: 'no_permission' });
+      else {
+        results.push({ assetId, success: true });
+        present.add(assetId);
+        added.push(assetId);
+      }
+    }
+    if (added.length > 0) {
+      await trx
+        .insertInto('shared_link_assets')
+        .values(added.map((asset_id) => ({ link_id: linkId, asset_id })))
+        .execute();
+      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
+      await appendEvents(trx, [event(ctx, 'shared-link.assets-added', linkId, { linkId, assetIds: added })]);
+    }
+    return results;
+  });
+}
+
+/** DELETE /shared-links/:id/assets — per id: success, or `not_found` (not on the link). */
+export async function removeSharedLinkAssets(
+  db: Db,
+  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
+  linkId: string,
+  assetIds: readonly string[],
+): Promise<AssetIdsResponseDto[]> {
+  await requireIndividualLink(db, ctx.userId, linkId);
+  if (assetIds.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
+    const unique = [...new Set(assetIds)];
+    const removed = new Set(
+      (
+        await trx
+          .deleteFrom('shared_link_assets')
+          .where('link_id', '=', linkId)
+          .where('asset_id', 'in', unique)
+          .returning('asset_id')
+          .execute()
+      ).map((r) => r.asset_id),
+    );
+    const results: AssetIdsResponseDto[] = [];
+    const reported = new Set<string>();
+    for (const assetId of assetIds) {
+      if (removed.has(assetId) && !reported.has(assetId)) {
+        results.push({ assetId, success: true });
+        reported.add(assetId);
+      } else results.push({ assetId, success: false, error: 'not_found' });
+    }
+    if (removed.size > 0) {
+      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
+      await appendEvents(trx, [event(ctx, 'shared-link.assets-removed', linkId, { linkId, assetIds: [...removed] })]);
+    }
+    return results;
+  });
+}
