@@ -253,3 +253,13 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
   };
   return h;
 }
+
+/** Polls until `check` holds, bounded (for effects that happen after a response: counters, cache invalidation). */
+export async function eventually(check: () => Promise<boolean>, what: string, limitMs = 5000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${limitMs} ms: ${what}`);
+}

@@ -1,7 +1,7 @@
 import { appendEvents } from '@immish/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayHarness, startGateway } from './harness.ts';
+import { eventually, type GatewayHarness, startGateway } from './harness.ts';
 
 let h: GatewayHarness;
 beforeAll(async () => {
@@ -12,16 +12,6 @@ afterAll(async () => {
 });
 
 const me = (app: FastifyInstance, url: string, headers: Record<string, string> = {}) => app.inject({ url, headers });
-
-/** Polls until `ok` holds (bounded): cache invalidation is asynchronous by design. */
-async function eventually(check: () => Promise<boolean>, what: string, limitMs = 5000): Promise<void> {
-  const until = Date.now() + limitMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`not within ${limitMs} ms: ${what}`);
-}
 
 describe('GET /api/shared-links/me (link resolution)', () => {
   it('should resolve a key from ?key=, x-immich-share-key and a slug from ?slug=, x-immich-share-slug', async () => {

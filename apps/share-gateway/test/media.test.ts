@@ -1,0 +1,141 @@
+import exifr from 'exifr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';
+import { eventually, type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
+
+let h: GatewayHarness;
+beforeAll(async () => {
+  h = await startGateway();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const rowOf = (id: string) =>
+  h.tdb.db.selectFrom('shared_links').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+describe('GET /share/:key/assets/:assetId/thumbnail|preview', () => {
+  it('should serve derivatives with long private caching and ETag revalidation', async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id] });
+    const thumb = await h.app.inject(`/share/${link.key}/assets/${asset.id}/thumbnail`);
+    expect(thumb.statusCode).toBe(200);
+    expect(thumb.headers['content-type']).toBe('image/webp');
+    expect(thumb.headers['cache-control']).toBe('private, max-age=31536000, immutable');
+    expect(thumb.rawPayload.subarray(8, 12).toString()).toBe('WEBP');
+    const again = await h.app.inject({
+      url: `/share/${link.key}/assets/${asset.id}/thumbnail`,
+      headers: { 'if-none-match': String(thumb.headers.etag) },
+    });
+    expect(again.statusCode).toBe(304);
+    const preview = await h.app.inject(`/share/${link.key}/assets/${asset.id}/preview`);
+    expect(preview.headers['content-type']).toBe('image/jpeg');
+    // Immich's forms
+    const immich = await h.app.inject(`/api/assets/${asset.id}/thumbnail?key=${link.key}`);
+    expect(immich.rawPayload).toEqual(thumb.rawPayload);
+    const fullsize = await h.app.inject(`/api/assets/${asset.id}/thumbnail?key=${link.key}&size=fullsize`);
+    expect(fullsize.rawPayload).toEqual(preview.rawPayload);
+  });
+
+  it('should answer 404 while a derivative is not ready, 400 for assets outside the link or malformed ids', async () => {
+    const pending = await h.createAsset({ derivatives: false });
+    const other = await h.createAsset();
+    const link = await h.createLink({ assetIds: [pending.id] });
+    expect((await h.app.inject(`/share/${link.key}/assets/${pending.id}/thumbnail`)).statusCode).toBe(404);
+    const outside = await h.app.inject(`/share/${link.key}/assets/${other.id}/thumbnail`);
+    expect(outside.statusCode).toBe(400);
+    expect(outside.json().message).toBe('Asset not found in this shared link');
+    expect((await h.app.inject(`/share/${link.key}/assets/not-a-uuid/thumbnail`)).statusCode).toBe(400);
+    expect((await h.app.inject(`/share/${link.key}/assets/${pending.id}/sideways`)).statusCode).toBe(400);
+    expect((await h.app.inject(`/api/assets/${other.id}/original?key=${link.key}`)).statusCode).toBe(400);
+  });
+});
+
+describe('GET /share/:key/assets/:assetId/original', () => {
+  it('should serve the original with ETag, Range and a download count once complete', async () => {
+    const asset = await h.createAsset({ fileName: 'Beach day.jpg' });
+    const link = await h.createLink({ assetIds: [asset.id] });
+    const url = `/share/${link.key}/assets/${asset.id}/original`;
+    const full = await h.app.inject(url);
+    expect(full.statusCode).toBe(200);
+    expect(full.headers['content-length']).toBe(String(asset.size));
+    expect(full.headers['accept-ranges']).toBe('bytes');
+    expect(full.headers['content-disposition']).toContain("filename*=UTF-8''Beach%20day.jpg");
+    const etag = String(full.headers.etag);
+    expect((await h.app.inject({ url, headers: { 'if-none-match': etag } })).statusCode).toBe(304);
+    const part = await h.app.inject({ url, headers: { range: 'bytes=0-9' } });
+    expect(part.statusCode).toBe(206);
+    expect(part.headers['content-range']).toBe(`bytes 0-9/${asset.size}`);
+    expect(part.rawPayload).toEqual(full.rawPayload.subarray(0, 10));
+    const tail = await h.app.inject({ url, headers: { range: 'bytes=-5' } });
+    expect(tail.rawPayload).toEqual(full.rawPayload.subarray(-5));
+    const beyond = await h.app.inject({ url, headers: { range: `bytes=${asset.size}-` } });
+    expect(beyond.statusCode).toBe(416);
+    expect(beyond.headers['content-range']).toBe(`bytes */${asset.size}`);
+    const staleIfRange = await h.app.inject({ url, headers: { range: 'bytes=0-9', 'if-range': '"old"' } });
+    expect(staleIfRange.statusCode).toBe(200);
+    // full download, the tail range (reaches the last byte) and the stale If-Range full answer count; 0-9 does not
+    await eventually(async () => Number((await rowOf(link.id)).download_count) === 3, 'three downloads counted');
+    expect(Number((await rowOf(link.id)).download_count)).toBe(3);
+  });
+
+  it('should refuse originals with 403 when downloads are disabled, but serve previews', async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id], allowDownload: false });
+    const res = await h.app.inject(`/share/${link.key}/assets/${asset.id}/original`);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().message).toMatch(/Downloads are disabled/);
+    expect((await h.app.inject(`/api/assets/${asset.id}/thumbnail?key=${link.key}&size=original`)).statusCode).toBe(
+      403,
+    );
+    expect((await h.app.inject(`/share/${link.key}/assets/${asset.id}/preview`)).statusCode).toBe(200);
+  });
+
+  it('should strip EXIF and GPS from originals when the link hides metadata, named by asset id', async () => {
+    const bytes = await jpegWithExif();
+    expect((await exifr.parse(bytes, { gps: true }))?.latitude).toBeCloseTo(48.85, 1);
+    const asset = await h.createAsset({ bytes, fileName: 'Secret beach.jpg' });
+    const link = await h.createLink({ assetIds: [asset.id], showMetadata: false });
+    const res = await h.app.inject(`/share/${link.key}/assets/${asset.id}/original`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/jpeg');
+    expect(res.headers['content-disposition']).toContain(`${asset.id}.jpg`);
+    expect(res.headers['content-disposition']).not.toContain('Secret');
+    const exif = await exifr.parse(res.rawPayload, { gps: true }).catch(() => undefined);
+    expect(exif?.latitude).toBeUndefined();
+    expect(exif?.Make).toBeUndefined();
+    expect(res.rawPayload.includes(Buffer.from('SecretCam'))).toBe(false);
+    await eventually(async () => Number((await rowOf(link.id)).download_count) === 1, 'the download counted');
+  });
+
+  it('should refuse an original that cannot be stripped (HEIC, video) with 403 and offer the preview', async () => {
+    const heic = await h.createAsset({ bytes: Buffer.from('not really heic'), mime: 'image/heic', fileName: 'a.heic' });
+    const link = await h.createLink({ assetIds: [heic.id], showMetadata: false });
+    const res = await h.app.inject(`/share/${link.key}/assets/${heic.id}/original`);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().message).toMatch(/cannot be shared without its metadata; download the preview instead/);
+    expect((await h.app.inject(`/share/${link.key}/assets/${heic.id}/preview`)).statusCode).toBe(200);
+  });
+});
+
+describe('security headers', () => {
+  it('should put CSP, nosniff, no-referrer, DENY and COOP on every response, errors included', async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id] });
+    for (const url of [
+      `/api/shared-links/me?key=${link.key}`,
+      `/share/${link.key}/assets/${asset.id}/thumbnail`,
+      '/api/shared-links/me?key=nope',
+      '/no/such/route',
+      `/share/${link.key}`,
+    ]) {
+      const res = await h.app.inject(url);
+      expect(res.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+    }
+    expect(CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
+  });
+});

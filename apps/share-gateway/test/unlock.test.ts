@@ -1,0 +1,227 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnlockTokens, unlockCookieName } from '../src/unlock.ts';
+import { type GatewayHarness, startGateway, TEST_UNLOCK_SECRET } from './harness.ts';
+
+let h: GatewayHarness;
+beforeAll(async () => {
+  h = await startGateway();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const login = (
+  app: FastifyInstance,
+  query: string,
+  password: string,
+  opts: { ip?: string; headers?: Record<string, string> } = {},
+) =>
+  app.inject({
+    method: 'POST',
+    url: `/api/shared-links/login?${query}`,
+    payload: { password },
+    ...(opts.ip ? { remoteAddress: opts.ip } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+  });
+
+async function lockedLink(password = 'correct horse', extra: { slug?: string } = {}) {
+  const asset = await h.createAsset();
+  const link = await h.createLink({ assetIds: [asset.id], password, ...extra });
+  return { link, asset };
+}
+
+describe('POST /api/shared-links/login', () => {
+  it('should answer 201 with the link (Immich SharedLinkResponseDto) and an HttpOnly SameSite=Lax cookie', async () => {
+    const { link, asset } = await lockedLink();
+    const res = await login(h.app, `key=${link.key}`, 'correct horse');
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({
+      id: link.id,
+      key: link.key,
+      password: null,
+      hasPassword: true,
+      type: 'INDIVIDUAL',
+    });
+    expect(res.json().assets.map((a: { id: string }) => a.id)).toEqual([asset.id]);
+    const cookie = res.cookies[0]!;
+    expect(cookie.name).toBe(unlockCookieName(link.id));
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    expect(cookie.secure).toBeFalsy();
+    expect(cookie.maxAge).toBe(24 * 3600);
+    expect(JSON.stringify(res.json())).not.toContain('correct horse');
+    const events = await h.tdb.db
+      .selectFrom('outbox_events')
+      .select('type')
+      .where('aggregate_id', '=', link.id)
+      .execute();
+    expect(events.map((e) => e.type)).toContain('shared-link.unlocked');
+  });
+
+  it('should accept the slug and mark the cookie Secure behind HTTPS', async () => {
+    const { link } = await lockedLink('pw', { slug: 'locked-slug' });
+    const https = await h.newApp({ PUBLIC_URL: 'https://share.example' });
+    const res = await login(https, 'slug=LOCKED-slug', 'pw');
+    expect(res.statusCode).toBe(201);
+    expect(res.cookies[0]!.secure).toBe(true);
+    const proxied = await h.newApp({ TRUST_PROXY: 'true' });
+    const viaProxy = await login(proxied, `key=${link.key}`, 'pw', { headers: { 'x-forwarded-proto': 'https' } });
+    expect(viaProxy.cookies[0]!.secure).toBe(true);
+    const untrusted = await login(h.app, `key=${link.key}`, 'pw', { headers: { 'x-forwarded-proto': 'https' } });
+    expect(untrusted.cookies[0]!.secure).toBeFalsy();
+  });
+
+  it('should refuse a wrong password with 401, a link without password with 400, an unknown link with 401', async () => {
+    const { link } = await lockedLink();
+    const wrong = await login(h.app, `key=${link.key}`, 'nope');
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().message).toBe('Invalid password');
+    expect(wrong.cookies).toHaveLength(0);
+    const asset = await h.createAsset();
+    const open = await h.createLink({ assetIds: [asset.id] });
+    const noPw = await login(h.app, `key=${open.key}`, 'x');
+    expect(noPw.statusCode).toBe(400);
+    expect(noPw.json().message).toMatch(/no password/);
+    const unknown = await login(h.app, `key=${'z'.repeat(43)}`, 'x');
+    expect(unknown.statusCode).toBe(401);
+    expect(unknown.json().message).toBe('Invalid share key');
+    const badBody = await h.app.inject({
+      method: 'POST',
+      url: `/api/shared-links/login?key=${link.key}`,
+      payload: { password: 1 },
+    });
+    expect(badBody.statusCode).toBe(400);
+  });
+
+  it('should redirect a form post back to a same-site share path (deep links survive the prompt)', async () => {
+    const { link, asset } = await lockedLink();
+    const deep = `/share/${link.key}/photos/${asset.id}`;
+    const form = (password: string, returnTo: string) =>
+      h.app.inject({
+        method: 'POST',
+        url: `/api/shared-links/login?key=${link.key}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ password, returnTo }).toString(),
+      });
+    const ok = await form('correct horse', deep);
+    expect(ok.statusCode).toBe(303);
+    expect(ok.headers.location).toBe(deep);
+    expect(ok.cookies[0]!.name).toBe(unlockCookieName(link.id));
+    const wrong = await form('nope', deep);
+    expect(wrong.statusCode).toBe(303);
+    expect(wrong.headers.location).toBe(`${deep}?unlock_error=invalid_password`);
+    for (const evil of ['https://evil.example/share/x', '//evil.example/share/x', '/\\evil.example', '/api/users']) {
+      const res = await form('correct horse', evil);
+      expect(res.headers.location).toBe(`/share/${link.key}`);
+    }
+  });
+});
+
+describe('password enforcement on recipient routes', () => {
+  it('should answer 401 Password required without an unlock, and serve with one', async () => {
+    const { link, asset } = await lockedLink();
+    const urls = [
+      `/api/shared-links/me?key=${link.key}`,
+      `/share/${link.key}/assets`,
+      `/share/${link.key}/assets/${asset.id}/thumbnail`,
+      `/api/assets/${asset.id}/thumbnail?key=${link.key}`,
+      `/api/assets/${asset.id}/original?key=${link.key}`,
+    ];
+    for (const url of urls) {
+      const res = await h.app.inject(url);
+      expect({ url, status: res.statusCode, message: res.json().message }).toEqual({
+        url,
+        status: 401,
+        message: 'Password required',
+      });
+    }
+    const cookie = await h.unlock(link, 'correct horse');
+    for (const url of urls) expect((await h.app.inject({ url, headers: { cookie } })).statusCode).toBe(200);
+  });
+
+  it('should hold unlocks of several links in one browser', async () => {
+    const a = await lockedLink('one');
+    const b = await lockedLink('two');
+    const cookie = `${await h.unlock(a.link, 'one')}; ${await h.unlock(b.link, 'two')}`;
+    for (const l of [a.link, b.link]) {
+      expect((await h.app.inject({ url: `/api/shared-links/me?key=${l.key}`, headers: { cookie } })).statusCode).toBe(
+        200,
+      );
+    }
+  });
+
+  it("should refuse another link's unlock, a forged token and an unlock from before a password change", async () => {
+    const a = await lockedLink('one');
+    const b = await lockedLink('two');
+    const cookieA = await h.unlock(a.link, 'one');
+    const tokenA = cookieA.split('=')[1]!;
+    const me = (key: string, cookie: string) =>
+      h.app.inject({ url: `/api/shared-links/me?key=${key}`, headers: { cookie } });
+    expect((await me(b.link.key, cookieA)).json().message).toBe('Password required');
+    // A's token under B's cookie name: bound to A's id, so useless for B
+    expect((await me(b.link.key, `${unlockCookieName(b.link.id)}=${tokenA}`)).statusCode).toBe(401);
+    const forged = tokenA.replace(/\.[^.]+$/, `.${'A'.repeat(43)}`);
+    expect((await me(a.link.key, `${unlockCookieName(a.link.id)}=${forged}`)).statusCode).toBe(401);
+    expect((await me(a.link.key, cookieA)).statusCode).toBe(200);
+    await h.tdb.db
+      .updateTable('shared_links')
+      .set((eb) => ({ password_version: eb('password_version', '+', 1) }))
+      .where('id', '=', a.link.id)
+      .execute();
+    // a replica with a cold cache sees the new password version at once (others: invalidation event or TTL)
+    const fresh = await h.newApp();
+    expect(
+      (await fresh.inject({ url: `/api/shared-links/me?key=${a.link.key}`, headers: { cookie: cookieA } })).json()
+        .message,
+    ).toBe('Password required');
+  });
+});
+
+describe('UnlockTokens', () => {
+  it('should expire after the TTL and be bound to the link id and password version', () => {
+    let now = Date.UTC(2026, 0, 1);
+    const tokens = new UnlockTokens({ secret: TEST_UNLOCK_SECRET, ttlHours: 24, now: () => now });
+    const link = { id: '6f1c3a52-3a3b-4c1e-9d4f-2b7f3e1a9c01', password_version: 3 };
+    const { token } = tokens.issue(link);
+    expect(tokens.verify(link, token)).toBe(true);
+    expect(tokens.verify({ ...link, password_version: 4 }, token)).toBe(false);
+    expect(tokens.verify({ ...link, id: '6f1c3a52-3a3b-4c1e-9d4f-2b7f3e1a9c02' }, token)).toBe(false);
+    const other = new UnlockTokens({ secret: `${TEST_UNLOCK_SECRET}x`, ttlHours: 24, now: () => now });
+    expect(other.verify(link, token)).toBe(false);
+    expect(tokens.verify(link, undefined)).toBe(false);
+    expect(tokens.verify(link, 'garbage')).toBe(false);
+    now += 24 * 3600 * 1000 + 1000;
+    expect(tokens.verify(link, token)).toBe(false);
+  });
+});
+
+describe('wrong-password throttling', () => {
+  it('should answer 429 with Retry-After after 10 failures per link and IP, before checking the password', async () => {
+    const { link } = await lockedLink();
+    for (let i = 0; i < 10; i++) {
+      expect((await login(h.app, `key=${link.key}`, `wrong${i}`, { ip: '203.0.113.7' })).statusCode).toBe(401);
+    }
+    // counted in Redis: another replica sees the same counters
+    const replica = await h.newApp();
+    const blocked = await login(replica, `key=${link.key}`, 'correct horse', { ip: '203.0.113.7' });
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(15 * 60);
+    expect(blocked.json().message).toMatch(/Too many wrong passwords/);
+    // another client is not affected
+    expect((await login(h.app, `key=${link.key}`, 'correct horse', { ip: '198.51.100.1' })).statusCode).toBe(201);
+    const ttl = await h.redis.ttl(`${h.prefix}:unlock-failures:${link.id}:ip:203.0.113.7`);
+    expect(ttl).toBeGreaterThan(0);
+  });
+
+  it('should lock the link for everyone after UNLOCK_MAX_FAILURES_PER_LINK failures per hour', async () => {
+    const app = await h.newApp({ UNLOCK_MAX_FAILURES_PER_LINK: '3' });
+    const { link } = await lockedLink();
+    for (let i = 0; i < 3; i++) {
+      expect((await login(app, `key=${link.key}`, 'wrong', { ip: `192.0.2.${i + 1}` })).statusCode).toBe(401);
+    }
+    const res = await login(app, `key=${link.key}`, 'correct horse', { ip: '192.0.2.99' });
+    expect(res.statusCode).toBe(429);
+    expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(3600);
+  });
+});
