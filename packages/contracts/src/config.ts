@@ -99,6 +99,16 @@ export const ExportWorkerEnv = Type.Object({
   EXPORT_CONCURRENCY: Int(1, 'archives built in parallel per worker', 1, 32),
   EXPORT_TTL_HOURS: Int(24, 'how long a ready export is kept', 1),
   EXPORT_CLEANUP_INTERVAL_MS: Int(15 * 60_000, 'how often the expiry job runs', 1000),
+  EXPORT_LOCK_DURATION_MS: Int(
+    30_000,
+    'job lock of a running export: a worker that dies (kill -9, lost machine) hands its export to another worker after about this long',
+    1000,
+    600_000,
+  ),
+  EXPORT_READ_BYTES_PER_SECOND: Int(
+    0,
+    'cap on how fast one export job reads originals, to leave disk/network bandwidth to the rest of the machine (0 = unlimited)',
+  ),
 });
 
 export const LinksApiConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, HttpEnv, LinksApiEnv]));

@@ -1,1 +1,250 @@
-export {};
+import { createHash } from 'node:crypto';
+import type { Actor, ExportDto } from '@immish/contracts';
+import { appendEvents, type Db, type ExportOptionsRecord, type ExportRow } from '@immish/db';
+import { invalid, noAccess } from '@immish/runtime';
+import type { BlobStore } from '@immish/storage';
+import { sql } from 'kysely';
+import { exportStoragePrefix } from './export-keys.ts';
+
+export * from './export-keys.ts';
+export * from './export-lifecycle.ts';
+export * from './export-serve.ts';
+
+/**
+ * Exports (SPEC §4.5, §5.3, §7), the request side shared by the owner API (links-api) and the
+ * recipient API (share-gateway). The caller authorizes first (owner: the access module; link: the
+ * gateway's link checks); these functions then freeze the selection, reuse or queue the work, and
+ * make sure one requester never sees another's export.
+ */
+
+/** Who asked: an authenticated user, or a shared link (its recipients). The scope of every lookup. */
+export type ExportRequester = { userId: string } | { sharedLinkId: string };
+
+export interface RequestExportInput {
+  requester: ExportRequester;
+  /** the selection; with `albumId`, restricted to the album's assets */
+  assetIds?: readonly string[];
+  /** export an album (all its assets, or the `assetIds` among them); names the archive after the album */
+  albumId?: string;
+  /** bytes; split into several archives (≥ MIN_EXPORT_PART_SIZE, checked by the request schema) */
+  maxPartSize?: number;
+  /** entry names `<asset id>.<ext>` instead of original file names (links with showMetadata=false) */
+  anonymizeNames?: boolean;
+  /** largest export in assets (EXPORT_MAX_ASSETS) */
+  maxAssets?: number;
+  correlationId?: string;
+}
+
+export interface RequestExportResult {
+  export: ExportRow;
+  /** true when an identical export of the same requester was reused instead of queuing a new one */
+  reused: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const exportActor = (requester: ExportRequester): Actor =>
+  'userId' in requester ? { type: 'user', id: requester.userId } : { type: 'link', id: requester.sharedLinkId };
+
+/**
+ * The identity of an export's content: the sorted asset ids, the album (it names the archive) and the
+ * options that change the bytes (part size, anonymized names). Identical requests hash the same.
+ */
+export function exportContentHash(input: {
+  assetIds: readonly string[];
+  albumId: string | null;
+  maxPartSize: number | null;
+  anonymizeNames: boolean;
+}): string {
+  const canonical = JSON.stringify({
+    v: 1,
+    assetIds: [...input.assetIds].map((id) => id.toLowerCase()).sort(),
+    albumId: input.albumId,
+    maxPartSize: input.maxPartSize,
+    anonymizeNames: input.anonymizeNames,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/**
+ * Requests an archive of the selection. Freezes the list of exportable assets (status `ready`, not
+ * trashed; in the album when `albumId` is given), then, in one transaction: reuses an export of the
+ * same requester with the same content that is queued, running, or ready and not expired (SPEC §5.3
+ * "identical requests reuse it"; in-flight ones too, so a double click never builds two archives), or
+ * inserts a new `queued` export with its `export.requested` event (routed to the `exports` queue).
+ * An empty selection → 400.
+ */
+export async function requestExport(db: Db, input: RequestExportInput): Promise<RequestExportResult> {
+  const albumId = input.albumId ?? null;
+  const anonymizeNames = input.anonymizeNames === true;
+  const maxPartSize = input.maxPartSize ?? null;
+  if (input.assetIds === undefined && albumId === null) throw invalid('Give assetIds or albumId to export');
+  const wanted = input.assetIds === undefined ? null : [...new Set(input.assetIds.map((id) => id.toLowerCase()))];
+  if (wanted?.some((id) => !UUID.test(id))) throw invalid('assetIds must be UUIDs');
+  if (albumId !== null && !UUID.test(albumId)) throw noAccess();
+
+  let albumName: string | null = null;
+  if (albumId !== null) {
+    const album = await db
+      .selectFrom('albums')
+      .select('name')
+      .where('id', '=', albumId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!album) throw noAccess();
+    albumName = album.name;
+  }
+
+  let query = db
+    .selectFrom('assets')
+    .select(['assets.id', 'assets.size'])
+    .where('assets.status', '=', 'ready')
+    .where('assets.trashed_at', 'is', null);
+  if (albumId !== null) {
+    query = query.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('album_assets')
+          .select(sql`1`.as('one'))
+          .whereRef('album_assets.asset_id', '=', 'assets.id')
+          .where('album_assets.album_id', '=', albumId),
+      ),
+    );
+  }
+  if (wanted !== null) {
+    if (wanted.length === 0) throw invalid('Nothing to export: the selection is empty');
+    query = query.where(sql<boolean>`assets.id = any(${wanted}::uuid[])`);
+  }
+  // One stable order for identical content: the archive reads like the timeline.
+  const assets = await query.orderBy('assets.file_created_at', 'asc').orderBy('assets.id', 'asc').execute();
+  if (assets.length === 0) {
+    throw invalid('Nothing to export: none of the selected assets is ready for download (processed and not trashed)');
+  }
+  if (input.maxAssets !== undefined && assets.length > input.maxAssets) {
+    throw invalid(`An export holds at most ${input.maxAssets} assets; select fewer (got ${assets.length})`);
+  }
+
+  const assetIds = assets.map((a) => a.id);
+  const bytesTotal = assets.reduce((sum, a) => sum + Number(a.size), 0);
+  const contentHash = exportContentHash({ assetIds, albumId, maxPartSize, anonymizeNames });
+  const options: ExportOptionsRecord = {
+    ...(maxPartSize !== null ? { maxPartSize } : {}),
+    ...(anonymizeNames ? { anonymizeNames } : {}),
+  };
+  const requester = input.requester;
+  const userId = 'userId' in requester ? requester.userId : null;
+  const sharedLinkId = 'sharedLinkId' in requester ? requester.sharedLinkId : null;
+
+  return db.transaction().execute(async (trx) => {
+    // Two identical requests at once: the second waits here and then finds the first's row.
+    const scope = `${userId ?? ''}|${sharedLinkId ?? ''}|${contentHash}`;
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`.execute(trx);
+    let existing = trx
+      .selectFrom('exports')
+      .selectAll()
+      .where('content_hash', '=', contentHash)
+      .where((eb) =>
+        eb.or([
+          eb('status', 'in', ['queued', 'running']),
+          eb.and([eb('status', '=', 'ready'), eb('expires_at', '>', sql<Date>`now()`)]),
+        ]),
+      );
+    existing =
+      userId !== null
+        ? existing.where('requested_by_user_id', '=', userId).where('shared_link_id', 'is', null)
+        : existing.where('shared_link_id', '=', sharedLinkId);
+    const reusable = await existing.orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    if (reusable) return { export: reusable, reused: true };
+
+    const row = await trx
+      .insertInto('exports')
+      .values({
+        requested_by_user_id: userId,
+        shared_link_id: sharedLinkId,
+        album_id: albumId,
+        asset_ids: assetIds,
+        options: JSON.stringify(options),
+        content_hash: contentHash,
+        // The album name as it was when asked (the worker turns it into a safe file name); '' = none.
+        archive_name: albumName ?? '',
+        bytes_total: bytesTotal,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendEvents(trx, [
+      {
+        type: 'export.requested',
+        actor: exportActor(requester),
+        subject: { type: 'export', id: row.id },
+        data: { exportId: row.id },
+        ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+      },
+    ]);
+    return { export: row, reused: false };
+  });
+}
+
+/** The requester's export, or 400 "Not found or no access" (another requester's looks the same as none). */
+export async function getExport(db: Db, requester: ExportRequester, id: string): Promise<ExportRow> {
+  if (!UUID.test(id)) throw noAccess();
+  let query = db.selectFrom('exports').selectAll().where('id', '=', id);
+  query =
+    'userId' in requester
+      ? query.where('requested_by_user_id', '=', requester.userId).where('shared_link_id', 'is', null)
+      : query.where('shared_link_id', '=', requester.sharedLinkId);
+  const row = await query.executeTakeFirst();
+  if (!row) throw noAccess();
+  return row;
+}
+
+/** A ready export past its expiry is shown as expired even before the cleanup job has run. */
+export function effectiveExportStatus(row: ExportRow, now: Date = new Date()): ExportRow['status'] {
+  if (row.status === 'ready' && row.expires_at !== null && row.expires_at <= now) return 'expired';
+  return row.status;
+}
+
+/**
+ * The API shape (SPEC §4.5). `downloadUrlFor(index)` builds the part URL for the caller's surface
+ * (`/api/exports/:id/parts/:n/download` or `/share/:key/exports/:id/parts/:n/download`); parts and
+ * their URLs are listed only while the export is ready.
+ */
+export function toExportDto(row: ExportRow, downloadUrlFor: (index: number) => string, now = new Date()): ExportDto {
+  const status = effectiveExportStatus(row, now);
+  const ready = status === 'ready';
+  return {
+    id: row.id,
+    status,
+    progress: { bytesDone: Number(row.bytes_done), bytesTotal: Number(row.bytes_total) },
+    parts: ready
+      ? row.parts.map((p) => ({
+          index: p.index,
+          fileName: p.fileName,
+          size: p.size,
+          downloadUrl: downloadUrlFor(p.index),
+        }))
+      : [],
+    expiresAt: row.expires_at ? row.expires_at.toISOString() : null,
+    ...(row.error !== null && status === 'failed' ? { error: row.error } : {}),
+  };
+}
+
+/**
+ * Deletes the requester's export and its archives. A worker still building it notices (its progress
+ * and completion updates find no row), discards what it wrote and stops.
+ */
+export async function deleteExport(db: Db, storage: BlobStore, requester: ExportRequester, id: string): Promise<void> {
+  const row = await getExport(db, requester, id);
+  await db.deleteFrom('exports').where('id', '=', row.id).execute();
+  await storage.deletePrefix(exportStoragePrefix(row.id));
+}
+
+/**
+ * SPEC §5.3 counters: one completed download of a link's export. The gateway calls it when a part
+ * response delivered its last byte (see `serveExportPart`'s `deliversLastByte`).
+ */
+export async function countLinkExportDownload(db: Db, sharedLinkId: string): Promise<void> {
+  await db
+    .updateTable('shared_links')
+    .set({ download_count: sql`download_count + 1`, last_accessed_at: new Date() })
+    .where('id', '=', sharedLinkId)
+    .execute();
+}

@@ -1,1 +1,95 @@
-export {};
+import Type from 'typebox';
+import { IsoDateTime, Uuid } from '../common.ts';
+import type { DomainEvent } from '../events.ts';
+
+/**
+ * Exports (SPEC §4.5, §5.3, §7): a zip archive of assets built in the background by the export
+ * worker and downloaded in one or more parts.
+ */
+
+/** Smallest `maxPartSize` accepted (1 MiB): smaller parts would mostly be zip headers. */
+export const MIN_EXPORT_PART_SIZE = 1024 * 1024;
+/** Largest `maxPartSize` accepted (1 TiB); absent = one archive whatever its size. */
+export const MAX_EXPORT_PART_SIZE = 1024 ** 4;
+
+export const ExportStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('ready'),
+  Type.Literal('failed'),
+  Type.Literal('expired'),
+]);
+export type ExportStatusDto = Type.Static<typeof ExportStatus>;
+
+const MaxPartSize = Type.Integer({
+  minimum: MIN_EXPORT_PART_SIZE,
+  maximum: MAX_EXPORT_PART_SIZE,
+  description: `split the export into several zip archives of at most this many bytes each (≥ ${MIN_EXPORT_PART_SIZE}); a single file larger than this gets an archive of its own`,
+});
+
+export const ExportPartDto = Type.Object({
+  /** 1-based */
+  index: Type.Integer({ minimum: 1 }),
+  fileName: Type.String(),
+  size: Type.Integer({ minimum: 0, description: 'bytes' }),
+  downloadUrl: Type.Optional(
+    Type.String({ description: 'where to fetch this part, with the same credentials (present once ready)' }),
+  ),
+});
+export type ExportPartDto = Type.Static<typeof ExportPartDto>;
+
+export const ExportDto = Type.Object({
+  id: Uuid,
+  status: ExportStatus,
+  progress: Type.Object({
+    bytesDone: Type.Integer({ minimum: 0 }),
+    bytesTotal: Type.Integer({ minimum: 0 }),
+  }),
+  /** empty until the export is ready */
+  parts: Type.Array(ExportPartDto),
+  /** when a ready export is deleted; null before it is ready */
+  expiresAt: Type.Union([IsoDateTime, Type.Null()]),
+  error: Type.Optional(Type.String()),
+});
+export type ExportDto = Type.Static<typeof ExportDto>;
+
+/** Owner API: `POST /api/exports` — explicit assets, or a whole album. */
+export const ExportCreateDto = Type.Union([
+  Type.Object(
+    {
+      assetIds: Type.Array(Uuid, { maxItems: 100_000 }),
+      maxPartSize: Type.Optional(MaxPartSize),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      albumId: Uuid,
+      maxPartSize: Type.Optional(MaxPartSize),
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type ExportCreateDto = Type.Static<typeof ExportCreateDto>;
+
+/** Recipient API: `POST /share/:key/exports` — the link's assets, or a selection of them. */
+export const ShareExportCreateDto = Type.Object(
+  {
+    assetIds: Type.Optional(Type.Array(Uuid, { maxItems: 100_000 })),
+    maxPartSize: Type.Optional(MaxPartSize),
+  },
+  { additionalProperties: false },
+);
+export type ShareExportCreateDto = Type.Static<typeof ShareExportCreateDto>;
+
+export const ExportPartParams = Type.Object({
+  id: Uuid,
+  n: Type.Integer({ minimum: 1, maximum: 100_000, description: 'part index (1-based)' }),
+});
+export type ExportPartParams = Type.Static<typeof ExportPartParams>;
+
+/** Queue `exports`: the job data is the `export.requested` event envelope (job id = event id). */
+export type ExportJobData = DomainEvent<'export.requested'>;
+
+/** Queue `maintenance`, job `expire-exports` (repeatable): no payload. */
+export type ExpireExportsJobData = Record<string, never>;

@@ -1,0 +1,210 @@
+import type { ExportJobData } from '@immish/contracts';
+import type { Db, ExportPartRecord, ExportRow } from '@immish/db';
+import {
+  beginExportAttempt,
+  completeExport,
+  type ExportSourceAsset,
+  exportPartKey,
+  exportStoragePrefix,
+  failExport,
+  loadExportAssets,
+} from '@immish/domain';
+import { BlobNotFoundError, type BlobStore } from '@immish/storage';
+import { UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import {
+  type ArchiveEntrySource,
+  ArchiveError,
+  type PlannedPart,
+  planArchive,
+  sanitizeEntryName,
+  splitExtension,
+  writeZip,
+} from './archive/index.ts';
+import { ProgressReporter } from './progress.ts';
+import { ReadThrottle } from './throttle.ts';
+
+/**
+ * The `export.requested` job (queue `exports`, job data = the event envelope): builds the export's
+ * zip archive(s) from the originals in storage into storage (SPEC §7).
+ *
+ * - Idempotent: a redelivered job of an export that is ready, failed, expired or deleted does nothing.
+ * - Crash-safe: an attempt first removes whatever a previous attempt left under `exports/<id>/`
+ *   (in-flight temp files / multipart uploads and committed parts); every part is written through a
+ *   storage writer that publishes only on commit and is aborted on any failure. `ready` is set only
+ *   after every part is committed.
+ * - Progress: `bytes_done` (source bytes) written at most once per second while bytes flow (and at the
+ *   end), an `export.progress` event at most every 5 seconds (see ProgressReporter).
+ * - Failure: the error is rethrown so BullMQ retries (the publisher's job options: 5 attempts,
+ *   exponential backoff); on the last attempt, or for an error no retry can fix (a missing original,
+ *   a size that does not match the database), the export becomes `failed` with `export.failed`.
+ */
+
+export interface ExportJobDeps {
+  db: Db;
+  storage: BlobStore;
+  logger: Logger;
+  /** EXPORT_TTL_HOURS */
+  ttlHours: number;
+  /** EXPORT_READ_BYTES_PER_SECOND (0/undefined = unlimited) */
+  readBytesPerSecond?: number;
+  /** defaults 1000 ms / 5000 ms */
+  progressIntervalMs?: number;
+  progressEventIntervalMs?: number;
+}
+
+export interface ExportJobAttempt {
+  /** 1-based number of this attempt */
+  attempt: number;
+  maxAttempts: number;
+}
+
+export type ExportJobResult =
+  | { outcome: 'completed'; exportId: string; parts: number; bytesTotal: number }
+  | { outcome: 'skipped'; exportId: string; reason: 'not-pending' | 'deleted' };
+
+/** The export was deleted while being built: stop, clean up, do not retry. */
+class ExportDeletedError extends Error {
+  override readonly name = 'ExportDeletedError';
+}
+
+interface PlannedEntry {
+  name: string;
+  size: number;
+  asset: ExportSourceAsset;
+}
+
+/** Raw entry name: the original file name, or `<asset id>.<ext>` when the export hides names. */
+function rawEntryName(asset: ExportSourceAsset, anonymize: boolean): { raw: string; fallback: string } {
+  const ext = splitExtension(asset.originalFileName).ext.toLowerCase();
+  const fallback = `${asset.id}${ext}`;
+  return { raw: anonymize ? fallback : asset.originalFileName, fallback };
+}
+
+/** Entry names (safe, unique across the export), parts by `maxPartSize`, part file names and exact sizes. */
+export function planExport(row: ExportRow, assets: readonly ExportSourceAsset[]): PlannedPart<PlannedEntry>[] {
+  const anonymize = row.options.anonymizeNames === true;
+  const entries: PlannedEntry[] = assets.map((asset) => {
+    const { raw, fallback } = rawEntryName(asset, anonymize);
+    return { name: sanitizeEntryName(raw, fallback), size: asset.size, asset };
+  });
+  return planArchive(entries, {
+    albumName: row.archive_name === '' ? null : row.archive_name,
+    now: row.created_at,
+    ...(row.options.maxPartSize !== undefined ? { maxPartSize: row.options.maxPartSize } : {}),
+  });
+}
+
+const isUnfixable = (err: unknown): boolean =>
+  err instanceof BlobNotFoundError || err instanceof ArchiveError || err instanceof UnrecoverableError;
+
+export async function processExportJob(
+  event: ExportJobData,
+  deps: ExportJobDeps,
+  attempt: ExportJobAttempt = { attempt: 1, maxAttempts: 1 },
+): Promise<ExportJobResult> {
+  const { db, storage } = deps;
+  const exportId = event.data.exportId;
+  const correlationId = event.correlationId;
+  const log = deps.logger.child({ exportId });
+  const row = await beginExportAttempt(db, exportId);
+  if (!row) {
+    log.info('export is not pending (done, failed, expired or deleted): nothing to do');
+    return { outcome: 'skipped', exportId, reason: 'not-pending' };
+  }
+
+  const prefix = exportStoragePrefix(exportId);
+  const controller = new AbortController();
+  let progress: ProgressReporter | undefined;
+  try {
+    const assets = await loadExportAssets(db, row);
+    if (assets.length === 0) throw new UnrecoverableError('None of the exported assets exists any more');
+    const plan = planExport(row, assets);
+    const bytesTotal = assets.reduce((sum, a) => sum + a.size, 0);
+
+    // What a crashed or failed earlier attempt left behind: we own this prefix now.
+    await storage.abortIncompleteWrites(prefix, 0);
+    await storage.deletePrefix(prefix);
+
+    progress = new ProgressReporter({
+      db,
+      exportId,
+      bytesTotal,
+      intervalMs: deps.progressIntervalMs ?? 1000,
+      eventIntervalMs: deps.progressEventIntervalMs ?? 5000,
+      ...(correlationId ? { correlationId } : {}),
+      logger: log,
+      onGone: () => controller.abort(new ExportDeletedError('the export was deleted while being built')),
+    });
+    const throttle = deps.readBytesPerSecond ? new ReadThrottle(deps.readBytesPerSecond) : undefined;
+
+    const parts: ExportPartRecord[] = [];
+    let partBase = 0;
+    for (const part of plan) {
+      const key = exportPartKey(exportId, part.index);
+      const sources: ArchiveEntrySource[] = part.entries.map((entry) => ({
+        name: entry.name,
+        size: entry.size,
+        modifiedAt: entry.asset.modifiedAt,
+        open: async () => {
+          const body = await storage.get(entry.asset.originalKey);
+          return throttle ? throttle.wrap(body) : body;
+        },
+      }));
+      const writer = await storage.openWriter(key, { contentType: 'application/zip' });
+      try {
+        const base = partBase;
+        const result = await writeZip(sources, writer.stream, {
+          signal: controller.signal,
+          onProgress: (done) => progress?.report(base + done),
+        });
+        const info = await writer.commit();
+        if (info.size !== part.size) {
+          log.warn(
+            { part: part.index, predicted: part.size, actual: info.size },
+            'part size differs from the prediction',
+          );
+        }
+        parts.push({
+          index: part.index,
+          fileName: part.fileName,
+          size: info.size,
+          storageKey: key,
+          entryCount: result.entryCount,
+        });
+      } catch (err) {
+        await writer.abort().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'aborting a part failed'));
+        throw err;
+      }
+      partBase += part.entries.reduce((sum, e) => sum + e.size, 0);
+    }
+
+    await progress.stop();
+    const done = await completeExport(db, exportId, {
+      parts,
+      bytesTotal,
+      ttlHours: deps.ttlHours,
+      ...(correlationId ? { correlationId } : {}),
+    });
+    if (!done) throw new ExportDeletedError('the export was deleted while being built');
+    log.info({ parts: parts.length, bytesTotal }, 'export ready');
+    return { outcome: 'completed', exportId, parts: parts.length, bytesTotal };
+  } catch (caught) {
+    await progress?.stop();
+    const err = controller.signal.aborted ? controller.signal.reason : caught;
+    if (err instanceof ExportDeletedError) {
+      await storage.deletePrefix(prefix).catch(() => {});
+      log.info('export deleted while being built: discarded');
+      return { outcome: 'skipped', exportId, reason: 'deleted' };
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    const unfixable = isUnfixable(err);
+    if (unfixable || attempt.attempt >= attempt.maxAttempts) {
+      await storage.deletePrefix(prefix).catch(() => {});
+      await failExport(db, exportId, message, correlationId ? { correlationId } : {});
+      log.warn({ err: message, attempt: attempt.attempt }, 'export failed for good');
+    }
+    if (unfixable && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(message);
+    throw err;
+  }
+}

@@ -1,0 +1,222 @@
+import type { Actor } from '@immish/contracts';
+import { appendEvents, type Db, type ExportPartRecord, type ExportRow } from '@immish/db';
+import type { BlobStore } from '@immish/storage';
+import { sql } from 'kysely';
+import { exportStoragePrefix } from './export-keys.ts';
+
+/**
+ * The worker side of an export's life (SPEC §7): queued → running → ready | failed, ready → expired.
+ * Every transition is conditional on the current status, so a redelivered job, two cleanup runs at
+ * once, or an export deleted by its requester mid-build never change anything twice.
+ */
+
+const SYSTEM: Actor = { type: 'system', id: null };
+const withCorrelation = (correlationId: string | undefined) => (correlationId ? { correlationId } : {});
+
+/** One asset of a frozen export, as the worker streams it. */
+export interface ExportSourceAsset {
+  id: string;
+  originalFileName: string;
+  originalKey: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+/**
+ * Starts an attempt: `queued`/`running` → `running`, attempts + 1, progress reset. Returns the row,
+ * or undefined when there is nothing to do (deleted, or already ready/failed/expired: a redelivery).
+ */
+export async function beginExportAttempt(db: Db, exportId: string): Promise<ExportRow | undefined> {
+  return db
+    .updateTable('exports')
+    .set((eb) => ({
+      status: 'running',
+      attempts: eb('attempts', '+', 1),
+      bytes_done: 0,
+      error: null,
+      updated_at: new Date(),
+    }))
+    .where('id', '=', exportId)
+    .where('status', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * The frozen assets of an export, in the order of its list. An asset deleted since the request is
+ * left out (its bytes are gone); a trashed one stays (the selection was frozen when it was ready).
+ */
+export async function loadExportAssets(db: Db, row: ExportRow): Promise<ExportSourceAsset[]> {
+  if (row.asset_ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('assets')
+    .select(['id', 'original_file_name', 'original_key', 'size', 'file_modified_at'])
+    .where(sql<boolean>`id = any(${row.asset_ids}::uuid[])`)
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const out: ExportSourceAsset[] = [];
+  for (const id of row.asset_ids) {
+    const a = byId.get(id);
+    if (!a) continue;
+    out.push({
+      id: a.id,
+      originalFileName: a.original_file_name,
+      originalKey: a.original_key,
+      size: Number(a.size),
+      modifiedAt: a.file_modified_at,
+    });
+  }
+  return out;
+}
+
+/**
+ * Records progress of a running export, with an `export.progress` event when `emitEvent` (the worker
+ * throttles both). Returns false when the export is no longer running (deleted by its requester).
+ */
+export async function recordExportProgress(
+  db: Db,
+  exportId: string,
+  progress: { bytesDone: number; bytesTotal: number },
+  opts: { emitEvent: boolean; correlationId?: string },
+): Promise<boolean> {
+  const update = (trx: Db) =>
+    trx
+      .updateTable('exports')
+      .set({ bytes_done: progress.bytesDone, bytes_total: progress.bytesTotal, updated_at: new Date() })
+      .where('id', '=', exportId)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+  if (!opts.emitEvent) return Number((await update(db)).numUpdatedRows) > 0;
+  return db.transaction().execute(async (trx) => {
+    const res = await update(trx);
+    if (Number(res.numUpdatedRows) === 0) return false;
+    await appendEvents(trx, [
+      {
+        type: 'export.progress',
+        actor: SYSTEM,
+        subject: { type: 'export', id: exportId },
+        data: { exportId, ...progress },
+        ...withCorrelation(opts.correlationId),
+      },
+    ]);
+    return true;
+  });
+}
+
+/**
+ * `running` → `ready` once every part is committed: parts, full progress, expiry and the
+ * `export.completed` event in one transaction. Returns the row, or undefined when the export is no
+ * longer running (deleted meanwhile: the caller then removes what it wrote).
+ */
+export async function completeExport(
+  db: Db,
+  exportId: string,
+  done: { parts: ExportPartRecord[]; bytesTotal: number; ttlHours: number; now?: Date; correlationId?: string },
+): Promise<ExportRow | undefined> {
+  const now = done.now ?? new Date();
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('exports')
+      .set({
+        status: 'ready',
+        parts: JSON.stringify(done.parts),
+        bytes_done: done.bytesTotal,
+        bytes_total: done.bytesTotal,
+        expires_at: new Date(now.getTime() + done.ttlHours * 3600_000),
+        completed_at: now,
+        updated_at: now,
+        error: null,
+      })
+      .where('id', '=', exportId)
+      .where('status', '=', 'running')
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return undefined;
+    await appendEvents(trx, [
+      {
+        type: 'export.completed',
+        actor: SYSTEM,
+        subject: { type: 'export', id: exportId },
+        data: { exportId, parts: done.parts.length, bytesTotal: done.bytesTotal },
+        ...withCorrelation(done.correlationId),
+      },
+    ]);
+    return row;
+  });
+}
+
+/** `queued`/`running` → `failed` with the reason and `export.failed`; false when already final or gone. */
+export async function failExport(
+  db: Db,
+  exportId: string,
+  error: string,
+  opts: { correlationId?: string } = {},
+): Promise<boolean> {
+  const message = error.slice(0, 2000) || 'Export failed';
+  return db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('exports')
+      .set({ status: 'failed', error: message, updated_at: new Date() })
+      .where('id', '=', exportId)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
+    await appendEvents(trx, [
+      {
+        type: 'export.failed',
+        actor: SYSTEM,
+        subject: { type: 'export', id: exportId },
+        data: { exportId, error: message },
+        ...withCorrelation(opts.correlationId),
+      },
+    ]);
+    return true;
+  });
+}
+
+export interface ExpireExportsResult {
+  expired: number;
+  /** abandoned in-flight writes removed (workers that died and never came back) */
+  abandonedWrites: number;
+}
+
+/**
+ * The repeatable cleanup (SPEC §7): every ready export past its expiry loses its archives and becomes
+ * `expired`. The objects go first and the status after, so a crash in between only leaves work for
+ * the next run (a ready-but-expired export is already refused for download). Safe to run
+ * concurrently and repeatedly: deletes are idempotent and the status change is conditional.
+ * Also removes export writes abandoned for longer than `abandonedWriteAgeMs` (default: the store's 24 h).
+ */
+export async function expireExports(
+  db: Db,
+  storage: BlobStore,
+  opts: { now?: Date; batchSize?: number; abandonedWriteAgeMs?: number } = {},
+): Promise<ExpireExportsResult> {
+  const now = opts.now ?? new Date();
+  const batchSize = opts.batchSize ?? 200;
+  let expired = 0;
+  for (;;) {
+    const due = await db
+      .selectFrom('exports')
+      .select('id')
+      .where('status', '=', 'ready')
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .limit(batchSize)
+      .execute();
+    if (due.length === 0) break;
+    for (const { id } of due) {
+      await storage.deletePrefix(exportStoragePrefix(id));
+      const res = await db
+        .updateTable('exports')
+        .set({ status: 'expired', parts: '[]', updated_at: new Date() })
+        .where('id', '=', id)
+        .where('status', '=', 'ready')
+        .executeTakeFirst();
+      expired += Number(res.numUpdatedRows);
+    }
+    if (due.length < batchSize) break;
+  }
+  const abandonedWrites = await storage.abortIncompleteWrites('exports/', opts.abandonedWriteAgeMs);
+  return { expired, abandonedWrites };
+}
