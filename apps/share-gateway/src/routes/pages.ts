@@ -1,72 +1,218 @@
+import type { AssetRow } from '@immish/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { countLinkAssets, recordLinkActivity } from '../link-assets.ts';
-import { credentialOf } from '../link-resolver.ts';
-import { type GatewayContext, isUnlocked } from '../recipient.ts';
+import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
+import { countLinkAssets, listLinkAssets, recordLinkActivity } from '../link-assets.ts';
+import { type ActiveLink, credentialOf } from '../link-resolver.ts';
+import { type GatewayContext, isUnlocked, linkPathSegment } from '../recipient.ts';
+import type { OpenGraph, StaticUrls } from '../views/layout.ts';
+import { type LinkView, toViewItem } from '../views/model.ts';
+import {
+  albumPage,
+  expiredPage,
+  type LinkPageBase,
+  lockedPage,
+  messagePage,
+  notFoundPage,
+  ogDescription,
+  photoPage,
+  photoUrl,
+} from '../views/pages.ts';
 
 /**
- * STUB share page (SPEC §5.4), to be replaced by the page engineer: minimal HTML for "Link not found" (404),
- * "This link expired on <date>" (410), the password form, and a placeholder for an open link. It shows how
- * a page uses the link resolution (`ctx.links.lookup`) and unlock (`isUnlocked`) modules.
+ * The share page (SPEC §5.4): server-rendered HTML for `/share/:keyOrSlug`, `/s/:slug` and the deep link
+ * `/share/:key/photos/:assetId`, plus the page's own CSS/JS under `/static/`. Link resolution and unlock go
+ * through the same modules as every recipient route; the views only get view models (views/model.ts decides
+ * what of an asset a page may show).
  */
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
-const page = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head><body><main>${body}</main></body></html>`;
+/** Photos per grid page: divisible by 2–6 so full rows stay full at common column counts. */
+export const GRID_PAGE_SIZE = 120;
 
 const UNLOCK_ERRORS: Record<string, string> = {
-  invalid_password: 'Wrong password, try again.',
+  invalid_password: 'Wrong password. Try again.',
   too_many_attempts: 'Too many wrong passwords. Try again later.',
 };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const Segment = Type.String({ minLength: 1, maxLength: 512 });
+const PageQuery = Type.Object({
+  page: Type.Optional(Type.String({ maxLength: 16 })),
+  unlock_error: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+function pageNumber(value: string | undefined): number {
+  const n = value && /^\d{1,7}$/.test(value) ? Number(value) : 1;
+  return Math.max(1, n);
+}
 
 export const pageRoutes =
   (ctx: GatewayContext): FastifyPluginAsync =>
   async (app) => {
-    const { db } = ctx.deps;
+    const { db, config } = ctx.deps;
+    const publicBase = config.PUBLIC_URL.replace(/\/+$/, '');
+    const bundle = await loadClientBundle();
+    const assets: StaticUrls = {
+      css: `/static/share.css?v=${bundle.css.hash}`,
+      js: `/static/share.js?v=${bundle.js.hash}`,
+    };
 
-    async function render(req: FastifyRequest, reply: FastifyReply) {
-      reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+    const serveStatic = (file: ClientAsset) => async (req: FastifyRequest, reply: FastifyReply) => {
+      const etag = `"${file.hash}"`;
+      const versioned = (req.query as { v?: string }).v === file.hash;
+      reply
+        .header('etag', etag)
+        .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, no-cache')
+        .type(file.contentType);
+      if (req.headers['if-none-match'] === etag) return reply.status(304).send();
+      return reply.send(file.body);
+    };
+    const StaticQuery = { querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }) };
+    app.get('/static/share.js', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.js));
+    app.get('/static/share.css', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.css));
+
+    const html = (reply: FastifyReply, status: number, body: string) =>
+      reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+
+    /**
+     * The link of a page request, or the reply already sent: 404 "Link not found", 410 "This link expired on
+     * <date>", or the password form (401) when the link is locked for this browser.
+     */
+    async function resolvePageLink(req: FastifyRequest, reply: FastifyReply): Promise<ActiveLink | null> {
       const credential = credentialOf(req);
       const found = credential ? await ctx.links.lookup(credential) : ({ status: 'not-found' } as const);
       if (found.status === 'not-found') {
-        return reply.status(404).send(page('Link not found', '<h1>Link not found</h1>'));
+        html(reply, 404, notFoundPage(assets));
+        return null;
       }
       if (found.status === 'expired') {
-        const date = found.expiresAt.toISOString().slice(0, 10);
-        return reply
-          .status(410)
-          .send(page('Link expired', `<h1>This link expired on <time datetime="${date}">${date}</time></h1>`));
+        html(reply, 410, expiredPage(assets, found.expiresAt));
+        return null;
       }
       const link = found.link;
       if (!isUnlocked(ctx, req, link)) {
-        const q = (req.query ?? {}) as Record<string, unknown>;
-        const message = typeof q.unlock_error === 'string' ? UNLOCK_ERRORS[q.unlock_error] : undefined;
+        const query = req.query as { page?: string; unlock_error?: string };
         const param = link.link.slug
           ? `slug=${encodeURIComponent(link.link.slug)}`
           : `key=${encodeURIComponent(link.link.key)}`;
-        const returnTo = req.url.split('?')[0] ?? '/';
-        return reply
-          .status(401)
-          .send(
-            page(
-              'Password required',
-              `<h1>Password required</h1>${message ? `<p role="alert">${escapeHtml(message)}</p>` : ''}<form method="post" action="/api/shared-links/login?${escapeHtml(param)}"><input type="hidden" name="returnTo" value="${escapeHtml(returnTo)}"><label for="password">Password</label> <input id="password" name="password" type="password" required autofocus> <button type="submit">Open</button></form>`,
-            ),
-          );
+        const path = req.url.split('?')[0] ?? '/';
+        const page = pageNumber(query.page);
+        html(
+          reply,
+          401,
+          lockedPage({
+            assets,
+            action: `/api/shared-links/login?${param}`,
+            returnTo: page > 1 ? `${path}?page=${page}` : path,
+            error: (query.unlock_error && UNLOCK_ERRORS[query.unlock_error]) || null,
+          }),
+        );
+        return null;
       }
-      const count = await countLinkAssets(db, link);
-      await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
-      const title = link.album?.name || link.link.description || 'Shared photos';
-      return reply.send(page(title, `<h1>${escapeHtml(title)}</h1><p>${count} shared photos &amp; videos</p>`));
+      return link;
     }
 
-    const Segment = Type.String({ minLength: 1, maxLength: 512 });
-    app.get('/share/:key', { schema: { params: Type.Object({ key: Segment }) } }, render);
-    app.get('/s/:slug', { schema: { params: Type.Object({ slug: Segment }) } }, render);
-    app.get(
-      '/share/:key/photos/:assetId',
-      { schema: { params: Type.Object({ key: Segment, assetId: Type.String({ maxLength: 64 }) }) } },
-      render,
-    );
+    function base(link: ActiveLink, total: number): LinkPageBase & LinkView {
+      const l = link.link;
+      return {
+        assets,
+        base: `/share/${encodeURIComponent(linkPathSegment(link))}`,
+        title: link.album?.name || l.description || 'Shared photos',
+        description: link.album ? link.album.description || l.description || null : null,
+        total,
+        allowDownload: l.allow_download,
+        allowUpload: l.allow_upload,
+        showMetadata: l.show_metadata,
+      };
+    }
+
+    function openGraph(b: LinkPageBase, firstAssetId: string | null, path: string): OpenGraph {
+      return {
+        title: b.title,
+        description: ogDescription(b.total),
+        url: `${publicBase}${path}`,
+        image: firstAssetId ? `${publicBase}${b.base}/assets/${firstAssetId}/thumbnail` : null,
+      };
+    }
+
+    async function gridPage(req: FastifyRequest<{ Querystring: Type.Static<typeof PageQuery> }>, reply: FastifyReply) {
+      const link = await resolvePageLink(req, reply);
+      if (!link) return reply;
+      const total = await countLinkAssets(db, link);
+      const pageCount = Math.max(1, Math.ceil(total / GRID_PAGE_SIZE));
+      const page = Math.min(pageNumber(req.query.page), pageCount);
+      const offset = (page - 1) * GRID_PAGE_SIZE;
+      // one row on each side of the page: the viewer steps across page boundaries
+      const from = Math.max(0, offset - 1);
+      const rows = await listLinkAssets(db, link, { offset: from, limit: GRID_PAGE_SIZE + (offset - from) + 1 });
+      const before = offset > 0 ? (rows.shift() ?? null) : null;
+      const after = rows.length > GRID_PAGE_SIZE ? (rows.pop() ?? null) : null;
+      await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+      const b = base(link, total);
+      const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
+      return html(
+        reply,
+        200,
+        albumPage({
+          ...b,
+          page,
+          pageCount,
+          pageSize: GRID_PAGE_SIZE,
+          firstIndex: offset,
+          items: rows.map((row) => toViewItem(b, row)),
+          before: before?.id ?? null,
+          after: after?.id ?? null,
+          og: openGraph(b, first?.id ?? null, page > 1 ? `${b.base}?page=${page}` : b.base),
+        }),
+      );
+    }
+
+    async function photo(
+      req: FastifyRequest<{ Params: { assetId: string }; Querystring: Type.Static<typeof PageQuery> }>,
+      reply: FastifyReply,
+    ) {
+      const link = await resolvePageLink(req, reply);
+      if (!link) return reply;
+      const { assetId } = req.params;
+      const rows: AssetRow[] = UUID.test(assetId) ? await listLinkAssets(db, link) : [];
+      const index = rows.findIndex((r) => r.id === assetId.toLowerCase());
+      const b = base(link, rows.length);
+      const row = rows[index];
+      if (!row) {
+        return html(
+          reply,
+          UUID.test(assetId) ? 404 : 400,
+          messagePage({
+            assets,
+            title: 'Photo not found',
+            heading: 'Photo not found',
+            text: 'This photo is not part of this shared link (any more).',
+            pageClass: 'page-not-found',
+            backTo: { href: b.base, label: 'See all photos' },
+          }),
+        );
+      }
+      await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+      return html(
+        reply,
+        200,
+        photoPage({
+          ...b,
+          item: toViewItem(b, row),
+          index,
+          prev: rows[index - 1]?.id ?? null,
+          next: rows[index + 1]?.id ?? null,
+          gridPage: Math.floor(index / GRID_PAGE_SIZE) + 1,
+          og: openGraph(b, row.id, photoUrl(b.base, row.id)),
+        }),
+      );
+    }
+
+    const PhotoParams = (name: 'key' | 'slug') =>
+      Type.Object({ [name]: Segment, assetId: Type.String({ minLength: 1, maxLength: 64 }) });
+    app.get('/share/:key', { schema: { params: Type.Object({ key: Segment }), querystring: PageQuery } }, gridPage);
+    app.get('/s/:slug', { schema: { params: Type.Object({ slug: Segment }), querystring: PageQuery } }, gridPage);
+    app.get('/share/:key/photos/:assetId', { schema: { params: PhotoParams('key'), querystring: PageQuery } }, photo);
+    app.get('/s/:slug/photos/:assetId', { schema: { params: PhotoParams('slug'), querystring: PageQuery } }, photo);
   };

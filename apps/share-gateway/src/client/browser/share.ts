@@ -1,0 +1,558 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+
+/**
+ * The share page's client bundle (SPEC §5.4). The page works without it (links for everything a viewer
+ * needs); this adds: the in-page viewer with ←/→/Esc, "Download all" with progress, uploads with
+ * drag-and-drop and per-file progress. Data comes from the page's `#share-data` JSON block; every text goes
+ * into the DOM through `textContent`, never as markup.
+ */
+
+interface ShareItem {
+  id: string;
+  type: 'IMAGE' | 'VIDEO' | 'OTHER';
+  width: number | null;
+  height: number | null;
+  download: 'original' | 'preview' | null;
+  playable: boolean;
+  meta: { fileName: string; fields: [string, string][] } | null;
+}
+
+interface ShareData {
+  base: string;
+  total: number;
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  firstIndex: number;
+  before: string | null;
+  after: string | null;
+  allowDownload: boolean;
+  allowUpload: boolean;
+  showMetadata: boolean;
+  items: ShareItem[];
+}
+
+interface ExportPart {
+  index: number;
+  fileName: string;
+  size: number;
+  downloadUrl?: string;
+}
+
+interface ExportDto {
+  id: string;
+  status: 'queued' | 'running' | 'ready' | 'failed' | 'expired';
+  progress: { bytesDone: number; bytesTotal: number };
+  parts: ExportPart[];
+  error?: string;
+}
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string): T | null => document.getElementById(id) as T | null;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+async function errorMessage(res: Response): Promise<string> {
+  try {
+    const body = (await res.json()) as { message?: unknown };
+    if (typeof body.message === 'string' && body.message) return body.message;
+  } catch {
+    // not JSON
+  }
+  return `The server answered ${res.status}`;
+}
+
+function readData(): ShareData | null {
+  const el = byId('share-data');
+  if (!el?.textContent) return null;
+  try {
+    return JSON.parse(el.textContent) as ShareData;
+  } catch {
+    return null;
+  }
+}
+
+const typing = (e: KeyboardEvent) => {
+  const t = e.target as HTMLElement | null;
+  return !!t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+};
+
+const plainClick = (e: MouseEvent) => e.button === 0 && !e.metaKey && !e.ctrlKey && !e.shiftKey && !e.altKey;
+
+const photoUrl = (data: ShareData, id: string) => `${data.base}/photos/${id}`;
+const mediaUrl = (data: ShareData, id: string, kind: 'thumbnail' | 'preview' | 'original') =>
+  `${data.base}/assets/${id}/${kind}`;
+const gridUrl = (data: ShareData) => (data.page > 1 ? `${data.base}?page=${data.page}` : data.base);
+const kindWord = (item: ShareItem) => (item.type === 'VIDEO' ? 'Video' : item.type === 'IMAGE' ? 'Photo' : 'File');
+
+// ── viewer on the grid page ─────────────────────────────────────────────────────────────────────────
+
+function initGridViewer(data: ShareData): void {
+  const viewer = byId('viewer');
+  const grid = byId('grid');
+  if (!viewer || !grid || data.items.length === 0) return;
+  const position = byId('viewer-position');
+  const prev = byId<HTMLAnchorElement>('viewer-prev');
+  const next = byId<HTMLAnchorElement>('viewer-next');
+  const close = byId<HTMLAnchorElement>('viewer-close');
+  const download = byId<HTMLAnchorElement>('viewer-download');
+  const metaTitle = byId('viewer-meta-title');
+  const metaFields = byId('viewer-meta-fields');
+
+  let current = -1;
+  let pushed = false;
+  let opener: HTMLElement | null = null;
+
+  const neighbour = (i: number): string | null => {
+    if (i < 0) return data.before;
+    if (i >= data.items.length) return data.after;
+    return data.items[i]?.id ?? null;
+  };
+
+  function setNav(a: HTMLAnchorElement | null, id: string | null) {
+    if (!a) return;
+    a.hidden = id === null;
+    if (id) a.href = photoUrl(data, id);
+  }
+
+  function setMedia(item: ShareItem, label: string) {
+    const old = byId('viewer-media');
+    if (!old) return;
+    let media: HTMLImageElement | HTMLVideoElement;
+    if (item.playable) {
+      const video = document.createElement('video');
+      video.controls = true;
+      video.preload = 'metadata';
+      video.poster = mediaUrl(data, item.id, 'preview');
+      video.src = mediaUrl(data, item.id, 'original');
+      video.setAttribute('aria-label', label);
+      media = video;
+    } else {
+      const img = document.createElement('img');
+      img.alt = label;
+      if (item.width && item.height) {
+        img.width = item.width;
+        img.height = item.height;
+      }
+      img.classList.add('loading');
+      img.addEventListener('load', () => img.classList.remove('loading'), { once: true });
+      img.addEventListener('error', () => img.classList.remove('loading'), { once: true });
+      img.src = mediaUrl(data, item.id, 'preview');
+      media = img;
+    }
+    media.id = 'viewer-media';
+    media.className = `viewer-media${media instanceof HTMLImageElement ? ' loading' : ''}`;
+    old.replaceWith(media);
+  }
+
+  function render(i: number) {
+    const item = data.items[i];
+    if (!item) return;
+    current = i;
+    const absolute = data.firstIndex + i + 1;
+    const label = `${kindWord(item)} ${absolute} of ${data.total}`;
+    setMedia(item, label);
+    if (position) position.textContent = `${absolute} / ${data.total}`;
+    setNav(prev, neighbour(i - 1));
+    setNav(next, neighbour(i + 1));
+    if (close) close.href = `${gridUrl(data)}#a-${item.id}`;
+    if (download) {
+      download.hidden = item.download === null;
+      if (item.download) {
+        download.href = mediaUrl(data, item.id, item.download);
+        download.textContent = item.download === 'preview' ? 'Download preview' : 'Download';
+      }
+    }
+    if (metaTitle && metaFields) {
+      metaTitle.textContent = item.meta?.fileName ?? '';
+      metaFields.replaceChildren();
+      for (const [k, v] of item.meta?.fields ?? []) {
+        const dt = document.createElement('dt');
+        dt.textContent = k;
+        const dd = document.createElement('dd');
+        dd.textContent = v;
+        metaFields.append(dt, dd);
+      }
+    }
+    // warm the neighbours so arrow keys feel instant
+    for (const j of [i + 1, i - 1]) {
+      const n = data.items[j];
+      if (n && !n.playable) new Image().src = mediaUrl(data, n.id, 'preview');
+    }
+  }
+
+  function show() {
+    viewer!.hidden = false;
+    document.body.classList.add('viewer-open');
+  }
+
+  function hide() {
+    viewer!.hidden = true;
+    document.body.classList.remove('viewer-open');
+    const media = byId('viewer-media');
+    if (media instanceof HTMLVideoElement) media.pause();
+    const id = data.items[current]?.id;
+    const tile = id ? document.querySelector<HTMLElement>(`#a-${CSS.escape(id)} a`) : null;
+    (tile ?? opener)?.focus();
+    current = -1;
+  }
+
+  function open(i: number) {
+    const item = data.items[i];
+    if (!item) return;
+    const wasOpen = !viewer!.hidden;
+    render(i);
+    const state = { viewerIndex: i };
+    if (wasOpen) history.replaceState(state, '', photoUrl(data, item.id));
+    else {
+      history.pushState(state, '', photoUrl(data, item.id));
+      pushed = true;
+      show();
+      close?.focus();
+    }
+  }
+
+  /** Moves by one; past the edge of this page, the next page's photo page takes over (a normal navigation). */
+  function step(delta: number) {
+    if (current < 0) return;
+    const target = current + delta;
+    if (target >= 0 && target < data.items.length) return open(target);
+    const id = neighbour(target);
+    if (id) location.assign(photoUrl(data, id));
+  }
+
+  function closeViewer() {
+    if (viewer!.hidden) return;
+    if (pushed)
+      history.back(); // popstate hides it, and the URL is the grid's again
+    else {
+      history.replaceState(null, '', gridUrl(data));
+      hide();
+    }
+  }
+
+  grid.addEventListener('click', (e) => {
+    const a = (e.target as Element).closest<HTMLAnchorElement>('a[data-index]');
+    if (!a || !plainClick(e)) return;
+    e.preventDefault();
+    opener = a;
+    open(Number(a.dataset.index));
+  });
+  prev?.addEventListener('click', (e) => {
+    if (!plainClick(e)) return;
+    e.preventDefault();
+    step(-1);
+  });
+  next?.addEventListener('click', (e) => {
+    if (!plainClick(e)) return;
+    e.preventDefault();
+    step(1);
+  });
+  close?.addEventListener('click', (e) => {
+    if (!plainClick(e)) return;
+    e.preventDefault();
+    closeViewer();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (viewer.hidden || typing(e) || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === 'ArrowLeft') step(-1);
+    else if (e.key === 'ArrowRight') step(1);
+    else if (e.key === 'Escape') closeViewer();
+    else return;
+    e.preventDefault();
+  });
+  window.addEventListener('popstate', (e) => {
+    const i = (e.state as { viewerIndex?: unknown } | null)?.viewerIndex;
+    if (typeof i === 'number' && data.items[i]) {
+      render(i);
+      show();
+      pushed = false;
+    } else if (!viewer.hidden) {
+      pushed = false;
+      hide();
+    }
+  });
+  initInfoToggle();
+}
+
+/** The Info button shows/hides the metadata panel (it starts open). */
+function initInfoToggle(): void {
+  const button = byId<HTMLButtonElement>('viewer-info');
+  const panel = byId('viewer-meta');
+  if (!button || !panel) return;
+  button.addEventListener('click', () => {
+    panel.hidden = !panel.hidden;
+    button.setAttribute('aria-expanded', String(!panel.hidden));
+  });
+}
+
+// ── keyboard on a server-rendered photo page ────────────────────────────────────────────────────────
+
+function initPhotoPage(): void {
+  const follow = (id: string) => {
+    const a = byId<HTMLAnchorElement>(id);
+    if (a && !a.hidden && a.href) location.assign(a.href);
+  };
+  document.addEventListener('keydown', (e) => {
+    if (typing(e) || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === 'ArrowLeft') follow('viewer-prev');
+    else if (e.key === 'ArrowRight') follow('viewer-next');
+    else if (e.key === 'Escape') follow('viewer-close');
+    else return;
+    e.preventDefault();
+  });
+  initInfoToggle();
+}
+
+// ── download all ────────────────────────────────────────────────────────────────────────────────────
+
+function initDownloadAll(): void {
+  const button = byId<HTMLButtonElement>('download-all');
+  const status = byId('download-status');
+  const label = byId('download-label');
+  const progress = byId<HTMLProgressElement>('download-progress');
+  const partsList = byId('download-parts');
+  const url = button?.dataset.exportUrl;
+  if (!button || !status || !label || !progress || !partsList || !url) return;
+  button.hidden = false;
+
+  const say = (text: string) => {
+    label.textContent = text;
+  };
+
+  function showProgress(dto: ExportDto) {
+    const { bytesDone, bytesTotal } = dto.progress;
+    if (bytesTotal > 0) {
+      progress!.max = bytesTotal;
+      progress!.value = Math.min(bytesDone, bytesTotal);
+      const pct = Math.floor((100 * bytesDone) / bytesTotal);
+      say(`Preparing the archive… ${pct}% (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`);
+    } else {
+      progress!.removeAttribute('value');
+      say(dto.status === 'queued' ? 'Waiting for the archive to start…' : 'Preparing the archive…');
+    }
+  }
+
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    status.hidden = false;
+    status.classList.remove('error');
+    partsList.replaceChildren();
+    progress.hidden = false;
+    progress.removeAttribute('value');
+    say('Preparing the archive…');
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: '{}',
+        credentials: 'same-origin',
+      });
+      if (!res.ok) throw new Error(await errorMessage(res));
+      let dto = (await res.json()) as ExportDto;
+      while (dto.status === 'queued' || dto.status === 'running') {
+        showProgress(dto);
+        await sleep(1000);
+        const poll = await fetch(`${url}/${encodeURIComponent(dto.id)}`, {
+          headers: { accept: 'application/json' },
+          credentials: 'same-origin',
+        });
+        if (!poll.ok) throw new Error(await errorMessage(poll));
+        dto = (await poll.json()) as ExportDto;
+      }
+      if (dto.status !== 'ready') throw new Error(dto.error || `The archive could not be prepared (${dto.status})`);
+      const parts = dto.parts.filter((p): p is ExportPart & { downloadUrl: string } => !!p.downloadUrl);
+      if (parts.length === 0) throw new Error('The archive is empty');
+      progress.max = 1;
+      progress.value = 1;
+      for (const part of parts) {
+        const li = document.createElement('li');
+        const a = document.createElement('a');
+        a.href = part.downloadUrl;
+        a.textContent = `${part.fileName} (${formatBytes(part.size)})`;
+        li.append(a);
+        partsList.append(li);
+      }
+      say(
+        parts.length === 1
+          ? 'Your download is starting.'
+          : `Ready in ${parts.length} archives: the first one is starting, download the others below.`,
+      );
+      location.assign(parts[0]!.downloadUrl);
+    } catch (e) {
+      status.classList.add('error');
+      progress.hidden = true;
+      say(`Download failed: ${(e as Error).message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// ── upload ──────────────────────────────────────────────────────────────────────────────────────────
+
+interface UploadBatchAnswer {
+  items?: { fileName?: string; status?: string; error?: string }[];
+  message?: string;
+}
+
+function initUpload(): void {
+  const form = byId<HTMLFormElement>('upload');
+  const input = byId<HTMLInputElement>('upload-files');
+  const list = byId('upload-list');
+  const overlay = byId('drop-overlay');
+  if (!form || !input || !list) return;
+  const action = form.action;
+  let queue: Promise<void> = Promise.resolve();
+  let done = 0;
+  let failed = 0;
+  let summary: HTMLElement | null = null;
+
+  function uploadOne(file: File, row: HTMLElement, bar: HTMLProgressElement, state: HTMLElement): Promise<void> {
+    return new Promise((resolve) => {
+      const body = new FormData();
+      body.append('files', file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', action);
+      xhr.setRequestHeader('accept', 'application/json');
+      xhr.upload.addEventListener('progress', (e) => {
+        if (!e.lengthComputable) return;
+        bar.max = e.total;
+        bar.value = e.loaded;
+        state.textContent = `${Math.floor((100 * e.loaded) / e.total)}%`;
+      });
+      const fail = (message: string) => {
+        failed++;
+        row.classList.add('failed');
+        state.textContent = 'Failed';
+        row.title = message;
+        const why = document.createElement('span');
+        why.className = 'summary';
+        why.textContent = message;
+        row.append(why);
+        resolve();
+      };
+      xhr.addEventListener('load', () => {
+        let answer: UploadBatchAnswer = {};
+        try {
+          answer = JSON.parse(xhr.responseText) as UploadBatchAnswer;
+        } catch {
+          // not JSON
+        }
+        if (xhr.status < 200 || xhr.status >= 300) return fail(answer.message || `The server answered ${xhr.status}`);
+        const item = answer.items?.[0];
+        if (item?.status === 'failed') return fail(item.error || 'The file was refused');
+        done++;
+        bar.max = 1;
+        bar.value = 1;
+        row.classList.add('done');
+        state.textContent = item?.status === 'duplicate' ? 'Already there' : 'Uploaded';
+        resolve();
+      });
+      xhr.addEventListener('error', () => fail('Network error'));
+      xhr.addEventListener('abort', () => fail('Cancelled'));
+      xhr.send(body);
+    });
+  }
+
+  function updateSummary() {
+    summary ??= document.createElement('li');
+    summary.className = 'summary';
+    summary.replaceChildren();
+    const text = document.createElement('span');
+    text.textContent = `${done} uploaded${failed ? `, ${failed} failed` : ''}. New photos appear here once they are processed. `;
+    const refresh = document.createElement('a');
+    refresh.href = location.pathname + location.search;
+    refresh.textContent = 'Refresh';
+    summary.append(text, refresh);
+    list!.append(summary);
+  }
+
+  function enqueue(files: File[]) {
+    for (const file of files) {
+      const row = document.createElement('li');
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = file.name;
+      const state = document.createElement('span');
+      state.className = 'state';
+      state.textContent = 'Waiting';
+      const bar = document.createElement('progress');
+      bar.max = 1;
+      bar.value = 0;
+      bar.setAttribute('aria-label', `Upload progress of ${file.name}`);
+      row.append(name, state, bar);
+      list!.append(row);
+      queue = queue.then(() => uploadOne(file, row, bar, state));
+    }
+    queue = queue.then(updateSummary);
+  }
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (input.files?.length) enqueue([...input.files]);
+    input.value = '';
+  });
+  input.addEventListener('change', () => {
+    if (input.files?.length) enqueue([...input.files]);
+    input.value = '';
+  });
+
+  const hasFiles = (e: DragEvent) => !!e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+  let depth = 0;
+  document.addEventListener('dragenter', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth++;
+    if (overlay) overlay.hidden = false;
+  });
+  document.addEventListener('dragover', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+  });
+  document.addEventListener('dragleave', (e) => {
+    if (!hasFiles(e)) return;
+    depth = Math.max(0, depth - 1);
+    if (depth === 0 && overlay) overlay.hidden = true;
+  });
+  document.addEventListener('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    if (overlay) overlay.hidden = true;
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (files.length) enqueue(files);
+  });
+}
+
+// ── start ───────────────────────────────────────────────────────────────────────────────────────────
+
+function start(): void {
+  document.documentElement.classList.add('js');
+  const body = document.body;
+  if (body.classList.contains('page-album')) {
+    const data = readData();
+    if (data) initGridViewer(data);
+    initDownloadAll();
+    initUpload();
+  } else if (body.classList.contains('page-photo')) {
+    initPhotoPage();
+  }
+  body.dataset.ready = 'true';
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();

@@ -1,0 +1,106 @@
+import type { AssetRow } from '@immish/db';
+import { durationMs } from '@immish/domain';
+import { canStripMetadata } from '@immish/media';
+
+/**
+ * What the share page shows of an asset. `toViewItem` is the ONE place that reads asset rows for the page:
+ * when the link hides metadata, `meta` is null and nothing else carries a file name, date, EXIF or GPS, so no
+ * template can leak them by mistake (SPEC §5.3).
+ */
+
+export interface ViewMeta {
+  fileName: string;
+  /** label → value, in display order, only the fields the asset has */
+  fields: [string, string][];
+}
+
+export interface ViewItem {
+  id: string;
+  type: 'IMAGE' | 'VIDEO' | 'OTHER';
+  width: number | null;
+  height: number | null;
+  /** "0:12" for videos */
+  duration: string | null;
+  hasThumbnail: boolean;
+  thumbhash: Buffer | null;
+  /** what per-photo download serves: the original, the full-size preview (original not strippable), or none */
+  download: 'original' | 'preview' | null;
+  /** can the browser play/show the original inline (videos) */
+  playable: boolean;
+  meta: ViewMeta | null;
+}
+
+export interface LinkView {
+  showMetadata: boolean;
+  allowDownload: boolean;
+}
+
+const dateFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+const longDate = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' });
+
+/** "27 November 2026" (UTC): the expiry date on the 410 page. */
+export const formatLongDate = (d: Date): string => longDate.format(d);
+
+export function formatDuration(ms: number | null): string | null {
+  if (ms === null) return null;
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+const trimNumber = (n: number, digits: number) => String(Number(n.toFixed(digits)));
+
+function formatPlace(lat: number | null, lon: number | null): string | null {
+  if (lat === null || lon === null || !Number.isFinite(lat) || !Number.isFinite(lon)) return null;
+  const ns = lat >= 0 ? 'N' : 'S';
+  const ew = lon >= 0 ? 'E' : 'W';
+  return `${Math.abs(lat).toFixed(5)}° ${ns}, ${Math.abs(lon).toFixed(5)}° ${ew}`;
+}
+
+function formatExposure(row: AssetRow): string | null {
+  const parts: string[] = [];
+  if (row.exif_exposure_time) {
+    const t = row.exif_exposure_time.trim();
+    parts.push(/s$/.test(t) ? t : `${t} s`);
+  }
+  if (row.exif_f_number !== null) parts.push(`f/${trimNumber(row.exif_f_number, 1)}`);
+  if (row.exif_focal_length !== null) parts.push(`${trimNumber(row.exif_focal_length, 1)} mm`);
+  if (row.exif_iso !== null) parts.push(`ISO ${row.exif_iso}`);
+  return parts.length ? parts.join(' · ') : null;
+}
+
+function metaOf(row: AssetRow): ViewMeta {
+  const fields: [string, string | null][] = [
+    ['Date', dateFormat.format(row.exif_date_time_original ?? row.local_date_time)],
+    ['Camera', [row.exif_make, row.exif_model].filter(Boolean).join(' ') || null],
+    ['Lens', row.exif_lens_model],
+    ['Exposure', formatExposure(row)],
+    ['Place', formatPlace(row.exif_latitude, row.exif_longitude)],
+    ['Size', row.width && row.height ? `${row.width} × ${row.height}` : null],
+    ['Description', row.exif_description],
+  ];
+  return {
+    fileName: row.original_file_name,
+    fields: fields.filter((f): f is [string, string] => typeof f[1] === 'string' && f[1].length > 0),
+  };
+}
+
+export function toViewItem(link: LinkView, row: AssetRow): ViewItem {
+  const hidden = !link.showMetadata;
+  let download: ViewItem['download'] = null;
+  if (link.allowDownload) download = hidden && !canStripMetadata(row.mime_type) ? 'preview' : 'original';
+  return {
+    id: row.id,
+    type: row.type,
+    width: row.width,
+    height: row.height,
+    duration: row.type === 'VIDEO' ? formatDuration(durationMs(row.duration)) : null,
+    hasThumbnail: row.thumbnail_key !== null,
+    thumbhash: row.thumbhash,
+    download,
+    playable: row.type === 'VIDEO' && download === 'original',
+    meta: hidden ? null : metaOf(row),
+  };
+}

@@ -1,0 +1,313 @@
+import { html, jsonScript, type SafeHtml } from './html.ts';
+import { layout, type OpenGraph, type StaticUrls } from './layout.ts';
+import { formatLongDate, type ViewItem } from './model.ts';
+import { thumbhashDataUrl } from './placeholder.ts';
+
+/**
+ * The share page's views (SPEC §5.4): pure functions from a view model to an HTML string. Every interpolation
+ * is escaped by `html`; nothing here reads the database or the request.
+ */
+
+export interface LinkPageBase {
+  assets: StaticUrls;
+  /** `/share/<slug or key>` (URL-encoded segment): the prefix of every link URL on the page */
+  base: string;
+  title: string;
+  description: string | null;
+  total: number;
+  allowDownload: boolean;
+  allowUpload: boolean;
+  showMetadata: boolean;
+}
+
+export interface AlbumPageModel extends LinkPageBase {
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  /** position of items[0] in the whole link (0-based) */
+  firstIndex: number;
+  items: ViewItem[];
+  /** the asset just before this page and just after it (viewer navigation across pages) */
+  before: string | null;
+  after: string | null;
+  og: OpenGraph;
+}
+
+export interface PhotoPageModel extends LinkPageBase {
+  item: ViewItem;
+  index: number;
+  prev: string | null;
+  next: string | null;
+  /** grid page that holds the photo */
+  gridPage: number;
+  og: OpenGraph;
+}
+
+export const countLabel = (n: number): string => (n === 1 ? '1 photo or video' : `${n} photos & videos`);
+/** og:description (SPEC §5.4: "N shared photos & videos") */
+export const ogDescription = (n: number): string => `${n} shared photos & videos`;
+
+const gridUrl = (base: string, page: number) => (page > 1 ? `${base}?page=${page}` : base);
+export const photoUrl = (base: string, assetId: string) => `${base}/photos/${assetId}`;
+const mediaUrl = (base: string, assetId: string, kind: 'thumbnail' | 'preview' | 'original') =>
+  `${base}/assets/${assetId}/${kind}`;
+const kindWord = (item: ViewItem) => (item.type === 'VIDEO' ? 'Video' : item.type === 'IMAGE' ? 'Photo' : 'File');
+
+function header(m: LinkPageBase, opts: { withActions: boolean }): SafeHtml {
+  return html`<header class="share-header">
+<div class="share-titles">
+<h1>${m.title}</h1>
+${m.description ? html`<p class="share-description">${m.description}</p>` : ''}
+<p class="share-count">${countLabel(m.total)}</p>
+</div>
+${opts.withActions ? actions(m) : ''}
+</header>`;
+}
+
+function actions(m: LinkPageBase): SafeHtml | string {
+  if (!m.allowDownload && !m.allowUpload) return '';
+  return html`<div class="share-actions">
+${
+  m.allowDownload && m.total > 0
+    ? html`<div class="download" id="download">
+<button type="button" class="button button-primary" id="download-all" data-export-url="${m.base}/exports" hidden>Download all</button>
+<noscript><p class="hint">Turn on JavaScript to download everything as one archive; each photo page has its own download link.</p></noscript>
+<div class="download-status" id="download-status" role="status" aria-live="polite" hidden>
+<label for="download-progress" id="download-label">Preparing the archive…</label>
+<progress id="download-progress" max="1"></progress>
+<ul class="download-parts" id="download-parts"></ul>
+</div>
+</div>`
+    : ''
+}
+${
+  m.allowUpload
+    ? html`<form class="upload" id="upload" method="post" action="${m.base}/uploads" enctype="multipart/form-data">
+<label for="upload-files" class="button">Add photos &amp; videos</label>
+<input id="upload-files" class="file-input" name="files" type="file" multiple accept="image/*,video/*">
+<noscript><button type="submit" class="button">Upload</button></noscript>
+<p class="hint js-only">or drop files anywhere on this page</p>
+<ul class="upload-list" id="upload-list" aria-live="polite"></ul>
+</form>`
+    : ''
+}
+</div>`;
+}
+
+function tile(m: AlbumPageModel, item: ViewItem, index: number): SafeHtml {
+  const placeholder = thumbhashDataUrl(item.thumbhash);
+  const label = `${kindWord(item)} ${index + 1} of ${m.total}`;
+  return html`<li class="tile" id="a-${item.id}">
+<a href="${photoUrl(m.base, item.id)}" data-index="${index - m.firstIndex}">
+${placeholder ? html`<img class="tile-placeholder" src="${placeholder}" alt="" aria-hidden="true">` : ''}
+${
+  item.hasThumbnail
+    ? html`<img class="tile-thumb" src="${mediaUrl(m.base, item.id, 'thumbnail')}" alt="${label}" loading="lazy" decoding="async" width="250" height="250">`
+    : html`<span class="tile-missing">${label}</span>`
+}
+${item.duration ? html`<span class="tile-badge">▶ ${item.duration}</span>` : ''}
+</a>
+</li>`;
+}
+
+function pagination(m: AlbumPageModel): SafeHtml | string {
+  if (m.pageCount <= 1) return '';
+  const window = 2;
+  const pages: (number | null)[] = [];
+  for (let p = 1; p <= m.pageCount; p++) {
+    if (p === 1 || p === m.pageCount || Math.abs(p - m.page) <= window) pages.push(p);
+    else if (pages[pages.length - 1] !== null) pages.push(null);
+  }
+  return html`<nav class="pagination" aria-label="Pages">
+${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1)}">← Previous</a>` : ''}
+<ol>
+${pages.map((p) =>
+  p === null
+    ? html`<li class="gap" aria-hidden="true">…</li>`
+    : p === m.page
+      ? html`<li><span aria-current="page">${p}</span></li>`
+      : html`<li><a href="${gridUrl(m.base, p)}" aria-label="Page ${p}">${p}</a></li>`,
+)}
+</ol>
+${m.page < m.pageCount ? html`<a class="button" rel="next" href="${gridUrl(m.base, m.page + 1)}">Next →</a>` : ''}
+</nav>`;
+}
+
+function metaPanel(item: ViewItem | null, hidden: boolean): SafeHtml {
+  const meta = item?.meta;
+  return html`<aside class="viewer-meta" id="viewer-meta" aria-label="Photo details"${hidden ? html` hidden` : ''}>
+<h2 class="viewer-meta-title" id="viewer-meta-title">${meta?.fileName ?? ''}</h2>
+<dl id="viewer-meta-fields">
+${(meta?.fields ?? []).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
+</dl>
+</aside>`;
+}
+
+function stage(m: LinkPageBase, item: ViewItem | null, label: string): SafeHtml {
+  if (item?.playable) {
+    return html`<video class="viewer-media" id="viewer-media" controls preload="metadata" poster="${mediaUrl(m.base, item.id, 'preview')}" src="${mediaUrl(m.base, item.id, 'original')}" aria-label="${label}"></video>`;
+  }
+  return html`<img class="viewer-media" id="viewer-media" src="${item ? mediaUrl(m.base, item.id, 'preview') : ''}" alt="${label}"${item?.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
+}
+
+/**
+ * The viewer. Server-rendered open on a photo page (works without JavaScript: prev/next/close are links);
+ * on the grid page it is rendered empty and hidden, and the bundle fills it for the photo clicked.
+ */
+function viewer(
+  m: LinkPageBase,
+  v: { item: ViewItem; index: number; prev: string | null; next: string | null; close: string } | null,
+): SafeHtml {
+  const item = v?.item ?? null;
+  const label = item && v ? `${kindWord(item)} ${v.index + 1} of ${m.total}` : '';
+  const download = item?.download ?? (m.allowDownload ? 'original' : null);
+  return html`<div class="viewer" id="viewer" role="dialog" aria-modal="${v ? 'false' : 'true'}" aria-label="Photo viewer"${v ? '' : html` hidden`}>
+<div class="viewer-bar">
+<a class="viewer-close button" id="viewer-close" href="${v?.close ?? m.base}" aria-label="Close viewer and back to all photos">✕ <span class="label">All photos</span></a>
+<span class="viewer-position" id="viewer-position" aria-live="polite">${v ? `${v.index + 1} / ${m.total}` : ''}</span>
+${
+  download
+    ? html`<a class="viewer-download button" id="viewer-download" href="${item?.download ? mediaUrl(m.base, item.id, item.download) : ''}" download${item?.download ? '' : html` hidden`}>${item?.download === 'preview' ? 'Download preview' : 'Download'}</a>`
+    : ''
+}
+${m.showMetadata ? html`<button type="button" class="viewer-info button js-only" id="viewer-info" aria-controls="viewer-meta" aria-expanded="true">Info</button>` : ''}
+</div>
+<div class="viewer-body">
+<figure class="viewer-stage">
+${stage(m, item, label)}
+</figure>
+${m.showMetadata ? metaPanel(item, false) : ''}
+</div>
+<a class="viewer-nav viewer-prev" id="viewer-prev" rel="prev" href="${v?.prev ? photoUrl(m.base, v.prev) : ''}" aria-label="Previous photo"${v?.prev ? '' : html` hidden`}>‹</a>
+<a class="viewer-nav viewer-next" id="viewer-next" rel="next" href="${v?.next ? photoUrl(m.base, v.next) : ''}" aria-label="Next photo"${v?.next ? '' : html` hidden`}>›</a>
+</div>`;
+}
+
+/** What the bundle needs on the grid page; metadata only when the link shows it (toViewItem decides). */
+function pageData(m: AlbumPageModel) {
+  return {
+    base: m.base,
+    total: m.total,
+    page: m.page,
+    pageCount: m.pageCount,
+    pageSize: m.pageSize,
+    firstIndex: m.firstIndex,
+    before: m.before,
+    after: m.after,
+    allowDownload: m.allowDownload,
+    allowUpload: m.allowUpload,
+    showMetadata: m.showMetadata,
+    items: m.items.map((i) => ({
+      id: i.id,
+      type: i.type,
+      width: i.width,
+      height: i.height,
+      download: i.download,
+      playable: i.playable,
+      meta: i.meta,
+    })),
+  };
+}
+
+export function albumPage(m: AlbumPageModel): string {
+  const body = html`<a class="skip-link" href="#grid">Skip to photos</a>
+${header(m, { withActions: true })}
+<main class="share-main" id="main">
+${
+  m.items.length === 0
+    ? html`<p class="empty">${m.total === 0 ? 'No photos here yet.' : 'There are no photos on this page.'}</p>`
+    : html`<ul class="grid" id="grid" aria-label="Photos">
+${m.items.map((item, i) => tile(m, item, m.firstIndex + i))}
+</ul>`
+}
+${pagination(m)}
+</main>
+${viewer(m, null)}
+<div class="drop-overlay" id="drop-overlay" hidden><p>Drop photos to add them</p></div>
+${footer()}
+${jsonScript('share-data', pageData(m))}`;
+  return layout({
+    title: m.title,
+    description: m.description,
+    assets: m.assets,
+    og: m.og,
+    pageClass: 'page-album',
+    body,
+  });
+}
+
+export function photoPage(m: PhotoPageModel): string {
+  const close = `${gridUrl(m.base, m.gridPage)}#a-${m.item.id}`;
+  const body = html`<h1 class="visually-hidden">${m.title}</h1>
+${viewer(m, { item: m.item, index: m.index, prev: m.prev, next: m.next, close })}`;
+  return layout({
+    title: `${kindWord(m.item)} ${m.index + 1} of ${m.total} · ${m.title}`,
+    description: m.description,
+    assets: m.assets,
+    og: m.og,
+    pageClass: 'page-photo',
+    body,
+  });
+}
+
+export interface LockedPageModel {
+  assets: StaticUrls;
+  /** `/api/shared-links/login?key=…` */
+  action: string;
+  returnTo: string;
+  error: string | null;
+}
+
+export function lockedPage(m: LockedPageModel): string {
+  const body = html`<main class="message-card" id="main">
+<div class="lock-icon" aria-hidden="true">🔒</div>
+<h1>Password required</h1>
+<p>This shared link is protected. Enter its password to see the photos.</p>
+${m.error ? html`<p class="form-error" id="password-error" role="alert">${m.error}</p>` : ''}
+<form class="password-form" method="post" action="${m.action}">
+<input type="hidden" name="returnTo" value="${m.returnTo}">
+<label class="field-label" for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus${m.error ? html` aria-invalid="true" aria-describedby="password-error"` : ''}>
+<button type="submit" class="button button-primary">Unlock</button>
+</form>
+</main>
+${footer()}`;
+  return layout({ title: 'Password required', assets: m.assets, pageClass: 'page-message page-locked', body });
+}
+
+export function messagePage(m: {
+  assets: StaticUrls;
+  title: string;
+  heading: SafeHtml | string;
+  text: string;
+  pageClass: string;
+  backTo?: { href: string; label: string };
+}): string {
+  const body = html`<main class="message-card" id="main">
+<h1>${m.heading}</h1>
+<p>${m.text}</p>
+${m.backTo ? html`<p><a class="button" href="${m.backTo.href}">${m.backTo.label}</a></p>` : ''}
+</main>
+${footer()}`;
+  return layout({ title: m.title, assets: m.assets, pageClass: `page-message ${m.pageClass}`, body, script: false });
+}
+
+export const notFoundPage = (assets: StaticUrls): string =>
+  messagePage({
+    assets,
+    title: 'Link not found',
+    heading: 'Link not found',
+    text: 'This shared link does not exist or was removed. Check the address, or ask the person who shared it for a new link.',
+    pageClass: 'page-not-found',
+  });
+
+export const expiredPage = (assets: StaticUrls, expiresAt: Date): string =>
+  messagePage({
+    assets,
+    title: 'Link expired',
+    heading: html`This link expired on <time datetime="${expiresAt.toISOString()}">${formatLongDate(expiresAt)}</time>`,
+    text: 'Ask the person who shared it for a new link.',
+    pageClass: 'page-expired',
+  });
+
+const footer = () => html`<footer class="share-footer"><p>Shared with immish</p></footer>`;
