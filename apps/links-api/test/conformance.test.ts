@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertAsset } from './albums-fixtures.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 import { coveredOperations, expectImmichReply, expectImmichResponse } from './immich-conformance.ts';
 
@@ -9,10 +10,12 @@ import { coveredOperations, expectImmichReply, expectImmichResponse } from './im
  */
 let h: LinksApiHarness;
 let owner: TestUser;
+let member: TestUser;
 
 beforeAll(async () => {
   h = await startLinksApi();
   owner = await h.newUser('owner');
+  member = await h.newUser('member');
 });
 afterAll(async () => {
   // The list of operations this file covered, for the record.
@@ -78,5 +81,48 @@ describe('users and API keys', () => {
       password: 'pw-pw-pw',
     });
     expect(res.statusCode).toBe(201);
+  });
+});
+
+describe('albums', () => {
+  it('createAlbum, getAllAlbums, getAlbumInfo, updateAlbumInfo, deleteAlbum', async () => {
+    const asset = await insertAsset(h, owner.id);
+    const created = await check('POST', '/api/albums', owner, {
+      albumName: 'Conformance',
+      description: 'with an asset and a member',
+      assetIds: [asset.id],
+      albumUsers: [{ userId: member.id, role: 'viewer' }],
+    });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id;
+    const empty = await check('POST', '/api/albums', owner, { albumName: '' });
+    await check('GET', '/api/albums', owner);
+    await check('GET', '/api/albums?shared=true', owner);
+    await check('GET', '/api/albums?isOwned=false', member);
+    await check('GET', `/api/albums?assetId=${asset.id}`, owner);
+    await check('GET', `/api/albums/${id}`, owner);
+    await check('GET', `/api/albums/${id}`, member);
+    await check('GET', `/api/albums/${empty.json().id}`, owner);
+    await check('PATCH', `/api/albums/${id}`, owner, { albumName: 'Renamed', description: null, order: 'asc' });
+    expect((await check('DELETE', `/api/albums/${empty.json().id}`, owner)).statusCode).toBe(204);
+  });
+
+  it('addAssetsToAlbum, removeAssetFromAlbum (per-id results)', async () => {
+    const a1 = await insertAsset(h, owner.id);
+    const foreign = await insertAsset(h, member.id);
+    const album = (await call('POST', '/api/albums', owner, { albumName: 'assets' })).json();
+    const added = await check('PUT', `/api/albums/${album.id}/assets`, owner, { ids: [a1.id, a1.id, foreign.id] });
+    expect(added.json().map((r: { error?: string }) => r.error)).toEqual([undefined, 'duplicate', 'no_permission']);
+    const removed = await check('DELETE', `/api/albums/${album.id}/assets`, owner, { ids: [a1.id, foreign.id] });
+    expect(removed.json().map((r: { error?: string }) => r.error)).toEqual([undefined, 'not_found']);
+  });
+
+  it('addUsersToAlbum, updateAlbumUser, removeUserFromAlbum', async () => {
+    const album = (await call('POST', '/api/albums', owner, { albumName: 'members' })).json();
+    await check('PUT', `/api/albums/${album.id}/users`, owner, { albumUsers: [{ userId: member.id }] });
+    const role = await check('PUT', `/api/albums/${album.id}/user/${member.id}`, owner, { role: 'viewer' });
+    expect(role.statusCode).toBe(204);
+    const left = await check('DELETE', `/api/albums/${album.id}/user/me`, member);
+    expect(left.statusCode).toBe(204);
   });
 });
