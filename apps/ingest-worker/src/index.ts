@@ -1,1 +1,2 @@
-export {};
+export { ContentError, type IngestDeps, type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
+export { type IngestWorkerDeps, ingestConcurrency, startIngestWorker } from './worker.ts';

@@ -11,6 +11,8 @@ import type { AssetRow, Db } from '@immish/db';
 import { formatForMime } from '@immish/media';
 import { invalid, noAccess } from '@immish/runtime';
 
+export * from './asset-serving.ts';
+
 /** Every column of `assets` (for `selectFrom('assets').select(assetColumns)` in joins). */
 export const assetColumns = [
   'assets.id',

@@ -1,1 +1,638 @@
-export {};
+import { createHash, randomUUID } from 'node:crypto';
+import { PassThrough, type Readable, Transform } from 'node:stream';
+import {
+  type Actor,
+  FINAL_UPLOAD_ITEM_STATUSES,
+  type NewEvent,
+  type UploadBatchDto,
+  type UploadBatchTotals,
+  type UploadItemDto,
+} from '@immish/contracts';
+import {
+  type AssetType,
+  appendEvents,
+  type Db,
+  type UploadBatchRow,
+  type UploadItemRow,
+  type UploadItemStatus,
+} from '@immish/db';
+import { SUPPORTED_FORMATS } from '@immish/media';
+import { DomainError, invalid, noAccess, tooLarge } from '@immish/runtime';
+import type { BlobStore } from '@immish/storage';
+import { assetKeys, fileExtension, findAssetByChecksum, parseDurationToMs } from './assets.ts';
+
+export * from './upload-batches.ts';
+
+/**
+ * Receiving uploaded files (SPEC §4.2, §5.3). Shared by the links-api (`POST /api/assets`,
+ * `POST /api/upload-batches`) and the share-gateway (`POST /share/:key/uploads`, `POST /api/assets?key=`):
+ * the HTTP layer parses multipart and authorizes; everything after that is here.
+ *
+ * A file is streamed to storage while its SHA-1 and size are computed (never held in memory), then one
+ * transaction inserts the asset (status `uploaded`) and its `asset.stored` event (→ ingest queue). A file
+ * whose checksum the owner already has is a duplicate: the stored copy is discarded and the existing asset
+ * is answered (and still placed in the album/link). Album/link placement of new assets happens when the
+ * ingest worker finishes them (a file that fails ingest never shows up in an album).
+ */
+
+export interface UploadDeps {
+  db: Db;
+  storage: BlobStore;
+}
+
+/** Where an uploaded asset should land: an album (batch target / ALBUM link) or an INDIVIDUAL link. */
+export interface UploadPlacement {
+  albumId?: string;
+  sharedLinkId?: string;
+}
+
+/** Immich's AssetMediaCreateDto fields, as received (multipart values are strings). */
+export interface UploadMetadata {
+  /** the name to record (Immich's optional `filename` field, else the part's file name) */
+  fileName: string;
+  fileCreatedAt?: string | Date;
+  fileModifiedAt?: string | Date;
+  deviceAssetId?: string;
+  deviceId?: string;
+  duration?: string;
+  isFavorite?: boolean;
+}
+
+export interface StoredUpload {
+  assetId: string;
+  key: string;
+  size: number;
+  checksum: Buffer;
+}
+
+export interface UploadOutcome {
+  status: 'created' | 'duplicate';
+  assetId: string;
+  size: number;
+  checksum: Buffer;
+}
+
+/** The guessed type/MIME before the worker sniffs the content (from the name; corrected on ingest). */
+function guessFromName(fileName: string): { type: AssetType; mime: string } {
+  const ext = `.${fileExtension(fileName)}`;
+  const f = SUPPORTED_FORMATS.find((format) => format.extensions.includes(ext));
+  return f ? { type: f.assetType, mime: f.mime } : { type: 'OTHER', mime: 'application/octet-stream' };
+}
+
+function toDate(value: string | Date | undefined, field: string): Date {
+  if (value === undefined || value === '') throw invalid(`${field} is required (ISO-8601 date-time)`);
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) throw invalid(`${field} must be an ISO-8601 date-time, got "${String(value)}"`);
+  return d;
+}
+
+/** Validates the metadata before anything is written (so a bad request costs no storage). */
+export function validateUploadMetadata(m: UploadMetadata): void {
+  toDate(m.fileCreatedAt, 'fileCreatedAt');
+  toDate(m.fileModifiedAt, 'fileModifiedAt');
+  if (!m.fileName.trim()) throw invalid('the file has no name');
+  if (m.fileName.length > 1024) throw invalid('the file name is longer than 1024 characters');
+}
+
+// Quota ----------------------------------------------------------------------------------------------
+
+/** Throws 400 when the owner's quota (users.quota_bytes) cannot take `extraBytes` more. */
+export async function assertQuota(db: Db, ownerId: string, extraBytes: number): Promise<void> {
+  const user = await db.selectFrom('users').select('quota_bytes').where('id', '=', ownerId).executeTakeFirst();
+  if (!user || user.quota_bytes === null) return;
+  const quota = Number(user.quota_bytes);
+  const used = await db
+    .selectFrom('assets')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('size'), eb.val('0')).as('used'))
+    .where('owner_id', '=', ownerId)
+    .executeTakeFirstOrThrow();
+  const total = Number(used.used) + extraBytes;
+  if (total > quota || (extraBytes === 0 && Number(used.used) >= quota)) {
+    throw invalid(
+      `Quota has been exceeded: ${Number(used.used)} of ${quota} bytes are used` +
+        (extraBytes > 0 ? ` and this file needs ${extraBytes} more` : '') +
+        '; free space by deleting assets or ask an administrator for a larger quota',
+    );
+  }
+}
+
+// Step 1: stream to storage --------------------------------------------------------------------------
+
+/**
+ * Streams `file` to `assets/<ownerId>/<assetId>/original.<ext>` while hashing it. Refuses a file over
+ * `maxFileBytes` (413: nothing stays stored; the rest of the input is drained, not destroyed, so a
+ * multipart parser can go on with the next part). Also honours busboy's `limit` event / `truncated` flag.
+ */
+export async function storeUpload(
+  storage: BlobStore,
+  input: { ownerId: string; file: Readable; fileName: string; maxFileBytes: number; assetId?: string },
+): Promise<StoredUpload> {
+  const assetId = input.assetId ?? randomUUID();
+  const key = assetKeys(input.ownerId, assetId, fileExtension(input.fileName)).original;
+  const hash = createHash('sha1');
+  let size = 0;
+  let over = false;
+  const source = input.file as Readable & { truncated?: boolean };
+  const onLimit = () => {
+    over = true;
+  };
+  source.on('limit', onLimit);
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (over) return cb();
+      size += chunk.length;
+      if (size > input.maxFileBytes) {
+        over = true;
+        return cb();
+      }
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const onSourceError = (err: Error) => meter.destroy(err);
+  source.on('error', onSourceError);
+  source.pipe(meter);
+  try {
+    await storage.put(key, meter);
+  } catch (err) {
+    source.unpipe(meter);
+    if (!source.destroyed && !source.readableEnded) source.resume(); // drain: the parser must see the part end
+    throw err;
+  } finally {
+    source.off('error', onSourceError);
+    source.off('limit', onLimit);
+  }
+  if (over || source.truncated) {
+    await storage.delete(key).catch(() => {});
+    throw tooLarge(
+      `The file "${input.fileName}" is larger than the limit of ${input.maxFileBytes} bytes (UPLOAD_MAX_FILE_BYTES)`,
+    );
+  }
+  return { assetId, key, size, checksum: hash.digest() };
+}
+
+// Step 2: record it ----------------------------------------------------------------------------------
+
+/** Adds existing assets to an album / link (idempotent), with their events; deleted targets are skipped. */
+export async function placeAssets(
+  trx: Db,
+  input: { placement: UploadPlacement; assetIds: readonly string[]; actor: Actor; addedBy: string | null },
+): Promise<NewEvent[]> {
+  const events: NewEvent[] = [];
+  const { albumId, sharedLinkId } = input.placement;
+  if (input.assetIds.length === 0) return events;
+  if (albumId) {
+    const album = await trx
+      .selectFrom('albums')
+      .select('id')
+      .where('id', '=', albumId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    const rows = album
+      ? await trx
+          .insertInto('album_assets')
+          .values(input.assetIds.map((asset_id) => ({ album_id: albumId, asset_id, added_by: input.addedBy })))
+          .onConflict((oc) => oc.columns(['album_id', 'asset_id']).doNothing())
+          .returning('asset_id')
+          .execute()
+      : [];
+    if (rows.length > 0) {
+      await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+      events.push({
+        type: 'album.assets-added',
+        actor: input.actor,
+        subject: { type: 'album', id: albumId },
+        data: { albumId, assetIds: rows.map((r) => r.asset_id) },
+      });
+    }
+  }
+  if (sharedLinkId) {
+    const link = await trx
+      .selectFrom('shared_links')
+      .select(['id', 'type'])
+      .where('id', '=', sharedLinkId)
+      .executeTakeFirst();
+    // ALBUM links show their album's assets; only INDIVIDUAL links list assets themselves.
+    if (link?.type === 'INDIVIDUAL') {
+      const rows = await trx
+        .insertInto('shared_link_assets')
+        .values(input.assetIds.map((asset_id) => ({ link_id: sharedLinkId, asset_id })))
+        .onConflict((oc) => oc.columns(['link_id', 'asset_id']).doNothing())
+        .returning('asset_id')
+        .execute();
+      if (rows.length > 0) {
+        events.push({
+          type: 'shared-link.assets-added',
+          actor: input.actor,
+          subject: { type: 'shared-link', id: sharedLinkId },
+          data: { linkId: sharedLinkId, assetIds: rows.map((r) => r.asset_id) },
+        });
+      }
+    }
+  }
+  return events;
+}
+
+export interface CommitUploadInput {
+  ownerId: string;
+  actor: Actor;
+  stored: StoredUpload;
+  metadata: UploadMetadata;
+  placement?: UploadPlacement;
+  batch?: { batchId: string; itemId: string };
+  correlationId?: string;
+}
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+/**
+ * Records a stored file: a new asset (+ `asset.stored`), or — same checksum already owned — the existing
+ * asset as a duplicate (stored copy deleted, existing asset placed). A concurrent upload of the same bytes
+ * loses the unique (owner, checksum) race and becomes the duplicate.
+ */
+export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): Promise<UploadOutcome> {
+  const { db, storage } = deps;
+  const { stored, metadata } = input;
+  let fileCreatedAt: Date;
+  let fileModifiedAt: Date;
+  try {
+    validateUploadMetadata(metadata);
+    fileCreatedAt = toDate(metadata.fileCreatedAt, 'fileCreatedAt');
+    fileModifiedAt = toDate(metadata.fileModifiedAt, 'fileModifiedAt');
+    await assertQuota(db, input.ownerId, stored.size);
+  } catch (err) {
+    await storage.delete(stored.key).catch(() => {});
+    throw err;
+  }
+
+  const existing = await findAssetByChecksum(db, input.ownerId, stored.checksum);
+  if (existing) return recordDuplicate(deps, input, existing.id);
+
+  const guess = guessFromName(metadata.fileName);
+  const duration = parseDurationToMs(metadata.duration);
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('assets')
+        .values({
+          id: stored.assetId,
+          owner_id: input.ownerId,
+          type: guess.type,
+          original_file_name: metadata.fileName,
+          mime_type: guess.mime,
+          size: stored.size,
+          checksum: stored.checksum,
+          original_key: stored.key,
+          file_created_at: fileCreatedAt,
+          file_modified_at: fileModifiedAt,
+          // until ingest reads the capture time: the file's creation time, as Immich does
+          local_date_time: fileCreatedAt,
+          duration: duration === null ? null : String(duration),
+          device_asset_id: metadata.deviceAssetId ?? null,
+          device_id: metadata.deviceId ?? null,
+          is_favorite: metadata.isFavorite ?? false,
+          status: 'uploaded',
+        })
+        .execute();
+      if (input.batch) {
+        await trx
+          .updateTable('upload_items')
+          .set({ status: 'stored', asset_id: stored.assetId, size: stored.size, updated_at: new Date() })
+          .where('id', '=', input.batch.itemId)
+          .execute();
+      }
+      await appendEvents(trx, [
+        {
+          type: 'asset.stored',
+          actor: input.actor,
+          subject: { type: 'asset', id: stored.assetId },
+          data: {
+            assetId: stored.assetId,
+            ownerId: input.ownerId,
+            batchId: input.batch?.batchId ?? null,
+            ...(input.placement?.albumId ? { albumId: input.placement.albumId } : {}),
+            ...(input.placement?.sharedLinkId ? { sharedLinkId: input.placement.sharedLinkId } : {}),
+          },
+          ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+        },
+      ]);
+    });
+  } catch (err) {
+    if (!isUniqueViolation(err)) {
+      await storage.delete(stored.key).catch(() => {});
+      throw err;
+    }
+    const winner = await findAssetByChecksum(db, input.ownerId, stored.checksum);
+    if (!winner) throw err;
+    return recordDuplicate(deps, input, winner.id);
+  }
+  return { status: 'created', assetId: stored.assetId, size: stored.size, checksum: stored.checksum };
+}
+
+async function recordDuplicate(deps: UploadDeps, input: CommitUploadInput, existingId: string): Promise<UploadOutcome> {
+  await deps.storage.delete(input.stored.key).catch(() => {});
+  await deps.db.transaction().execute(async (trx) => {
+    const events = input.placement
+      ? await placeAssets(trx, {
+          placement: input.placement,
+          assetIds: [existingId],
+          actor: input.actor,
+          addedBy: input.actor.type === 'user' ? input.actor.id : null,
+        })
+      : [];
+    if (input.batch) {
+      events.push(
+        ...(await finalizeUploadItem(trx, input.batch.batchId, input.batch.itemId, {
+          status: 'duplicate',
+          assetId: existingId,
+          size: input.stored.size,
+        })),
+      );
+    }
+    await appendEvents(trx, events);
+  });
+  return { status: 'duplicate', assetId: existingId, size: input.stored.size, checksum: input.stored.checksum };
+}
+
+export interface ReceiveUploadInput {
+  ownerId: string;
+  actor: Actor;
+  /** the file's bytes (e.g. a multipart file part's stream); read to the end */
+  file: Readable;
+  metadata: UploadMetadata;
+  maxFileBytes: number;
+  placement?: UploadPlacement;
+  batch?: { batchId: string; itemId: string };
+  correlationId?: string;
+}
+
+/**
+ * The whole upload of one file: quota pre-check, stream to storage while hashing, record (created or
+ * duplicate). Errors are DomainErrors (400 bad metadata / quota, 413 too large); nothing stays stored.
+ */
+export async function receiveUpload(deps: UploadDeps, input: ReceiveUploadInput): Promise<UploadOutcome> {
+  try {
+    validateUploadMetadata(input.metadata);
+    await assertQuota(deps.db, input.ownerId, 0);
+  } catch (err) {
+    drain(input.file);
+    throw err;
+  }
+  const stored = await storeUpload(deps.storage, {
+    ownerId: input.ownerId,
+    file: input.file,
+    fileName: input.metadata.fileName,
+    maxFileBytes: input.maxFileBytes,
+  });
+  return commitUpload(deps, {
+    ownerId: input.ownerId,
+    actor: input.actor,
+    stored,
+    metadata: input.metadata,
+    ...(input.placement ? { placement: input.placement } : {}),
+    ...(input.batch ? { batch: input.batch } : {}),
+    ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+  });
+}
+
+/** Reads and discards the rest of a stream (a multipart parser waits for each part to be consumed). */
+export function drain(stream: Readable): void {
+  if (stream.destroyed || stream.readableEnded) return;
+  stream.pipe(new PassThrough().resume());
+}
+
+/**
+ * `x-immich-checksum` short-circuit: when the owner already has a file with this SHA-1 (hex or base64),
+ * answer the duplicate without reading the body (placing it like any duplicate). Null → upload it.
+ */
+export async function duplicateByChecksum(
+  db: Db,
+  input: { ownerId: string; checksum: Buffer; actor: Actor; placement?: UploadPlacement },
+): Promise<string | null> {
+  const existing = await findAssetByChecksum(db, input.ownerId, input.checksum);
+  if (!existing) return null;
+  if (input.placement) {
+    const placement = input.placement;
+    await db.transaction().execute(async (trx) => {
+      await appendEvents(
+        trx,
+        await placeAssets(trx, {
+          placement,
+          assetIds: [existing.id],
+          actor: input.actor,
+          addedBy: input.actor.type === 'user' ? input.actor.id : null,
+        }),
+      );
+    });
+  }
+  return existing.id;
+}
+
+// Upload items and batch completion -------------------------------------------------------------------
+
+const FINAL = new Set<string>(FINAL_UPLOAD_ITEM_STATUSES);
+export const isFinalItemStatus = (s: UploadItemStatus): boolean => FINAL.has(s);
+
+/**
+ * Completes the batch if it is done: no longer receiving files and every item final. Race-free: callers
+ * lock the batch row first (`lockBatch`) in the same transaction as their item update, so of two
+ * transactions finishing the last two items the second sees the first's committed item.
+ * Returns the `upload-batch.completed` event to append (at most once per batch: status guards it).
+ */
+export async function completeBatchIfDone(trx: Db, batchId: string, actor?: Actor): Promise<NewEvent[]> {
+  const done = await trx
+    .updateTable('upload_batches')
+    .set({ status: 'completed', completed_at: new Date(), updated_at: new Date() })
+    .where('id', '=', batchId)
+    .where('status', '=', 'processing')
+    .where('receiving', '=', false)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('upload_items')
+            .select('upload_items.id')
+            .whereRef('upload_items.batch_id', '=', 'upload_batches.id')
+            .where('upload_items.status', 'not in', [...FINAL_UPLOAD_ITEM_STATUSES]),
+        ),
+      ),
+    )
+    .returning(['id', 'owner_id', 'uploaded_by_user_id', 'shared_link_id'])
+    .executeTakeFirst();
+  if (!done) return [];
+  const totals = await trx
+    .selectFrom('upload_items')
+    .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('batch_id', '=', batchId)
+    .groupBy('status')
+    .execute();
+  const count = (s: string) => Number(totals.find((t) => t.status === s)?.n ?? 0);
+  return [
+    {
+      type: 'upload-batch.completed',
+      actor:
+        actor ??
+        (done.shared_link_id
+          ? { type: 'link', id: done.shared_link_id }
+          : { type: 'user', id: done.uploaded_by_user_id ?? done.owner_id }),
+      subject: { type: 'upload-batch', id: batchId },
+      data: {
+        batchId,
+        total: totals.reduce((a, t) => a + Number(t.n), 0),
+        ready: count('ready'),
+        duplicate: count('duplicate'),
+        failed: count('failed'),
+      },
+    },
+  ];
+}
+
+/** Row lock on the batch: serializes the transactions that may complete it. */
+export async function lockBatch(trx: Db, batchId: string): Promise<void> {
+  await trx.selectFrom('upload_batches').select('id').where('id', '=', batchId).forUpdate().executeTakeFirst();
+}
+
+/**
+ * Sets an item's final status (ready / duplicate / failed) and completes its batch if that was the last.
+ * Must run inside a transaction; returns the events to append.
+ */
+export async function finalizeUploadItem(
+  trx: Db,
+  batchId: string,
+  itemId: string,
+  outcome: { status: 'ready' | 'duplicate' | 'failed'; assetId?: string | null; error?: string | null; size?: number },
+): Promise<NewEvent[]> {
+  await lockBatch(trx, batchId);
+  await trx
+    .updateTable('upload_items')
+    .set({
+      status: outcome.status,
+      error: outcome.status === 'failed' ? (outcome.error ?? 'failed') : null,
+      ...(outcome.assetId !== undefined ? { asset_id: outcome.assetId } : {}),
+      ...(outcome.size !== undefined ? { size: outcome.size } : {}),
+      updated_at: new Date(),
+    })
+    .where('id', '=', itemId)
+    .where('batch_id', '=', batchId)
+    .execute();
+  return completeBatchIfDone(trx, batchId);
+}
+
+// Batches ------------------------------------------------------------------------------------------------
+
+export interface CreateBatchInput {
+  ownerId: string;
+  uploadedByUserId: string | null;
+  sharedLinkId?: string | null;
+  albumId?: string | null;
+}
+
+/** A new batch, open for files (`receiving`) until `endBatchReception`. */
+export async function createUploadBatch(db: Db, input: CreateBatchInput): Promise<UploadBatchRow> {
+  return db
+    .insertInto('upload_batches')
+    .values({
+      owner_id: input.ownerId,
+      uploaded_by_user_id: input.uploadedByUserId,
+      shared_link_id: input.sharedLinkId ?? null,
+      album_id: input.albumId ?? null,
+      receiving: true,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function addUploadItem(
+  db: Db,
+  batchId: string,
+  position: number,
+  fileName: string,
+): Promise<UploadItemRow> {
+  return db
+    .insertInto('upload_items')
+    .values({ batch_id: batchId, position, file_name: fileName.slice(0, 1024) || 'file', status: 'receiving' })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** A file refused at upload time (too large, over quota, storage refused it): fails only its item. */
+export async function failUploadItem(db: Db, batchId: string, itemId: string, reason: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await appendEvents(trx, await finalizeUploadItem(trx, batchId, itemId, { status: 'failed', error: reason }));
+  });
+}
+
+/** The request has delivered all its files: the batch may now complete (right away if all are final). */
+export async function endBatchReception(db: Db, batchId: string, extraEvents: NewEvent[] = []): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await lockBatch(trx, batchId);
+    await trx
+      .updateTable('upload_batches')
+      .set({ receiving: false, updated_at: new Date() })
+      .where('id', '=', batchId)
+      .execute();
+    await appendEvents(trx, [...extraEvents, ...(await completeBatchIfDone(trx, batchId))]);
+  });
+}
+
+const emptyTotals = (): UploadBatchTotals => ({
+  total: 0,
+  receiving: 0,
+  stored: 0,
+  processing: 0,
+  ready: 0,
+  duplicate: 0,
+  failed: 0,
+});
+
+export function toUploadBatchDto(batch: UploadBatchRow, items: readonly UploadItemRow[]): UploadBatchDto {
+  const totals = emptyTotals();
+  const dtos: UploadItemDto[] = items.map((item) => {
+    totals.total++;
+    totals[item.status]++;
+    return {
+      fileName: item.file_name,
+      status: item.status,
+      ...(item.asset_id ? { assetId: item.asset_id } : {}),
+      ...(item.status === 'failed' && item.error ? { error: item.error } : {}),
+      ...(item.size !== null ? { size: Number(item.size) } : {}),
+    };
+  });
+  return {
+    id: batch.id,
+    status: batch.status,
+    albumId: batch.album_id,
+    items: dtos,
+    totals,
+    createdAt: batch.created_at.toISOString(),
+    completedAt: batch.completed_at ? batch.completed_at.toISOString() : null,
+  };
+}
+
+/** The batch with its items (in upload order); `ownerScope` restricts to batches the caller may see. */
+export async function getUploadBatch(
+  db: Db,
+  batchId: string,
+  scope: { userId?: string; sharedLinkId?: string },
+): Promise<UploadBatchDto> {
+  let q = db.selectFrom('upload_batches').selectAll().where('id', '=', batchId);
+  if (scope.userId)
+    q = q.where((eb) => eb.or([eb('owner_id', '=', scope.userId!), eb('uploaded_by_user_id', '=', scope.userId!)]));
+  if (scope.sharedLinkId) q = q.where('shared_link_id', '=', scope.sharedLinkId);
+  if (!scope.userId && !scope.sharedLinkId) throw noAccess();
+  const batch = await q.executeTakeFirst();
+  if (!batch) throw noAccess();
+  const items = await db
+    .selectFrom('upload_items')
+    .selectAll()
+    .where('batch_id', '=', batchId)
+    .orderBy('position')
+    .execute();
+  return toUploadBatchDto(batch, items);
+}
+
+/** A readable reason for a refused file (DomainErrors carry one; anything else is a server fault). */
+export function uploadFailureReason(err: unknown): string {
+  if (err instanceof DomainError) return err.message;
+  return 'the file could not be stored (server error); upload it again';
+}

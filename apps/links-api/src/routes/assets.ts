@@ -1,9 +1,248 @@
+import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import {
+  AssetBulkDeleteDto,
+  AssetBulkUploadCheckDto,
+  AssetBulkUploadCheckResponseDto,
+  AssetMediaResponseDto,
+  AssetOriginalQuery,
+  AssetResponseDto,
+  AssetStatsQuery,
+  AssetStatsResponseDto,
+  AssetThumbnailQuery,
+  IdParams,
+} from '@immish/contracts';
+import {
+  assertQuota,
+  assetStatistics,
+  bulkUploadCheck,
+  commitUpload,
+  drain,
+  duplicateByChecksum,
+  parseChecksum,
+  requireAccess,
+  requireAssetRow,
+  type StoredUpload,
+  serveBlob,
+  storeUpload,
+  toAssetResponseDto,
+  trashAssets,
+  type UploadMetadata,
+  validateUploadMetadata,
+} from '@immish/domain';
+import { invalid, notFound } from '@immish/runtime';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { caller } from '../auth.ts';
 import type { LinksApiDeps } from '../deps.ts';
 
+const err = { $ref: 'ErrorResponse#' };
+const errors = { 400: err, 401: err, 403: err };
+
+/** Derivatives change only when an asset is re-ingested (same key, new ETag): cache a day, revalidate after. */
+const DERIVATIVE_CACHE = 'private, max-age=86400, no-transform';
+
+const header = (req: FastifyRequest, name: string): string | undefined => {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+function metadataFromFields(fields: Record<string, string>, partFileName: string): UploadMetadata {
+  const favorite = fields.isFavorite;
+  if (favorite !== undefined && favorite !== 'true' && favorite !== 'false') {
+    throw invalid('isFavorite must be "true" or "false"');
+  }
+  return {
+    fileName: fields.filename?.trim() || partFileName,
+    ...(fields.fileCreatedAt !== undefined ? { fileCreatedAt: fields.fileCreatedAt } : {}),
+    ...(fields.fileModifiedAt !== undefined ? { fileModifiedAt: fields.fileModifiedAt } : {}),
+    ...(fields.deviceAssetId !== undefined ? { deviceAssetId: fields.deviceAssetId } : {}),
+    ...(fields.deviceId !== undefined ? { deviceId: fields.deviceId } : {}),
+    ...(fields.duration !== undefined ? { duration: fields.duration } : {}),
+    ...(favorite !== undefined ? { isFavorite: favorite === 'true' } : {}),
+  };
+}
+
+/** SPEC §4.2: Immich-compatible asset routes. */
 export const assetsRoutes =
-  (_deps: LinksApiDeps): FastifyPluginAsync =>
+  (deps: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {
-    const _app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const { db, storage, config } = deps;
+    await fastify.register(multipart, {
+      // Files are streamed (never attached to the body); a file over the limit is truncated by the parser
+      // and refused by storeUpload with 413, without failing the rest of a multipart batch.
+      throwFileSizeLimit: false,
+      limits: { fileSize: config.UPLOAD_MAX_FILE_BYTES, fields: 50, fieldSize: 64 * 1024, headerPairs: 200 },
+    });
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+    app.post(
+      '/api/assets',
+      {
+        schema: {
+          tags: ['assets'],
+          summary: 'Upload an asset (Immich-compatible multipart: assetData, fileCreatedAt, fileModifiedAt, …)',
+          consumes: ['multipart/form-data'],
+          response: { 200: AssetMediaResponseDto, 201: AssetMediaResponseDto, ...errors, 413: err, 415: err },
+        },
+      },
+      async (req, reply) => {
+        const { user } = caller(req);
+        const actor = { type: 'user' as const, id: user.id };
+        const announced = header(req, 'x-immich-checksum');
+        if (announced) {
+          const checksum = parseChecksum(announced);
+          if (!checksum) throw invalid('x-immich-checksum must be a SHA-1 in hex (40 digits) or base64 (28 chars)');
+          const id = await duplicateByChecksum(db, { ownerId: user.id, checksum, actor });
+          if (id) return reply.status(200).send({ id, status: 'duplicate' });
+        }
+        if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with an assetData file');
+        await assertQuota(db, user.id, 0);
+
+        const fields: Record<string, string> = {};
+        let stored: StoredUpload | null = null;
+        let partFileName = '';
+        try {
+          for await (const part of req.parts({ limits: { files: 2 } })) {
+            if (part.type === 'field') {
+              if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+              continue;
+            }
+            if (part.fieldname !== 'assetData' || stored) {
+              drain(part.file); // sidecarData and extra files are not kept
+              continue;
+            }
+            partFileName = part.filename || 'file';
+            const name = fields.filename?.trim() || partFileName;
+            // fields sent before the file (Immich's clients do) are checked before any byte is stored
+            if (fields.fileCreatedAt !== undefined && fields.fileModifiedAt !== undefined) {
+              validateUploadMetadata(metadataFromFields(fields, partFileName));
+            }
+            stored = await storeUpload(storage, {
+              ownerId: user.id,
+              file: part.file,
+              fileName: name,
+              maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
+            });
+          }
+        } catch (error) {
+          if (stored) await storage.delete(stored.key).catch(() => {});
+          throw error;
+        }
+        if (!stored) throw invalid('assetData is required: the file part of the multipart body');
+        let metadata: UploadMetadata;
+        try {
+          metadata = metadataFromFields(fields, partFileName);
+        } catch (error) {
+          await storage.delete(stored.key).catch(() => {});
+          throw error;
+        }
+        const outcome = await commitUpload(
+          { db, storage },
+          { ownerId: user.id, actor, stored, metadata, correlationId: String(req.id) },
+        );
+        return reply
+          .status(outcome.status === 'created' ? 201 : 200)
+          .send({ id: outcome.assetId, status: outcome.status });
+      },
+    );
+
+    app.post(
+      '/api/assets/bulk-upload-check',
+      {
+        schema: {
+          tags: ['assets'],
+          body: AssetBulkUploadCheckDto,
+          response: { 200: AssetBulkUploadCheckResponseDto, ...errors },
+        },
+      },
+      async (req) => ({ results: await bulkUploadCheck(db, caller(req).user.id, req.body.assets) }),
+    );
+
+    app.get(
+      '/api/assets/statistics',
+      {
+        schema: { tags: ['assets'], querystring: AssetStatsQuery, response: { 200: AssetStatsResponseDto, ...errors } },
+      },
+      async (req) => assetStatistics(db, caller(req).user.id, req.query),
+    );
+
+    app.delete(
+      '/api/assets',
+      { schema: { tags: ['assets'], body: AssetBulkDeleteDto, response: { 204: Type.Null(), ...errors } } },
+      async (req, reply) => {
+        const { user } = caller(req);
+        await requireAccess(db, user.id, 'asset.delete', req.body.ids);
+        await trashAssets(db, { type: 'user', id: user.id }, req.body.ids);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/assets/:id',
+      { schema: { tags: ['assets'], params: IdParams, response: { 200: AssetResponseDto, ...errors } } },
+      async (req) => {
+        await requireAccess(db, caller(req).user.id, 'asset.read', req.params.id);
+        return toAssetResponseDto(await requireAssetRow(db, req.params.id));
+      },
+    );
+
+    app.get(
+      '/api/assets/:id/original',
+      {
+        schema: {
+          tags: ['assets'],
+          params: IdParams,
+          querystring: AssetOriginalQuery,
+          response: { 400: err, 401: err, 403: err, 416: err },
+        },
+      },
+      async (req, reply) => {
+        await requireAccess(db, caller(req).user.id, 'asset.download', req.params.id);
+        const row = await requireAssetRow(db, req.params.id);
+        return serveBlob(reply, storage, row.original_key, {
+          range: header(req, 'range'),
+          ifNoneMatch: header(req, 'if-none-match'),
+          ifRange: header(req, 'if-range'),
+          fileName: row.original_file_name,
+          disposition: 'attachment',
+          contentType: row.mime_type,
+          headOnly: req.method === 'HEAD',
+        });
+      },
+    );
+
+    app.get(
+      '/api/assets/:id/thumbnail',
+      {
+        schema: {
+          tags: ['assets'],
+          params: IdParams,
+          querystring: AssetThumbnailQuery,
+          response: { 400: err, 401: err, 403: err, 404: err },
+        },
+      },
+      async (req, reply) => {
+        await requireAccess(db, caller(req).user.id, 'asset.read', req.params.id);
+        const size = req.query.size ?? 'thumbnail';
+        if (size === 'original') throw invalid('May not request original file');
+        const row = await requireAssetRow(db, req.params.id);
+        // As Immich: a missing thumbnail falls back to the preview; neither yet → 404.
+        const useThumbnail = size === 'thumbnail' && row.thumbnail_key !== null;
+        const key = useThumbnail ? row.thumbnail_key : row.preview_key;
+        if (!key) {
+          throw notFound(
+            row.status === 'failed'
+              ? `Asset media not found: processing failed (${row.error ?? 'unknown reason'})`
+              : `Asset media not found: the asset is still being processed (status ${row.status}); retry shortly`,
+          );
+        }
+        return serveBlob(reply, storage, key, {
+          ifNoneMatch: header(req, 'if-none-match'),
+          contentType: useThumbnail ? 'image/webp' : 'image/jpeg',
+          cacheControl: DERIVATIVE_CACHE,
+          headOnly: req.method === 'HEAD',
+        });
+      },
+    );
   };

@@ -1,0 +1,74 @@
+import { availableParallelism } from 'node:os';
+import { type DomainEvent, type EventPayload, type IngestWorkerConfig, Queues } from '@immish/contracts';
+import type { Db } from '@immish/db';
+import { type Logger, type Metrics, startQueueWorker } from '@immish/runtime';
+import type { BlobStore } from '@immish/storage';
+import type { Job } from 'bullmq';
+import { type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
+
+export interface IngestWorkerDeps {
+  config: Pick<
+    IngestWorkerConfig,
+    'REDIS_URL' | 'QUEUE_PREFIX' | 'INGEST_CONCURRENCY' | 'INGEST_MAX_PIXELS' | 'INGEST_KEEP_FAILED_ORIGINALS'
+  >;
+  db: Db;
+  storage: BlobStore;
+  logger: Logger;
+  metrics?: Metrics;
+  tempDir?: string;
+}
+
+/** INGEST_CONCURRENCY, or one job per CPU core when it is 0. */
+export const ingestConcurrency = (configured: number): number => configured || availableParallelism();
+
+/**
+ * The BullMQ worker around `processIngestJob` (queue `ingest`, job data = the `asset.stored` envelope).
+ * When the last attempt of a job fails for a reason that is not the file's (storage or database trouble
+ * that outlasted the retries), the asset is marked failed so its batch can still complete.
+ */
+export function startIngestWorker(deps: IngestWorkerDeps): { close(): Promise<void>; concurrency: number } {
+  const ingestDeps = {
+    db: deps.db,
+    storage: deps.storage,
+    maxPixels: deps.config.INGEST_MAX_PIXELS,
+    keepFailedOriginals: deps.config.INGEST_KEEP_FAILED_ORIGINALS,
+    ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
+  };
+  const concurrency = ingestConcurrency(deps.config.INGEST_CONCURRENCY);
+  const handle = startQueueWorker<DomainEvent, IngestOutcome>({
+    queue: Queues.ingest,
+    prefix: deps.config.QUEUE_PREFIX,
+    redisUrl: deps.config.REDIS_URL,
+    concurrency,
+    logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    // decoding a 100-megapixel image can take a while on a busy machine: do not let it look stalled
+    lockDurationMs: 120_000,
+    processor: async (job: Job<DomainEvent, IngestOutcome>) => {
+      try {
+        return await processIngestJob(job.data, ingestDeps);
+      } catch (err) {
+        const attempts = job.opts.attempts ?? 1;
+        if (job.attemptsMade + 1 >= attempts && job.data.type === 'asset.stored') {
+          const data = job.data.data as EventPayload<'asset.stored'>;
+          const row = await deps.db
+            .selectFrom('assets')
+            .select(['id', 'owner_id', 'original_key'])
+            .where('id', '=', data.assetId)
+            .executeTakeFirst()
+            .catch(() => undefined);
+          if (row) {
+            await markFailed(
+              { ...ingestDeps, keepFailedOriginals: true },
+              row,
+              data,
+              `processing failed after ${attempts} attempts: ${(err as Error).message}`,
+            ).catch(() => {});
+          }
+        }
+        throw err;
+      }
+    },
+  });
+  return { close: () => handle.close(), concurrency };
+}
