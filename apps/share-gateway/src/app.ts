@@ -7,10 +7,12 @@ import { Redis } from 'ioredis';
 import type { GatewayDeps } from './deps.ts';
 import { LinkResolver } from './link-resolver.ts';
 import type { GatewayContext } from './recipient.ts';
+import { exportRoutes } from './routes/exports.ts';
 import { meRoutes } from './routes/me.ts';
 import { mediaRoutes } from './routes/media.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { unlockRoutes } from './routes/unlock.ts';
+import { uploadRoutes } from './routes/uploads.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { UnlockThrottle, UnlockTokens } from './unlock.ts';
 
@@ -84,6 +86,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(unlockRoutes(ctx));
   await app.register(meRoutes(ctx));
   await app.register(mediaRoutes(ctx));
+  await app.register(exportRoutes(ctx));
+  await app.register(uploadRoutes(ctx));
   await app.register(pageRoutes(ctx));
   return app;
 }

@@ -6,7 +6,7 @@ import { GatewayConfig } from '@immish/contracts';
 import { type AssetRow, BullEventPublisher, OutboxRelay, type SharedLinkRow } from '@immish/db';
 import { createUser, hashPassword } from '@immish/domain';
 import { loadConfig } from '@immish/runtime';
-import { createBlobStore } from '@immish/storage';
+import { type BlobStore, createBlobStore } from '@immish/storage';
 import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -45,6 +45,7 @@ export interface GatewayHarness {
   prefix: string;
   redisUrl: string;
   redis: Redis;
+  storage: BlobStore;
   storageRoot: string;
   config: GatewayConfig;
   owner: { id: string; email: string };
@@ -122,6 +123,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
     prefix,
     redisUrl,
     redis,
+    storage,
     storageRoot,
     config,
     owner,

@@ -1,0 +1,122 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ExportDto, ExportPartParams, ShareExportCreateDto, ShareParams } from '@immish/contracts';
+import { countLinkExportDownload, getExport, requestExport, serveExportPart, toExportDto } from '@immish/domain';
+import { forbidden, noAccess } from '@immish/runtime';
+import type { FastifyPluginAsync } from 'fastify';
+import Type from 'typebox';
+import { linkAssetIdsAmong } from '../link-assets.ts';
+import type { ActiveLink } from '../link-resolver.ts';
+import { type GatewayContext, requireRecipient } from '../recipient.ts';
+
+const err = { $ref: 'ErrorResponse#' };
+const errors = { 400: err, 401: err, 403: err };
+
+export const DOWNLOADS_DISABLED = 'Downloads are disabled for this shared link';
+
+const requireDownloads = (link: ActiveLink) => {
+  if (!link.link.allow_download) throw forbidden(DOWNLOADS_DISABLED);
+};
+
+/**
+ * SPEC §5.3 "Download all / selected": the export worker builds the archive in the background; the recipient
+ * polls the export and downloads its parts (Range/resume). Exports are scoped to the link: another link's
+ * export id is "Not found or no access". Names are anonymized when the link hides metadata.
+ */
+export const exportRoutes =
+  (ctx: GatewayContext): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const { db, storage, config } = ctx.deps;
+    const partUrl = (segment: string, exportId: string) => (index: number) =>
+      `/share/${encodeURIComponent(segment)}/exports/${exportId}/parts/${index}/download`;
+
+    app.post(
+      '/share/:key/exports',
+      {
+        schema: {
+          tags: ['share'],
+          params: ShareParams,
+          body: ShareExportCreateDto,
+          response: { 202: ExportDto, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const { link } = await requireRecipient(ctx, req);
+        requireDownloads(link);
+        const requested = req.body.assetIds;
+        if (requested) {
+          const inLink = await linkAssetIdsAmong(db, link, requested);
+          if (requested.some((id) => !inLink.has(id))) throw noAccess('Asset not found in this shared link');
+        }
+        let assetIds = requested;
+        if (!assetIds && link.link.type === 'INDIVIDUAL') {
+          const rows = await db
+            .selectFrom('shared_link_assets')
+            .select('asset_id')
+            .where('link_id', '=', link.link.id)
+            .execute();
+          assetIds = rows.map((r) => r.asset_id);
+        }
+        const { export: row } = await requestExport(db, {
+          requester: { sharedLinkId: link.link.id },
+          ...(link.link.type === 'ALBUM' ? { albumId: link.link.album_id! } : {}),
+          ...(assetIds ? { assetIds } : {}),
+          ...(req.body.maxPartSize ? { maxPartSize: req.body.maxPartSize } : {}),
+          anonymizeNames: !link.link.show_metadata,
+          correlationId: String(req.id),
+        });
+        return reply.status(202).send(toExportDto(row, partUrl(req.params.key, row.id)));
+      },
+    );
+
+    app.get(
+      '/share/:key/exports/:id',
+      {
+        schema: {
+          tags: ['share'],
+          params: Type.Object({ key: ShareParams.properties.key, id: ExportPartParams.properties.id }),
+          response: { 200: ExportDto, ...errors },
+        },
+      },
+      async (req) => {
+        const { link } = await requireRecipient(ctx, req);
+        const row = await getExport(db, { sharedLinkId: link.link.id }, req.params.id);
+        return toExportDto(row, partUrl(req.params.key, row.id));
+      },
+    );
+
+    app.get(
+      '/share/:key/exports/:id/parts/:n/download',
+      {
+        schema: {
+          tags: ['share'],
+          params: Type.Object({
+            key: ShareParams.properties.key,
+            id: ExportPartParams.properties.id,
+            n: ExportPartParams.properties.n,
+          }),
+          response: { ...errors, 409: err, 410: err, 416: err },
+        },
+      },
+      async (req, reply) => {
+        const { link } = await requireRecipient(ctx, req);
+        requireDownloads(link);
+        const row = await getExport(db, { sharedLinkId: link.link.id }, req.params.id);
+        const isLastPart = req.params.n === Math.max(0, ...row.parts.map((p) => p.index));
+        const countWhenDone = () =>
+          countLinkExportDownload(db, link.link.id).catch((e) =>
+            reply.log.warn({ err: (e as Error).message }, 'could not count a link download'),
+          );
+        const result = await serveExportPart(reply, storage, row, req.params.n, {
+          range: req.headers.range,
+          ifRange: req.headers['if-range'] as string | undefined,
+          presignedRedirects: config.S3_PRESIGNED_REDIRECTS,
+        });
+        if (isLastPart && result.deliversLastByte) {
+          if (result.statusCode === 302) await countWhenDone();
+          else reply.raw.once('finish', () => void countWhenDone());
+        }
+        return reply;
+      },
+    );
+  };

@@ -1,0 +1,243 @@
+import { exportPartKey } from '@immish/domain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
+
+let h: GatewayHarness;
+beforeAll(async () => {
+  h = await startGateway();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  h.app.inject({ method: 'POST', url, payload: payload as object, headers });
+
+/** A multipart body as a browser (or the Immich CLI) would send it. */
+async function multipart(parts: { name: string; value: string | Buffer; fileName?: string }[]) {
+  const fd = new FormData();
+  for (const p of parts) {
+    if (typeof p.value === 'string' && !p.fileName) fd.append(p.name, p.value);
+    else
+      fd.append(
+        p.name,
+        new Blob([typeof p.value === 'string' ? p.value : new Uint8Array(p.value)]),
+        p.fileName ?? 'file',
+      );
+  }
+  const req = new Request('http://x', { method: 'POST', body: fd });
+  return {
+    payload: Buffer.from(await req.arrayBuffer()),
+    headers: { 'content-type': req.headers.get('content-type')! },
+  };
+}
+
+/** Stands in for the export worker: marks the export ready with one stored part. */
+async function completeExport(exportId: string, bytes: Buffer) {
+  const key = exportPartKey(exportId, 1);
+  await h.storage.put(key, bytes);
+  await h.tdb.db
+    .updateTable('exports')
+    .set({
+      status: 'ready',
+      bytes_done: bytes.length,
+      parts: JSON.stringify([
+        { index: 1, fileName: 'Holiday.zip', size: bytes.length, storageKey: key, entryCount: 1 },
+      ]),
+      expires_at: new Date(Date.now() + 3600_000),
+      completed_at: new Date(),
+    })
+    .where('id', '=', exportId)
+    .execute();
+}
+
+describe('POST /share/:key/exports', () => {
+  it('should queue an export of the album (202), show its progress and serve its parts with Range', async () => {
+    const assets = [await h.createAsset(), await h.createAsset()];
+    const albumId = await h.createAlbum(assets.map((a) => a.id));
+    const link = await h.createLink({ albumId, slug: 'export-album' });
+    const res = await post('/share/export-album/exports', {});
+    expect(res.statusCode).toBe(202);
+    const exp = res.json();
+    expect(exp).toMatchObject({ status: 'queued', parts: [], progress: { bytesDone: 0 } });
+    const row = await h.tdb.db.selectFrom('exports').selectAll().where('id', '=', exp.id).executeTakeFirstOrThrow();
+    expect(row.shared_link_id).toBe(link.id);
+    expect(row.album_id).toBe(albumId);
+    expect([...row.asset_ids].sort()).toEqual(assets.map((a) => a.id).sort());
+    // an identical request reuses it
+    expect((await post('/share/export-album/exports', {})).json().id).toBe(exp.id);
+
+    const zip = Buffer.from('PK\u0003\u0004 pretend zip bytes');
+    await completeExport(exp.id, zip);
+    const ready = (await h.app.inject(`/share/export-album/exports/${exp.id}`)).json();
+    expect(ready.status).toBe('ready');
+    expect(ready.parts[0].downloadUrl).toBe(`/share/export-album/exports/${exp.id}/parts/1/download`);
+    const part = await h.app.inject(ready.parts[0].downloadUrl);
+    expect(part.statusCode).toBe(200);
+    expect(part.headers['content-type']).toBe('application/zip');
+    expect(part.rawPayload).toEqual(zip);
+    const resumed = await h.app.inject({ url: ready.parts[0].downloadUrl, headers: { range: 'bytes=4-' } });
+    expect(resumed.statusCode).toBe(206);
+    expect(resumed.rawPayload).toEqual(zip.subarray(4));
+    await eventually(
+      async () =>
+        Number(
+          (
+            await h.tdb.db
+              .selectFrom('shared_links')
+              .select('download_count')
+              .where('id', '=', link.id)
+              .executeTakeFirstOrThrow()
+          ).download_count,
+        ) === 2,
+      'two completed downloads counted',
+    );
+  });
+
+  it('should export a selection of an INDIVIDUAL link with anonymized names when metadata is hidden', async () => {
+    const [a, b, outside] = [await h.createAsset(), await h.createAsset(), await h.createAsset()];
+    const link = await h.createLink({ assetIds: [a.id, b.id], showMetadata: false });
+    const res = await post(`/share/${link.key}/exports`, { assetIds: [a.id] });
+    expect(res.statusCode).toBe(202);
+    const row = await h.tdb.db
+      .selectFrom('exports')
+      .selectAll()
+      .where('id', '=', res.json().id)
+      .executeTakeFirstOrThrow();
+    expect(row.asset_ids).toEqual([a.id]);
+    expect(row.options).toMatchObject({ anonymizeNames: true });
+    const all = await post(`/share/${link.key}/exports`, {});
+    const allRow = await h.tdb.db
+      .selectFrom('exports')
+      .selectAll()
+      .where('id', '=', all.json().id)
+      .executeTakeFirstOrThrow();
+    expect([...allRow.asset_ids].sort()).toEqual([a.id, b.id].sort());
+    const foreign = await post(`/share/${link.key}/exports`, { assetIds: [a.id, outside.id] });
+    expect(foreign.statusCode).toBe(400);
+    const events = await h.tdb.db
+      .selectFrom('outbox_events')
+      .select('type')
+      .where('aggregate_id', '=', row.id)
+      .execute();
+    expect(events.map((e) => e.type)).toEqual(['export.requested']);
+  });
+
+  it("should refuse when downloads are disabled (403) and hide another link's exports (400)", async () => {
+    const a = await h.createAsset();
+    const noDownload = await h.createLink({ assetIds: [a.id], allowDownload: false });
+    const res = await post(`/share/${noDownload.key}/exports`, {});
+    expect(res.statusCode).toBe(403);
+    expect(res.json().message).toMatch(/Downloads are disabled/);
+    const mine = await h.createLink({ assetIds: [a.id] });
+    const other = await h.createLink({ assetIds: [a.id] });
+    const exp = (await post(`/share/${mine.key}/exports`, {})).json();
+    expect((await h.app.inject(`/share/${other.key}/exports/${exp.id}`)).statusCode).toBe(400);
+    expect((await h.app.inject(`/share/${mine.key}/exports/${exp.id}`)).statusCode).toBe(200);
+    expect((await h.app.inject(`/share/${mine.key}/exports/${exp.id}/parts/1/download`)).statusCode).toBe(409);
+    expect((await post(`/share/${mine.key}/exports`, { extra: 1 })).statusCode).toBe(400);
+  });
+});
+
+describe('POST /share/:key/uploads', () => {
+  it("should take several files into the link owner's library, placed in the album, and notify the owner", async () => {
+    const albumId = await h.createAlbum([]);
+    const link = await h.createLink({ albumId, allowUpload: true });
+    const body = await multipart([
+      { name: 'files', value: await jpegWithExif({ r: 1, g: 2, b: 3 }), fileName: 'one.jpg' },
+      { name: 'files', value: await jpegWithExif({ r: 4, g: 5, b: 6 }), fileName: 'two.jpg' },
+    ]);
+    const res = await h.app.inject({ method: 'POST', url: `/share/${link.key}/uploads`, ...body });
+    expect(res.statusCode).toBe(202);
+    const batch = res.json();
+    expect(batch.albumId).toBe(albumId);
+    expect(batch.items.map((i: { status: string }) => i.status)).toEqual(['stored', 'stored']);
+    const ids = batch.items.map((i: { assetId: string }) => i.assetId);
+    const assets = await h.tdb.db.selectFrom('assets').select(['id', 'owner_id']).where('id', 'in', ids).execute();
+    expect(assets.map((x) => x.owner_id)).toEqual([h.owner.id, h.owner.id]);
+    const events = await h.tdb.db.selectFrom('outbox_events').select(['type', 'payload']).execute();
+    const received = events.filter((e) => e.type === 'shared-link.upload-received');
+    expect(received.map((e) => (e.payload as { data: { linkId: string } }).data.linkId)).toContain(link.id);
+    const stored = events.filter(
+      (e) => e.type === 'asset.stored' && ids.includes((e.payload as { data: { assetId: string } }).data.assetId),
+    );
+    expect(stored.map((e) => (e.payload as { data: { albumId?: string } }).data.albumId)).toEqual([albumId, albumId]);
+    const row = await h.tdb.db
+      .selectFrom('shared_links')
+      .select('upload_count')
+      .where('id', '=', link.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(row.upload_count)).toBe(2);
+    const again = await h.app.inject(`/share/${link.key}/uploads/${batch.id}`);
+    expect(again.json().id).toBe(batch.id);
+  });
+
+  it('should refuse uploads with 401 when the link does not allow them, and an albumId field on a link', async () => {
+    const a = await h.createAsset();
+    const closed = await h.createLink({ assetIds: [a.id] });
+    const body = await multipart([{ name: 'file', value: await jpegWithExif(), fileName: 'x.jpg' }]);
+    const res = await h.app.inject({ method: 'POST', url: `/share/${closed.key}/uploads`, ...body });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().message).toBe('This shared link does not allow uploads');
+    const open = await h.createLink({ assetIds: [a.id], allowUpload: true });
+    const otherAlbum = await h.createAlbum([]);
+    const sneaky = await multipart([
+      { name: 'albumId', value: otherAlbum },
+      { name: 'file', value: await jpegWithExif(), fileName: 'x.jpg' },
+    ]);
+    const res2 = await h.app.inject({ method: 'POST', url: `/share/${open.key}/uploads`, ...sneaky });
+    expect(res2.statusCode).toBe(400);
+  });
+});
+
+describe('POST /api/assets?key=', () => {
+  it('should accept an Immich upload into an INDIVIDUAL link (201, then 200 duplicate)', async () => {
+    const a = await h.createAsset();
+    const link = await h.createLink({ assetIds: [a.id], allowUpload: true });
+    const file = await jpegWithExif({ r: 9, g: 9, b: 9 });
+    const fields = [
+      { name: 'deviceAssetId', value: 'dev-1' },
+      { name: 'deviceId', value: 'cli' },
+      { name: 'fileCreatedAt', value: '2024-01-01T00:00:00.000Z' },
+      { name: 'fileModifiedAt', value: '2024-01-01T00:00:00.000Z' },
+      { name: 'assetData', value: file, fileName: 'via-immich.jpg' },
+    ];
+    const first = await h.app.inject({
+      method: 'POST',
+      url: `/api/assets?key=${link.key}`,
+      ...(await multipart(fields)),
+    });
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({ status: 'created' });
+    const asset = await h.tdb.db
+      .selectFrom('assets')
+      .selectAll()
+      .where('id', '=', first.json().id)
+      .executeTakeFirstOrThrow();
+    expect(asset.owner_id).toBe(h.owner.id);
+    const second = await h.app.inject({
+      method: 'POST',
+      url: `/api/assets?key=${link.key}`,
+      ...(await multipart(fields)),
+    });
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toEqual({ id: first.json().id, status: 'duplicate' });
+    // a duplicate is still placed in the link
+    const inLink = await h.tdb.db
+      .selectFrom('shared_link_assets')
+      .select('asset_id')
+      .where('link_id', '=', link.id)
+      .execute();
+    expect(inLink.map((r) => r.asset_id)).toContain(first.json().id);
+  });
+
+  it('should refuse without a link (401) and on a link without allowUpload (401)', async () => {
+    const a = await h.createAsset();
+    const link = await h.createLink({ assetIds: [a.id] });
+    const body = await multipart([{ name: 'assetData', value: Buffer.from('x'), fileName: 'x.jpg' }]);
+    expect((await h.app.inject({ method: 'POST', url: '/api/assets', ...body })).statusCode).toBe(401);
+    const res = await h.app.inject({ method: 'POST', url: `/api/assets?key=${link.key}`, ...body });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().message).toBe('This shared link does not allow uploads');
+  });
+});
