@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -20,7 +20,10 @@ import addFormatsModule from 'ajv-formats';
 const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
 
-const REFERENCE = fileURLToPath(new URL('../../../../shared/reference/immich-openapi-3.1.0.json', import.meta.url));
+/** The reference lives next to the checkout (`../shared/reference`); IMMICH_OPENAPI_REFERENCE overrides it. */
+const REFERENCE =
+  process.env.IMMICH_OPENAPI_REFERENCE ??
+  fileURLToPath(new URL('../../../../shared/reference/immich-openapi-3.1.0.json', import.meta.url));
 
 type Json = Record<string, unknown>;
 interface Operation {
@@ -58,6 +61,9 @@ function convert(node: unknown): unknown {
 
 function load(): Reference {
   if (reference) return reference;
+  if (!existsSync(REFERENCE)) {
+    throw new Error(`Immich's OpenAPI document not found at ${REFERENCE} (set IMMICH_OPENAPI_REFERENCE)`);
+  }
   const doc = JSON.parse(readFileSync(REFERENCE, 'utf8')) as {
     paths: Record<string, Record<string, Json>>;
     components: { schemas: Record<string, unknown> };
