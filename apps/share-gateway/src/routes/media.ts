@@ -1,14 +1,13 @@
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetOriginalQuery, AssetThumbnailQuery, IdParams, ShareAssetParams } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { anonymousFileName } from '@immish/domain';
+import { anonymousFileName, blobError, serveBlob } from '@immish/domain';
 import { createMetadataStripper } from '@immish/media';
-import { DomainError, forbidden, notFound } from '@immish/runtime';
-import { BlobNotFoundError, contentDisposition, contentTypeFromKey } from '@immish/storage';
+import { forbidden, notFound } from '@immish/runtime';
+import { contentDisposition, contentTypeFromKey } from '@immish/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { etagMatches, parseRange } from '../http-range.ts';
 import { recordLinkActivity, requireLinkAsset } from '../link-assets.ts';
 import type { ActiveLink } from '../link-resolver.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
@@ -47,30 +46,29 @@ export const mediaRoutes =
     ) {
       const key = kind === 'thumbnail' ? asset.thumbnail_key : asset.preview_key;
       if (!key) throw notFound(`The ${kind} of this asset is not ready yet`);
-      const etag = `"${kind}-${asset.id}-${asset.updated_at.getTime().toString(36)}"`;
       const type = contentTypeFromKey(key) ?? (kind === 'thumbnail' ? 'image/webp' : 'image/jpeg');
-      reply.header('cache-control', IMMUTABLE).header('etag', etag);
-      if (etagMatches(req.headers['if-none-match'], etag)) return reply.status(304).send();
-      const body = await openBlob(key, kind);
-      const ext = type === 'image/webp' ? '.webp' : '.jpg';
-      return reply
-        .type(type)
-        .header('content-disposition', contentDisposition(fileName(link, asset, `_${kind}${ext}`), 'inline'))
-        .send(body);
+      return serveBlob(reply, storage, key, {
+        // derivatives are rewritten only by a re-ingest, which also bumps updated_at
+        etag: `"${kind}-${asset.id}-${asset.updated_at.getTime().toString(36)}"`,
+        ifNoneMatch: req.headers['if-none-match'],
+        cacheControl: IMMUTABLE,
+        contentType: type,
+        fileName: fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`),
+        disposition: 'inline',
+      });
     }
 
-    async function openBlob(key: string, what: string, range?: { start: number; end: number }) {
-      try {
-        return await storage.get(key, range);
-      } catch (e) {
-        if (e instanceof BlobNotFoundError) throw notFound(`The ${what} of this asset is missing from storage`);
-        throw e;
-      }
-    }
-
-    /** Counts a download once the response reaching the last byte has been fully sent. */
+    /**
+     * Counts a completed download: once a response carrying the last byte has been sent (or redirected).
+     * Attached before the response starts, judged when it finished.
+     */
     function countDownloadWhenDone(reply: FastifyReply, linkId: string, correlationId: string) {
       reply.raw.once('finish', () => {
+        const status = reply.statusCode;
+        if (status === 206) {
+          const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(reply.getHeader('content-range') ?? ''));
+          if (!m || Number(m[2]) !== Number(m[3]) - 1) return;
+        } else if (status !== 200 && status !== 302) return;
         recordLinkActivity(db, linkId, 'download', 1, correlationId).catch((e) =>
           reply.log.warn({ err: (e as Error).message }, 'could not count a link download'),
         );
@@ -79,63 +77,39 @@ export const mediaRoutes =
 
     async function sendOriginal(req: FastifyRequest, reply: FastifyReply, link: ActiveLink, asset: AssetRow) {
       if (!link.link.allow_download) throw forbidden(DOWNLOADS_DISABLED);
-      reply.header('cache-control', 'private, no-cache');
       if (!link.link.show_metadata) {
         // Strip EXIF/XMP/IPTC/GPS without re-encoding; the output size is known only once streamed.
         const stripper = createMetadataStripper(asset.mime_type);
         if (!stripper) throw forbidden(NOT_STRIPPABLE);
-        const source = await openBlob(asset.original_key, 'original');
-        countDownloadWhenDone(reply, link.link.id, String(req.id));
+        let source: Readable;
+        try {
+          source = await storage.get(asset.original_key);
+        } catch (e) {
+          throw blobError(e);
+        }
         const body = pipeline(source, stripper, (e) => {
           if (e) reply.log.warn({ err: e.message }, 'metadata stripping failed mid-stream');
         });
-        return reply
+        reply
+          .status(200)
           .type(asset.mime_type)
+          .header('cache-control', 'private, no-cache')
           .header('accept-ranges', 'none')
-          .header('content-disposition', contentDisposition(anonymousFileName(asset)))
-          .send(body);
+          .header('content-disposition', contentDisposition(anonymousFileName(asset)));
+        countDownloadWhenDone(reply, link.link.id, String(req.id));
+        return reply.send(body);
       }
-      const info = await storage.head(asset.original_key);
-      if (!info) throw notFound('The original of this asset is missing from storage');
-      const disposition = contentDisposition(fileName(link, asset));
-      reply
-        .header('etag', info.etag)
-        .header('accept-ranges', 'bytes')
-        .header('last-modified', info.lastModified.toUTCString());
-      if (etagMatches(req.headers['if-none-match'], info.etag)) return reply.status(304).send();
-      if (config.S3_PRESIGNED_REDIRECTS && storage.driver === 's3') {
-        const url = await storage.presignGet(asset.original_key, {
-          expiresInSeconds: 60,
-          fileName: fileName(link, asset),
-          contentType: asset.mime_type,
-        });
-        if (url) {
-          await recordLinkActivity(db, link.link.id, 'download', 1, String(req.id));
-          return reply.redirect(url, 302);
-        }
-      }
-      const ifRange = req.headers['if-range'] as string | undefined;
-      const range =
-        ifRange && !etagMatches(ifRange, info.etag)
-          ? ({ kind: 'none' } as const)
-          : parseRange(req.headers.range, info.size);
-      if (range.kind === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${info.size}`);
-        throw new DomainError('range', `Range not satisfiable: the file has ${info.size} bytes`);
-      }
-      reply.type(asset.mime_type).header('content-disposition', disposition);
-      if (range.kind === 'range') {
-        const body = await openBlob(asset.original_key, 'original', range);
-        if (range.end === info.size - 1) countDownloadWhenDone(reply, link.link.id, String(req.id));
-        return reply
-          .status(206)
-          .header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
-          .header('content-length', String(range.end - range.start + 1))
-          .send(body);
-      }
-      const body = await openBlob(asset.original_key, 'original');
       countDownloadWhenDone(reply, link.link.id, String(req.id));
-      return reply.header('content-length', String(info.size)).send(body);
+      await serveBlob(reply, storage, asset.original_key, {
+        range: req.headers.range,
+        ifNoneMatch: req.headers['if-none-match'],
+        ifRange: req.headers['if-range'] as string | undefined,
+        contentType: asset.mime_type,
+        fileName: fileName(link, asset),
+        cacheControl: 'private, no-cache',
+        ...(config.S3_PRESIGNED_REDIRECTS ? { presignSeconds: 60 } : {}),
+      });
+      return reply;
     }
 
     async function serve(req: FastifyRequest, reply: FastifyReply, assetId: string, kind: MediaKind) {
