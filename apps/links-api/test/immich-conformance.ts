@@ -133,6 +133,15 @@ export function expectImmichResponse(method: string, immichPath: string, status:
     );
   }
   const schema = documented.content?.['application/json']?.schema;
+  const binaryTypes = Object.keys(documented.content ?? {}).filter((t) => t !== 'application/json');
+  if (!schema && binaryTypes.length > 0) {
+    // A file (application/octet-stream): the status is what can be checked here; bytes are the caller's test.
+    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) {
+      throw new Error(`${label}: status ${status} documents ${binaryTypes.join(', ')}, got a JSON body`);
+    }
+    coveredOperations.add(label);
+    return op.operationId;
+  }
   if (!schema) {
     // No content documented (204 and friends): the body must be empty.
     if (body !== undefined && body !== null && body !== '') {
@@ -161,11 +170,14 @@ export function expectImmichResponse(method: string, immichPath: string, status:
   return op.operationId;
 }
 
-/** Convenience for `app.inject` results. */
+/** Convenience for `app.inject` results (JSON bodies are parsed; file bodies are passed as a Buffer). */
 export function expectImmichReply(
   method: string,
   immichPath: string,
-  res: { statusCode: number; body: string },
+  res: { statusCode: number; body: string; rawPayload?: Buffer; headers?: Record<string, unknown> },
 ): string {
-  return expectImmichResponse(method, immichPath, res.statusCode, res.body === '' ? undefined : JSON.parse(res.body));
+  const type = String(res.headers?.['content-type'] ?? 'application/json');
+  const body =
+    res.body === '' ? undefined : type.includes('json') ? JSON.parse(res.body) : (res.rawPayload ?? res.body);
+  return expectImmichResponse(method, immichPath, res.statusCode, body);
 }
