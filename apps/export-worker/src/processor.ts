@@ -9,7 +9,7 @@ import {
   failExport,
   loadExportAssets,
 } from '@immish/domain';
-import { BlobNotFoundError, type BlobStore } from '@immish/storage';
+import { BlobNotFoundError, type BlobStore, UnsupportedByStoreError } from '@immish/storage';
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import {
@@ -95,6 +95,19 @@ export function planExport(row: ExportRow, assets: readonly ExportSourceAsset[])
   });
 }
 
+/**
+ * Removes in-flight writes of earlier attempts. A store that cannot list multipart uploads (some
+ * emulators) is tolerated: those uploads stay invisible and are left to the bucket's lifecycle rule.
+ */
+async function abortEarlierWrites(storage: BlobStore, prefix: string, log: Logger): Promise<void> {
+  try {
+    await storage.abortIncompleteWrites(prefix, 0);
+  } catch (err) {
+    if (!(err instanceof UnsupportedByStoreError)) throw err;
+    log.warn({ err: err.message }, 'the store cannot list incomplete uploads; earlier attempts not cleaned');
+  }
+}
+
 const isUnfixable = (err: unknown): boolean =>
   err instanceof BlobNotFoundError || err instanceof ArchiveError || err instanceof UnrecoverableError;
 
@@ -123,7 +136,7 @@ export async function processExportJob(
     const bytesTotal = assets.reduce((sum, a) => sum + a.size, 0);
 
     // What a crashed or failed earlier attempt left behind: we own this prefix now.
-    await storage.abortIncompleteWrites(prefix, 0);
+    await abortEarlierWrites(storage, prefix, log);
     await storage.deletePrefix(prefix);
 
     progress = new ProgressReporter({

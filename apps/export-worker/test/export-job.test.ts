@@ -145,6 +145,42 @@ describe('export job: POST /api/exports → worker → GET …/download', () => 
     expect(past.headers['content-range']).toBe(`bytes */${part.size}`);
     expect(past.json()).toMatchObject({ statusCode: 416, error: 'Range Not Satisfiable' });
     expect((await download(`/api/exports/${queued.id}/parts/2/download`)).statusCode).toBe(400);
+
+    const progress = await h.tdb.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('aggregate_id', '=', queued.id)
+      .where('type', '=', 'export.progress')
+      .execute();
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    for (const { payload } of progress) {
+      const data = (payload as { data: { bytesDone: number; bytesTotal: number } }).data;
+      expect(data.bytesTotal).toBe(bytesTotal);
+      expect(data.bytesDone).toBeLessThanOrEqual(bytesTotal);
+    }
+  });
+
+  it('should stop and discard its writes when the export is deleted while being built', async () => {
+    const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'long.mov', size: 4 * 1024 * 1024 });
+    const queued = await postExport({ assetIds: [a.id] });
+    const running = processExportJob(await requestedEvent(queued.id), {
+      ...deps(),
+      readBytesPerSecond: 2 * 1024 * 1024,
+      progressIntervalMs: 50,
+    });
+    for (let i = 0; i < 200; i++) {
+      const row = await h.tdb.db
+        .selectFrom('exports')
+        .select('bytes_done')
+        .where('id', '=', queued.id)
+        .executeTakeFirst();
+      if (row && Number(row.bytes_done) > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const res = await h.app.inject({ method: 'DELETE', url: `/api/exports/${queued.id}`, headers: owner.headers });
+    expect(res.statusCode).toBe(204);
+    expect(await running).toMatchObject({ outcome: 'skipped', reason: 'deleted' });
+    expect(await listFiles(join(h.storageRoot, 'exports', queued.id))).toEqual([]);
   });
 
   it('should split by maxPartSize into valid archives named after the album', async () => {

@@ -1,6 +1,6 @@
 import type { Actor } from '@immish/contracts';
 import { appendEvents, type Db, type ExportPartRecord, type ExportRow } from '@immish/db';
-import type { BlobStore } from '@immish/storage';
+import { type BlobStore, UnsupportedByStoreError } from '@immish/storage';
 import { sql } from 'kysely';
 import { exportStoragePrefix } from './export-keys.ts';
 
@@ -217,6 +217,12 @@ export async function expireExports(
     }
     if (due.length < batchSize) break;
   }
-  const abandonedWrites = await storage.abortIncompleteWrites('exports/', opts.abandonedWriteAgeMs);
+  let abandonedWrites = 0;
+  try {
+    abandonedWrites = await storage.abortIncompleteWrites('exports/', opts.abandonedWriteAgeMs);
+  } catch (err) {
+    // Some S3 emulators cannot list multipart uploads; expiry itself has been done.
+    if (!(err instanceof UnsupportedByStoreError)) throw err;
+  }
   return { expired, abandonedWrites };
 }

@@ -1,35 +1,33 @@
 import type { ExportRow } from '@immish/db';
-import { conflict, DomainError, gone, invalid } from '@immish/runtime';
-import { BlobNotFoundError, type BlobStore, type ByteRange, contentDisposition } from '@immish/storage';
+import { conflict, gone, invalid } from '@immish/runtime';
+import type { BlobStore } from '@immish/storage';
+import { type BlobReply, parseByteRange, serveBlob } from './asset-serving.ts';
 
 /**
- * Serving one part of a ready export (SPEC §7 "Downloads"): `Content-Length`, RFC 6266
- * `Content-Disposition`, `Accept-Ranges`, single byte ranges (206, resume) and 416 for a range
- * past the end; with the S3 driver and presigned redirects on, a 302 to a URL valid 60 s.
- *
- * NOTE: written for exports while a generic `serveBlob` for asset originals was being written in
- * parallel; the range parsing below is generic and may move there.
+ * Serving one part of a ready export (SPEC §7 "Downloads") through the shared `serveBlob`:
+ * `Content-Length`, RFC 6266 `Content-Disposition` (attachment), `Accept-Ranges`, single byte ranges
+ * (206, resume; `If-Range`), 416 for a range past the end; with the S3 driver and presigned redirects
+ * on, a 302 to a URL valid 60 s.
  */
 
 /** The bits of a fastify reply this needs (so the gateway and the links-api share it). */
-export interface ReplyLike {
-  status(code: number): unknown;
-  header(name: string, value: string): unknown;
-  send(payload?: unknown): unknown;
-}
+export type ReplyLike = BlobReply & { readonly statusCode?: number };
 
 export interface ServeExportPartOptions {
   /** the request's `Range` header */
   range?: string | undefined;
   /** the request's `If-Range` header: a range is honoured only if it still names this part's ETag */
   ifRange?: string | undefined;
+  /** the request's `If-None-Match` header */
+  ifNoneMatch?: string | undefined;
   /** S3_PRESIGNED_REDIRECTS: answer 302 to a presigned URL (s3 driver only) instead of proxying */
   presignedRedirects?: boolean;
   now?: Date;
 }
 
 export interface ServeExportPartResult {
-  statusCode: 200 | 206 | 302;
+  /** 304 when If-None-Match named the part's ETag */
+  statusCode: 200 | 206 | 302 | 304;
   /**
    * Whether this response carries (or redirects to) the part's last byte: the gateway counts a
    * completed download (`countLinkExportDownload`) for the last part once such a response finished.
@@ -40,37 +38,13 @@ export interface ServeExportPartResult {
 /** Presigned URLs for parts live this long (SPEC §5.3: ≤ 60 s). */
 export const EXPORT_PRESIGN_SECONDS = 60;
 
-export type ParsedRange = { kind: 'none' } | { kind: 'unsatisfiable' } | { kind: 'range'; start: number; end: number };
-
-/**
- * RFC 9110 §14.1.2 for one `bytes` range (`a-b`, `a-`, `-n`) of an object of `size` bytes. Anything
- * else — another unit, several ranges, bad syntax — is ignored (the whole object is served), as the
- * RFC allows; a syntactically valid range that selects no byte is unsatisfiable (416).
- */
-export function parseRangeHeader(header: string | undefined, size: number): ParsedRange {
-  if (header === undefined) return { kind: 'none' };
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m) return { kind: 'none' };
-  const [, first = '', last = ''] = m;
-  if (first === '' && last === '') return { kind: 'none' };
-  if (first === '') {
-    const suffix = Number(last);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
-    return { kind: 'range', start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(first);
-  const end = last === '' ? Number.MAX_SAFE_INTEGER : Number(last);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return { kind: 'none' };
-  if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'range', start, end: Math.min(end, size - 1) };
-}
-
 export const exportPartEtag = (row: ExportRow, index: number): string =>
   `"${row.id}-${index}-${(row.completed_at ?? row.updated_at).getTime().toString(36)}"`;
 
 /**
  * Sends part `index` (1-based) of the export. The caller has already resolved the export for its
- * requester (`getExport`). Not ready → 409, expired → 410, no such part → 400, bad range → 416.
+ * requester (`getExport`). Not ready → 409, expired or its archive gone → 410, no such part → 400,
+ * bad range → 416.
  */
 export async function serveExportPart(
   reply: ReplyLike,
@@ -92,55 +66,25 @@ export async function serveExportPart(
   }
   const part = row.parts.find((p) => p.index === index);
   if (!part) throw invalid(`This export has ${row.parts.length} part(s); part ${index} does not exist`);
+  if (!(await storage.head(part.storageKey))) throw gone('This export is no longer available; request a new one');
 
   const etag = exportPartEtag(row, index);
-  const rangeApplies = opts.range !== undefined && (opts.ifRange === undefined || opts.ifRange.trim() === etag);
-  const range = rangeApplies ? parseRangeHeader(opts.range, part.size) : ({ kind: 'none' } as const);
-
-  if (opts.presignedRedirects && storage.driver === 's3') {
-    const url = await storage.presignGet(part.storageKey, {
-      expiresInSeconds: EXPORT_PRESIGN_SECONDS,
-      fileName: part.fileName,
-      contentType: 'application/zip',
-    });
-    if (url) {
-      reply.header('location', url);
-      reply.header('cache-control', 'no-store');
-      reply.status(302);
-      reply.send();
-      return { statusCode: 302, deliversLastByte: range.kind !== 'range' || range.end === part.size - 1 };
-    }
-  }
-
-  reply.header('accept-ranges', 'bytes');
-  reply.header('etag', etag);
-  reply.header('content-type', 'application/zip');
-  reply.header('content-disposition', contentDisposition(part.fileName));
-  reply.header('cache-control', 'private, no-transform');
-  if (range.kind === 'unsatisfiable') {
-    reply.header('content-range', `bytes */${part.size}`);
-    throw new DomainError('range', `Range not satisfiable: this part has ${part.size} bytes (${opts.range})`);
-  }
-  if (range.kind === 'range') {
-    const body = await openPart(storage, part.storageKey, { start: range.start, end: range.end });
-    reply.header('content-range', `bytes ${range.start}-${range.end}/${part.size}`);
-    reply.header('content-length', String(range.end - range.start + 1));
-    reply.status(206);
-    reply.send(body);
-    return { statusCode: 206, deliversLastByte: range.end === part.size - 1 };
-  }
-  const body = await openPart(storage, part.storageKey);
-  reply.header('content-length', String(part.size));
-  reply.status(200);
-  reply.send(body);
-  return { statusCode: 200, deliversLastByte: true };
-}
-
-async function openPart(storage: BlobStore, key: string, range?: ByteRange) {
-  try {
-    return await storage.get(key, range);
-  } catch (err) {
-    if (err instanceof BlobNotFoundError) throw gone('This export is no longer available; request a new one');
-    throw err;
-  }
+  const rangeApplies = opts.ifRange === undefined || opts.ifRange.trim() === etag;
+  const range = rangeApplies ? parseByteRange(opts.range, part.size) : null;
+  const presigned = opts.presignedRedirects === true && storage.driver === 's3';
+  await serveBlob(reply, storage, part.storageKey, {
+    range: opts.range,
+    ifRange: opts.ifRange,
+    ifNoneMatch: opts.ifNoneMatch,
+    etag,
+    fileName: part.fileName,
+    disposition: 'attachment',
+    contentType: 'application/zip',
+    ...(presigned ? { presignSeconds: EXPORT_PRESIGN_SECONDS } : {}),
+  });
+  const expected = presigned ? 302 : range && range !== 'unsatisfiable' ? 206 : 200;
+  const statusCode = reply.statusCode === 304 ? 304 : expected;
+  const deliversLastByte =
+    statusCode !== 304 && (range === null || (range !== 'unsatisfiable' && range.end === part.size - 1));
+  return { statusCode, deliversLastByte };
 }

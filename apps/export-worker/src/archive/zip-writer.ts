@@ -20,7 +20,10 @@ export interface ArchiveEntrySource {
   name: string;
   size: number;
   modifiedAt: Date;
-  /** Opens the content; called once, when the entry's turn comes (never earlier), and destroyed after. */
+  /**
+   * Opens the content; called once, at most `openAhead` entries before the entry's turn. The stream is
+   * destroyed once the entry is written or the archive fails.
+   */
   open(): Promise<Readable>;
 }
 
@@ -43,6 +46,12 @@ export interface WriteZipOptions {
    * With `false`, it resolves once the last byte is accepted by `out.write` and the caller ends `out`.
    */
   end?: boolean;
+  /**
+   * How many entries ahead of the one being written are opened already (default 1), so that opening a
+   * file or waiting for the first byte of an object from remote storage overlaps the previous entry's
+   * data. Memory grows by at most what each opened source buffers (its highWaterMark). 0 disables it.
+   */
+  openAhead?: number;
 }
 
 /** The archive cannot be produced as declared; `out` has been destroyed with this error. */
@@ -169,15 +178,136 @@ function validateEntry(entry: ArchiveEntrySource, seen: Set<string>): void {
 }
 
 /**
+ * Streams one source into the sink, computing its CRC-32. Chunks are taken from `data` events (pausing
+ * the source while `out` drains) rather than an async iterator, whose `read()` would concatenate
+ * buffered chunks into fresh buffers. Bytes beyond the declared size are refused before being written.
+ */
+function copyEntry(
+  source: Readable,
+  entry: ArchiveEntrySource,
+  sink: Sink,
+  onChunk: (bytes: number) => void,
+): Promise<{ crc: number; received: number }> {
+  return new Promise((resolve, reject) => {
+    let crc = 0;
+    let received = 0;
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      source.off('close', onClose);
+      if (error === undefined) resolve({ crc, received });
+      else reject(error);
+    };
+    const onData = (chunk: unknown): void => {
+      if (settled) return;
+      if (!(chunk instanceof Uint8Array)) {
+        settle(
+          new ArchiveError(`entry "${entry.name}": the source must deliver bytes, not ${typeof chunk}`, entry.name),
+        );
+        return;
+      }
+      received += chunk.length;
+      if (received > entry.size) {
+        settle(new EntrySizeMismatchError(entry.name, entry.size, received));
+        return;
+      }
+      crc = crc32(chunk, crc);
+      let wait: Promise<void> | undefined;
+      try {
+        wait = sink.write(chunk);
+      } catch (error) {
+        settle(error);
+        return;
+      }
+      onChunk(chunk.length);
+      if (wait) {
+        source.pause();
+        wait.then(() => {
+          if (!settled) source.resume();
+        }, settle);
+      }
+    };
+    const onEnd = (): void => settle();
+    const onError = (error: unknown): void => settle(error);
+    const onClose = (): void =>
+      settle(new ArchiveError(`entry "${entry.name}": the source closed before its end`, entry.name));
+    source.on('data', onData);
+    source.on('end', onEnd);
+    source.on('error', onError);
+    source.on('close', onClose);
+  });
+}
+
+interface PendingEntry {
+  entry: ArchiveEntrySource;
+  source: Promise<Readable>;
+}
+
+/**
+ * The caller's entries, pulled in order: each is validated when pulled and its source opened right
+ * away, up to `openAhead` entries before the one being written.
+ */
+class EntryQueue {
+  readonly #iterator: Iterator<ArchiveEntrySource> | AsyncIterator<ArchiveEntrySource>;
+  readonly #openAhead: number;
+  readonly #seen = new Set<string>();
+  readonly #pending: PendingEntry[] = [];
+  #exhausted = false;
+
+  constructor(entries: Iterable<ArchiveEntrySource> | AsyncIterable<ArchiveEntrySource>, openAhead: number) {
+    this.#iterator = Symbol.asyncIterator in entries ? entries[Symbol.asyncIterator]() : entries[Symbol.iterator]();
+    this.#openAhead = openAhead;
+  }
+
+  async #pull(): Promise<void> {
+    const next = await this.#iterator.next();
+    if (next.done) {
+      this.#exhausted = true;
+      return;
+    }
+    const entry = next.value;
+    validateEntry(entry, this.#seen);
+    const source = Promise.resolve().then(() => entry.open());
+    source.catch(ignore); // awaited (and thrown) when the entry's turn comes
+    this.#pending.push({ entry, source });
+  }
+
+  /** The next entry to write, with its source being opened; undefined after the last. */
+  async next(): Promise<PendingEntry | undefined> {
+    if (this.#pending.length === 0 && !this.#exhausted) await this.#pull();
+    return this.#pending.shift();
+  }
+
+  /** Opens the following entries while the current one is written. */
+  async openAhead(): Promise<void> {
+    while (!this.#exhausted && this.#pending.length < this.#openAhead) await this.#pull();
+  }
+
+  /** Destroys the sources opened ahead and lets the caller's iterator clean up (after a failure). */
+  async discard(): Promise<void> {
+    for (const { source } of this.#pending.splice(0)) source.then((stream) => stream.destroy(), ignore);
+    if (!this.#exhausted) {
+      this.#exhausted = true;
+      await this.#iterator.return?.();
+    }
+  }
+}
+
+/**
  * Streams `entries` into `out` as one ZIP archive: STORED entries, UTF-8 names, CRC-32 computed while
  * streaming and written in a data descriptor, ZIP64 wherever a size, an offset or the entry count needs it.
  *
- * Memory stays bounded whatever the archive size: one source is open at a time, every write waits
- * for `out` to drain when it asks to, and only a small record per entry is kept for the central directory.
+ * Memory stays bounded whatever the archive size: one source is read at a time (the next `openAhead`
+ * ones are opened in advance), every write waits for `out` to drain when it asks to, and only a small
+ * record per entry is kept for the central directory.
  *
  * On success `out` is ended (unless `end: false`) and the promise resolves after `finish`.
  * On any failure — a source whose length differs from its declared size ({@link EntrySizeMismatchError}),
- * a source or output error, an unsafe/duplicate name, an abort — the current source and `out` are
+ * a source or output error, an unsafe/duplicate name, an abort — the open sources and `out` are
  * destroyed with the error and the promise rejects: `out` is never ended on a partial archive, so a
  * storage writer can discard it (abort the multipart upload, delete the temp file).
  */
@@ -186,17 +316,18 @@ export async function writeZip(
   out: Writable,
   options: WriteZipOptions = {},
 ): Promise<ArchiveResult> {
-  const { onProgress, signal, end = true } = options;
+  const { onProgress, signal, end = true, openAhead = 1 } = options;
+  if (!Number.isInteger(openAhead) || openAhead < 0) throw new RangeError(`openAhead ${openAhead} must be a count`);
   const sink = new Sink(out, signal);
+  const queue = new EntryQueue(entries, openAhead);
   const records: CentralRecord[] = [];
-  const seen = new Set<string>();
   let sourceBytesDone = 0;
   let zip64 = false;
   try {
     signal?.throwIfAborted();
-    for await (const entry of entries) {
+    for (let pending = await queue.next(); pending !== undefined; pending = await queue.next()) {
       signal?.throwIfAborted();
-      validateEntry(entry, seen);
+      const { entry } = pending;
       const name = Buffer.from(entry.name, 'utf8');
       const { size } = entry;
       const record: CentralRecord = {
@@ -210,34 +341,23 @@ export async function writeZip(
       if (size >= ZIP32_MAX || record.offset >= ZIP32_MAX) zip64 = true;
       await sink.write(localHeader(record));
 
-      const source = await entry.open();
+      const source = await pending.source;
+      await queue.openAhead();
       const onAbort = (): void => {
-        source.destroy(signal?.reason);
+        source.destroy(signal?.reason instanceof Error ? signal.reason : new ArchiveError('aborted'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      let crc = 0;
-      let received = 0;
+      let copied: { crc: number; received: number };
       try {
-        for await (const chunk of source as AsyncIterable<unknown>) {
-          if (!(chunk instanceof Uint8Array)) {
-            throw new ArchiveError(
-              `entry "${entry.name}": the source must deliver bytes, not ${typeof chunk}`,
-              entry.name,
-            );
-          }
-          received += chunk.length;
-          // Refuse the excess before writing any of it: the archive must never hold more than declared.
-          if (received > size) throw new EntrySizeMismatchError(entry.name, size, received);
-          crc = crc32(chunk, crc);
-          const wait = sink.write(chunk);
-          if (wait) await wait;
-          sourceBytesDone += chunk.length;
+        copied = await copyEntry(source, entry, sink, (bytes) => {
+          sourceBytesDone += bytes;
           onProgress?.(sourceBytesDone);
-        }
+        });
       } finally {
         signal?.removeEventListener('abort', onAbort);
         if (!source.destroyed) source.destroy();
       }
+      const { crc, received } = copied;
       signal?.throwIfAborted();
       if (received !== size) throw new EntrySizeMismatchError(entry.name, size, received);
       record.crc = crc;
@@ -266,6 +386,7 @@ export async function writeZip(
     if (end) await sink.finish();
     return { bytesWritten: sink.bytesWritten, entryCount: records.length, zip64 };
   } catch (error) {
+    await queue.discard().catch(ignore);
     // The rejection carries the error; `out` re-emitting it must not crash a caller without a listener.
     out.on('error', ignore);
     if (!out.destroyed) out.destroy(error instanceof Error ? error : new ArchiveError(String(error)));
