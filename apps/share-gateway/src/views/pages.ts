@@ -175,11 +175,11 @@ ${m.showMetadata ? html`<button type="button" class="viewer-info button js-only"
 <div class="viewer-body">
 <figure class="viewer-stage">
 ${stage(m, item, label)}
+<a class="viewer-nav viewer-prev" id="viewer-prev" rel="prev" href="${v?.prev ? photoUrl(m.base, v.prev) : ''}" aria-label="Previous photo"${v?.prev ? '' : html` hidden`}>‹</a>
+<a class="viewer-nav viewer-next" id="viewer-next" rel="next" href="${v?.next ? photoUrl(m.base, v.next) : ''}" aria-label="Next photo"${v?.next ? '' : html` hidden`}>›</a>
 </figure>
 ${m.showMetadata ? metaPanel(item, false) : ''}
 </div>
-<a class="viewer-nav viewer-prev" id="viewer-prev" rel="prev" href="${v?.prev ? photoUrl(m.base, v.prev) : ''}" aria-label="Previous photo"${v?.prev ? '' : html` hidden`}>‹</a>
-<a class="viewer-nav viewer-next" id="viewer-next" rel="next" href="${v?.next ? photoUrl(m.base, v.next) : ''}" aria-label="Next photo"${v?.next ? '' : html` hidden`}>›</a>
 </div>`;
 }
 
@@ -260,7 +260,7 @@ export interface LockedPageModel {
 
 export function lockedPage(m: LockedPageModel): string {
   const body = html`<main class="message-card" id="main">
-<div class="lock-icon" aria-hidden="true">🔒</div>
+<svg class="lock-icon" aria-hidden="true" viewBox="0 0 24 24" width="40" height="40" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"><rect x="4.5" y="10.5" width="15" height="10" rx="2"/><path d="M8 10.5V7.5a4 4 0 0 1 8 0v3"/><circle cx="12" cy="15.5" r="1.3" fill="currentColor"/></svg>
 <h1>Password required</h1>
 <p>This shared link is protected. Enter its password to see the photos.</p>
 ${m.error ? html`<p class="form-error" id="password-error" role="alert">${m.error}</p>` : ''}
