@@ -20,6 +20,7 @@ import {
   drain,
   duplicateByChecksum,
   parseChecksum,
+  partsOrBadRequest,
   requireAccess,
   requireAssetRow,
   type StoredUpload,
@@ -103,7 +104,7 @@ export const assetsRoutes =
         let stored: StoredUpload | null = null;
         let partFileName = '';
         try {
-          for await (const part of req.parts({ limits: { files: 2 } })) {
+          for await (const part of partsOrBadRequest(() => req.parts({ limits: { files: 2 } }))) {
             if (part.type === 'field') {
               if (typeof part.value === 'string') fields[part.fieldname] = part.value;
               continue;

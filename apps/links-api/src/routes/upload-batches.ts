@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, UploadBatchDto } from '@immish/contracts';
-import { getUploadBatch, receiveUploadBatch, requireAccess, type UploadPart } from '@immish/domain';
+import { getUploadBatch, partsOrBadRequest, receiveUploadBatch, requireAccess, type UploadPart } from '@immish/domain';
 import { invalid } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { caller } from '../auth.ts';
@@ -46,7 +46,7 @@ export const uploadBatchesRoutes =
             ownerId: user.id,
             uploadedByUserId: user.id,
             actor: { type: 'user', id: user.id },
-            parts: req.parts() as AsyncIterable<UploadPart>,
+            parts: partsOrBadRequest(() => req.parts() as AsyncIterable<UploadPart>),
             maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
             maxFiles: config.UPLOAD_MAX_FILES,
             authorizeAlbum: (albumId) => requireAccess(db, user.id, 'album.addAssets', albumId),
