@@ -2,19 +2,27 @@ import {
   AlbumUserRole,
   AssetOrder,
   addAssetsToAlbum,
+  addSharedLinkAssets,
   addUsersToAlbum,
   createAlbum,
+  createSharedLink,
   deleteAlbum,
   getAlbumInfo,
   getAllAlbums,
+  getAllSharedLinks,
   getMyUser,
+  getSharedLinkById,
   init,
   isHttpError,
   removeAssetFromAlbum,
+  removeSharedLink,
+  removeSharedLinkAssets,
   removeUserFromAlbum,
+  SharedLinkType,
   setApiKey,
   updateAlbumInfo,
   updateAlbumUser,
+  updateSharedLink,
 } from '@immich/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertAsset } from './albums-fixtures.ts';
@@ -115,5 +123,69 @@ describe('@immich/sdk albums', () => {
     await deleteAlbum({ id: album.id });
     expect((await getAllAlbums({})).map((a) => a.id)).not.toContain(album.id);
     expect(await httpStatusOf(getAlbumInfo({ id: album.id }))).toBe(400);
+  });
+});
+
+describe('@immich/sdk shared links', () => {
+  it('should create album and individual links, list, update, add/remove assets and delete them', async () => {
+    const a1 = await insertAsset(h, owner.id);
+    const a2 = await insertAsset(h, owner.id);
+    const album = await createAlbum({
+      createAlbumDto: {
+        albumName: 'Linked from the SDK',
+        assetIds: [a1.id],
+        albumUsers: [{ userId: friend.id, role: AlbumUserRole.Editor }],
+      },
+    });
+
+    const albumLink = await createSharedLink({
+      sharedLinkCreateDto: { type: SharedLinkType.Album, albumId: album.id, description: 'for the family' },
+    });
+    expect(albumLink).toMatchObject({
+      type: 'ALBUM',
+      description: 'for the family',
+      album: { id: album.id, albumName: 'Linked from the SDK' },
+    });
+    expect(albumLink.key).toEqual(expect.any(String));
+    expect((await getAlbumInfo({ id: album.id })).hasSharedLink).toBe(true);
+
+    // an editor may share the album too; a link is its creator's
+    const editorsLink = await as(friend, () =>
+      createSharedLink({ sharedLinkCreateDto: { type: SharedLinkType.Album, albumId: album.id } }),
+    );
+    expect(editorsLink.album?.id).toBe(album.id);
+
+    const single = await createSharedLink({
+      sharedLinkCreateDto: { type: SharedLinkType.Individual, assetIds: [a1.id], allowDownload: false },
+    });
+    expect(single.assets.map((a) => a.id)).toEqual([a1.id]);
+
+    const mine = await getAllSharedLinks({});
+    expect(mine.map((l) => l.id).sort()).toEqual([albumLink.id, single.id].sort());
+    expect((await getAllSharedLinks({ albumId: album.id })).map((l) => l.id)).toEqual([albumLink.id]);
+
+    const expiresAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const updated = await updateSharedLink({
+      id: albumLink.id,
+      sharedLinkEditDto: { description: 'renamed', expiresAt, password: 'letmein', allowUpload: true },
+    });
+    expect(updated).toMatchObject({ description: 'renamed', expiresAt, allowUpload: true });
+    expect(JSON.stringify(updated)).not.toContain('letmein');
+    expect((await getSharedLinkById({ id: albumLink.id })).description).toBe('renamed');
+
+    const added = await addSharedLinkAssets({ id: single.id, assetIdsDto: { assetIds: [a1.id, a2.id] } });
+    expect(added).toEqual([
+      { assetId: a1.id, success: false, error: 'duplicate' },
+      { assetId: a2.id, success: true },
+    ]);
+    const removed = await removeSharedLinkAssets({ id: single.id, assetIdsDto: { assetIds: [a1.id] } });
+    expect(removed).toEqual([{ assetId: a1.id, success: true }]);
+
+    await removeSharedLink({ id: albumLink.id });
+    await removeSharedLink({ id: single.id });
+    expect(await getAllSharedLinks({})).toEqual([]);
+    expect(await httpStatusOf(getSharedLinkById({ id: albumLink.id }))).toBe(400);
+    // the other user's link is not mine to delete
+    expect(await httpStatusOf(removeSharedLink({ id: editorsLink.id }))).toBe(400);
   });
 });
