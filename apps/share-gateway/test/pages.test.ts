@@ -198,10 +198,11 @@ describe('GET /share/:key', () => {
     expect((await get(`/share/${link.key}?page=x`)).body).toContain('<span aria-current="page">1</span>');
   });
 
-  it('should count a page view', async () => {
+  it('should count a page view (GET, not HEAD)', async () => {
     const { link } = await albumLink();
     await get(`/share/${link.key}`);
     await get(`/share/${link.key}`);
+    expect((await h.app.inject({ method: 'HEAD', url: `/share/${link.key}` })).statusCode).toBe(200);
     const row = await h.tdb.db
       .selectFrom('shared_links')
       .select('view_count')
@@ -277,6 +278,24 @@ describe('GET /share/:key', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<h1>Private album</h1>');
     expect(ogTags(page.body)['og:title']).toBe('Private album');
+  });
+
+  it('should say so when the form is throttled after too many wrong passwords', async () => {
+    const { link } = await albumLink({ password: 'right' });
+    const form = (password: string) =>
+      h.app.inject({
+        method: 'POST',
+        url: `/api/shared-links/login?key=${link.key}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        remoteAddress: '203.0.113.9',
+        payload: `password=${password}&returnTo=${encodeURIComponent(`/share/${link.key}`)}`,
+      });
+    for (let i = 0; i < h.config.UNLOCK_MAX_FAILURES_PER_IP; i++) await form(`wrong${i}`);
+    const blocked = await form('right');
+    expect(blocked.statusCode).toBe(303);
+    const page = await get(blocked.headers.location as string);
+    expect(page.statusCode).toBe(401);
+    expect(page.body).toContain('Too many wrong passwords. Try again later.');
   });
 
   it('should send the security headers and a strict CSP on pages and on the page assets', async () => {

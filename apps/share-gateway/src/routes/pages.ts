@@ -113,6 +113,11 @@ export const pageRoutes =
       return link;
     }
 
+    /** A page view counts (SPEC §5.3); a HEAD (link checkers, previews probing) does not. */
+    async function countView(req: FastifyRequest, link: ActiveLink) {
+      if (req.method === 'GET') await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+    }
+
     function base(link: ActiveLink, total: number): LinkPageBase & LinkView {
       const l = link.link;
       return {
@@ -148,7 +153,7 @@ export const pageRoutes =
       const rows = await listLinkAssets(db, link, { offset: from, limit: GRID_PAGE_SIZE + (offset - from) + 1 });
       const before = offset > 0 ? (rows.shift() ?? null) : null;
       const after = rows.length > GRID_PAGE_SIZE ? (rows.pop() ?? null) : null;
-      await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+      await countView(req, link);
       const b = base(link, total);
       const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
       return html(
@@ -193,7 +198,7 @@ export const pageRoutes =
           }),
         );
       }
-      await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+      await countView(req, link);
       return html(
         reply,
         200,

@@ -193,14 +193,22 @@ function initGridViewer(data: ShareData): void {
     }
   }
 
+  /** What lies behind the open viewer: inert, so Tab and screen readers stay in the dialog. */
+  const background = () =>
+    [...document.body.children].filter(
+      (el): el is HTMLElement => el instanceof HTMLElement && el !== viewer && el.tagName !== 'SCRIPT',
+    );
+
   function show() {
     viewer!.hidden = false;
     document.body.classList.add('viewer-open');
+    for (const el of background()) el.inert = true;
   }
 
   function hide() {
     viewer!.hidden = true;
     document.body.classList.remove('viewer-open');
+    for (const el of background()) el.inert = false;
     const media = byId('viewer-media');
     if (media instanceof HTMLVideoElement) media.pause();
     const id = data.items[current]?.id;
