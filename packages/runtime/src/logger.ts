@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -20,21 +20,25 @@ export const redactPaths = [
   '*.token',
 ];
 
-export function createLogger(opts: { service: string; level: string }): Logger {
-  return pino({
-    level: opts.level,
-    base: { service: opts.service },
-    redact: { paths: redactPaths, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    serializers: {
-      // URLs may carry a link key (?key=…): never log it
-      req: (req: { method: string; url: string; id: string }) => ({
-        method: req.method,
-        url: scrubUrl(req.url),
-        id: req.id,
-      }),
+/** `destination`: where the JSON lines go (default stdout); tests pass a stream to inspect them. */
+export function createLogger(opts: { service: string; level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: opts.level,
+      base: { service: opts.service },
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: {
+        // URLs may carry a link key (?key=…): never log it
+        req: (req: { method: string; url: string; id: string }) => ({
+          method: req.method,
+          url: scrubUrl(req.url),
+          id: req.id,
+        }),
+      },
     },
-  });
+    opts.destination,
+  );
 }
 
 /** Replaces link keys, slugs and tokens in a URL with a placeholder. */

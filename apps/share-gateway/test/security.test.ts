@@ -1,0 +1,425 @@
+import { Writable } from 'node:stream';
+import { exportPartKey } from '@immish/domain';
+import { createLogger } from '@immish/runtime';
+import exifr from 'exifr';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
+import { unlockCookieName } from '../src/unlock.ts';
+import { type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
+
+/**
+ * SPEC §5.2, §5.3, §10 and issue 6 item 7: every recipient route × every way a request can be illegitimate
+ * → the documented refusal; and nothing a showMetadata=false link serves reveals names, EXIF or GPS.
+ */
+
+let h: GatewayHarness;
+beforeAll(async () => {
+  h = await startGateway();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+interface Fixture {
+  key: string;
+  assetId: string;
+  foreignAssetId: string;
+  exportId: string;
+  cookie: string;
+}
+
+type RouteKind = 'view' | 'page' | 'assetPage' | 'asset' | 'original' | 'exportRequest' | 'exportDownload' | 'upload';
+
+interface RouteCase {
+  name: string;
+  kind: RouteKind;
+  request(
+    f: Fixture,
+    assetId: string,
+  ): {
+    method: 'GET' | 'POST';
+    url: string;
+    payload?: string | Buffer | object;
+    headers?: Record<string, string>;
+  };
+}
+
+const uploadBody = (() => {
+  const boundary = 'immishboundary';
+  const body = Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="assetData"; filename="x.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    ),
+    Buffer.from('not really a jpeg'),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return { payload: body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+})();
+
+const routes: RouteCase[] = [
+  {
+    name: 'GET /api/shared-links/me',
+    kind: 'view',
+    request: (f) => ({ method: 'GET', url: `/api/shared-links/me?key=${f.key}` }),
+  },
+  { name: 'GET /share/:key/assets', kind: 'view', request: (f) => ({ method: 'GET', url: `/share/${f.key}/assets` }) },
+  { name: 'GET /share/:key (page)', kind: 'page', request: (f) => ({ method: 'GET', url: `/share/${f.key}` }) },
+  {
+    name: 'GET /share/:key/photos/:assetId (page)',
+    kind: 'assetPage',
+    request: (f, a) => ({ method: 'GET', url: `/share/${f.key}/photos/${a}` }),
+  },
+  {
+    name: 'GET /share/:key/assets/:id/thumbnail',
+    kind: 'asset',
+    request: (f, a) => ({ method: 'GET', url: `/share/${f.key}/assets/${a}/thumbnail` }),
+  },
+  {
+    name: 'GET /share/:key/assets/:id/preview',
+    kind: 'asset',
+    request: (f, a) => ({ method: 'GET', url: `/share/${f.key}/assets/${a}/preview` }),
+  },
+  {
+    name: 'GET /api/assets/:id/thumbnail?key=',
+    kind: 'asset',
+    request: (f, a) => ({ method: 'GET', url: `/api/assets/${a}/thumbnail?key=${f.key}` }),
+  },
+  {
+    name: 'GET /share/:key/assets/:id/original',
+    kind: 'original',
+    request: (f, a) => ({ method: 'GET', url: `/share/${f.key}/assets/${a}/original` }),
+  },
+  {
+    name: 'GET /api/assets/:id/original?key=',
+    kind: 'original',
+    request: (f, a) => ({ method: 'GET', url: `/api/assets/${a}/original?key=${f.key}` }),
+  },
+  {
+    name: 'POST /share/:key/exports',
+    kind: 'exportRequest',
+    request: (f, a) => ({ method: 'POST', url: `/share/${f.key}/exports`, payload: { assetIds: [a] } }),
+  },
+  {
+    name: 'GET /share/:key/exports/:id',
+    kind: 'view',
+    request: (f) => ({ method: 'GET', url: `/share/${f.key}/exports/${f.exportId}` }),
+  },
+  {
+    name: 'GET /share/:key/exports/:id/parts/:n/download',
+    kind: 'exportDownload',
+    request: (f) => ({ method: 'GET', url: `/share/${f.key}/exports/${f.exportId}/parts/1/download` }),
+  },
+  {
+    name: 'POST /share/:key/uploads',
+    kind: 'upload',
+    request: (f) => ({ method: 'POST', url: `/share/${f.key}/uploads`, ...uploadBody }),
+  },
+  {
+    name: 'POST /api/assets?key=',
+    kind: 'upload',
+    request: (f) => ({ method: 'POST', url: `/api/assets?key=${f.key}`, ...uploadBody }),
+  },
+];
+
+interface Scenario {
+  name: string;
+  link: { password?: string; allowDownload?: boolean; allowUpload?: boolean };
+  /** what turns the legitimate fixture into the illegitimate request */
+  prepare(f: Fixture, linkId: string): Promise<{ cookie?: string; foreignAsset?: boolean }>;
+  applies(kind: RouteKind): boolean;
+  expected(kind: RouteKind): { status: number; message?: RegExp };
+}
+
+const isPage = (kind: RouteKind) => kind === 'page' || kind === 'assetPage';
+const passwordRequired = (kind: RouteKind) =>
+  isPage(kind) ? { status: 401, message: /Password required/i } : { status: 401, message: /^Password required$/ };
+
+const scenarios: Scenario[] = [
+  {
+    name: 'no unlock',
+    link: { password: 'pw', allowUpload: true },
+    prepare: async () => ({ cookie: '' }),
+    applies: () => true,
+    expected: passwordRequired,
+  },
+  {
+    name: "another link's unlock",
+    link: { password: 'pw', allowUpload: true },
+    prepare: async (f) => {
+      const other = await h.createLink({ assetIds: [f.assetId], password: 'pw' });
+      const cookie = await h.unlock(other, 'pw');
+      const token = cookie.slice(cookie.indexOf('=') + 1);
+      // both: the other link's cookie as is, and its token presented under this link's cookie name
+      const self = await h.tdb.db
+        .selectFrom('shared_links')
+        .select('id')
+        .where('key', '=', f.key)
+        .executeTakeFirstOrThrow();
+      return { cookie: `${cookie}; ${unlockCookieName(self.id)}=${token}` };
+    },
+    applies: () => true,
+    expected: passwordRequired,
+  },
+  {
+    name: 'unlock from before a password change',
+    link: { password: 'pw', allowUpload: true },
+    prepare: async (f, linkId) => {
+      await h.tdb.db
+        .updateTable('shared_links')
+        .set((eb) => ({ password_version: eb('password_version', '+', 1) }))
+        .where('id', '=', linkId)
+        .execute();
+      return { cookie: f.cookie };
+    },
+    applies: () => true,
+    expected: passwordRequired,
+  },
+  {
+    name: 'expired link',
+    link: { allowUpload: true },
+    prepare: async (_f, linkId) => {
+      await h.tdb.db
+        .updateTable('shared_links')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('id', '=', linkId)
+        .execute();
+      return {};
+    },
+    applies: () => true,
+    expected: (kind) =>
+      isPage(kind) ? { status: 410, message: /This link expired on/ } : { status: 401, message: /^Invalid share key$/ },
+  },
+  {
+    name: 'deleted link',
+    link: { allowUpload: true },
+    prepare: async (_f, linkId) => {
+      await h.tdb.db.deleteFrom('shared_links').where('id', '=', linkId).execute();
+      return {};
+    },
+    applies: () => true,
+    expected: (kind) =>
+      isPage(kind) ? { status: 404, message: /Link not found/ } : { status: 401, message: /^Invalid share key$/ },
+  },
+  {
+    name: 'asset not in the link',
+    link: {},
+    prepare: async () => ({ foreignAsset: true }),
+    applies: (kind) => kind === 'asset' || kind === 'original' || kind === 'assetPage',
+    expected: (kind) =>
+      kind === 'assetPage' ? { status: 404 } : { status: 400, message: /not found in this shared link/ },
+  },
+  {
+    name: 'asset not in the link (export selection)',
+    link: {},
+    prepare: async () => ({ foreignAsset: true }),
+    applies: (kind) => kind === 'exportRequest',
+    expected: () => ({ status: 400, message: /not found in this shared link/ }),
+  },
+  {
+    name: 'allowDownload=false',
+    link: { allowDownload: false },
+    prepare: async () => ({}),
+    applies: (kind) => kind === 'original' || kind === 'exportRequest' || kind === 'exportDownload',
+    expected: () => ({ status: 403, message: /Downloads are disabled/ }),
+  },
+  {
+    name: 'allowUpload=false',
+    link: { allowUpload: false },
+    prepare: async () => ({}),
+    applies: (kind) => kind === 'upload',
+    expected: () => ({ status: 401, message: /does not allow uploads/ }),
+  },
+];
+
+/** A link with one asset, a ready export and (for password links) a valid unlock: every route would succeed. */
+async function fixture(opts: Scenario['link']): Promise<{ f: Fixture; linkId: string }> {
+  const asset = await h.createAsset();
+  const foreign = await h.createAsset();
+  const link = await h.createLink({ assetIds: [asset.id], ...opts });
+  const part = exportPartKey('00000000-0000-4000-8000-000000000000', 1);
+  const exp = await h.tdb.db
+    .insertInto('exports')
+    .values({
+      shared_link_id: link.id,
+      asset_ids: [asset.id],
+      options: JSON.stringify({}),
+      content_hash: `h-${link.id}`,
+      archive_name: '',
+      status: 'ready',
+      parts: JSON.stringify([{ index: 1, fileName: 'a.zip', size: 3, storageKey: part, entryCount: 1 }]),
+      expires_at: new Date(Date.now() + 3600_000),
+      completed_at: new Date(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await h.storage.put(part, Buffer.from('zip'));
+  const cookie = opts.password ? await h.unlock(link, opts.password) : '';
+  return {
+    f: { key: link.key, assetId: asset.id, foreignAssetId: foreign.id, exportId: exp.id, cookie },
+    linkId: link.id,
+  };
+}
+
+const bodyText = (res: LightMyRequestResponse) =>
+  (res.headers['content-type'] ?? '').toString().includes('json') ||
+  (res.headers['content-type'] ?? '').toString().includes('html')
+    ? res.body
+    : '';
+
+describe('recipient routes × illegitimate requests', () => {
+  for (const scenario of scenarios) {
+    it(`should refuse: ${scenario.name}`, async () => {
+      const cases = routes.filter((r) => scenario.applies(r.kind));
+      expect(cases.length).toBeGreaterThan(0);
+      const { f, linkId } = await fixture(scenario.link);
+      // the legitimate request works (so the refusal below is caused by the scenario, not the fixture)
+      const control = routes.find((r) => r.kind === 'view')!.request(f, f.assetId);
+      expect((await h.app.inject({ ...control, headers: { cookie: f.cookie } })).statusCode).toBe(200);
+      const { cookie, foreignAsset } = await scenario.prepare(f, linkId);
+      // a replica with a cold cache: the change is visible at once (cache invalidation has its own tests)
+      const app = await h.newApp();
+      const problems: string[] = [];
+      for (const route of cases) {
+        const req = route.request(f, foreignAsset ? f.foreignAssetId : f.assetId);
+        const headers = { ...(req.headers ?? {}), ...((cookie ?? f.cookie) ? { cookie: cookie ?? f.cookie } : {}) };
+        const res = await app.inject({ ...req, headers } as never);
+        const want = scenario.expected(route.kind);
+        const text = bodyText(res);
+        const messageOk =
+          !want.message || want.message.test(text.startsWith('{') ? (JSON.parse(text).message ?? '') : text);
+        if (res.statusCode !== want.status || !messageOk) {
+          problems.push(
+            `${route.name}: got ${res.statusCode} ${text.slice(0, 160)}; want ${want.status} ${want.message ?? ''}`,
+          );
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  }
+});
+
+describe('showMetadata=false', () => {
+  it('should never reveal the file name, EXIF or GPS in any response', async () => {
+    const bytes = await jpegWithExif();
+    const asset = await h.createAsset({ bytes, fileName: 'Secret beach party.jpg' });
+    const albumId = await h.createAlbum([asset.id], { name: 'Trip' });
+    const link = await h.createLink({ albumId, showMetadata: false, password: 'pw' });
+    const cookie = await h.unlock(link, 'pw');
+    const get = (url: string) => h.app.inject({ url, headers: { cookie } });
+    const exportRes = await h.app.inject({
+      method: 'POST',
+      url: `/share/${link.key}/exports`,
+      headers: { cookie },
+      payload: {},
+    });
+    expect(exportRes.statusCode).toBe(202);
+    const loginRes = await h.app.inject({
+      method: 'POST',
+      url: `/api/shared-links/login?key=${link.key}`,
+      payload: { password: 'pw' },
+    });
+    const texts: [string, LightMyRequestResponse][] = [
+      ['login', loginRes],
+      ['me', await get(`/api/shared-links/me?key=${link.key}`)],
+      ['assets page', await get(`/share/${link.key}/assets`)],
+      ['export', exportRes],
+      ['export status', await get(`/share/${link.key}/exports/${exportRes.json().id}`)],
+      ['share page', await get(`/share/${link.key}`)],
+      ['photo page', await get(`/share/${link.key}/photos/${asset.id}`)],
+    ];
+    const forbidden = [
+      'Secret beach',
+      'SecretCam',
+      'X100',
+      'Lens9',
+      'secret place',
+      '48.85',
+      '2.35',
+      h.owner.email,
+      asset.checksum.toString('base64'),
+      'exifInfo',
+      'latitude',
+      'dateTimeOriginal',
+      'originalPath":"assets/',
+    ];
+    for (const [what, res] of texts) {
+      expect({ what, status: res.statusCode }).toMatchObject({ what, status: expect.any(Number) });
+      expect(res.statusCode, what).toBeLessThan(300);
+      for (const word of forbidden)
+        expect({ what, found: res.body.includes(word) ? word : null }).toEqual({ what, found: null });
+    }
+    const me = texts[1]![1].json();
+    expect(me.assets[0]).toMatchObject({ id: asset.id, originalFileName: `${asset.id}.jpg`, hasMetadata: false });
+
+    for (const kind of ['thumbnail', 'preview', 'original']) {
+      const res = await get(`/share/${link.key}/assets/${asset.id}/${kind}`);
+      expect(res.statusCode, kind).toBe(200);
+      const meta = await exifr.parse(res.rawPayload, { gps: true, xmp: true, iptc: true }).catch(() => undefined);
+      expect({
+        kind,
+        latitude: meta?.latitude,
+        make: meta?.Make,
+        model: meta?.Model,
+        description: meta?.ImageDescription,
+      }).toEqual({
+        kind,
+        latitude: undefined,
+        make: undefined,
+        model: undefined,
+        description: undefined,
+      });
+      for (const word of ['SecretCam', 'secret place', 'Secret beach']) {
+        expect({ kind, found: res.rawPayload.includes(Buffer.from(word)) }).toEqual({ kind, found: false });
+      }
+      expect(String(res.headers['content-disposition'] ?? '')).not.toContain('Secret');
+    }
+  });
+});
+
+describe('logs', () => {
+  it('should never contain link keys, slugs, passwords or unlock tokens', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const logger = createLogger({ service: 'share-gateway', level: 'debug', destination });
+    const app = await buildApp({ config: h.config, db: h.tdb.db, storage: h.storage, redis: h.redis, logger });
+    try {
+      const asset = await h.createAsset();
+      const link = await h.createLink({ assetIds: [asset.id], password: 'hunter2-secret', slug: 'private-slug' });
+      const login = await app.inject({
+        method: 'POST',
+        url: `/api/shared-links/login?key=${link.key}`,
+        payload: { password: 'hunter2-secret' },
+      });
+      const token = login.cookies[0]!.value;
+      const cookie = `${login.cookies[0]!.name}=${token}`;
+      await app.inject({
+        method: 'POST',
+        url: '/api/shared-links/login?slug=private-slug',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'password=wrong-guess-secret&returnTo=%2Fshare%2Fprivate-slug',
+      });
+      await app.inject({ url: `/share/${link.key}`, headers: { cookie } });
+      await app.inject({ url: '/s/private-slug', headers: { cookie } });
+      await app.inject({ url: `/api/assets/${asset.id}/thumbnail?key=${link.key}`, headers: { cookie } });
+      await app.inject({ url: '/api/shared-links/me', headers: { 'x-immich-share-key': link.key, cookie } });
+      await app.inject({ url: `/share/${link.key}/assets/not-a-uuid/original`, headers: { cookie } });
+      await app.inject({ url: `/api/shared-links/me?key=${link.key}x` });
+      const log = lines.join('');
+      expect(lines.length).toBeGreaterThan(5);
+      for (const secret of [link.key, 'private-slug', 'hunter2-secret', 'wrong-guess-secret', token]) {
+        expect({ secret: secret.slice(0, 6), found: log.includes(secret) }).toEqual({
+          secret: secret.slice(0, 6),
+          found: false,
+        });
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
