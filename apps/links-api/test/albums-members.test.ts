@@ -243,3 +243,36 @@ describe('DELETE /api/albums/:id/user/:userId', () => {
     expect((await api('DELETE', `/api/albums/${album.id}/user/${other.id}`, editor)).statusCode).toBe(204);
   });
 });
+
+describe('album links of a member who loses the right to share', () => {
+  const linkAs = async (who: TestUser, albumId: string) => {
+    const res = await api('POST', '/api/shared-links', who, { type: 'ALBUM', albumId });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json().id as string;
+  };
+  const linkExists = async (id: string) =>
+    (await h.tdb.db.selectFrom('shared_links').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+
+  it('should delete the links an editor created when they are removed, leave, or become a viewer', async () => {
+    const album = await makeAlbum(h, owner, { editors: [editor, viewer, other] });
+    const ownersLink = await linkAs(owner, album.id);
+    const removedLink = await linkAs(editor, album.id);
+    const leftLink = await linkAs(viewer, album.id);
+    const demotedLink = await linkAs(other, album.id);
+
+    expect((await api('DELETE', `/api/albums/${album.id}/user/${editor.id}`, owner)).statusCode).toBe(204);
+    expect((await api('DELETE', `/api/albums/${album.id}/user/me`, viewer)).statusCode).toBe(204);
+    expect((await api('PUT', `/api/albums/${album.id}/user/${other.id}`, owner, { role: 'viewer' })).statusCode).toBe(
+      204,
+    );
+
+    expect(await linkExists(ownersLink)).toBe(true);
+    for (const id of [removedLink, leftLink, demotedLink]) {
+      expect(await linkExists(id)).toBe(false);
+      expect((await eventsOf(h, id)).map((e) => [e.type, e.data])).toEqual([
+        ['shared-link.created', expect.anything()],
+        ['shared-link.deleted', { linkId: id }],
+      ]);
+    }
+  });
+});

@@ -1,7 +1,14 @@
 import type { AlbumResponseDto, AlbumUserRole, NewEvent } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
 import { invalid } from '@immish/runtime';
-import { type AlbumCaller, albumActor, albumSubject, getAlbumDto, lockAlbum } from './album-queries.ts';
+import {
+  type AlbumCaller,
+  albumActor,
+  albumSubject,
+  getAlbumDto,
+  lockAlbum,
+  revokeAlbumLinks,
+} from './album-queries.ts';
 
 /**
  * Album members (SPEC §4.3). The route has already checked the caller's permission with the access module;
@@ -120,6 +127,8 @@ export async function updateAlbumMemberRole(
       .where('user_id', '=', userId)
       .execute();
     await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    // a viewer may not share the album: the links they created as an editor stop working
+    const revoked = role === 'viewer' ? await revokeAlbumLinks(trx, caller, albumId, userId) : [];
     await appendEvents(trx, [
       {
         type: 'album.member-updated',
@@ -127,6 +136,7 @@ export async function updateAlbumMemberRole(
         subject: albumSubject(albumId),
         data: { albumId, userId, role },
       },
+      ...revoked,
     ]);
   });
 }
@@ -161,6 +171,7 @@ export async function removeAlbumMember(
     }
     await trx.deleteFrom('album_users').where('album_id', '=', albumId).where('user_id', '=', userId).execute();
     await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    const revoked = await revokeAlbumLinks(trx, caller, albumId, userId);
     await appendEvents(trx, [
       {
         type: 'album.member-removed',
@@ -168,6 +179,7 @@ export async function removeAlbumMember(
         subject: albumSubject(albumId),
         data: { albumId, userId },
       },
+      ...revoked,
     ]);
   });
 }

@@ -1,4 +1,4 @@
-import type { AlbumResponseDto, AlbumUserRole, GetAlbumsQuery } from '@immish/contracts';
+import type { AlbumResponseDto, AlbumUserRole, GetAlbumsQuery, NewEvent } from '@immish/contracts';
 import type { AlbumRole, Database, Db } from '@immish/db';
 import { noAccess } from '@immish/runtime';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
@@ -211,3 +211,25 @@ export async function lockAlbum(trx: Db, albumId: string) {
 }
 
 export const isAssignableRole = (role: AlbumUserRole): role is Exclude<AlbumRole, 'owner'> => role !== 'owner';
+
+/**
+ * A link to an album is valid only while its creator may share the album (SPEC §4.3: owner or editor).
+ * Deletes the album's links created by `userId` (all of them when `userId` is null: the album is deleted)
+ * and returns their `shared-link.deleted` events, for the caller's transaction (the gateway drops them).
+ */
+export async function revokeAlbumLinks(
+  trx: Db,
+  caller: AlbumCaller,
+  albumId: string,
+  userId: string | null,
+): Promise<NewEvent[]> {
+  let q = trx.deleteFrom('shared_links').where('album_id', '=', albumId);
+  if (userId !== null) q = q.where('owner_id', '=', userId);
+  const links = await q.returning('id').execute();
+  return links.map((l) => ({
+    type: 'shared-link.deleted',
+    ...albumActor(caller),
+    subject: { type: 'shared-link', id: l.id },
+    data: { linkId: l.id },
+  }));
+}

@@ -3,7 +3,14 @@ import { appendEvents, type Db } from '@immish/db';
 import { invalid } from '@immish/runtime';
 import { shareableAssetIds } from './album-assets.ts';
 import { memberAddedEvents, resolveNewMembers } from './album-members.ts';
-import { type AlbumCaller, albumActor, albumSubject, getAlbumDto, lockAlbum } from './album-queries.ts';
+import {
+  type AlbumCaller,
+  albumActor,
+  albumSubject,
+  getAlbumDto,
+  lockAlbum,
+  revokeAlbumLinks,
+} from './album-queries.ts';
 
 export * from './album-assets.ts';
 export * from './album-members.ts';
@@ -125,17 +132,10 @@ export async function deleteAlbum(db: Db, caller: AlbumCaller, albumId: string):
   await db.transaction().execute(async (trx) => {
     await lockAlbum(trx, albumId);
     await trx.updateTable('albums').set({ deleted_at: new Date() }).where('id', '=', albumId).execute();
-    const links = await trx.deleteFrom('shared_links').where('album_id', '=', albumId).returning('id').execute();
+    const revoked = await revokeAlbumLinks(trx, caller, albumId, null);
     await appendEvents(trx, [
       { type: 'album.deleted', ...albumActor(caller), subject: albumSubject(albumId), data: { albumId } },
-      ...links.map(
-        (l): NewEvent => ({
-          type: 'shared-link.deleted',
-          ...albumActor(caller),
-          subject: { type: 'shared-link', id: l.id },
-          data: { linkId: l.id },
-        }),
-      ),
+      ...revoked,
     ]);
   });
 }
