@@ -56,6 +56,9 @@ describe('GET /share/:key/assets/:assetId/original', () => {
     const asset = await h.createAsset({ fileName: 'Beach day.jpg' });
     const link = await h.createLink({ assetIds: [asset.id] });
     const url = `/share/${link.key}/assets/${asset.id}/original`;
+    const head = await h.app.inject({ method: 'HEAD', url });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-length']).toBe(String(asset.size));
     const full = await h.app.inject(url);
     expect(full.statusCode).toBe(200);
     expect(full.headers['content-length']).toBe(String(asset.size));
@@ -74,7 +77,7 @@ describe('GET /share/:key/assets/:assetId/original', () => {
     expect(beyond.headers['content-range']).toBe(`bytes */${asset.size}`);
     const staleIfRange = await h.app.inject({ url, headers: { range: 'bytes=0-9', 'if-range': '"old"' } });
     expect(staleIfRange.statusCode).toBe(200);
-    // full download, the tail range (reaches the last byte) and the stale If-Range full answer count; 0-9 does not
+    // full download, the tail range (reaches the last byte) and the stale If-Range full answer count; HEAD and 0-9 do not
     await eventually(async () => Number((await rowOf(link.id)).download_count) === 3, 'three downloads counted');
     expect(Number((await rowOf(link.id)).download_count)).toBe(3);
   });

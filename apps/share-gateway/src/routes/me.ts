@@ -35,7 +35,7 @@ export const meRoutes =
       async (req) => {
         const { link } = await requireRecipient(ctx, req);
         const assets = await listLinkAssets(db, link);
-        await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+        if (req.method !== 'HEAD') await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
         return toRecipientLinkDto(config.PUBLIC_URL, link, assets);
       },
     );

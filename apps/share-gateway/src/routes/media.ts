@@ -63,6 +63,7 @@ export const mediaRoutes =
      * Attached before the response starts, judged when it finished.
      */
     function countDownloadWhenDone(reply: FastifyReply, linkId: string, correlationId: string) {
+      if (reply.request.method === 'HEAD') return;
       reply.raw.once('finish', () => {
         const status = reply.statusCode;
         if (status === 206) {
