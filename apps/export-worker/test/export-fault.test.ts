@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createUser, requestExport } from '@immish/domain';
@@ -50,10 +51,21 @@ afterAll(async () => {
   if (storageRoot) rmSync(storageRoot, { recursive: true, force: true });
 });
 
-function startWorker(output: string[]): ChildProcess {
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => done(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+function startWorker(output: string[], extraEnv: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ['apps/export-worker/src/main.ts'], {
     cwd: repoRoot,
-    env,
+    env: { ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
@@ -115,7 +127,8 @@ describe('export worker killed mid-archive', () => {
     expect((await row()).status).toBe('running');
 
     const secondOutput: string[] = [];
-    const second = startWorker(secondOutput);
+    const metricsPort = await freePort();
+    const second = startWorker(secondOutput, { EXPORT_METRICS_PORT: String(metricsPort) });
     const done = await waitUntil('the second worker to complete the export', 60_000, async () => {
       if (second.exitCode !== null) throw new Error(`worker exited early: ${secondOutput.join('')}`);
       const r = await row();
@@ -132,6 +145,13 @@ describe('export worker killed mid-archive', () => {
       join(storageRoot, 'exports', requested.id, 'part-1.zip'),
       assets.map((a) => ({ name: a.fileName, size: a.size, crc: a.crc })),
     );
+
+    // The operator's view of the surviving worker: ready, and the job in its metrics.
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', checks: { postgres: 'ok', redis: 'ok', storage: 'ok' } });
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/job_duration_seconds_count\{[^}]*queue="exports"[^}]*outcome="completed"[^}]*\} 1/);
 
     // SIGTERM: a clean exit.
     second.kill('SIGTERM');

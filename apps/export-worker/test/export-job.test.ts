@@ -300,6 +300,37 @@ describe('export job: POST /api/exports → worker → GET …/download', () => 
     expect((await listFiles(join(h.storageRoot, 'exports'))).filter((f) => f.startsWith(queued.id))).toEqual([]);
   });
 
+  it('should leave the export to BullMQ’s retry after a transient failure and fail it on the last attempt', async () => {
+    const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'flaky.jpg', size: 3000 });
+    const queued = await postExport({ assetIds: [a.id] });
+    const flaky: BlobStore = {
+      driver: store.driver,
+      put: store.put.bind(store),
+      get: async () => {
+        throw new Error('storage connection reset');
+      },
+      head: store.head.bind(store),
+      delete: store.delete.bind(store),
+      deletePrefix: store.deletePrefix.bind(store),
+      list: store.list.bind(store),
+      openWriter: store.openWriter.bind(store),
+      abortIncompleteWrites: store.abortIncompleteWrites.bind(store),
+      presignGet: store.presignGet.bind(store),
+      check: store.check.bind(store),
+      close: async () => {},
+    };
+    const event = await requestedEvent(queued.id);
+    const job = (attempt: number) =>
+      processExportJob(event, { ...deps(), storage: flaky }, { attempt, maxAttempts: 2 });
+    await expect(job(1)).rejects.toThrow('storage connection reset');
+    expect(await getDto(queued.id)).toMatchObject({ status: 'running' });
+    await expect(job(2)).rejects.toThrow('storage connection reset');
+    expect(await getDto(queued.id)).toMatchObject({ status: 'failed', error: 'storage connection reset' });
+    const row = await getExport(h.tdb.db, { userId: owner.id }, queued.id);
+    expect(row.attempts).toBe(2);
+    expect(await listFiles(join(h.storageRoot, 'exports', queued.id))).toEqual([]);
+  });
+
   it('should expire ready exports and delete their archives (cleanup job, run twice at once)', async () => {
     const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'old.jpg', size: 2000 });
     const queued = await postExport({ assetIds: [a.id] });
