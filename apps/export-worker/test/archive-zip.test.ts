@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -310,6 +310,34 @@ describe('writeZip failures', () => {
     expect(out.received).toBeLessThan(10 * 1024 * 1024);
   });
 
+  it('should reject with the default abort reason when aborted before starting', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const opened: string[] = [];
+    const entry = {
+      ...bufferSource('a.jpg', Buffer.alloc(10)),
+      open: async () => {
+        opened.push('a');
+        return Readable.from([]);
+      },
+    };
+    await expect(writeZip([entry], countingSink(), { signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(opened).toEqual([]);
+  });
+
+  it('should reject, not crash, when a file opened ahead does not exist', async () => {
+    const missing = join(tmp.dir, 'missing.jpg');
+    const entries: ArchiveEntrySource[] = [
+      patternSource('first.bin', 4 * 1024 * 1024, 1),
+      { name: 'missing.jpg', size: 10, modifiedAt: new Date(), open: async () => createReadStream(missing) },
+    ];
+    const out = countingSink();
+    await expect(writeZip(entries, out)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(out.writableFinished).toBe(false);
+  });
+
   it('should refuse unsafe and duplicate entry names', async () => {
     await expect(writeZip([bufferSource('../evil.jpg', Buffer.alloc(1))], countingSink())).rejects.toThrow(
       ArchiveError,
@@ -323,6 +351,54 @@ describe('writeZip failures', () => {
     await expect(writeZip([{ ...bufferSource('a.jpg', Buffer.alloc(1)), size: -1 }], countingSink())).rejects.toThrow(
       /not a byte count/,
     );
+  });
+});
+
+describe('writeZip open-ahead', () => {
+  function trackedEntries(count: number, log: string[], streams: Readable[]): ArchiveEntrySource[] {
+    return Array.from({ length: count }, (_, i) => ({
+      name: `${i}.bin`,
+      size: 1000,
+      modifiedAt: new Date(),
+      open: async () => {
+        log.push(`open ${i}`);
+        let sent = false;
+        const stream = new Readable({
+          read() {
+            if (!sent) log.push(`read ${i}`);
+            this.push(sent ? null : Buffer.alloc(1000, i));
+            sent = true;
+          },
+        });
+        streams.push(stream);
+        return stream;
+      },
+    }));
+  }
+
+  it('should open the next entry while the current one is written, and no further', async () => {
+    const log: string[] = [];
+    const streams: Readable[] = [];
+    await writeZip(trackedEntries(4, log, streams), countingSink());
+    expect(log).toEqual(['open 0', 'open 1', 'read 0', 'open 2', 'read 1', 'open 3', 'read 2', 'read 3']);
+    expect(streams.every((stream) => stream.destroyed)).toBe(true);
+  });
+
+  it('should open each entry only when its turn comes with openAhead 0', async () => {
+    const log: string[] = [];
+    await writeZip(trackedEntries(3, log, []), countingSink(), { openAhead: 0 });
+    expect(log).toEqual(['open 0', 'read 0', 'open 1', 'read 1', 'open 2', 'read 2']);
+  });
+
+  it('should destroy the sources opened ahead when the archive fails', async () => {
+    const log: string[] = [];
+    const streams: Readable[] = [];
+    const entries = trackedEntries(3, log, streams);
+    entries[0] = { ...entries[0]!, size: 999 };
+    await expect(writeZip(entries, countingSink(), { openAhead: 2 })).rejects.toThrow(EntrySizeMismatchError);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.filter((line) => line.startsWith('open'))).toEqual(['open 0', 'open 1', 'open 2']);
+    expect(streams.every((stream) => stream.destroyed)).toBe(true);
   });
 });
 

@@ -38,7 +38,7 @@ export interface ArchiveResult {
 export interface WriteZipOptions {
   /** Called after every chunk with the total source bytes written so far (throttle it yourself). */
   onProgress?: (sourceBytesDone: number) => void;
-  /** Aborting destroys the current source and `out`, and rejects with the signal's reason. */
+  /** Aborting destroys the open sources and `out`, and rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
    * Whether to end `out` once the archive is complete (default true): `writeZip` then resolves only
@@ -235,6 +235,18 @@ function copyEntry(
     const onError = (error: unknown): void => settle(error);
     const onClose = (): void =>
       settle(new ArchiveError(`entry "${entry.name}": the source closed before its end`, entry.name));
+    if (source.errored) {
+      settle(source.errored);
+      return;
+    }
+    if (source.readableEnded) {
+      settle();
+      return;
+    }
+    if (source.destroyed) {
+      onClose();
+      return;
+    }
     source.on('data', onData);
     source.on('end', onEnd);
     source.on('error', onError);
@@ -271,7 +283,14 @@ class EntryQueue {
     }
     const entry = next.value;
     validateEntry(entry, this.#seen);
-    const source = Promise.resolve().then(() => entry.open());
+    const source = Promise.resolve()
+      .then(() => entry.open())
+      .then((stream) => {
+        // Until its turn comes nobody listens to this stream: an early error (a missing file) must
+        // not crash the process. It stays visible as `stream.errored` for copyEntry.
+        stream.on('error', ignore);
+        return stream;
+      });
     source.catch(ignore); // awaited (and thrown) when the entry's turn comes
     this.#pending.push({ entry, source });
   }
@@ -342,13 +361,14 @@ export async function writeZip(
       await sink.write(localHeader(record));
 
       const source = await pending.source;
-      await queue.openAhead();
       const onAbort = (): void => {
-        source.destroy(signal?.reason instanceof Error ? signal.reason : new ArchiveError('aborted'));
+        source.destroy(new ArchiveError('aborted'));
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
       let copied: { crc: number; received: number };
       try {
+        await queue.openAhead();
+        signal?.throwIfAborted();
+        signal?.addEventListener('abort', onAbort, { once: true });
         copied = await copyEntry(source, entry, sink, (bytes) => {
           sourceBytesDone += bytes;
           onProgress?.(sourceBytesDone);
@@ -385,7 +405,8 @@ export async function writeZip(
 
     if (end) await sink.finish();
     return { bytesWritten: sink.bytesWritten, entryCount: records.length, zip64 };
-  } catch (error) {
+  } catch (caught) {
+    const error: unknown = signal?.aborted ? signal.reason : caught;
     await queue.discard().catch(ignore);
     // The rejection carries the error; `out` re-emitting it must not crash a caller without a listener.
     out.on('error', ignore);
