@@ -1,0 +1,350 @@
+/**
+ * Export archive benchmark: our streaming ZIP writer against Info-ZIP `zip -0` and `archiver` (STORE),
+ * on the same files, plus the writer's peak memory for a ~500 MB and a ~5 GB archive.
+ *
+ *   node bench/export-zip.bench.ts
+ *
+ * Work files live in bench/.work/export-zip/ (gitignored; the source files are kept between runs,
+ * every archive is deleted right after it is measured). Figures are printed, never asserted.
+ * Each measurement runs in its own child process: `zip` as a process, the two Node writers as a
+ * child running this file with `--child`, timed from inside (so Node's start-up is not counted) and
+ * reporting its peak RSS (`process.resourceUsage().maxRSS`).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { type ArchiveEntrySource, writeZip } from '../apps/export-worker/src/archive/index.ts';
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+const WORK_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '.work', 'export-zip');
+const MiB = 1024 * 1024;
+const KiB = 1024;
+const READ_HIGH_WATER_MARK = MiB;
+const WRITE_HIGH_WATER_MARK = MiB;
+const ROUNDS = 5;
+
+const run = promisify(execFile);
+
+interface FileSet {
+  name: string;
+  count: number;
+  size: number;
+}
+
+const SETS: FileSet[] = [
+  { name: '200 × 2 MiB', count: 200, size: 2 * MiB },
+  { name: '2,000 × 200 KiB', count: 2000, size: 200 * KiB },
+];
+
+const setDir = (set: FileSet): string => join(WORK_DIR, `files-${set.count}x${set.size}`);
+const fileName = (i: number): string => `IMG_${String(i).padStart(5, '0')}.jpg`;
+
+/** Random (incompressible, like media) files; kept between runs when already there with the right size. */
+async function ensureFiles(set: FileSet): Promise<void> {
+  const dir = setDir(set);
+  await mkdir(dir, { recursive: true });
+  const buffer = Buffer.allocUnsafe(set.size);
+  for (let i = 0; i < set.count; i++) {
+    const path = join(dir, fileName(i));
+    const existing = await stat(path).catch(() => null);
+    if (existing?.size === set.size) continue;
+    randomFillSync(buffer);
+    await writeFile(path, buffer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child side: one measurement per process.
+
+interface ChildReport {
+  ms: number;
+  /** CPU time (user + system, all threads) of the measured work, start-up excluded. */
+  cpuMs: number;
+  bytes: number;
+  maxRssBytes: number;
+}
+
+async function listFiles(dir: string): Promise<{ name: string; path: string; size: number; mtime: Date }[]> {
+  const names = (await readdir(dir)).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const path = join(dir, name);
+      const info = await stat(path);
+      return { name, path, size: info.size, mtime: info.mtime };
+    }),
+  );
+}
+
+function fileEntries(files: { name: string; path: string; size: number; mtime: Date }[]): ArchiveEntrySource[] {
+  return files.map((file) => ({
+    name: file.name,
+    size: file.size,
+    modifiedAt: file.mtime,
+    // `end` is inclusive: reading up to one byte past the declared size lets writeZip notice a file
+    // that grew, and lets the stream size its last buffer instead of allocating a full highWaterMark
+    // for the final empty read.
+    open: async () => createReadStream(file.path, { highWaterMark: READ_HIGH_WATER_MARK, start: 0, end: file.size }),
+  }));
+}
+
+/**
+ * Generated content shaped like an album (2 MiB photos and 100 MiB videos), delivered in freshly
+ * allocated 1 MiB chunks like a storage read stream would (so garbage collection is exercised), or
+ * with `reuseBuffer` as one constant buffer: what is left is the writer's own footprint.
+ */
+function* generatedEntries(totalBytes: number, reuseBuffer: boolean): Generator<ArchiveEntrySource> {
+  const pattern = randomFillSync(Buffer.allocUnsafe(MiB));
+  const modifiedAt = new Date('2025-07-01T12:00:00Z');
+  let produced = 0;
+  for (let i = 0; produced < totalBytes; i++) {
+    const size = i % 100 === 99 ? 100 * MiB : 2 * MiB;
+    produced += size;
+    yield {
+      name: `generated-${String(i).padStart(6, '0')}.${size > 2 * MiB ? 'mov' : 'jpg'}`,
+      size,
+      modifiedAt,
+      open: async () => {
+        let remaining = size;
+        return new Readable({
+          highWaterMark: READ_HIGH_WATER_MARK,
+          read() {
+            if (remaining === 0) {
+              this.push(null);
+              return;
+            }
+            const n = Math.min(remaining, MiB);
+            remaining -= n;
+            if (reuseBuffer) {
+              this.push(pattern.subarray(0, n)); // never modified, so safe to hand out again
+              return;
+            }
+            const chunk = Buffer.allocUnsafe(n);
+            pattern.copy(chunk, 0, 0, n);
+            this.push(chunk);
+          },
+        });
+      },
+    };
+  }
+}
+
+interface ArchiverLike {
+  pipe(out: NodeJS.WritableStream): void;
+  file(path: string, data: { name: string }): void;
+  finalize(): Promise<void>;
+  on(event: 'error', listener: (error: Error) => void): void;
+}
+
+async function runChild(mode: string, source: string, outPath: string): Promise<ChildReport> {
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  let bytes = 0;
+  if (mode === 'ours') {
+    const files = await listFiles(source);
+    const out = createWriteStream(outPath, { highWaterMark: WRITE_HIGH_WATER_MARK });
+    bytes = (await writeZip(fileEntries(files), out)).bytesWritten;
+  } else if (mode === 'ours-generated' || mode === 'ours-generated-reused') {
+    const out = createWriteStream(outPath, { highWaterMark: WRITE_HIGH_WATER_MARK });
+    const entries = generatedEntries(Number(source), mode === 'ours-generated-reused');
+    bytes = (await writeZip(entries, out)).bytesWritten;
+  } else if (mode === 'archiver') {
+    const archiverModule = 'archiver';
+    const { ZipArchive } = (await import(archiverModule)) as { ZipArchive: new (options: object) => ArchiverLike };
+    const files = await listFiles(source);
+    const archive = new ZipArchive({ store: true });
+    const out = createWriteStream(outPath);
+    const closed = new Promise<void>((resolve, reject) => {
+      out.on('close', resolve);
+      out.on('error', reject);
+      archive.on('error', reject);
+    });
+    archive.pipe(out);
+    for (const file of files) archive.file(file.path, { name: file.name });
+    await archive.finalize();
+    await closed;
+    bytes = (await stat(outPath)).size;
+  } else if (mode !== 'idle') {
+    throw new Error(`unknown child mode ${mode}`);
+  }
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, bytes, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+function spawnChild(mode: string, source: string, outPath: string): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [THIS_FILE, '--child', mode, source, outPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`child ${mode} exited with ${code}`));
+      else resolve(JSON.parse(stdout) as ChildReport);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent side.
+
+async function timeZip(set: FileSet, outPath: string): Promise<{ ms: number; cpuMs: number }> {
+  const started = performance.now();
+  const { stderr } = await run('/usr/bin/time', ['-f', '%U %S', 'zip', '-0', '-r', '-q', outPath, '.'], {
+    cwd: setDir(set),
+  });
+  const ms = performance.now() - started;
+  const [user = 0, system = 0] = stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { ms, cpuMs: (user + system) * 1000 };
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+const mibPerSecond = (bytes: number, ms: number): number => bytes / MiB / (ms / 1000);
+const fixed = (value: number, digits = 0): string => value.toFixed(digits);
+
+interface Measured {
+  /** MiB/s of source data, from the median wall-clock time. */
+  speed: number;
+  /** Median CPU seconds. */
+  cpu: number;
+}
+
+interface ThroughputRow {
+  set: string;
+  sourceMiB: number;
+  zip: Measured;
+  archiver: Measured;
+  ours: Measured;
+}
+
+async function measureThroughput(set: FileSet): Promise<ThroughputRow> {
+  await ensureFiles(set);
+  const sourceBytes = set.count * set.size;
+  const runs = { zip: [] as ChildReport[], archiver: [] as ChildReport[], ours: [] as ChildReport[] };
+  const outPath = join(WORK_DIR, 'out.zip');
+  // Warm the page cache so every tool reads the same cached files.
+  await run('sh', ['-c', `cat "${setDir(set)}"/* > /dev/null`]);
+  for (let round = 0; round < ROUNDS; round++) {
+    await rm(outPath, { force: true });
+    runs.zip.push({ ...(await timeZip(set, outPath)), bytes: 0, maxRssBytes: 0 });
+    await rm(outPath, { force: true });
+    runs.archiver.push(await spawnChild('archiver', setDir(set), outPath));
+    await rm(outPath, { force: true });
+    runs.ours.push(await spawnChild('ours', setDir(set), outPath));
+    await rm(outPath, { force: true });
+  }
+  const summarize = (reports: ChildReport[]): Measured => ({
+    speed: mibPerSecond(sourceBytes, median(reports.map((r) => r.ms))),
+    cpu: median(reports.map((r) => r.cpuMs)) / 1000,
+  });
+  return {
+    set: set.name,
+    sourceMiB: sourceBytes / MiB,
+    zip: summarize(runs.zip),
+    archiver: summarize(runs.archiver),
+    ours: summarize(runs.ours),
+  };
+}
+
+interface MemoryRow extends ChildReport {
+  archive: string;
+}
+
+async function measureMemory(): Promise<{ idle: number; rows: MemoryRow[] }> {
+  const outPath = join(WORK_DIR, 'memory.zip');
+  const idle = (await spawnChild('idle', '', outPath)).maxRssBytes;
+  const rows: MemoryRow[] = [];
+  // ~500 MB from real files: the 2 MiB set plus part of the 200 KiB set, through a directory of links.
+  const mixedDir = join(WORK_DIR, 'files-mixed-500MB');
+  await rm(mixedDir, { recursive: true, force: true });
+  await mkdir(mixedDir, { recursive: true });
+  const [large, small] = SETS as [FileSet, FileSet];
+  await ensureFiles(large);
+  await ensureFiles(small);
+  await run('sh', [
+    '-c',
+    `ln -s "${setDir(large)}"/* "${mixedDir}"/ && for f in $(ls "${setDir(small)}" | head -500); do ln -s "${setDir(small)}/$f" "${mixedDir}/small-$f"; done`,
+  ]);
+  try {
+    const files = await spawnChild('ours', mixedDir, outPath);
+    rows.push({ archive: '~500 MB, 700 files read from disk', ...files });
+  } finally {
+    await rm(outPath, { force: true });
+    await rm(mixedDir, { recursive: true, force: true });
+  }
+  try {
+    const generated = await spawnChild('ours-generated', String(5 * 1000 ** 3), outPath);
+    rows.push({ archive: '~5 GB, generated content (2 MiB + 100 MiB entries), fresh 1 MiB chunks', ...generated });
+  } finally {
+    await rm(outPath, { force: true });
+  }
+  try {
+    const reused = await spawnChild('ours-generated-reused', String(5 * 1000 ** 3), outPath);
+    rows.push({ archive: '~5 GB, same, one reused chunk (no garbage from the source)', ...reused });
+  } finally {
+    await rm(outPath, { force: true });
+  }
+  return { idle, rows };
+}
+
+export async function runExportZipBench(): Promise<{ markdown: string }> {
+  await mkdir(WORK_DIR, { recursive: true });
+  const loadBefore = loadavg()[0]!;
+  const throughput: ThroughputRow[] = [];
+  for (const set of SETS) throughput.push(await measureThroughput(set));
+  const memory = await measureMemory();
+  const loadAfter = loadavg()[0]!;
+
+  const cell = (m: Measured): string => `${fixed(m.speed)} (${fixed(m.cpu, 2)} s CPU)`;
+  const lines = [
+    `### Export ZIP writer (STORE): MiB/s of source data, median of ${ROUNDS} interleaved runs (median CPU time)`,
+    '',
+    `${cpus().length} CPUs, load average ${fixed(loadBefore, 1)} before, ${fixed(loadAfter, 1)} after.`,
+    '',
+    '| files | zip -0 | archiver (store) | writeZip | writeZip / zip -0 | writeZip / archiver |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...throughput.map(
+      (row) =>
+        `| ${row.set} (${fixed(row.sourceMiB)} MiB) | ${cell(row.zip)} | ${cell(row.archiver)} | ${cell(row.ours)} | ${fixed(row.ours.speed / row.zip.speed, 2)}× | ${fixed(row.ours.speed / row.archiver.speed, 2)}× |`,
+    ),
+    '',
+    `### writeZip peak RSS (an idle Node child with the module loaded: ${fixed(memory.idle / MiB)} MiB)`,
+    '',
+    '| archive | size | time | MiB/s | peak RSS |',
+    '|---|---:|---:|---:|---:|',
+    ...memory.rows.map(
+      (row) =>
+        `| ${row.archive} | ${fixed(row.bytes / 1000 ** 2)} MB | ${fixed(row.ms / 1000, 1)} s | ${fixed(mibPerSecond(row.bytes, row.ms))} | ${fixed(row.maxRssBytes / MiB)} MiB |`,
+    ),
+  ];
+  const [first, second] = memory.rows;
+  if (first && second) {
+    lines.push(
+      '',
+      `Peak RSS difference 5 GB − 500 MB: ${fixed((second.maxRssBytes - first.maxRssBytes) / MiB, 1)} MiB.`,
+    );
+  }
+  return { markdown: lines.join('\n') };
+}
+
+if (process.argv[2] === '--child') {
+  const [, , , mode = '', source = '', outPath = ''] = process.argv;
+  const report = await runChild(mode, source, outPath);
+  process.stdout.write(JSON.stringify(report));
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { markdown } = await runExportZipBench();
+  console.log(markdown);
+}
