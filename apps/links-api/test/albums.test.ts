@@ -1,3 +1,4 @@
+import { listAlbumDtos } from '@immish/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, eventsOf, eventTypesOf, insertAsset, isErrorShape, makeAlbum } from './albums-fixtures.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
@@ -482,5 +483,27 @@ describe('GET /api/albums/:id/assets', () => {
       expect((await api('GET', `/api/albums/${album.id}/assets${q}`, owner)).statusCode, q).toBe(400);
     }
     expect((await api('GET', `/api/albums/${album.id}/assets`, stranger)).statusCode).toBe(400);
+  });
+});
+
+describe('listAlbumDtos (the query behind GET /api/albums)', () => {
+  it('should compute every listed field in two queries, however many albums', async () => {
+    const reader = await h.newUser('reader');
+    for (let i = 0; i < 12; i++) {
+      const asset = await insertAsset(h, reader.id);
+      await makeAlbum(h, reader, { name: `bulk-${i}`, viewers: [viewer], editors: [editor], assetIds: [asset.id] });
+    }
+    let queries = 0;
+    const counting = h.tdb.db.withPlugin({
+      transformQuery: (args) => {
+        queries += 1;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const albums = await listAlbumDtos(counting, reader.id);
+    expect(albums).toHaveLength(12);
+    expect(albums.every((a) => a.assetCount === 1 && a.albumUsers.length === 3 && a.startDate)).toBe(true);
+    expect(queries).toBe(2);
   });
 });
