@@ -167,3 +167,13 @@ describe('DELETE /api/exports/:id', () => {
     expect((await h.app.inject({ url: `/api/exports/${id}`, headers: owner.headers })).statusCode).toBe(400);
   });
 });
+
+describe('GET /api/openapi.json (exports)', () => {
+  it('should document the export operations from the same schemas', async () => {
+    const doc = (await h.app.inject('/api/openapi.json')).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/exports', '/api/exports/{id}', '/api/exports/{id}/parts/{n}/download']),
+    );
+    expect(doc.paths['/api/exports'].post.responses['202']).toBeDefined();
+  });
+});
