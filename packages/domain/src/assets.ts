@@ -10,6 +10,7 @@ import type {
 import type { AssetRow, Db } from '@immish/db';
 import { formatForMime } from '@immish/media';
 import { invalid, noAccess } from '@immish/runtime';
+import { sql } from 'kysely';
 
 export * from './asset-serving.ts';
 
@@ -299,13 +300,14 @@ export async function bulkUploadCheck(
   if (bad) throw invalid(`checksum of "${bad.item.id}" must be a SHA-1 in hex (40 digits) or base64 (28 chars)`);
   const unique = [...new Map(parsed.map((p) => [p.sum!.toString('hex'), p.sum!])).values()];
   const found = new Map<string, { id: string; trashed: boolean }>();
-  for (let i = 0; i < unique.length; i += 5000) {
-    const chunk = unique.slice(i, i + 5000);
+  // One array parameter (not thousands of IN-list parameters): cheap to parse and plan, one index probe each.
+  for (let i = 0; i < unique.length; i += 10_000) {
+    const chunk = unique.slice(i, i + 10_000);
     const rows = await db
       .selectFrom('assets')
       .select(['id', 'checksum', 'trashed_at'])
       .where('owner_id', '=', ownerId)
-      .where('checksum', 'in', chunk)
+      .where(sql<boolean>`checksum = any(${chunk}::bytea[])`)
       .execute();
     for (const r of rows) found.set(r.checksum.toString('hex'), { id: r.id, trashed: r.trashed_at !== null });
   }

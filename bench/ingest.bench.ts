@@ -1,0 +1,341 @@
+/**
+ * Ingest benchmark (issue 4), not a test: figures are printed, never asserted.
+ *
+ *   node bench/ingest.bench.ts            (INGEST_BENCH_PHOTOS=300 by default)
+ *
+ * 1. Ingest throughput: N generated 12-megapixel JPEGs with EXIF are uploaded (not timed), then one ingest
+ *    worker (concurrency = CPU cores) processes them through the real pipeline (outbox relay → BullMQ →
+ *    download + SHA-1 verify → probe/EXIF → thumbnail + preview + thumbhash → storage → one transaction).
+ *    Baseline, same run, same files, same concurrency: a bare sharp script doing decode + preview (JPEG,
+ *    1440 px) + thumbnail (WebP, 250 px). Target: ≥ 0.8× the baseline's photos/s.
+ * 2. `POST /api/assets/bulk-upload-check` with 5,000 checksums (half known) for an owner of 50,000 assets,
+ *    over HTTP against the real links-api: p50/p99 of 100 requests. Target: p99 ≤ 200 ms.
+ *
+ * Uses DATABASE_URL / REDIS_URL when set (a fresh database is created there and dropped after), else starts
+ * a private PostgreSQL and Redis (@immish/devstack) in a temp dir.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LinksApiConfig } from '@immish/contracts';
+import { BullEventPublisher, createDb, createPool, type Db, migrateToLatest, OutboxRelay } from '@immish/db';
+import { startPostgres, startRedis } from '@immish/devstack';
+import { createApiKey, createUser, receiveUpload } from '@immish/domain';
+import { createLogger, loadConfig } from '@immish/runtime';
+import { createBlobStore } from '@immish/storage';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import pg from 'pg';
+import sharp from 'sharp';
+import { startIngestWorker } from '../apps/ingest-worker/src/worker.ts';
+import { buildApp } from '../apps/links-api/src/app.ts';
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+const PHOTOS = Number(process.env.INGEST_BENCH_PHOTOS ?? 300);
+const BASES = 6; // distinct pixel contents; the rest differ by a JPEG comment (unique checksums)
+const WIDTH = 4000;
+const HEIGHT = 3000;
+const CHECK_ASSETS = 50_000;
+const CHECK_BATCH = 5_000;
+const CHECK_REQUESTS = 100;
+
+const EXIF = {
+  IFD0: { Make: 'BenchCam', Model: 'B-12', ImageDescription: 'generated bench photo' },
+  IFD2: { DateTimeOriginal: '2024:06:01 10:11:12', ExposureTime: '1/125', FNumber: '4/1', ISOSpeedRatings: '200' },
+  IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 8/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '11/1 34/1 0/1' },
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const withDatabase = (url: string, name: string) => {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+};
+
+async function startBacking(dir: string): Promise<{ databaseUrl: string; redisUrl: string; stop(): Promise<void> }> {
+  const stops: (() => Promise<void>)[] = [];
+  let serverUrl = process.env.DATABASE_URL;
+  let redisUrl = process.env.REDIS_URL;
+  if (!serverUrl) {
+    const pgi = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
+    stops.push(() => pgi.stop());
+    serverUrl = pgi.url;
+  }
+  if (!redisUrl) {
+    const r = await startRedis({ dataDir: join(dir, 'redis'), port: await freePort() });
+    stops.push(() => r.stop());
+    redisUrl = r.url;
+  }
+  const name = `immish_ingest_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    databaseUrl: withDatabase(serverUrl, name),
+    redisUrl,
+    async stop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await c.end();
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+    },
+  };
+}
+
+/** A photo-like 12 MP image: smooth gradients plus fine texture (≈ the size of a real camera JPEG). */
+async function basePhoto(seed: number): Promise<Buffer> {
+  const pixels = Buffer.alloc(WIDTH * HEIGHT * 3);
+  let state = (seed * 2654435761) >>> 0;
+  for (let y = 0; y < HEIGHT; y++) {
+    for (let x = 0; x < WIDTH; x++) {
+      state = (state * 1664525 + 1013904223) >>> 0;
+      const noise = (state >>> 28) - 8;
+      const i = (y * WIDTH + x) * 3;
+      pixels[i] = (((x * 255) / WIDTH + seed * 40) & 0xff) + noise;
+      pixels[i + 1] = (((y * 255) / HEIGHT + seed * 70) & 0xff) + noise;
+      pixels[i + 2] = ((((x + y) * 128) / WIDTH + seed * 20) & 0xff) + noise;
+    }
+  }
+  return sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+    .withExif(EXIF)
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+/** Same pixels, different bytes: a COM segment right after SOI. */
+function withComment(jpeg: Buffer, text: string): Buffer {
+  const payload = Buffer.from(text);
+  const seg = Buffer.alloc(4 + payload.length);
+  seg[0] = 0xff;
+  seg[1] = 0xfe;
+  seg.writeUInt16BE(payload.length + 2, 2);
+  payload.copy(seg, 4);
+  return Buffer.concat([jpeg.subarray(0, 2), seg, jpeg.subarray(2)]);
+}
+
+async function generatePhotos(dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const bases: Buffer[] = [];
+  for (let b = 0; b < BASES; b++) bases.push(await basePhoto(b + 1));
+  const files: string[] = [];
+  for (let i = 0; i < PHOTOS; i++) {
+    const path = join(dir, `IMG_${String(i).padStart(4, '0')}.jpg`);
+    writeFileSync(path, withComment(bases[i % BASES] as Buffer, `immish bench photo ${i}`));
+    files.push(path);
+  }
+  return files;
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await work(item);
+      }
+    }),
+  );
+}
+
+/** The baseline: what sharp alone needs for the same derivatives. */
+async function bareSharp(files: readonly string[], concurrency: number): Promise<number> {
+  const started = performance.now();
+  await pool(files, concurrency, async (file) => {
+    const preview = await sharp(file)
+      .rotate()
+      .resize(1440, 1440, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 80 })
+      .toBuffer();
+    await sharp(preview).resize(250, 250, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
+  });
+  return (performance.now() - started) / 1000;
+}
+
+async function ingestRun(
+  db: Db,
+  databaseUrl: string,
+  redisUrl: string,
+  storageRoot: string,
+  files: readonly string[],
+  concurrency: number,
+): Promise<{ seconds: number; ready: number; failed: number }> {
+  const storage = createBlobStore({ driver: 'fs', root: storageRoot });
+  const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
+  for (const [i, file] of files.entries()) {
+    await receiveUpload(
+      { db, storage },
+      {
+        ownerId: owner.id,
+        actor: { type: 'user', id: owner.id },
+        file: createReadStream(file),
+        metadata: { fileName: `IMG_${i}.jpg`, fileCreatedAt: new Date(), fileModifiedAt: new Date() },
+        maxFileBytes: 100 * 1024 * 1024,
+      },
+    );
+  }
+  const prefix = `ingestbench${randomBytes(3).toString('hex')}`;
+  const publisher = new BullEventPublisher({ redisUrl, prefix });
+  const relay = new OutboxRelay({ db, databaseUrl, publisher, pollIntervalMs: 50, batchSize: 500 });
+  const worker = startIngestWorker({
+    config: {
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      INGEST_CONCURRENCY: concurrency,
+      INGEST_MAX_PIXELS: 100_000_000,
+      INGEST_KEEP_FAILED_ORIGINALS: true,
+    },
+    db,
+    storage,
+    logger: createLogger({ service: 'ingest-bench', level: 'silent' }),
+  });
+  const started = performance.now();
+  relay.start();
+  let counts = { ready: 0, failed: 0 };
+  while (counts.ready + counts.failed < files.length) {
+    await new Promise((r) => setTimeout(r, 50));
+    const rows = await db
+      .selectFrom('assets')
+      .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('owner_id', '=', owner.id)
+      .groupBy('status')
+      .execute();
+    const n = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
+    counts = { ready: n('ready'), failed: n('failed') };
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await relay.stop();
+  await worker.close();
+  await publisher.close();
+  await storage.close();
+  return { seconds, ...counts };
+}
+
+const checksumOf = (i: number) =>
+  createHash('md5').update(`bench${i}`).digest('hex') + createHash('md5').update(`x${i}`).digest('hex').slice(0, 8);
+
+async function bulkCheckRun(db: Db, databaseUrl: string, redisUrl: string, storageRoot: string) {
+  const owner = await createUser(db, { email: 'check@bench.test', name: 'Check', password: 'bench' });
+  await sql`
+    INSERT INTO assets (owner_id, type, original_file_name, checksum, original_key, status)
+    SELECT ${owner.id}::uuid, 'IMAGE', 'IMG_' || i || '.jpg',
+           decode(md5('bench' || i) || substr(md5('x' || i), 1, 8), 'hex'),
+           'assets/bench/' || i || '/original.jpg', 'ready'
+    FROM generate_series(1, ${CHECK_ASSETS}) AS i`.execute(db);
+  await sql`ANALYZE assets`.execute(db);
+  const { secret } = await createApiKey(db, owner.id, 'bench');
+
+  const config = loadConfig(LinksApiConfig, {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    STORAGE_FS_ROOT: storageRoot,
+    LOG_LEVEL: 'silent',
+    BODY_LIMIT_BYTES: String(4 * 1024 * 1024),
+  });
+  const storage = createBlobStore({ driver: 'fs', root: storageRoot });
+  const redis = new Redis(redisUrl);
+  const app = await buildApp({ config, db, storage, redis, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  const url = `http://127.0.0.1:${port}/api/assets/bulk-upload-check`;
+
+  const latencies: number[] = [];
+  let rejected = 0;
+  for (let r = 0; r < CHECK_REQUESTS + 5; r++) {
+    const assets = Array.from({ length: CHECK_BATCH }, (_, k) => {
+      // half known (spread over the table), half new
+      const i = k % 2 === 0 ? 1 + ((r * 7919 + k * 104729) % CHECK_ASSETS) : CHECK_ASSETS + 1 + r * CHECK_BATCH + k;
+      return { id: `/photos/${r}/${k}.jpg`, checksum: checksumOf(i) };
+    });
+    const body = JSON.stringify({ assets });
+    const started = performance.now();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': secret },
+      body,
+    });
+    const json = (await res.json()) as { results: { action: string }[] };
+    const ms = performance.now() - started;
+    if (res.status !== 200) throw new Error(`bulk-upload-check answered ${res.status}`);
+    if (r >= 5) {
+      latencies.push(ms); // the first 5 warm up
+      rejected += json.results.filter((x) => x.action === 'reject').length;
+    }
+  }
+  await app.close();
+  redis.disconnect();
+  await storage.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? 0;
+  return { p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? 0, rejected, requests: latencies.length };
+}
+
+export async function runIngestBench(): Promise<{ markdown: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'immish-ingest-bench-'));
+  chmodSync(dir, 0o755); // initdb/postgres run as the postgres user when we are root
+  const backing = await startBacking(dir);
+  const pgPool = createPool({ connectionString: backing.databaseUrl, max: 10 });
+  const db = createDb(pgPool);
+  try {
+    await migrateToLatest(db as never);
+    const cores = availableParallelism();
+    if (PHOTOS === 0) {
+      const check = await bulkCheckRun(db, backing.databaseUrl, backing.redisUrl, join(dir, 'storage-check'));
+      return { markdown: `bulk-upload-check only: p50 ${check.p50.toFixed(1)} ms, p99 ${check.p99.toFixed(1)} ms` };
+    }
+    const genStarted = performance.now();
+    const files = await generatePhotos(join(dir, 'photos'));
+    const genSeconds = (performance.now() - genStarted) / 1000;
+    console.error(`generated ${files.length} photos in ${genSeconds.toFixed(0)} s`);
+
+    const baselineSeconds = await bareSharp(files, cores);
+    console.error(`bare sharp: ${baselineSeconds.toFixed(1)} s`);
+    const ingest = await ingestRun(db, backing.databaseUrl, backing.redisUrl, join(dir, 'storage'), files, cores);
+    console.error(`ingest: ${ingest.seconds.toFixed(1)} s`);
+    const check = await bulkCheckRun(db, backing.databaseUrl, backing.redisUrl, join(dir, 'storage-check'));
+
+    const baselineRate = files.length / baselineSeconds;
+    const ingestRate = files.length / ingest.seconds;
+    const ratio = ingestRate / baselineRate;
+    const markdown = [
+      `Ingest of ${files.length} generated ${WIDTH}×${HEIGHT} (12 MP) JPEGs with EXIF, concurrency ${cores} (= cores):`,
+      '',
+      '| run | seconds | photos/s |',
+      '|---|---:|---:|',
+      `| bare sharp (decode + 1440 px JPEG preview + 250 px WebP thumbnail) | ${baselineSeconds.toFixed(1)} | ${baselineRate.toFixed(2)} |`,
+      `| ingest worker (relay → BullMQ → verify SHA-1, EXIF, derivatives, thumbhash, storage, DB) | ${ingest.seconds.toFixed(1)} | ${ingestRate.toFixed(2)} |`,
+      '',
+      `Ratio ingest / bare sharp: **${ratio.toFixed(2)}×** (target ≥ 0.8×); ${ingest.ready} ready, ${ingest.failed} failed.`,
+      '',
+      `bulk-upload-check: ${CHECK_BATCH} checksums (half known) against an owner of ${CHECK_ASSETS} assets, ${check.requests} requests over HTTP:`,
+      `p50 ${check.p50.toFixed(1)} ms, **p99 ${check.p99.toFixed(1)} ms** (target ≤ 200 ms), max ${check.max.toFixed(1)} ms; ${check.rejected / check.requests} duplicates found per request.`,
+    ].join('\n');
+    return { markdown };
+  } finally {
+    await db.destroy().catch(() => {});
+    await backing.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === THIS_FILE) {
+  const { markdown } = await runIngestBench();
+  console.log(markdown);
+  process.exit(0);
+}
