@@ -108,6 +108,8 @@ async function abortEarlierWrites(storage: BlobStore, prefix: string, log: Logge
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const isUnfixable = (err: unknown): boolean =>
   err instanceof BlobNotFoundError || err instanceof ArchiveError || err instanceof UnrecoverableError;
 
@@ -117,7 +119,10 @@ export async function processExportJob(
   attempt: ExportJobAttempt = { attempt: 1, maxAttempts: 1 },
 ): Promise<ExportJobResult> {
   const { db, storage } = deps;
-  const exportId = event.data.exportId;
+  const exportId = event?.data?.exportId;
+  if (typeof exportId !== 'string' || !UUID.test(exportId)) {
+    throw new UnrecoverableError(`not an export.requested job: ${JSON.stringify(event?.data ?? null).slice(0, 200)}`);
+  }
   const correlationId = event.correlationId;
   const log = deps.logger.child({ exportId });
   const row = await beginExportAttempt(db, exportId);

@@ -238,6 +238,9 @@ describe('export job: POST /api/exports → worker → GET …/download', () => 
     expect(again).toMatchObject({ id: first.id, status: 'ready' });
 
     expect(await processExportJob(event, deps())).toMatchObject({ outcome: 'skipped', reason: 'not-pending' });
+    await expect(processExportJob({ ...event, data: {} } as never, deps())).rejects.toThrow(
+      /not an export.requested job/,
+    );
     expect(await getDto(first.id)).toEqual(before);
     const completed = await h.tdb.db
       .selectFrom('outbox_events')

@@ -88,8 +88,12 @@ export const ExportPartParams = Type.Object({
 });
 export type ExportPartParams = Type.Static<typeof ExportPartParams>;
 
-/** Queue `exports`: the job data is the `export.requested` event envelope (job id = event id). */
+/**
+ * Queue `exports`: the job data is the `export.requested` event envelope (job id = event id); its
+ * schema is `EventEnvelope` with `data` = `EventData['export.requested']`.
+ */
 export type ExportJobData = DomainEvent<'export.requested'>;
 
 /** Queue `maintenance`, job `expire-exports` (repeatable): no payload. */
-export type ExpireExportsJobData = Record<string, never>;
+export const ExpireExportsJobData = Type.Object({}, { additionalProperties: false });
+export type ExpireExportsJobData = Type.Static<typeof ExpireExportsJobData>;
