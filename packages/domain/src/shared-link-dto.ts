@@ -1,5 +1,6 @@
-import type { AssetResponseDto, SharedLinkResponseDto } from '@immish/contracts';
-import type { AlbumRole, Db, SharedLinkRow } from '@immish/db';
+import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '@immish/contracts';
+import type { AlbumRole, AssetRow, Db, SharedLinkRow } from '@immish/db';
+import { listAlbumDtos } from './album-queries.ts';
 import { assetColumns, toAssetResponseDto } from './assets.ts';
 import { shareUrl } from './shared-link-rules.ts';
 import { toUserDto } from './users.ts';
@@ -26,7 +27,7 @@ export interface LinkAlbumDto {
  */
 export function toSharedLinkResponseDto(
   link: SharedLinkRow,
-  opts: { publicUrl: string; assets?: readonly AssetResponseDto[]; album?: LinkAlbumDto | null },
+  opts: { publicUrl: string; assets?: readonly AssetResponseDto[]; album?: LinkAlbumDto | AlbumResponseDto | null },
 ): SharedLinkResponseDto {
   return {
     id: link.id,
@@ -52,9 +53,33 @@ export function toSharedLinkResponseDto(
   };
 }
 
-/** Assets of INDIVIDUAL links, by link id, in the order they were added. One query for any number of links. */
-export async function loadLinkAssets(db: Db, linkIds: readonly string[]): Promise<Map<string, AssetResponseDto[]>> {
-  const byLink = new Map<string, AssetResponseDto[]>();
+/** A link row with the rows of its assets (INDIVIDUAL links; [] for ALBUM links), in the order they were added. */
+export interface LinkWithAssets {
+  link: SharedLinkRow;
+  assets: AssetRow[];
+}
+
+/**
+ * Links with their assets: one query for the links and one for the assets of all INDIVIDUAL links among them
+ * (no N+1). Two simple queries beat one JSON-aggregating query here: PostgreSQL plans the latter anew on
+ * every call, which costs more than the extra round trip. Newest first.
+ */
+export async function findLinksWithAssets(
+  db: Db,
+  filter: { ownerId: string; id?: string | undefined; albumId?: string | undefined },
+): Promise<LinkWithAssets[]> {
+  let q = db.selectFrom('shared_links').selectAll().where('owner_id', '=', filter.ownerId);
+  if (filter.id !== undefined) q = q.where('id', '=', filter.id);
+  if (filter.albumId !== undefined) q = q.where('album_id', '=', filter.albumId);
+  const links = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+  const individual = links.filter((l) => l.type === 'INDIVIDUAL').map((l) => l.id);
+  const assets = await loadLinkAssetRows(db, individual);
+  return links.map((link) => ({ link, assets: assets.get(link.id) ?? [] }));
+}
+
+/** Asset rows of INDIVIDUAL links, by link id, in the order they were added: one query for any number of links. */
+export async function loadLinkAssetRows(db: Db, linkIds: readonly string[]): Promise<Map<string, AssetRow[]>> {
+  const byLink = new Map<string, AssetRow[]>();
   if (linkIds.length === 0) return byLink;
   const rows = await db
     .selectFrom('shared_link_assets')
@@ -67,16 +92,33 @@ export async function loadLinkAssets(db: Db, linkIds: readonly string[]): Promis
   for (const { link_id, ...asset } of rows) {
     const list = byLink.get(link_id) ?? [];
     if (list.length === 0) byLink.set(link_id, list);
-    list.push(toAssetResponseDto(asset));
+    list.push(asset);
   }
   return byLink;
 }
 
 /**
- * Albums of ALBUM links as Immich's AlbumResponseDto (no assets), by album id: two queries for any number.
- * Local mapper until the albums module offers a bulk one; the shape follows the reference document.
+ * Albums of ALBUM links as Immich's AlbumResponseDto (no assets), by album id, as `viewerId` (the links'
+ * owner) sees them: the albums module's mapper (`listAlbumDtos`, two queries for any number), and for an
+ * album the owner is no longer a member of, the minimal mapper below.
  */
-export async function loadLinkAlbums(db: Db, albumIds: readonly string[]): Promise<Map<string, LinkAlbumDto>> {
+export async function loadLinkAlbums(
+  db: Db,
+  viewerId: string,
+  albumIds: readonly string[],
+): Promise<Map<string, LinkAlbumDto | AlbumResponseDto>> {
+  const ids = [...new Set(albumIds)];
+  if (ids.length === 0) return new Map();
+  const result = new Map<string, LinkAlbumDto | AlbumResponseDto>(
+    (await listAlbumDtos(db, viewerId, { ids })).map((a) => [a.id, a]),
+  );
+  const rest = ids.filter((id) => !result.has(id));
+  for (const [id, album] of await loadAlbumsMinimal(db, rest)) result.set(id, album);
+  return result;
+}
+
+/** AlbumResponseDto of any albums (no viewer), two queries for any number. */
+async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<Map<string, LinkAlbumDto>> {
   const result = new Map<string, LinkAlbumDto>();
   const ids = [...new Set(albumIds)];
   if (ids.length === 0) return result;
@@ -132,19 +174,19 @@ export async function loadLinkAlbums(db: Db, albumIds: readonly string[]): Promi
   return result;
 }
 
-/** Response DTOs of many links with a fixed number of queries (no N+1), in the order given. */
+/** Response DTOs of links loaded by `findLinksWithAssets`, in the order given (albums: two more queries at most). */
 export async function toSharedLinkResponseDtos(
   db: Db,
-  links: readonly SharedLinkRow[],
+  viewerId: string,
+  links: readonly LinkWithAssets[],
   publicUrl: string,
 ): Promise<SharedLinkResponseDto[]> {
-  const individual = links.filter((l) => l.type === 'INDIVIDUAL').map((l) => l.id);
-  const albumIds = links.flatMap((l) => (l.album_id ? [l.album_id] : []));
-  const [assets, albums] = await Promise.all([loadLinkAssets(db, individual), loadLinkAlbums(db, albumIds)]);
-  return links.map((link) =>
+  const albumIds = links.flatMap((l) => (l.link.album_id ? [l.link.album_id] : []));
+  const albums = await loadLinkAlbums(db, viewerId, albumIds);
+  return links.map(({ link, assets }) =>
     toSharedLinkResponseDto(link, {
       publicUrl,
-      assets: assets.get(link.id) ?? [],
+      assets: assets.map((a) => toAssetResponseDto(a)),
       album: link.album_id ? (albums.get(link.album_id) ?? null) : null,
     }),
   );

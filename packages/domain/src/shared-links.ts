@@ -7,8 +7,9 @@ import type {
 } from '@immish/contracts';
 import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
 import { conflict, invalid, noAccess } from '@immish/runtime';
+import { sql } from 'kysely';
 import { checkAccess } from './access.ts';
-import { toSharedLinkResponseDtos } from './shared-link-dto.ts';
+import { findLinksWithAssets, loadLinkAssetRows, toSharedLinkResponseDtos } from './shared-link-dto.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './shared-link-policy.ts';
 import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './shared-link-rules.ts';
 
@@ -76,6 +77,21 @@ async function deniedIds(db: Db, userId: string, permission: 'asset.share' | 'al
   return [...new Set(ids)].filter((id) => !allowed.has(id));
 }
 
+/** The response DTO of one of the owner's links (one query, plus two for an ALBUM link's album). */
+async function linkResponse(db: Db, ctx: Pick<LinkContext, 'userId' | 'publicUrl'>, linkId: string) {
+  const found = await findLinksWithAssets(db, { ownerId: ctx.userId, id: linkId });
+  if (found.length === 0) throw noAccess('Shared link not found or no access');
+  const [dto] = await toSharedLinkResponseDtos(db, ctx.userId, found, ctx.publicUrl);
+  return dto as SharedLinkResponseDto;
+}
+
+/** The response DTO of a link row just read or written (its assets: one query; an album: two). */
+async function rowResponse(db: Db, ctx: Pick<LinkContext, 'userId' | 'publicUrl'>, link: SharedLinkRow) {
+  const assets = link.type === 'INDIVIDUAL' ? ((await loadLinkAssetRows(db, [link.id])).get(link.id) ?? []) : [];
+  const [dto] = await toSharedLinkResponseDtos(db, ctx.userId, [{ link, assets }], ctx.publicUrl);
+  return dto as SharedLinkResponseDto;
+}
+
 function parseExpiry(value: string | null): Date | null {
   if (value === null) return null;
   const d = new Date(value);
@@ -124,29 +140,41 @@ export async function createSharedLink(
   for (let attempt = 0; ; attempt++) {
     try {
       const link = await db.transaction().execute(async (trx) => {
-        const row = await trx
-          .insertInto('shared_links')
-          .values({
-            owner_id: ctx.userId,
-            type: dto.type,
-            album_id: albumId,
-            key: newLinkKey(),
-            slug,
-            description: dto.description ?? null,
-            password_hash: passwordHash,
-            expires_at: expiresAt,
-            allow_download: dto.allowDownload ?? true,
-            allow_upload: allowUpload,
-            show_metadata: dto.showMetadata ?? true,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        if (assetIds.length > 0) {
-          await trx
-            .insertInto('shared_link_assets')
-            .values(assetIds.map((asset_id) => ({ link_id: row.id, asset_id })))
-            .execute();
-        }
+        const values = {
+          owner_id: ctx.userId,
+          type: dto.type,
+          album_id: albumId,
+          key: newLinkKey(),
+          slug,
+          description: dto.description ?? null,
+          password_hash: passwordHash,
+          expires_at: expiresAt,
+          allow_download: dto.allowDownload ?? true,
+          allow_upload: allowUpload,
+          show_metadata: dto.showMetadata ?? true,
+        };
+        // The link and its assets in one statement (one round trip).
+        const row =
+          assetIds.length === 0
+            ? await trx.insertInto('shared_links').values(values).returningAll().executeTakeFirstOrThrow()
+            : await trx
+                .with('link', (qc) => qc.insertInto('shared_links').values(values).returningAll())
+                .with('added', (qc) =>
+                  qc
+                    .insertInto('shared_link_assets')
+                    .columns(['link_id', 'asset_id'])
+                    .expression((eb) =>
+                      eb
+                        .selectFrom('link')
+                        .select((e) => [
+                          e.ref('link.id').as('link_id'),
+                          sql<string>`unnest(${assetIds}::uuid[])`.as('asset_id'),
+                        ]),
+                    ),
+                )
+                .selectFrom('link')
+                .selectAll()
+                .executeTakeFirstOrThrow();
         await appendEvents(trx, [
           event(ctx, 'shared-link.created', row.id, {
             linkId: row.id,
@@ -157,8 +185,7 @@ export async function createSharedLink(
         ]);
         return row;
       });
-      const [dtoOut] = await toSharedLinkResponseDtos(db, [link], ctx.publicUrl);
-      return dtoOut as SharedLinkResponseDto;
+      return await rowResponse(db, ctx, link);
     } catch (err) {
       const constraint = pgConstraint(err);
       if (constraint === SLUG_INDEX && slug !== null) throw slugConflict(slug);
@@ -175,11 +202,8 @@ export async function listSharedLinks(
   ctx: Pick<LinkContext, 'userId' | 'publicUrl'>,
   filter: { albumId?: string | undefined; id?: string | undefined } = {},
 ): Promise<SharedLinkResponseDto[]> {
-  let q = db.selectFrom('shared_links').selectAll().where('owner_id', '=', ctx.userId);
-  if (filter.albumId !== undefined) q = q.where('album_id', '=', filter.albumId);
-  if (filter.id !== undefined) q = q.where('id', '=', filter.id);
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
-  return toSharedLinkResponseDtos(db, rows, ctx.publicUrl);
+  const links = await findLinksWithAssets(db, { ownerId: ctx.userId, ...filter });
+  return toSharedLinkResponseDtos(db, ctx.userId, links, ctx.publicUrl);
 }
 
 /** The caller's own link, else 400 "Not found or no access" (another user's link looks like a missing one). */
@@ -199,9 +223,7 @@ export async function getSharedLink(
   ctx: Pick<LinkContext, 'userId' | 'publicUrl'>,
   linkId: string,
 ): Promise<SharedLinkResponseDto> {
-  const row = await requireOwnLink(db, ctx.userId, linkId);
-  const [dto] = await toSharedLinkResponseDtos(db, [row], ctx.publicUrl);
-  return dto as SharedLinkResponseDto;
+  return linkResponse(db, ctx, linkId);
 }
 
 /** SPEC §4.4 expiry semantics of PATCH: `undefined` = leave the expiry as it is. */
@@ -286,12 +308,10 @@ export async function updateSharedLink(
     });
   }
 
-  if (changed.length === 0) {
-    const [unchanged] = await toSharedLinkResponseDtos(db, [current], ctx.publicUrl);
-    return unchanged as SharedLinkResponseDto;
-  }
+  if (changed.length === 0) return rowResponse(db, ctx, current);
+  let row: SharedLinkRow;
   try {
-    const row = await db.transaction().execute(async (trx) => {
+    row = await db.transaction().execute(async (trx) => {
       const updated = await trx
         .updateTable('shared_links')
         .set((eb) => ({
@@ -307,12 +327,11 @@ export async function updateSharedLink(
       await appendEvents(trx, [event(ctx, 'shared-link.updated', linkId, { linkId, changed, passwordChanged })]);
       return updated;
     });
-    const [out] = await toSharedLinkResponseDtos(db, [row], ctx.publicUrl);
-    return out as SharedLinkResponseDto;
   } catch (err) {
     if (pgConstraint(err) === SLUG_INDEX && set.slug) throw slugConflict(set.slug);
     throw err;
   }
+  return rowResponse(db, ctx, row);
 }
 
 export async function deleteSharedLink(db: Db, ctx: Pick<LinkContext, 'userId' | 'correlationId'>, linkId: string) {
