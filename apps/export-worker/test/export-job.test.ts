@@ -360,6 +360,43 @@ describe('export job: POST /api/exports → worker → GET …/download', () => 
     expect((await postExport({ assetIds: [a.id] })).id).not.toBe(queued.id);
   });
 
+  it('should run expire-exports repeatedly on the maintenance queue once a worker is started', async () => {
+    const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'scheduled.jpg', size: 2000 });
+    const queued = await postExport({ assetIds: [a.id] });
+    await processExportJob(await requestedEvent(queued.id), deps());
+    await h.tdb.db
+      .updateTable('exports')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', queued.id)
+      .execute();
+    const worker = await startExportWorker({
+      config: {
+        REDIS_URL: h.redisUrl,
+        QUEUE_PREFIX: h.prefix,
+        EXPORT_CONCURRENCY: 1,
+        EXPORT_TTL_HOURS: 24,
+        EXPORT_CLEANUP_INTERVAL_MS: 1000,
+        EXPORT_LOCK_DURATION_MS: 30_000,
+        EXPORT_READ_BYTES_PER_SECOND: 0,
+      },
+      db: h.tdb.db,
+      storage: store,
+      logger,
+    });
+    try {
+      // The DTO already says "expired" (past expires_at); the row changes only when the job has run.
+      let row = await getExport(h.tdb.db, { userId: owner.id }, queued.id);
+      for (let i = 0; i < 150 && row.status !== 'expired'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        row = await getExport(h.tdb.db, { userId: owner.id }, queued.id);
+      }
+      expect(row.status).toBe('expired');
+      expect(await listFiles(join(h.storageRoot, 'exports', queued.id))).toEqual([]);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('should delete the archives with DELETE /api/exports/:id', async () => {
     const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'bye.jpg', size: 2000 });
     const queued = await postExport({ assetIds: [a.id] });
