@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -89,60 +89,91 @@ export async function photoJpeg(n: number, size = { width: 1200, height: 800 }):
     .toBuffer();
 }
 
-/**
- * A ready photo of the harness owner with real derivatives (thumbnail, preview, thumbhash from
- * @immish/media, as the ingest worker makes them) and EXIF columns filled.
- */
-export async function addPhoto(h: GatewayHarness, storage: BlobStore, n: number): Promise<AssetRow> {
-  const bytes = await photoJpeg(n);
+interface RenderedPhoto {
+  bytes: Buffer;
+  thumbnail: Buffer;
+  preview: Buffer;
+  thumbhash: Buffer;
+  width: number;
+  height: number;
+}
+
+/** A photo and its derivatives, made by @immish/media as the ingest worker makes them. */
+async function renderPhoto(n: number, size?: { width: number; height: number }): Promise<RenderedPhoto> {
+  const bytes = await photoJpeg(n, size);
   const dir = await mkdtemp(join(tmpdir(), 'immish-photo-'));
   try {
     const file = join(dir, 'photo.jpg');
     await writeFile(file, bytes);
     const d = await renderDerivatives(file);
-    const id = randomUUID();
-    const prefix = `assets/${h.owner.id}/${id}`;
-    await storage.put(`${prefix}/original.jpg`, bytes);
-    await storage.put(`${prefix}/thumbnail.webp`, d.thumbnail);
-    await storage.put(`${prefix}/preview.jpg`, d.preview);
-    const taken = new Date(Date.UTC(2026, 6, 10 + (n % 18), 19, 4, 5));
-    return h.tdb.db
-      .insertInto('assets')
-      .values({
-        id,
-        owner_id: h.owner.id,
-        type: 'IMAGE',
-        original_file_name: `DSCF${String(1000 + n)}.JPG`,
-        mime_type: 'image/jpeg',
-        size: bytes.length,
-        checksum: createHash('sha1').update(bytes).digest(),
-        original_key: `${prefix}/original.jpg`,
-        thumbnail_key: `${prefix}/thumbnail.webp`,
-        preview_key: `${prefix}/preview.jpg`,
-        width: d.width,
-        height: d.height,
-        thumbhash: d.thumbhash,
-        file_created_at: taken,
-        file_modified_at: taken,
-        local_date_time: taken,
-        exif_make: 'Fujifilm',
-        exif_model: 'X100V',
-        exif_lens_model: '23mm F2',
-        exif_exposure_time: '1/250',
-        exif_f_number: 5.6,
-        exif_focal_length: 23,
-        exif_iso: 160,
-        exif_date_time_original: taken,
-        exif_latitude: 43.68333,
-        exif_longitude: 7.25,
-        exif_description: `Evening ${n}`,
-        status: 'ready',
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return { bytes, ...d };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Stores a rendered photo as a ready asset of the harness owner, EXIF columns filled. */
+async function insertPhoto(h: GatewayHarness, storage: BlobStore, n: number, photo: RenderedPhoto): Promise<AssetRow> {
+  const id = randomUUID();
+  const prefix = `assets/${h.owner.id}/${id}`;
+  await storage.put(`${prefix}/original.jpg`, photo.bytes);
+  await storage.put(`${prefix}/thumbnail.webp`, photo.thumbnail);
+  await storage.put(`${prefix}/preview.jpg`, photo.preview);
+  const taken = new Date(Date.UTC(2026, 6, 10 + (n % 18), 19, 4, n % 60));
+  return h.tdb.db
+    .insertInto('assets')
+    .values({
+      id,
+      owner_id: h.owner.id,
+      type: 'IMAGE',
+      original_file_name: `DSCF${String(1000 + n)}.JPG`,
+      mime_type: 'image/jpeg',
+      size: photo.bytes.length,
+      checksum: createHash('sha1').update(photo.bytes).digest(),
+      original_key: `${prefix}/original.jpg`,
+      thumbnail_key: `${prefix}/thumbnail.webp`,
+      preview_key: `${prefix}/preview.jpg`,
+      width: photo.width,
+      height: photo.height,
+      thumbhash: photo.thumbhash,
+      file_created_at: taken,
+      file_modified_at: taken,
+      local_date_time: taken,
+      exif_make: 'Fujifilm',
+      exif_model: 'X100V',
+      exif_lens_model: '23mm F2',
+      exif_exposure_time: '1/250',
+      exif_f_number: 5.6,
+      exif_focal_length: 23,
+      exif_iso: 160,
+      exif_date_time_original: taken,
+      exif_latitude: 43.68333,
+      exif_longitude: 7.25,
+      exif_description: `Evening ${n}`,
+      status: 'ready',
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** A ready photo of the harness owner with real derivatives (thumbnail, preview, thumbhash). */
+export async function addPhoto(h: GatewayHarness, storage: BlobStore, n: number): Promise<AssetRow> {
+  return insertPhoto(h, storage, n, await renderPhoto(n));
+}
+
+/**
+ * Many small photos quickly: the palettes are rendered once and reused, with a random tail after the JPEG's
+ * end marker so each original (and checksum) is unique.
+ */
+export async function addManyPhotos(h: GatewayHarness, storage: BlobStore, count: number): Promise<AssetRow[]> {
+  const variants: RenderedPhoto[] = [];
+  for (let i = 0; i < PALETTES.length; i++) variants.push(await renderPhoto(i, { width: 360, height: 240 }));
+  const rows: AssetRow[] = [];
+  for (let n = 0; n < count; n++) {
+    const v = variants[n % variants.length]!;
+    rows.push(await insertPhoto(h, storage, n, { ...v, bytes: Buffer.concat([v.bytes, randomBytes(16)]) }));
+  }
+  return rows;
 }
 
 /** An fs BlobStore over the harness's storage directory (the harness keeps its own private). */

@@ -2,7 +2,8 @@ import type { AssetRow, SharedLinkRow } from '@immish/db';
 import type { BlobStore } from '@immish/storage';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addPhoto, harnessStorage, launchChromium, listen, screenshot } from './browser-kit.ts';
+import { GRID_PAGE_SIZE } from '../src/routes/pages.ts';
+import { addManyPhotos, addPhoto, harnessStorage, launchChromium, listen, screenshot } from './browser-kit.ts';
 import { type GatewayHarness, startGateway } from './harness.ts';
 
 /**
@@ -266,6 +267,41 @@ describe('phone-width screen (browser)', () => {
     await open(page, `/share/${locked.key}`);
     expect(await overflow()).toBeLessThanOrEqual(0);
     await screenshot(page, '13-phone-password');
+    expect(problemsOf(page)).toEqual([]);
+  });
+});
+
+describe('large albums (browser)', () => {
+  it('should load the next pages while scrolling, and the viewer should walk across them', async () => {
+    const many = await addManyPhotos(h, storage, GRID_PAGE_SIZE + 5);
+    const albumId = await h.createAlbum(
+      many.map((p) => p.id),
+      { name: 'Everything from the summer' },
+    );
+    const link = await h.createLink({ albumId });
+    const page = await newPage();
+    await open(page, `/share/${link.key}`);
+    expect(await page.locator('li.tile').count()).toBe(GRID_PAGE_SIZE);
+    await page.locator('#pagination').scrollIntoViewIfNeeded();
+    await page.waitForFunction((n) => document.querySelectorAll('li.tile').length === n, GRID_PAGE_SIZE + 5);
+    // every page loaded from the first: the page links are gone
+    await page.waitForSelector('#pagination', { state: 'detached' });
+    await page.keyboard.press('End');
+    await screenshot(page, '14-large-album-scrolled');
+
+    const last = await page.$$eval('li.tile a', (as) => as.length - 1);
+    await page.locator('li.tile a').nth(last).click();
+    await page.waitForSelector('#viewer', { state: 'visible' });
+    expect(await viewerPosition(page)).toBe(`${GRID_PAGE_SIZE + 5} / ${GRID_PAGE_SIZE + 5}`);
+    for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowLeft');
+    expect(await viewerPosition(page)).toBe(`${GRID_PAGE_SIZE - 1} / ${GRID_PAGE_SIZE + 5}`);
+    // one visit, one view: the continuation pages are not counted
+    const row = await h.tdb.db
+      .selectFrom('shared_links')
+      .select('view_count')
+      .where('id', '=', link.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(row.view_count)).toBe(1);
     expect(problemsOf(page)).toEqual([]);
   });
 });

@@ -29,6 +29,9 @@ import {
 /** Photos per grid page: divisible by 2–6 so full rows stay full at common column counts. */
 export const GRID_PAGE_SIZE = 120;
 
+/** Sent by the bundle when it fetches the next grid page for infinite scrolling. */
+export const CONTINUATION_HEADER = 'x-share-continuation';
+
 const UNLOCK_ERRORS: Record<string, string> = {
   invalid_password: 'Wrong password. Try again.',
   too_many_attempts: 'Too many wrong passwords. Try again later.',
@@ -113,9 +116,13 @@ export const pageRoutes =
       return link;
     }
 
-    /** A page view counts (SPEC §5.3); a HEAD (link checkers, previews probing) does not. */
+    /**
+     * A page view counts (SPEC §5.3); a HEAD (link checkers, previews probing) does not, nor the next grid
+     * pages the bundle fetches while the recipient scrolls (same visit).
+     */
     async function countView(req: FastifyRequest, link: ActiveLink) {
-      if (req.method === 'GET') await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+      if (req.method !== 'GET' || req.headers[CONTINUATION_HEADER] === '1') return;
+      await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
     }
 
     function base(link: ActiveLink, total: number): LinkPageBase & LinkView {

@@ -118,7 +118,7 @@ function pagination(m: AlbumPageModel): SafeHtml | string {
     if (p === 1 || p === m.pageCount || Math.abs(p - m.page) <= window) pages.push(p);
     else if (pages[pages.length - 1] !== null) pages.push(null);
   }
-  return html`<nav class="pagination" aria-label="Pages">
+  return html`<nav class="pagination" id="pagination" aria-label="Pages">
 ${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1)}">← Previous</a>` : ''}
 <ol>
 ${pages.map((p) =>

@@ -546,6 +546,71 @@ function initUpload(): void {
   });
 }
 
+// ── infinite scroll ─────────────────────────────────────────────────────────────────────────────────
+
+/** Must match CONTINUATION_HEADER of routes/pages.ts: these fetches are not counted as page views. */
+const CONTINUATION_HEADER = 'x-share-continuation';
+
+/**
+ * When the page links come into view, fetches the next grid page (the server-rendered HTML, so tiles and
+ * placeholders are made in one place), appends its tiles and hands its items to the viewer (`data` is
+ * shared). On any failure it stops: the page links still work.
+ */
+function initInfiniteScroll(data: ShareData): void {
+  const grid = byId('grid');
+  let nav = byId('pagination');
+  if (!grid || !nav || data.page >= data.pageCount || !('IntersectionObserver' in window)) return;
+  const startPage = data.page;
+  let lastPage = data.page;
+  let loading = false;
+
+  async function loadNext(observer: IntersectionObserver) {
+    loading = true;
+    try {
+      const res = await fetch(`${data.base}?page=${lastPage + 1}`, {
+        headers: { accept: 'text/html', [CONTINUATION_HEADER]: '1' },
+        credentials: 'same-origin',
+      });
+      if (!res.ok) throw new Error(`next page: ${res.status}`);
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const more = JSON.parse(doc.getElementById('share-data')?.textContent ?? 'null') as ShareData | null;
+      if (!more || more.page !== lastPage + 1) throw new Error('next page: unexpected answer');
+      const offset = data.items.length;
+      for (const tile of doc.querySelectorAll<HTMLElement>('#grid > li.tile')) {
+        const a = tile.querySelector<HTMLAnchorElement>('a[data-index]');
+        if (a) a.dataset.index = String(offset + Number(a.dataset.index));
+        grid!.append(document.adoptNode(tile));
+      }
+      data.items.push(...more.items);
+      data.after = more.after;
+      lastPage = more.page;
+      const nextNav = doc.getElementById('pagination');
+      observer.unobserve(nav!);
+      if (lastPage >= data.pageCount && startPage === 1) {
+        nav!.remove();
+      } else if (nextNav) {
+        const adopted = document.adoptNode(nextNav);
+        nav!.replaceWith(adopted);
+        nav = adopted;
+      }
+      if (lastPage < data.pageCount && nav?.isConnected) observer.observe(nav);
+      else observer.disconnect();
+    } catch {
+      observer.disconnect();
+    } finally {
+      loading = false;
+    }
+  }
+
+  const observer = new IntersectionObserver(
+    (entries, obs) => {
+      if (!loading && entries.some((e) => e.isIntersecting)) void loadNext(obs);
+    },
+    { rootMargin: '800px 0px' },
+  );
+  observer.observe(nav);
+}
+
 // ── start ───────────────────────────────────────────────────────────────────────────────────────────
 
 function start(): void {
@@ -553,7 +618,10 @@ function start(): void {
   const body = document.body;
   if (body.classList.contains('page-album')) {
     const data = readData();
-    if (data) initGridViewer(data);
+    if (data) {
+      initGridViewer(data);
+      initInfiniteScroll(data);
+    }
     initDownloadAll();
     initUpload();
   } else if (body.classList.contains('page-photo')) {
