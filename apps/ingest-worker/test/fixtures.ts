@@ -111,3 +111,19 @@ export const pdf = (): Buffer =>
 
 export const sha1 = async (bytes: Buffer): Promise<Buffer> =>
   (await import('node:crypto')).createHash('sha1').update(bytes).digest();
+
+/** A WebM file head: the EBML header with DocType "webm" and the start of a Segment (a video without a decoder here). */
+export function webmHead(): Buffer {
+  const element = (id: number[], payload: number[]) => [...id, 0x80 | payload.length, ...payload];
+  const body = [
+    ...element([0x42, 0x86], [1]),
+    ...element([0x42, 0xf7], [1]),
+    ...element([0x42, 0xf2], [4]),
+    ...element([0x42, 0xf3], [8]),
+    ...element([0x42, 0x82], [...Buffer.from('webm')]),
+    ...element([0x42, 0x87], [4]),
+    ...element([0x42, 0x85], [2]),
+  ];
+  const segment = [0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+  return Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x80 | body.length, ...body, ...segment]);
+}

@@ -315,6 +315,7 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
           },
           ...(input.correlationId ? { correlationId: input.correlationId } : {}),
         },
+        ...linkUploadEvent(input, stored.assetId),
       ]);
     });
   } catch (err) {
@@ -327,6 +328,26 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
     return recordDuplicate(deps, input, winner.id);
   }
   return { status: 'created', assetId: stored.assetId, size: stored.size, checksum: stored.checksum };
+}
+
+/**
+ * `shared-link.upload-received` for a single upload through a link (no batch: a batch announces all its
+ * files once, when its request has been read).
+ */
+function linkUploadEvent(
+  input: { ownerId: string; actor: Actor; placement?: UploadPlacement; batch?: unknown },
+  assetId: string,
+): NewEvent[] {
+  const linkId = input.placement?.sharedLinkId;
+  if (!linkId || input.batch) return [];
+  return [
+    {
+      type: 'shared-link.upload-received',
+      actor: input.actor,
+      subject: { type: 'shared-link', id: linkId },
+      data: { linkId, ownerId: input.ownerId, batchId: null, assetIds: [assetId] },
+    },
+  ];
 }
 
 async function recordDuplicate(deps: UploadDeps, input: CommitUploadInput, existingId: string): Promise<UploadOutcome> {
@@ -349,6 +370,7 @@ async function recordDuplicate(deps: UploadDeps, input: CommitUploadInput, exist
         })),
       );
     }
+    events.push(...linkUploadEvent(input, existingId));
     await appendEvents(trx, events);
   });
   return { status: 'duplicate', assetId: existingId, size: input.stored.size, checksum: input.stored.checksum };
@@ -414,15 +436,13 @@ export async function duplicateByChecksum(
   if (input.placement) {
     const placement = input.placement;
     await db.transaction().execute(async (trx) => {
-      await appendEvents(
-        trx,
-        await placeAssets(trx, {
-          placement,
-          assetIds: [existing.id],
-          actor: input.actor,
-          addedBy: input.actor.type === 'user' ? input.actor.id : null,
-        }),
-      );
+      const events = await placeAssets(trx, {
+        placement,
+        assetIds: [existing.id],
+        actor: input.actor,
+        addedBy: input.actor.type === 'user' ? input.actor.id : null,
+      });
+      await appendEvents(trx, [...events, ...linkUploadEvent(input, existing.id)]);
     });
   }
   return existing.id;

@@ -1,0 +1,178 @@
+import { randomBytes as cryptoRandom } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { DomainEvent } from '@immish/contracts';
+import { createUser, receiveUpload, receiveUploadBatch, type UploadPart } from '@immish/domain';
+import { type BlobStore, createBlobStore } from '@immish/storage';
+import { createTestDatabase, type TestDatabase } from '@immish/testkit';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type IngestDeps, processIngestJob } from '../src/processor.ts';
+import { photo, randomBytes, webmHead } from './fixtures.ts';
+
+let tdb: TestDatabase;
+let storage: BlobStore;
+let root: string;
+let ownerId: string;
+let deps: IngestDeps;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  root = mkdtempSync(join(tmpdir(), 'immish-placement-test-'));
+  storage = createBlobStore({ driver: 'fs', root });
+  ownerId = (await createUser(tdb.db, { email: 'owner@immish.test', name: 'Owner', password: 'pw' })).id;
+  deps = { db: tdb.db, storage, maxPixels: 100_000_000, keepFailedOriginals: true };
+});
+afterAll(async () => {
+  await storage?.close();
+  await tdb?.drop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function link(type: 'ALBUM' | 'INDIVIDUAL', albumId: string | null = null): Promise<string> {
+  const row = await tdb.db
+    .insertInto('shared_links')
+    .values({
+      owner_id: ownerId,
+      type,
+      album_id: albumId,
+      key: cryptoRandom(32).toString('base64url'),
+      allow_upload: true,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+async function album(name: string): Promise<string> {
+  const row = await tdb.db
+    .insertInto('albums')
+    .values({ owner_id: ownerId, name })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+async function ingestAll(): Promise<void> {
+  const events = await tdb.db
+    .selectFrom('outbox_events')
+    .select('payload')
+    .where('type', '=', 'asset.stored')
+    .execute();
+  for (const e of events) await processIngestJob(e.payload as DomainEvent, deps);
+}
+
+const events = async (type: string, aggregateId: string) =>
+  (
+    await tdb.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('type', '=', type)
+      .where('aggregate_id', '=', aggregateId)
+      .execute()
+  ).map((r) => (r.payload as DomainEvent).data);
+
+const linkActor = (id: string) => ({ type: 'link' as const, id });
+const dates = { fileCreatedAt: '2024-01-01T00:00:00.000Z', fileModifiedAt: '2024-01-01T00:00:00.000Z' };
+
+describe('receiveUpload through a link', () => {
+  it('should put an ingested upload into an INDIVIDUAL link, and a duplicate right away, announcing each upload', async () => {
+    const linkId = await link('INDIVIDUAL');
+    const bytes = await photo('jpeg', { seed: 1 });
+    const upload = () =>
+      receiveUpload(
+        { db: tdb.db, storage },
+        {
+          ownerId,
+          actor: linkActor(linkId),
+          file: Readable.from(bytes),
+          metadata: { fileName: 'from-guest.jpg', ...dates },
+          maxFileBytes: 10_000_000,
+          placement: { sharedLinkId: linkId },
+        },
+      );
+    const created = await upload();
+    expect(created.status).toBe('created');
+    const inLink = () =>
+      tdb.db.selectFrom('shared_link_assets').select('asset_id').where('link_id', '=', linkId).execute();
+    expect(await inLink()).toEqual([]); // placed once ingested, never while it might still fail
+    await ingestAll();
+    expect(await inLink()).toEqual([{ asset_id: created.assetId }]);
+    expect(await events('shared-link.assets-added', linkId)).toEqual([{ linkId, assetIds: [created.assetId] }]);
+
+    await tdb.db.deleteFrom('shared_link_assets').where('link_id', '=', linkId).execute();
+    const again = await upload();
+    expect(again).toMatchObject({ status: 'duplicate', assetId: created.assetId });
+    expect(await inLink()).toEqual([{ asset_id: created.assetId }]);
+    expect(await events('shared-link.upload-received', linkId)).toEqual([
+      { linkId, ownerId, batchId: null, assetIds: [created.assetId] },
+      { linkId, ownerId, batchId: null, assetIds: [created.assetId] },
+    ]);
+  });
+
+  it('should put a batch through an ALBUM link into the album, leaving failed files out', async () => {
+    const albumId = await album('Guests');
+    const linkId = await link('ALBUM', albumId);
+    const files: UploadPart[] = [
+      { type: 'file', fieldname: 'files', filename: 'good.jpg', file: Readable.from(await photo('jpeg', { seed: 2 })) },
+      { type: 'file', fieldname: 'files', filename: 'bad.jpg', file: Readable.from(randomBytes(500, 2)) },
+    ];
+    async function* parts() {
+      yield* files;
+    }
+    const batch = await receiveUploadBatch(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        uploadedByUserId: null,
+        actor: linkActor(linkId),
+        parts: parts(),
+        maxFileBytes: 10_000_000,
+        maxFiles: 10,
+        sharedLinkId: linkId,
+        albumId,
+      },
+    );
+    expect(batch).toMatchObject({ albumId, status: 'processing', totals: { total: 2, stored: 2 } });
+    expect(await events('shared-link.upload-received', linkId)).toEqual([
+      { linkId, ownerId, batchId: batch.id, assetIds: batch.items.map((i) => i.assetId) },
+    ]);
+    await ingestAll();
+    const inAlbum = await tdb.db
+      .selectFrom('album_assets')
+      .select('asset_id')
+      .where('album_id', '=', albumId)
+      .execute();
+    expect(inAlbum).toEqual([{ asset_id: batch.items[0]?.assetId }]);
+    expect(await events('upload-batch.completed', batch.id)).toEqual([
+      { batchId: batch.id, total: 2, ready: 1, duplicate: 0, failed: 1 },
+    ]);
+  });
+});
+
+describe('processIngestJob (video)', () => {
+  it('should make a WebM ready as a VIDEO with a generic thumbnail', async () => {
+    const outcome = await receiveUpload(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        actor: { type: 'user', id: ownerId },
+        file: Readable.from(webmHead()),
+        metadata: { fileName: 'clip.webm', ...dates },
+        maxFileBytes: 10_000_000,
+      },
+    );
+    await ingestAll();
+    const row = await tdb.db
+      .selectFrom('assets')
+      .selectAll()
+      .where('id', '=', outcome.assetId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'ready', type: 'VIDEO', mime_type: 'video/webm', width: null, height: null });
+    const chunks: Buffer[] = [];
+    for await (const c of await storage.get(row.thumbnail_key!)) chunks.push(c as Buffer);
+    expect((await sharp(Buffer.concat(chunks)).metadata()).format).toBe('webp');
+  });
+});
