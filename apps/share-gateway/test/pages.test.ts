@@ -354,6 +354,30 @@ describe('GET /share/:key/photos/:assetId', () => {
     expect(body).toContain(`href="/share/${link.key}/assets/${heic.id}/preview" download>Download preview</a>`);
   });
 
+  it('should play a video inline when its original may be downloaded, and show its poster otherwise', async () => {
+    const bytes = Buffer.concat([Buffer.from('\0\0\0\x18ftypmp42'), randomBytes(64)]);
+    const video = await newAsset({ fileName: 'clip.mp4', mime: 'video/mp4', bytes });
+    await h.tdb.db.updateTable('assets').set({ duration: '75000' }).where('id', '=', video.id).execute();
+    const open = await h.createLink({ assetIds: [video.id], slug: 'clip-open' });
+    const grid = (await get('/s/clip-open')).body;
+    expect(grid).toContain('<span class="tile-badge">▶ 1:15</span>');
+    expect(grid).toContain('alt="Video 1 of 1"');
+    const page = (await get(`/s/clip-open/photos/${video.id}`)).body;
+    expect(page).toMatch(
+      new RegExp(
+        `<video class="viewer-media" id="viewer-media" controls preload="metadata" poster="/share/clip-open/assets/${video.id}/preview" src="/share/clip-open/assets/${video.id}/original"`,
+      ),
+    );
+    expect(open.slug).toBe('clip-open');
+    const hidden = await h.createLink({ assetIds: [video.id], showMetadata: false });
+    const hiddenPage = (await get(`/share/${hidden.key}/photos/${video.id}`)).body;
+    expect(hiddenPage).not.toContain('<video');
+    expect(hiddenPage).toContain(
+      `<img class="viewer-media" id="viewer-media" src="/share/${hidden.key}/assets/${video.id}/preview"`,
+    );
+    expect(hiddenPage).toContain('Download preview');
+  });
+
   it('should keep the deep link through the password prompt', async () => {
     const { link, assets } = await albumLink({ password: 'pw' });
     const deep = `/share/${link.key}/photos/${assets[0]!.id}`;
