@@ -120,6 +120,24 @@ const cases: Case[] = [
     },
   },
   {
+    route: 'PUT /api/albums/assets (bulk)',
+    // not a 400 for others: Immich answers the bulk call with {success:false, error:'no_permission'}
+    allowed: ['owner', 'editor', 'viewer', 'stranger'],
+    run: (who, f) => api('PUT', '/api/albums/assets', who, { albumIds: [f.albumId], assetIds: [f.callersAsset] }),
+    ok: async (res, f, role) => {
+      expect(res.statusCode).toBe(200);
+      const mayAdd = role === 'owner' || role === 'editor';
+      expect(res.json()).toEqual(mayAdd ? { success: true } : { success: false, error: 'no_permission' });
+      const inAlbum = await h.tdb.db
+        .selectFrom('album_assets')
+        .select('asset_id')
+        .where('album_id', '=', f.albumId)
+        .where('asset_id', '=', f.callersAsset)
+        .execute();
+      expect(inAlbum.length).toBe(mayAdd ? 1 : 0);
+    },
+  },
+  {
     route: 'DELETE /api/albums/:id/assets (an asset the owner added)',
     // an editor reaches the route but gets a per-id no_permission
     allowed: ['owner', 'editor'],
@@ -221,6 +239,8 @@ const everyRoute: [string, string, unknown][] = [
   ['PUT', `/api/albums/${id}/users`, { albumUsers: [{ userId: id }] }],
   ['PUT', `/api/albums/${id}/user/${id}`, { role: 'viewer' }],
   ['DELETE', `/api/albums/${id}/user/${id}`, undefined],
+  ['PUT', '/api/albums/assets', { albumIds: [id], assetIds: [id] }],
+  ['GET', '/api/albums/statistics', undefined],
 ];
 
 describe('every album route', () => {

@@ -486,6 +486,63 @@ describe('GET /api/albums/:id/assets', () => {
   });
 });
 
+describe('PUT /api/albums/assets', () => {
+  it('should add every shareable asset to every album the caller may add to', async () => {
+    const a1 = await insertAsset(h, editor.id);
+    const a2 = await insertAsset(h, editor.id);
+    const foreign = await insertAsset(h, stranger.id);
+    const asEditor = await makeAlbum(h, owner, { editors: [editor] });
+    const asViewer = await makeAlbum(h, owner, { viewers: [editor] });
+    const own = await makeAlbum(h, editor, { assetIds: [a1.id] });
+    const res = await api('PUT', '/api/albums/assets', editor, {
+      albumIds: [asEditor.id, asViewer.id, own.id],
+      assetIds: [a1.id, a2.id, foreign.id],
+    });
+    expect(res.statusCode).toBe(200);
+    expectImmichReply('PUT', '/albums/assets', res);
+    expect(res.json()).toEqual({ success: true });
+    const contents = async (albumId: string) =>
+      (await h.tdb.db.selectFrom('album_assets').select('asset_id').where('album_id', '=', albumId).execute())
+        .map((r) => r.asset_id)
+        .sort();
+    expect(await contents(asEditor.id)).toEqual([a1.id, a2.id].sort());
+    expect(await contents(asViewer.id)).toEqual([]);
+    expect(await contents(own.id)).toEqual([a1.id, a2.id].sort());
+    expect((await eventsOf(h, asEditor.id)).at(-1)).toMatchObject({ type: 'album.assets-added' });
+
+    const again = await api('PUT', '/api/albums/assets', editor, { albumIds: [own.id], assetIds: [a1.id] });
+    expect(again.json()).toEqual({ success: false, error: 'duplicate' });
+    const noAlbum = await api('PUT', '/api/albums/assets', editor, { albumIds: [asViewer.id], assetIds: [a1.id] });
+    expect(noAlbum.json()).toEqual({ success: false, error: 'no_permission' });
+    const noAsset = await api('PUT', '/api/albums/assets', editor, { albumIds: [own.id], assetIds: [foreign.id] });
+    expect(noAsset.json()).toEqual({ success: false, error: 'no_permission' });
+  });
+
+  it('should answer 401 without a key and 400 for bad bodies', async () => {
+    expect((await api('PUT', '/api/albums/assets', null, { albumIds: [], assetIds: [] })).statusCode).toBe(401);
+    for (const payload of [{}, { albumIds: ['x'], assetIds: [] }, { albumIds: [], assetIds: [], extra: 1 }]) {
+      expect((await api('PUT', '/api/albums/assets', owner, payload)).statusCode, JSON.stringify(payload)).toBe(400);
+    }
+  });
+});
+
+describe('GET /api/albums/statistics', () => {
+  it('should count owned, shared and not-shared albums of the caller', async () => {
+    const u = await h.newUser('stats');
+    const v = await h.newUser('stats-friend');
+    await makeAlbum(h, u);
+    await makeAlbum(h, u, { viewers: [v] });
+    await makeAlbum(h, v, { editors: [u] });
+    const gone = await makeAlbum(h, u);
+    await api('DELETE', `/api/albums/${gone.id}`, u);
+    const res = await api('GET', '/api/albums/statistics', u);
+    expect(res.statusCode).toBe(200);
+    expectImmichReply('GET', '/albums/statistics', res);
+    expect(res.json()).toEqual({ owned: 2, shared: 2, notShared: 1 });
+    expect((await api('GET', '/api/albums/statistics', null)).statusCode).toBe(401);
+  });
+});
+
 describe('listAlbumDtos (the query behind GET /api/albums)', () => {
   it('should compute every listed field in two queries, however many albums', async () => {
     const reader = await h.newUser('reader');

@@ -129,6 +129,15 @@ describe('albums', () => {
     expect(removed.json().map((r: { error?: string }) => r.error)).toEqual([undefined, 'not_found']);
   });
 
+  it('addAssetsToAlbums (PUT /albums/assets), getAlbumStatistics', async () => {
+    const a1 = await insertAsset(h, owner.id);
+    const album = (await call('POST', '/api/albums', owner, { albumName: 'bulk' })).json();
+    const res = await check('PUT', '/api/albums/assets', owner, { albumIds: [album.id], assetIds: [a1.id] });
+    expect(res.json()).toEqual({ success: true });
+    await check('PUT', '/api/albums/assets', owner, { albumIds: [album.id], assetIds: [a1.id] });
+    await check('GET', '/api/albums/statistics', owner);
+  });
+
   it('addUsersToAlbum, updateAlbumUser, removeUserFromAlbum', async () => {
     const album = (await call('POST', '/api/albums', owner, { albumName: 'members' })).json();
     await check('PUT', `/api/albums/${album.id}/users`, owner, { albumUsers: [{ userId: member.id }] });

@@ -1,4 +1,4 @@
-import type { AlbumAssetsPageDto, BulkIdResponseDto } from '@immish/contracts';
+import type { AlbumAssetsPageDto, AlbumsAddAssetsResponseDto, BulkIdResponseDto } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
 import { checkAccess } from './access.ts';
 import { type AlbumCaller, albumActor, albumSubject, lockAlbum } from './album-queries.ts';
@@ -159,4 +159,27 @@ export async function listAlbumAssets(
     base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { items: rows.map((r) => toAssetResponseDto(r)), total: Number(count.n), page, size };
+}
+
+/**
+ * Immich's `PUT /api/albums/assets`: every asset the caller may share into every album they may add to.
+ * Like Immich: `no_permission` when no album or no asset is allowed, `duplicate` when nothing was new.
+ */
+export async function addAssetsToAlbums(
+  db: Db,
+  caller: AlbumCaller,
+  albumIds: readonly string[],
+  assetIds: readonly string[],
+): Promise<AlbumsAddAssetsResponseDto> {
+  const albums = await checkAccess(db, caller.userId, 'album.addAssets', albumIds);
+  if (albums.size === 0) return { success: false, error: 'no_permission' };
+  const assets = await shareableAssetIds(db, caller.userId, assetIds);
+  if (assets.length === 0) return { success: false, error: 'no_permission' };
+  let added = false;
+  for (const albumId of new Set(albumIds)) {
+    if (!albums.has(albumId)) continue;
+    const results = await addAssetsToAlbum(db, caller, albumId, assets);
+    added ||= results.some((r) => r.success);
+  }
+  return added ? { success: true } : { success: false, error: 'duplicate' };
 }

@@ -1,4 +1,10 @@
-import type { AlbumResponseDto, AlbumUserRole, GetAlbumsQuery, NewEvent } from '@immish/contracts';
+import type {
+  AlbumResponseDto,
+  AlbumStatisticsResponseDto,
+  AlbumUserRole,
+  GetAlbumsQuery,
+  NewEvent,
+} from '@immish/contracts';
 import type { AlbumRole, Database, Db } from '@immish/db';
 import { noAccess } from '@immish/runtime';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
@@ -232,4 +238,22 @@ export async function revokeAlbumLinks(
     subject: { type: 'shared-link', id: l.id },
     data: { linkId: l.id },
   }));
+}
+
+/** Immich's `GET /api/albums/statistics`: albums I own, shared albums I belong to, my albums not shared. One query. */
+export async function albumStatistics(db: Db, userId: string): Promise<AlbumStatisticsResponseDto> {
+  const row = await db
+    .selectFrom('albums')
+    .innerJoin('album_users as me', (j) => j.onRef('me.album_id', '=', 'albums.id').on('me.user_id', '=', userId))
+    .where('albums.deleted_at', 'is', null)
+    .select((eb) => [
+      eb.fn.countAll<string>().filterWhere('albums.owner_id', '=', userId).as('owned'),
+      eb.fn.countAll<string>().filterWhere(albumIsShared(eb)).as('shared'),
+      eb.fn
+        .countAll<string>()
+        .filterWhere(eb.and([eb('albums.owner_id', '=', userId), eb.not(albumIsShared(eb))]))
+        .as('not_shared'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { owned: Number(row.owned), shared: Number(row.shared), notShared: Number(row.not_shared) };
 }

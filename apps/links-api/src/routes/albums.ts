@@ -5,6 +5,9 @@ import {
   AlbumAssetsQuery,
   AlbumIdParams,
   AlbumResponseDto,
+  AlbumStatisticsResponseDto,
+  AlbumsAddAssetsDto,
+  AlbumsAddAssetsResponseDto,
   AlbumUserParams,
   BulkIdResponseDto,
   BulkIdsDto,
@@ -17,7 +20,9 @@ import {
   type AlbumCaller,
   addAlbumMembers,
   addAssetsToAlbum,
+  addAssetsToAlbums,
   albumFilterFromQuery,
+  albumStatistics,
   createAlbum,
   deleteAlbum,
   getAlbumDto,
@@ -60,6 +65,25 @@ export const albumsRoutes =
       '/api/albums',
       { schema: { tags, body: CreateAlbumDto, response: { 201: AlbumResponseDto, ...errors } } },
       async (req, reply) => reply.status(201).send(await createAlbum(db, albumCaller(req), req.body)),
+    );
+
+    app.get(
+      '/api/albums/statistics',
+      { schema: { tags, response: { 200: AlbumStatisticsResponseDto, ...errors } } },
+      async (req) => albumStatistics(db, caller(req).user.id),
+    );
+
+    app.put(
+      '/api/albums/assets',
+      {
+        schema: {
+          tags,
+          description: 'Adds every asset the caller may share to every album the caller may add to (owner, editor).',
+          body: AlbumsAddAssetsDto,
+          response: { 200: AlbumsAddAssetsResponseDto, ...errors },
+        },
+      },
+      async (req) => addAssetsToAlbums(db, albumCaller(req), req.body.albumIds, req.body.assetIds),
     );
 
     app.get(

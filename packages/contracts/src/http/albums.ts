@@ -145,3 +145,25 @@ export const AlbumAssetsPageDto = Type.Object({
   size: Type.Integer({ minimum: 1 }),
 });
 export type AlbumAssetsPageDto = Type.Static<typeof AlbumAssetsPageDto>;
+
+/** Immich's AlbumsAddAssetsDto (`PUT /api/albums/assets`): every asset into every album. */
+export const AlbumsAddAssetsDto = Type.Object(
+  { albumIds: Type.Array(Uuid, { maxItems: 1000 }), assetIds: IdList },
+  { additionalProperties: false },
+);
+export type AlbumsAddAssetsDto = Type.Static<typeof AlbumsAddAssetsDto>;
+
+/** Immich's AlbumsAddAssetsResponseDto: success when anything was added; else why not. */
+export const AlbumsAddAssetsResponseDto = Type.Object({
+  success: Type.Boolean(),
+  error: Type.Optional(BulkIdErrorReason),
+});
+export type AlbumsAddAssetsResponseDto = Type.Static<typeof AlbumsAddAssetsResponseDto>;
+
+/** Immich's AlbumStatisticsResponseDto (`GET /api/albums/statistics`). */
+export const AlbumStatisticsResponseDto = Type.Object({
+  owned: Type.Integer({ minimum: 0 }),
+  shared: Type.Integer({ minimum: 0 }),
+  notShared: Type.Integer({ minimum: 0 }),
+});
+export type AlbumStatisticsResponseDto = Type.Static<typeof AlbumStatisticsResponseDto>;
