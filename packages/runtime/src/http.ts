@@ -7,6 +7,18 @@ import type { Logger } from 'pino';
 import { DomainError, isBackingServiceDown } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 
+export interface RouteInfo {
+  method: string;
+  url: string;
+  schema: { body?: unknown; params?: unknown; querystring?: unknown; headers?: unknown };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteInfo[];
+  }
+}
+
 export interface HttpAppOptions {
   logger: Logger | false;
   bodyLimit?: number;
@@ -25,15 +37,23 @@ const addFormats = addFormatsModule.default;
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-function jsonDepthExceeds(value: unknown, max: number): boolean {
+/** Why a parsed JSON body is refused before validation: too deep, or text PostgreSQL cannot store (NUL). */
+function jsonProblem(value: unknown, maxDepth: number): string | null {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length) {
     const [v, d] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return 'text must not contain NUL (\\u0000) characters';
+      continue;
+    }
     if (v === null || typeof v !== 'object') continue;
-    if (d > max) return true;
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+    if (d > maxDepth) return `JSON nested deeper than ${maxDepth} levels`;
+    for (const [k, child] of Object.entries(v)) {
+      if (k.includes('\u0000')) return 'field names must not contain NUL (\\u0000) characters';
+      stack.push([child, d + 1]);
+    }
   }
-  return false;
+  return null;
 }
 
 export function errorBody(statusCode: number, message: string, correlationId: string): ErrorResponse {
@@ -73,9 +93,26 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
     },
     forceCloseConnections: 'idle',
+    // errors the router raises before any hook (bad URL encoding, over-long parameters): same error shape
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      reply
+        .status(status)
+        .type('application/json')
+        .send(errorBody(status, err.message, String(req.id)));
+    },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   } as never) as unknown as FastifyInstance;
+
+  // Every route with its schema, for tools that walk the API (the bad-input fuzz test, docs checks).
+  const routeTable: RouteInfo[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (r) => {
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) {
+      routeTable.push({ method: String(method), url: r.url, schema: (r.schema ?? {}) as RouteInfo['schema'] });
+    }
+  });
 
   // Body: strict (a string is not a number, unknown fields are an error). Query/params/headers: coerced,
   // since everything there arrives as text.
@@ -95,9 +132,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
         (err as FastifyError).statusCode = 400;
         return done(err, undefined);
       }
-      if (jsonDepthExceeds(value, maxDepth)) {
-        return done(new DomainError('invalid', `JSON nested deeper than ${maxDepth} levels`), undefined);
-      }
+      const problem = jsonProblem(value, maxDepth);
+      if (problem) return done(new DomainError('invalid', problem), undefined);
       done(null, value);
     });
   });
@@ -128,6 +164,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     if (err.validation) return send(400, err.message);
     const code = err.code ?? '';
     if (clientErrorCodes[code]) return send(clientErrorCodes[code], err.message);
+    // text PostgreSQL cannot store (NUL bytes, invalid encoding) reaching a query through a path or query string
+    if (code === '22021' || code === '22P05') return send(400, 'text must not contain NUL characters or invalid UTF-8');
     if (isBackingServiceDown(err)) {
       req.log.warn({ err: err.message }, 'backing service unavailable');
       return send(503, 'A backing service (database, queue or storage) is unavailable; retry shortly', 5);
