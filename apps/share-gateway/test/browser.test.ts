@@ -84,6 +84,18 @@ async function thumbnailsLoaded(page: Page) {
 
 const tileIds = (page: Page) => page.$$eval('li.tile', (tiles) => tiles.map((t) => t.id.replace(/^a-/, '')));
 
+/** Form controls a screen reader could not name (SPEC §5.4: form controls have labels). */
+const unlabeledControls = (page: Page) =>
+  page.$$eval('input:not([type="hidden"]), select, textarea, button', (els) =>
+    els
+      .filter((el) => {
+        const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute('aria-label');
+        const text = el.tagName === 'BUTTON' && el.textContent?.trim();
+        return !labelled && !text;
+      })
+      .map((el) => el.outerHTML),
+  );
+
 const viewerPosition = (page: Page) => page.textContent('#viewer-position');
 const viewerImage = (page: Page) => page.getAttribute('#viewer-media', 'src');
 
@@ -184,6 +196,7 @@ describe('password-protected links (browser)', () => {
     expect(res?.status()).toBe(401);
     expect(await page.textContent('h1')).toBe('Password required');
     expect(await page.locator('li.tile').count()).toBe(0);
+    expect(await unlabeledControls(page)).toEqual([]);
     await screenshot(page, '05-password-form');
 
     await page.getByLabel('Password').fill('guess');
@@ -253,6 +266,7 @@ describe('phone-width screen (browser)', () => {
     expect(await overflow()).toBeLessThanOrEqual(0);
     const columns = await page.$eval('#grid', (g) => getComputedStyle(g).gridTemplateColumns.split(' ').length);
     expect(columns).toBeGreaterThanOrEqual(2);
+    expect(await unlabeledControls(page)).toEqual([]);
     await screenshot(page, '11-phone-grid');
     await page.click('li.tile a');
     await page.waitForSelector('#viewer', { state: 'visible' });
