@@ -457,6 +457,35 @@ describe('DELETE /api/albums/:id/assets', () => {
   });
 });
 
+describe('album thumbnail', () => {
+  it('should fall back to the newest live asset when the thumbnail is trashed or was never chosen', async () => {
+    const older = await insertAsset(h, owner.id, { file_created_at: new Date('2021-01-01T00:00:00Z') });
+    const newer = await insertAsset(h, owner.id, { file_created_at: new Date('2022-01-01T00:00:00Z') });
+    const album = await makeAlbum(h, owner, { assetIds: [older.id, newer.id] });
+    expect(album.albumThumbnailAssetId).toBe(older.id);
+    await h.tdb.db.updateTable('assets').set({ trashed_at: new Date() }).where('id', '=', older.id).execute();
+    expect((await api('GET', `/api/albums/${album.id}`, owner)).json()).toMatchObject({
+      albumThumbnailAssetId: newer.id,
+      assetCount: 1,
+    });
+
+    // assets placed directly (as the ingest worker does for upload batches), no thumbnail chosen
+    const placed = await makeAlbum(h, owner);
+    const p1 = await insertAsset(h, owner.id, { file_created_at: new Date('2023-01-01T00:00:00Z') });
+    const p2 = await insertAsset(h, owner.id, { file_created_at: new Date('2023-06-01T00:00:00Z') });
+    await h.tdb.db
+      .insertInto('album_assets')
+      .values([p1, p2].map((a) => ({ album_id: placed.id, asset_id: a.id, added_by: owner.id })))
+      .execute();
+    expect((await api('GET', `/api/albums/${placed.id}`, owner)).json()).toMatchObject({
+      albumThumbnailAssetId: p2.id,
+      assetCount: 2,
+      startDate: '2023-01-01T00:00:00.000Z',
+      endDate: '2023-06-01T00:00:00.000Z',
+    });
+  });
+});
+
 describe('GET /api/albums/:id/assets', () => {
   it('should page through the album’s assets newest first, hiding trashed ones', async () => {
     const assets = [];

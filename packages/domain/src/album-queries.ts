@@ -95,7 +95,28 @@ export async function listAlbumDtos(db: Db, viewerId: string, filter: AlbumFilte
       'albums.owner_id',
       'albums.name',
       'albums.description',
-      'albums.thumbnail_asset_id',
+      // The chosen thumbnail while it is a live asset of the album, else the newest live asset (assets placed
+      // by the ingest worker, or a thumbnail that was trashed).
+      eb.fn
+        .coalesce(
+          eb
+            .selectFrom('album_assets as ta')
+            .innerJoin('assets as t', 't.id', 'ta.asset_id')
+            .select('t.id')
+            .whereRef('ta.album_id', '=', 'albums.id')
+            .whereRef('ta.asset_id', '=', 'albums.thumbnail_asset_id')
+            .where('t.trashed_at', 'is', null),
+          eb
+            .selectFrom('album_assets as na')
+            .innerJoin('assets as n', 'n.id', 'na.asset_id')
+            .select('n.id')
+            .whereRef('na.album_id', '=', 'albums.id')
+            .where('n.trashed_at', 'is', null)
+            .orderBy('n.file_created_at', 'desc')
+            .orderBy('n.id')
+            .limit(1),
+        )
+        .as('thumbnail_asset_id'),
       'albums.is_activity_enabled',
       'albums.sort_order',
       'albums.created_at',
