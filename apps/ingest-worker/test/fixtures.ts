@@ -127,3 +127,21 @@ export function webmHead(): Buffer {
   const segment = [0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
   return Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x80 | body.length, ...body, ...segment]);
 }
+
+/** A large photo-like JPEG made quickly (gradients + cheap noise, no sharp noise generator). */
+export async function largeJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  let state = (seed * 2654435761) >>> 0;
+  for (let i = 0, p = 0; p < width * height; p++, i += 3) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    const noise = (state >>> 28) - 8;
+    const x = p % width;
+    const y = (p / width) | 0;
+    pixels[i] = ((x * 255) / width + noise) & 0xff;
+    pixels[i + 1] = ((y * 255) / height + noise) & 0xff;
+    pixels[i + 2] = (seed * 40 + noise) & 0xff;
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}

@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { createUser, receiveUpload } from '@immish/domain';
+import { type BlobStore, createBlobStore } from '@immish/storage';
+import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { largeJpeg } from './fixtures.ts';
+
+const MAIN = resolve(import.meta.dirname, '../src/main.ts');
+
+let tdb: TestDatabase;
+let storage: BlobStore;
+let root: string;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  root = mkdtempSync(join(tmpdir(), 'immish-ingest-main-'));
+  storage = createBlobStore({ driver: 'fs', root });
+});
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await storage?.close();
+  await tdb?.drop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => done(port));
+    });
+  });
+}
+
+describe('ingest-worker process (src/main.ts)', () => {
+  it('should serve health and metrics, ingest a queued upload, and finish it before exiting 0 on SIGTERM', async () => {
+    const owner = await createUser(tdb.db, { email: 'main@immish.test', name: 'Main', password: 'pw' });
+    // big enough that the job is still running when SIGTERM arrives
+    const bytes = await largeJpeg(6000, 4000, 7);
+    const { assetId } = await receiveUpload(
+      { db: tdb.db, storage },
+      {
+        ownerId: owner.id,
+        actor: { type: 'user', id: owner.id },
+        file: Readable.from(bytes),
+        metadata: { fileName: 'big.jpg', fileCreatedAt: new Date(), fileModifiedAt: new Date() },
+        maxFileBytes: 100_000_000,
+      },
+    );
+    const { url: redisUrl, prefix } = testRedis();
+    const port = await freePort();
+    child = spawn(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: tdb.url,
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: prefix,
+        STORAGE_FS_ROOT: root,
+        INGEST_METRICS_PORT: String(port),
+        INGEST_CONCURRENCY: '1',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<number | null>((done) => child?.once('exit', (code) => done(code)));
+
+    const base = `http://127.0.0.1:${port}`;
+    await expect
+      .poll(async () => (await fetch(`${base}/health/ready`).catch(() => null))?.status, {
+        timeout: 30_000,
+        interval: 100,
+      })
+      .toBe(200);
+    expect((await fetch(`${base}/health/live`)).status).toBe(200);
+    const status = async () =>
+      (await tdb.db.selectFrom('assets').select('status').where('id', '=', assetId).executeTakeFirstOrThrow()).status;
+    await expect.poll(status, { timeout: 30_000, interval: 20 }).not.toBe('uploaded');
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/# HELP/);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await status(), stderr).toBe('ready');
+  });
+});
