@@ -280,6 +280,25 @@ describe('GET /share/:key', () => {
     expect(ogTags(page.body)['og:title']).toBe('Private album');
   });
 
+  it('should post the password form of a slug link with ?slug= and come back to /s/:slug', async () => {
+    const { link } = await albumLink({ password: 'pw', slug: 'family-only' });
+    const locked = await get('/s/family-only');
+    expect(locked.statusCode).toBe(401);
+    expect(locked.body).toContain('action="/api/shared-links/login?slug=family-only"');
+    expect(locked.body).toContain('name="returnTo" value="/s/family-only"');
+    const right = await h.app.inject({
+      method: 'POST',
+      url: '/api/shared-links/login?slug=family-only',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `password=pw&returnTo=${encodeURIComponent('/s/family-only')}`,
+    });
+    expect(right.statusCode).toBe(303);
+    expect(right.headers.location).toBe('/s/family-only');
+    const cookie = `${right.cookies[0]!.name}=${right.cookies[0]!.value}`;
+    expect((await get('/s/family-only', cookie)).statusCode).toBe(200);
+    expect(link.slug).toBe('family-only');
+  });
+
   it('should say so when the form is throttled after too many wrong passwords', async () => {
     const { link } = await albumLink({ password: 'right' });
     const form = (password: string) =>
