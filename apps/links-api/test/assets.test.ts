@@ -357,12 +357,16 @@ describe('GET /api/assets/:id/thumbnail', () => {
     expect(again.statusCode).toBe(304);
   });
 
-  it('should refuse size=original and an unknown size with 400', async () => {
+  it('should serve the preview for size=fullsize and size=original (as Immich does), and refuse an unknown size with 400', async () => {
     const { id } = await newAsset(owner, 501);
-    for (const size of ['original', 'huge']) {
+    await ingest(id);
+    for (const size of ['fullsize', 'original']) {
       const res = await h.app.inject({ url: `/api/assets/${id}/thumbnail?size=${size}`, headers: owner.headers });
-      expect(res.statusCode).toBe(400);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('image/jpeg');
     }
+    const bad = await h.app.inject({ url: `/api/assets/${id}/thumbnail?size=huge`, headers: owner.headers });
+    expect(bad.statusCode).toBe(400);
   });
 });
 

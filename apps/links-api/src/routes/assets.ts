@@ -226,9 +226,9 @@ export const assetsRoutes =
       async (req, reply) => {
         await requireAccess(db, caller(req).user.id, 'asset.read', req.params.id);
         const size = req.query.size ?? 'thumbnail';
-        if (size === 'original') throw invalid('May not request original file');
         const row = await requireAssetRow(db, req.params.id);
-        // As Immich: a missing thumbnail falls back to the preview; neither yet → 404.
+        // As Immich: a missing thumbnail falls back to the preview, and every other size (fullsize, original)
+        // is served the preview here (immish keeps no separate full-size rendition); neither yet → 404.
         const useThumbnail = size === 'thumbnail' && row.thumbnail_key !== null;
         const key = useThumbnail ? row.thumbnail_key : row.preview_key;
         if (!key) {
