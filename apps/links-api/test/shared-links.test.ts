@@ -124,6 +124,24 @@ describe('POST /api/shared-links', () => {
     expect(byEditor).toMatchObject({ userId: editor.id, album: { id: albumId } });
   });
 
+  it("should keep showing an ALBUM link's album after its creator left the album, and drop it once deleted", async () => {
+    const editor = await h.newUser('leaver');
+    const albumId = await insertAlbum(h.tdb.db, owner.id, {
+      name: 'Left',
+      members: [{ userId: editor.id, role: 'editor' }],
+    });
+    const link = await createLink(editor, { type: 'ALBUM', albumId });
+    await h.tdb.db.deleteFrom('album_users').where('album_id', '=', albumId).where('user_id', '=', editor.id).execute();
+    const after = await call(editor, 'GET', `/api/shared-links/${link.id}`);
+    expect(after.status).toBe(200);
+    expect(after.body.album).toMatchObject({ id: albumId, albumName: 'Left', ownerId: owner.id });
+    expect(after.body.album.albumUsers[0]).toMatchObject({ role: 'owner', user: { id: owner.id } });
+    await h.tdb.db.updateTable('albums').set({ deleted_at: new Date() }).where('id', '=', albumId).execute();
+    const gone = await call(editor, 'GET', `/api/shared-links/${link.id}`);
+    expect(gone.status).toBe(200);
+    expect(gone.body.album).toBeUndefined();
+  });
+
   it('should refuse an ALBUM link to an album viewer or stranger, naming the album', async () => {
     const viewer = await h.newUser('viewer');
     const albumId = await insertAlbum(h.tdb.db, owner.id, { members: [{ userId: viewer.id, role: 'viewer' }] });

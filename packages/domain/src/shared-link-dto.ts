@@ -5,29 +5,13 @@ import { assetColumns, toAssetResponseDto } from './assets.ts';
 import { shareUrl } from './shared-link-rules.ts';
 import { toUserDto } from './users.ts';
 
-/** Immich's AlbumResponseDto, as embedded in a link response (without the album's assets). */
-export interface LinkAlbumDto {
-  id: string;
-  albumName: string;
-  description: string;
-  albumThumbnailAssetId: string | null;
-  albumUsers: { role: AlbumRole; user: ReturnType<typeof toUserDto> }[];
-  assetCount: number;
-  createdAt: string;
-  updatedAt: string;
-  hasSharedLink: boolean;
-  isActivityEnabled: boolean;
-  order: 'asc' | 'desc';
-  shared: boolean;
-}
-
 /**
  * SharedLinkResponseDto of one link, from its row and its already-mapped assets/album. `password` is always
  * null (only the argon2id hash is stored; SPEC §13) and `hasPassword` says whether there is one.
  */
 export function toSharedLinkResponseDto(
   link: SharedLinkRow,
-  opts: { publicUrl: string; assets?: readonly AssetResponseDto[]; album?: LinkAlbumDto | AlbumResponseDto | null },
+  opts: { publicUrl: string; assets?: readonly AssetResponseDto[]; album?: AlbumResponseDto | null },
 ): SharedLinkResponseDto {
   return {
     id: link.id,
@@ -106,20 +90,18 @@ export async function loadLinkAlbums(
   db: Db,
   viewerId: string,
   albumIds: readonly string[],
-): Promise<Map<string, LinkAlbumDto | AlbumResponseDto>> {
+): Promise<Map<string, AlbumResponseDto>> {
   const ids = [...new Set(albumIds)];
   if (ids.length === 0) return new Map();
-  const result = new Map<string, LinkAlbumDto | AlbumResponseDto>(
-    (await listAlbumDtos(db, viewerId, { ids })).map((a) => [a.id, a]),
-  );
+  const result = new Map<string, AlbumResponseDto>((await listAlbumDtos(db, viewerId, { ids })).map((a) => [a.id, a]));
   const rest = ids.filter((id) => !result.has(id));
   for (const [id, album] of await loadAlbumsMinimal(db, rest)) result.set(id, album);
   return result;
 }
 
 /** AlbumResponseDto of any albums (no viewer), two queries for any number. */
-async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<Map<string, LinkAlbumDto>> {
-  const result = new Map<string, LinkAlbumDto>();
+async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<Map<string, AlbumResponseDto>> {
+  const result = new Map<string, AlbumResponseDto>();
   const ids = [...new Set(albumIds)];
   if (ids.length === 0) return result;
   const [albums, members] = await Promise.all([
@@ -136,6 +118,7 @@ async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<M
           .as('asset_count'),
       ])
       .where('albums.id', 'in', ids)
+      .where('albums.deleted_at', 'is', null)
       .execute(),
     db
       .selectFrom('album_users')
@@ -146,7 +129,7 @@ async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<M
       .orderBy('users.name')
       .execute(),
   ]);
-  const usersByAlbum = new Map<string, LinkAlbumDto['albumUsers']>();
+  const usersByAlbum = new Map<string, AlbumResponseDto['albumUsers']>();
   for (const { album_id, role, ...user } of members) {
     const list = usersByAlbum.get(album_id) ?? [];
     if (list.length === 0) usersByAlbum.set(album_id, list);
@@ -156,6 +139,8 @@ async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<M
     const users = usersByAlbum.get(a.id) ?? [];
     // Immich: the first entry is always the owner.
     users.sort((x, y) => Number(y.user.id === a.owner_id) - Number(x.user.id === a.owner_id));
+    const owner = users[0]?.user;
+    if (!owner || owner.id !== a.owner_id) continue; // no owner row: the link is shown without its album
     result.set(a.id, {
       id: a.id,
       albumName: a.name,
@@ -169,6 +154,8 @@ async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<M
       isActivityEnabled: a.is_activity_enabled,
       order: a.sort_order,
       shared: true,
+      ownerId: a.owner_id,
+      owner,
     });
   }
   return result;

@@ -1,5 +1,7 @@
 import Type from 'typebox';
 import { IsoDateTime, Uuid } from '../common.ts';
+import { AlbumResponseDto } from './albums.ts';
+import { AssetResponseDto } from './assets.ts';
 
 /**
  * Shared links, owner side (SPEC §4.4). Immich-compatible: SharedLinkCreateDto, SharedLinkEditDto,
@@ -72,13 +74,6 @@ export const SharedLinkSearchQuery = Type.Object({
 });
 export type SharedLinkSearchQuery = Type.Static<typeof SharedLinkSearchQuery>;
 
-/**
- * Asset and album shapes are owned by the assets/albums contracts; here they are open objects so this
- * file does not depend on their progress (the serializer passes them through unchanged).
- */
-const EmbeddedAsset = Type.Object({ id: Uuid }, { additionalProperties: true, description: 'AssetResponseDto' });
-const EmbeddedAlbum = Type.Object({ id: Uuid }, { additionalProperties: true, description: 'AlbumResponseDto' });
-
 export const SharedLinkResponseDto = Type.Object(
   {
     id: Uuid,
@@ -91,8 +86,8 @@ export const SharedLinkResponseDto = Type.Object(
     type: SharedLinkType,
     createdAt: IsoDateTime,
     expiresAt: Type.Union([IsoDateTime, Type.Null()]),
-    assets: Type.Array(EmbeddedAsset, { description: 'INDIVIDUAL links: the assets; ALBUM links: []' }),
-    album: Type.Optional(EmbeddedAlbum),
+    assets: Type.Array(AssetResponseDto, { description: 'INDIVIDUAL links: the assets; ALBUM links: []' }),
+    album: Type.Optional(AlbumResponseDto),
     allowUpload: Type.Boolean(),
     allowDownload: Type.Boolean(),
     showMetadata: Type.Boolean(),
