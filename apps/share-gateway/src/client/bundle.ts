@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -121,8 +121,8 @@ export function loadClientBundle(): Promise<ClientBundle> {
   return loading;
 }
 
-// `npm run build`: node src/client/bundle.ts
-if (import.meta.main) {
+// `npm run build`: node src/client/bundle.ts (compared by path: `import.meta.main` needs Node ≥ 24.2)
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const bundle = await buildClientBundle();
   await writeClientBundle(bundle);
   console.log(
