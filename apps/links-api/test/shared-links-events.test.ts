@@ -228,6 +228,32 @@ describe('link policy (env)', () => {
     expect((await patch(plain.body.id, { allowUpload: true, password: 'pw' })).status).toBe(200);
   });
 
+  it('should cap the default expiry at the maximum, and apply the maximum when there is no default', async () => {
+    const capped = await startLinksApi({ LINK_DEFAULT_EXPIRY_HOURS: String(24 * 60), LINK_MAX_EXPIRY_DAYS: '7' });
+    const onlyMax = await startLinksApi({ LINK_MAX_EXPIRY_DAYS: '3' });
+    try {
+      for (const [harness, days] of [
+        [capped, 7],
+        [onlyMax, 3],
+      ] as const) {
+        const user = await harness.newUser('cap');
+        const res = await harness.app.inject({
+          method: 'POST',
+          url: '/api/shared-links',
+          headers: user.headers,
+          payload: { type: 'INDIVIDUAL', assetIds: [await insertAsset(harness.tdb.db, user.id)] },
+        });
+        expect(res.statusCode).toBe(201);
+        const inDays = (new Date(res.json().expiresAt).getTime() - Date.now()) / 86_400_000;
+        expect(inDays).toBeGreaterThan(days - 0.01);
+        expect(inDays).toBeLessThanOrEqual(days);
+      }
+    } finally {
+      await capped.close();
+      await onlyMax.close();
+    }
+  });
+
   it('should require a password on every link when LINK_PASSWORD_REQUIRED is set', async () => {
     const strict = await startLinksApi({ LINK_PASSWORD_REQUIRED: 'true' });
     try {

@@ -217,6 +217,12 @@ describe('POST /api/shared-links', () => {
     expect(notJson.statusCode).toBe(400);
   });
 
+  it('should refuse more than 10,000 asset ids in one request', async () => {
+    const ids = Array.from({ length: 10_001 }, () => crypto.randomUUID());
+    const res = await call(owner, 'POST', '/api/shared-links', { type: 'INDIVIDUAL', assetIds: ids });
+    expect(res.status).toBe(400);
+  });
+
   it('should refuse an expiry in the past', async () => {
     const assetId = await insertAsset(h.tdb.db, owner.id);
     const res = await call(owner, 'POST', '/api/shared-links', {
@@ -273,6 +279,16 @@ describe('slugs', () => {
       slug: 'metrics',
     });
     expect(reserved.body.message).toMatch(/reserved word/);
+  });
+
+  it('should give exactly one of two concurrent requests a contested slug (the other 409)', async () => {
+    const [a1, a2] = await insertAssets(h.tdb.db, owner.id, 2);
+    const results = await Promise.all(
+      [a1, a2].map((assetId) =>
+        call(owner, 'POST', '/api/shared-links', { type: 'INDIVIDUAL', assetIds: [assetId], slug: 'Race-Slug' }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
   });
 
   it('should accept 3 and 40 characters', async () => {
