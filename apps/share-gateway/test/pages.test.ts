@@ -251,6 +251,11 @@ describe('GET /share/:key', () => {
     expect(body).not.toContain('Private album');
     expect(body).not.toContain('/thumbnail');
     expect(ogTags(body)).toEqual({});
+    // only known messages: the query cannot put text on the page
+    for (const junk of ['constructor', '__proto__', '<b>x</b>']) {
+      const page = (await get(`/share/${link.key}?unlock_error=${encodeURIComponent(junk)}`)).body;
+      expect(page).not.toContain('role="alert"');
+    }
   });
 
   it('should show "Wrong password" after a wrong form post, and the album after the right one', async () => {

@@ -108,7 +108,10 @@ export const pageRoutes =
             assets,
             action: `/api/shared-links/login?${param}`,
             returnTo: page > 1 ? `${path}?page=${page}` : path,
-            error: (query.unlock_error && UNLOCK_ERRORS[query.unlock_error]) || null,
+            error:
+              query.unlock_error && Object.hasOwn(UNLOCK_ERRORS, query.unlock_error)
+                ? UNLOCK_ERRORS[query.unlock_error]!
+                : null,
           }),
         );
         return null;
