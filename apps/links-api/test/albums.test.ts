@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { listAlbumDtos } from '@immish/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, eventsOf, eventTypesOf, insertAsset, isErrorShape, makeAlbum } from './albums-fixtures.ts';
@@ -396,6 +397,17 @@ describe('PUT /api/albums/:id/assets', () => {
     const a = await insertAsset(h, owner.id);
     await api('PUT', `/api/albums/${album.id}/assets`, owner, { ids: [a.id] });
     expect((await api('GET', `/api/albums/${album.id}`, owner)).json().albumThumbnailAssetId).toBe(a.id);
+  });
+
+  it('should answer 400 for too many ids and 413 for a body over the size limit', async () => {
+    const album = await makeAlbum(h, owner);
+    const ids = (n: number) => Array.from({ length: n }, () => randomUUID());
+    const tooMany = await api('PUT', `/api/albums/${album.id}/assets`, owner, { ids: ids(10_001) });
+    expect(tooMany.statusCode).toBe(400);
+    expect(isErrorShape(tooMany.json(), 400)).toBe(true);
+    const tooLarge = await api('PUT', `/api/albums/${album.id}/assets`, owner, { ids: ids(30_000) });
+    expect(tooLarge.statusCode).toBe(413);
+    expect(isErrorShape(tooLarge.json(), 413)).toBe(true);
   });
 
   it('should answer 400 for malformed ids and bodies', async () => {
