@@ -50,6 +50,22 @@ describe('album events', () => {
     ]);
   });
 
+  it('should carry the request’s correlation id into the event', async () => {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/api/albums',
+      headers: { ...owner.headers, 'x-correlation-id': 'trace-album-42' },
+      payload: { albumName: 'traced' },
+    });
+    expect(res.headers['x-correlation-id']).toBe('trace-album-42');
+    const row = await h.tdb.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('aggregate_id', '=', res.json().id)
+      .executeTakeFirstOrThrow();
+    expect(row.payload).toMatchObject({ type: 'album.created', correlationId: 'trace-album-42' });
+  });
+
   it('should be delivered by the relay: marked published, updates and deletes announced to gateways', async () => {
     const album = await makeAlbum(h, owner);
     const link = await h.tdb.db
