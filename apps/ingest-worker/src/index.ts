@@ -1,2 +1,2 @@
 export { ContentError, type IngestDeps, type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
-export { type IngestWorkerDeps, ingestConcurrency, startIngestWorker } from './worker.ts';
+export { type IngestWorkerDeps, type IngestWorkerHandle, ingestConcurrency, startIngestWorker } from './worker.ts';

@@ -26,7 +26,15 @@ export const ingestConcurrency = (configured: number): number => configured || a
  * When the last attempt of a job fails for a reason that is not the file's (storage or database trouble
  * that outlasted the retries), the asset is marked failed so its batch can still complete.
  */
-export function startIngestWorker(deps: IngestWorkerDeps): { close(): Promise<void>; concurrency: number } {
+export interface IngestWorkerHandle {
+  concurrency: number;
+  /** stop taking jobs (active ones finish first); for tools and benchmarks */
+  pause(): Promise<void>;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
   const ingestDeps = {
     db: deps.db,
     storage: deps.storage,
@@ -70,5 +78,10 @@ export function startIngestWorker(deps: IngestWorkerDeps): { close(): Promise<vo
       }
     },
   });
-  return { close: () => handle.close(), concurrency };
+  return {
+    concurrency,
+    pause: () => handle.worker.pause(),
+    resume: () => handle.worker.resume(),
+    close: () => handle.close(),
+  };
 }
