@@ -2,12 +2,14 @@ import {
   AlbumUserRole,
   AssetOrder,
   addAssetsToAlbum,
+  addAssetsToAlbums,
   addSharedLinkAssets,
   addUsersToAlbum,
   createAlbum,
   createSharedLink,
   deleteAlbum,
   getAlbumInfo,
+  getAlbumStatistics,
   getAllAlbums,
   getAllSharedLinks,
   getMyUser,
@@ -118,6 +120,12 @@ describe('@immich/sdk albums', () => {
 
     await as(friend, () => removeUserFromAlbum({ id: album.id, userId: 'me' }));
     expect(await httpStatusOf(as(friend, () => getAlbumInfo({ id: album.id })))).toBe(400);
+
+    const a3 = await insertAsset(h, owner.id);
+    expect(await addAssetsToAlbums({ albumsAddAssetsDto: { albumIds: [album.id], assetIds: [a3.id] } })).toEqual({
+      success: true,
+    });
+    expect(await getAlbumStatistics()).toEqual({ owned: 1, shared: 0, notShared: 1 });
 
     expect((await getAllAlbums({})).map((a) => a.id)).toContain(album.id);
     await deleteAlbum({ id: album.id });
