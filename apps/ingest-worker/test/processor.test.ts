@@ -214,6 +214,21 @@ describe('processIngestJob', () => {
   });
 });
 
+describe('processIngestJob (infrastructure failures)', () => {
+  it('should throw (so BullMQ retries) when storage fails, leaving the asset to a later attempt', async () => {
+    const { assetId, event } = await upload(await photo('jpeg', { seed: 20 }), 'retry.jpg');
+    const down = Object.assign(Object.create(storage) as BlobStore, {
+      get: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+      },
+    });
+    await expect(processIngestJob(event, { ...deps, storage: down })).rejects.toThrow(/ECONNREFUSED/);
+    expect((await asset(assetId)).status).toBe('processing');
+    expect(await eventsOf(assetId, 'asset.ingest-failed')).toEqual([]);
+    expect(await processIngestJob(event, deps)).toEqual({ outcome: 'ready', assetId });
+  });
+});
+
 describe('ingest worker (BullMQ)', () => {
   it('should ingest assets whose asset.stored events the outbox relay publishes to the ingest queue', async () => {
     const { url: redisUrl, prefix } = testRedis();
