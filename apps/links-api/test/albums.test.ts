@@ -392,6 +392,19 @@ describe('PUT /api/albums/:id/assets', () => {
     expect((await eventsOf(h, album.id)).length).toBe(events.length);
   });
 
+  it('should add an asset once when the same add arrives concurrently', async () => {
+    const asset = await insertAsset(h, owner.id);
+    const album = await makeAlbum(h, owner);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => api('PUT', `/api/albums/${album.id}/assets`, owner, { ids: [asset.id] })),
+    );
+    expect(results.every((r) => r.statusCode === 200)).toBe(true);
+    const outcomes = results.map((r) => r.json()[0]);
+    expect(outcomes.filter((o) => o.success)).toHaveLength(1);
+    expect(outcomes.filter((o) => o.error === 'duplicate')).toHaveLength(5);
+    expect((await eventTypesOf(h, album.id)).filter((t) => t === 'album.assets-added')).toHaveLength(1);
+  });
+
   it('should set the thumbnail of an album that has none', async () => {
     const album = await makeAlbum(h, owner);
     const a = await insertAsset(h, owner.id);
