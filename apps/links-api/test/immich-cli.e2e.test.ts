@@ -104,4 +104,26 @@ describe('@immich/cli', () => {
     const albums = await h.tdb.db.selectFrom('albums').select('id').where('owner_id', '=', user.id).execute();
     expect(albums).toHaveLength(1);
   });
+
+  it('should create an album per folder with --album (named after the folder)', async () => {
+    const user = await h.newUser('cli-folders');
+    const dir = join(home, 'Holiday Album');
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 2; i++) writeFileSync(join(dir, `P${i}.jpg`), await photo('jpeg', { seed: 950 + i }));
+    await immich('login', `${baseUrl}/api`, user.key);
+    const out = await immich('upload', '--album', '--no-progress', dir);
+    expect(out).toMatch(/Successfully uploaded 2 new assets/);
+    const album = await h.tdb.db
+      .selectFrom('albums')
+      .selectAll()
+      .where('owner_id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    expect(album.name).toBe('Holiday Album');
+    const inAlbum = await h.tdb.db
+      .selectFrom('album_assets')
+      .select('asset_id')
+      .where('album_id', '=', album.id)
+      .execute();
+    expect(inAlbum).toHaveLength(2);
+  });
 });
