@@ -20,6 +20,7 @@ import {
   type ExpectedEntry,
   expectedFromBuffer,
   makeTempDir,
+  patternCrc,
   patternSource,
   patternStream,
   sevenZipNames,
@@ -177,6 +178,31 @@ describe('writeZip', () => {
     );
     expect(predictZipSize(expected)).toBe(result.bytesWritten);
     expect((await stat(archive)).size).toBe(result.bytesWritten);
+    await checkWithReaders(archive, expected);
+  });
+
+  it('should read sources handed over paused or as object-mode streams of buffers', async () => {
+    const data = Buffer.from('from a generator');
+    const entries: ArchiveEntrySource[] = [
+      { name: 'paused.bin', size: 3000, modifiedAt: new Date(), open: async () => patternStream(3000, 7).pause() },
+      {
+        ...bufferSource('generator.txt', data),
+        open: async () =>
+          Readable.from(
+            (function* () {
+              yield data.subarray(0, 5);
+              yield data.subarray(5);
+            })(),
+          ),
+      },
+    ];
+    const archive = join(tmp.dir, 'sources.zip');
+    const result = await writeZipToFile(entries, archive);
+    const expected = [
+      { name: 'paused.bin', size: 3000, crc: patternCrc(3000, 7) },
+      expectedFromBuffer('generator.txt', data),
+    ];
+    expect(result.fileSize).toBe(predictZipSize(expected));
     await checkWithReaders(archive, expected);
   });
 

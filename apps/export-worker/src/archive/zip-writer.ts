@@ -251,6 +251,7 @@ function copyEntry(
     source.on('end', onEnd);
     source.on('error', onError);
     source.on('close', onClose);
+    source.resume(); // also when the caller handed over an explicitly paused stream
   });
 }
 
