@@ -45,7 +45,7 @@ export interface LinkWithAssets {
 
 const ASSET_PREFIX = 'a_';
 /** `assets.x as a_x`: asset columns of the link listing join, apart from the link's own columns. */
-const prefixedAssetColumns = assetColumns.map((c) => `${c} as ${ASSET_PREFIX}${c.slice('assets.'.length)}`);
+export const prefixedAssetColumns = assetColumns.map((c) => `${c} as ${ASSET_PREFIX}${c.slice('assets.'.length)}`);
 
 /**
  * Links with their assets in ONE round trip: links LEFT JOIN their assets (INDIVIDUAL links; ALBUM links
@@ -65,12 +65,17 @@ export async function findLinksWithAssets(
     .where('shared_links.owner_id', '=', filter.ownerId);
   if (filter.id !== undefined) q = q.where('shared_links.id', '=', filter.id);
   if (filter.albumId !== undefined) q = q.where('shared_links.album_id', '=', filter.albumId);
-  const rows = (await q
+  const rows = await q
     .orderBy('shared_links.created_at', 'desc')
     .orderBy('shared_links.id', 'desc')
     .orderBy('shared_link_assets.added_at')
     .orderBy('assets.id')
-    .execute()) as unknown as Record<string, unknown>[];
+    .execute();
+  return groupLinkRows(rows as unknown as Record<string, unknown>[]);
+}
+
+/** Rows of `link.* + a_<asset column>…` (one per link and asset, links contiguous) → links with their assets. */
+export function groupLinkRows(rows: readonly Record<string, unknown>[]): LinkWithAssets[] {
   const result: LinkWithAssets[] = [];
   let current: LinkWithAssets | undefined;
   for (const row of rows) {
@@ -84,7 +89,7 @@ export async function findLinksWithAssets(
       current = { link: link as unknown as SharedLinkRow, assets: [] };
       result.push(current);
     }
-    if (asset.id !== null) current.assets.push(asset as unknown as AssetRow);
+    if (asset.id !== null && asset.id !== undefined) current.assets.push(asset as unknown as AssetRow);
   }
   return result;
 }

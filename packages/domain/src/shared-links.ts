@@ -9,7 +9,14 @@ import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
 import { conflict, invalid, noAccess } from '@immish/runtime';
 import { sql } from 'kysely';
 import { checkAccess } from './access.ts';
-import { findLinksWithAssets, loadLinkAssetRows, toSharedLinkResponseDtos } from './shared-link-dto.ts';
+import {
+  findLinksWithAssets,
+  groupLinkRows,
+  type LinkWithAssets,
+  loadLinkAssetRows,
+  prefixedAssetColumns,
+  toSharedLinkResponseDtos,
+} from './shared-link-dto.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './shared-link-policy.ts';
 import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './shared-link-rules.ts';
 
@@ -153,28 +160,39 @@ export async function createSharedLink(
           allow_upload: allowUpload,
           show_metadata: dto.showMetadata ?? true,
         };
-        // The link and its assets in one statement (one round trip).
-        const row =
+        // The link, its assets and the asset rows for the response in one statement (one round trip).
+        const created: LinkWithAssets =
           assetIds.length === 0
-            ? await trx.insertInto('shared_links').values(values).returningAll().executeTakeFirstOrThrow()
-            : await trx
-                .with('link', (qc) => qc.insertInto('shared_links').values(values).returningAll())
-                .with('added', (qc) =>
-                  qc
-                    .insertInto('shared_link_assets')
-                    .columns(['link_id', 'asset_id'])
-                    .expression((eb) =>
-                      eb
-                        .selectFrom('link')
-                        .select((e) => [
-                          e.ref('link.id').as('link_id'),
-                          sql<string>`unnest(${assetIds}::uuid[])`.as('asset_id'),
-                        ]),
-                    ),
-                )
-                .selectFrom('link')
-                .selectAll()
-                .executeTakeFirstOrThrow();
+            ? {
+                link: await trx.insertInto('shared_links').values(values).returningAll().executeTakeFirstOrThrow(),
+                assets: [],
+              }
+            : (groupLinkRows(
+                (await trx
+                  .with('link', (qc) => qc.insertInto('shared_links').values(values).returningAll())
+                  .with('added', (qc) =>
+                    qc
+                      .insertInto('shared_link_assets')
+                      .columns(['link_id', 'asset_id'])
+                      .expression((eb) =>
+                        eb
+                          .selectFrom('link')
+                          .select((e) => [
+                            e.ref('link.id').as('link_id'),
+                            sql<string>`unnest(${assetIds}::uuid[])`.as('asset_id'),
+                          ]),
+                      )
+                      .returning(['asset_id']),
+                  )
+                  .selectFrom('link')
+                  .leftJoin('added', (j) => j.onTrue())
+                  .leftJoin('assets', 'assets.id', 'added.asset_id')
+                  .selectAll('link')
+                  .select(prefixedAssetColumns as never as 'assets.id')
+                  .orderBy('assets.id')
+                  .execute()) as unknown as Record<string, unknown>[],
+              )[0] as LinkWithAssets);
+        const row = created.link;
         await appendEvents(trx, [
           event(ctx, 'shared-link.created', row.id, {
             linkId: row.id,
@@ -183,9 +201,10 @@ export async function createSharedLink(
             albumId: row.album_id,
           }),
         ]);
-        return row;
+        return created;
       });
-      return await rowResponse(db, ctx, link);
+      const [out] = await toSharedLinkResponseDtos(db, ctx.userId, [link], ctx.publicUrl);
+      return out as SharedLinkResponseDto;
     } catch (err) {
       const constraint = pgConstraint(err);
       if (constraint === SLUG_INDEX && slug !== null) throw slugConflict(slug);
