@@ -4,7 +4,9 @@ import { ErrorResponse } from '@immish/contracts';
 import { createHttpApp, withDeadline } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
+import { LinkActivityRecorder } from './link-assets.ts';
 import { LinkResolver } from './link-resolver.ts';
 import type { GatewayContext } from './recipient.ts';
 import { exportRoutes } from './routes/exports.ts';
@@ -21,6 +23,9 @@ export type GatewayApp = FastifyInstance;
 
 /** Only what the share page's password form posts; anything bigger is not a password form. */
 const FORM_BODY_LIMIT = 8 * 1024;
+/** Thumbnails (~10–30 KB) and small previews kept in memory: 64 MB holds a few thousand. */
+const DERIVATIVE_CACHE_BYTES = 64 * 1024 * 1024;
+const DERIVATIVE_CACHE_MAX_ITEM = 512 * 1024;
 
 /**
  * Builds the share gateway (SPEC §5): the recipient JSON API, media, downloads, uploads and share pages.
@@ -81,6 +86,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       maxPerIp: config.UNLOCK_MAX_FAILURES_PER_IP,
       maxPerLink: config.UNLOCK_MAX_FAILURES_PER_LINK,
     }),
+    derivatives: new ByteLru(DERIVATIVE_CACHE_BYTES, DERIVATIVE_CACHE_MAX_ITEM),
+    activity: new LinkActivityRecorder(deps.db),
   };
 
   await app.register(unlockRoutes(ctx));

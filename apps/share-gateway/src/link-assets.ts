@@ -64,17 +64,53 @@ export async function listLinkAssets(
 
 export type LinkActivity = 'view' | 'download' | 'upload';
 
-const counterColumn = {
-  view: 'view_count',
-  download: 'download_count',
-  upload: 'upload_count',
-} as const;
+export interface LinkActivityCounts {
+  view: number;
+  download: number;
+  upload: number;
+}
 
 /**
- * Counts a page/`/me` view, a completed download or an upload: one UPDATE of the counter and
- * `last_accessed_at`; a view also writes `shared-link.viewed` in the same transaction. Media requests
- * (thumbnails…) are not views: a page of 200 thumbnails is one view.
+ * Adds to a link's counters in one UPDATE (+ `last_accessed_at`), with one `shared-link.viewed` event per view
+ * in the same transaction. Media requests (thumbnails…) are not views: a page of 200 thumbnails is one view.
  */
+export async function writeLinkActivity(
+  db: Db,
+  linkId: string,
+  counts: LinkActivityCounts,
+  viewCorrelationIds: readonly (string | undefined)[] = [],
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    if (counts.view > 0) {
+      await appendEvents(
+        trx,
+        Array.from({ length: counts.view }, (_, i) => {
+          const correlationId = viewCorrelationIds[i];
+          return {
+            type: 'shared-link.viewed' as const,
+            actor: { type: 'link' as const, id: linkId },
+            subject: { type: 'shared-link' as const, id: linkId },
+            data: { linkId },
+            ...(correlationId ? { correlationId } : {}),
+          };
+        }),
+      );
+    }
+    // last: the row lock (every view of a popular link takes it) is held only until the commit
+    await trx
+      .updateTable('shared_links')
+      .set({
+        view_count: sql`view_count + ${counts.view}`,
+        download_count: sql`download_count + ${counts.download}`,
+        upload_count: sql`upload_count + ${counts.upload}`,
+        last_accessed_at: sql`now()`,
+      } as never)
+      .where('id', '=', linkId)
+      .execute();
+  });
+}
+
+/** Counts one view, completed download or upload (see writeLinkActivity). */
 export async function recordLinkActivity(
   db: Db,
   linkId: string,
@@ -82,23 +118,61 @@ export async function recordLinkActivity(
   by: number = 1,
   correlationId?: string,
 ): Promise<void> {
-  const column = counterColumn[activity];
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('shared_links')
-      .set({ [column]: sql`${sql.ref(column)} + ${by}`, last_accessed_at: sql`now()` } as never)
-      .where('id', '=', linkId)
-      .execute();
-    if (activity === 'view') {
-      await appendEvents(trx, [
-        {
-          type: 'shared-link.viewed',
-          actor: { type: 'link', id: linkId },
-          subject: { type: 'shared-link', id: linkId },
-          data: { linkId },
-          ...(correlationId ? { correlationId } : {}),
-        },
-      ]);
+  const counts = { view: 0, download: 0, upload: 0, [activity]: by };
+  await writeLinkActivity(db, linkId, counts, activity === 'view' ? Array(by).fill(correlationId) : []);
+}
+
+interface PendingActivity extends LinkActivityCounts {
+  correlationIds: (string | undefined)[];
+  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+}
+
+/**
+ * `recordLinkActivity` for hot paths: at most one write per link in flight. What arrives meanwhile is added
+ * up and written by the next write, so a popular link costs one UPDATE per round trip instead of one per
+ * request queueing on the row lock. Each caller's promise resolves once its increment is committed, so a
+ * quiet link is counted exactly as before.
+ */
+export class LinkActivityRecorder {
+  readonly #db: Db;
+  readonly #pending = new Map<string, PendingActivity>();
+  readonly #writing = new Set<string>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  record(linkId: string, activity: LinkActivity, by = 1, correlationId?: string): Promise<void> {
+    let p = this.#pending.get(linkId);
+    if (!p) {
+      p = { view: 0, download: 0, upload: 0, correlationIds: [], waiters: [] };
+      this.#pending.set(linkId, p);
     }
-  });
+    p[activity] += by;
+    if (activity === 'view') for (let i = 0; i < by; i++) p.correlationIds.push(correlationId);
+    const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
+    this.#next(linkId);
+    return done;
+  }
+
+  #next(linkId: string): void {
+    if (this.#writing.has(linkId)) return;
+    const p = this.#pending.get(linkId);
+    if (!p) return;
+    this.#pending.delete(linkId);
+    this.#writing.add(linkId);
+    writeLinkActivity(this.#db, linkId, p, p.correlationIds)
+      .then(
+        () => {
+          for (const w of p.waiters) w.resolve();
+        },
+        (e) => {
+          for (const w of p.waiters) w.reject(e);
+        },
+      )
+      .finally(() => {
+        this.#writing.delete(linkId);
+        this.#next(linkId);
+      });
+  }
 }

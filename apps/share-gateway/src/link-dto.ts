@@ -1,25 +1,40 @@
-import type { AssetResponseDto, SharedLinkResponseDto } from '@immish/contracts';
+import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto, UserResponseDto } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { type LinkAlbumDto, toAssetResponseDto, toSharedLinkResponseDto } from '@immish/domain';
+import { NIL_UUID, toAssetResponseDto, toSharedLinkResponseDto, toUserDto } from '@immish/domain';
 import type { ActiveLink } from './link-resolver.ts';
 
 /**
  * What a recipient sees of a link (Immich's SharedLinkResponseDto, SPEC §5.3), through the shared-links
  * serializer. Assets go through the sanitized shape when the link hides metadata. The album is reduced to
- * what a recipient needs: name, description, counts and dates (no member list, so no owner e-mail).
+ * what a recipient needs: name, description, counts, dates and the owner (anonymous when metadata is hidden).
  */
 export function toRecipientAsset(link: ActiveLink, row: AssetRow): AssetResponseDto {
   return toAssetResponseDto(row, { hideMetadata: !link.link.show_metadata });
 }
 
-export function toRecipientAlbum(link: ActiveLink, assetCount: number): LinkAlbumDto {
+/** Who shared it: the owner as Immich shows them, or nobody in particular when the link hides metadata. */
+function recipientOwner(link: ActiveLink): UserResponseDto {
+  if (link.link.show_metadata) return toUserDto(link.owner);
+  return {
+    id: NIL_UUID,
+    email: '',
+    name: '',
+    avatarColor: 'primary',
+    profileImagePath: '',
+    profileChangedAt: link.link.created_at.toISOString(),
+  };
+}
+
+export function toRecipientAlbum(link: ActiveLink, assetCount: number): AlbumResponseDto {
   const album = link.album!;
+  const owner = recipientOwner(link);
   return {
     id: album.id,
     albumName: album.name,
     description: album.description,
     albumThumbnailAssetId: album.thumbnail_asset_id,
-    albumUsers: [],
+    // other members are none of a recipient's business
+    albumUsers: [{ role: 'owner', user: owner }],
     assetCount,
     createdAt: album.created_at.toISOString(),
     updatedAt: album.updated_at.toISOString(),
@@ -27,6 +42,8 @@ export function toRecipientAlbum(link: ActiveLink, assetCount: number): LinkAlbu
     isActivityEnabled: false,
     order: album.sort_order,
     shared: true,
+    ownerId: owner.id,
+    owner,
   };
 }
 

@@ -1,8 +1,9 @@
 import { LINK_INVALIDATION_CHANNEL, type LinkInvalidation } from '@immish/contracts';
-import type { AlbumRow, Db, SharedLinkRow } from '@immish/db';
+import type { AlbumRow, AssetRow, Db, SharedLinkRow, UserRow } from '@immish/db';
 import { linkExpired, looksLikeLinkKey, normalizeSlug } from '@immish/domain';
 import { unauthenticated } from '@immish/runtime';
 import type { Redis } from 'ioredis';
+import { LinkScopedCache } from './cache.ts';
 
 /**
  * Link resolution (SPEC §5.1): which shared link a recipient request names, and whether it still works.
@@ -22,6 +23,8 @@ export type LinkCredential =
 
 export interface ActiveLink {
   link: SharedLinkRow;
+  /** the link's owner (never deleted: a deleted owner makes the link unknown) */
+  owner: UserRow;
   /** the album of an ALBUM link (never deleted: a deleted album makes the link unknown) */
   album: AlbumRow | null;
 }
@@ -87,9 +90,14 @@ export class LinkResolver {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, CacheEntry>();
+  readonly #loading = new Map<string, Promise<ActiveLink | null>>();
   /** bumped by every invalidation: a read that started before one must not repopulate the cache */
   #generation = 0;
   #subscriber: Redis | null = null;
+  /** a link's assets by `<linkId>:<assetId>` (media requests check membership on every request) */
+  readonly assets = new LinkScopedCache<AssetRow>(MAX_ENTRIES);
+  /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON) */
+  readonly bodies = new LinkScopedCache<Buffer>(256);
 
   constructor(opts: LinkResolverOptions) {
     this.#db = opts.db;
@@ -126,8 +134,19 @@ export class LinkResolver {
   }
 
   /** Drops cached entries of a link and/or of every link of an album (an empty message drops everything). */
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
   invalidate(msg: LinkInvalidation): void {
     this.#generation++;
+    this.#loading.clear(); // reads started before the change must not serve requests that come after it
+    this.assets.invalidate(msg);
+    this.bodies.invalidate(msg);
     if (!msg.linkId && !msg.albumId) {
       this.#cache.clear();
       return;
@@ -143,7 +162,10 @@ export class LinkResolver {
 
   clear(): void {
     this.#generation++;
+    this.#loading.clear();
     this.#cache.clear();
+    this.assets.clear();
+    this.bodies.clear();
   }
 
   /**
@@ -192,8 +214,15 @@ export class LinkResolver {
     const now = this.#now();
     const hit = this.#cache.get(cacheKey);
     if (hit && now - hit.at < this.#ttlMs) return hit.value;
+    // concurrent misses of one key share one read (no stampede when a popular link's entry expires)
+    const pending = this.#loading.get(cacheKey);
+    if (pending) return pending;
     const generation = this.#generation;
-    const value = await load();
+    const loading: Promise<ActiveLink | null> = load().finally(() => {
+      if (this.#loading.get(cacheKey) === loading) this.#loading.delete(cacheKey);
+    });
+    this.#loading.set(cacheKey, loading);
+    const value = await loading;
     // misses are not cached: a link created a moment ago must work at once
     if (value && generation === this.#generation && this.#ttlMs > 0) {
       this.#cache.delete(cacheKey);
@@ -225,16 +254,12 @@ export class LinkResolver {
 
   /** A link works only while its owner exists and, for an ALBUM link, while its album is not deleted. */
   async #complete(link: SharedLinkRow): Promise<ActiveLink | null> {
-    const owner = await this.#db
-      .selectFrom('users')
-      .select('deleted_at')
-      .where('id', '=', link.owner_id)
-      .executeTakeFirst();
+    const owner = await this.#db.selectFrom('users').selectAll().where('id', '=', link.owner_id).executeTakeFirst();
     if (!owner || owner.deleted_at) return null;
-    if (link.type !== 'ALBUM') return { link, album: null };
+    if (link.type !== 'ALBUM') return { link, owner, album: null };
     if (!link.album_id) return null;
     const album = await this.#db.selectFrom('albums').selectAll().where('id', '=', link.album_id).executeTakeFirst();
     if (!album || album.deleted_at) return null;
-    return { link, album };
+    return { link, owner, album };
   }
 }

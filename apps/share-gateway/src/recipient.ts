@@ -1,5 +1,8 @@
+import type { AssetRow } from '@immish/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
+import { type LinkActivityRecorder, requireLinkAsset } from './link-assets.ts';
 import { type ActiveLink, credentialOf, type LinkCredential, type LinkResolver } from './link-resolver.ts';
 import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieName } from './unlock.ts';
 
@@ -12,6 +15,10 @@ export interface GatewayContext {
   links: LinkResolver;
   tokens: UnlockTokens;
   throttle: UnlockThrottle;
+  /** thumbnails and previews in memory (immutable per asset version); only served after the checks */
+  derivatives: ByteLru;
+  /** link counters (views, downloads, uploads): one write per link in flight, increments added up meanwhile */
+  activity: LinkActivityRecorder;
 }
 
 export interface Recipient {
@@ -62,3 +69,17 @@ export function setUnlockCookie(
 
 /** The path segment to address a link in `/share/...` URLs: the slug when it has one, else the key. */
 export const linkPathSegment = (link: ActiveLink): string => link.link.slug ?? link.link.key;
+
+/**
+ * The asset, when it belongs to the link (else 400 "Not found or no access"), cached with the link: a grid
+ * of thumbnails asks for each asset again and again. Stale at most LINK_CACHE_TTL_MS after a change.
+ */
+export async function requireRecipientAsset(ctx: GatewayContext, link: ActiveLink, assetId: string): Promise<AssetRow> {
+  return ctx.links.assets.getOrLoad(
+    `${link.link.id}:${assetId}`,
+    ctx.links.ttlMs,
+    ctx.links.now(),
+    { linkId: link.link.id, albumId: link.link.album_id },
+    () => requireLinkAsset(ctx.deps.db, link, assetId),
+  );
+}

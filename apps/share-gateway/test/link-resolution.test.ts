@@ -101,6 +101,29 @@ describe('GET /api/shared-links/me (link resolution)', () => {
       .execute();
     expect(events.filter((e) => e.type === 'shared-link.viewed')).toHaveLength(2);
   });
+  it('should count every one of many concurrent views exactly (writes coalesced per link)', async () => {
+    const a = await h.createAsset();
+    const link = await h.createLink({ assetIds: [a.id] });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => me(h.app, `/api/shared-links/me?key=${link.key}`)),
+    );
+    expect(results.every((r) => r.statusCode === 200)).toBe(true);
+    const row = await h.tdb.db
+      .selectFrom('shared_links')
+      .selectAll()
+      .where('id', '=', link.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(row.view_count)).toBe(40);
+    const events = await h.tdb.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('aggregate_id', '=', link.id)
+      .where('type', '=', 'shared-link.viewed')
+      .execute();
+    expect(events).toHaveLength(40);
+    const ids = new Set(events.map((e) => (e.payload as { correlationId?: string }).correlationId));
+    expect(ids.size).toBe(40);
+  });
 });
 
 describe('link cache invalidation across gateway replicas', () => {

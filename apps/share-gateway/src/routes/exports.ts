@@ -103,18 +103,25 @@ export const exportRoutes =
         requireDownloads(link);
         const row = await getExport(db, { sharedLinkId: link.link.id }, req.params.id);
         const isLastPart = req.params.n === Math.max(0, ...row.parts.map((p) => p.index));
-        const countWhenDone = () =>
+        const count = () =>
           countLinkExportDownload(db, link.link.id).catch((e) =>
             reply.log.warn({ err: (e as Error).message }, 'could not count a link download'),
           );
+        // listen before sending (a small part can be sent before serveExportPart returns); judge after
+        let finished = false;
+        let countOnFinish = false;
+        reply.raw.once('finish', () => {
+          finished = true;
+          if (countOnFinish) void count();
+        });
         const result = await serveExportPart(reply, storage, row, req.params.n, {
           range: req.headers.range,
           ifRange: req.headers['if-range'] as string | undefined,
           presignedRedirects: config.S3_PRESIGNED_REDIRECTS,
         });
-        if (isLastPart && result.deliversLastByte) {
-          if (result.statusCode === 302) await countWhenDone();
-          else reply.raw.once('finish', () => void countWhenDone());
+        if (isLastPart && result.deliversLastByte && req.method !== 'HEAD') {
+          if (result.statusCode === 302 || finished) await count();
+          else countOnFinish = true;
         }
         return reply;
       },

@@ -8,7 +8,7 @@ import {
   ShareQuery,
 } from '@immish/contracts';
 import type { FastifyPluginAsync } from 'fastify';
-import { countLinkAssets, listLinkAssets, recordLinkActivity } from '../link-assets.ts';
+import { countLinkAssets, listLinkAssets } from '../link-assets.ts';
 import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
 
@@ -32,11 +32,22 @@ export const meRoutes =
           response: { 200: SharedLinkResponseDto, ...errors },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
-        const assets = await listLinkAssets(db, link);
-        if (req.method !== 'HEAD') await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
-        return toRecipientLinkDto(config.PUBLIC_URL, link, assets);
+        // The body of a big album is large and the same for every recipient: built once per cache period
+        // (LINK_CACHE_TTL_MS, or until the link/album changes), then sent as bytes.
+        const body = await ctx.links.bodies.getOrLoad(
+          `me:${link.link.id}`,
+          ctx.links.ttlMs,
+          ctx.links.now(),
+          { linkId: link.link.id, albumId: link.link.album_id },
+          async () => {
+            const assets = await listLinkAssets(db, link);
+            return Buffer.from(JSON.stringify(toRecipientLinkDto(config.PUBLIC_URL, link, assets)));
+          },
+        );
+        if (req.method !== 'HEAD') await ctx.activity.record(link.link.id, 'view', 1, String(req.id));
+        return reply.type('application/json; charset=utf-8').send(body);
       },
     );
 

@@ -8,12 +8,18 @@ import { forbidden, notFound } from '@immish/runtime';
 import { contentDisposition, contentTypeFromKey } from '@immish/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { recordLinkActivity, requireLinkAsset } from '../link-assets.ts';
 import type { ActiveLink } from '../link-resolver.ts';
-import { type GatewayContext, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, requireRecipient, requireRecipientAsset } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err, 404: err, 416: err };
+/** `If-None-Match` names `etag` (weak comparison, `*` included). */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const bare = (t: string) => t.trim().replace(/^W\//, '');
+  return header.split(',').some((t) => t.trim() === '*' || bare(t) === bare(etag));
+}
+
 const MediaKind = Type.Union([Type.Literal('thumbnail'), Type.Literal('preview'), Type.Literal('original')]);
 type MediaKind = Type.Static<typeof MediaKind>;
 
@@ -28,7 +34,7 @@ export const mediaRoutes =
   (ctx: GatewayContext): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    const { db, storage, config } = ctx.deps;
+    const { storage, config } = ctx.deps;
 
     const fileName = (link: ActiveLink, asset: AssetRow, suffix = '') => {
       const name = link.link.show_metadata ? asset.original_file_name : anonymousFileName(asset);
@@ -47,15 +53,39 @@ export const mediaRoutes =
       const key = kind === 'thumbnail' ? asset.thumbnail_key : asset.preview_key;
       if (!key) throw notFound(`The ${kind} of this asset is not ready yet`);
       const type = contentTypeFromKey(key) ?? (kind === 'thumbnail' ? 'image/webp' : 'image/jpeg');
-      return serveBlob(reply, storage, key, {
-        // derivatives are rewritten only by a re-ingest, which also bumps updated_at
-        etag: `"${kind}-${asset.id}-${asset.updated_at.getTime().toString(36)}"`,
-        ifNoneMatch: req.headers['if-none-match'],
-        cacheControl: IMMUTABLE,
-        contentType: type,
-        fileName: fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`),
-        disposition: 'inline',
-      });
+      // derivatives are rewritten only by a re-ingest, which also bumps updated_at
+      const version = asset.updated_at.getTime().toString(36);
+      const etag = `"${kind}-${asset.id}-${version}"`;
+      const name = fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`);
+      const cacheKey = `${key}#${version}`;
+      let bytes = ctx.derivatives.get(cacheKey);
+      if (!bytes) {
+        const info = await storage.head(key).catch((e) => {
+          throw blobError(e);
+        });
+        if (!info || info.size > ctx.derivatives.maxItemBytes) {
+          // too big to keep in memory (or missing: serveBlob answers that): stream it
+          return serveBlob(reply, storage, key, {
+            etag,
+            ifNoneMatch: req.headers['if-none-match'],
+            cacheControl: IMMUTABLE,
+            contentType: type,
+            fileName: name,
+            disposition: 'inline',
+          });
+        }
+        try {
+          bytes = Buffer.concat(await (await storage.get(key)).toArray());
+        } catch (e) {
+          throw blobError(e);
+        }
+        ctx.derivatives.set(cacheKey, bytes);
+      }
+      reply.header('etag', etag).header('cache-control', IMMUTABLE);
+      if (etagMatches(req.headers['if-none-match'], etag)) return reply.status(304).send();
+      // a preview can be saved by the recipient ("Download preview"): give it a name; thumbnails never are
+      if (kind === 'preview') reply.header('content-disposition', contentDisposition(name, 'inline'));
+      return reply.type(type).send(bytes);
     }
 
     /**
@@ -70,9 +100,9 @@ export const mediaRoutes =
           const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(reply.getHeader('content-range') ?? ''));
           if (!m || Number(m[2]) !== Number(m[3]) - 1) return;
         } else if (status !== 200 && status !== 302) return;
-        recordLinkActivity(db, linkId, 'download', 1, correlationId).catch((e) =>
-          reply.log.warn({ err: (e as Error).message }, 'could not count a link download'),
-        );
+        ctx.activity
+          .record(linkId, 'download', 1, correlationId)
+          .catch((e) => reply.log.warn({ err: (e as Error).message }, 'could not count a link download'));
       });
     }
 
@@ -115,7 +145,7 @@ export const mediaRoutes =
 
     async function serve(req: FastifyRequest, reply: FastifyReply, assetId: string, kind: MediaKind) {
       const { link } = await requireRecipient(ctx, req);
-      const asset = await requireLinkAsset(db, link, assetId);
+      const asset = await requireRecipientAsset(ctx, link, assetId);
       if (kind === 'original') return sendOriginal(req, reply, link, asset);
       return sendDerivative(req, reply, link, asset, kind);
     }

@@ -19,7 +19,6 @@ import {
 import { invalid, unauthenticated } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { recordLinkActivity } from '../link-assets.ts';
 import type { ActiveLink } from '../link-resolver.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
 
@@ -91,7 +90,7 @@ export const uploadRoutes =
           },
         ]),
       );
-      await recordLinkActivity(db, link.link.id, 'upload', assetIds.length, correlationId);
+      await ctx.activity.record(link.link.id, 'upload', assetIds.length, correlationId);
     }
 
     app.post(
@@ -128,7 +127,7 @@ export const uploadRoutes =
           },
         );
         const received = batch.items.filter((i) => i.status !== 'failed').length;
-        if (received > 0) await recordLinkActivity(db, link.link.id, 'upload', received, String(req.id));
+        if (received > 0) await ctx.activity.record(link.link.id, 'upload', received, String(req.id));
         return reply.status(202).send(batch);
       },
     );

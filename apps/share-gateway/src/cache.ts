@@ -1,0 +1,136 @@
+import type { LinkInvalidation } from '@immish/contracts';
+
+/**
+ * Per-process caches of what recipients ask for again and again (the link, its assets, its `/me` body).
+ * Every entry belongs to one link (and its album): the link-invalidation messages drop them with the link,
+ * and entries older than the TTL (LINK_CACHE_TTL_MS) are not used, so nothing is stale for longer than that
+ * even when a change sends no message (an asset removed from an album, trashed…).
+ */
+export class LinkScopedCache<V> {
+  readonly #entries = new Map<string, { value: V; at: number; linkId: string; albumId: string | null }>();
+  readonly #maxEntries: number;
+  /** loads in flight: concurrent misses of one key share one load (no stampede when an entry expires) */
+  readonly #loading = new Map<string, Promise<V>>();
+  #generation = 0;
+
+  constructor(maxEntries: number) {
+    this.#maxEntries = maxEntries;
+  }
+
+  /** A token to pass to `set`: a value read before an invalidation must not be cached after it. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get(key: string, ttlMs: number, now: number): V | undefined {
+    const hit = this.#entries.get(key);
+    if (!hit) return undefined;
+    if (now - hit.at >= ttlMs) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return hit.value;
+  }
+
+  set(key: string, value: V, scope: { linkId: string; albumId: string | null }, now: number, generation: number): void {
+    if (generation !== this.#generation) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, at: now, ...scope });
+    if (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+  }
+
+  /**
+   * The cached value, or the result of `load` (cached for `ttlMs`). Concurrent callers of a missing key share
+   * one load. Failures are not cached.
+   */
+  async getOrLoad(
+    key: string,
+    ttlMs: number,
+    now: number,
+    scope: { linkId: string; albumId: string | null },
+    load: () => Promise<V>,
+  ): Promise<V> {
+    const hit = this.get(key, ttlMs, now);
+    if (hit !== undefined) return hit;
+    const pending = this.#loading.get(key);
+    if (pending) return pending;
+    const generation = this.#generation;
+    const promise: Promise<V> = load()
+      .then((value) => {
+        this.set(key, value, scope, now, generation);
+        return value;
+      })
+      .finally(() => {
+        if (this.#loading.get(key) === promise) this.#loading.delete(key);
+      });
+    this.#loading.set(key, promise);
+    return promise;
+  }
+
+  invalidate(msg: LinkInvalidation): void {
+    this.#generation++;
+    this.#loading.clear();
+    if (!msg.linkId && !msg.albumId) {
+      this.#entries.clear();
+      return;
+    }
+    for (const [k, e] of this.#entries) {
+      if ((msg.linkId && e.linkId === msg.linkId) || (msg.albumId && e.albumId === msg.albumId))
+        this.#entries.delete(k);
+    }
+  }
+
+  clear(): void {
+    this.#generation++;
+    this.#loading.clear();
+    this.#entries.clear();
+  }
+}
+
+/**
+ * Small immutable blobs (thumbnails, keyed by storage key + version) kept in memory up to a byte budget,
+ * least recently used out first. Access control is NOT here: callers check the link and the asset first.
+ */
+export class ByteLru {
+  readonly #entries = new Map<string, Buffer>();
+  readonly #budget: number;
+  readonly #maxItem: number;
+  #bytes = 0;
+
+  constructor(budgetBytes: number, maxItemBytes: number) {
+    this.#budget = budgetBytes;
+    this.#maxItem = maxItemBytes;
+  }
+
+  get maxItemBytes(): number {
+    return this.#maxItem;
+  }
+
+  get(key: string): Buffer | undefined {
+    const hit = this.#entries.get(key);
+    if (hit) {
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
+    }
+    return hit;
+  }
+
+  set(key: string, value: Buffer): void {
+    if (value.length > this.#maxItem || this.#budget === 0) return;
+    const old = this.#entries.get(key);
+    if (old) {
+      this.#bytes -= old.length;
+      this.#entries.delete(key);
+    }
+    this.#entries.set(key, value);
+    this.#bytes += value.length;
+    for (const [k, v] of this.#entries) {
+      if (this.#bytes <= this.#budget) break;
+      this.#entries.delete(k);
+      this.#bytes -= v.length;
+    }
+  }
+}

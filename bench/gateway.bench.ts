@@ -1,0 +1,410 @@
+/**
+ * share-gateway benchmark (issue 6): what a recipient does most, under load, against a bare fastify route
+ * returning the same bytes from memory, measured in the same run.
+ *
+ *   node bench/gateway.bench.ts
+ *
+ * Scenarios: `GET /api/shared-links/me` of an unlocked (password) 1,000-asset ALBUM link, and
+ * `GET /share/:key/assets/:id/thumbnail` of one of its assets. Each gateway route is compared with a bare
+ * fastify route serving the bytes that route answered, from memory. autocannon, 50 connections.
+ * Uses DATABASE_URL / REDIS_URL when set (a fresh database is created on that server and dropped after),
+ * else starts a private PostgreSQL and Redis (@immish/devstack) in a temp dir. The servers run in a child
+ * process so autocannon does not share their event loop. Figures are printed, never asserted.
+ * Targets: ≥ 0.5× the bare route's req/s for both, p99 ≤ 50 ms.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GatewayConfig } from '@immish/contracts';
+import { createDb, createPool, migrateToLatest } from '@immish/db';
+import { startPostgres, startRedis } from '@immish/devstack';
+import { createUser, hashPassword } from '@immish/domain';
+import { loadConfig } from '@immish/runtime';
+import { createBlobStore } from '@immish/storage';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import pg from 'pg';
+import sharp from 'sharp';
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const ALBUM_ASSETS = 1000;
+const POOL_MAX = 10;
+const UNLOCK_SECRET = randomBytes(32).toString('base64url');
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  throughput: { average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers?: Record<string, string>;
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const withDatabase = (url: string, name: string) => {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+};
+
+const configFor = (env: Record<string, string>) =>
+  loadConfig(GatewayConfig, {
+    DATABASE_URL: env.BENCH_DATABASE_URL as string,
+    REDIS_URL: env.BENCH_REDIS_URL as string,
+    QUEUE_PREFIX: 'bench',
+    STORAGE_FS_ROOT: env.BENCH_STORAGE_ROOT as string,
+    PUBLIC_URL: 'http://share.bench',
+    DATABASE_POOL_MAX: String(POOL_MAX),
+    UNLOCK_SECRET: env.BENCH_UNLOCK_SECRET as string,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+  });
+
+// ── child: the servers ──────────────────────────────────────────────────────────────────────────────
+
+async function serve(): Promise<void> {
+  const { buildApp } = await import('../apps/share-gateway/src/app.ts');
+  const env = process.env as Record<string, string>;
+  const config = configFor(env);
+  const pool = createPool({ connectionString: config.DATABASE_URL, max: POOL_MAX });
+  const db = createDb(pool);
+  const redis = new Redis(config.REDIS_URL);
+  const storage = createBlobStore({ driver: 'fs', root: config.STORAGE_FS_ROOT });
+  const app = await buildApp({ config, db, storage, redis, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+
+  // The baseline: the same bytes the gateway answers, from memory.
+  const cookie = env.BENCH_COOKIE as string;
+  const me = await app.inject({ url: env.BENCH_ME_PATH as string, headers: { cookie } });
+  const thumb = await app.inject({ url: env.BENCH_THUMB_PATH as string, headers: { cookie } });
+  if (me.statusCode !== 200 || thumb.statusCode !== 200) throw new Error(`setup: ${me.statusCode} ${thumb.statusCode}`);
+  const meBytes = me.rawPayload;
+  const thumbBytes = thumb.rawPayload;
+  const bare = Fastify({ logger: false });
+  bare.get('/bare/me', (_req, reply) => reply.type('application/json; charset=utf-8').send(meBytes));
+  bare.get('/bare/thumbnail', (_req, reply) => reply.type('image/webp').send(thumbBytes));
+  await bare.listen({ port: 0, host: '127.0.0.1' });
+
+  const port = (a: ReturnType<typeof app.server.address>) => (a as { port: number }).port;
+  process.stdout.write(
+    `READY ${port(app.server.address())} ${port(bare.server.address())} ${meBytes.length} ${thumbBytes.length}\n`,
+  );
+  process.on('SIGTERM', async () => {
+    await Promise.allSettled([app.close(), bare.close()]);
+    redis.disconnect();
+    await db.destroy();
+    process.exit(0);
+  });
+}
+
+// ── parent: setup, seeding, load ────────────────────────────────────────────────────────────────────
+
+interface Backing {
+  databaseUrl: string;
+  redisUrl: string;
+  storageRoot: string;
+  stop(): Promise<void>;
+}
+
+async function startBacking(): Promise<Backing> {
+  const stops: (() => Promise<void>)[] = [];
+  let serverUrl = process.env.DATABASE_URL;
+  let redisUrl = process.env.REDIS_URL;
+  const dir = mkdtempSync(join(tmpdir(), 'immish-gateway-bench-'));
+  chmodSync(dir, 0o755); // initdb/postgres run as the postgres user when we are root
+  if (!serverUrl) {
+    const pgi = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
+    stops.push(() => pgi.stop());
+    serverUrl = pgi.url;
+  }
+  if (!redisUrl) {
+    const r = await startRedis({ dataDir: join(dir, 'redis'), port: await freePort() });
+    stops.push(() => r.stop());
+    redisUrl = r.url;
+  }
+  const name = `immish_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    databaseUrl: withDatabase(serverUrl, name),
+    redisUrl,
+    storageRoot: join(dir, 'storage'),
+    async stop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await c.end();
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Seed {
+  key: string;
+  linkId: string;
+  passwordVersion: number;
+  thumbAssetId: string;
+}
+
+/** One owner, 1,000 ready assets (with a stored ≈250 px WebP thumbnail each), an album and a password link. */
+async function seed(b: Backing): Promise<Seed> {
+  const pool = createPool({ connectionString: b.databaseUrl, max: 4 });
+  const db = createDb(pool);
+  const storage = createBlobStore({ driver: 'fs', root: b.storageRoot });
+  try {
+    await migrateToLatest(db as never);
+    const owner = await createUser(db, { email: 'owner@bench.test', name: 'Owner', password: 'bench' });
+    const thumbnail = await sharp({ create: { width: 250, height: 188, channels: 3, background: '#3a6' } })
+      .webp({ quality: 80 })
+      .toBuffer();
+    const assets = Array.from({ length: ALBUM_ASSETS }, (_, i) => {
+      const id = randomUUID();
+      const prefix = `assets/${owner.id}/${id}`;
+      return {
+        id,
+        owner_id: owner.id,
+        type: 'IMAGE' as const,
+        original_file_name: `IMG_${String(i).padStart(4, '0')}.jpg`,
+        mime_type: 'image/jpeg',
+        size: 3_000_000,
+        checksum: createHash('sha1').update(id).digest(),
+        original_key: `${prefix}/original.jpg`,
+        thumbnail_key: `${prefix}/thumbnail.webp`,
+        preview_key: `${prefix}/preview.jpg`,
+        width: 4000,
+        height: 3000,
+        thumbhash: randomBytes(24),
+        file_created_at: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
+        file_modified_at: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
+        local_date_time: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
+        exif_make: 'Camera',
+        exif_model: 'Model',
+        exif_latitude: 48.85,
+        exif_longitude: 2.35,
+        status: 'ready' as const,
+      };
+    });
+    for (let i = 0; i < assets.length; i += 200) {
+      await db
+        .insertInto('assets')
+        .values(assets.slice(i, i + 200))
+        .execute();
+    }
+    const thumbAsset = assets[0]!;
+    await storage.put(thumbAsset.thumbnail_key, thumbnail);
+    const album = await db
+      .insertInto('albums')
+      .values({ owner_id: owner.id, name: 'Bench album', description: '1,000 photos' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db.insertInto('album_users').values({ album_id: album.id, user_id: owner.id, role: 'owner' }).execute();
+    await db
+      .insertInto('album_assets')
+      .values(assets.map((a) => ({ album_id: album.id, asset_id: a.id, added_by: owner.id })))
+      .execute();
+    const link = await db
+      .insertInto('shared_links')
+      .values({
+        owner_id: owner.id,
+        type: 'ALBUM',
+        album_id: album.id,
+        key: randomBytes(32).toString('base64url'),
+        password_hash: await hashPassword('bench password'),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await sql`ANALYZE`.execute(db);
+    return { key: link.key, linkId: link.id, passwordVersion: link.password_version, thumbAssetId: thumbAsset.id };
+  } finally {
+    await storage.close();
+    await db.destroy();
+  }
+}
+
+interface Servers {
+  child: ChildProcess;
+  gateway: string;
+  bare: string;
+  meBytes: number;
+  thumbBytes: number;
+}
+
+function startServers(b: Backing, env: Record<string, string>): Promise<Servers> {
+  return new Promise((resolve, reject) => {
+    const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
+    const child = spawn(process.execPath, [...nodeFlags, THIS_FILE, '--serve'], {
+      env: {
+        ...process.env,
+        BENCH_DATABASE_URL: b.databaseUrl,
+        BENCH_REDIS_URL: b.redisUrl,
+        BENCH_STORAGE_ROOT: b.storageRoot,
+        BENCH_UNLOCK_SECRET: UNLOCK_SECRET,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /READY (\d+) (\d+) (\d+) (\d+)/.exec(out);
+      if (m) {
+        resolve({
+          child,
+          gateway: `http://127.0.0.1:${m[1]}`,
+          bare: `http://127.0.0.1:${m[2]}`,
+          meBytes: Number(m[3]),
+          thumbBytes: Number(m[4]),
+        });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
+  });
+}
+
+interface Row {
+  name: string;
+  result: AutocannonResult;
+}
+
+async function load(name: string, opts: Parameters<Autocannon>[0]): Promise<Row> {
+  await autocannon({ ...opts, duration: 2 }); // warm-up (JIT, pool, caches)
+  const result = await autocannon({ ...opts, duration: DURATION_S });
+  const bad = result.non2xx + result.errors + result.timeouts;
+  if (bad > 0) process.stderr.write(`[bench] ${name}: ${bad} failed requests (non-2xx/errors/timeouts)\n`);
+  return { name, result };
+}
+
+export async function runGatewayBench(): Promise<{ markdown: string }> {
+  const backing = await startBacking();
+  let child: ChildProcess | undefined;
+  try {
+    const s = await seed(backing);
+    // the recipient's unlock cookie, minted with the server's secret (what the login route sets)
+    const { UnlockTokens, unlockCookieName } = await import('../apps/share-gateway/src/unlock.ts');
+    const tokens = new UnlockTokens({ secret: UNLOCK_SECRET, ttlHours: 24 });
+    const cookie = `${unlockCookieName(s.linkId)}=${tokens.issue({ id: s.linkId, password_version: s.passwordVersion }).token}`;
+    const mePath = `/api/shared-links/me?key=${s.key}`;
+    const thumbPath = `/share/${s.key}/assets/${s.thumbAssetId}/thumbnail`;
+    const servers = await startServers(backing, {
+      BENCH_COOKIE: cookie,
+      BENCH_ME_PATH: mePath,
+      BENCH_THUMB_PATH: thumbPath,
+    });
+    child = servers.child;
+    const c = CONNECTIONS;
+    const headers = { cookie };
+
+    const only = process.env.BENCH_ONLY; // 'me' | 'thumbnail': one scenario pair (profiling)
+    const skip: Row = {
+      name: 'skipped',
+      result: {
+        requests: { average: 0, total: 0 },
+        latency: { p50: 0, p99: 0, average: 0 },
+        throughput: { average: 0 },
+        non2xx: 0,
+        errors: 0,
+        timeouts: 0,
+      },
+    };
+    const bareMe =
+      only === 'thumbnail'
+        ? skip
+        : await load(`bare route, the same /me bytes from memory (${servers.meBytes} B)`, {
+            url: `${servers.bare}/bare/me`,
+            connections: c,
+            duration: DURATION_S,
+          });
+    const me =
+      only === 'thumbnail'
+        ? skip
+        : await load(`GET /api/shared-links/me (${ALBUM_ASSETS}-asset album, unlocked)`, {
+            url: `${servers.gateway}${mePath}`,
+            headers,
+            connections: c,
+            duration: DURATION_S,
+          });
+    const bareThumb =
+      only === 'me'
+        ? skip
+        : await load(`bare route, the same thumbnail from memory (${servers.thumbBytes} B)`, {
+            url: `${servers.bare}/bare/thumbnail`,
+            connections: c,
+            duration: DURATION_S,
+          });
+    const thumb =
+      only === 'me'
+        ? skip
+        : await load('GET /share/:key/assets/:id/thumbnail (unlocked)', {
+            url: `${servers.gateway}${thumbPath}`,
+            headers,
+            connections: c,
+            duration: DURATION_S,
+          });
+
+    const line = (r: Row, base: Row | null, target: string) =>
+      `| ${r.name} | ${r.result.requests.average.toFixed(0)} | ${base ? `${(r.result.requests.average / base.result.requests.average).toFixed(2)}×` : 'baseline'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
+    const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    const pairs: [string, Row, Row][] = [
+      ['/me', me, bareMe],
+      ['thumbnail', thumb, bareThumb],
+    ];
+    const measured = pairs.filter(([, r]) => r !== skip);
+    const markdown = [
+      `share-gateway vs bare fastify routes serving the same bytes from memory, autocannon ${c} connections, ${DURATION_S} s per scenario after a 2 s warm-up; pg pool ${POOL_MAX}, fs storage, autocannon and the servers share the machine's 2 cores.`,
+      '',
+      '| scenario | req/s | vs bare | p50 ms | p99 ms | failed | target |',
+      '|---|---:|---:|---:|---:|---:|---|',
+      ...measured.flatMap(([, r, base]) => [line(base, null, ''), line(r, base, '≥ 0.5×, p99 ≤ 50 ms')]),
+      '',
+      `- ${measured
+        .map(([name, r, base]) => {
+          const ratio = r.result.requests.average / base.result.requests.average;
+          return `${name}: ${ratio.toFixed(2)}× (${verdict(ratio >= 0.5)}), p99 ${r.result.latency.p99.toFixed(1)} ms (${verdict(r.result.latency.p99 <= 50)}; the bare route's p99: ${base.result.latency.p99.toFixed(1)} ms)`;
+        })
+        .join('; ')}.`,
+    ].join('\n');
+    return { markdown };
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child?.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await backing.stop();
+  }
+}
+
+if (process.argv.includes('--serve')) {
+  await serve();
+} else if (process.argv[1] === THIS_FILE) {
+  const { markdown } = await runGatewayBench();
+  console.log(markdown);
+}
