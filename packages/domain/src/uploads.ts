@@ -33,6 +33,9 @@ export * from './upload-batches.ts';
  * whose checksum the owner already has is a duplicate: the stored copy is discarded and the existing asset
  * is answered (and still placed in the album/link). Album/link placement of new assets happens when the
  * ingest worker finishes them (a file that fails ingest never shows up in an album).
+ *
+ * `shared-link.upload-received`: `receiveUploadBatch` writes it for a batch through a link; for a single
+ * upload through a link (`POST /api/assets?key=`) the caller (share-gateway) writes it.
  */
 
 export interface UploadDeps {
@@ -315,7 +318,6 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
           },
           ...(input.correlationId ? { correlationId: input.correlationId } : {}),
         },
-        ...linkUploadEvent(input, stored.assetId),
       ]);
     });
   } catch (err) {
@@ -328,26 +330,6 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
     return recordDuplicate(deps, input, winner.id);
   }
   return { status: 'created', assetId: stored.assetId, size: stored.size, checksum: stored.checksum };
-}
-
-/**
- * `shared-link.upload-received` for a single upload through a link (no batch: a batch announces all its
- * files once, when its request has been read).
- */
-function linkUploadEvent(
-  input: { ownerId: string; actor: Actor; placement?: UploadPlacement; batch?: unknown },
-  assetId: string,
-): NewEvent[] {
-  const linkId = input.placement?.sharedLinkId;
-  if (!linkId || input.batch) return [];
-  return [
-    {
-      type: 'shared-link.upload-received',
-      actor: input.actor,
-      subject: { type: 'shared-link', id: linkId },
-      data: { linkId, ownerId: input.ownerId, batchId: null, assetIds: [assetId] },
-    },
-  ];
 }
 
 async function recordDuplicate(deps: UploadDeps, input: CommitUploadInput, existingId: string): Promise<UploadOutcome> {
@@ -370,7 +352,6 @@ async function recordDuplicate(deps: UploadDeps, input: CommitUploadInput, exist
         })),
       );
     }
-    events.push(...linkUploadEvent(input, existingId));
     await appendEvents(trx, events);
   });
   return { status: 'duplicate', assetId: existingId, size: input.stored.size, checksum: input.stored.checksum };
@@ -442,7 +423,7 @@ export async function duplicateByChecksum(
         actor: input.actor,
         addedBy: input.actor.type === 'user' ? input.actor.id : null,
       });
-      await appendEvents(trx, [...events, ...linkUploadEvent(input, existing.id)]);
+      await appendEvents(trx, events);
     });
   }
   return existing.id;
