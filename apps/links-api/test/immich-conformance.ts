@@ -20,10 +20,10 @@ import addFormatsModule from 'ajv-formats';
 const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
 
-/** The reference lives next to the checkout (`../shared/reference`); IMMICH_OPENAPI_REFERENCE overrides it. */
+/** A copy of Immich's published document is kept in the repo (packages/contracts/reference); IMMICH_OPENAPI_REFERENCE overrides it. */
 const REFERENCE =
   process.env.IMMICH_OPENAPI_REFERENCE ??
-  fileURLToPath(new URL('../../../../shared/reference/immich-openapi-3.1.0.json', import.meta.url));
+  fileURLToPath(new URL('../../../packages/contracts/reference/immich-openapi-3.1.0.json', import.meta.url));
 
 type Json = Record<string, unknown>;
 interface Operation {

@@ -32,7 +32,10 @@ const exportRequested = (): NewEvent<'export.requested'> => {
 
 class CountingPublisher implements EventPublisher {
   readonly seen = new Map<string, number>();
-  constructor(readonly inner: EventPublisher) {}
+  readonly inner: EventPublisher;
+  constructor(inner: EventPublisher) {
+    this.inner = inner;
+  }
   async publish(e: DomainEvent) {
     await this.inner.publish(e);
     this.seen.set(e.id, (this.seen.get(e.id) ?? 0) + 1);
