@@ -208,3 +208,47 @@ describe('link cache invalidation across gateway replicas', () => {
     );
   });
 });
+
+describe('cached link content', () => {
+  it('should serve a link whose metadata was just hidden without metadata on every replica (event-driven)', async () => {
+    const a1 = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+    const a2 = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+    h.startRelay();
+    const asset = await h.createAsset({ fileName: 'Visible name.jpg' });
+    const albumId = await h.createAlbum([asset.id]);
+    const link = await h.createLink({ albumId });
+    for (const app of [a1, a2]) {
+      expect((await me(app, `/api/shared-links/me?key=${link.key}`)).body).toContain('Visible name.jpg');
+      expect((await app.inject(`/share/${link.key}/assets/${asset.id}/thumbnail`)).statusCode).toBe(200);
+    }
+    await h.tdb.db.transaction().execute(async (trx) => {
+      await trx.updateTable('shared_links').set({ show_metadata: false }).where('id', '=', link.id).execute();
+      await appendEvents(trx, [
+        {
+          type: 'shared-link.updated',
+          actor: { type: 'system', id: null },
+          subject: { type: 'shared-link', id: link.id },
+          data: { linkId: link.id, changed: ['showMetadata'], passwordChanged: false },
+        },
+      ]);
+    });
+    for (const app of [a1, a2]) {
+      await eventually(
+        async () => !(await me(app, `/api/shared-links/me?key=${link.key}`)).body.includes('Visible name.jpg'),
+        'the /me body rebuilt without the file name',
+      );
+    }
+  });
+
+  it('should stop serving an asset removed from the album within the cache TTL', async () => {
+    const app = await h.newApp({ LINK_CACHE_TTL_MS: '200' });
+    const asset = await h.createAsset();
+    const albumId = await h.createAlbum([asset.id]);
+    const link = await h.createLink({ albumId });
+    const url = `/share/${link.key}/assets/${asset.id}/thumbnail`;
+    expect((await app.inject(url)).statusCode).toBe(200);
+    await h.tdb.db.deleteFrom('album_assets').where('album_id', '=', albumId).execute();
+    await eventually(async () => (await app.inject(url)).statusCode === 400, 'the removed asset refused');
+    expect((await me(app, `/api/shared-links/me?key=${link.key}`)).json().assets).toEqual([]);
+  });
+});
