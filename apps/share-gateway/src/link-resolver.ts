@@ -200,8 +200,9 @@ export class LinkResolver {
   async close(): Promise<void> {
     const s = this.#subscriber;
     this.#subscriber = null;
-    if (s) {
-      await s.unsubscribe().catch(() => {});
+    if (s && s.status === 'ready') {
+      // bounded: a subscriber waiting out a Redis outage would queue the command forever
+      await Promise.race([s.unsubscribe().catch(() => {}), new Promise((r) => setTimeout(r, 500).unref())]);
     }
   }
 

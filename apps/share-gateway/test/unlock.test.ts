@@ -1,5 +1,8 @@
+import { producerRedisOptions } from '@immish/db';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
 import { UnlockTokens, unlockCookieName } from '../src/unlock.ts';
 import { type GatewayHarness, startGateway, TEST_UNLOCK_SECRET } from './harness.ts';
 
@@ -223,5 +226,32 @@ describe('wrong-password throttling', () => {
     const res = await login(app, `key=${link.key}`, 'correct horse', { ip: '192.0.2.99' });
     expect(res.statusCode).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(3600);
+  });
+});
+
+describe('Redis down', () => {
+  it('should refuse unlocking with 503 + Retry-After (throttling cannot be checked) and still serve open links', async () => {
+    const deadUrl = 'redis://127.0.0.1:1';
+    const dead = new Redis(deadUrl, producerRedisOptions());
+    dead.on('error', () => {});
+    const app = await buildApp({
+      config: { ...h.config, REDIS_URL: deadUrl },
+      db: h.tdb.db,
+      storage: h.storage,
+      redis: dead,
+      logger: false,
+    });
+    try {
+      const { link } = await lockedLink();
+      const res = await login(app, `key=${link.key}`, 'correct horse');
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBeDefined();
+      const asset = await h.createAsset();
+      const open = await h.createLink({ assetIds: [asset.id] });
+      expect((await app.inject(`/api/shared-links/me?key=${open.key}`)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      dead.disconnect();
+    }
   });
 });
