@@ -1,0 +1,107 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { DomainEvent } from '@immish/contracts';
+import { createUser, receiveUpload } from '@immish/domain';
+import { type BlobStore, createBlobStore } from '@immish/storage';
+import { createTestDatabase, type TestDatabase } from '@immish/testkit';
+import S3rver from 's3rver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processIngestJob } from '../src/processor.ts';
+import { EXIF, photo, randomBytes } from './fixtures.ts';
+
+let tdb: TestDatabase;
+let storage: BlobStore;
+let server: S3rver;
+let dir: string;
+let ownerId: string;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  dir = await mkdtemp(path.join(tmpdir(), 'immish-ingest-s3-'));
+  server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const admin = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  await admin.send(new CreateBucketCommand({ Bucket: 'immish-ingest' }));
+  admin.destroy();
+  storage = createBlobStore({
+    driver: 's3',
+    bucket: 'immish-ingest',
+    region: 'us-east-1',
+    endpoint,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    forcePathStyle: true,
+    checksumMode: 'WHEN_REQUIRED',
+  });
+  ownerId = (await createUser(tdb.db, { email: 's3@immish.test', name: 'S3', password: 'pw' })).id;
+});
+afterAll(async () => {
+  await storage?.close();
+  await server?.close();
+  await tdb?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const upload = (bytes: Buffer, fileName: string, maxFileBytes = 10_000_000) =>
+  receiveUpload(
+    { db: tdb.db, storage },
+    {
+      ownerId,
+      actor: { type: 'user', id: ownerId },
+      // several chunks, as a multipart part arrives
+      file: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]),
+      metadata: { fileName, fileCreatedAt: '2024-01-01T00:00:00.000Z', fileModifiedAt: '2024-01-01T00:00:00.000Z' },
+      maxFileBytes,
+    },
+  );
+
+describe('uploads and ingest on the S3 driver', () => {
+  it('should stream an upload to S3, ingest it from there and write the derivatives next to it', async () => {
+    const outcome = await upload(await photo('jpeg', { seed: 1, exif: EXIF }), 's3.jpg');
+    const row = await tdb.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('aggregate_id', '=', outcome.assetId)
+      .executeTakeFirstOrThrow();
+    expect(
+      await processIngestJob(row.payload as DomainEvent, {
+        db: tdb.db,
+        storage,
+        maxPixels: 1e8,
+        keepFailedOriginals: true,
+      }),
+    ).toMatchObject({
+      outcome: 'ready',
+    });
+    const asset = await tdb.db
+      .selectFrom('assets')
+      .selectAll()
+      .where('id', '=', outcome.assetId)
+      .executeTakeFirstOrThrow();
+    expect(asset).toMatchObject({ status: 'ready', exif_make: 'ImmishCam' });
+    expect(await storage.head(asset.thumbnail_key!)).toMatchObject({ size: expect.any(Number) });
+    expect(await storage.head(asset.preview_key!)).toMatchObject({ size: expect.any(Number) });
+  });
+
+  it('should leave nothing in the bucket for a duplicate or a file over the limit', async () => {
+    const bytes = await photo('jpeg', { seed: 2 });
+    const first = await upload(bytes, 'a.jpg');
+    const second = await upload(bytes, 'b.jpg');
+    expect(second).toMatchObject({ status: 'duplicate', assetId: first.assetId });
+    await expect(upload(randomBytes(50_000), 'big.jpg', 20_000)).rejects.toMatchObject({ statusCode: 413 });
+    const keys: string[] = [];
+    for await (const o of storage.list(`assets/${ownerId}/`)) keys.push(o.key);
+    const originals = keys.filter((k) => k.includes('/original.'));
+    const assets = await tdb.db.selectFrom('assets').select('original_key').where('owner_id', '=', ownerId).execute();
+    expect(originals.sort()).toEqual(assets.map((a) => a.original_key).sort());
+  });
+});
