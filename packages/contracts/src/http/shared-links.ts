@@ -10,9 +10,7 @@ import { AssetResponseDto } from './assets.ts';
  * `url`, `hasPassword`, `views`, `downloads`, `uploads`, `lastAccessedAt` (`password` is always null).
  */
 
-export const SharedLinkType = Type.Union([Type.Literal('ALBUM'), Type.Literal('INDIVIDUAL')], {
-  description: 'Shared link type',
-});
+export const SharedLinkType = Type.Enum(['ALBUM', 'INDIVIDUAL'], { description: 'Shared link type' });
 export type SharedLinkType = Type.Static<typeof SharedLinkType>;
 
 /** Largest `assetIds` array accepted in one request. */
@@ -105,10 +103,9 @@ export type SharedLinkResponseDto = Type.Static<typeof SharedLinkResponseDto>;
 export const AssetIdsDto = Type.Object({ assetIds: AssetIdList }, { additionalProperties: false });
 export type AssetIdsDto = Type.Static<typeof AssetIdsDto>;
 
-export const AssetIdErrorReason = Type.Union(
-  [Type.Literal('duplicate'), Type.Literal('no_permission'), Type.Literal('not_found')],
-  { description: 'Error reason if failed' },
-);
+export const AssetIdErrorReason = Type.Enum(['duplicate', 'no_permission', 'not_found'], {
+  description: 'Error reason if failed',
+});
 export type AssetIdErrorReason = Type.Static<typeof AssetIdErrorReason>;
 
 export const AssetIdsResponseDto = Type.Object({
