@@ -9,13 +9,19 @@
  * the bare route, sharing one pool) run in a child process so that autocannon (50 connections) does not
  * share their event loop. Figures are printed, never asserted. Targets: POST and GET ?id= ≥ 0.5× the bare
  * route's req/s; listing a user's links with 10,000 links in the table: p99 ≤ 30 ms.
+ *
+ * Besides req/s and latency (which follow whatever else the machine is doing), each scenario reports the
+ * server process's CPU time per request — a figure that does not depend on the machine's load — and
+ * `GET /api/users/me` as the floor every authenticated route pays (API-key lookup, fastify, serialization).
+ * BENCH_DURATION_S (default 10) sets the seconds per scenario; BENCH_SERVER_NODE_FLAGS passes flags such as
+ * --cpu-prof to the server process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinksApiConfig } from '@immish/contracts';
@@ -100,6 +106,11 @@ async function serve(): Promise<void> {
       req.params.id,
     ]);
     return rows[0] ?? null;
+  });
+  // CPU time the server process has used (µs): the load-independent cost of a request is its delta / requests.
+  bare.get('/bare/cpu', async () => {
+    const u = process.cpuUsage();
+    return { micros: u.user + u.system };
   });
   await bare.listen({ port: 0, host: '127.0.0.1' });
 
@@ -273,29 +284,51 @@ interface Row {
   name: string;
   result: AutocannonResult;
   connections: number;
+  /** server-process CPU per request (ms): independent of how busy the machine is */
+  cpuMsPerRequest: number;
 }
+
+let cpuUrl = '';
+const serverCpuMicros = async (): Promise<number> =>
+  ((await (await fetch(cpuUrl)).json()) as { micros: number }).micros;
 
 async function load(name: string, opts: Parameters<Autocannon>[0]): Promise<Row> {
   await autocannon({ ...opts, duration: 2 }); // warm-up (JIT, pool, caches)
+  const cpuBefore = await serverCpuMicros();
   const result = await autocannon({ ...opts, duration: DURATION_S });
+  const cpuMsPerRequest = (await serverCpuMicros()) - cpuBefore;
   const bad = result.non2xx + result.errors + result.timeouts;
   if (bad > 0) process.stderr.write(`[bench] ${name}: ${bad} failed requests (non-2xx/errors/timeouts)\n`);
-  return { name, result, connections: opts.connections };
+  return {
+    name,
+    result,
+    connections: opts.connections,
+    cpuMsPerRequest: cpuMsPerRequest / 1000 / Math.max(1, result.requests.total),
+  };
 }
 
 export async function runLinksApiBench(): Promise<{ markdown: string }> {
+  const loadStart = loadavg()[0] ?? 0;
   const backing = await startBacking();
   let child: ChildProcess | undefined;
   try {
     const s = await seed(backing.databaseUrl);
     const servers = await startServers(backing.databaseUrl, backing.redisUrl);
     child = servers.child;
+    cpuUrl = `${servers.bare}/bare/cpu`;
     const auth = { 'x-api-key': s.key, 'content-type': 'application/json' };
     const listAuth = { 'x-api-key': s.listKey };
     const c = CONNECTIONS;
 
     const bare = await load('bare fastify route, 1 indexed SELECT (baseline)', {
       url: `${servers.bare}/bare/links/${s.sampleLinkId}`,
+      connections: c,
+      duration: DURATION_S,
+    });
+    // The floor of any authenticated links-api route: API-key lookup + fastify + a tiny body.
+    const me = await load('GET /api/users/me (authenticated floor, for reference)', {
+      url: `${servers.api}/api/users/me`,
+      headers: listAuth,
       connections: c,
       duration: DURATION_S,
     });
@@ -330,11 +363,12 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
 
     const base = bare.result.requests.average;
     const line = (r: Row, ratio: boolean, target = '') =>
-      `| ${r.name} | ${r.connections} | ${r.result.requests.average.toFixed(0)} | ${ratio ? `${(r.result.requests.average / base).toFixed(2)}×` : '—'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
+      `| ${r.name} | ${r.connections} | ${r.result.requests.average.toFixed(0)} | ${ratio ? `${(r.result.requests.average / base).toFixed(2)}×` : '—'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.cpuMsPerRequest.toFixed(3)} | ${ratio ? `${(bare.cpuMsPerRequest / r.cpuMsPerRequest).toFixed(2)}×` : '—'} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
     const rows = [
-      '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | failed | target |',
-      '|---|---:|---:|---:|---:|---:|---:|---|',
+      '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | server CPU ms/req | CPU-cost ratio (bare/this) | failed | target |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
       line(bare, true, 'baseline'),
+      line(me, true, 'reference'),
       line(post, true, '≥ 0.5× bare'),
       line(getById, true, '≥ 0.5× bare'),
       line(list50, true, 'p99 (throughput-bound at 50 conns)'),
@@ -348,6 +382,7 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
       '',
       ...rows,
       '',
+      `- Machine: ${cpus().length} cores; 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end (PostgreSQL, Redis, autocannon and the server share these cores). Wall-clock figures follow that load; the server-CPU-per-request column does not.`,
       `- POST ratio ${postRatio.toFixed(2)}× (${verdict(postRatio >= 0.5)}), GET ?id= ratio ${getRatio.toFixed(2)}× (${verdict(getRatio >= 0.5)}), list p99 at 1 connection ${list1.result.latency.p99.toFixed(1)} ms (${verdict(list1.result.latency.p99 <= 30)}).`,
     ].join('\n');
     return { markdown };
