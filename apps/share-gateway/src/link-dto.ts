@@ -1,6 +1,6 @@
 import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto, UserResponseDto } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { NIL_UUID, toAssetResponseDto, toSharedLinkResponseDto, toUserDto } from '@immish/domain';
+import { toAssetResponseDto, toSharedLinkResponseDto, toUserDto } from '@immish/domain';
 import type { ActiveLink } from './link-resolver.ts';
 
 /**
@@ -8,16 +8,24 @@ import type { ActiveLink } from './link-resolver.ts';
  * serializer. Assets go through the sanitized shape when the link hides metadata. The album is reduced to
  * what a recipient needs: name, description, counts, dates and the owner (anonymous when metadata is hidden).
  */
+/**
+ * Who owns what when a link hides metadata. Immich's schema pins ids to UUIDv4, which the nil UUID is not,
+ * so a fixed v4-shaped id stands for "hidden" (NOTE for domain/assets.ts: its NIL_UUID fails that pattern).
+ */
+export const HIDDEN_OWNER_ID = '00000000-0000-4000-8000-000000000000';
+
 export function toRecipientAsset(link: ActiveLink, row: AssetRow): AssetResponseDto {
-  return toAssetResponseDto(row, { hideMetadata: !link.link.show_metadata });
+  if (link.link.show_metadata) return toAssetResponseDto(row);
+  return { ...toAssetResponseDto(row, { hideMetadata: true }), ownerId: HIDDEN_OWNER_ID };
 }
 
 /** Who shared it: the owner as Immich shows them, or nobody in particular when the link hides metadata. */
 function recipientOwner(link: ActiveLink): UserResponseDto {
   if (link.link.show_metadata) return toUserDto(link.owner);
   return {
-    id: NIL_UUID,
-    email: '',
+    id: HIDDEN_OWNER_ID,
+    // Immich's schema requires an e-mail address; `.invalid` is reserved (RFC 2606) and reveals nothing
+    email: 'hidden@immish.invalid',
     name: '',
     avatarColor: 'primary',
     profileImagePath: '',
