@@ -25,5 +25,7 @@ export const securityHeaders: Readonly<Record<string, string>> = {
 export function registerSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onRequest', async (_req, reply) => {
     reply.headers(securityHeaders);
+    // responses carry link keys and private photos: nothing is stored unless a route says so (media, static)
+    reply.header('cache-control', 'no-store');
   });
 }

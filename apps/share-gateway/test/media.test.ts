@@ -140,5 +140,7 @@ describe('security headers', () => {
       expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
     }
     expect(CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
+    const meRes = await h.app.inject(`/api/shared-links/me?key=${link.key}`);
+    expect(meRes.headers['cache-control']).toBe('no-store');
   });
 });
