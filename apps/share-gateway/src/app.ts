@@ -90,6 +90,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     activity: new LinkActivityRecorder(deps.db),
   };
 
+  // after the HTTP server has stopped: counter increments still being written land before the pool closes
+  app.addHook('onClose', async () => ctx.activity.drain());
+
   await app.register(unlockRoutes(ctx));
   await app.register(meRoutes(ctx));
   await app.register(mediaRoutes(ctx));

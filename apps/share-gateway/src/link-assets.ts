@@ -137,9 +137,15 @@ export class LinkActivityRecorder {
   readonly #db: Db;
   readonly #pending = new Map<string, PendingActivity>();
   readonly #writing = new Set<string>();
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(db: Db) {
     this.#db = db;
+  }
+
+  /** Resolves once every increment recorded so far is written (shutdown: before the pool closes). */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   record(linkId: string, activity: LinkActivity, by = 1, correlationId?: string): Promise<void> {
@@ -161,7 +167,9 @@ export class LinkActivityRecorder {
     if (!p) return;
     this.#pending.delete(linkId);
     this.#writing.add(linkId);
-    writeLinkActivity(this.#db, linkId, p, p.correlationIds)
+    const write = writeLinkActivity(this.#db, linkId, p, p.correlationIds);
+    this.#inFlight.add(write);
+    write
       .then(
         () => {
           for (const w of p.waiters) w.resolve();
@@ -171,6 +179,7 @@ export class LinkActivityRecorder {
         },
       )
       .finally(() => {
+        this.#inFlight.delete(write);
         this.#writing.delete(linkId);
         this.#next(linkId);
       });
