@@ -527,6 +527,27 @@ describe('PUT /api/shared-links/:id/assets', () => {
     expect(after.body.assets.map((a: { id: string }) => a.id).sort()).toEqual([a1, a2, a3].sort());
   });
 
+  it('should treat ids differing only in case as the same asset (never a 5xx)', async () => {
+    const [a1, a2] = await insertAssets(h.tdb.db, owner.id, 2);
+    const link = await createLink(owner, {
+      type: 'INDIVIDUAL',
+      assetIds: [a1 as string, (a1 as string).toUpperCase()],
+    });
+    expect(link.assets).toHaveLength(1);
+    const upper = (a2 as string).toUpperCase();
+    const res = await call(owner, 'PUT', `/api/shared-links/${link.id}/assets`, {
+      assetIds: [(a1 as string).toUpperCase(), upper, a2],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([
+      { assetId: (a1 as string).toUpperCase(), success: false, error: 'duplicate' },
+      { assetId: upper, success: true },
+      { assetId: a2, success: false, error: 'duplicate' },
+    ]);
+    const removed = await call(owner, 'DELETE', `/api/shared-links/${link.id}/assets`, { assetIds: [upper] });
+    expect(removed.body).toEqual([{ assetId: upper, success: true }]);
+  });
+
   it('should answer 400 on an ALBUM link, a foreign link, bad ids and extra fields', async () => {
     const albumId = await insertAlbum(h.tdb.db, owner.id);
     const albumLink = await createLink(owner, { type: 'ALBUM', albumId });

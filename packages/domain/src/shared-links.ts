@@ -63,6 +63,9 @@ const event = <T extends NewEvent['type']>(
   ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
 });
 
+/** UUIDs compare case-insensitively (PostgreSQL returns them lower-case): dedupe and compare them so. */
+const uniqueIds = (ids: readonly string[]): string[] => [...new Set(ids.map((id) => id.toLowerCase()))];
+
 /** "" and null both mean "none". */
 const blankToNull = (v: string | null | undefined): string | null | undefined => (v === '' ? null : v);
 
@@ -81,7 +84,7 @@ const slugConflict = (slug: string) =>
 /** The ids of `ids` the caller may not use, in request order, for a message naming them. */
 async function deniedIds(db: Db, userId: string, permission: 'asset.share' | 'album.share', ids: readonly string[]) {
   const allowed = await checkAccess(db, userId, permission, ids);
-  return [...new Set(ids)].filter((id) => !allowed.has(id));
+  return uniqueIds(ids).filter((id) => !allowed.has(id));
 }
 
 /** The response DTO of one of the owner's links (one query, plus two for an ALBUM link's album). */
@@ -119,15 +122,15 @@ export async function createSharedLink(
     if (dto.assetIds !== undefined && dto.assetIds.length > 0) {
       throw invalid('assetIds is not allowed on an ALBUM link (it shares the whole album)');
     }
-    if ((await deniedIds(db, ctx.userId, 'album.share', [dto.albumId])).length > 0) {
+    albumId = dto.albumId.toLowerCase();
+    if ((await deniedIds(db, ctx.userId, 'album.share', [albumId])).length > 0) {
       throw invalid(`Album not found or no access: ${dto.albumId}`);
     }
-    albumId = dto.albumId;
   } else {
     if (dto.albumId !== undefined) throw invalid('albumId is not allowed on an INDIVIDUAL link; use type ALBUM');
     if (!dto.assetIds || dto.assetIds.length === 0)
       throw invalid('assetIds must list at least one asset for an INDIVIDUAL link');
-    assetIds = [...new Set(dto.assetIds)];
+    assetIds = uniqueIds(dto.assetIds);
     const denied = await deniedIds(db, ctx.userId, 'asset.share', assetIds);
     if (denied.length > 0) throw invalid(`Assets not found or no access: ${denied.join(', ')}`);
   }
@@ -386,13 +389,14 @@ export async function addSharedLinkAssets(
   return db.transaction().execute(async (trx) => {
     // Lock the link row: concurrent adds to one link serialize, so "duplicate" is decided on current data.
     await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
+    const ids = uniqueIds(assetIds);
     const present = new Set(
       (
         await trx
           .selectFrom('shared_link_assets')
           .select('asset_id')
           .where('link_id', '=', linkId)
-          .where('asset_id', 'in', assetIds)
+          .where('asset_id', 'in', ids)
           .execute()
       ).map((r) => r.asset_id),
     );
@@ -400,17 +404,18 @@ export async function addSharedLinkAssets(
       trx,
       ctx.userId,
       'asset.share',
-      assetIds.filter((id) => !present.has(id)),
+      ids.filter((id) => !present.has(id)),
     );
     const results: AssetIdsResponseDto[] = [];
     const added: string[] = [];
     for (const assetId of assetIds) {
-      if (present.has(assetId)) results.push({ assetId, success: false, error: 'duplicate' });
-      else if (!allowed.has(assetId)) results.push({ assetId, success: false, error: 'no_permission' });
+      const id = assetId.toLowerCase();
+      if (present.has(id)) results.push({ assetId, success: false, error: 'duplicate' });
+      else if (!allowed.has(id)) results.push({ assetId, success: false, error: 'no_permission' });
       else {
         results.push({ assetId, success: true });
-        present.add(assetId);
-        added.push(assetId);
+        present.add(id);
+        added.push(id);
       }
     }
     if (added.length > 0) {
@@ -436,13 +441,12 @@ export async function removeSharedLinkAssets(
   if (assetIds.length === 0) return [];
   return db.transaction().execute(async (trx) => {
     await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
-    const unique = [...new Set(assetIds)];
     const removed = new Set(
       (
         await trx
           .deleteFrom('shared_link_assets')
           .where('link_id', '=', linkId)
-          .where('asset_id', 'in', unique)
+          .where('asset_id', 'in', uniqueIds(assetIds))
           .returning('asset_id')
           .execute()
       ).map((r) => r.asset_id),
@@ -450,9 +454,10 @@ export async function removeSharedLinkAssets(
     const results: AssetIdsResponseDto[] = [];
     const reported = new Set<string>();
     for (const assetId of assetIds) {
-      if (removed.has(assetId) && !reported.has(assetId)) {
+      const id = assetId.toLowerCase();
+      if (removed.has(id) && !reported.has(id)) {
         results.push({ assetId, success: true });
-        reported.add(assetId);
+        reported.add(id);
       } else results.push({ assetId, success: false, error: 'not_found' });
     }
     if (removed.size > 0) {
