@@ -202,6 +202,7 @@ describe('POST /api/shared-links', () => {
       { type: 'INDIVIDUAL', assetIds: [assetId], expiresAt: 12345 },
       { type: 'INDIVIDUAL', assetIds: [assetId], password: 42 },
       { type: 'INDIVIDUAL', assetIds: [assetId], isOwner: true },
+      { type: 'INDIVIDUAL', assetIds: [assetId], description: 'nul \u0000 inside' },
     ];
     for (const payload of bad) {
       const res = await call(owner, 'POST', '/api/shared-links', payload);

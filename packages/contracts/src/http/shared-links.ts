@@ -17,7 +17,10 @@ export type SharedLinkType = Type.Static<typeof SharedLinkType>;
 export const SHARED_LINK_MAX_ASSET_IDS = 10_000;
 const AssetIdList = Type.Array(Uuid, { maxItems: SHARED_LINK_MAX_ASSET_IDS, description: 'Asset IDs' });
 
-const Description = Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()], { description: 'Link description' });
+// PostgreSQL text cannot hold NUL characters: refuse them here (400) rather than fail in the database.
+const Description = Type.Union([Type.String({ maxLength: 10_000, pattern: '^[^\\u0000]*$' }), Type.Null()], {
+  description: 'Link description',
+});
 const Expiry = Type.Union([IsoDateTime, Type.Null()], {
   description: 'Expiration date (ISO-8601 with a time zone); null = never expires',
 });
