@@ -13,6 +13,12 @@ import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
+
+/**
+ * `/me` lists at most this many assets (~1.2 KB of JSON each); `album.assetCount` gives the real total and
+ * `GET /share/:key/assets?page=&size=` pages through all of them (SPEC §5.3 "paginated for large albums").
+ */
+export const ME_MAX_ASSETS = 10_000;
 const errors = { 400: err, 401: err };
 
 /** SPEC §5.3: the recipient's view of the link, and its assets page by page for large albums. */
@@ -42,8 +48,9 @@ export const meRoutes =
           ctx.links.now(),
           { linkId: link.link.id, albumId: link.link.album_id },
           async () => {
-            const assets = await listLinkAssets(db, link);
-            return Buffer.from(JSON.stringify(toRecipientLinkDto(config.PUBLIC_URL, link, assets)));
+            const assets = await listLinkAssets(db, link, { offset: 0, limit: ME_MAX_ASSETS });
+            const total = assets.length < ME_MAX_ASSETS ? assets.length : await countLinkAssets(db, link);
+            return Buffer.from(JSON.stringify(toRecipientLinkDto(config.PUBLIC_URL, link, assets, total)));
           },
         );
         if (req.method !== 'HEAD') await ctx.activity.record(link.link.id, 'view', 1, String(req.id));
