@@ -133,12 +133,17 @@ interface Backing {
   stop(): Promise<void>;
 }
 
+let backingNote = '';
+
 async function startBacking(): Promise<Backing> {
   const stops: (() => Promise<void>)[] = [];
   let serverUrl = process.env.DATABASE_URL;
   let redisUrl = process.env.REDIS_URL;
   const dir = mkdtempSync(join(tmpdir(), 'immish-bench-'));
   chmodSync(dir, 0o755); // initdb/postgres run as the postgres user when we are root
+  backingNote = serverUrl
+    ? 'PostgreSQL from DATABASE_URL'
+    : 'a private PostgreSQL with fsync off (a durable commit would add the disk flush to every POST)';
   if (!serverUrl) {
     const pgi = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
     stops.push(() => pgi.stop());
@@ -382,7 +387,7 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
       '',
       ...rows,
       '',
-      `- Machine: ${cpus().length} cores; 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end (PostgreSQL, Redis, autocannon and the server share these cores). Wall-clock figures follow that load; the server-CPU-per-request column does not.`,
+      `- Machine: ${cpus().length} cores; 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end (PostgreSQL, Redis, autocannon and the server share these cores). Wall-clock figures follow that load; the server-CPU-per-request column does not. Database: ${backingNote}.`,
       `- POST ratio ${postRatio.toFixed(2)}× (${verdict(postRatio >= 0.5)}), GET ?id= ratio ${getRatio.toFixed(2)}× (${verdict(getRatio >= 0.5)}), list p99 at 1 connection ${list1.result.latency.p99.toFixed(1)} ms (${verdict(list1.result.latency.p99 <= 30)}).`,
     ].join('\n');
     return { markdown };
