@@ -106,16 +106,17 @@ export class LinkResolver {
   }
 
   /** Looks the credential up: active, expired (with the date, for the HTML 410 page) or not found. */
-  async lookup(cred: LinkCredential): Promise<LinkLookup> {
+  async lookup(cred: LinkCredential, opts: { fresh?: boolean } = {}): Promise<LinkLookup> {
     if (cred.value.length > MAX_CREDENTIAL_LENGTH) return { status: 'not-found' };
+    const fresh = opts.fresh === true;
     let found: ActiveLink | null;
-    if (cred.kind === 'key') found = await this.#cached(`k:${cred.value}`, () => this.#byKey(cred.value));
-    else if (cred.kind === 'slug') found = await this.#bySlugCached(cred.value);
+    if (cred.kind === 'key') found = await this.#cached(`k:${cred.value}`, () => this.#byKey(cred.value), fresh);
+    else if (cred.kind === 'slug') found = await this.#bySlugCached(cred.value, fresh);
     else {
       // a path segment: a key if one has that key, else a slug (slugs are shorter than keys, so no overlap)
       found = looksLikeLinkKey(cred.value)
-        ? await this.#cached(`k:${cred.value}`, () => this.#byKey(cred.value))
-        : await this.#bySlugCached(cred.value);
+        ? await this.#cached(`k:${cred.value}`, () => this.#byKey(cred.value), fresh)
+        : await this.#bySlugCached(cred.value, fresh);
     }
     if (!found) return { status: 'not-found' };
     const { link } = found;
@@ -125,10 +126,13 @@ export class LinkResolver {
     return { status: 'active', link: found };
   }
 
-  /** The active link named by the credential, or 401 `Invalid share key|slug` (Immich-compatible). */
-  async require(cred: LinkCredential | null): Promise<ActiveLink> {
+  /**
+   * The active link named by the credential, or 401 `Invalid share key|slug` (Immich-compatible). `fresh`
+   * reads the database even on a cache hit (unlocking must see a password change at once).
+   */
+  async require(cred: LinkCredential | null, opts: { fresh?: boolean } = {}): Promise<ActiveLink> {
     if (!cred) throw unauthenticated('Authentication required: this request needs a share key or slug');
-    const res = await this.lookup(cred);
+    const res = await this.lookup(cred, opts);
     if (res.status !== 'active') throw invalidLinkError(cred);
     return res.link;
   }
@@ -206,17 +210,17 @@ export class LinkResolver {
     }
   }
 
-  async #bySlugCached(slug: string): Promise<ActiveLink | null> {
+  async #bySlugCached(slug: string, fresh: boolean): Promise<ActiveLink | null> {
     const norm = normalizeSlug(slug);
-    return this.#cached(`s:${norm}`, () => this.#bySlug(norm));
+    return this.#cached(`s:${norm}`, () => this.#bySlug(norm), fresh);
   }
 
-  async #cached(cacheKey: string, load: () => Promise<ActiveLink | null>): Promise<ActiveLink | null> {
+  async #cached(cacheKey: string, load: () => Promise<ActiveLink | null>, fresh = false): Promise<ActiveLink | null> {
     const now = this.#now();
     const hit = this.#cache.get(cacheKey);
-    if (hit && now - hit.at < this.#ttlMs) return hit.value;
+    if (!fresh && hit && now - hit.at < this.#ttlMs) return hit.value;
     // concurrent misses of one key share one read (no stampede when a popular link's entry expires)
-    const pending = this.#loading.get(cacheKey);
+    const pending = fresh ? undefined : this.#loading.get(cacheKey);
     if (pending) return pending;
     const generation = this.#generation;
     const loading: Promise<ActiveLink | null> = load().finally(() => {
@@ -224,6 +228,10 @@ export class LinkResolver {
     });
     this.#loading.set(cacheKey, loading);
     const value = await loading;
+    if (fresh && value) {
+      // other names of the same link (key vs slug) must not keep serving the older row
+      for (const [k, e] of this.#cache) if (e.value?.link.id === value.link.id) this.#cache.delete(k);
+    }
     // misses are not cached: a link created a moment ago must work at once
     if (value && generation === this.#generation && this.#ttlMs > 0) {
       this.#cache.delete(cacheKey);

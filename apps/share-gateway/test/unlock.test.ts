@@ -1,4 +1,5 @@
 import { producerRedisOptions } from '@immish/db';
+import { hashPassword } from '@immish/domain';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -252,6 +253,28 @@ describe('Redis down', () => {
     } finally {
       await app.close();
       dead.disconnect();
+    }
+  });
+});
+
+describe('password change seen by the login at once', () => {
+  it('should check the new password even while the old row is cached, and the new unlock works', async () => {
+    const { link } = await lockedLink('old password', { slug: 'pw-change' });
+    const old = await h.unlock(link, 'old password');
+    expect(
+      (await h.app.inject({ url: '/api/shared-links/me?slug=pw-change', headers: { cookie: old } })).statusCode,
+    ).toBe(200);
+    // changed without any event reaching this app (its cache still holds the old row)
+    await h.tdb.db
+      .updateTable('shared_links')
+      .set({ password_hash: await hashPassword('new password'), password_version: link.password_version + 1 })
+      .where('id', '=', link.id)
+      .execute();
+    expect((await login(h.app, `key=${link.key}`, 'old password')).statusCode).toBe(401);
+    const fresh = await h.unlock(link, 'new password');
+    for (const url of [`/api/shared-links/me?key=${link.key}`, '/api/shared-links/me?slug=pw-change']) {
+      expect((await h.app.inject({ url, headers: { cookie: fresh } })).statusCode).toBe(200);
+      expect((await h.app.inject({ url, headers: { cookie: old } })).json().message).toBe('Password required');
     }
   });
 });

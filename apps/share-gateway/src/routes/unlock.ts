@@ -56,7 +56,8 @@ export const unlockRoutes =
       async (req, reply) => {
         const form = isFormPost(req);
         const credential = credentialOf(req);
-        const link = await ctx.links.require(credential);
+        // not from the cache: a password changed a moment ago must be the one checked (and signed into the token)
+        const link = await ctx.links.require(credential, { fresh: true });
         const back = safeReturnTo(req.body.returnTo) ?? `/share/${encodeURIComponent(linkPathSegment(link))}`;
         const fail = (reason: string, error: DomainError, r: FastifyReply) => {
           if (!form) throw error;
