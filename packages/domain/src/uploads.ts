@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { PassThrough, type Readable, Transform } from 'node:stream';
+import { finished, PassThrough, type Readable, Transform } from 'node:stream';
 import {
   type Actor,
   FINAL_UPLOAD_ITEM_STATUSES,
@@ -126,6 +126,9 @@ export async function assertQuota(db: Db, ownerId: string, extraBytes: number): 
  * `maxFileBytes` (413: nothing stays stored; the rest of the input is drained, not destroyed, so a
  * multipart parser can go on with the next part). Also honours busboy's `limit` event / `truncated` flag.
  */
+const truncatedUpload = (fileName: string) =>
+  invalid(`The upload of "${fileName}" ended before the file was complete (truncated multipart body)`);
+
 export async function storeUpload(
   storage: BlobStore,
   input: { ownerId: string; file: Readable; fileName: string; maxFileBytes: number; assetId?: string },
@@ -152,8 +155,13 @@ export async function storeUpload(
       cb(null, chunk);
     },
   });
-  const onSourceError = (err: Error) => meter.destroy(err);
-  source.on('error', onSourceError);
+  // A truncated multipart body destroys the file stream before the route sees it (the parser has already read
+  // everything): no later 'error' or 'end' will come, so check now, and watch with finished(), which also
+  // reports a stream that was destroyed before we looked.
+  if (source.destroyed) throw truncatedUpload(input.fileName);
+  const stopWatching = finished(source, { writable: false }, (err) => {
+    if (err) meter.destroy(err.code === 'ERR_STREAM_PREMATURE_CLOSE' ? truncatedUpload(input.fileName) : err);
+  });
   source.pipe(meter);
   try {
     await storage.put(key, meter);
@@ -162,7 +170,7 @@ export async function storeUpload(
     if (!source.destroyed && !source.readableEnded) source.resume(); // drain: the parser must see the part end
     throw err;
   } finally {
-    source.off('error', onSourceError);
+    stopWatching();
     source.off('limit', onLimit);
   }
   if (over || source.truncated) {

@@ -35,6 +35,9 @@ export interface HttpAppOptions {
 const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
 
+const MULTIPART_PARSE_ERROR =
+  /^(Unexpected end of (multipart data|form)|Part terminated early|Malformed part header|Multipart: Boundary not found)/;
+
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Why a parsed JSON body is refused before validation: too deep, or text PostgreSQL cannot store (NUL). */
@@ -164,6 +167,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     if (err.validation) return send(400, err.message);
     const code = err.code ?? '';
     if (clientErrorCodes[code]) return send(clientErrorCodes[code], err.message);
+    // the multipart parser's complaints about a malformed body are the client's fault
+    if (MULTIPART_PARSE_ERROR.test(err.message ?? '')) return send(400, `Malformed multipart body: ${err.message}`);
     // text PostgreSQL cannot store (NUL bytes, invalid encoding) reaching a query through a path or query string
     if (code === '22021' || code === '22P05') return send(400, 'text must not contain NUL characters or invalid UTF-8');
     if (isBackingServiceDown(err)) {
