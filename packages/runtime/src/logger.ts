@@ -8,6 +8,7 @@ export const redactPaths = [
   'req.headers["x-api-key"]',
   'req.headers.cookie',
   'req.headers["x-immich-share-key"]',
+  'req.headers["x-immich-share-slug"]',
   'req.headers["x-immich-checksum"]',
   'res.headers["set-cookie"]',
   'password',
