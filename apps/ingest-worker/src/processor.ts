@@ -89,8 +89,10 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
       return await markFailed(deps, row, data, err.message);
     }
     const keys = derivativeKeys(row);
-    await deps.storage.put(keys.thumbnail, derivatives.thumbnail, { contentType: 'image/webp' });
-    await deps.storage.put(keys.preview, derivatives.preview, { contentType: 'image/jpeg' });
+    await Promise.all([
+      deps.storage.put(keys.thumbnail, derivatives.thumbnail, { contentType: 'image/webp' }),
+      deps.storage.put(keys.preview, derivatives.preview, { contentType: 'image/jpeg' }),
+    ]);
     return await markReady(deps, row, data, probe, derivatives, keys, event.correlationId);
   } finally {
     await rm(dir, { recursive: true, force: true });
