@@ -139,6 +139,38 @@ describe('POST /share/:key/exports', () => {
   });
 });
 
+describe('GET /share/:key/exports/:id/events', () => {
+  it('should stream progress as server-sent events until the export is ready', async () => {
+    const a = await h.createAsset();
+    const link = await h.createLink({ assetIds: [a.id] });
+    const exp = (await post(`/share/${link.key}/exports`, {})).json();
+    const streaming = h.app.inject(`/share/${link.key}/exports/${exp.id}/events`);
+    await new Promise((r) => setTimeout(r, 300));
+    await completeExport(exp.id, Buffer.from('PK zip'));
+    const res = await streaming;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    const events = res.body
+      .trim()
+      .split('\n\n')
+      .map((block) => JSON.parse(block.split('\n')[1]!.slice('data: '.length)));
+    expect(events[0].status).toBe('queued');
+    expect(events.at(-1)).toMatchObject({ status: 'ready', parts: [{ index: 1 }] });
+  });
+
+  it("should refuse another link's export and a locked link", async () => {
+    const a = await h.createAsset();
+    const mine = await h.createLink({ assetIds: [a.id] });
+    const other = await h.createLink({ assetIds: [a.id], password: 'pw' });
+    const exp = (await post(`/share/${mine.key}/exports`, {})).json();
+    expect((await h.app.inject(`/share/${other.key}/exports/${exp.id}/events`)).json().message).toBe(
+      'Password required',
+    );
+    const third = await h.createLink({ assetIds: [a.id] });
+    expect((await h.app.inject(`/share/${third.key}/exports/${exp.id}/events`)).statusCode).toBe(400);
+  });
+});
+
 describe('POST /share/:key/uploads', () => {
   it("should take several files into the link owner's library, placed in the album, and notify the owner", async () => {
     const albumId = await h.createAlbum([]);

@@ -106,6 +106,11 @@ const routes: RouteCase[] = [
     request: (f) => ({ method: 'GET', url: `/share/${f.key}/exports/${f.exportId}` }),
   },
   {
+    name: 'GET /share/:key/exports/:id/events',
+    kind: 'view',
+    request: (f) => ({ method: 'GET', url: `/share/${f.key}/exports/${f.exportId}/events` }),
+  },
+  {
     name: 'GET /share/:key/exports/:id/parts/:n/download',
     kind: 'exportDownload',
     request: (f) => ({ method: 'GET', url: `/share/${f.key}/exports/${f.exportId}/parts/1/download` }),

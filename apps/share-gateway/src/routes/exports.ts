@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ExportDto, ExportPartParams, ShareExportCreateDto, ShareParams } from '@immish/contracts';
 import { countLinkExportDownload, getExport, requestExport, serveExportPart, toExportDto } from '@immish/domain';
@@ -5,11 +6,15 @@ import { forbidden, noAccess } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { linkAssetIdsAmong } from '../link-assets.ts';
-import type { ActiveLink } from '../link-resolver.ts';
-import { type GatewayContext, requireRecipient } from '../recipient.ts';
+import { type ActiveLink, credentialOf } from '../link-resolver.ts';
+import { type GatewayContext, isUnlocked, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err };
+
+const SSE_INTERVAL_MS = 1000;
+/** an event stream ends after this long even if the export is still running (the client reconnects) */
+const SSE_MAX_MS = 15 * 60_000;
 
 export const DOWNLOADS_DISABLED = 'Downloads are disabled for this shared link';
 
@@ -82,6 +87,55 @@ export const exportRoutes =
         const { link } = await requireRecipient(ctx, req);
         const row = await getExport(db, { sharedLinkId: link.link.id }, req.params.id);
         return toExportDto(row, partUrl(req.params.key, row.id));
+      },
+    );
+
+    // The same progress as server-sent events: one `ExportDto` per second until ready, failed or expired
+    // (SPEC §5.3 "progress by polling … (or SSE)"). Stops when the link stops working.
+    app.get(
+      '/share/:key/exports/:id/events',
+      {
+        schema: {
+          tags: ['share'],
+          params: Type.Object({ key: ShareParams.properties.key, id: ExportPartParams.properties.id }),
+          response: errors,
+        },
+      },
+      async (req, reply) => {
+        const { link } = await requireRecipient(ctx, req);
+        const requester = { sharedLinkId: link.link.id };
+        const first = await getExport(db, requester, req.params.id);
+        const urls = partUrl(req.params.key, first.id);
+        const deadline = Date.now() + SSE_MAX_MS;
+        async function* events() {
+          let row = first;
+          let last = '';
+          while (true) {
+            const dto = toExportDto(row, urls);
+            const data = JSON.stringify(dto);
+            if (data !== last) yield `event: progress\ndata: ${data}\n\n`;
+            last = data;
+            if (dto.status !== 'queued' && dto.status !== 'running') return;
+            if (Date.now() > deadline) {
+              yield 'event: timeout\ndata: {}\n\n';
+              return;
+            }
+            await new Promise((r) => setTimeout(r, SSE_INTERVAL_MS));
+            try {
+              const current = await ctx.links.require(credentialOf(req));
+              if (!isUnlocked(ctx, req, current)) throw new Error('locked');
+              row = await getExport(db, requester, first.id);
+            } catch {
+              yield 'event: gone\ndata: {}\n\n';
+              return;
+            }
+          }
+        }
+        return reply
+          .type('text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .header('x-accel-buffering', 'no')
+          .send(Readable.from(events()));
       },
     );
 
