@@ -49,9 +49,9 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerAuth(app, deps.db);
+  const authenticator = registerAuth(app, deps.db);
   await app.register(serverRoutes(deps));
-  await app.register(userRoutes(deps));
+  await app.register(userRoutes(deps, authenticator));
   await app.register(albumsRoutes(deps));
   await app.register(sharedLinksRoutes(deps));
   await app.register(assetsRoutes(deps));

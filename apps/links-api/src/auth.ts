@@ -1,5 +1,5 @@
 import type { Db } from '@immish/db';
-import { type AuthUser, apiKeyFromHeaders, authenticateApiKey } from '@immish/domain';
+import { ApiKeyAuthenticator, type AuthUser, apiKeyFromHeaders } from '@immish/domain';
 import { forbidden } from '@immish/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
@@ -14,13 +14,15 @@ declare module 'fastify' {
 }
 
 /** Every `/api` route requires an API key unless it is marked `config: { public: true }`. */
-export function registerAuth(app: FastifyInstance, db: Db): void {
+export function registerAuth(app: FastifyInstance, db: Db): ApiKeyAuthenticator {
+  const authenticator = new ApiKeyAuthenticator(db);
   app.decorateRequest('auth', null);
   app.addHook('preValidation', async (req) => {
     const url = req.routeOptions.url;
     if (req.routeOptions.config?.public || !url?.startsWith('/api') || url.startsWith('/api/docs')) return;
-    req.auth = await authenticateApiKey(db, apiKeyFromHeaders(req.headers));
+    req.auth = await authenticator.authenticate(apiKeyFromHeaders(req.headers));
   });
+  return authenticator;
 }
 
 /** The authenticated caller (routes behind `registerAuth` always have one). */

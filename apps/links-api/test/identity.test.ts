@@ -139,8 +139,12 @@ describe('POST/GET/DELETE /api/api-keys', () => {
     expect(list.json().map((k: { id: string }) => k.id)).toContain(id);
     const foreign = await h.app.inject({ method: 'DELETE', url: `/api/api-keys/${id}`, headers: other.headers });
     expect(foreign.statusCode).toBe(400);
+    const secret = created.json().secret;
+    expect((await h.app.inject({ url: '/api/users/me', headers: { 'x-api-key': secret } })).statusCode).toBe(200);
     const del = await h.app.inject({ method: 'DELETE', url: `/api/api-keys/${id}`, headers: u.headers });
     expect(del.statusCode).toBe(204);
+    // the deleted key stops working at once in this process, cache or not
+    expect((await h.app.inject({ url: '/api/users/me', headers: { 'x-api-key': secret } })).statusCode).toBe(401);
     const malformed = await h.app.inject({ method: 'DELETE', url: '/api/api-keys/not-a-uuid', headers: u.headers });
     expect(malformed.statusCode).toBe(400);
   });

@@ -83,3 +83,35 @@ export async function authenticateApiKey(db: Db, secret: string | null): Promise
     },
   };
 }
+
+/**
+ * API-key authentication with a short in-process cache (hash → user), so a client's burst of requests costs one
+ * lookup instead of one per request. The price is bounded staleness: a deleted key or user keeps working on
+ * other processes for at most `ttlMs` (default 2 s); in this process `forget()` evicts at once.
+ */
+export class ApiKeyAuthenticator {
+  readonly #db: Db;
+  readonly #ttlMs: number;
+  readonly #cache = new Map<string, { auth: AuthUser; until: number }>();
+  constructor(db: Db, opts: { ttlMs?: number } = {}) {
+    this.#db = db;
+    this.#ttlMs = opts.ttlMs ?? 2000;
+  }
+
+  async authenticate(secret: string | null): Promise<AuthUser> {
+    if (!secret || secret.length > 512 || this.#ttlMs === 0) return authenticateApiKey(this.#db, secret);
+    const hash = hashApiKey(secret);
+    const hit = this.#cache.get(hash);
+    if (hit && hit.until > Date.now()) return hit.auth;
+    const auth = await authenticateApiKey(this.#db, secret);
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(hash, { auth, until: Date.now() + this.#ttlMs });
+    return auth;
+  }
+
+  /** Evicts every cached entry of an API key id or user id (after deleting a key). */
+  forget(id: string): void {
+    for (const [hash, { auth }] of this.#cache)
+      if (auth.apiKey.id === id || auth.user.id === id) this.#cache.delete(hash);
+  }
+}

@@ -9,7 +9,14 @@ import {
   UserAdminResponseDto,
   UserResponseDto,
 } from '@immish/contracts';
-import { createApiKey, createUser, toApiKeyDto, toUserAdminDto, toUserDto } from '@immish/domain';
+import {
+  type ApiKeyAuthenticator,
+  createApiKey,
+  createUser,
+  toApiKeyDto,
+  toUserAdminDto,
+  toUserDto,
+} from '@immish/domain';
 import { noAccess } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
@@ -20,7 +27,7 @@ const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err };
 
 export const userRoutes =
-  ({ db }: LinksApiDeps): FastifyPluginAsync =>
+  ({ db }: LinksApiDeps, authenticator?: ApiKeyAuthenticator): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -74,6 +81,7 @@ export const userRoutes =
           .where('user_id', '=', caller(req).user.id)
           .executeTakeFirst();
         if (Number(res.numDeletedRows) === 0) throw noAccess('API key not found');
+        authenticator?.forget(req.params.id);
         return reply.status(204).send(null);
       },
     );
