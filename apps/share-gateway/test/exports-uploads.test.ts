@@ -158,6 +158,18 @@ describe('GET /share/:key/exports/:id/events', () => {
     expect(events.at(-1)).toMatchObject({ status: 'ready', parts: [{ index: 1 }] });
   });
 
+  it('should end open event streams when the server shuts down', async () => {
+    const app = await h.newApp();
+    const a = await h.createAsset();
+    const link = await h.createLink({ assetIds: [a.id] });
+    const exp = (await post(`/share/${link.key}/exports`, {})).json();
+    const streaming = app.inject(`/share/${link.key}/exports/${exp.id}/events`);
+    await new Promise((r) => setTimeout(r, 300));
+    await app.close();
+    const res = await streaming;
+    expect(res.body).toContain('event: closing');
+  });
+
   it("should refuse another link's export and a locked link", async () => {
     const a = await h.createAsset();
     const mine = await h.createLink({ assetIds: [a.id] });

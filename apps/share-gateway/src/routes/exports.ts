@@ -90,6 +90,24 @@ export const exportRoutes =
       },
     );
 
+    // Open event streams end when the server shuts down (SIGTERM must not wait for them).
+    let closing = false;
+    const sleepers = new Set<() => void>();
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          sleepers.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, ms);
+        sleepers.add(wake);
+      });
+    fastify.addHook('preClose', async () => {
+      closing = true;
+      for (const wake of [...sleepers]) wake();
+    });
+
     // The same progress as server-sent events: one `ExportDto` per second until ready, failed or expired
     // (SPEC §5.3 "progress by polling … (or SSE)"). Stops when the link stops working.
     app.get(
@@ -120,7 +138,11 @@ export const exportRoutes =
               yield 'event: timeout\ndata: {}\n\n';
               return;
             }
-            await new Promise((r) => setTimeout(r, SSE_INTERVAL_MS));
+            await sleep(SSE_INTERVAL_MS);
+            if (closing) {
+              yield 'event: closing\ndata: {}\n\n';
+              return;
+            }
             try {
               const current = await ctx.links.require(credentialOf(req));
               if (!isUnlocked(ctx, req, current)) throw new Error('locked');
