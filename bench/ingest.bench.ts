@@ -336,7 +336,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
   const db = createDb(pgPool);
   try {
     await migrateToLatest(db as never);
-    const cores = availableParallelism();
+    const cores = Number(process.env.INGEST_BENCH_CONCURRENCY) || availableParallelism();
     const lines: string[] = [];
     if (PHOTOS > 0) {
       const genStarted = performance.now();
