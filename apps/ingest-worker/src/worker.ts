@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { type DomainEvent, type EventPayload, type IngestWorkerConfig, Queues } from '@immish/contracts';
 import type { Db } from '@immish/db';
+import { closeAbandonedUploadBatches } from '@immish/domain';
 import { type Logger, type Metrics, startQueueWorker } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Job } from 'bullmq';
@@ -10,13 +11,18 @@ export interface IngestWorkerDeps {
   config: Pick<
     IngestWorkerConfig,
     'REDIS_URL' | 'QUEUE_PREFIX' | 'INGEST_CONCURRENCY' | 'INGEST_MAX_PIXELS' | 'INGEST_KEEP_FAILED_ORIGINALS'
-  >;
+  > &
+    Partial<Pick<IngestWorkerConfig, 'INGEST_LOCK_DURATION_MS'>>;
   db: Db;
   storage: BlobStore;
   logger: Logger;
   metrics?: Metrics;
   tempDir?: string;
 }
+
+/** A batch that has not started a new file for this long has lost its request (REQUEST_TIMEOUT_MS is minutes). */
+const ABANDONED_BATCH_AFTER_MS = 60 * 60_000;
+const SWEEP_INTERVAL_MS = 5 * 60_000;
 
 /** INGEST_CONCURRENCY, or one job per CPU core when it is 0. */
 export const ingestConcurrency = (configured: number): number => configured || availableParallelism();
@@ -51,7 +57,8 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     // decoding a 100-megapixel image can take a while on a busy machine: do not let it look stalled
-    lockDurationMs: 120_000,
+    // (the lock is renewed while the job runs; this bounds how long a dead worker's job waits for another)
+    lockDurationMs: deps.config.INGEST_LOCK_DURATION_MS ?? 120_000,
     processor: async (job: Job<DomainEvent, IngestOutcome>) => {
       try {
         return await processIngestJob(job.data, ingestDeps);
@@ -78,10 +85,22 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
       }
     },
   });
+  // Crash recovery for batches whose upload request died with its API process (see closeAbandonedUploadBatches).
+  const sweep = setInterval(() => {
+    closeAbandonedUploadBatches(deps.db, ABANDONED_BATCH_AFTER_MS)
+      .then((n) => {
+        if (n > 0) deps.logger.warn({ batches: n }, 'closed upload batches abandoned mid-request');
+      })
+      .catch((err) => deps.logger.warn({ err: (err as Error).message }, 'abandoned batch sweep failed'));
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
   return {
     concurrency,
     pause: () => handle.worker.pause(),
     resume: () => handle.worker.resume(),
-    close: () => handle.close(),
+    async close() {
+      clearInterval(sweep);
+      await handle.close();
+    },
   };
 }

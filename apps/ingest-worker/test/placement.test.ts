@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { DomainEvent } from '@immish/contracts';
-import { createUser, receiveUpload, receiveUploadBatch, type UploadPart } from '@immish/domain';
+import {
+  addUploadItem,
+  closeAbandonedUploadBatches,
+  createUploadBatch,
+  createUser,
+  receiveUpload,
+  receiveUploadBatch,
+  type UploadPart,
+} from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
 import { createTestDatabase, type TestDatabase } from '@immish/testkit';
 import sharp from 'sharp';
@@ -172,5 +180,34 @@ describe('processIngestJob (video)', () => {
     const chunks: Buffer[] = [];
     for await (const c of await storage.get(row.thumbnail_key!)) chunks.push(c as Buffer);
     expect((await sharp(Buffer.concat(chunks)).metadata()).format).toBe('webp');
+  });
+});
+
+describe('closeAbandonedUploadBatches', () => {
+  it('should fail the unfinished files of a batch whose request died and complete it, once', async () => {
+    const batch = await createUploadBatch(tdb.db, { ownerId, uploadedByUserId: ownerId });
+    await addUploadItem(tdb.db, batch.id, 0, 'half-sent.jpg');
+    const recent = await createUploadBatch(tdb.db, { ownerId, uploadedByUserId: ownerId });
+    await addUploadItem(tdb.db, recent.id, 0, 'still-coming.jpg');
+    await tdb.db
+      .updateTable('upload_batches')
+      .set({ updated_at: new Date(Date.now() - 2 * 3600_000) })
+      .where('id', '=', batch.id)
+      .execute();
+
+    expect(await closeAbandonedUploadBatches(tdb.db, 3600_000)).toBe(1);
+    expect(await closeAbandonedUploadBatches(tdb.db, 3600_000)).toBe(0);
+    const items = await tdb.db.selectFrom('upload_items').selectAll().where('batch_id', '=', batch.id).execute();
+    expect(items.map((i) => [i.status, i.error])).toEqual([['failed', 'the upload was interrupted']]);
+    const rows = await tdb.db
+      .selectFrom('upload_batches')
+      .selectAll()
+      .where('id', 'in', [batch.id, recent.id])
+      .execute();
+    expect(rows.find((r) => r.id === batch.id)).toMatchObject({ status: 'completed', receiving: false });
+    expect(rows.find((r) => r.id === recent.id)).toMatchObject({ status: 'processing', receiving: true });
+    expect(await events('upload-batch.completed', batch.id)).toEqual([
+      { batchId: batch.id, total: 1, ready: 0, duplicate: 0, failed: 1 },
+    ]);
   });
 });

@@ -1,16 +1,25 @@
 import type { Readable } from 'node:stream';
 import type { Actor, NewEvent, UploadBatchDto } from '@immish/contracts';
+import { appendEvents, type Db } from '@immish/db';
 import { DomainError, invalid, tooLarge } from '@immish/runtime';
 import {
   addUploadItem,
+  commitUpload,
+  completeBatchIfDone,
   createUploadBatch,
   drain,
   endBatchReception,
   failUploadItem,
   getUploadBatch,
   receiveUpload,
+  type StoredUpload,
+  storeUpload,
   type UploadDeps,
+  type UploadMetadata,
+  type UploadOutcome,
+  type UploadPlacement,
   uploadFailureReason,
+  validateUploadMetadata,
 } from './uploads.ts';
 
 /** One multipart part, structurally (what @fastify/multipart's `req.parts()` yields). */
@@ -159,4 +168,122 @@ function asBadRequest(err: unknown): unknown {
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (err instanceof DomainError || (e.statusCode && e.statusCode < 500) || e.code?.startsWith('FST_')) return err;
   return invalid(`Malformed multipart/form-data body: ${e.message ?? String(err)}`);
+}
+
+/** Immich's upload form fields → upload metadata (`isFavorite` must be the text true/false). */
+export function metadataFromFields(fields: Record<string, string>, partFileName: string): UploadMetadata {
+  const favorite = fields.isFavorite;
+  if (favorite !== undefined && favorite !== 'true' && favorite !== 'false') {
+    throw invalid('isFavorite must be "true" or "false"');
+  }
+  return {
+    fileName: fields.filename?.trim() || partFileName,
+    ...(fields.fileCreatedAt !== undefined ? { fileCreatedAt: fields.fileCreatedAt } : {}),
+    ...(fields.fileModifiedAt !== undefined ? { fileModifiedAt: fields.fileModifiedAt } : {}),
+    ...(fields.deviceAssetId !== undefined ? { deviceAssetId: fields.deviceAssetId } : {}),
+    ...(fields.deviceId !== undefined ? { deviceId: fields.deviceId } : {}),
+    ...(fields.duration !== undefined ? { duration: fields.duration } : {}),
+    ...(favorite !== undefined ? { isFavorite: favorite === 'true' } : {}),
+  };
+}
+
+export interface AssetUploadInput {
+  ownerId: string;
+  actor: Actor;
+  /** the multipart parts of an Immich `POST /api/assets` body (`assetData` file + its fields) */
+  parts: AsyncIterable<UploadPart>;
+  maxFileBytes: number;
+  placement?: UploadPlacement;
+  correlationId?: string;
+}
+
+/**
+ * Immich's single-file upload (`POST /api/assets`), for the owner API and for uploads through a link: reads
+ * the fields and the `assetData` part (fields sent before the file are validated before any byte is stored;
+ * extra files and `sidecarData` are drained), streams the file to storage while hashing, then records it
+ * (created, or a duplicate of an asset the owner already has). Nothing stays in storage when it fails.
+ */
+export async function receiveAssetUpload(deps: UploadDeps, input: AssetUploadInput): Promise<UploadOutcome> {
+  const fields: Record<string, string> = {};
+  let stored: StoredUpload | null = null;
+  let partFileName = '';
+  try {
+    for await (const part of input.parts) {
+      if (part.type === 'field') {
+        if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+        continue;
+      }
+      if (part.fieldname !== 'assetData' || stored) {
+        drain(part.file);
+        continue;
+      }
+      partFileName = part.filename || 'file';
+      if (fields.fileCreatedAt !== undefined && fields.fileModifiedAt !== undefined) {
+        validateUploadMetadata(metadataFromFields(fields, partFileName));
+      }
+      stored = await storeUpload(deps.storage, {
+        ownerId: input.ownerId,
+        file: part.file,
+        fileName: fields.filename?.trim() || partFileName,
+        maxFileBytes: input.maxFileBytes,
+      });
+    }
+    if (!stored) throw invalid('assetData is required: the file part of the multipart body');
+    const metadata = metadataFromFields(fields, partFileName);
+    return await commitUpload(deps, {
+      ownerId: input.ownerId,
+      actor: input.actor,
+      stored,
+      metadata,
+      ...(input.placement ? { placement: input.placement } : {}),
+      ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+    });
+  } catch (error) {
+    if (stored) await deps.storage.delete(stored.key).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Crash recovery: a batch still `receiving` long after any request could have ended (the API process died
+ * mid-upload) gets its unfinished files failed ("the upload was interrupted") and may then complete.
+ * Idempotent and safe to run from several processes (each batch is handled under its row lock).
+ * Returns how many batches were closed.
+ */
+export async function closeAbandonedUploadBatches(db: Db, olderThanMs: number): Promise<number> {
+  const cutoff = new Date(Date.now() - olderThanMs);
+  const stale = await db
+    .selectFrom('upload_batches')
+    .select('id')
+    .where('receiving', '=', true)
+    .where('updated_at', '<', cutoff)
+    .limit(100)
+    .execute();
+  let closed = 0;
+  for (const { id } of stale) {
+    const done = await db.transaction().execute(async (trx) => {
+      const batch = await trx
+        .selectFrom('upload_batches')
+        .select(['id', 'receiving', 'updated_at'])
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!batch?.receiving || batch.updated_at >= cutoff) return false;
+      await trx
+        .updateTable('upload_items')
+        .set({ status: 'failed', error: 'the upload was interrupted', updated_at: new Date() })
+        .where('batch_id', '=', id)
+        .where('status', '=', 'receiving')
+        .execute();
+      await trx
+        .updateTable('upload_batches')
+        .set({ receiving: false, updated_at: new Date() })
+        .where('id', '=', id)
+        .execute();
+      await appendEvents(trx, await completeBatchIfDone(trx, id));
+      return true;
+    });
+    if (done) closed++;
+  }
+  return closed;
 }

@@ -557,6 +557,8 @@ export async function addUploadItem(
   position: number,
   fileName: string,
 ): Promise<UploadItemRow> {
+  // the batch's updated_at says the request is alive (closeAbandonedUploadBatches)
+  await db.updateTable('upload_batches').set({ updated_at: new Date() }).where('id', '=', batchId).execute();
   return db
     .insertInto('upload_items')
     .values({ batch_id: batchId, position, file_name: fileName.slice(0, 1024) || 'file', status: 'receiving' })
