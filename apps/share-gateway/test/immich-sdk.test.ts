@@ -21,7 +21,8 @@ let base: string;
 beforeAll(async () => {
   h = await startGateway();
   base = await h.app.listen({ port: 0, host: '127.0.0.1' });
-  init({ baseUrl: `${base}/api` });
+  // recipients have no API key: the SDK sends the link key per call (`key`), so the key option is empty
+  init({ baseUrl: `${base}/api`, apiKey: '' });
 });
 afterAll(async () => {
   await h?.close();

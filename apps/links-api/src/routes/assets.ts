@@ -16,20 +16,16 @@ import {
   assertQuota,
   assetStatistics,
   bulkUploadCheck,
-  commitUpload,
-  drain,
   duplicateByChecksum,
   parseChecksum,
   partsOrBadRequest,
+  receiveAssetUpload,
   requireAccess,
   requireAssetRow,
-  type StoredUpload,
   serveBlob,
-  storeUpload,
   toAssetResponseDto,
   trashAssets,
-  type UploadMetadata,
-  validateUploadMetadata,
+  type UploadPart,
 } from '@immish/domain';
 import { invalid, notFound } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -47,22 +43,6 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
   const v = req.headers[name];
   return typeof v === 'string' ? v : undefined;
 };
-
-function metadataFromFields(fields: Record<string, string>, partFileName: string): UploadMetadata {
-  const favorite = fields.isFavorite;
-  if (favorite !== undefined && favorite !== 'true' && favorite !== 'false') {
-    throw invalid('isFavorite must be "true" or "false"');
-  }
-  return {
-    fileName: fields.filename?.trim() || partFileName,
-    ...(fields.fileCreatedAt !== undefined ? { fileCreatedAt: fields.fileCreatedAt } : {}),
-    ...(fields.fileModifiedAt !== undefined ? { fileModifiedAt: fields.fileModifiedAt } : {}),
-    ...(fields.deviceAssetId !== undefined ? { deviceAssetId: fields.deviceAssetId } : {}),
-    ...(fields.deviceId !== undefined ? { deviceId: fields.deviceId } : {}),
-    ...(fields.duration !== undefined ? { duration: fields.duration } : {}),
-    ...(favorite !== undefined ? { isFavorite: favorite === 'true' } : {}),
-  };
-}
 
 /** SPEC §4.2: Immich-compatible asset routes. */
 export const assetsRoutes =
@@ -99,48 +79,15 @@ export const assetsRoutes =
         }
         if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with an assetData file');
         await assertQuota(db, user.id, 0);
-
-        const fields: Record<string, string> = {};
-        let stored: StoredUpload | null = null;
-        let partFileName = '';
-        try {
-          for await (const part of partsOrBadRequest(() => req.parts({ limits: { files: 2 } }))) {
-            if (part.type === 'field') {
-              if (typeof part.value === 'string') fields[part.fieldname] = part.value;
-              continue;
-            }
-            if (part.fieldname !== 'assetData' || stored) {
-              drain(part.file); // sidecarData and extra files are not kept
-              continue;
-            }
-            partFileName = part.filename || 'file';
-            const name = fields.filename?.trim() || partFileName;
-            // fields sent before the file (Immich's clients do) are checked before any byte is stored
-            if (fields.fileCreatedAt !== undefined && fields.fileModifiedAt !== undefined) {
-              validateUploadMetadata(metadataFromFields(fields, partFileName));
-            }
-            stored = await storeUpload(storage, {
-              ownerId: user.id,
-              file: part.file,
-              fileName: name,
-              maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
-            });
-          }
-        } catch (error) {
-          if (stored) await storage.delete(stored.key).catch(() => {});
-          throw error;
-        }
-        if (!stored) throw invalid('assetData is required: the file part of the multipart body');
-        let metadata: UploadMetadata;
-        try {
-          metadata = metadataFromFields(fields, partFileName);
-        } catch (error) {
-          await storage.delete(stored.key).catch(() => {});
-          throw error;
-        }
-        const outcome = await commitUpload(
+        const outcome = await receiveAssetUpload(
           { db, storage },
-          { ownerId: user.id, actor, stored, metadata, correlationId: String(req.id) },
+          {
+            ownerId: user.id,
+            actor,
+            parts: partsOrBadRequest(() => req.parts({ limits: { files: 2 } }) as AsyncIterable<UploadPart>),
+            maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
+            correlationId: String(req.id),
+          },
         );
         return reply
           .status(outcome.status === 'created' ? 201 : 200)

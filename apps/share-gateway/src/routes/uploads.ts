@@ -3,18 +3,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetMediaResponseDto, AssetUploadQuery, ShareParams, UploadBatchDto } from '@immish/contracts';
 import { appendEvents } from '@immish/db';
 import {
-  commitUpload,
-  drain,
   duplicateByChecksum,
   getUploadBatch,
   parseChecksum,
+  partsOrBadRequest,
+  receiveAssetUpload,
   receiveUploadBatch,
-  type StoredUpload,
-  storeUpload,
-  type UploadMetadata,
   type UploadPart,
   type UploadPlacement,
-  validateUploadMetadata,
 } from '@immish/domain';
 import { invalid, unauthenticated } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -35,22 +31,6 @@ function requireUploads(link: ActiveLink): void {
 /** ALBUM link: into the album; INDIVIDUAL link: into the link. The asset belongs to the link owner. */
 const placementOf = (link: ActiveLink): UploadPlacement =>
   link.link.type === 'ALBUM' ? { albumId: link.link.album_id! } : { sharedLinkId: link.link.id };
-
-function metadataFromFields(fields: Record<string, string>, partFileName: string): UploadMetadata {
-  const favorite = fields.isFavorite;
-  if (favorite !== undefined && favorite !== 'true' && favorite !== 'false') {
-    throw invalid('isFavorite must be "true" or "false"');
-  }
-  return {
-    fileName: fields.filename?.trim() || partFileName,
-    ...(fields.fileCreatedAt !== undefined ? { fileCreatedAt: fields.fileCreatedAt } : {}),
-    ...(fields.fileModifiedAt !== undefined ? { fileModifiedAt: fields.fileModifiedAt } : {}),
-    ...(fields.deviceAssetId !== undefined ? { deviceAssetId: fields.deviceAssetId } : {}),
-    ...(fields.deviceId !== undefined ? { deviceId: fields.deviceId } : {}),
-    ...(fields.duration !== undefined ? { duration: fields.duration } : {}),
-    ...(favorite !== undefined ? { isFavorite: favorite === 'true' } : {}),
-  };
-}
 
 const header = (req: FastifyRequest, name: string): string | undefined => {
   const v = req.headers[name];
@@ -115,7 +95,7 @@ export const uploadRoutes =
             ownerId: link.link.owner_id,
             uploadedByUserId: null,
             actor: { type: 'link', id: link.link.id },
-            parts: req.parts() as AsyncIterable<UploadPart>,
+            parts: partsOrBadRequest(() => req.parts() as AsyncIterable<UploadPart>),
             maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
             maxFiles: config.UPLOAD_MAX_FILES,
             sharedLinkId: link.link.id,
@@ -176,45 +156,16 @@ export const uploadRoutes =
           }
         }
         if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with an assetData file');
-        const fields: Record<string, string> = {};
-        let stored: StoredUpload | null = null;
-        let partFileName = '';
-        try {
-          for await (const part of req.parts({ limits: { files: 2 } })) {
-            if (part.type === 'field') {
-              if (typeof part.value === 'string') fields[part.fieldname] = part.value;
-              continue;
-            }
-            if (part.fieldname !== 'assetData' || stored) {
-              drain(part.file);
-              continue;
-            }
-            partFileName = part.filename || 'file';
-            if (fields.fileCreatedAt !== undefined && fields.fileModifiedAt !== undefined) {
-              validateUploadMetadata(metadataFromFields(fields, partFileName));
-            }
-            stored = await storeUpload(storage, {
-              ownerId,
-              file: part.file,
-              fileName: fields.filename?.trim() || partFileName,
-              maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
-            });
-          }
-        } catch (error) {
-          if (stored) await storage.delete(stored.key).catch(() => {});
-          throw error;
-        }
-        if (!stored) throw invalid('assetData is required: the file part of the multipart body');
-        let metadata: UploadMetadata;
-        try {
-          metadata = metadataFromFields(fields, partFileName);
-        } catch (error) {
-          await storage.delete(stored.key).catch(() => {});
-          throw error;
-        }
-        const outcome = await commitUpload(
+        const outcome = await receiveAssetUpload(
           { db, storage },
-          { ownerId, actor, stored, metadata, placement, correlationId },
+          {
+            ownerId,
+            actor,
+            parts: partsOrBadRequest(() => req.parts({ limits: { files: 2 } }) as AsyncIterable<UploadPart>),
+            maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
+            placement,
+            correlationId,
+          },
         );
         await uploadReceived(link, [outcome.assetId], correlationId);
         return reply
