@@ -1,7 +1,9 @@
 /**
  * Ingest benchmark (issue 4), not a test: figures are printed, never asserted.
  *
- *   node bench/ingest.bench.ts            (INGEST_BENCH_PHOTOS=300 by default)
+ *   node bench/ingest.bench.ts
+ *   (INGEST_BENCH_PHOTOS: photos, default 300, 0 = only the bulk check;
+ *    INGEST_BENCH_CONCURRENCY: jobs/ops in parallel, default the number of cores)
  *
  * 1. Ingest throughput: N generated 12-megapixel JPEGs with EXIF are uploaded (not timed), then one ingest
  *    worker (concurrency = CPU cores) processes them through the real pipeline (outbox relay → BullMQ →
