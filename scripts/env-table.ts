@@ -13,10 +13,13 @@ const usedBy: Record<string, string> = {
 const seen = new Set<string>();
 const rows = ['| variable | default | used by | meaning |', '|---|---|---|---|'];
 for (const [group, schema] of Object.entries(allEnvGroups)) {
-  for (const [name, prop] of Object.entries(schema.properties as Record<string, { default?: unknown; description?: string }>)) {
+  for (const [name, prop] of Object.entries(
+    schema.properties as Record<string, { default?: unknown; description?: string }>,
+  )) {
     if (seen.has(name)) continue;
     seen.add(name);
-    const def = prop.default === undefined ? '*(required)*' : prop.default === '' ? '*(empty)*' : `\`${String(prop.default)}\``;
+    const def =
+      prop.default === undefined ? '*(required)*' : prop.default === '' ? '*(empty)*' : `\`${String(prop.default)}\``;
     rows.push(`| \`${name}\` | ${def} | ${usedBy[group]} | ${(prop.description ?? '').replace(/\|/g, '\\|')} |`);
   }
 }
