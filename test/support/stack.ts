@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createDb, createPool } from '@immish/db';
 import { freePort, waitFor } from '@immish/devstack';
 import { ensureAdmin } from '@immish/domain';
 import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
@@ -26,6 +27,17 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+export interface StackOptions {
+  /** a migrated database of the caller's own (e.g. on a private server a fault test stops); default: a fresh test DB */
+  databaseUrl?: string;
+  /** the caller's own Redis; default: the run's Redis with a private prefix */
+  redisUrl?: string;
+  /** extra environment for every service */
+  env?: Record<string, string>;
+  /** how many output chunks each process keeps (default 200) */
+  outputLimit?: number;
+}
+
 export type ServiceName = 'links-api' | 'share-gateway' | 'export-worker' | 'ingest-worker';
 const entry: Record<ServiceName, string> = {
   'links-api': 'apps/links-api/src/main.ts',
@@ -44,10 +56,15 @@ const portVar: Record<ServiceName, string> = {
  * The four services as real processes (`node apps/<x>/src/main.ts`, exactly what `npm start` runs) on a fresh
  * database, the run's Redis with a private prefix, and a temp fs storage root. End-to-end tests drive them over HTTP.
  */
-export async function startStack(services: ServiceName[] = Object.keys(entry) as ServiceName[]): Promise<Stack> {
+export async function startStack(
+  services: ServiceName[] = Object.keys(entry) as ServiceName[],
+  opts: StackOptions = {},
+): Promise<Stack> {
   const root = resolve(import.meta.dirname, '../..');
-  const tdb = await createTestDatabase();
-  const { url: redisUrl, prefix } = testRedis();
+  const tdb = opts.databaseUrl ? externalDatabase(opts.databaseUrl) : await createTestDatabase();
+  const { url: testRedisUrl, prefix } = testRedis();
+  const redisUrl = opts.redisUrl ?? testRedisUrl;
+  const outputLimit = opts.outputLimit ?? 200;
   const storageRoot = mkdtempSync(join(tmpdir(), 'immish-stack-'));
   const gatewayPort = await freePort();
   const env: Record<string, string> = {
@@ -63,6 +80,7 @@ export async function startStack(services: ServiceName[] = Object.keys(entry) as
     HOST: '127.0.0.1',
     GATEWAY_PORT: String(gatewayPort),
     INGEST_CONCURRENCY: '2',
+    ...opts.env,
   };
   const { secret } = await ensureAdmin(tdb.db, 'admin@stack.test');
   const procs = new Map<string, StackProcess>();
@@ -75,7 +93,9 @@ export async function startStack(services: ServiceName[] = Object.keys(entry) as
     storageRoot,
     procs,
     async start(name, extraEnv = {}) {
-      const port = name === 'share-gateway' && !procs.has(name) ? gatewayPort : await freePort();
+      // the first gateway gets PUBLIC_URL's port; more gateways (scale-out) get ports of their own
+      const firstGateway = name === 'share-gateway' && ![...procs.values()].some((p) => p.name === name);
+      const port = firstGateway ? gatewayPort : await freePort();
       const child = spawn(process.execPath, [entry[name]], {
         cwd: root,
         env: { ...env, [portVar[name]]: String(port), ...extraEnv },
@@ -84,7 +104,7 @@ export async function startStack(services: ServiceName[] = Object.keys(entry) as
       const output: string[] = [];
       const keep = (b: Buffer) => {
         output.push(b.toString());
-        if (output.length > 200) output.shift();
+        if (output.length > outputLimit) output.shift();
       };
       child.stdout?.on('data', keep);
       child.stderr?.on('data', keep);
@@ -121,4 +141,11 @@ export async function startStack(services: ServiceName[] = Object.keys(entry) as
   };
   for (const s of services) await stack.start(s);
   return stack;
+}
+
+/** The caller's database (it owns the server and the data): drop() only closes this pool. */
+function externalDatabase(url: string): TestDatabase {
+  const pool = createPool({ connectionString: url, max: 4 });
+  const db = createDb(pool);
+  return { name: new URL(url).pathname.slice(1), url, pool, db, drop: () => db.destroy().catch(() => {}) };
 }

@@ -92,6 +92,12 @@ export const IngestWorkerEnv = Type.Object({
   INGEST_CONCURRENCY: Int(0, 'jobs in parallel per worker (0 = number of CPU cores)', 0, 64),
   INGEST_MAX_PIXELS: Int(100_000_000, 'decompression-bomb guard: largest image in pixels', 1),
   INGEST_KEEP_FAILED_ORIGINALS: Bool(true, 'keep the stored original of a file that failed ingest'),
+  INGEST_LOCK_DURATION_MS: Int(
+    120_000,
+    'job lock of a running ingest: a worker that dies (kill -9, lost machine) hands its job to another worker after about this long',
+    1000,
+    600_000,
+  ),
 });
 
 export const ExportWorkerEnv = Type.Object({

@@ -25,6 +25,10 @@ export function createPool(opts: PoolOptions): pg.Pool {
   });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor a checked-out one: pg-pool listens for errors only on idle clients, and a client whose server goes
+  // away mid-transaction emits 'error' besides failing its query (→ an unhandled 'error' event, exit 1).
+  // The query's own error still reaches the caller (→ 503), and the pool discards the broken client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -1,6 +1,7 @@
-import { type Job, type Processor, Worker } from 'bullmq';
+import { type Job, type Processor, RateLimitError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { isBackingServiceDown } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { workerRedisOptions } from './services.ts';
 
@@ -14,18 +15,24 @@ export interface QueueWorkerOptions<T, R> {
   /** how long a job may go without renewing its lock before another worker takes it over (crash recovery) */
   lockDurationMs?: number;
   processor: (job: Job<T, R>) => Promise<R>;
+  /** how long the queue pauses when a job meets a backing service that is down (default 2 s) */
+  backingServicePauseMs?: number;
 }
 
 /**
  * The one registration point for BullMQ workers: wraps a processor with logging (correlation id from the
  * event), duration/failure metrics, and a Redis connection that waits out outages instead of crashing.
  * `close()` stops taking jobs and waits for the active ones (they finish, or return to the queue as stalled).
+ * A job that fails because Postgres/Redis/storage is down is not the job's fault: it goes back to the queue
+ * without spending an attempt and the queue pauses briefly (every worker), so an outage of any length delays
+ * jobs instead of failing them (SPEC §6: workers pause and resume).
  */
 export function startQueueWorker<T, R>(
   opts: QueueWorkerOptions<T, R>,
 ): { worker: Worker<T, R>; close(): Promise<void> } {
   const connection = new Redis(opts.redisUrl, workerRedisOptions());
   connection.on('error', () => {});
+  let closing = false;
   const processor: Processor<T, R> = async (job) => {
     const started = process.hrtime.bigint();
     const correlationId = (job.data as { correlationId?: string } | undefined)?.correlationId;
@@ -46,6 +53,11 @@ export function startQueueWorker<T, R>(
       log.info('job completed');
       return result;
     } catch (err) {
+      if (isBackingServiceDown(err) && !closing) {
+        log.warn({ err: (err as Error).message }, 'backing service unavailable: job handed back, queue paused');
+        await worker.rateLimit(opts.backingServicePauseMs ?? 2000);
+        throw new RateLimitError();
+      }
       opts.metrics?.jobDuration.observe(
         { queue: opts.queue, outcome: 'failed' },
         Number(process.hrtime.bigint() - started) / 1e9,
@@ -67,6 +79,7 @@ export function startQueueWorker<T, R>(
   return {
     worker,
     async close() {
+      closing = true;
       await worker.close();
       connection.disconnect();
     },
