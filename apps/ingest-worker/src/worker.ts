@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type DomainEvent, type EventPayload, type IngestWorkerConfig, Queues } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { closeAbandonedUploadBatches } from '@immish/domain';
-import { type Logger, type Metrics, startQueueWorker } from '@immish/runtime';
+import { isBackingServiceDown, type Logger, type Metrics, startQueueWorker } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Job } from 'bullmq';
 import { type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
@@ -64,7 +64,9 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
         return await processIngestJob(job.data, ingestDeps);
       } catch (err) {
         const attempts = job.opts.attempts ?? 1;
-        if (job.attemptsMade + 1 >= attempts && job.data.type === 'asset.stored') {
+        // A backing service being down is never the asset's fault (the queue worker waits such outages out):
+        // only other errors on the last attempt end the asset as failed.
+        if (!isBackingServiceDown(err) && job.attemptsMade + 1 >= attempts && job.data.type === 'asset.stored') {
           const data = job.data.data as EventPayload<'asset.stored'>;
           const row = await deps.db
             .selectFrom('assets')
