@@ -1,7 +1,7 @@
 import { Queues } from '@immish/contracts';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completedJobs, jpeg, ownerApi, poll, uploadAsset } from './support/client.ts';
+import { jpeg, ownerApi, poll, settledJobs, uploadAsset } from './support/client.ts';
 import { type PrivateServers, startPrivateServers } from './support/private-servers.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -135,11 +135,8 @@ describe('Redis stopped for 20 s while links are created and uploads arrive', ()
       .where('type', '=', 'asset.stored')
       .execute();
     const worker = [...stack.procs.values()].find((p) => p.name === 'ingest-worker')!;
-    const done = await poll(async () => {
-      const jobs = completedJobs(worker, Queues.ingest);
-      return jobs.length >= UPLOADS ? jobs : undefined;
-    }, 'the ingest worker to log its jobs');
-    expect(done.sort()).toEqual(stored.map((e) => e.id).sort());
+    const [done] = await settledJobs([worker], Queues.ingest, UPLOADS);
+    expect(done!.sort()).toEqual(stored.map((e) => e.id).sort());
     const links201 = await stack.tdb.db
       .selectFrom('shared_links')
       .select((eb) => eb.fn.countAll().as('n'))

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import type { Stack, StackProcess } from './stack.ts';
 
@@ -90,4 +91,50 @@ export function exited(proc: StackProcess): Promise<{ code: number | null; signa
       return res({ code: child.exitCode, signal: child.signalCode });
     child.once('exit', (code, signal) => res({ code, signal }));
   });
+}
+
+/** An incompressible JPEG (random pixels): a few MB, and a decode that takes a moment. Fast to generate. */
+export function noisyJpeg(width: number, height: number): Promise<Buffer> {
+  return sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+/** Multipart `POST /api/upload-batches` (files into an album); returns the batch id. */
+export async function uploadBatch(stack: Stack, albumId: string, files: Buffer[], prefix: string): Promise<string> {
+  const form = new FormData();
+  form.append('albumId', albumId);
+  for (const [i, f] of files.entries())
+    form.append('files', new Blob([new Uint8Array(f)], { type: 'image/jpeg' }), `${prefix}-${i}.jpg`);
+  const res = await ownerApi(stack)('/api/upload-batches', { method: 'POST', body: form });
+  if (res.status !== 202) throw new Error(`upload batch: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** Calls `onLine` for every complete log line the process prints from now on. */
+export function onLogLine(proc: StackProcess, onLine: (line: Record<string, unknown>) => void): void {
+  let partial = '';
+  proc.child.stdout?.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      try {
+        onLine(JSON.parse(l));
+      } catch {
+        // not JSON: ignore
+      }
+    }
+  });
+}
+
+/**
+ * The job ids each worker logged as completed, once `expected` of them are logged in all: a job's result is
+ * committed to the database a moment before the worker writes its `job completed` line.
+ */
+export async function settledJobs(procs: StackProcess[], queue: string, expected: number): Promise<string[][]> {
+  return poll(async () => {
+    const lists = procs.map((p) => completedJobs(p, queue));
+    return lists.flat().length >= expected ? lists : undefined;
+  }, `${expected} ${queue} jobs to be logged as completed`);
 }

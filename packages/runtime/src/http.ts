@@ -145,6 +145,20 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     reply.header('x-correlation-id', req.id);
   });
 
+  // SIGTERM with requests in flight (SPEC §12): they complete, but their keep-alive connections must not hold
+  // the shutdown open afterwards (server.close() only closes the connections idle at that moment).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async () => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
+
   if (opts.metrics) {
     const hist = opts.metrics.httpDuration;
     app.addHook('onResponse', async (req, reply) => {
