@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpeg, logLines, ownerApi, poll, uploadAsset } from './support/client.ts';
+import { jpeg, logLines, noisyJpeg, ownerApi, poll, uploadAsset } from './support/client.ts';
 import { type PrivateServers, startPrivateServers } from './support/private-servers.ts';
 import { type Stack, startStack } from './support/stack.ts';
 
@@ -66,7 +66,7 @@ describe('Postgres stopped for 10 s', () => {
     expect((await me()).status).toBe(200);
 
     // Uploads whose ingest is under way when Postgres stops (large noisy photos: decoding takes a moment).
-    const photos = await Promise.all([0, 1, 2].map((i) => jpeg(i, 2400, 1600, true)));
+    const photos = await Promise.all([0, 1, 2].map(() => noisyJpeg(2400, 1600)));
     const assetIds: string[] = [];
     for (const [i, p] of photos.entries()) {
       const up = await uploadAsset(stack, p, `before-${i}.jpg`);
