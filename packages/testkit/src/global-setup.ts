@@ -1,8 +1,15 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
-import { freePort, type PrivatePostgres, type PrivateRedis, startPostgres, startRedis } from '@immish/devstack';
+import {
+  freePort,
+  MissingBinaryError,
+  type PrivatePostgres,
+  type PrivateRedis,
+  startPostgres,
+  startRedis,
+} from '@immish/devstack';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 
@@ -36,19 +43,36 @@ export default async function setup(project: TestProject) {
 
   let adminUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
   if (!adminUrl) {
-    const pgInstance: PrivatePostgres = await startPostgres({
-      dataDir: join(privateDir(), 'pg'),
-      port: await freePort(),
-      ephemeral: true,
-    });
-    stops.push(() => pgInstance.stop());
-    adminUrl = pgInstance.url;
+    adminUrl = await orContainer(
+      async () => {
+        const pgInstance: PrivatePostgres = await startPostgres({
+          dataDir: join(privateDir(), 'pg'),
+          port: await freePort(),
+          ephemeral: true,
+        });
+        stops.push(() => pgInstance.stop());
+        return pgInstance.url;
+      },
+      {
+        image: 'postgres:16-alpine',
+        port: 5432,
+        env: { POSTGRES_HOST_AUTH_METHOD: 'trust' },
+        url: (h, p) => `postgres://postgres@${h}:${p}/postgres`,
+      },
+      stops,
+    );
   }
   let redisUrl = process.env.TEST_REDIS_URL || process.env.REDIS_URL || '';
   if (!redisUrl) {
-    const redis: PrivateRedis = await startRedis({ dataDir: join(privateDir(), 'redis'), port: await freePort() });
-    stops.push(() => redis.stop());
-    redisUrl = redis.url;
+    redisUrl = await orContainer(
+      async () => {
+        const redis: PrivateRedis = await startRedis({ dataDir: join(privateDir(), 'redis'), port: await freePort() });
+        stops.push(() => redis.stop());
+        return redis.url;
+      },
+      { image: 'redis:7-alpine', port: 6379, env: {}, url: (h, p) => `redis://${h}:${p}` },
+      stops,
+    );
   }
 
   const template = `immish_tpl_${runId}`;
@@ -83,6 +107,33 @@ export default async function setup(project: TestProject) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   };
+}
+
+/**
+ * The system binaries first; when they are missing and a Docker engine answers, the same server from
+ * testcontainers (loaded only then). No Docker and no binaries: the install hint of MissingBinaryError.
+ */
+async function orContainer(
+  local: () => Promise<string>,
+  container: { image: string; port: number; env: Record<string, string>; url: (host: string, port: number) => string },
+  stops: (() => Promise<void>)[],
+): Promise<string> {
+  try {
+    return await local();
+  } catch (err) {
+    const docker = process.env.DOCKER_HOST || existsSync('/var/run/docker.sock');
+    if (!(err instanceof MissingBinaryError) || !docker) throw err;
+    const { GenericContainer, Wait } = await import('testcontainers');
+    const started = await new GenericContainer(container.image)
+      .withEnvironment(container.env)
+      .withExposedPorts(container.port)
+      .withWaitStrategy(Wait.forListeningPorts())
+      .start();
+    stops.push(async () => {
+      await started.stop();
+    });
+    return container.url(started.getHost(), started.getMappedPort(container.port));
+  }
 }
 
 export function withDatabase(url: string, database: string): string {
