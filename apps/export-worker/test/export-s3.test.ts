@@ -1,13 +1,11 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ExportJobData } from '@immish/contracts';
 import { createUser, getExport, requestExport, serveExportPart } from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
-import { createTestDatabase, type TestDatabase } from '@immish/testkit';
+import { createTestDatabase, type S3Emulator, startS3Emulator, type TestDatabase } from '@immish/testkit';
 import pino from 'pino';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processExportJob } from '../src/processor.ts';
 import { expectValidZip, seedAsset } from './export-helpers.ts';
@@ -17,46 +15,23 @@ import { expectValidZip, seedAsset } from './export-helpers.ts';
 const MiB = 1024 * 1024;
 const logger = pino({ level: process.env.DEBUG_EXPORT ? 'debug' : 'silent' });
 let tdb: TestDatabase;
-let dir: string;
-let server: S3rver;
+let s3: S3Emulator;
 let store: BlobStore;
 const bucket = 'immish-exports';
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'immish-export-s3-'));
-  server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const admin = new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  admin.destroy();
-  store = createBlobStore({
-    driver: 's3',
-    bucket,
-    region: 'us-east-1',
-    endpoint,
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    forcePathStyle: true,
-    checksumMode: 'WHEN_REQUIRED',
-    partSizeBytes: 5 * MiB,
-  });
+  s3 = await startS3Emulator();
+  store = createBlobStore(await s3.bucket(bucket, { partSizeBytes: 5 * MiB }));
 });
 
 afterAll(async () => {
   await store?.close();
-  await server?.close();
+  await s3?.close();
   await tdb?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const incompleteUploads = () => readdir(path.join(dir, bucket, '._S3rver_uploads')).catch(() => []);
+const incompleteUploads = () => readdir(path.join(s3.dir, bucket, '._S3rver_uploads')).catch(() => []);
 const deps = () => ({ db: tdb.db, storage: store, logger, ttlHours: 1 });
 
 async function requestedEvent(exportId: string): Promise<ExportJobData> {
@@ -108,7 +83,7 @@ describe('export job on the S3 driver', () => {
     expect(new URL(location).searchParams.get('X-Amz-Expires')).toBe('60');
     const res = await fetch(location);
     expect(res.status).toBe(200);
-    const file = path.join(dir, 'presigned.zip');
+    const file = path.join(s3.dir, 'presigned.zip');
     await writeFile(file, Buffer.from(await res.arrayBuffer()));
     const ordered = [...assets].sort((a, b) => row.asset_ids.indexOf(a.id) - row.asset_ids.indexOf(b.id));
     await expectValidZip(

@@ -1,54 +1,27 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DomainEvent } from '@immish/contracts';
 import { createUser, receiveUpload } from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
-import { createTestDatabase, type TestDatabase } from '@immish/testkit';
-import S3rver from 's3rver';
+import { createTestDatabase, type S3Emulator, startS3Emulator, type TestDatabase } from '@immish/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processIngestJob } from '../src/processor.ts';
 import { EXIF, photo, randomBytes } from './fixtures.ts';
 
 let tdb: TestDatabase;
 let storage: BlobStore;
-let server: S3rver;
-let dir: string;
+let s3: S3Emulator;
 let ownerId: string;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'immish-ingest-s3-'));
-  server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const admin = new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  await admin.send(new CreateBucketCommand({ Bucket: 'immish-ingest' }));
-  admin.destroy();
-  storage = createBlobStore({
-    driver: 's3',
-    bucket: 'immish-ingest',
-    region: 'us-east-1',
-    endpoint,
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    forcePathStyle: true,
-    checksumMode: 'WHEN_REQUIRED',
-  });
+  s3 = await startS3Emulator();
+  storage = createBlobStore(await s3.bucket('immish-ingest'));
   ownerId = (await createUser(tdb.db, { email: 's3@immish.test', name: 'S3', password: 'pw' })).id;
 });
 afterAll(async () => {
   await storage?.close();
-  await server?.close();
+  await s3?.close();
   await tdb?.drop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const upload = (bytes: Buffer, fileName: string, maxFileBytes = 10_000_000) =>

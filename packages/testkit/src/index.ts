@@ -1,2 +1,3 @@
 export * from './database.ts';
 export { withDatabase } from './global-setup.ts';
+export * from './s3.ts';
