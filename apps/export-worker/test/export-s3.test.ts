@@ -1,5 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExportJobData } from '@immish/contracts';
 import { createUser, getExport, requestExport, serveExportPart } from '@immish/domain';
