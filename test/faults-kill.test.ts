@@ -7,7 +7,7 @@ import { type Stack, type StackProcess, startStack } from './support/stack.ts';
 /**
  * Issue 7 item 3: kill -9 of an ingest worker mid-job → the job completes on another worker process.
  * Real processes: links-api and two ingest workers (one job at a time each) on the run's Postgres/Redis.
- * Scaled down: the job lock is 3 s (INGEST_LOCK_DURATION_MS; production default 120 s) so the survivor takes
+ * Scaled down: the job lock is 5 s (INGEST_LOCK_DURATION_MS; production default 120 s) so the survivor takes
  * the dead worker's job over within seconds. The export-worker case is `apps/export-worker/test/export-fault.test.ts`.
  */
 const FILES = 6;
@@ -15,7 +15,7 @@ let stack: Stack;
 const workers: StackProcess[] = [];
 beforeAll(async () => {
   stack = await startStack(['links-api'], { outputLimit: 100_000 });
-  const env = { INGEST_CONCURRENCY: '1', INGEST_LOCK_DURATION_MS: '3000', LOG_LEVEL: 'debug' };
+  const env = { INGEST_CONCURRENCY: '1', INGEST_LOCK_DURATION_MS: '5000', LOG_LEVEL: 'debug' };
   workers.push(await stack.start('ingest-worker', env), await stack.start('ingest-worker', env));
 }, 120_000);
 afterAll(async () => {

@@ -118,7 +118,7 @@ describe('SIGTERM to share-gateway during a download', () => {
 
 describe('SIGTERM to an ingest worker during a job', () => {
   it('should finish or hand back its job and exit 0; another worker completes the batch, each job once', async () => {
-    const env = { INGEST_CONCURRENCY: '1', INGEST_LOCK_DURATION_MS: '3000', LOG_LEVEL: 'debug' };
+    const env = { INGEST_CONCURRENCY: '1', INGEST_LOCK_DURATION_MS: '5000', LOG_LEVEL: 'debug' };
     const victim = await stack.start('ingest-worker', env);
     const api = ownerApi(stack);
     const album = await api('/api/albums', { method: 'POST', body: JSON.stringify({ albumName: 'Draining' }) });
