@@ -152,6 +152,9 @@ describe('export worker killed mid-archive', () => {
     expect(await ready.json()).toMatchObject({ status: 'ok', checks: { postgres: 'ok', redis: 'ok', storage: 'ok' } });
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/job_duration_seconds_count\{[^}]*queue="exports"[^}]*outcome="completed"[^}]*\} 1/);
+    expect(metrics).toMatch(/job_wait_seconds_count\{[^}]*queue="exports"[^}]*\} 1/);
+    expect(metrics).toMatch(/queue_jobs\{[^}]*queue="exports"/);
+    expect(metrics).toMatch(/outbox_lag_seconds/);
 
     // SIGTERM: a clean exit.
     second.kill('SIGTERM');

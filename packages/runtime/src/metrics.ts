@@ -21,6 +21,13 @@ export function createMetrics(service: string) {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
+  const jobWait = new Histogram({
+    name: 'job_wait_seconds',
+    help: 'time from enqueue (plus any initial delay) to the start of each attempt',
+    labelNames: ['queue'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    registers: [registry],
+  });
   const jobFailures = new Counter({
     name: 'job_failures_total',
     help: 'failed job attempts',
@@ -32,6 +39,6 @@ export function createMetrics(service: string) {
     help: 'events moved from the outbox to Redis by this process',
     registers: [registry],
   });
-  return { registry, httpDuration, jobDuration, jobFailures, outboxPublished };
+  return { registry, httpDuration, jobDuration, jobWait, jobFailures, outboxPublished };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

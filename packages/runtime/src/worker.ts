@@ -43,6 +43,9 @@ export function startQueueWorker<T, R>(
       attempt: job.attemptsMade + 1,
       ...(correlationId ? { correlationId } : {}),
     });
+    // queue wait of this attempt: from when the job became runnable (enqueued, or released after a delay)
+    const runnableSince = job.timestamp + (job.delay ?? 0);
+    opts.metrics?.jobWait.observe({ queue: opts.queue }, Math.max(0, Date.now() - runnableSince) / 1000);
     log.debug('job started');
     try {
       const result = await opts.processor(job);
