@@ -14,23 +14,18 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GatewayConfig } from '@immish/contracts';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
-import { startPostgres, startRedis } from '@immish/devstack';
 import { createUser, hashPassword } from '@immish/domain';
 import { loadConfig } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import pg from 'pg';
 import sharp from 'sharp';
+import { type Autocannon, type AutocannonResult, autocannon, type Backing, startBacking } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const CONNECTIONS = 50;
@@ -38,39 +33,6 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const ALBUM_ASSETS = 1000;
 const POOL_MAX = 10;
 const UNLOCK_SECRET = randomBytes(32).toString('base64url');
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  throughput: { average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  headers?: Record<string, string>;
-}) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const withDatabase = (url: string, name: string) => {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-};
 
 const configFor = (env: Record<string, string>) =>
   loadConfig(GatewayConfig, {
@@ -124,49 +86,6 @@ async function serve(): Promise<void> {
 
 // ── parent: setup, seeding, load ────────────────────────────────────────────────────────────────────
 
-interface Backing {
-  databaseUrl: string;
-  redisUrl: string;
-  storageRoot: string;
-  stop(): Promise<void>;
-}
-
-async function startBacking(): Promise<Backing> {
-  const stops: (() => Promise<void>)[] = [];
-  let serverUrl = process.env.DATABASE_URL;
-  let redisUrl = process.env.REDIS_URL;
-  const dir = mkdtempSync(join(tmpdir(), 'immish-gateway-bench-'));
-  chmodSync(dir, 0o755); // initdb/postgres run as the postgres user when we are root
-  if (!serverUrl) {
-    const pgi = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
-    stops.push(() => pgi.stop());
-    serverUrl = pgi.url;
-  }
-  if (!redisUrl) {
-    const r = await startRedis({ dataDir: join(dir, 'redis'), port: await freePort() });
-    stops.push(() => r.stop());
-    redisUrl = r.url;
-  }
-  const name = `immish_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return {
-    databaseUrl: withDatabase(serverUrl, name),
-    redisUrl,
-    storageRoot: join(dir, 'storage'),
-    async stop() {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await c.end();
-      for (const stop of stops.reverse()) await stop().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 interface Seed {
   key: string;
   linkId: string;
@@ -178,7 +97,7 @@ interface Seed {
 async function seed(b: Backing): Promise<Seed> {
   const pool = createPool({ connectionString: b.databaseUrl, max: 4 });
   const db = createDb(pool);
-  const storage = createBlobStore({ driver: 'fs', root: b.storageRoot });
+  const storage = createBlobStore({ driver: 'fs', root: join(b.dir, 'storage') });
   try {
     await migrateToLatest(db as never);
     const owner = await createUser(db, { email: 'owner@bench.test', name: 'Owner', password: 'bench' });
@@ -265,7 +184,7 @@ function startServers(b: Backing, env: Record<string, string>): Promise<Servers>
         ...process.env,
         BENCH_DATABASE_URL: b.databaseUrl,
         BENCH_REDIS_URL: b.redisUrl,
-        BENCH_STORAGE_ROOT: b.storageRoot,
+        BENCH_STORAGE_ROOT: join(b.dir, 'storage'),
         BENCH_UNLOCK_SECRET: UNLOCK_SECRET,
         ...env,
       },
@@ -303,7 +222,7 @@ async function load(name: string, opts: Parameters<Autocannon>[0]): Promise<Row>
 }
 
 export async function runGatewayBench(): Promise<{ markdown: string }> {
-  const backing = await startBacking();
+  const backing = await startBacking('gateway');
   let child: ChildProcess | undefined;
   try {
     const s = await seed(backing);

@@ -18,23 +18,21 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinksApiConfig } from '@immish/contracts';
 import { BullEventPublisher, createDb, createPool, type Db, migrateToLatest, OutboxRelay } from '@immish/db';
-import { startPostgres, startRedis } from '@immish/devstack';
 import { createApiKey, createUser, receiveUpload } from '@immish/domain';
 import { createLogger, loadConfig } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import pg from 'pg';
 import sharp from 'sharp';
 import { startIngestWorker } from '../apps/ingest-worker/src/worker.ts';
 import { buildApp } from '../apps/links-api/src/app.ts';
+import { startBacking } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const PHOTOS = Number(process.env.INGEST_BENCH_PHOTOS ?? 300);
@@ -51,55 +49,6 @@ const EXIF = {
   IFD2: { DateTimeOriginal: '2024:06:01 10:11:12', ExposureTime: '1/125', FNumber: '4/1', ISOSpeedRatings: '200' },
   IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 8/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '11/1 34/1 0/1' },
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const withDatabase = (url: string, name: string) => {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-};
-
-async function startBacking(dir: string): Promise<{ databaseUrl: string; redisUrl: string; stop(): Promise<void> }> {
-  const stops: (() => Promise<void>)[] = [];
-  let serverUrl = process.env.DATABASE_URL;
-  let redisUrl = process.env.REDIS_URL;
-  if (!serverUrl) {
-    const pgi = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
-    stops.push(() => pgi.stop());
-    serverUrl = pgi.url;
-  }
-  if (!redisUrl) {
-    const r = await startRedis({ dataDir: join(dir, 'redis'), port: await freePort() });
-    stops.push(() => r.stop());
-    redisUrl = r.url;
-  }
-  const name = `immish_ingest_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return {
-    databaseUrl: withDatabase(serverUrl, name),
-    redisUrl,
-    async stop() {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await c.end();
-      for (const stop of stops.reverse()) await stop().catch(() => {});
-    },
-  };
-}
 
 /** A photo-like 12 MP image: smooth gradients plus fine texture (≈ the size of a real camera JPEG). */
 async function basePhoto(seed: number): Promise<Buffer> {
@@ -338,9 +287,8 @@ async function bulkCheckRun(db: Db, databaseUrl: string, redisUrl: string, stora
 }
 
 export async function runIngestBench(): Promise<{ markdown: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'immish-ingest-bench-'));
-  chmodSync(dir, 0o755); // initdb/postgres run as the postgres user when we are root
-  const backing = await startBacking(dir);
+  const backing = await startBacking('ingest');
+  const dir = backing.dir;
   const pgPool = createPool({ connectionString: backing.databaseUrl, max: 10 });
   const db = createDb(pgPool);
   try {

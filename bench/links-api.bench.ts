@@ -18,22 +18,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinksApiConfig } from '@immish/contracts';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
-import { startPostgres, startRedis } from '@immish/devstack';
 import { createApiKey, createUser } from '@immish/domain';
 import { loadConfig } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { type Autocannon, type AutocannonResult, autocannon, startBacking } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const CONNECTIONS = 50;
@@ -41,40 +38,6 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const TABLE_LINKS = 10_000;
 const LIST_USER_LINKS = 100;
 const POOL_MAX = 10;
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-}) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const withDatabase = (url: string, name: string) => {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-};
 
 // ── child: the servers ──────────────────────────────────────────────────────────────────────────────
 
@@ -126,53 +89,6 @@ async function serve(): Promise<void> {
 }
 
 // ── parent: setup, seeding, load ────────────────────────────────────────────────────────────────────
-
-interface Backing {
-  databaseUrl: string;
-  redisUrl: string;
-  stop(): Promise<void>;
-}
-
-let backingNote = '';
-
-async function startBacking(): Promise<Backing> {
-  const stops: (() => Promise<void>)[] = [];
-  let serverUrl = process.env.DATABASE_URL;
-  let redisUrl = process.env.REDIS_URL;
-  const dir = mkdtempSync(join(tmpdir(), 'immish-bench-'));
-  chmodSync(dir, 0o755); // initdb/postgres run as the postgres user when we are root
-  backingNote = serverUrl
-    ? 'PostgreSQL from DATABASE_URL'
-    : 'a private PostgreSQL with fsync off (a durable commit would add the disk flush to every POST)';
-  if (!serverUrl) {
-    const pgi = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
-    stops.push(() => pgi.stop());
-    serverUrl = pgi.url;
-  }
-  if (!redisUrl) {
-    const r = await startRedis({ dataDir: join(dir, 'redis'), port: await freePort() });
-    stops.push(() => r.stop());
-    redisUrl = r.url;
-  }
-  const name = `immish_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const databaseUrl = withDatabase(serverUrl, name);
-  return {
-    databaseUrl,
-    redisUrl,
-    async stop() {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await c.end();
-      for (const stop of stops.reverse()) await stop().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 interface Seed {
   key: string;
@@ -314,7 +230,7 @@ async function load(name: string, opts: Parameters<Autocannon>[0]): Promise<Row>
 
 export async function runLinksApiBench(): Promise<{ markdown: string }> {
   const loadStart = loadavg()[0] ?? 0;
-  const backing = await startBacking();
+  const backing = await startBacking('links-api');
   let child: ChildProcess | undefined;
   try {
     const s = await seed(backing.databaseUrl);
@@ -387,7 +303,7 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
       '',
       ...rows,
       '',
-      `- Machine: ${cpus().length} cores; 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end (PostgreSQL, Redis, autocannon and the server share these cores). Wall-clock figures follow that load; the server-CPU-per-request column does not. Database: ${backingNote}.`,
+      `- Machine: ${cpus().length} cores; 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end (PostgreSQL, Redis, autocannon and the server share these cores). Wall-clock figures follow that load; the server-CPU-per-request column does not. Database: ${backing.note}.`,
       `- POST ratio ${postRatio.toFixed(2)}× (${verdict(postRatio >= 0.5)}), GET ?id= ratio ${getRatio.toFixed(2)}× (${verdict(getRatio >= 0.5)}), list p99 at 1 connection ${list1.result.latency.p99.toFixed(1)} ms (${verdict(list1.result.latency.p99 <= 30)}).`,
     ].join('\n');
     return { markdown };

@@ -1,0 +1,88 @@
+// Shared by the benchmarks: the load generator and the backing services they run against.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startPostgres, startRedis } from '@immish/devstack';
+import pg from 'pg';
+
+export interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  throughput: { average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+export type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}) => Promise<AutocannonResult>;
+/** autocannon is CommonJS without types. */
+export const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+export interface Backing {
+  databaseUrl: string;
+  redisUrl: string;
+  /** a scratch directory for the benchmark (storage root, generated files) */
+  dir: string;
+  /** what the database is, for the report */
+  note: string;
+  stop(): Promise<void>;
+}
+
+const withDatabase = (url: string, name: string) => {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+};
+
+/**
+ * PostgreSQL and Redis for a benchmark: DATABASE_URL / REDIS_URL when set, otherwise private instances from
+ * the system binaries (PostgreSQL with fsync off); a fresh, empty database either way. `stop()` removes it all.
+ */
+export async function startBacking(name: string): Promise<Backing> {
+  const stops: (() => Promise<void>)[] = [];
+  let serverUrl = process.env.DATABASE_URL;
+  let redisUrl = process.env.REDIS_URL;
+  const dir = mkdtempSync(join(tmpdir(), `immish-${name}-bench-`));
+  chmodSync(dir, 0o755); // initdb/postgres run as the postgres user when we are root
+  const note = serverUrl
+    ? 'PostgreSQL from DATABASE_URL'
+    : 'a private PostgreSQL with fsync off (a durable commit would add the disk flush to every write)';
+  if (!serverUrl) {
+    const pgi = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
+    stops.push(() => pgi.stop());
+    serverUrl = pgi.url;
+  }
+  if (!redisUrl) {
+    const r = await startRedis({ dataDir: join(dir, 'redis'), port: await freePort() });
+    stops.push(() => r.stop());
+    redisUrl = r.url;
+  }
+  const database = `immish_${name.replace(/\W/g, '_')}_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+  const adminUrl = serverUrl;
+  return {
+    databaseUrl: withDatabase(adminUrl, database),
+    redisUrl,
+    dir,
+    note,
+    async stop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
+      await c.end();
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
