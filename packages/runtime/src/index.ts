@@ -7,3 +7,4 @@ export * from './observability.ts';
 export * from './services.ts';
 export * from './shutdown.ts';
 export * from './worker.ts';
+export * from './worker-process.ts';

@@ -1,0 +1,45 @@
+import type { CoreConfig } from '@immish/contracts';
+import type { Static, TObject } from 'typebox';
+import { loadConfigOrExit } from './config.ts';
+import { createHttpApp } from './http.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { type BackingServices, createBackingServices } from './services.ts';
+import { handleShutdown } from './shutdown.ts';
+
+export interface WorkerProcessContext<C> {
+  config: C;
+  services: BackingServices;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * The process around a worker service (SPEC §2, §12): config → connections → queue workers → a small HTTP
+ * server for /health and /metrics → signals. On SIGTERM the queue workers close first, so in-flight jobs
+ * finish (or go back to the queue as stalled) before the connections they need are closed.
+ */
+export async function runWorkerProcess<T extends TObject>(opts: {
+  service: string;
+  config: T;
+  metricsPort: (config: Static<T>) => number;
+  start: (ctx: WorkerProcessContext<Static<T>>) => Promise<{ close(): Promise<void> }> | { close(): Promise<void> };
+}): Promise<void> {
+  const config = loadConfigOrExit(opts.config, opts.service) as Static<T> & CoreConfig;
+  const logger = createLogger({ service: opts.service, level: config.LOG_LEVEL });
+  const metrics = createMetrics(opts.service);
+  const services = createBackingServices(config, { logger, service: opts.service, metrics });
+  const worker = await opts.start({ config, services, logger, metrics });
+  const http = createHttpApp({ logger: false, metrics, readiness: services.readiness });
+  const port = opts.metricsPort(config);
+  await http.listen({ host: '0.0.0.0', port });
+  logger.info({ port }, `${opts.service} started`);
+  handleShutdown(
+    [
+      { name: 'queue workers', run: () => worker.close() },
+      { name: 'http', run: () => http.close() },
+      { name: 'backing services', run: () => services.close() },
+    ],
+    { logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+  );
+}
