@@ -1,3 +1,4 @@
+/// <reference path="../../testkit/src/s3rver.d.ts" />
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
