@@ -14,6 +14,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GatewayConfig } from '@immish/contracts';
@@ -33,6 +34,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const ALBUM_ASSETS = 1000;
 const POOL_MAX = 10;
 const UNLOCK_SECRET = randomBytes(32).toString('base64url');
+/** what Chromium sends; Immich's mobile app (Dart's HttpClient) sends `gzip` */
+const BROWSER_ACCEPT_ENCODING = 'gzip, deflate, br, zstd';
 
 const configFor = (env: Record<string, string>) =>
   loadConfig(GatewayConfig, {
@@ -63,18 +66,32 @@ async function serve(): Promise<void> {
   // The baseline: the same bytes the gateway answers, from memory.
   const cookie = env.BENCH_COOKIE as string;
   const me = await app.inject({ url: env.BENCH_ME_PATH as string, headers: { cookie } });
+  const meBr = await app.inject({
+    url: env.BENCH_ME_PATH as string,
+    headers: { cookie, 'accept-encoding': BROWSER_ACCEPT_ENCODING },
+  });
   const thumb = await app.inject({ url: env.BENCH_THUMB_PATH as string, headers: { cookie } });
-  if (me.statusCode !== 200 || thumb.statusCode !== 200) throw new Error(`setup: ${me.statusCode} ${thumb.statusCode}`);
+  for (const r of [me, meBr, thumb]) if (r.statusCode !== 200) throw new Error(`setup: ${r.statusCode} ${r.body}`);
+  if (meBr.headers['content-encoding'] !== 'br') throw new Error('setup: /me was not compressed');
   const meBytes = me.rawPayload;
+  const meBrBytes = meBr.rawPayload;
   const thumbBytes = thumb.rawPayload;
   const bare = Fastify({ logger: false });
   bare.get('/bare/me', (_req, reply) => reply.type('application/json; charset=utf-8').send(meBytes));
+  bare.get('/bare/me-br', (_req, reply) =>
+    reply.type('application/json; charset=utf-8').header('content-encoding', 'br').send(meBrBytes),
+  );
   bare.get('/bare/thumbnail', (_req, reply) => reply.type('image/webp').send(thumbBytes));
+  // this process's CPU time (user + system), read between scenarios: CPU per request does not follow the load
+  bare.get('/bare/cpu', async () => {
+    const u = process.cpuUsage();
+    return { micros: u.user + u.system };
+  });
   await bare.listen({ port: 0, host: '127.0.0.1' });
 
   const port = (a: ReturnType<typeof app.server.address>) => (a as { port: number }).port;
   process.stdout.write(
-    `READY ${port(app.server.address())} ${port(bare.server.address())} ${meBytes.length} ${thumbBytes.length}\n`,
+    `READY ${port(app.server.address())} ${port(bare.server.address())} ${meBytes.length} ${thumbBytes.length} ${meBrBytes.length}\n`,
   );
   process.on('SIGTERM', async () => {
     await Promise.allSettled([app.close(), bare.close()]);
@@ -174,6 +191,7 @@ interface Servers {
   bare: string;
   meBytes: number;
   thumbBytes: number;
+  meBrBytes: number;
 }
 
 function startServers(b: Backing, env: Record<string, string>): Promise<Servers> {
@@ -193,7 +211,7 @@ function startServers(b: Backing, env: Record<string, string>): Promise<Servers>
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /READY (\d+) (\d+) (\d+) (\d+)/.exec(out);
+      const m = /READY (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out);
       if (m) {
         resolve({
           child,
@@ -201,6 +219,7 @@ function startServers(b: Backing, env: Record<string, string>): Promise<Servers>
           bare: `http://127.0.0.1:${m[2]}`,
           meBytes: Number(m[3]),
           thumbBytes: Number(m[4]),
+          meBrBytes: Number(m[5]),
         });
       }
     });
@@ -211,14 +230,29 @@ function startServers(b: Backing, env: Record<string, string>): Promise<Servers>
 interface Row {
   name: string;
   result: AutocannonResult;
+  /** the server process's CPU time per request (ms): robust to what else the machine is doing */
+  cpuMsPerRequest: number;
 }
+
+let cpuUrl = '';
+const serverCpuMicros = async () => ((await (await fetch(cpuUrl)).json()) as { micros: number }).micros;
 
 async function load(name: string, opts: Parameters<Autocannon>[0]): Promise<Row> {
   await autocannon({ ...opts, duration: 2 }); // warm-up (JIT, pool, caches)
+  const before = await serverCpuMicros();
   const result = await autocannon({ ...opts, duration: DURATION_S });
+  const cpuMicros = (await serverCpuMicros()) - before;
   const bad = result.non2xx + result.errors + result.timeouts;
   if (bad > 0) process.stderr.write(`[bench] ${name}: ${bad} failed requests (non-2xx/errors/timeouts)\n`);
-  return { name, result };
+  return { name, result, cpuMsPerRequest: cpuMicros / 1000 / Math.max(1, result.requests.total) };
+}
+
+interface Scenario {
+  /** BENCH_ONLY selects scenarios by this id */
+  id: 'me' | 'me-br' | 'thumbnail';
+  label: string;
+  bare: { name: string; url: string };
+  gateway: { name: string; url: string; headers: Record<string, string> };
 }
 
 export async function runGatewayBench(): Promise<{ markdown: string }> {
@@ -238,77 +272,72 @@ export async function runGatewayBench(): Promise<{ markdown: string }> {
       BENCH_THUMB_PATH: thumbPath,
     });
     child = servers.child;
+    cpuUrl = `${servers.bare}/bare/cpu`;
     const c = CONNECTIONS;
-    const headers = { cookie };
 
-    const only = process.env.BENCH_ONLY; // 'me' | 'thumbnail': one scenario pair (profiling)
-    const skip: Row = {
-      name: 'skipped',
-      result: {
-        requests: { average: 0, total: 0 },
-        latency: { p50: 0, p99: 0, average: 0 },
-        throughput: { average: 0 },
-        non2xx: 0,
-        errors: 0,
-        timeouts: 0,
+    const scenarios: Scenario[] = [
+      {
+        id: 'me',
+        label: '/me (no Accept-Encoding)',
+        bare: { name: `bare route, the same /me bytes from memory (${servers.meBytes} B)`, url: '/bare/me' },
+        gateway: {
+          name: `GET /api/shared-links/me (${ALBUM_ASSETS}-asset album, unlocked), no Accept-Encoding`,
+          url: mePath,
+          headers: { cookie },
+        },
       },
-    };
-    const bareMe =
-      only === 'thumbnail'
-        ? skip
-        : await load(`bare route, the same /me bytes from memory (${servers.meBytes} B)`, {
-            url: `${servers.bare}/bare/me`,
-            connections: c,
-            duration: DURATION_S,
-          });
-    const me =
-      only === 'thumbnail'
-        ? skip
-        : await load(`GET /api/shared-links/me (${ALBUM_ASSETS}-asset album, unlocked)`, {
-            url: `${servers.gateway}${mePath}`,
-            headers,
-            connections: c,
-            duration: DURATION_S,
-          });
-    const bareThumb =
-      only === 'me'
-        ? skip
-        : await load(`bare route, the same thumbnail from memory (${servers.thumbBytes} B)`, {
-            url: `${servers.bare}/bare/thumbnail`,
-            connections: c,
-            duration: DURATION_S,
-          });
-    const thumb =
-      only === 'me'
-        ? skip
-        : await load('GET /share/:key/assets/:id/thumbnail (unlocked)', {
-            url: `${servers.gateway}${thumbPath}`,
-            headers,
-            connections: c,
-            duration: DURATION_S,
-          });
+      {
+        id: 'me-br',
+        label: '/me (browser Accept-Encoding)',
+        bare: {
+          name: `bare route, the same Brotli /me bytes from memory (${servers.meBrBytes} B)`,
+          url: '/bare/me-br',
+        },
+        gateway: {
+          name: `GET /api/shared-links/me, \`Accept-Encoding: ${BROWSER_ACCEPT_ENCODING}\` (→ br)`,
+          url: mePath,
+          headers: { cookie, 'accept-encoding': BROWSER_ACCEPT_ENCODING },
+        },
+      },
+      {
+        id: 'thumbnail',
+        label: 'thumbnail',
+        bare: { name: `bare route, the same thumbnail from memory (${servers.thumbBytes} B)`, url: '/bare/thumbnail' },
+        gateway: { name: 'GET /share/:key/assets/:id/thumbnail (unlocked)', url: thumbPath, headers: { cookie } },
+      },
+    ];
+    const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean); // e.g. 'thumbnail' (profiling)
+    const measured: [Scenario, Row, Row][] = [];
+    for (const sc of scenarios) {
+      if (only.length > 0 && !only.includes(sc.id)) continue;
+      const base = await load(sc.bare.name, {
+        url: `${servers.bare}${sc.bare.url}`,
+        connections: c,
+        duration: DURATION_S,
+      });
+      const r = await load(sc.gateway.name, {
+        url: `${servers.gateway}${sc.gateway.url}`,
+        headers: sc.gateway.headers,
+        connections: c,
+        duration: DURATION_S,
+      });
+      measured.push([sc, r, base]);
+    }
 
     const line = (r: Row, base: Row | null, target: string) =>
-      `| ${r.name} | ${r.result.requests.average.toFixed(0)} | ${base ? `${(r.result.requests.average / base.result.requests.average).toFixed(2)}×` : 'baseline'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
+      `| ${r.name} | ${r.result.requests.average.toFixed(0)} | ${base ? `${(r.result.requests.average / base.result.requests.average).toFixed(2)}×` : 'baseline'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.cpuMsPerRequest.toFixed(3)} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
     const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    const pairs: [string, Row, Row][] = [
-      ['/me', me, bareMe],
-      ['thumbnail', thumb, bareThumb],
-    ];
-    const measured = pairs.filter(([, r]) => r !== skip);
     const markdown = [
-      `share-gateway vs bare fastify routes serving the same bytes from memory, autocannon ${c} connections, ${DURATION_S} s per scenario after a 2 s warm-up; pg pool ${POOL_MAX}, fs storage, autocannon and the servers share the machine's 2 cores.`,
+      `share-gateway vs bare fastify routes serving the same bytes from memory, autocannon ${c} connections, ${DURATION_S} s per scenario after a 2 s warm-up; pg pool ${POOL_MAX}, fs storage, autocannon and the servers share the machine's 2 cores (1-minute load average at the end: ${loadavg()[0]?.toFixed(1)}). Server CPU per request is the server process's user + system time over the requests served: it does not follow the load.`,
       '',
-      '| scenario | req/s | vs bare | p50 ms | p99 ms | failed | target |',
-      '|---|---:|---:|---:|---:|---:|---|',
+      '| scenario | req/s | vs bare | p50 ms | p99 ms | server CPU ms/req | failed | target |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
       ...measured.flatMap(([, r, base]) => [line(base, null, ''), line(r, base, '≥ 0.5×, p99 ≤ 50 ms')]),
       '',
-      `- ${measured
-        .map(([name, r, base]) => {
-          const ratio = r.result.requests.average / base.result.requests.average;
-          return `${name}: ${ratio.toFixed(2)}× (${verdict(ratio >= 0.5)}), p99 ${r.result.latency.p99.toFixed(1)} ms (${verdict(r.result.latency.p99 <= 50)}; the bare route's p99: ${base.result.latency.p99.toFixed(1)} ms)`;
-        })
-        .join('; ')}.`,
+      ...measured.map(([sc, r, base]) => {
+        const ratio = r.result.requests.average / base.result.requests.average;
+        return `- ${sc.label}: ${ratio.toFixed(2)}× (${verdict(ratio >= 0.5)}), p99 ${r.result.latency.p99.toFixed(1)} ms (${verdict(r.result.latency.p99 <= 50)}; the bare route's p99: ${base.result.latency.p99.toFixed(1)} ms).`;
+      }),
     ].join('\n');
     return { markdown };
   } finally {

@@ -45,7 +45,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   app.addSchema(ErrorResponse);
   registerSecurityHeaders(app);
-  await app.register(cookie);
+  // Cookies are read only where needed (the unlock cookie of a password link, recipient.ts), not parsed on
+  // every request; setting them (unlock) works as usual.
+  await app.register(cookie, { hook: false });
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },

@@ -4,6 +4,7 @@ import { linkExpired, looksLikeLinkKey, normalizeSlug } from '@immish/domain';
 import { unauthenticated } from '@immish/runtime';
 import type { Redis } from 'ioredis';
 import { LinkScopedCache } from './cache.ts';
+import type { EncodedBody } from './encoded-body.ts';
 
 /**
  * Link resolution (SPEC §5.1): which shared link a recipient request names, and whether it still works.
@@ -97,7 +98,7 @@ export class LinkResolver {
   /** a link's assets by `<linkId>:<assetId>` (media requests check membership on every request) */
   readonly assets = new LinkScopedCache<AssetRow>(MAX_ENTRIES);
   /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON) */
-  readonly bodies = new LinkScopedCache<Buffer>(256);
+  readonly bodies = new LinkScopedCache<EncodedBody>(256);
 
   constructor(opts: LinkResolverOptions) {
     this.#db = opts.db;

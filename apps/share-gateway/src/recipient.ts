@@ -29,7 +29,10 @@ export interface Recipient {
 /** Does the request carry a valid unlock for this link (or does the link have no password)? */
 export function isUnlocked(ctx: GatewayContext, req: FastifyRequest, link: ActiveLink): boolean {
   if (!link.link.password_hash) return true;
-  const cookies = (req.cookies ?? {}) as Record<string, string | undefined>;
+  const header = req.headers.cookie;
+  if (!header) return false;
+  req.cookies ??= req.server.parseCookie(header);
+  const cookies = req.cookies as Record<string, string | undefined>;
   return ctx.tokens.verify(link.link, cookies[unlockCookieName(link.link.id)]);
 }
 

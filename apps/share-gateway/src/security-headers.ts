@@ -22,10 +22,13 @@ export const securityHeaders: Readonly<Record<string, string>> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
+/** responses carry link keys and private photos: nothing is stored unless a route says so (media, static) */
+const defaults: Readonly<Record<string, string>> = { ...securityHeaders, 'cache-control': 'no-store' };
+
 export function registerSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onRequest', async (_req, reply) => {
-    reply.headers(securityHeaders);
-    // responses carry link keys and private photos: nothing is stored unless a route says so (media, static)
-    reply.header('cache-control', 'no-store');
+  // callback-style: no promise per request
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.headers(defaults);
+    done();
   });
 }

@@ -23,8 +23,18 @@ export interface UnlockTokenOptions {
   now?: () => number;
 }
 
+interface TokenClaims {
+  linkId: string;
+  passwordVersion: string;
+  expiresAtMs: number;
+}
+
+/** signed tokens remembered (≈200 B each); when full the memory starts over, which costs one HMAC per token */
+const VERIFIED_TOKENS_MAX = 10_000;
+
 export class UnlockTokens {
   readonly #secret: string;
+  readonly #verified = new Map<string, TokenClaims>();
   readonly #ttlSeconds: number;
   readonly #now: () => number;
 
@@ -47,21 +57,35 @@ export class UnlockTokens {
   /** Is `token` a valid unlock of this link at its current password version? Constant-time on the signature. */
   verify(link: Pick<SharedLinkRow, 'id' | 'password_version'>, token: string | undefined): boolean {
     if (!token || token.length > 256) return false;
+    const claims = this.#verified.get(token) ?? this.#checkSignature(token);
+    return (
+      claims !== null &&
+      claims.linkId === link.id &&
+      claims.passwordVersion === String(link.password_version) &&
+      claims.expiresAtMs > this.#now()
+    );
+  }
+
+  /**
+   * The claims of a well-formed token whose signature is right (else null), remembered by the token's exact
+   * text: a recipient's browser sends the same cookie with every thumbnail, and an HMAC per request is most
+   * of what a cached thumbnail costs. Only signed tokens are remembered; link, password version and expiry
+   * are still compared on every request.
+   */
+  #checkSignature(token: string): TokenClaims | null {
     const parts = token.split('.');
-    if (parts.length !== 5) return false;
+    if (parts.length !== 5) return null;
     const [version, linkId, passwordVersion, exp, signature] = parts as [string, string, string, string, string];
     const body = `${version}.${linkId}.${passwordVersion}.${exp}`;
-    const expected = Buffer.from(this.#sign(body), 'base64url');
-    const given = Buffer.from(signature, 'base64url');
+    // compared as text, not decoded: base64url decoding ignores stray characters, the canonical form does not
+    const expected = Buffer.from(this.#sign(body), 'latin1');
+    const given = Buffer.from(signature, 'latin1');
     const signatureOk = given.length === expected.length && timingSafeEqual(given, expected);
-    return (
-      signatureOk &&
-      version === VERSION &&
-      linkId === link.id &&
-      passwordVersion === String(link.password_version) &&
-      /^\d{1,12}$/.test(exp) &&
-      Number(exp) * 1000 > this.#now()
-    );
+    if (!signatureOk || version !== VERSION || !/^\d{1,12}$/.test(exp)) return null;
+    const claims = { linkId, passwordVersion, expiresAtMs: Number(exp) * 1000 };
+    if (this.#verified.size >= VERIFIED_TOKENS_MAX) this.#verified.clear();
+    this.#verified.set(token, claims);
+    return claims;
   }
 
   #sign(body: string): string {

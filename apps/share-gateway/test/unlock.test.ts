@@ -197,6 +197,20 @@ describe('UnlockTokens', () => {
     now += 24 * 3600 * 1000 + 1000;
     expect(tokens.verify(link, token)).toBe(false);
   });
+
+  it('should keep refusing altered tokens after the genuine one was verified (verified tokens are remembered)', () => {
+    const tokens = new UnlockTokens({ secret: TEST_UNLOCK_SECRET, ttlHours: 24 });
+    const link = { id: '6f1c3a52-3a3b-4c1e-9d4f-2b7f3e1a9c01', password_version: 1 };
+    const { token } = tokens.issue(link);
+    expect(tokens.verify(link, token)).toBe(true);
+    expect(tokens.verify(link, token)).toBe(true); // second time: from memory
+    const [v, id, pv, exp, sig] = token.split('.') as [string, string, string, string, string];
+    const flipped = `${sig.slice(0, -2)}${sig.at(-2) === 'A' ? 'B' : 'A'}${sig.at(-1)}`;
+    expect(tokens.verify(link, `${v}.${id}.${pv}.${exp}.${flipped}`)).toBe(false);
+    expect(tokens.verify(link, `${v}.${id}.${pv}.${Number(exp) + 3600}.${sig}`)).toBe(false);
+    expect(tokens.verify({ ...link, password_version: 2 }, `${v}.${id}.2.${exp}.${sig}`)).toBe(false);
+    expect(tokens.verify(link, `${token} `)).toBe(false);
+  });
 });
 
 describe('wrong-password throttling', () => {

@@ -8,6 +8,7 @@ import {
   ShareQuery,
 } from '@immish/contracts';
 import type { FastifyPluginAsync } from 'fastify';
+import { EncodedBody } from '../encoded-body.ts';
 import { countLinkAssets, listLinkAssets } from '../link-assets.ts';
 import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
@@ -41,7 +42,8 @@ export const meRoutes =
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
         // The body of a big album is large and the same for every recipient: built once per cache period
-        // (LINK_CACHE_TTL_MS, or until the link/album changes), then sent as bytes.
+        // (LINK_CACHE_TTL_MS, or until the link/album changes), then sent as bytes, compressed when the
+        // client accepts it (encoded-body.ts).
         const body = await ctx.links.bodies.getOrLoad(
           `me:${link.link.id}`,
           ctx.links.ttlMs,
@@ -50,11 +52,17 @@ export const meRoutes =
           async () => {
             const assets = await listLinkAssets(db, link, { offset: 0, limit: ME_MAX_ASSETS });
             const total = assets.length < ME_MAX_ASSETS ? assets.length : await countLinkAssets(db, link);
-            return Buffer.from(JSON.stringify(toRecipientLinkDto(config.PUBLIC_URL, link, assets, total)));
+            const json = JSON.stringify(toRecipientLinkDto(config.PUBLIC_URL, link, assets, total));
+            return new EncodedBody(Buffer.from(json));
           },
         );
-        if (req.method !== 'HEAD') await ctx.activity.record(link.link.id, 'view', 1, String(req.id));
-        return reply.type('application/json; charset=utf-8').send(body);
+        const [{ coding, bytes }] = await Promise.all([
+          body.encoded(req.headers['accept-encoding']),
+          req.method !== 'HEAD' ? ctx.activity.record(link.link.id, 'view', 1, String(req.id)) : undefined,
+        ]);
+        reply.header('vary', 'accept-encoding');
+        if (coding !== 'identity') reply.header('content-encoding', coding);
+        return reply.type('application/json; charset=utf-8').send(bytes);
       },
     );
 
