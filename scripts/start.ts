@@ -92,6 +92,8 @@ if (!env.UNLOCK_SECRET) {
 }
 env.STORAGE_FS_ROOT ??= resolve(dataDir, 'storage');
 env.NODE_ENV ??= 'development';
+// the services' type-stripped modules are cached across starts (less memory per process, faster start)
+env.NODE_COMPILE_CACHE ??= resolve(dataDir, 'compile-cache');
 
 const db = createDb(createPool({ connectionString: env.DATABASE_URL!, max: 2, connectionTimeoutMillis: 10_000 }));
 const { applied } = await migrateToLatest(db);
