@@ -28,6 +28,24 @@ const api = (path: string, init: RequestInit = {}) =>
     },
   });
 
+/** A response body in the shape the test expects (fetch's `json()` is `unknown`). */
+const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
+interface Batch {
+  status: string;
+  items: { status: string }[];
+}
+interface Link {
+  id: string;
+  key: string;
+  url: string;
+}
+interface ExportDto {
+  id: string;
+  status: string;
+  error?: string;
+  parts: { downloadUrl: string }[];
+}
+
 async function poll<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
@@ -56,19 +74,19 @@ describe('the stack, end to end', () => {
   it('should ingest a batch of photos into an album', async () => {
     const album = await api('/api/albums', { method: 'POST', body: JSON.stringify({ albumName: 'Trip' }) });
     expect(album.status).toBe(201);
-    albumId = (await album.json()).id;
+    albumId = (await json<{ id: string }>(album)).id;
     const form = new FormData();
     form.append('albumId', albumId);
     for (let i = 1; i <= 3; i++)
       form.append('files', new Blob([new Uint8Array(await photo(i))], { type: 'image/jpeg' }), `photo ${i}.jpg`);
     const res = await api('/api/upload-batches', { method: 'POST', body: form });
     expect(res.status).toBe(202);
-    const batchId = (await res.json()).id;
+    const batchId = (await json<{ id: string }>(res)).id;
     const done = await poll(async () => {
-      const b = await (await api(`/api/upload-batches/${batchId}`)).json();
+      const b = await json<Batch>(await api(`/api/upload-batches/${batchId}`));
       return b.status === 'completed' ? b : undefined;
     }, 'the batch to complete');
-    expect(done.items.map((i: { status: string }) => i.status)).toEqual(['ready', 'ready', 'ready']);
+    expect(done.items.map((i) => i.status)).toEqual(['ready', 'ready', 'ready']);
   });
 
   it('should protect a password link on every request and unlock it with the password', async () => {
@@ -83,13 +101,13 @@ describe('the stack, end to end', () => {
       }),
     });
     expect(res.status).toBe(201);
-    const link = await res.json();
+    const link = await json<Link>(res);
     linkId = link.id;
     key = link.key;
     expect(link.url).toBe(`${stack.gatewayUrl}/share/${key}`);
     const locked = await fetch(`${stack.gatewayUrl}/api/shared-links/me?key=${key}`);
     expect(locked.status).toBe(401);
-    expect((await locked.json()).message).toBe('Password required');
+    expect((await json<{ message: string }>(locked)).message).toBe('Password required');
     const wrong = await fetch(`${stack.gatewayUrl}/api/shared-links/login?key=${key}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -111,11 +129,11 @@ describe('the stack, end to end', () => {
     expect(me.status).toBe(200);
     const body = await me.text();
     expect(body).not.toMatch(/photo \d\.jpg|Immish|Cam \d|latitude":\s*\d/);
-    const page = await (
-      await fetch(`${stack.gatewayUrl}/share/${key}/assets?page=1&size=50`, { headers: { cookie } })
-    ).json();
+    const page = await json<{ total: number; items: { id: string }[] }>(
+      await fetch(`${stack.gatewayUrl}/share/${key}/assets?page=1&size=50`, { headers: { cookie } }),
+    );
     expect(page.total).toBe(3);
-    const assetId = page.items[0].id;
+    const assetId = page.items[0]!.id;
     const thumb = await fetch(`${stack.gatewayUrl}/share/${key}/assets/${assetId}/thumbnail`, { headers: { cookie } });
     expect(thumb.status).toBe(200);
     expect(thumb.headers.get('content-type')).toMatch(/image\/webp/);
@@ -137,16 +155,16 @@ describe('the stack, end to end', () => {
       body: '{}',
     });
     expect(res.status).toBe(202);
-    const exp = await res.json();
+    const exp = await json<ExportDto>(res);
     const ready = await poll(async () => {
-      const e = await (
-        await fetch(`${stack.gatewayUrl}/share/${key}/exports/${exp.id}`, { headers: { cookie } })
-      ).json();
+      const e = await json<ExportDto>(
+        await fetch(`${stack.gatewayUrl}/share/${key}/exports/${exp.id}`, { headers: { cookie } }),
+      );
       if (e.status === 'failed') throw new Error(`export failed: ${e.error}`);
       return e.status === 'ready' ? e : undefined;
     }, 'the export');
     expect(ready.parts).toHaveLength(1);
-    const url = new URL(ready.parts[0].downloadUrl, stack.gatewayUrl);
+    const url = new URL(ready.parts[0]!.downloadUrl, stack.gatewayUrl);
     const zip = await fetch(url, { headers: { cookie } });
     expect(zip.status).toBe(200);
     const file = join(tmp, 'all.zip');
