@@ -71,30 +71,31 @@ export interface LinkActivityCounts {
 }
 
 /**
- * Adds to a link's counters in one UPDATE (+ `last_accessed_at`), with one `shared-link.viewed` event per view
- * in the same transaction. Media requests (thumbnails…) are not views: a page of 200 thumbnails is one view.
+ * Adds to a link's counters in one UPDATE (+ `last_accessed_at`), with one `shared-link.viewed` event for
+ * the views it adds (`data.views`; the envelope carries the first view's correlation id) in the same
+ * transaction. One event per counter write rather than per view: a popular link's views arrive by the
+ * hundred per second and are written together (LinkActivityRecorder), and an outbox row per view would make
+ * every view cost an event insert and a relay publish. Media requests (thumbnails…) are not views: a page
+ * of 200 thumbnails is one view.
  */
 export async function writeLinkActivity(
   db: Db,
   linkId: string,
   counts: LinkActivityCounts,
-  viewCorrelationIds: readonly (string | undefined)[] = [],
+  viewCorrelationId?: string,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     if (counts.view > 0) {
-      await appendEvents(
-        trx,
-        Array.from({ length: counts.view }, (_, i) => {
-          const correlationId = viewCorrelationIds[i];
-          return {
-            type: 'shared-link.viewed' as const,
-            actor: { type: 'link' as const, id: linkId },
-            subject: { type: 'shared-link' as const, id: linkId },
-            data: { linkId },
-            ...(correlationId ? { correlationId } : {}),
-          };
-        }),
-      );
+      const correlationId = viewCorrelationId;
+      await appendEvents(trx, [
+        {
+          type: 'shared-link.viewed' as const,
+          actor: { type: 'link' as const, id: linkId },
+          subject: { type: 'shared-link' as const, id: linkId },
+          data: { linkId, views: counts.view },
+          ...(correlationId ? { correlationId } : {}),
+        },
+      ]);
     }
     // last: the row lock (every view of a popular link takes it) is held only until the commit
     await trx
@@ -119,11 +120,12 @@ export async function recordLinkActivity(
   correlationId?: string,
 ): Promise<void> {
   const counts = { view: 0, download: 0, upload: 0, [activity]: by };
-  await writeLinkActivity(db, linkId, counts, activity === 'view' ? Array(by).fill(correlationId) : []);
+  await writeLinkActivity(db, linkId, counts, activity === 'view' ? correlationId : undefined);
 }
 
 interface PendingActivity extends LinkActivityCounts {
-  correlationIds: (string | undefined)[];
+  /** the first view's correlation id (carried by the event) */
+  viewCorrelationId: string | undefined;
   waiters: { resolve: () => void; reject: (e: unknown) => void }[];
 }
 
@@ -151,11 +153,11 @@ export class LinkActivityRecorder {
   record(linkId: string, activity: LinkActivity, by = 1, correlationId?: string): Promise<void> {
     let p = this.#pending.get(linkId);
     if (!p) {
-      p = { view: 0, download: 0, upload: 0, correlationIds: [], waiters: [] };
+      p = { view: 0, download: 0, upload: 0, viewCorrelationId: undefined, waiters: [] };
       this.#pending.set(linkId, p);
     }
     p[activity] += by;
-    if (activity === 'view') for (let i = 0; i < by; i++) p.correlationIds.push(correlationId);
+    if (activity === 'view') p.viewCorrelationId ??= correlationId;
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
     this.#next(linkId);
     return done;
@@ -167,7 +169,7 @@ export class LinkActivityRecorder {
     if (!p) return;
     this.#pending.delete(linkId);
     this.#writing.add(linkId);
-    const write = writeLinkActivity(this.#db, linkId, p, p.correlationIds);
+    const write = writeLinkActivity(this.#db, linkId, p, p.viewCorrelationId);
     this.#inFlight.add(write);
     write
       .then(

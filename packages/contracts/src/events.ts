@@ -22,7 +22,8 @@ export const EventData = {
   'shared-link.deleted': Type.Object({ linkId: Uuid }),
   'shared-link.assets-added': Type.Object({ linkId: Uuid, assetIds: Ids }),
   'shared-link.assets-removed': Type.Object({ linkId: Uuid, assetIds: Ids }),
-  'shared-link.viewed': Type.Object({ linkId: Uuid }),
+  /** views counted by one counter write (the gateway adds up concurrent views of a link) */
+  'shared-link.viewed': Type.Object({ linkId: Uuid, views: Type.Integer({ minimum: 1 }) }),
   'shared-link.unlocked': Type.Object({ linkId: Uuid }),
   'shared-link.upload-received': Type.Object({
     linkId: Uuid,
