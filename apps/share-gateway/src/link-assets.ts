@@ -62,6 +62,50 @@ export async function listLinkAssets(
   return q.execute();
 }
 
+export interface LinkAssetPosition {
+  row: AssetRow;
+  /** 0-based place of the asset in the link's order (listLinkAssets) */
+  index: number;
+  total: number;
+  prev: string | null;
+  next: string | null;
+}
+
+/**
+ * Where an asset of the link stands in the link's order (the photo page: "3 / 120", previous, next), without
+ * reading the whole list: indexed neighbour queries, ordered by (file_created_at, id) like listLinkAssets.
+ * The anchor's sort key is compared inside SQL (a JavaScript Date would lose the microseconds). Null when the
+ * asset is not the link's.
+ */
+export async function linkAssetPosition(db: Db, link: ActiveLink, assetId: string): Promise<LinkAssetPosition | null> {
+  const row = await linkAssetsQuery(db, link).selectAll('assets').where('assets.id', '=', assetId).executeTakeFirst();
+  if (!row) return null;
+  const desc = link.album?.sort_order !== 'asc';
+  const key = sql`(assets.file_created_at, assets.id)`;
+  const anchor = sql`(select a.file_created_at, a.id from assets a where a.id = ${assetId})`;
+  // "before" = shown earlier: a later key when newest-first, an earlier one when oldest-first
+  const before = desc ? sql<boolean>`${key} > ${anchor}` : sql<boolean>`${key} < ${anchor}`;
+  const after = desc ? sql<boolean>`${key} < ${anchor}` : sql<boolean>`${key} > ${anchor}`;
+  const nearest = (side: typeof before, dir: 'asc' | 'desc') =>
+    linkAssetsQuery(db, link)
+      .select('assets.id')
+      .where(side)
+      .orderBy('assets.file_created_at', dir)
+      .orderBy('assets.id', dir)
+      .limit(1)
+      .executeTakeFirst();
+  const [earlier, prev, next, total] = await Promise.all([
+    linkAssetsQuery(db, link)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where(before)
+      .executeTakeFirstOrThrow(),
+    nearest(before, desc ? 'asc' : 'desc'),
+    nearest(after, desc ? 'desc' : 'asc'),
+    countLinkAssets(db, link),
+  ]);
+  return { row, index: Number(earlier.n), total, prev: prev?.id ?? null, next: next?.id ?? null };
+}
+
 export type LinkActivity = 'view' | 'download' | 'upload';
 
 export interface LinkActivityCounts {

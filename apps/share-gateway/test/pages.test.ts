@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkAssetPosition, listLinkAssets } from '../src/link-assets.ts';
+import { LinkResolver } from '../src/link-resolver.ts';
 import { GRID_PAGE_SIZE } from '../src/routes/pages.ts';
 import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';
 import { escapeHtml, html, jsonScript, raw } from '../src/views/html.ts';
@@ -367,6 +370,42 @@ describe('GET /share/:key/photos/:assetId', () => {
     expect(body).toContain(`href="/share/${link.key}/assets/${order[1]}/original" download`);
     expect(body).toMatch(/<dt>Camera<\/dt><dd>SecretCam X100<\/dd>/);
     expect(ogTags(body)['og:image']).toBe(`http://share.test/share/${link.key}/assets/${order[1]}/thumbnail`);
+  });
+
+  it('should place every photo exactly as the grid orders them (ties, microseconds, both album orders)', async () => {
+    const { link, assets, albumId } = await albumLink({ count: 7 });
+    // three share one instant (ties broken by id), two differ only in microseconds
+    const times = [
+      '2024-05-01T10:00:00.000001Z',
+      '2024-05-01T10:00:00.000002Z',
+      '2024-05-01T09:00:00Z',
+      '2024-05-01T09:00:00Z',
+      '2024-05-01T09:00:00Z',
+      '2023-01-01T00:00:00Z',
+      '2025-12-31T23:59:59.999999Z',
+    ];
+    for (const [i, a] of assets.entries()) {
+      await sql`update assets set file_created_at = ${times[i]}::timestamptz where id = ${a.id}`.execute(h.tdb.db);
+    }
+    const resolved = await new LinkResolver({ db: h.tdb.db, ttlMs: 0 }).require({ kind: 'key', value: link.key });
+    for (const order of ['desc', 'asc'] as const) {
+      await h.tdb.db.updateTable('albums').set({ sort_order: order }).where('id', '=', albumId).execute();
+      const active = { ...resolved, album: { ...resolved.album!, sort_order: order } };
+      const ids = (await listLinkAssets(h.tdb.db, active)).map((r) => r.id);
+      expect(ids).toHaveLength(7);
+      for (const [index, id] of ids.entries()) {
+        const p = await linkAssetPosition(h.tdb.db, active, id);
+        expect({ id: p?.row.id, index: p?.index, total: p?.total, prev: p?.prev, next: p?.next }).toEqual({
+          id,
+          index,
+          total: 7,
+          prev: ids[index - 1] ?? null,
+          next: ids[index + 1] ?? null,
+        });
+      }
+    }
+    const other = await h.createAsset();
+    expect(await linkAssetPosition(h.tdb.db, resolved, other.id)).toBeNull();
   });
 
   it('should leave out the metadata panel and offer the preview of an unstrippable original when showMetadata=false', async () => {

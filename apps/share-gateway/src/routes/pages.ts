@@ -1,8 +1,7 @@
-import type { AssetRow } from '@immish/db';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
-import { countLinkAssets, listLinkAssets, recordLinkActivity } from '../link-assets.ts';
+import { countLinkAssets, linkAssetPosition, listLinkAssets, recordLinkActivity } from '../link-assets.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, isUnlocked, linkPathSegment } from '../recipient.ts';
 import type { OpenGraph, StaticUrls } from '../views/layout.ts';
@@ -190,11 +189,9 @@ export const pageRoutes =
       const link = await resolvePageLink(req, reply);
       if (!link) return reply;
       const { assetId } = req.params;
-      const rows: AssetRow[] = UUID.test(assetId) ? await listLinkAssets(db, link) : [];
-      const index = rows.findIndex((r) => r.id === assetId.toLowerCase());
-      const b = base(link, rows.length);
-      const row = rows[index];
-      if (!row) {
+      const position = UUID.test(assetId) ? await linkAssetPosition(db, link, assetId.toLowerCase()) : null;
+      if (!position) {
+        const b = base(link, await countLinkAssets(db, link));
         return html(
           reply,
           UUID.test(assetId) ? 404 : 400,
@@ -208,6 +205,8 @@ export const pageRoutes =
           }),
         );
       }
+      const { row, index, total, prev, next } = position;
+      const b = base(link, total);
       await countView(req, link);
       return html(
         reply,
@@ -216,8 +215,8 @@ export const pageRoutes =
           ...b,
           item: toViewItem(b, row),
           index,
-          prev: rows[index - 1]?.id ?? null,
-          next: rows[index + 1]?.id ?? null,
+          prev,
+          next,
           gridPage: Math.floor(index / GRID_PAGE_SIZE) + 1,
           og: openGraph(b, row.id, photoUrl(b.base, row.id)),
         }),
