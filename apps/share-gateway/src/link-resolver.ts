@@ -128,6 +128,25 @@ export class LinkResolver {
   }
 
   /**
+   * The active link named by the credential when it is in the cache, fresh and not expired; undefined
+   * otherwise (then `require` decides). Synchronous: the hot media routes answer from memory without a turn
+   * of the event loop.
+   */
+  peek(cred: LinkCredential): ActiveLink | undefined {
+    if (cred.value.length > MAX_CREDENTIAL_LENGTH) return undefined;
+    const cacheKey =
+      cred.kind === 'key' || (cred.kind === 'segment' && looksLikeLinkKey(cred.value))
+        ? `k:${cred.value}`
+        : `s:${normalizeSlug(cred.value)}`;
+    const hit = this.#cache.get(cacheKey);
+    const now = this.#now();
+    if (!hit?.value || now - hit.at >= this.#ttlMs) return undefined;
+    const { link } = hit.value;
+    if (link.expires_at && linkExpired(link, new Date(now))) return undefined;
+    return hit.value;
+  }
+
+  /**
    * The active link named by the credential, or 401 `Invalid share key|slug` (Immich-compatible). `fresh`
    * reads the database even on a cache hit (unlocking must see a password change at once).
    */

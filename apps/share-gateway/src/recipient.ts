@@ -47,6 +47,19 @@ export async function requireRecipient(ctx: GatewayContext, req: FastifyRequest)
   return { credential: credential!, link };
 }
 
+/**
+ * `requireRecipient` answered from memory: the recipient when the link is cached and active and the request
+ * is unlocked; undefined when that cannot be told without the database (or the answer is a refusal, which
+ * `requireRecipient` then gives with its proper error).
+ */
+export function peekRecipient(ctx: GatewayContext, req: FastifyRequest): Recipient | undefined {
+  const credential = credentialOf(req);
+  if (!credential) return undefined;
+  const link = ctx.links.peek(credential);
+  if (!link || !isUnlocked(ctx, req, link)) return undefined;
+  return { credential, link };
+}
+
 /** HTTPS as the recipient sees it: PUBLIC_URL says so, or the request (X-Forwarded-Proto with TRUST_PROXY). */
 export function isSecureRequest(ctx: GatewayContext, req: FastifyRequest): boolean {
   return ctx.deps.config.PUBLIC_URL.startsWith('https:') || req.protocol === 'https';

@@ -37,6 +37,51 @@ describe('GET /share/:key/assets/:assetId/thumbnail|preview', () => {
     expect(fullsize.rawPayload).toEqual(preview.rawPayload);
   });
 
+  it('should answer the same from memory once cached, and still refuse what the checks refuse', async () => {
+    const asset = await h.createAsset();
+    const other = await h.createAsset();
+    const soon = new Date(Date.now() + 1500);
+    const link = await h.createLink({ assetIds: [asset.id, other.id], password: 'pw', expiresAt: soon });
+    const otherLink = await h.createLink({ assetIds: [asset.id], password: 'pw2' });
+    // a long cache TTL: the cached link must still stop working at its expiry
+    const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+    const cookie = await h.unlock(link, 'pw', app);
+    const url = `/share/${link.key}/assets/${asset.id}/thumbnail`;
+    const cold = await app.inject({ url, headers: { cookie } });
+    const warm = await app.inject({ url, headers: { cookie } }); // link, unlock, asset and bytes in memory
+    expect(cold.statusCode).toBe(200);
+    expect(warm.statusCode).toBe(200);
+    expect(warm.rawPayload).toEqual(cold.rawPayload);
+    const { 'x-correlation-id': _a, date: _b, ...coldHeaders } = cold.headers;
+    const { 'x-correlation-id': _c, date: _d, ...warmHeaders } = warm.headers;
+    expect(warmHeaders).toEqual(coldHeaders);
+    const preview = `/share/${link.key}/assets/${asset.id}/preview`;
+    await app.inject({ url: preview, headers: { cookie } });
+    const warmPreview = await app.inject({ url: preview, headers: { cookie } });
+    expect(warmPreview.headers['content-disposition']).toMatch(/^inline; filename=/);
+    const notModified = await app.inject({ url, headers: { cookie, 'if-none-match': String(warm.headers.etag) } });
+    expect(notModified.statusCode).toBe(304);
+    // the same warm URL without the unlock, or with another link's unlock
+    expect((await app.inject({ url })).json().message).toBe('Password required');
+    const otherCookie = await h.unlock(otherLink, 'pw2', app);
+    expect((await app.inject({ url, headers: { cookie: otherCookie } })).json().message).toBe('Password required');
+    // the other link's cached asset is not this link's
+    await app.inject({
+      url: `/share/${otherLink.key}/assets/${asset.id}/thumbnail`,
+      headers: { cookie: otherCookie },
+    });
+    const foreign = await app.inject({
+      url: `/share/${otherLink.key}/assets/${other.id}/thumbnail`,
+      headers: { cookie: otherCookie },
+    });
+    expect(foreign.statusCode).toBe(400);
+    // the cached link expires while cached
+    await new Promise((r) => setTimeout(r, soon.getTime() - Date.now() + 50));
+    const expired = await app.inject({ url, headers: { cookie } });
+    expect(expired.statusCode).toBe(401);
+    expect(expired.json().message).toBe('Invalid share key');
+  });
+
   it('should answer 404 while a derivative is not ready, 400 for assets outside the link or malformed ids', async () => {
     const pending = await h.createAsset({ derivatives: false });
     const other = await h.createAsset();
