@@ -4,7 +4,7 @@ import { MediaError } from './errors.ts';
 import { isValidOrientation, withoutExifHeader } from './exif-orientation.ts';
 import type { AssetType } from './formats.ts';
 import { readVideoHeader } from './isobmff.ts';
-import { sniffFileOrThrow } from './sniff.ts';
+import { type SniffResult, sniffFileOrThrow } from './sniff.ts';
 
 /** 100 megapixels: more than any phone or consumer camera, far below what would exhaust a worker. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -56,6 +56,32 @@ export interface ProbeResult {
   fileCreatedAt?: string;
   /** The capture wall-clock time written as if it were UTC (Immich's `localDateTime` convention). */
   localDateTime?: string;
+  /** For an image sharp can decode here: its header, which `renderDerivatives` can take instead of reading it again. */
+  image?: ImageHeader;
+}
+
+/** What the header of a decodable image says, as `renderDerivatives` needs it. */
+export interface ImageHeader {
+  format: SniffResult;
+  /** Stored dimensions. */
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+  /** Dimensions once the EXIF orientation is applied (as sharp will apply it). */
+  uprightWidth: number;
+  uprightHeight: number;
+}
+
+export function imageHeaderOf(format: SniffResult, header: Metadata): ImageHeader {
+  const upright = header.autoOrient ?? { width: header.width, height: header.height };
+  return {
+    format,
+    width: header.width,
+    height: header.height,
+    hasAlpha: header.hasAlpha === true,
+    uprightWidth: upright.width,
+    uprightHeight: upright.height,
+  };
 }
 
 export interface ProbeOptions {
@@ -126,6 +152,9 @@ export async function probeMedia(path: string, options: ProbeOptions = {}): Prom
   if (captured) {
     result.fileCreatedAt = captured.instant;
     result.localDateTime = captured.local;
+  }
+  if (format.decodable && header?.width !== undefined && header.height !== undefined) {
+    result.image = imageHeaderOf(format, header);
   }
   return result;
 }

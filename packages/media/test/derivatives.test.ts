@@ -2,7 +2,7 @@ import exifr from 'exifr';
 import sharp from 'sharp';
 import { thumbHashToApproximateAspectRatio, thumbHashToAverageRGBA, thumbHashToRGBA } from 'thumbhash';
 import { describe, expect, it } from 'vitest';
-import { genericThumbnail, MediaError, renderDerivatives } from '../src/index.ts';
+import { genericThumbnail, MediaError, probeMedia, renderDerivatives } from '../src/index.ts';
 import { type Format, FULL_EXIF, halves, isoBmff, photo, pngBomb, randomBytes, tempDir, XMP } from './helpers.ts';
 
 const files = tempDir();
@@ -71,6 +71,27 @@ describe('renderDerivatives', () => {
     const average = thumbHashToAverageRGBA(result.thumbhash);
     expect(average.r).toBeGreaterThan(0.6);
     expect(average.g).toBeLessThan(0.3);
+  });
+
+  it('should take the header probeMedia read instead of reading it again, with the same result', async () => {
+    const path = files.write('probed.jpg', await photo('jpeg', { width: 900, height: 600, orientation: 6 }));
+    const probe = await probeMedia(path);
+    expect(probe.image).toMatchObject({ width: 900, height: 600, uprightWidth: 600, uprightHeight: 900 });
+    const withHeader = await renderDerivatives(path, { header: probe.image });
+    const alone = await renderDerivatives(path);
+    expect(withHeader).toEqual(alone);
+    expect(withHeader).toMatchObject({ width: 600, height: 900 });
+  });
+
+  it('should make sRGB colour outputs from a greyscale JPEG', async () => {
+    const grey = await sharp(await photo('jpeg', { width: 600, height: 400 }))
+      .toColourspace('b-w')
+      .jpeg()
+      .toBuffer();
+    expect(await sharp(grey).metadata()).toMatchObject({ channels: 1 });
+    const result = await renderDerivatives(files.write('grey.jpg', grey));
+    expect(await sharp(result.preview).metadata()).toMatchObject({ space: 'srgb', channels: 3, width: 600 });
+    expect(await sharp(result.thumbnail).metadata()).toMatchObject({ space: 'srgb', channels: 3, width: 250 });
   });
 
   it('should keep transparency in the thumbnail and flatten it in the JPEG preview', async () => {
