@@ -206,6 +206,13 @@ describe('processIngestJob', () => {
     expect(await storage.head((await asset(removed.assetId)).original_key)).toBeNull();
   });
 
+  it('should fail a file whose stored original is gone', async () => {
+    const { assetId, event } = await upload(await photo('jpeg', { seed: 7 }), 'gone.jpg');
+    await storage.delete((await asset(assetId)).original_key);
+    await processIngestJob(event, deps);
+    expect(await asset(assetId)).toMatchObject({ status: 'failed', error: 'the stored file is missing' });
+  });
+
   it('should fail a file whose stored bytes no longer match the upload checksum', async () => {
     const { assetId, event } = await upload(await photo('jpeg', { seed: 6 }), 'rot.jpg');
     await storage.put((await asset(assetId)).original_key, Buffer.from('bit rot'));

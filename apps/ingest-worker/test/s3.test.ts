@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { DomainEvent } from '@immish/contracts';
 import { createUser, receiveUpload } from '@immish/domain';
@@ -63,6 +66,37 @@ describe('uploads and ingest on the S3 driver', () => {
     expect(asset).toMatchObject({ status: 'ready', exif_make: 'ImmishCam' });
     expect(await storage.head(asset.thumbnail_key!)).toMatchObject({ size: expect.any(Number) });
     expect(await storage.head(asset.preview_key!)).toMatchObject({ size: expect.any(Number) });
+  });
+
+  it('should verify the copy it decodes and leave no temp file behind, ready or failed', async () => {
+    const tempDir = mkdtempSync(join(tmpdir(), 'immish-ingest-s3-'));
+    try {
+      const deps = { db: tdb.db, storage, maxPixels: 1e8, keepFailedOriginals: true, tempDir };
+      const eventOf = async (assetId: string) =>
+        (
+          await tdb.db
+            .selectFrom('outbox_events')
+            .select('payload')
+            .where('aggregate_id', '=', assetId)
+            .executeTakeFirstOrThrow()
+        ).payload as DomainEvent;
+      const good = await upload(await photo('jpeg', { seed: 3 }), 'good.jpg');
+      expect(await processIngestJob(await eventOf(good.assetId), deps)).toMatchObject({ outcome: 'ready' });
+      const rotten = await upload(await photo('jpeg', { seed: 4 }), 'rotten.jpg');
+      const { original_key } = await tdb.db
+        .selectFrom('assets')
+        .select('original_key')
+        .where('id', '=', rotten.assetId)
+        .executeTakeFirstOrThrow();
+      await storage.put(original_key, await photo('jpeg', { seed: 5 }));
+      expect(await processIngestJob(await eventOf(rotten.assetId), deps)).toMatchObject({
+        outcome: 'failed',
+        reason: expect.stringMatching(/SHA-1/),
+      });
+      expect(readdirSync(tempDir)).toEqual([]);
+    } finally {
+      rmSync(tempDir, { recursive: true, force: true });
+    }
   });
 
   it('should leave nothing in the bucket for a duplicate or a file over the limit', async () => {
