@@ -3,36 +3,55 @@ import type { Kysely } from 'kysely';
 import { uuidv7 } from '../ids.ts';
 import type { Database } from '../schema.ts';
 
+/** One `outbox_events` row as written (the columns without defaults; `payload` is the envelope as JSON text). */
+export interface OutboxInsertRow {
+  id: string;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: string;
+  occurred_at: Date;
+}
+
+/**
+ * The envelopes of `events` and the outbox rows that carry them, without writing anything: for a statement
+ * that writes its state change and its events at once (a data-modifying CTE, one round trip). Such a caller
+ * is bound by the same rule as `appendEvents`: the rows go in the SAME transaction (or statement) as the change.
+ */
+export function outboxEntries(
+  events: readonly NewEvent[],
+  now: Date = new Date(),
+): { envelopes: DomainEvent[]; rows: OutboxInsertRow[] } {
+  const occurredAt = now.toISOString();
+  const envelopes: DomainEvent[] = events.map((e) => ({
+    id: uuidv7(now.getTime()),
+    type: e.type,
+    version: 1,
+    occurredAt,
+    actor: e.actor,
+    subject: e.subject,
+    ...(e.correlationId ? { correlationId: e.correlationId } : {}),
+    data: e.data,
+  }));
+  const rows = envelopes.map((env) => ({
+    id: env.id,
+    type: env.type,
+    aggregate_type: env.subject.type,
+    aggregate_id: env.subject.id,
+    payload: JSON.stringify(env),
+    occurred_at: now,
+  }));
+  return { envelopes, rows };
+}
+
 /**
  * Writes events into the outbox. Call it with the SAME transaction as the state change (SPEC §6):
  * the change and its event commit together or not at all. Returns the envelopes written.
  */
 export async function appendEvents(trx: Kysely<Database>, events: readonly NewEvent[]): Promise<DomainEvent[]> {
   if (events.length === 0) return [];
-  const now = new Date();
-  const envelopes: DomainEvent[] = events.map((e) => ({
-    id: uuidv7(now.getTime()),
-    type: e.type,
-    version: 1,
-    occurredAt: now.toISOString(),
-    actor: e.actor,
-    subject: e.subject,
-    ...(e.correlationId ? { correlationId: e.correlationId } : {}),
-    data: e.data,
-  }));
-  await trx
-    .insertInto('outbox_events')
-    .values(
-      envelopes.map((env) => ({
-        id: env.id,
-        type: env.type,
-        aggregate_type: env.subject.type,
-        aggregate_id: env.subject.id,
-        payload: JSON.stringify(env),
-        occurred_at: now,
-      })),
-    )
-    .execute();
+  const { envelopes, rows } = outboxEntries(events);
+  await trx.insertInto('outbox_events').values(rows).execute();
   return envelopes;
 }
 
