@@ -1,5 +1,6 @@
 import type { AlbumRole, Db } from '@immish/db';
 import { noAccess } from '@immish/runtime';
+import { CompiledQuery } from 'kysely';
 
 /**
  * The one access module (ARCHITECTURE "one place for each rule"). Every owner route asks it before acting.
@@ -60,13 +61,18 @@ export async function albumRoles(db: Db, userId: string, albumIds: readonly stri
 
 type Checker = (db: Db, userId: string, ids: readonly string[]) => Promise<Set<string>>;
 
+/**
+ * The `asset.update` / `asset.delete` / `asset.share` rule as SQL: the rows (`columns` of `assets`) of the ids in
+ * the `idsParam` array (uuid[]) that the `userParam` user owns. Statements that fold this check into their
+ * write (creating a shared link) embed it.
+ */
+export const ownedAssetsSql = (userParam: string, idsParam: string, columns = 'id'): string =>
+  `SELECT ${columns} FROM assets WHERE owner_id = ${userParam} AND id = ANY(${idsParam}::uuid[])`;
+
+const OWNED_ASSETS_SQL = ownedAssetsSql('$1', '$2');
+
 const ownedAssets: Checker = async (db, userId, ids) => {
-  const rows = await db
-    .selectFrom('assets')
-    .select('id')
-    .where('owner_id', '=', userId)
-    .where('id', 'in', ids)
-    .execute();
+  const { rows } = await db.executeQuery<{ id: string }>(CompiledQuery.raw(OWNED_ASSETS_SQL, [userId, ids]));
   return new Set(rows.map((r) => r.id));
 };
 
@@ -126,6 +132,9 @@ const checkers: Record<Permission, Checker> = {
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A plain UUID (what the checks accept; PostgreSQL's other spellings, such as `urn:uuid:` forms, are not). */
+export const isUuid = (id: string): boolean => UUID.test(id);
 
 /** The subset of `ids` the user may act on with `permission` (malformed ids are simply not allowed). */
 export async function checkAccess(

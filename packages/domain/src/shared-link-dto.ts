@@ -2,6 +2,7 @@ import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '
 import type { AssetRow, Db, SharedLinkRow } from '@immish/db';
 import { listAlbumDtos } from './album-queries.ts';
 import { assetColumns, toAssetResponseDto } from './assets.ts';
+import type { LinkWithAssets } from './shared-link-queries.ts';
 import { shareUrl } from './shared-link-rules.ts';
 import { toUserDto } from './users.ts';
 
@@ -35,63 +36,6 @@ export function toSharedLinkResponseDto(
     uploads: Number(link.upload_count),
     lastAccessedAt: link.last_accessed_at ? link.last_accessed_at.toISOString() : null,
   };
-}
-
-/** A link row with the rows of its assets (INDIVIDUAL links; [] for ALBUM links), in the order they were added. */
-export interface LinkWithAssets {
-  link: SharedLinkRow;
-  assets: AssetRow[];
-}
-
-const ASSET_PREFIX = 'a_';
-/** `assets.x as a_x`: asset columns of the link listing join, apart from the link's own columns. */
-export const prefixedAssetColumns = assetColumns.map((c) => `${c} as ${ASSET_PREFIX}${c.slice('assets.'.length)}`);
-
-/**
- * Links with their assets in ONE round trip: links LEFT JOIN their assets (INDIVIDUAL links; ALBUM links
- * have none), regrouped here. No N+1, and a plain join that PostgreSQL plans cheaply (a JSON-aggregating
- * subquery cost more to plan on every call than it saved). Newest first; assets in the order added.
- */
-export async function findLinksWithAssets(
-  db: Db,
-  filter: { ownerId: string; id?: string | undefined; albumId?: string | undefined },
-): Promise<LinkWithAssets[]> {
-  let q = db
-    .selectFrom('shared_links')
-    .leftJoin('shared_link_assets', 'shared_link_assets.link_id', 'shared_links.id')
-    .leftJoin('assets', 'assets.id', 'shared_link_assets.asset_id')
-    .selectAll('shared_links')
-    .select(prefixedAssetColumns as never as 'assets.id')
-    .where('shared_links.owner_id', '=', filter.ownerId);
-  if (filter.id !== undefined) q = q.where('shared_links.id', '=', filter.id);
-  if (filter.albumId !== undefined) q = q.where('shared_links.album_id', '=', filter.albumId);
-  const rows = await q
-    .orderBy('shared_links.created_at', 'desc')
-    .orderBy('shared_links.id', 'desc')
-    .orderBy('shared_link_assets.added_at')
-    .orderBy('assets.id')
-    .execute();
-  return groupLinkRows(rows as unknown as Record<string, unknown>[]);
-}
-
-/** Rows of `link.* + a_<asset column>…` (one per link and asset, links contiguous) → links with their assets. */
-export function groupLinkRows(rows: readonly Record<string, unknown>[]): LinkWithAssets[] {
-  const result: LinkWithAssets[] = [];
-  let current: LinkWithAssets | undefined;
-  for (const row of rows) {
-    const link: Record<string, unknown> = {};
-    const asset: Record<string, unknown> = {};
-    for (const key in row) {
-      if (key.startsWith(ASSET_PREFIX)) asset[key.slice(ASSET_PREFIX.length)] = row[key];
-      else link[key] = row[key];
-    }
-    if (!current || current.link.id !== link.id) {
-      current = { link: link as unknown as SharedLinkRow, assets: [] };
-      result.push(current);
-    }
-    if (asset.id !== null && asset.id !== undefined) current.assets.push(asset as unknown as AssetRow);
-  }
-  return result;
 }
 
 /** Asset rows of INDIVIDUAL links, by link id, in the order they were added: one query for any number of links. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type {
   AssetIdsResponseDto,
   NewEvent,
@@ -5,23 +6,17 @@ import type {
   SharedLinkEditDto,
   SharedLinkResponseDto,
 } from '@immish/contracts';
-import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
+import { appendEvents, type Db, type OutboxInsertRow, outboxEntries, type SharedLinkRow } from '@immish/db';
 import { conflict, invalid, noAccess } from '@immish/runtime';
-import { sql } from 'kysely';
-import { checkAccess } from './access.ts';
-import {
-  findLinksWithAssets,
-  groupLinkRows,
-  type LinkWithAssets,
-  loadLinkAssetRows,
-  prefixedAssetColumns,
-  toSharedLinkResponseDtos,
-} from './shared-link-dto.ts';
+import { checkAccess, isUuid } from './access.ts';
+import { loadLinkAssetRows, toSharedLinkResponseDtos } from './shared-link-dto.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './shared-link-policy.ts';
+import { findLinksWithAssets, insertLinkWithAssets, type LinkWithAssets } from './shared-link-queries.ts';
 import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './shared-link-rules.ts';
 
 export * from './shared-link-dto.ts';
 export * from './shared-link-policy.ts';
+export * from './shared-link-queries.ts';
 export * from './shared-link-rules.ts';
 
 /**
@@ -131,8 +126,8 @@ export async function createSharedLink(
     if (!dto.assetIds || dto.assetIds.length === 0)
       throw invalid('assetIds must list at least one asset for an INDIVIDUAL link');
     assetIds = uniqueIds(dto.assetIds);
-    const denied = await deniedIds(db, ctx.userId, 'asset.share', assetIds);
-    if (denied.length > 0) throw invalid(`Assets not found or no access: ${denied.join(', ')}`);
+    // The access check itself is folded into the insert below; ids no check accepts are refused right away.
+    if (!assetIds.every(isUuid)) await refuseDeniedAssets(db, ctx.userId, assetIds);
   }
 
   const expiresAt = dto.expiresAt === undefined ? defaultLinkExpiry(ctx.policy, now) : parseExpiry(dto.expiresAt);
@@ -148,9 +143,17 @@ export async function createSharedLink(
   const passwordHash = password === null ? null : await hashLinkPassword(password);
 
   for (let attempt = 0; ; attempt++) {
+    const linkId = randomUUID();
+    const { rows: events } = outboxEntries([
+      event(ctx, 'shared-link.created', linkId, { linkId, ownerId: ctx.userId, linkType: dto.type, albumId }),
+    ]);
+    let created: LinkWithAssets | null;
     try {
-      const link = await db.transaction().execute(async (trx) => {
-        const values = {
+      // The link, its assets, the asset check and the event in one statement: one round trip, all or nothing.
+      created = await insertLinkWithAssets(
+        db,
+        {
+          id: linkId,
           owner_id: ctx.userId,
           type: dto.type,
           album_id: albumId,
@@ -162,52 +165,10 @@ export async function createSharedLink(
           allow_download: dto.allowDownload ?? true,
           allow_upload: allowUpload,
           show_metadata: dto.showMetadata ?? true,
-        };
-        // The link, its assets and the asset rows for the response in one statement (one round trip).
-        const created: LinkWithAssets =
-          assetIds.length === 0
-            ? {
-                link: await trx.insertInto('shared_links').values(values).returningAll().executeTakeFirstOrThrow(),
-                assets: [],
-              }
-            : (groupLinkRows(
-                (await trx
-                  .with('link', (qc) => qc.insertInto('shared_links').values(values).returningAll())
-                  .with('added', (qc) =>
-                    qc
-                      .insertInto('shared_link_assets')
-                      .columns(['link_id', 'asset_id'])
-                      .expression((eb) =>
-                        eb
-                          .selectFrom('link')
-                          .select((e) => [
-                            e.ref('link.id').as('link_id'),
-                            sql<string>`unnest(${assetIds}::uuid[])`.as('asset_id'),
-                          ]),
-                      )
-                      .returning(['asset_id']),
-                  )
-                  .selectFrom('link')
-                  .leftJoin('added', (j) => j.onTrue())
-                  .leftJoin('assets', 'assets.id', 'added.asset_id')
-                  .selectAll('link')
-                  .select(prefixedAssetColumns as never as 'assets.id')
-                  .orderBy('assets.id')
-                  .execute()) as unknown as Record<string, unknown>[],
-              )[0] as LinkWithAssets);
-        const row = created.link;
-        await appendEvents(trx, [
-          event(ctx, 'shared-link.created', row.id, {
-            linkId: row.id,
-            ownerId: ctx.userId,
-            linkType: row.type,
-            albumId: row.album_id,
-          }),
-        ]);
-        return created;
-      });
-      const [out] = await toSharedLinkResponseDtos(db, ctx.userId, [link], ctx.publicUrl);
-      return out as SharedLinkResponseDto;
+        },
+        assetIds,
+        events[0] as OutboxInsertRow,
+      );
     } catch (err) {
       const constraint = pgConstraint(err);
       if (constraint === SLUG_INDEX && slug !== null) throw slugConflict(slug);
@@ -215,7 +176,21 @@ export async function createSharedLink(
       if ((err as { code?: string }).code === '23503') throw invalid('An asset or album was deleted meanwhile; retry');
       throw err;
     }
+    if (!created) {
+      // Nothing written: some asset is not the caller's. Name them (an extra query on this path only).
+      await refuseDeniedAssets(db, ctx.userId, assetIds);
+      if (attempt < 3) continue; // they all were the caller's by now (a concurrent change): try again
+      throw invalid('The assets changed meanwhile; retry');
+    }
+    const [out] = await toSharedLinkResponseDtos(db, ctx.userId, [created], ctx.publicUrl);
+    return out as SharedLinkResponseDto;
   }
+}
+
+/** 400 naming the ids of `assetIds` the caller may not share, if any. */
+async function refuseDeniedAssets(db: Db, userId: string, assetIds: readonly string[]): Promise<void> {
+  const denied = await deniedIds(db, userId, 'asset.share', assetIds);
+  if (denied.length > 0) throw invalid(`Assets not found or no access: ${denied.join(', ')}`);
 }
 
 /** The caller's links (newest first), optionally only those of one album or one id. */

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import {
+  assetColumns,
+  createSharedLink,
+  findLinksWithAssets,
+  type LinkContext,
+  listSharedLinks,
+  permissiveLinkPolicy,
+  preparedName,
+  preparedSql,
+} from '@immish/domain';
+import { CompiledQuery, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preparingDb } from '../src/prepared-pool.ts';
+import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
+import { insertAsset } from './shared-links.fixtures.ts';
+
+/** The fixed-SQL paths of the shared-link routes: prepared statements, JSON asset rows, the one-statement create. */
+let h: LinksApiHarness;
+let owner: TestUser;
+
+beforeAll(async () => {
+  h = await startLinksApi();
+  owner = await h.newUser('owner');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const context = (userId: string): LinkContext => ({
+  userId,
+  publicUrl: 'http://share.test',
+  policy: permissiveLinkPolicy,
+});
+
+describe('preparingPool', () => {
+  it('should run marked statements as named prepared statements and leave the rest alone', async () => {
+    const pdb = preparingDb(h.tdb.pool);
+    const names = await pdb.connection().execute(async (c) => {
+      const marked = preparedSql('test_marked', 'SELECT $1::int + 1 AS n');
+      const a = await c.executeQuery<{ n: number }>(CompiledQuery.raw(marked, [1]));
+      const b = await c.executeQuery<{ n: number }>(CompiledQuery.raw(marked, [41])); // same statement, bound again
+      const plain = await c.executeQuery<{ n: number }>(CompiledQuery.raw('SELECT $1::int + 1 AS n', [2]));
+      expect([a.rows[0]?.n, b.rows[0]?.n, plain.rows[0]?.n]).toEqual([2, 42, 3]);
+      const { rows } = await c.executeQuery<{ name: string }>(
+        CompiledQuery.raw('SELECT name FROM pg_prepared_statements ORDER BY name', []),
+      );
+      return rows.map((r) => r.name);
+    });
+    expect(names).toContain('test_marked');
+    expect(names.filter((n) => n !== 'test_marked' && !n.startsWith('shared_links_'))).toEqual([]);
+    await pdb.destroy(); // the pool belongs to its creator: still usable afterwards
+    expect((await h.tdb.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('should read a statement name only from a leading mark', () => {
+    expect(preparedName(preparedSql('a_name', 'SELECT 1'))).toBe('a_name');
+    expect(preparedName('SELECT 1 /* prepared:x */')).toBeUndefined();
+    expect(preparedName('/* prepared: */ SELECT 1')).toBeUndefined();
+  });
+
+  it('should give the same links and transactions through the prepared view as through the plain pool', async () => {
+    const pdb = preparingDb(h.tdb.pool);
+    const assetId = await insertAsset(h.tdb.db, owner.id);
+    const ctx = context(owner.id);
+    const created = await createSharedLink(pdb, ctx, { type: 'INDIVIDUAL', assetIds: [assetId] });
+    expect(await listSharedLinks(pdb, ctx, { id: created.id })).toEqual([created]);
+    expect(await listSharedLinks(h.tdb.db, ctx, { id: created.id })).toEqual([created]);
+    expect(await listSharedLinks(pdb, ctx)).toEqual(await listSharedLinks(h.tdb.db, ctx));
+    // a transaction through the view still rolls back as one
+    await expect(
+      pdb.transaction().execute(async (trx) => {
+        await trx.deleteFrom('shared_links').where('id', '=', created.id).execute();
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await listSharedLinks(h.tdb.db, ctx, { id: created.id })).toHaveLength(1);
+  });
+});
+
+describe('link rows with their assets as JSON', () => {
+  it('should give exactly the asset row a column-wise select gives', async () => {
+    const assetId = await insertAsset(h.tdb.db, owner.id);
+    // values that a text → JSON → row round trip could get wrong: sub-millisecond and pre-1970 timestamps,
+    // float8 NaN and long fractions, bytes, a bigint beyond 32 bits, text with quotes and non-ASCII
+    await sql`
+      UPDATE assets SET
+        file_created_at = '2026-01-01 00:00:00.123999+00', file_modified_at = '1969-12-31 23:59:59.998999+00',
+        local_date_time = '1900-02-28 13:14:15.000001+00', exif_date_time_original = '2001-09-09 01:46:40+00',
+        trashed_at = '2030-05-05 05:05:05.5+00', exif_f_number = 'NaN', exif_latitude = -33.868819723456789,
+        exif_longitude = 151.20929, exif_iso = 3200, exif_orientation = 6, size = 9007199254740991,
+        thumbhash = '\\x00ff10'::bytea, exif_make = 'Ca"non ✓', duration = '1234', exif_exposure_time = '1/250'
+      WHERE id = ${assetId}`.execute(h.tdb.db);
+    const linkId = randomUUID();
+    await h.tdb.db
+      .insertInto('shared_links')
+      .values({ id: linkId, owner_id: owner.id, type: 'INDIVIDUAL', key: randomUUID() })
+      .execute();
+    await h.tdb.db.insertInto('shared_link_assets').values({ link_id: linkId, asset_id: assetId }).execute();
+
+    const columnWise = await h.tdb.db
+      .selectFrom('assets')
+      .select(assetColumns)
+      .where('id', '=', assetId)
+      .executeTakeFirstOrThrow();
+    const linkRow = await h.tdb.db
+      .selectFrom('shared_links')
+      .selectAll()
+      .where('id', '=', linkId)
+      .executeTakeFirstOrThrow();
+    for (const db of [h.tdb.db, preparingDb(h.tdb.pool)]) {
+      const [found] = await findLinksWithAssets(db, { ownerId: owner.id, id: linkId });
+      expect(found?.link).toEqual(linkRow);
+      expect(found?.assets).toEqual([columnWise]);
+      expect(found?.assets[0]?.file_created_at.toISOString()).toBe('2026-01-01T00:00:00.123Z');
+      expect(found?.assets[0]?.file_modified_at.toISOString()).toBe('1969-12-31T23:59:59.998Z');
+    }
+  });
+
+  it('should list a link without assets with none, and several assets in the order added', async () => {
+    const empty = randomUUID();
+    await h.tdb.db
+      .insertInto('shared_links')
+      .values({ id: empty, owner_id: owner.id, type: 'INDIVIDUAL', key: randomUUID() })
+      .execute();
+    const [found] = await findLinksWithAssets(h.tdb.db, { ownerId: owner.id, id: empty });
+    expect(found?.assets).toEqual([]);
+
+    const ids = [await insertAsset(h.tdb.db, owner.id), await insertAsset(h.tdb.db, owner.id)];
+    const link = await createSharedLink(h.tdb.db, context(owner.id), { type: 'INDIVIDUAL', assetIds: ids });
+    expect(link.assets.map((a) => a.id)).toEqual([...ids].sort());
+    const [listed] = await listSharedLinks(h.tdb.db, context(owner.id), { id: link.id });
+    expect(listed).toEqual(link);
+  });
+});
+
+describe('createSharedLink in one statement', () => {
+  it('should write nothing (no link, no event) when one asset is not the caller’s, naming it', async () => {
+    const mine = await insertAsset(h.tdb.db, owner.id);
+    const other = await h.newUser('other');
+    const theirs = await insertAsset(h.tdb.db, other.id);
+    const count = async () =>
+      Promise.all([
+        h.tdb.db
+          .selectFrom('shared_links')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow(),
+        h.tdb.db
+          .selectFrom('outbox_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow(),
+      ]);
+    const before = await count();
+    for (const db of [h.tdb.db, preparingDb(h.tdb.pool)]) {
+      await expect(
+        createSharedLink(db, context(owner.id), { type: 'INDIVIDUAL', assetIds: [mine, theirs.toUpperCase()] }),
+      ).rejects.toThrow(`Assets not found or no access: ${theirs}`);
+    }
+    expect(await count()).toEqual(before);
+  });
+
+  it('should write the link, its assets and its event together', async () => {
+    const assetId = await insertAsset(h.tdb.db, owner.id);
+    const link = await createSharedLink(preparingDb(h.tdb.pool), context(owner.id), {
+      type: 'INDIVIDUAL',
+      assetIds: [assetId.toUpperCase(), assetId],
+    });
+    const assets = await h.tdb.db
+      .selectFrom('shared_link_assets')
+      .select('asset_id')
+      .where('link_id', '=', link.id)
+      .execute();
+    expect(assets).toEqual([{ asset_id: assetId }]);
+    const events = await h.tdb.db
+      .selectFrom('outbox_events')
+      .select(['type', 'aggregate_id', 'payload'])
+      .where('aggregate_id', '=', link.id)
+      .execute();
+    expect(events).toMatchObject([
+      {
+        type: 'shared-link.created',
+        payload: { data: { linkId: link.id, ownerId: owner.id, linkType: 'INDIVIDUAL', albumId: null } },
+      },
+    ]);
+  });
+});
