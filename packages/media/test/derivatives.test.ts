@@ -2,6 +2,7 @@ import exifr from 'exifr';
 import sharp from 'sharp';
 import { thumbHashToApproximateAspectRatio, thumbHashToAverageRGBA, thumbHashToRGBA } from 'thumbhash';
 import { describe, expect, it } from 'vitest';
+import { shrinkToRgba } from '../src/derivatives.ts';
 import { genericThumbnail, MediaError, probeMedia, renderDerivatives } from '../src/index.ts';
 import { type Format, FULL_EXIF, halves, isoBmff, photo, pngBomb, randomBytes, tempDir, XMP } from './helpers.ts';
 
@@ -144,6 +145,28 @@ describe('renderDerivatives', () => {
     ).rejects.toMatchObject({
       code: 'TOO_MANY_PIXELS',
     });
+  });
+});
+
+describe('shrinkToRgba (the thumbhash input)', () => {
+  it('should area-average into a 100 px box, keeping the aspect ratio and never enlarging', () => {
+    const rgb = new Uint8Array(250 * 188 * 3);
+    for (let i = 0; i < rgb.length; i += 3) {
+      const x = (i / 3) % 250;
+      rgb.set(x < 125 ? [255, 0, 0] : [0, 0, 255], i); // left half red, right half blue
+    }
+    const out = shrinkToRgba(rgb, 250, 188, 3, 100);
+    expect(out).toMatchObject({ width: 100, height: 75 });
+    expect([...out.rgba.subarray(0, 4)]).toEqual([255, 0, 0, 255]);
+    const last = (75 * 100 - 1) * 4;
+    expect([...out.rgba.subarray(last, last + 4)]).toEqual([0, 0, 255, 255]);
+    expect(shrinkToRgba(new Uint8Array(30 * 20 * 3), 30, 20, 3, 100)).toMatchObject({ width: 30, height: 20 });
+  });
+
+  it('should weight colour by alpha, so transparent pixels lend no colour', () => {
+    // 2×1 → 1×1: an opaque green pixel and a fully transparent red one
+    const out = shrinkToRgba(new Uint8Array([0, 200, 0, 255, 255, 0, 0, 0]), 2, 1, 4, 1);
+    expect([...out.rgba]).toEqual([0, 200, 0, 128]);
   });
 });
 
