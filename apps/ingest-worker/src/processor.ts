@@ -65,15 +65,12 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
   const data = event.data as EventPayload<'asset.stored'>;
   const assetId = data.assetId;
 
-  const row = await deps.db.selectFrom('assets').selectAll().where('id', '=', assetId).executeTakeFirst();
-  if (!row) return { outcome: 'skipped', assetId, reason: 'the asset no longer exists' };
-  if (row.status === 'ready' || row.status === 'failed') {
-    return { outcome: 'skipped', assetId, reason: `already ${row.status}` };
+  const row = await claim(deps.db, assetId, data.batchId);
+  if (!row) {
+    const current = await deps.db.selectFrom('assets').select('status').where('id', '=', assetId).executeTakeFirst();
+    if (!current) return { outcome: 'skipped', assetId, reason: 'the asset no longer exists' };
+    return { outcome: 'skipped', assetId, reason: `already ${current.status}` };
   }
-  // Marking the asset `processing` needs nothing from the file: it runs while the file is fetched and decoded,
-  // and is awaited before any outcome is written (or an error is thrown for a retry).
-  const processing = markProcessing(deps.db, row, data.batchId);
-  processing.catch(() => {}); // awaited below; this only keeps an early rejection from counting as unhandled
 
   let original: Original | undefined;
   try {
@@ -93,11 +90,9 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
         await original.verified;
       }
     } catch (err) {
-      await processing;
       if (!isContentError(err)) throw err;
       return await markFailed(deps, row, data, err.message);
     }
-    await processing;
     const keys = derivativeKeys(row);
     await Promise.all([
       deps.storage.put(keys.thumbnail, derivatives.thumbnail, { contentType: 'image/webp' }),
@@ -119,33 +114,35 @@ async function renderOrPlaceholder(input: string, probe: ProbeResult, maxPixels:
   }
 }
 
-/** One statement (a data-modifying CTE for the batch item): one round trip, atomic without a transaction. */
-async function markProcessing(db: Db, row: AssetRow, batchId: string | null): Promise<void> {
+/**
+ * Marks an unfinished asset (`uploaded`, or `processing` when a job is retried) and its batch item `processing`,
+ * and returns its row; undefined when it is missing or already finished. One statement, so one round trip
+ * where a SELECT and a transaction took three or four, and atomic without a transaction (a data-modifying
+ * CTE updates the batch item only when the asset was claimed).
+ */
+async function claim(db: Db, assetId: string, batchId: string | null): Promise<AssetRow | undefined> {
   const now = new Date();
-  if (!batchId) {
-    await db
-      .updateTable('assets')
-      .set({ status: 'processing', updated_at: now })
-      .where('id', '=', row.id)
-      .where('status', '=', 'uploaded')
-      .execute();
-    return;
-  }
-  await db
+  const asset = db
+    .updateTable('assets')
+    .set({ status: 'processing', updated_at: now })
+    .where('id', '=', assetId)
+    .where('status', 'in', ['uploaded', 'processing'])
+    .returningAll();
+  if (!batchId) return asset.executeTakeFirst();
+  return db
+    .with('claimed', () => asset)
     .with('item', (qb) =>
       qb
         .updateTable('upload_items')
         .set({ status: 'processing', updated_at: now })
         .where('batch_id', '=', batchId)
-        .where('asset_id', '=', row.id)
+        .where('asset_id', 'in', qb.selectFrom('claimed').select('id'))
         .where('status', 'in', ['receiving', 'stored'])
-        .returning('id'),
+        .returning('upload_items.id'),
     )
-    .updateTable('assets')
-    .set({ status: 'processing', updated_at: now })
-    .where('id', '=', row.id)
-    .where('status', '=', 'uploaded')
-    .execute();
+    .selectFrom('claimed')
+    .selectAll()
+    .executeTakeFirst();
 }
 
 const mismatch = () =>

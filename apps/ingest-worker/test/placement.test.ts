@@ -158,6 +158,60 @@ describe('receiveUpload through a link', () => {
   });
 });
 
+describe('processIngestJob (batch items)', () => {
+  it('should mark a batch item processing with its asset, and leave a finished one alone', async () => {
+    async function* parts(): AsyncGenerator<UploadPart> {
+      yield {
+        type: 'file',
+        fieldname: 'files',
+        filename: 'slow.jpg',
+        file: Readable.from(await photo('jpeg', { seed: 3 })),
+      };
+    }
+    const batch = await receiveUploadBatch(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        uploadedByUserId: ownerId,
+        actor: { type: 'user', id: ownerId },
+        parts: parts(),
+        maxFileBytes: 10_000_000,
+        maxFiles: 10,
+      },
+    );
+    const assetId = batch.items[0]?.assetId as string;
+    const stored = await tdb.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('type', '=', 'asset.stored')
+      .where('aggregate_id', '=', assetId)
+      .executeTakeFirstOrThrow();
+    const event = stored.payload as DomainEvent;
+    const item = async () =>
+      (
+        await tdb.db
+          .selectFrom('upload_items')
+          .select('status')
+          .where('asset_id', '=', assetId)
+          .executeTakeFirstOrThrow()
+      ).status;
+    expect(await item()).toBe('stored');
+
+    const down = Object.assign(Object.create(storage) as BlobStore, {
+      get: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+      },
+    });
+    await expect(processIngestJob(event, { ...deps, storage: down })).rejects.toThrow(/ECONNREFUSED/);
+    expect(await item()).toBe('processing');
+
+    expect(await processIngestJob(event, deps)).toEqual({ outcome: 'ready', assetId });
+    expect(await item()).toBe('ready');
+    expect(await processIngestJob(event, deps)).toEqual({ outcome: 'skipped', assetId, reason: 'already ready' });
+    expect(await item()).toBe('ready');
+  });
+});
+
 describe('processIngestJob (video)', () => {
   it('should make a WebM ready as a VIDEO with a generic thumbnail', async () => {
     const outcome = await receiveUpload(
