@@ -125,6 +125,14 @@ describe('processIngestJob', () => {
     expect(await eventsOf(assetId, 'asset.ingested')).toHaveLength(1);
   });
 
+  it('should let exactly one of two concurrent deliveries finish the asset (one asset.ingested)', async () => {
+    const { assetId, event } = await upload(await photo('jpeg', { seed: 8 }), 'twice.jpg');
+    const outcomes = await Promise.all([processIngestJob(event, deps), processIngestJob(event, deps)]);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['ready', 'skipped']);
+    expect(await asset(assetId)).toMatchObject({ status: 'ready' });
+    expect(await eventsOf(assetId, 'asset.ingested')).toHaveLength(1);
+  });
+
   it('should produce the same rows and objects when an interrupted job runs again', async () => {
     const { assetId, event } = await upload(await photo('jpeg', { seed: 3 }), 'rerun.jpg');
     await processIngestJob(event, deps);
