@@ -80,31 +80,40 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
     return { outcome: 'skipped', assetId, reason: `already ${current.status}` };
   }
 
+  const keys = derivativeKeys(row);
+  // The preview is stored as soon as it is encoded (and the original verified), while the thumbnail is made.
+  const early: { preview?: Promise<unknown> } = {};
   let original: Original | undefined;
   try {
     let probe: ProbeResult;
     let derivatives: Derivatives;
     try {
       original = await openOriginal(deps.storage, row, deps.tempDir);
+      const { verified } = original;
+      const storePreview = (preview: Buffer) => {
+        early.preview = verified.then(() => deps.storage.put(keys.preview, preview, { contentType: 'image/jpeg' }));
+        early.preview.catch(() => {}); // awaited below
+      };
       try {
         const input = await original.ready;
         probe = await probeMedia(input, { maxPixels: deps.maxPixels });
         derivatives =
           probe.assetType === 'IMAGE'
-            ? await renderOrPlaceholder(input, probe, deps.maxPixels)
+            ? await renderOrPlaceholder(input, probe, deps.maxPixels, storePreview)
             : await genericThumbnail(probe.assetType, probe.mime);
       } finally {
         // a file that fails its checksum is failed for that, whatever else happened (and nothing is kept)
-        await original.verified;
+        await verified;
       }
     } catch (err) {
       if (!isContentError(err)) throw err;
+      // a preview stored before a later step failed is not kept for a failed asset
+      if (early.preview) await early.preview.then(() => deps.storage.delete(keys.preview)).catch(() => {});
       return await markFailed(deps, row, data, err.message);
     }
-    const keys = derivativeKeys(row);
     await Promise.all([
       deps.storage.put(keys.thumbnail, derivatives.thumbnail, { contentType: 'image/webp' }),
-      deps.storage.put(keys.preview, derivatives.preview, { contentType: 'image/jpeg' }),
+      early.preview ?? deps.storage.put(keys.preview, derivatives.preview, { contentType: 'image/jpeg' }),
     ]);
     return await markReady(deps, row, data, probe, derivatives, keys, event.correlationId);
   } finally {
@@ -113,9 +122,14 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
 }
 
 /** An image sharp cannot decode here (HEIC with the prebuilt sharp) gets the generic placeholder. */
-async function renderOrPlaceholder(input: string, probe: ProbeResult, maxPixels: number): Promise<Derivatives> {
+async function renderOrPlaceholder(
+  input: string,
+  probe: ProbeResult,
+  maxPixels: number,
+  onPreview: (preview: Buffer) => void,
+): Promise<Derivatives> {
   try {
-    return await renderDerivatives(input, { maxPixels, ...(probe.image ? { header: probe.image } : {}) });
+    return await renderDerivatives(input, { maxPixels, onPreview, ...(probe.image ? { header: probe.image } : {}) });
   } catch (err) {
     if (isMediaError(err) && err.code === 'UNSUPPORTED_TYPE') return genericThumbnail(probe.assetType, probe.mime);
     throw err;

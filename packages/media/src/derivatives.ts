@@ -27,6 +27,11 @@ export interface RenderOptions {
   maxPixels?: number;
   /** The file's header as `probeMedia` read it (`ProbeResult.image`): saves sniffing and reading it again. */
   header?: ImageHeader;
+  /**
+   * Called with the preview as soon as it is encoded, while the thumbnail is still being made (a caller can
+   * start storing it); the same buffer is in the result.
+   */
+  onPreview?: (preview: Buffer) => void;
 }
 
 /**
@@ -80,7 +85,7 @@ export async function renderDerivatives(path: string, options: RenderOptions = {
     }
     const { data, info } = intermediate;
     if (info.channels !== 4) throw new MediaError('CORRUPT', `unexpected decoded channel count ${info.channels}`);
-    outputs = await encodeFromRaw(data, info.width, info.height, 4);
+    outputs = await encodeFromRaw(data, info.width, info.height, 4, options.onPreview);
   } else {
     let preview: Buffer;
     try {
@@ -88,6 +93,7 @@ export async function renderDerivatives(path: string, options: RenderOptions = {
     } catch (error) {
       throw cannotDecode(error);
     }
+    options.onPreview?.(preview);
     const small = await sharp(preview)
       .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
       .raw({ depth: 'uchar' })
@@ -126,12 +132,14 @@ async function encodeFromRaw(
   width: number,
   height: number,
   channels: 3 | 4,
+  onPreview?: (preview: Buffer) => void,
 ): Promise<Pick<Derivatives, 'thumbnail' | 'preview' | 'thumbhash'>> {
   const raw = { raw: { width, height, channels } };
   // JPEG has no alpha: transparent areas become white, as a viewer's page background would show.
   const preview = await (channels === 4 ? sharp(pixels, raw).flatten({ background: '#ffffff' }) : sharp(pixels, raw))
     .jpeg(PREVIEW_JPEG)
     .toBuffer();
+  onPreview?.(preview);
   const small = await sharp(pixels, raw)
     .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
     .raw({ depth: 'uchar' })

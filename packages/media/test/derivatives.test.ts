@@ -84,6 +84,19 @@ describe('renderDerivatives', () => {
     expect(withHeader).toMatchObject({ width: 600, height: 900 });
   });
 
+  it('should hand over the preview as soon as it is encoded, opaque or not', async () => {
+    for (const [name, alpha] of [
+      ['early.jpg', false],
+      ['early.png', true],
+    ] as const) {
+      const bytes = await photo(alpha ? 'png' : 'jpeg', { width: 500, height: 300, alpha });
+      const seen: Buffer[] = [];
+      const result = await renderDerivatives(files.write(name, bytes), { onPreview: (p) => seen.push(p) });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.equals(result.preview)).toBe(true);
+    }
+  });
+
   it('should make sRGB colour outputs from a greyscale JPEG', async () => {
     const grey = await sharp(await photo('jpeg', { width: 600, height: 400 }))
       .toColourspace('b-w')
