@@ -16,7 +16,14 @@ export {
   type MediaTypes,
   SUPPORTED_FORMATS,
 } from './formats.ts';
-export { DEFAULT_MAX_PIXELS, type ExifInfo, type ProbeOptions, type ProbeResult, probeMedia } from './probe.ts';
+export {
+  DEFAULT_MAX_PIXELS,
+  type ExifInfo,
+  type ImageHeader,
+  type ProbeOptions,
+  type ProbeResult,
+  probeMedia,
+} from './probe.ts';
 export { type SniffResult, sniffBuffer, sniffFile, sniffFileOrThrow } from './sniff.ts';
 export {
   canStripMetadata,
