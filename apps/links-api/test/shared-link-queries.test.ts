@@ -184,3 +184,69 @@ describe('createSharedLink in one statement', () => {
     ]);
   });
 });
+
+describe('concurrent calls (batched statements)', () => {
+  it('should give each of many concurrent creates its own outcome, and write exactly the successful ones', async () => {
+    const ctx = context(owner.id);
+    const other = await h.newUser('stranger');
+    const foreign = await insertAsset(h.tdb.db, other.id);
+    const mine = await Promise.all(Array.from({ length: 6 }, () => insertAsset(h.tdb.db, owner.id)));
+    const slug = `batch-${randomUUID().slice(0, 8)}`;
+    const requests = [
+      ...mine.slice(0, 4).map((id) => ({ type: 'INDIVIDUAL' as const, assetIds: [id] })),
+      { type: 'INDIVIDUAL' as const, assetIds: [mine[4] as string, foreign] }, // refused: one asset is not theirs
+      { type: 'INDIVIDUAL' as const, assetIds: [mine[4] as string], slug }, // these two contest one slug
+      { type: 'INDIVIDUAL' as const, assetIds: [mine[5] as string], slug: slug.toUpperCase() },
+    ];
+    const outcomes = await Promise.allSettled(requests.map((dto) => createSharedLink(h.tdb.db, ctx, dto)));
+    const ok = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+    expect(ok).toHaveLength(5);
+    expect(errors.sort()).toEqual([
+      `Assets not found or no access: ${foreign}`,
+      expect.stringMatching(/^Slug ".*" is already in use/),
+    ]);
+    for (const [i, o] of outcomes.slice(0, 4).entries()) {
+      expect(o.status === 'fulfilled' && o.value.assets.map((a) => a.id)).toEqual([mine[i]]);
+    }
+    const ids = ok.map((l) => l.id);
+    const events = await h.tdb.db
+      .selectFrom('outbox_events')
+      .select('aggregate_id')
+      .where('aggregate_id', 'in', ids)
+      .execute();
+    expect(events.map((e) => e.aggregate_id).sort()).toEqual([...ids].sort());
+    const written = await h.tdb.db
+      .selectFrom('shared_link_assets')
+      .select('asset_id')
+      .where('asset_id', 'in', [...mine, foreign])
+      .execute();
+    expect(written.map((r) => r.asset_id).sort()).toEqual(ok.flatMap((l) => l.assets.map((a) => a.id)).sort());
+  });
+
+  it('should answer concurrent look-ups by id each for its caller only', async () => {
+    const other = await h.newUser('looker');
+    const [a, b] = await Promise.all([
+      createSharedLink(h.tdb.db, context(owner.id), {
+        type: 'INDIVIDUAL',
+        assetIds: [await insertAsset(h.tdb.db, owner.id)],
+      }),
+      createSharedLink(h.tdb.db, context(other.id), {
+        type: 'INDIVIDUAL',
+        assetIds: [await insertAsset(h.tdb.db, other.id)],
+      }),
+    ]);
+    if (!a || !b) throw new Error('setup');
+    const look = (ownerId: string, id: string) => findLinksWithAssets(h.tdb.db, { ownerId, id });
+    const found = await Promise.all([
+      look(owner.id, a.id),
+      look(other.id, a.id), // someone else's link: not found
+      look(other.id, b.id),
+      look(owner.id, a.id.toUpperCase()),
+      look(owner.id, randomUUID()),
+      look(owner.id, `urn:uuid:${a.id}`), // a spelling PostgreSQL refuses: not found, and the others unharmed
+    ]);
+    expect(found.map((f) => f.map((l) => l.link.id))).toEqual([[a.id], [], [b.id], [a.id], [], []]);
+    expect(found[0]?.[0]?.assets.map((x) => x.id)).toEqual(a.assets.map((x) => x.id));
+  });
+});

@@ -62,14 +62,14 @@ export async function albumRoles(db: Db, userId: string, albumIds: readonly stri
 type Checker = (db: Db, userId: string, ids: readonly string[]) => Promise<Set<string>>;
 
 /**
- * The `asset.update` / `asset.delete` / `asset.share` rule as SQL: the rows (`columns` of `assets`) of the ids in
- * the `idsParam` array (uuid[]) that the `userParam` user owns. Statements that fold this check into their
- * write (creating a shared link) embed it.
+ * The `asset.update` / `asset.delete` / `asset.share` rule as SQL, for statements that fold the check into their
+ * write (creating shared links): the condition that the `assets` row `alias` is the asset `idExpr` and belongs
+ * to the user `userExpr` (SQL expressions: parameters or columns).
  */
-export const ownedAssetsSql = (userParam: string, idsParam: string, columns = 'id'): string =>
-  `SELECT ${columns} FROM assets WHERE owner_id = ${userParam} AND id = ANY(${idsParam}::uuid[])`;
+export const ownedAssetSql = (alias: string, userExpr: string, idExpr: string): string =>
+  `${alias}.id = ${idExpr} AND ${alias}.owner_id = ${userExpr}`;
 
-const OWNED_ASSETS_SQL = ownedAssetsSql('$1', '$2');
+const OWNED_ASSETS_SQL = `SELECT a.id FROM assets a WHERE ${ownedAssetSql('a', '$1', 'ANY($2::uuid[])')}`;
 
 const ownedAssets: Checker = async (db, userId, ids) => {
   const { rows } = await db.executeQuery<{ id: string }>(CompiledQuery.raw(OWNED_ASSETS_SQL, [userId, ids]));

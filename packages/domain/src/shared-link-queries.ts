@@ -1,7 +1,8 @@
 import type { AssetRow, Db, OutboxInsertRow, SharedLinkRow } from '@immish/db';
 import { CompiledQuery } from 'kysely';
-import { ownedAssetsSql } from './access.ts';
+import { isUuid, ownedAssetSql } from './access.ts';
 import { assetColumns } from './assets.ts';
+import { Batcher } from './shared-link-batch.ts';
 
 /**
  * The hot statements of the shared-link routes as fixed SQL texts, built once at load time. Building the
@@ -36,6 +37,12 @@ export interface LinkWithAssets {
 export async function runSql<R>(db: Db, text: string, parameters: readonly unknown[]): Promise<R[]> {
   return (await db.executeQuery<R>(CompiledQuery.raw(text, parameters as unknown[]))).rows;
 }
+
+/**
+ * Errors that belong to one input of a batched statement, not to the database: PostgreSQL's data exceptions
+ * (class 22: a value it cannot take) and integrity violations (class 23: unique, foreign key, check).
+ */
+const belongsToOneInput = (err: unknown) => /^2[23]/.test(String((err as { code?: unknown }).code ?? ''));
 
 /** Every column of `shared_links`, in table order (the compile-time check below keeps it complete). */
 const linkColumns = [
@@ -148,39 +155,79 @@ export interface LinkFilter {
   albumId?: string | undefined;
 }
 
-/** The listing SQL for each combination of filters (`$1` owner, then id, then album id when present). */
-const findSql = new Map<string, string>();
-for (const byId of [false, true]) {
-  for (const byAlbum of [false, true]) {
-    const where = ['shared_links.owner_id = $1'];
-    if (byId) where.push(`shared_links.id = $${where.length + 1}`);
-    if (byAlbum) where.push(`shared_links.album_id = $${where.length + 1}`);
-    findSql.set(
-      `${byId}/${byAlbum}`,
-      preparedSql(
-        `shared_links_find${byId ? '_id' : ''}${byAlbum ? '_album' : ''}`,
-        `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT}
-         FROM shared_links
-         LEFT JOIN shared_link_assets ON shared_link_assets.link_id = shared_links.id
-         LEFT JOIN assets ON assets.id = shared_link_assets.asset_id
-        WHERE ${where.join(' AND ')}
-        ORDER BY shared_links.created_at DESC, shared_links.id DESC, shared_link_assets.added_at, assets.id`,
-      ),
-    );
-  }
-}
+const FROM_LINKS_WITH_ASSETS = `
+    LEFT JOIN shared_link_assets ON shared_link_assets.link_id = shared_links.id
+    LEFT JOIN assets ON assets.id = shared_link_assets.asset_id`;
+const NEWEST_FIRST =
+  'ORDER BY shared_links.created_at DESC, shared_links.id DESC, shared_link_assets.added_at, assets.id';
+
+/** A user's links, and those of one of their albums (`$1` owner, `$2` album). */
+const FIND_SQL = preparedSql(
+  'shared_links_find',
+  `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
+    WHERE shared_links.owner_id = $1 ${NEWEST_FIRST}`,
+);
+const FIND_BY_ALBUM_SQL = preparedSql(
+  'shared_links_find_album',
+  `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
+    WHERE shared_links.owner_id = $1 AND shared_links.album_id = $2 ${NEWEST_FIRST}`,
+);
+/** Links by (owner, id) pairs (`$1` owners, `$2` ids): the look-ups of one batch. */
+const FIND_BY_IDS_SQL = preparedSql(
+  'shared_links_find_ids',
+  `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT}
+     FROM unnest($1::uuid[], $2::uuid[]) AS wanted(owner_id, id)
+     JOIN shared_links ON shared_links.id = wanted.id AND shared_links.owner_id = wanted.owner_id
+     ${FROM_LINKS_WITH_ASSETS} ${NEWEST_FIRST}`,
+);
 
 /**
  * Links with their assets in ONE round trip: links LEFT JOIN their assets (INDIVIDUAL links; ALBUM links
  * have none), regrouped here. No N+1, and a plain join that PostgreSQL plans cheaply (a JSON-aggregating
  * subquery cost more to plan on every call than it saved). Newest first; assets in the order added.
+ * A look-up by id shares its statement with the concurrent ones (shared-link-batch.ts).
  */
 export async function findLinksWithAssets(db: Db, filter: LinkFilter): Promise<LinkWithAssets[]> {
-  const params: unknown[] = [filter.ownerId];
-  if (filter.id !== undefined) params.push(filter.id);
-  if (filter.albumId !== undefined) params.push(filter.albumId);
-  const text = findSql.get(`${filter.id !== undefined}/${filter.albumId !== undefined}`) as string;
-  return groupLinkRows(await runSql<Record<string, unknown>>(db, text, params));
+  if (filter.id !== undefined) {
+    const found = isUuid(filter.id) ? await findLinkById(db, { ownerId: filter.ownerId, id: filter.id }) : null;
+    const inAlbum = filter.albumId === undefined || found?.link.album_id === filter.albumId.toLowerCase();
+    return found && inAlbum ? [found] : [];
+  }
+  const rows =
+    filter.albumId === undefined
+      ? await runSql<Record<string, unknown>>(db, FIND_SQL, [filter.ownerId])
+      : await runSql<Record<string, unknown>>(db, FIND_BY_ALBUM_SQL, [filter.ownerId, filter.albumId]);
+  return groupLinkRows(rows);
+}
+
+interface LinkKey {
+  ownerId: string;
+  id: string;
+}
+const keyOf = (ownerId: string, id: string) => `${ownerId}/${id.toLowerCase()}`;
+
+/** Runs FIND_BY_IDS_SQL: for each key, its link (if the owner has it) or null. */
+async function findLinksByIds(db: Db, keys: readonly LinkKey[]): Promise<(LinkWithAssets | null)[]> {
+  const distinct = [...new Map(keys.map((k) => [keyOf(k.ownerId, k.id), k])).values()]; // a batch may ask twice
+  const rows = await runSql<Record<string, unknown>>(db, FIND_BY_IDS_SQL, [
+    distinct.map((k) => k.ownerId),
+    distinct.map((k) => k.id),
+  ]);
+  const found = new Map(groupLinkRows(rows).map((l) => [keyOf(l.link.owner_id, l.link.id), l]));
+  return keys.map((k) => found.get(keyOf(k.ownerId, k.id)) ?? null);
+}
+
+const lookupBatchers = new WeakMap<Db, Batcher<LinkKey, LinkWithAssets | null>>();
+
+/** One of the owner's links by id, or null. Concurrent look-ups on the same `db` share one statement. */
+function findLinkById(db: Db, key: LinkKey): Promise<LinkWithAssets | null> {
+  if (db.isTransaction) return findLinksByIds(db, [key]).then(([l]) => l ?? null);
+  let batcher = lookupBatchers.get(db);
+  if (!batcher) {
+    batcher = new Batcher({ run: (keys) => findLinksByIds(db, keys), isolate: belongsToOneInput });
+    lookupBatchers.set(db, batcher);
+  }
+  return batcher.submit(key);
 }
 
 /** The columns a new link is inserted with (the rest take their defaults). `id` is chosen by the caller. */
@@ -199,70 +246,118 @@ export interface NewLinkValues {
   show_metadata: boolean;
 }
 
+/** One link to create: its row, its assets (lower-case, distinct, well-formed UUIDs; [] for ALBUM) and its event. */
+export interface NewLink {
+  values: NewLinkValues;
+  assetIds: readonly string[];
+  event: OutboxInsertRow;
+}
+
 /**
- * The link, its assets and its outbox event in ONE statement (data-modifying CTEs): one round trip, and atomic
- * like the transaction it replaces — the link and its event are written together or not at all (SPEC §6).
- * The `asset.share` check (access.ts) is folded in: nothing is written unless the owner may share every id
- * of `assetIds` (lower-case, distinct, well-formed UUIDs; [] for an ALBUM link). The rows that check reads are
- * the ones returned (no second look-up of the assets: a join of the inserted ids back to `assets` got a hash
- * join over the whole table in the generic plan).
+ * Links, their assets and their outbox events in ONE statement (data-modifying CTEs over parameter arrays): one
+ * round trip, and atomic like a transaction — a link and its event are written together or not at all
+ * (SPEC §6). The `asset.share` check (access.ts) is folded in: a link is written only if its owner may share
+ * every one of its assets; the others are left out (and nothing of them is written). The asset rows the check
+ * reads are the ones returned (a join of the inserted ids back to `assets` got a hash join over the whole table
+ * in the generic plan).
  */
-const INSERT_LINK_SQL = preparedSql(
+const INSERT_LINKS_SQL = preparedSql(
   'shared_links_insert',
-  `WITH shareable AS (${ownedAssetsSql('$2', '$13', assetColumns.join(', '))}),
+  `WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::timestamptz[], $10::boolean[], $11::boolean[], $12::boolean[])
+      AS i(id, owner_id, type, album_id, key, slug, description, password_hash, expires_at,
+           allow_download, allow_upload, show_metadata)
+  ),
+  events AS (
+    SELECT * FROM unnest($13::uuid[], $14::text[], $15::text[], $16::uuid[], $17::jsonb[], $18::timestamptz[])
+      AS e(id, type, aggregate_type, aggregate_id, payload, occurred_at)
+  ),
+  wanted AS (SELECT * FROM unnest($19::uuid[], $20::uuid[]) AS w(link_id, asset_id)),
+  shareable AS (
+    SELECT w.link_id, ${assetColumns.map((c) => c.replace('assets.', 'a.')).join(', ')}
+      FROM wanted w
+      JOIN input i ON i.id = w.link_id
+      JOIN assets a ON ${ownedAssetSql('a', 'i.owner_id', 'w.asset_id')}
+  ),
+  allowed AS (
+    SELECT i.id FROM input i
+      LEFT JOIN (SELECT link_id, count(*) AS n FROM wanted GROUP BY link_id) wc ON wc.link_id = i.id
+      LEFT JOIN (SELECT link_id, count(*) AS n FROM shareable GROUP BY link_id) sc ON sc.link_id = i.id
+     WHERE coalesce(wc.n, 0) = coalesce(sc.n, 0)
+  ),
   link AS (
     INSERT INTO shared_links (id, owner_id, type, album_id, key, slug, description, password_hash, expires_at,
                               allow_download, allow_upload, show_metadata)
-    SELECT $1::uuid, $2::uuid, $3::text, $4::uuid, $5::text, $6::text, $7::text, $8::text, $9::timestamptz,
-           $10::boolean, $11::boolean, $12::boolean
-     WHERE (SELECT count(*) FROM shareable) = cardinality($13::uuid[])
+    SELECT i.id, i.owner_id, i.type, i.album_id, i.key, i.slug, i.description, i.password_hash, i.expires_at,
+           i.allow_download, i.allow_upload, i.show_metadata
+      FROM input i JOIN allowed USING (id)
     RETURNING ${linkColumns.join(', ')}
   ),
   added AS (
     INSERT INTO shared_link_assets (link_id, asset_id)
-    SELECT link.id, shareable.id FROM link CROSS JOIN shareable
+    SELECT s.link_id, s.id FROM shareable s JOIN link ON link.id = s.link_id
   ),
   event AS (
     INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at)
-    SELECT $14::uuid, $15::text, $16::text, $17::uuid, $18::jsonb, $19::timestamptz FROM link
+    SELECT e.id, e.type, e.aggregate_type, e.aggregate_id, e.payload, e.occurred_at
+      FROM events e JOIN link ON link.id = e.aggregate_id
   )
   SELECT ${linkSelect('link')}, ${ASSET_SELECT}
     FROM link
-    LEFT JOIN shareable AS assets ON true
-   ORDER BY assets.id`,
+    LEFT JOIN shareable AS assets ON assets.link_id = link.id
+   ORDER BY link.id, assets.id`,
 );
 
-/**
- * Runs INSERT_LINK_SQL: the new link with its asset rows (ordered by asset id, like the listing orders assets
- * added together), or null when some asset is not the owner's (nothing was written). Unique and foreign-key
- * violations reject as PostgreSQL reports them (the caller maps them).
- */
-export async function insertLinkWithAssets(
-  db: Db,
-  values: NewLinkValues,
-  assetIds: readonly string[],
-  event: OutboxInsertRow,
-): Promise<LinkWithAssets | null> {
-  const rows = await runSql<Record<string, unknown>>(db, INSERT_LINK_SQL, [
-    values.id,
-    values.owner_id,
-    values.type,
-    values.album_id,
-    values.key,
-    values.slug,
-    values.description,
-    values.password_hash,
-    values.expires_at,
-    values.allow_download,
-    values.allow_upload,
-    values.show_metadata,
-    assetIds,
-    event.id,
-    event.type,
-    event.aggregate_type,
-    event.aggregate_id,
-    event.payload,
-    event.occurred_at,
+/** Runs INSERT_LINKS_SQL for `links` (each with exactly one event, its `shared-link.created`). */
+async function insertLinks(db: Db, links: readonly NewLink[]): Promise<(LinkWithAssets | null)[]> {
+  const link = <T>(f: (v: NewLinkValues) => T) => links.map((l) => f(l.values));
+  const event = <T>(f: (e: OutboxInsertRow) => T) => links.map((l) => f(l.event));
+  const rows = await runSql<Record<string, unknown>>(db, INSERT_LINKS_SQL, [
+    link((v) => v.id),
+    link((v) => v.owner_id),
+    link((v) => v.type),
+    link((v) => v.album_id),
+    link((v) => v.key),
+    link((v) => v.slug),
+    link((v) => v.description),
+    link((v) => v.password_hash),
+    link((v) => v.expires_at),
+    link((v) => v.allow_download),
+    link((v) => v.allow_upload),
+    link((v) => v.show_metadata),
+    event((e) => e.id),
+    event((e) => e.type),
+    event((e) => e.aggregate_type),
+    event((e) => e.aggregate_id),
+    event((e) => e.payload),
+    event((e) => e.occurred_at),
+    links.flatMap((l) => l.assetIds.map(() => l.values.id)),
+    links.flatMap((l) => l.assetIds),
   ]);
-  return groupLinkRows(rows)[0] ?? null;
+  const created = new Map(groupLinkRows(rows).map((l) => [l.link.id, l]));
+  return links.map((l) => created.get(l.values.id) ?? null);
+}
+
+const batchers = new WeakMap<Db, Batcher<NewLink, LinkWithAssets | null>>();
+
+/**
+ * Creates a link with its assets and its event (INSERT_LINKS_SQL): the new link with its asset rows (ordered by
+ * asset id, like the listing orders assets added together), or null when some asset is not the owner's
+ * (nothing was written). Unique and foreign-key violations reject as PostgreSQL reports them (the caller maps
+ * them). Concurrent calls on the same `db` share statements (shared-link-batch.ts); inside a transaction the
+ * link is written on its own (a failed statement there would abort the caller's transaction).
+ */
+export async function insertLinkWithAssets(db: Db, link: NewLink): Promise<LinkWithAssets | null> {
+  if (db.isTransaction) return (await insertLinks(db, [link]))[0] ?? null;
+  let batcher = batchers.get(db);
+  if (!batcher) {
+    batcher = new Batcher({
+      run: (links) => insertLinks(db, links),
+      isolate: belongsToOneInput,
+      weight: (l) => 1 + l.assetIds.length,
+    });
+    batchers.set(db, batcher);
+  }
+  return batcher.submit(link);
 }

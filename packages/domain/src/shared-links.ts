@@ -14,6 +14,7 @@ import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy 
 import { findLinksWithAssets, insertLinkWithAssets, type LinkWithAssets } from './shared-link-queries.ts';
 import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './shared-link-rules.ts';
 
+export * from './shared-link-batch.ts';
 export * from './shared-link-dto.ts';
 export * from './shared-link-policy.ts';
 export * from './shared-link-queries.ts';
@@ -150,9 +151,8 @@ export async function createSharedLink(
     let created: LinkWithAssets | null;
     try {
       // The link, its assets, the asset check and the event in one statement: one round trip, all or nothing.
-      created = await insertLinkWithAssets(
-        db,
-        {
+      created = await insertLinkWithAssets(db, {
+        values: {
           id: linkId,
           owner_id: ctx.userId,
           type: dto.type,
@@ -167,8 +167,8 @@ export async function createSharedLink(
           show_metadata: dto.showMetadata ?? true,
         },
         assetIds,
-        events[0] as OutboxInsertRow,
-      );
+        event: events[0] as OutboxInsertRow,
+      });
     } catch (err) {
       const constraint = pgConstraint(err);
       if (constraint === SLUG_INDEX && slug !== null) throw slugConflict(slug);
