@@ -89,21 +89,22 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
     let derivatives: Derivatives;
     try {
       original = await openOriginal(deps.storage, row, deps.tempDir);
-      const { verified } = original;
+      const { verify } = original;
       const storePreview = (preview: Buffer) => {
-        early.preview = verified.then(() => deps.storage.put(keys.preview, preview, { contentType: 'image/jpeg' }));
+        early.preview = verify().then(() => deps.storage.put(keys.preview, preview, { contentType: 'image/jpeg' }));
         early.preview.catch(() => {}); // awaited below
       };
       try {
         const input = await original.ready;
         probe = await probeMedia(input, { maxPixels: deps.maxPixels });
+        verify(); // the checksum is read alongside the decoding (not competing with the probe's small reads)
         derivatives =
           probe.assetType === 'IMAGE'
             ? await renderOrPlaceholder(input, probe, deps.maxPixels, storePreview)
             : await genericThumbnail(probe.assetType, probe.mime);
       } finally {
         // a file that fails its checksum is failed for that, whatever else happened (and nothing is kept)
-        await verified;
+        await verify();
       }
     } catch (err) {
       if (!isContentError(err)) throw err;
@@ -172,10 +173,13 @@ const mismatch = () =>
 
 /** The original as a file to decode, and its SHA-1 verification. */
 interface Original {
-  /** Resolves to the path to decode (rejects as `verified` does when there is none). */
+  /** Resolves to the path to decode (rejects as `verify()` does when there is none). */
   ready: Promise<string>;
-  /** Resolves once the bytes matched the SHA-1 computed at upload; rejects ContentError when they did not. */
-  verified: Promise<void>;
+  /**
+   * Starts the SHA-1 check on the first call; resolves once the bytes matched the sum computed at upload,
+   * rejects ContentError when they did not. Every call returns the same promise.
+   */
+  verify(): Promise<void>;
   /** Removes what was made for this job (a temp copy). */
   dispose(): Promise<void>;
 }
@@ -183,7 +187,7 @@ interface Original {
 /**
  * The fs driver's stored original is decoded in place, while its SHA-1 is verified from a separate read: no
  * copy to write, read back and delete, and the check runs alongside the decoding instead of before it. Nothing
- * derived from the file is kept unless `verified` resolves. Other stores (S3): the original is copied to a temp
+ * derived from the file is kept unless `verify()` resolves. Other stores (S3): the original is copied to a temp
  * file, verified on the way, and decoded from there.
  *
  * Why a file and not memory: sharp reads a file natively, while an original held in a Buffer is several MiB of
@@ -202,9 +206,15 @@ async function openOriginal(storage: BlobStore, row: AssetRow, tempRoot: string 
   if (storage instanceof FsBlobStore) {
     body.destroy(); // it told that the file is there; the checksum is read below with fewer, larger reads
     const path = storage.pathOf(row.original_key);
-    const verified = verifyFile(path, row);
-    verified.catch(() => {}); // awaited by the caller; this only keeps an early rejection from counting as unhandled
-    return { ready: Promise.resolve(path), verified, dispose: async () => {} };
+    let verifying: Promise<void> | undefined;
+    const verify = () => {
+      if (!verifying) {
+        verifying = verifyFile(path, row);
+        verifying.catch(() => {}); // awaited by the caller; this only keeps an early rejection from counting as unhandled
+      }
+      return verifying;
+    };
+    return { ready: Promise.resolve(path), verify, dispose: async () => {} };
   }
   const path = join(tempRoot ?? tmpdir(), `immish-ingest-${randomUUID()}`);
   let copy: FileHandle;
@@ -216,7 +226,7 @@ async function openOriginal(storage: BlobStore, row: AssetRow, tempRoot: string 
   }
   const verified = verifyOriginal(body, row, copy).finally(() => copy.close());
   verified.catch(() => {}); // as above
-  return { ready: verified.then(() => path), verified, dispose: () => rm(path, { force: true }) };
+  return { ready: verified.then(() => path), verify: () => verified, dispose: () => rm(path, { force: true }) };
 }
 
 /** Read buffers for checksums, reused: no garbage per file, so no collector work for a few MiB per photo. */

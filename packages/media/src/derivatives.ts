@@ -154,10 +154,12 @@ async function encodeThumbnail(
   height: number,
   channels: 3 | 4,
 ): Promise<Pick<Derivatives, 'thumbnail' | 'thumbhash'>> {
-  const thumbnail = await sharp(pixels, { raw: { width, height, channels } }).webp(THUMBNAIL_WEBP).toBuffer();
+  // the thumbhash is computed here, on the main thread, while the WebP is encoded on sharp's
+  const encoding = sharp(pixels, { raw: { width, height, channels } }).webp(THUMBNAIL_WEBP).toBuffer();
+  encoding.catch(() => {}); // awaited below; a thumbhash error must not leave it unhandled
   const hash = shrinkToRgba(pixels, width, height, channels, THUMBHASH_SIZE);
   const thumbhash = Buffer.from(rgbaToThumbHash(hash.width, hash.height, hash.rgba));
-  return { thumbnail, thumbhash };
+  return { thumbnail: await encoding, thumbhash };
 }
 
 /**
