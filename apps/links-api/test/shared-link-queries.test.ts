@@ -15,7 +15,7 @@ import { preparingDb } from '../src/prepared-pool.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 import { insertAsset } from './shared-links.fixtures.ts';
 
-/** The fixed-SQL paths of the shared-link routes: prepared statements, JSON asset rows, the one-statement create. */
+/** The fixed-SQL paths of the shared-link routes: prepared statements, link-with-assets rows, batched statements. */
 let h: LinksApiHarness;
 let owner: TestUser;
 
@@ -78,10 +78,10 @@ describe('preparingPool', () => {
   });
 });
 
-describe('link rows with their assets as JSON', () => {
+describe('link rows with their assets', () => {
   it('should give exactly the asset row a column-wise select gives', async () => {
     const assetId = await insertAsset(h.tdb.db, owner.id);
-    // values that a text → JSON → row round trip could get wrong: sub-millisecond and pre-1970 timestamps,
+    // values a row mapping could get wrong: sub-millisecond and pre-1970 timestamps,
     // float8 NaN and long fractions, bytes, a bigint beyond 32 bits, text with quotes and non-ASCII
     await sql`
       UPDATE assets SET
