@@ -10,8 +10,8 @@ type NamedQueryClient = {
 /**
  * A view of `pool` (the pg pool the services' `db` runs on) whose connections run the statements the domain
  * marks `/* prepared:<name> *\/` (see packages/domain/src/shared-link-queries.ts) as named prepared statements;
- * everything else goes through unchanged. The hot shared-link statements are a join of ~60 columns and a
- * four-part insert: PostgreSQL spent more CPU planning them on every request than running them.
+ * everything else goes through unchanged. The hot shared-link statements (a join of ~60 columns, an insert into
+ * three tables): PostgreSQL spent more CPU parsing and planning them on every request than running them.
  *
  * `end()` does nothing: the pool belongs to whoever created it (main.ts's backing services, a test, the bench).
  */
