@@ -22,11 +22,12 @@ import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LinksApiConfig } from '@immish/contracts';
+import { LinksApiConfig, Queues } from '@immish/contracts';
 import { BullEventPublisher, createDb, createPool, type Db, migrateToLatest, OutboxRelay } from '@immish/db';
 import { createApiKey, createUser, receiveUpload } from '@immish/domain';
 import { createLogger, loadConfig } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
+import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import sharp from 'sharp';
@@ -152,6 +153,8 @@ async function interleavedRuns(
     logger: createLogger({ service: 'ingest-bench', level: 'silent' }),
   });
   await worker.pause();
+  const finishedJobs = new JobCounter(new QueueEvents(Queues.ingest, { connection: { url: redisUrl }, prefix }));
+  await finishedJobs.ready();
   const relay = new OutboxRelay({ db, databaseUrl, publisher, pollIntervalMs: 50, batchSize: 500 });
   relay.start();
   let baselineSeconds = 0;
@@ -180,6 +183,7 @@ async function interleavedRuns(
       );
     }
     const target = r * size + chunk.length;
+    finishedJobs.reset();
     // every job of the chunk is in the queue before the clock starts
     while (
       Number(
@@ -197,7 +201,9 @@ async function interleavedRuns(
     const started = performance.now();
     worker.resume();
     while (counts.ready + counts.failed < target) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      // woken by the queue's job events (a blocking Redis read), not by a fast polling loop: polling the
+      // database 40 times a second competed with the worker for the same 2 cores
+      await finishedJobs.waitFor(chunk.length, 1000);
       const rows = await db
         .selectFrom('assets')
         .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
@@ -214,10 +220,57 @@ async function interleavedRuns(
     );
   }
   await relay.stop();
+  await finishedJobs.close();
   await worker.close();
   await publisher.close();
   await storage.close();
   return { baselineSeconds, ingestSeconds, ...counts };
+}
+
+/** Counts the ingest queue's finished jobs (completed or failed) and wakes a waiter when enough have. */
+class JobCounter {
+  readonly #events: QueueEvents;
+  #count = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(events: QueueEvents) {
+    this.#events = events;
+    const bump = () => {
+      this.#count++;
+      this.#wake?.();
+    };
+    events.on('completed', bump);
+    events.on('failed', bump);
+  }
+
+  ready(): Promise<void> {
+    return this.#events.waitUntilReady().then(() => undefined);
+  }
+
+  reset(): void {
+    this.#count = 0;
+  }
+
+  /** Resolves once `n` jobs finished since the last reset, or after `timeoutMs` (the caller checks the database). */
+  waitFor(n: number, timeoutMs: number): Promise<void> {
+    if (this.#count >= n) return new Promise((resolve) => setTimeout(resolve, 100)); // a retried failure counted twice
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = () => {
+        if (this.#count >= n) done();
+      };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#events.close();
+  }
 }
 
 const checksumOf = (i: number) =>
