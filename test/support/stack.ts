@@ -139,7 +139,13 @@ export async function startStack(
       rmSync(storageRoot, { recursive: true, force: true });
     },
   };
-  for (const s of services) await stack.start(s);
+  try {
+    for (const s of services) await stack.start(s);
+  } catch (e) {
+    // the caller never gets the stack to stop: stop what did start (no service outlives a failed start-up)
+    await stack.stop().catch(() => {});
+    throw e;
+  }
   return stack;
 }
 
