@@ -70,10 +70,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(key: string, body: Readable | Buffer | Uint8Array, opts?: { contentType?: string }): Promise<BlobInfo> {
+    // While the temp file opens nobody reads `body`: a source failing meanwhile must not be an uncaught
+    // 'error' (it stays on `body.errored`, and the pipeline below rejects with it). After a failure the
+    // listener stays: the source is done with, and its late errors are not news.
+    const swallow = () => {};
+    const source = body instanceof Uint8Array ? null : body.on('error', swallow);
     const writer = await this.openWriter(key, opts);
     try {
-      if (body instanceof Uint8Array) writer.stream.end(body);
-      else await pipeline(body, writer.stream);
+      if (source === null) writer.stream.end(body);
+      else await pipeline(source, writer.stream);
+      source?.off('error', swallow);
       return await writer.commit();
     } catch (error) {
       await writer.abort().catch(() => {});
