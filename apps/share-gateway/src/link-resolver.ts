@@ -109,16 +109,12 @@ export class LinkResolver {
   /** Looks the credential up: active, expired (with the date, for the HTML 410 page) or not found. */
   async lookup(cred: LinkCredential, opts: { fresh?: boolean } = {}): Promise<LinkLookup> {
     if (cred.value.length > MAX_CREDENTIAL_LENGTH) return { status: 'not-found' };
-    const fresh = opts.fresh === true;
-    let found: ActiveLink | null;
-    if (cred.kind === 'key') found = await this.#cached(`k:${cred.value}`, () => this.#byKey(cred.value), fresh);
-    else if (cred.kind === 'slug') found = await this.#bySlugCached(cred.value, fresh);
-    else {
-      // a path segment: a key if one has that key, else a slug (slugs are shorter than keys, so no overlap)
-      found = looksLikeLinkKey(cred.value)
-        ? await this.#cached(`k:${cred.value}`, () => this.#byKey(cred.value), fresh)
-        : await this.#bySlugCached(cred.value, fresh);
-    }
+    const { cacheKey, byKey, value } = this.#target(cred);
+    const found = await this.#cached(
+      cacheKey,
+      () => (byKey ? this.#byKey(value) : this.#bySlug(value)),
+      opts.fresh === true,
+    );
     if (!found) return { status: 'not-found' };
     const { link } = found;
     if (link.expires_at && linkExpired(link, new Date(this.#now()))) {
@@ -134,11 +130,7 @@ export class LinkResolver {
    */
   peek(cred: LinkCredential): ActiveLink | undefined {
     if (cred.value.length > MAX_CREDENTIAL_LENGTH) return undefined;
-    const cacheKey =
-      cred.kind === 'key' || (cred.kind === 'segment' && looksLikeLinkKey(cred.value))
-        ? `k:${cred.value}`
-        : `s:${normalizeSlug(cred.value)}`;
-    const hit = this.#cache.get(cacheKey);
+    const hit = this.#cache.get(this.#target(cred).cacheKey);
     const now = this.#now();
     if (!hit?.value || now - hit.at >= this.#ttlMs) return undefined;
     const { link } = hit.value;
@@ -230,9 +222,16 @@ export class LinkResolver {
     }
   }
 
-  async #bySlugCached(slug: string, fresh: boolean): Promise<ActiveLink | null> {
-    const norm = normalizeSlug(slug);
-    return this.#cached(`s:${norm}`, () => this.#bySlug(norm), fresh);
+  /**
+   * What a credential names: a key, or a (normalized) slug. A path segment is a key if it looks like one, else
+   * a slug (slugs are shorter than keys, so no overlap).
+   */
+  #target(cred: LinkCredential): { cacheKey: string; byKey: boolean; value: string } {
+    if (cred.kind === 'key' || (cred.kind === 'segment' && looksLikeLinkKey(cred.value))) {
+      return { cacheKey: `k:${cred.value}`, byKey: true, value: cred.value };
+    }
+    const slug = normalizeSlug(cred.value);
+    return { cacheKey: `s:${slug}`, byKey: false, value: slug };
   }
 
   async #cached(cacheKey: string, load: () => Promise<ActiveLink | null>, fresh = false): Promise<ActiveLink | null> {

@@ -101,7 +101,6 @@ export const mediaRoutes =
       const d = derivativeOf(asset, kind);
       if (!d) throw notFound(`The ${kind} of this asset is not ready yet`);
       const { key, type, etag, cacheKey } = d;
-      const name = fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`);
       let bytes = ctx.derivatives.get(cacheKey);
       if (!bytes) {
         const info = await storage.head(key).catch((e) => {
@@ -114,7 +113,7 @@ export const mediaRoutes =
             ifNoneMatch: req.headers['if-none-match'],
             cacheControl: IMMUTABLE,
             contentType: type,
-            fileName: name,
+            fileName: fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`),
             disposition: 'inline',
           });
         }
