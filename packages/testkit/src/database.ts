@@ -34,7 +34,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   const url = withDatabase(adminUrl, name);
-  const pool = createPool({ connectionString: url, max: 10 });
+  // the services' 2 s connect timeout (fail fast → 503) is for production; a test's own pool on a busy CI
+  // machine (three test files, browsers and private servers at once) may wait longer for a connection
+  const pool = createPool({ connectionString: url, max: 10, connectionTimeoutMillis: 15_000 });
   const db = createDb(pool);
   return {
     name,
