@@ -21,6 +21,13 @@ import { UnlockThrottle, UnlockTokens } from './unlock.ts';
 export type { GatewayDeps };
 export type GatewayApp = FastifyInstance;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the link counters being written in the background (`settled()`: tests wait for them) */
+    linkActivity: LinkActivityRecorder;
+  }
+}
+
 /** Only what the share page's password form posts; anything bigger is not a password form. */
 const FORM_BODY_LIMIT = 8 * 1024;
 /** Thumbnails (~10–30 KB) and small previews kept in memory: 64 MB holds a few thousand. */
@@ -89,9 +96,15 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       maxPerLink: config.UNLOCK_MAX_FAILURES_PER_LINK,
     }),
     derivatives: new ByteLru(DERIVATIVE_CACHE_BYTES, DERIVATIVE_CACHE_MAX_ITEM),
-    activity: new LinkActivityRecorder(deps.db),
+    activity: new LinkActivityRecorder(deps.db, (err, linkId, counts) =>
+      app.log.warn(
+        { err: (err as Error).message, linkId, counts },
+        'link counters not written (retried while running)',
+      ),
+    ),
   };
 
+  app.decorate('linkActivity', ctx.activity);
   // after the HTTP server has stopped: counter increments still being written land before the pool closes
   app.addHook('onClose', async () => ctx.activity.drain());
 

@@ -17,7 +17,7 @@ export interface GatewayContext {
   throttle: UnlockThrottle;
   /** thumbnails and previews in memory (immutable per asset version); only served after the checks */
   derivatives: ByteLru;
-  /** link counters (views, downloads, uploads): one write per link in flight, increments added up meanwhile */
+  /** link counters (views, downloads, uploads), written in the background: one write per link in flight */
   activity: LinkActivityRecorder;
 }
 

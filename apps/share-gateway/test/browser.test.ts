@@ -310,6 +310,7 @@ describe('large albums (browser)', () => {
     for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowLeft');
     expect(await viewerPosition(page)).toBe(`${GRID_PAGE_SIZE - 1} / ${GRID_PAGE_SIZE + 5}`);
     // one visit, one view: the continuation pages are not counted
+    await h.app.linkActivity.settled();
     const row = await h.tdb.db
       .selectFrom('shared_links')
       .select('view_count')

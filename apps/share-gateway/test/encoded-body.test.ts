@@ -84,6 +84,7 @@ describe('GET /api/shared-links/me compression', () => {
     await h.app.inject({ url });
     await h.app.inject({ url, headers: { 'accept-encoding': 'br' } });
     await h.app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+    await h.app.linkActivity.settled();
     const row = await h.tdb.db
       .selectFrom('shared_links')
       .select('view_count')

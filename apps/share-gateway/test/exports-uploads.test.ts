@@ -206,6 +206,7 @@ describe('POST /share/:key/uploads', () => {
       (e) => e.type === 'asset.stored' && ids.includes((e.payload as { data: { assetId: string } }).data.assetId),
     );
     expect(stored.map((e) => (e.payload as { data: { albumId?: string } }).data.albumId)).toEqual([albumId, albumId]);
+    await h.app.linkActivity.settled();
     const row = await h.tdb.db
       .selectFrom('shared_links')
       .select('upload_count')

@@ -86,7 +86,9 @@ describe('GET /api/shared-links/me (link resolution)', () => {
     const a = await h.createAsset();
     const link = await h.createLink({ assetIds: [a.id] });
     await me(h.app, `/api/shared-links/me?key=${link.key}`);
+    await h.app.linkActivity.settled();
     await me(h.app, `/api/shared-links/me?key=${link.key}`);
+    await h.app.linkActivity.settled();
     const row = await h.tdb.db
       .selectFrom('shared_links')
       .selectAll()
@@ -109,6 +111,7 @@ describe('GET /api/shared-links/me (link resolution)', () => {
       Array.from({ length: 40 }, () => me(h.app, `/api/shared-links/me?key=${link.key}`)),
     );
     expect(results.every((r) => r.statusCode === 200)).toBe(true);
+    await h.app.linkActivity.settled();
     const row = await h.tdb.db
       .selectFrom('shared_links')
       .selectAll()

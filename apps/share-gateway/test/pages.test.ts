@@ -206,6 +206,7 @@ describe('GET /share/:key', () => {
     await get(`/share/${link.key}`);
     await get(`/share/${link.key}`);
     expect((await h.app.inject({ method: 'HEAD', url: `/share/${link.key}` })).statusCode).toBe(200);
+    await h.app.linkActivity.settled();
     const row = await h.tdb.db
       .selectFrom('shared_links')
       .select('view_count')

@@ -22,7 +22,7 @@ export const EventData = {
   'shared-link.deleted': Type.Object({ linkId: Uuid }),
   'shared-link.assets-added': Type.Object({ linkId: Uuid, assetIds: Ids }),
   'shared-link.assets-removed': Type.Object({ linkId: Uuid, assetIds: Ids }),
-  /** views counted by one counter write (the gateway adds up concurrent views of a link) */
+  /** views counted by one counter write (the gateway adds up a link's views, written at most once a second) */
   'shared-link.viewed': Type.Object({ linkId: Uuid, views: Type.Integer({ minimum: 1 }) }),
   'shared-link.unlocked': Type.Object({ linkId: Uuid }),
   'shared-link.upload-received': Type.Object({

@@ -56,10 +56,8 @@ export const meRoutes =
             return new EncodedBody(Buffer.from(json));
           },
         );
-        const [{ coding, bytes }] = await Promise.all([
-          body.encoded(req.headers['accept-encoding']),
-          req.method !== 'HEAD' ? ctx.activity.record(link.link.id, 'view', 1, String(req.id)) : undefined,
-        ]);
+        if (req.method !== 'HEAD') ctx.activity.count(link.link.id, 'view', 1, String(req.id));
+        const { coding, bytes } = await body.encoded(req.headers['accept-encoding']);
         reply.header('vary', 'accept-encoding');
         if (coding !== 'identity') reply.header('content-encoding', coding);
         return reply.type('application/json; charset=utf-8').send(bytes);

@@ -139,9 +139,7 @@ export const mediaRoutes =
           const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(reply.getHeader('content-range') ?? ''));
           if (!m || Number(m[2]) !== Number(m[3]) - 1) return;
         } else if (status !== 200 && status !== 302) return;
-        ctx.activity
-          .record(linkId, 'download', 1, correlationId)
-          .catch((e) => reply.log.warn({ err: (e as Error).message }, 'could not count a link download'));
+        ctx.activity.count(linkId, 'download', 1, correlationId);
       });
     }
 

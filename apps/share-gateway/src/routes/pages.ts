@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
-import { countLinkAssets, linkAssetPosition, listLinkAssets, recordLinkActivity } from '../link-assets.ts';
+import { countLinkAssets, linkAssetPosition, listLinkAssets } from '../link-assets.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, isUnlocked, linkPathSegment } from '../recipient.ts';
 import type { OpenGraph, StaticUrls } from '../views/layout.ts';
@@ -122,9 +122,9 @@ export const pageRoutes =
      * A page view counts (SPEC §5.3); a HEAD (link checkers, previews probing) does not, nor the next grid
      * pages the bundle fetches while the recipient scrolls (same visit).
      */
-    async function countView(req: FastifyRequest, link: ActiveLink) {
+    function countView(req: FastifyRequest, link: ActiveLink) {
       if (req.method !== 'GET' || req.headers[CONTINUATION_HEADER] === '1') return;
-      await recordLinkActivity(db, link.link.id, 'view', 1, String(req.id));
+      ctx.activity.count(link.link.id, 'view', 1, String(req.id));
     }
 
     function base(link: ActiveLink, total: number): LinkPageBase & LinkView {
@@ -162,7 +162,7 @@ export const pageRoutes =
       const rows = await listLinkAssets(db, link, { offset: from, limit: GRID_PAGE_SIZE + (offset - from) + 1 });
       const before = offset > 0 ? (rows.shift() ?? null) : null;
       const after = rows.length > GRID_PAGE_SIZE ? (rows.pop() ?? null) : null;
-      await countView(req, link);
+      countView(req, link);
       const b = base(link, total);
       const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
       return html(
@@ -207,7 +207,7 @@ export const pageRoutes =
       }
       const { row, index, total, prev, next } = position;
       const b = base(link, total);
-      await countView(req, link);
+      countView(req, link);
       return html(
         reply,
         200,

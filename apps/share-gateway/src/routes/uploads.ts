@@ -70,7 +70,7 @@ export const uploadRoutes =
           },
         ]),
       );
-      await ctx.activity.record(link.link.id, 'upload', assetIds.length, correlationId);
+      ctx.activity.count(link.link.id, 'upload', assetIds.length, correlationId);
     }
 
     app.post(
@@ -107,7 +107,7 @@ export const uploadRoutes =
           },
         );
         const received = batch.items.filter((i) => i.status !== 'failed').length;
-        if (received > 0) await ctx.activity.record(link.link.id, 'upload', received, String(req.id));
+        if (received > 0) ctx.activity.count(link.link.id, 'upload', received, String(req.id));
         return reply.status(202).send(batch);
       },
     );
