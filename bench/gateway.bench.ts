@@ -328,7 +328,7 @@ export async function runGatewayBench(): Promise<{ markdown: string }> {
       `| ${r.name} | ${r.result.requests.average.toFixed(0)} | ${base ? `${(r.result.requests.average / base.result.requests.average).toFixed(2)}×` : 'baseline'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.cpuMsPerRequest.toFixed(3)} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
     const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
     const markdown = [
-      `share-gateway vs bare fastify routes serving the same bytes from memory, autocannon ${c} connections, ${DURATION_S} s per scenario after a 2 s warm-up; pg pool ${POOL_MAX}, fs storage, autocannon and the servers share the machine's 2 cores (1-minute load average at the end: ${loadavg()[0]?.toFixed(1)}). Server CPU per request is the server process's user + system time over the requests served: it does not follow the load.`,
+      `share-gateway vs bare fastify routes serving the same bytes from memory, autocannon ${c} connections (response bodies counted, not decoded: bench/support.ts), ${DURATION_S} s per scenario after a 2 s warm-up; pg pool ${POOL_MAX}, fs storage, autocannon and the servers share the machine's 2 cores (1-minute load average at the end: ${loadavg()[0]?.toFixed(1)}). Server CPU per request is the server process's user + system time over the requests served: it does not follow the load.`,
       '',
       '| scenario | req/s | vs bare | p50 ms | p99 ms | server CPU ms/req | failed | target |',
       '|---|---:|---:|---:|---:|---:|---:|---|',
