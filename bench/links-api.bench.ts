@@ -242,49 +242,64 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
     const listAuth = { 'x-api-key': s.listKey };
     const c = CONNECTIONS;
 
+    // BENCH_ONLY=post (or me, get, list) measures only those scenarios besides the baseline (profiling)
+    const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+    const maybe = (id: string, run: () => Promise<Row>) =>
+      only.length === 0 || only.includes(id) ? run() : Promise.resolve(undefined);
     const bare = await load('bare fastify route, 1 indexed SELECT (baseline)', {
       url: `${servers.bare}/bare/links/${s.sampleLinkId}`,
       connections: c,
       duration: DURATION_S,
     });
     // The floor of any authenticated links-api route: API-key lookup + fastify + a tiny body.
-    const me = await load('GET /api/users/me (authenticated floor, for reference)', {
-      url: `${servers.api}/api/users/me`,
-      headers: listAuth,
-      connections: c,
-      duration: DURATION_S,
-    });
-    const getById = await load('GET /api/shared-links?id=', {
-      url: `${servers.api}/api/shared-links?id=${s.sampleLinkId}`,
-      headers: listAuth,
-      connections: c,
-      duration: DURATION_S,
-    });
+    const me = await maybe('me', () =>
+      load('GET /api/users/me (authenticated floor, for reference)', {
+        url: `${servers.api}/api/users/me`,
+        headers: listAuth,
+        connections: c,
+        duration: DURATION_S,
+      }),
+    );
+    const getById = await maybe('get', () =>
+      load('GET /api/shared-links?id=', {
+        url: `${servers.api}/api/shared-links?id=${s.sampleLinkId}`,
+        headers: listAuth,
+        connections: c,
+        duration: DURATION_S,
+      }),
+    );
     const listUrl = `${servers.api}/api/shared-links`;
-    const list50 = await load(`GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links)`, {
-      url: listUrl,
-      headers: listAuth,
-      connections: c,
-      duration: DURATION_S,
-    });
-    const list1 = await load(`GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links), 1 connection`, {
-      url: listUrl,
-      headers: listAuth,
-      connections: 1,
-      duration: DURATION_S,
-    });
+    const list50 = await maybe('list', () =>
+      load(`GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links)`, {
+        url: listUrl,
+        headers: listAuth,
+        connections: c,
+        duration: DURATION_S,
+      }),
+    );
+    const list1 = await maybe('list', () =>
+      load(`GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links), 1 connection`, {
+        url: listUrl,
+        headers: listAuth,
+        connections: 1,
+        duration: DURATION_S,
+      }),
+    );
     // POST last: it adds links to the table, which must hold exactly 10,000 while the list is measured.
-    const post = await load('POST /api/shared-links (INDIVIDUAL, 1 asset)', {
-      url: `${servers.api}/api/shared-links`,
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ type: 'INDIVIDUAL', assetIds: [s.assetId], description: 'bench' }),
-      connections: c,
-      duration: DURATION_S,
-    });
+    const post = await maybe('post', () =>
+      load('POST /api/shared-links (INDIVIDUAL, 1 asset)', {
+        url: `${servers.api}/api/shared-links`,
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ type: 'INDIVIDUAL', assetIds: [s.assetId], description: 'bench' }),
+        connections: c,
+        duration: DURATION_S,
+      }),
+    );
 
     const base = bare.result.requests.average;
-    const line = (r: Row, ratio: boolean, target = '') =>
+    const line = (r: Row | undefined, ratio: boolean, target = '') =>
+      r &&
       `| ${r.name} | ${r.connections} | ${r.result.requests.average.toFixed(0)} | ${ratio ? `${(r.result.requests.average / base).toFixed(2)}×` : '—'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.cpuMsPerRequest.toFixed(3)} | ${ratio ? `${(bare.cpuMsPerRequest / r.cpuMsPerRequest).toFixed(2)}×` : '—'} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
     const rows = [
       '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | server CPU ms/req | CPU-cost ratio (bare/this) | failed | target |',
@@ -295,17 +310,18 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
       line(getById, true, '≥ 0.5× bare'),
       line(list50, true, 'p99 (throughput-bound at 50 conns)'),
       line(list1, true, 'p99 ≤ 30 ms'),
-    ];
+    ].filter((l) => l !== undefined);
     const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    const postRatio = post.result.requests.average / base;
-    const getRatio = getById.result.requests.average / base;
+    const ratioOf = (r: Row | undefined) => (r ? r.result.requests.average / base : Number.NaN);
+    const postRatio = ratioOf(post);
+    const getRatio = ratioOf(getById);
     const markdown = [
       `links-api vs a bare fastify route (1 indexed SELECT, same pg pool of ${POOL_MAX}), autocannon, ${DURATION_S} s per scenario after a 2 s warm-up; table: ${TABLE_LINKS} shared links, the listing user owns ${LIST_USER_LINKS} (1 asset each).`,
       '',
       ...rows,
       '',
       `- Machine: ${cpus().length} cores; 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end (PostgreSQL, Redis, autocannon and the server share these cores). Wall-clock figures follow that load; the server-CPU-per-request column does not. Database: ${backing.note}.`,
-      `- POST ratio ${postRatio.toFixed(2)}× (${verdict(postRatio >= 0.5)}), GET ?id= ratio ${getRatio.toFixed(2)}× (${verdict(getRatio >= 0.5)}), list p99 at 1 connection ${list1.result.latency.p99.toFixed(1)} ms (${verdict(list1.result.latency.p99 <= 30)}).`,
+      `- POST ratio ${postRatio.toFixed(2)}× (${verdict(postRatio >= 0.5)}), GET ?id= ratio ${getRatio.toFixed(2)}× (${verdict(getRatio >= 0.5)}), list p99 at 1 connection ${list1?.result.latency.p99.toFixed(1)} ms (${verdict((list1?.result.latency.p99 ?? Number.NaN) <= 30)}).`,
     ].join('\n');
     return { markdown };
   } finally {
