@@ -122,7 +122,7 @@ export interface LinkActivityCounts {
  * every view cost an event insert and a relay publish. Media requests (thumbnails…) are not views: a page
  * of 200 thumbnails is one view.
  */
-export async function writeLinkActivity(
+async function writeLinkActivity(
   db: Db,
   linkId: string,
   counts: LinkActivityCounts,
@@ -130,14 +130,13 @@ export async function writeLinkActivity(
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     if (counts.view > 0) {
-      const correlationId = viewCorrelationId;
       await appendEvents(trx, [
         {
           type: 'shared-link.viewed' as const,
           actor: { type: 'link' as const, id: linkId },
           subject: { type: 'shared-link' as const, id: linkId },
           data: { linkId, views: counts.view },
-          ...(correlationId ? { correlationId } : {}),
+          ...(viewCorrelationId ? { correlationId: viewCorrelationId } : {}),
         },
       ]);
     }

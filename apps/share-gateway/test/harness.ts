@@ -39,6 +39,12 @@ export interface TestLinkOptions {
   ownerId?: string;
 }
 
+export interface LinkCounters {
+  view: number;
+  download: number;
+  upload: number;
+}
+
 export interface GatewayHarness {
   app: FastifyInstance;
   tdb: TestDatabase;
@@ -56,6 +62,11 @@ export interface GatewayHarness {
   createAsset(opts?: TestAssetOptions): Promise<AssetRow>;
   createAlbum(assetIds: string[], opts?: { name?: string; description?: string }): Promise<string>;
   createLink(opts?: TestLinkOptions): Promise<SharedLinkRow>;
+  /**
+   * A link's counters as stored, once every harness app's background counter writes have settled
+   * (`linkActivity.settled()`): what a recipient's views, downloads and uploads added.
+   */
+  counters(linkId: string): Promise<LinkCounters>;
   /** `cookie` header value unlocking `link` with `password` through the real login route */
   unlock(link: SharedLinkRow, password: string, app?: FastifyInstance): Promise<string>;
   close(): Promise<void>;
@@ -135,6 +146,15 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
       relays.push(relay);
       publishers.push(publisher);
       return relay;
+    },
+    async counters(linkId) {
+      await Promise.all(apps.map((a) => a.linkActivity.settled()));
+      const row = await tdb.db
+        .selectFrom('shared_links')
+        .select(['view_count', 'download_count', 'upload_count'])
+        .where('id', '=', linkId)
+        .executeTakeFirstOrThrow();
+      return { view: Number(row.view_count), download: Number(row.download_count), upload: Number(row.upload_count) };
     },
     async createAsset(opts = {}) {
       const i = ++n;

@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { createDb, createPool } from '@immish/db';
+import { createDb, createPool, type Db } from '@immish/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinkActivityRecorder } from '../src/link-assets.ts';
 import { eventually, type GatewayHarness, startGateway } from './harness.ts';
@@ -17,8 +17,12 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** A TCP relay to PostgreSQL that can refuse connections (and drop the open ones) on demand. */
-async function pgRelay(target: URL): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
+/**
+ * The test's database reached through a TCP relay that can refuse connections (and drop the open ones) on
+ * demand: `db` runs on it; `close()` ends both.
+ */
+async function dbThroughRelay(): Promise<{ db: Db; cut(): void; restore(): void; close(): Promise<void> }> {
+  const target = new URL(h.tdb.url);
   let up = true;
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -36,8 +40,11 @@ async function pgRelay(target: URL): Promise<{ port: number; cut(): void; restor
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = new URL(h.tdb.url);
+  url.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  const db = createDb(createPool({ connectionString: url.toString(), max: 2, connectionTimeoutMillis: 2000 }));
   return {
-    port: (server.address() as { port: number }).port,
+    db,
     cut() {
       up = false;
       for (const s of open) s.destroy();
@@ -45,18 +52,12 @@ async function pgRelay(target: URL): Promise<{ port: number; cut(): void; restor
     restore() {
       up = true;
     },
-    close: () => new Promise((r) => server.close(() => r())),
+    async close() {
+      await db.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }
-
-const countsOf = async (linkId: string) => {
-  const row = await h.tdb.db
-    .selectFrom('shared_links')
-    .select(['view_count', 'download_count', 'upload_count'])
-    .where('id', '=', linkId)
-    .executeTakeFirstOrThrow();
-  return { view: Number(row.view_count), download: Number(row.download_count), upload: Number(row.upload_count) };
-};
 
 describe('LinkActivityRecorder', () => {
   it('should answer /me before its view is written, and count it', async () => {
@@ -64,8 +65,7 @@ describe('LinkActivityRecorder', () => {
     const link = await h.createLink({ assetIds: [a.id] });
     const res = await h.app.inject(`/api/shared-links/me?key=${link.key}`);
     expect(res.statusCode).toBe(200);
-    await h.app.linkActivity.settled();
-    expect(await countsOf(link.id)).toEqual({ view: 1, download: 0, upload: 0 });
+    expect(await h.counters(link.id)).toEqual({ view: 1, download: 0, upload: 0 });
   });
 
   it('should add up views, downloads and uploads of several links exactly', async () => {
@@ -79,8 +79,8 @@ describe('LinkActivityRecorder', () => {
     }
     recorder.count(links[1]!.id, 'upload', 3);
     await recorder.settled();
-    expect(await countsOf(links[0]!.id)).toEqual({ view: 25, download: 5, upload: 0 });
-    expect(await countsOf(links[1]!.id)).toEqual({ view: 25, download: 0, upload: 3 });
+    expect(await h.counters(links[0]!.id)).toEqual({ view: 25, download: 5, upload: 0 });
+    expect(await h.counters(links[1]!.id)).toEqual({ view: 25, download: 0, upload: 3 });
     // coalesced: fewer events than views, adding up to the views
     const events = await h.tdb.db
       .selectFrom('outbox_events')
@@ -98,14 +98,14 @@ describe('LinkActivityRecorder', () => {
     const link = await h.createLink({ assetIds: [a.id] });
     const recorder = new LinkActivityRecorder(h.tdb.db, undefined, 60_000);
     recorder.count(link.id, 'view', 1, 'first');
-    await eventually(async () => (await countsOf(link.id)).view === 1, 'the first view written at once');
+    await eventually(async () => (await h.counters(link.id)).view === 1, 'the first view written at once');
     for (let i = 0; i < 10; i++) recorder.count(link.id, 'view', 1, `later-${i}`);
     // within the (60 s) interval nothing more is written…
     await new Promise((r) => setTimeout(r, 200));
-    expect((await countsOf(link.id)).view).toBe(1);
+    expect((await h.counters(link.id)).view).toBe(1);
     // …until it ends (settled() ends it early): one write, one event for the ten
     await recorder.settled();
-    expect((await countsOf(link.id)).view).toBe(11);
+    expect((await h.counters(link.id)).view).toBe(11);
     const events = await h.tdb.db
       .selectFrom('outbox_events')
       .select('payload')
@@ -123,13 +123,9 @@ describe('LinkActivityRecorder', () => {
   it('should keep the increments of a failed write and write them once the database is reachable', async () => {
     const a = await h.createAsset();
     const link = await h.createLink({ assetIds: [a.id] });
-    const target = new URL(h.tdb.url);
-    const relay = await pgRelay(target);
-    const url = new URL(h.tdb.url);
-    url.host = `127.0.0.1:${relay.port}`;
-    const db = createDb(createPool({ connectionString: url.toString(), max: 2, connectionTimeoutMillis: 2000 }));
+    const relay = await dbThroughRelay();
     const failures: string[] = [];
-    const recorder = new LinkActivityRecorder(db, (_err, linkId, counts) =>
+    const recorder = new LinkActivityRecorder(relay.db, (_err, linkId, counts) =>
       failures.push(`${linkId}:${counts.view}/${counts.download}`),
     );
     try {
@@ -140,18 +136,17 @@ describe('LinkActivityRecorder', () => {
       await eventually(async () => failures.length > 0, 'a failed counter write');
       expect(failures[0]).toMatch(new RegExp(`^${link.id}:[12]/[01]$`));
       recorder.count(link.id, 'view'); // while the retry waits: added to it
-      expect(await countsOf(link.id)).toEqual({ view: 0, download: 0, upload: 0 });
+      expect(await h.counters(link.id)).toEqual({ view: 0, download: 0, upload: 0 });
       relay.restore();
       await eventually(
-        async () => (await countsOf(link.id)).view === 3,
+        async () => (await h.counters(link.id)).view === 3,
         'the kept increments written by a retry',
         10_000,
       );
       await recorder.settled();
-      expect(await countsOf(link.id)).toEqual({ view: 3, download: 1, upload: 0 });
+      expect(await h.counters(link.id)).toEqual({ view: 3, download: 1, upload: 0 });
     } finally {
       await recorder.drain();
-      await db.destroy();
       await relay.close();
     }
   });
@@ -159,21 +154,17 @@ describe('LinkActivityRecorder', () => {
   it('should write what is pending at drain() without waiting for the retry timer', async () => {
     const a = await h.createAsset();
     const link = await h.createLink({ assetIds: [a.id] });
-    const relay = await pgRelay(new URL(h.tdb.url));
-    const url = new URL(h.tdb.url);
-    url.host = `127.0.0.1:${relay.port}`;
-    const db = createDb(createPool({ connectionString: url.toString(), max: 2, connectionTimeoutMillis: 2000 }));
+    const relay = await dbThroughRelay();
     let failed = 0;
-    const recorder = new LinkActivityRecorder(db, () => failed++);
+    const recorder = new LinkActivityRecorder(relay.db, () => failed++);
     try {
       relay.cut();
       recorder.count(link.id, 'upload', 2);
       await eventually(async () => failed > 0, 'a failed counter write');
       relay.restore();
       await recorder.drain(); // the retry timer (1 s) has not fired: drain writes it now
-      expect(await countsOf(link.id)).toEqual({ view: 0, download: 0, upload: 2 });
+      expect(await h.counters(link.id)).toEqual({ view: 0, download: 0, upload: 2 });
     } finally {
-      await db.destroy();
       await relay.close();
     }
   });

@@ -11,9 +11,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const rowOf = (id: string) =>
-  h.tdb.db.selectFrom('shared_links').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-
 describe('GET /share/:key/assets/:assetId/thumbnail|preview', () => {
   it('should serve derivatives with long private caching and ETag revalidation', async () => {
     const asset = await h.createAsset();
@@ -131,8 +128,8 @@ describe('GET /share/:key/assets/:assetId/original', () => {
     const staleIfRange = await h.app.inject({ url, headers: { range: 'bytes=0-9', 'if-range': '"old"' } });
     expect(staleIfRange.statusCode).toBe(200);
     // full download, the tail range (reaches the last byte) and the stale If-Range full answer count; HEAD and 0-9 do not
-    await eventually(async () => Number((await rowOf(link.id)).download_count) === 3, 'three downloads counted');
-    expect(Number((await rowOf(link.id)).download_count)).toBe(3);
+    await eventually(async () => (await h.counters(link.id)).download === 3, 'three downloads counted');
+    expect((await h.counters(link.id)).download).toBe(3);
   });
 
   it('should refuse originals with 403 when downloads are disabled, but serve previews', async () => {
@@ -161,7 +158,7 @@ describe('GET /share/:key/assets/:assetId/original', () => {
     expect(exif?.latitude).toBeUndefined();
     expect(exif?.Make).toBeUndefined();
     expect(res.rawPayload.includes(Buffer.from('SecretCam'))).toBe(false);
-    await eventually(async () => Number((await rowOf(link.id)).download_count) === 1, 'the download counted');
+    await eventually(async () => (await h.counters(link.id)).download === 1, 'the download counted');
   });
 
   it('should refuse an original that cannot be stripped (HEIC, video) with 403 and offer the preview', async () => {

@@ -43,7 +43,11 @@ export const mediaRoutes =
       return `${dot > 0 ? name.slice(0, dot) : name}${suffix}`;
     };
 
-    /** Where a derivative is and how it is named; null when it is not ready. */
+    /** The file name a derivative is offered under (the asset's name, or its id when metadata is hidden). */
+    const derivativeFileName = (link: ActiveLink, asset: AssetRow, kind: 'thumbnail' | 'preview', type: string) =>
+      fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`);
+
+    /** Where a derivative is stored, its type and its version (ETag, memory cache key); null when not ready. */
     function derivativeOf(asset: AssetRow, kind: 'thumbnail' | 'preview') {
       const key = kind === 'thumbnail' ? asset.thumbnail_key : asset.preview_key;
       if (!key) return null;
@@ -66,8 +70,10 @@ export const mediaRoutes =
       if (etagMatches(req.headers['if-none-match'], d.etag)) return reply.status(304).send();
       // a preview can be saved by the recipient ("Download preview"): give it a name; thumbnails never are
       if (kind === 'preview') {
-        const name = fileName(link, asset, `_${kind}${d.type === 'image/webp' ? '.webp' : '.jpg'}`);
-        reply.header('content-disposition', contentDisposition(name, 'inline'));
+        reply.header(
+          'content-disposition',
+          contentDisposition(derivativeFileName(link, asset, kind, d.type), 'inline'),
+        );
       }
       return reply.type(d.type).send(bytes);
     }
@@ -113,7 +119,7 @@ export const mediaRoutes =
             ifNoneMatch: req.headers['if-none-match'],
             cacheControl: IMMUTABLE,
             contentType: type,
-            fileName: fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`),
+            fileName: derivativeFileName(link, asset, kind, type),
             disposition: 'inline',
           });
         }
