@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
-import type { DomainEvent } from '@immish/contracts';
+import { createHash, randomUUID } from 'node:crypto';
+import { type DomainEvent, IMMISH_ROUTE_PERMISSIONS } from '@immish/contracts';
+import { createApiKey } from '@immish/domain';
+import type { RouteInfo } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processIngestJob } from '../../ingest-worker/src/processor.ts';
@@ -7,7 +9,13 @@ import { tinyJpeg } from '../../ingest-worker/test/fixtures.ts';
 import { assetForm } from '../../ingest-worker/test/http-helpers.ts';
 import { insertAsset } from './albums-fixtures.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
-import { coveredOperations, expectImmichReply, expectImmichResponse, immichOperation } from './immich-conformance.ts';
+import {
+  coveredOperations,
+  expectImmichReply,
+  expectImmichResponse,
+  immichOperation,
+  immichPermissionNames,
+} from './immich-conformance.ts';
 
 /**
  * Drives real responses of every Immich operation links-api implements and validates each against
@@ -250,6 +258,110 @@ describe('shared links', () => {
     const added = await check('PUT', `/api/shared-links/${link.id}/assets`, owner, { assetIds: [a1.id, a2.id] });
     expect(added.json().map((r: { success: boolean }) => r.success)).toEqual([false, true]);
     await check('DELETE', `/api/shared-links/${link.id}/assets`, owner, { assetIds: [a2.id] });
+  });
+});
+
+// Issue 12 item 6: every route's declared API key permission is Immich's (the reference's `x-immich-permission`
+// and `x-immich-admin-only`), or for an immish-only route the one contracts' table chose; and a key with
+// exactly that permission gets past the check while a key without it gets Immich's 403.
+describe('API key permissions', () => {
+  const guarded = () =>
+    h.app.routeTable.filter(
+      (r) => r.url.startsWith('/api/') && !r.url.startsWith('/api/docs') && r.config.public !== true,
+    );
+  const immishOnly = IMMISH_ROUTE_PERMISSIONS as Record<string, string>;
+  const referenceOf = (method: string, url: string) => {
+    try {
+      return immichOperation(method === 'HEAD' ? 'GET' : method, url);
+    } catch {
+      return undefined; // an immish-only route
+    }
+  };
+  /**
+   * What a key needs for the route, from the documents (not from the route's declaration): the reference's
+   * `x-immich-permission` (`false` where Immich checks none), or the immish-only table; `all` when neither says.
+   */
+  const documented = (r: RouteInfo): string | false => {
+    const op = referenceOf(r.method, r.url);
+    if (op) return op.permission ?? false;
+    return immishOnly[`${r.method === 'HEAD' ? 'GET' : r.method} ${r.url}`] ?? 'all';
+  };
+
+  it("should declare on every route the reference's permission (immish-only routes: IMMISH_ROUTE_PERMISSIONS)", async () => {
+    const doc = (await h.app.inject('/api/openapi.json')).json() as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const mismatches: string[] = [];
+    const routes = guarded();
+    expect(routes.length).toBeGreaterThan(35);
+    for (const r of routes) {
+      const label = `${r.method} ${r.url}`;
+      const declared = r.config.permission as string | false | undefined;
+      if (declared === undefined) {
+        mismatches.push(`${label}: declares no permission`);
+        continue;
+      }
+      const op = referenceOf(r.method, r.url);
+      const expected = op
+        ? (op.permission ?? false)
+        : (immishOnly[label.replace(/^HEAD /, 'GET ')] ?? '(not in the table)');
+      if (declared !== expected) mismatches.push(`${label}: declares ${declared}, expected ${expected}`);
+      if (op && (r.config.admin === true) !== op.adminOnly) mismatches.push(`${label}: admin-only differs`);
+      if (declared && !immichPermissionNames().includes(declared)) mismatches.push(`${label}: ${declared} unknown`);
+      // and the published document says what Immich's says
+      const openapiPath = r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+      const published = doc.paths[openapiPath]?.[r.method.toLowerCase()];
+      if (published && published['x-immich-permission'] !== (declared || undefined)) {
+        mismatches.push(`${label}: openapi.json says ${String(published['x-immich-permission'])}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('should let a key with exactly the route’s permission past the check, and answer 403 to a key without it', async () => {
+    const keys = new Map<string, TestUser>();
+    const keyFor = async (user: TestUser, permission: string) => {
+      const id = `${user.id} ${permission}`;
+      let key = keys.get(id);
+      if (!key) {
+        const { secret } = await createApiKey(h.tdb.db, user.id, `only ${permission}`, [permission]);
+        key = { ...user, key: secret, headers: { 'x-api-key': secret } };
+        keys.set(id, key);
+      }
+      return key;
+    };
+    // `activity.read`: a permission no immish route asks for
+    const UNRELATED = 'activity.read';
+    const failures: string[] = [];
+    for (const r of guarded()) {
+      const label = `${r.method} ${r.url}`;
+      const user = r.config.admin === true ? h.admin : owner;
+      const url = r.url.replace(/:n\b/, '0').replace(/:[A-Za-z]+/g, () => randomUUID());
+      const send = (who: TestUser) =>
+        h.app.inject({
+          method: r.method as 'GET',
+          url,
+          headers: who.headers,
+          ...(['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) ? { payload: {} } : {}),
+        });
+      const permission = documented(r);
+      const granted = await send(await keyFor(user, permission === false ? UNRELATED : permission));
+      if (granted.statusCode === 401 || granted.statusCode === 403) {
+        failures.push(
+          `${label}: a key with ${permission || 'any permission'} got ${granted.statusCode} ${granted.body}`,
+        );
+      }
+      if (permission === false) continue;
+      const refused = await send(await keyFor(user, UNRELATED));
+      const message = r.method === 'HEAD' ? undefined : refused.json().message;
+      if (
+        refused.statusCode !== 403 ||
+        (message !== undefined && message !== `Missing required permission: ${permission}`)
+      ) {
+        failures.push(`${label}: a key without ${permission} got ${refused.statusCode} ${refused.body}`);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });
 

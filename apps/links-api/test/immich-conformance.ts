@@ -31,6 +31,10 @@ interface Operation {
   method: string;
   template: string;
   responses: Record<string, { content?: Record<string, { schema?: Json }> }>;
+  /** `x-immich-permission`: what an API key needs (absent: Immich checks none, or the route is public) */
+  permission?: string;
+  /** `x-immich-admin-only` */
+  adminOnly: boolean;
 }
 
 interface Reference {
@@ -91,6 +95,8 @@ function load(): Reference {
         method: method.toUpperCase(),
         template,
         responses: (op.responses ?? {}) as Operation['responses'],
+        ...(typeof op['x-immich-permission'] === 'string' ? { permission: op['x-immich-permission'] } : {}),
+        adminOnly: op['x-immich-admin-only'] === true,
       });
     }
   }
@@ -111,6 +117,14 @@ export function immichTemplate(method: string, path: string): string {
   const found = candidates[0];
   if (!found) throw new Error(`Immich 3.1 documents no operation ${m} ${bare}`);
   return found.template;
+}
+
+/** The `Permission` enum of the reference document (Immich's API key permission names). */
+export function immichPermissionNames(): string[] {
+  const doc = JSON.parse(readFileSync(REFERENCE, 'utf8')) as {
+    components: { schemas: { Permission: { enum: string[] } } };
+  };
+  return doc.components.schemas.Permission.enum;
 }
 
 export function immichOperation(method: string, path: string): Operation {

@@ -6,6 +6,7 @@ export * from './http/albums.ts';
 export * from './http/assets.ts';
 export * from './http/exports.ts';
 export * from './http/gateway.ts';
+export * from './http/permissions.ts';
 export * from './http/shared-links.ts';
 export * from './http/uploads.ts';
 export * from './http/users.ts';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Value from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,7 +8,9 @@ import {
   EventEnvelope,
   eventRoutes,
   eventTypes,
+  IMMISH_ROUTE_PERMISSIONS,
   LinksApiConfig,
+  PERMISSIONS,
   Queues,
   reasonPhrase,
 } from '../src/index.ts';
@@ -105,5 +108,15 @@ describe('config', () => {
     for (const n of ['DATABASE_URL', 'STORAGE_DRIVER', 'PUBLIC_URL', 'LINKS_API_PORT', 'LINK_PASSWORD_REQUIRED'])
       expect(names).toContain(n);
     expect(names).not.toContain('UNLOCK_SECRET');
+  });
+});
+
+describe('API key permissions', () => {
+  it("should be Immich 3.1's Permission enum, name for name, and the immish-only table should use it", () => {
+    const reference = JSON.parse(
+      readFileSync(new URL('../reference/immich-openapi-3.1.0.json', import.meta.url), 'utf8'),
+    ) as { components: { schemas: { Permission: { enum: string[] } } } };
+    expect([...PERMISSIONS]).toEqual(reference.components.schemas.Permission.enum);
+    for (const permission of Object.values(IMMISH_ROUTE_PERMISSIONS)) expect(PERMISSIONS).toContain(permission);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Permission } from '@immish/contracts';
 import type { ApiKeyRow, Db, UserRow } from '@immish/db';
-import { unauthenticated } from '@immish/runtime';
+import { forbidden, invalid, unauthenticated } from '@immish/runtime';
 
 /**
  * API keys: 32 random bytes (base64url) shown once; stored as SHA-256. A key has 256 bits of entropy, so a
@@ -17,6 +18,49 @@ export function hashApiKey(secret: string): string {
 export interface AuthUser {
   user: UserRow;
   apiKey: ApiKeyRow;
+}
+
+/**
+ * Immich's grant rule: a holder of `all` has every permission, anyone else exactly the ones listed. No
+ * permission implies another (`asset.read` does not give `asset.view`), as in Immich.
+ */
+export function isGranted(current: readonly string[], requested: readonly string[]): boolean {
+  if (current.includes('all')) return true;
+  return requested.every((p) => current.includes(p));
+}
+
+/**
+ * What a route asks of its caller: `admin` (admin users only) and `permission`: the one the API key must
+ * carry; `false` when any key may call it (Immich's `permission: false`, e.g. GET /api-keys/me); absent means
+ * `all` (Immich's default, so a route nobody declared refuses every scoped key: deny by default).
+ */
+export interface RouteGrant {
+  admin?: boolean;
+  permission?: Permission | false;
+}
+
+/**
+ * The one decision whether an authenticated caller may use a route, in Immich's order and words: a non-admin
+ * on an admin route → 403 first, then a key missing the permission → 403 `Missing required permission: x`.
+ * Only API keys carry scopes: a login session (the owner console, later) passes the permission check with the
+ * user's full rights, as Immich's sessions do.
+ */
+export function authorizeRoute(auth: AuthUser, route: RouteGrant): void {
+  if (route.admin && !auth.user.is_admin) throw forbidden('Forbidden: admin privileges required');
+  if (route.permission === false) return;
+  requirePermission(auth, route.permission ?? 'all');
+}
+
+/** 403 unless the caller's key carries `permission` (for a check a route needs beyond its declared one). */
+export function requirePermission(auth: AuthUser, permission: Permission): void {
+  if (auth.apiKey && !isGranted(auth.apiKey.permissions, [permission])) {
+    throw forbidden(`Missing required permission: ${permission}`);
+  }
+}
+
+/** A key never creates a key with more than it has (Immich: 400 `Cannot grant permissions you do not have`). */
+export function assertCanGrant(granter: readonly string[] | null, requested: readonly string[]): void {
+  if (granter && !isGranted(granter, requested)) throw invalid('Cannot grant permissions you do not have');
 }
 
 /** The caller's API key from `x-api-key` or `Authorization: Bearer` (SPEC §1), or null when none was sent. */

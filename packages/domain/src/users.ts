@@ -1,13 +1,14 @@
 import type {
   ApiKeyCreateResponseDto,
   ApiKeyResponseDto,
+  Permission,
   UserAdminResponseDto,
   UserResponseDto,
 } from '@immish/contracts';
 import type { ApiKeyRow, Db, UserRow } from '@immish/db';
 import { conflict, invalid, noAccess } from '@immish/runtime';
 import { hash as argon2Hash } from '@node-rs/argon2';
-import { hashApiKey, newApiKeySecret } from './identity.ts';
+import { assertCanGrant, hashApiKey, newApiKeySecret } from './identity.ts';
 
 export const toUserDto = (u: UserRow): UserResponseDto => ({
   id: u.id,
@@ -36,7 +37,8 @@ export const toUserAdminDto = (u: UserRow, usageBytes: number | null = null): Us
 export const toApiKeyDto = (k: ApiKeyRow): ApiKeyResponseDto => ({
   id: k.id,
   name: k.name,
-  permissions: k.permissions,
+  // stored only through ApiKeyCreateDto's enum (a name stored before it was enforced grants nothing: isGranted)
+  permissions: k.permissions as Permission[],
   createdAt: k.created_at.toISOString(),
   updatedAt: k.updated_at.toISOString(),
 });
@@ -73,12 +75,18 @@ export async function createUser(
   }
 }
 
+/**
+ * A new API key for `userId`. `grantedBy` is the permission list of the key making the request (null when no
+ * key does: the CLI, `npm start`, a future login session): the new key may not carry more than it.
+ */
 export async function createApiKey(
   db: Db,
   userId: string,
   name: string,
   permissions: string[] = ['all'],
+  grantedBy: readonly string[] | null = null,
 ): Promise<ApiKeyCreateResponseDto> {
+  assertCanGrant(grantedBy, permissions);
   const user = await db
     .selectFrom('users')
     .select('id')

@@ -11,6 +11,8 @@ export interface RouteInfo {
   method: string;
   url: string;
   schema: { body?: unknown; params?: unknown; querystring?: unknown; headers?: unknown };
+  /** the route's `config` (what it declares: public, permission…), for checks that walk every route */
+  config: Record<string, unknown>;
 }
 
 declare module 'fastify' {
@@ -113,7 +115,12 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (r) => {
     for (const method of Array.isArray(r.method) ? r.method : [r.method]) {
-      routeTable.push({ method: String(method), url: r.url, schema: (r.schema ?? {}) as RouteInfo['schema'] });
+      routeTable.push({
+        method: String(method),
+        url: r.url,
+        schema: (r.schema ?? {}) as RouteInfo['schema'],
+        config: (r.config ?? {}) as Record<string, unknown>,
+      });
     }
   });
 

@@ -13,6 +13,7 @@ import {
   BulkIdsDto,
   CreateAlbumDto,
   GetAlbumsQuery,
+  IMMISH_ROUTE_PERMISSIONS,
   UpdateAlbumDto,
   UpdateAlbumUserDto,
 } from '@immish/contracts';
@@ -56,6 +57,7 @@ export const albumsRoutes =
     app.get(
       '/api/albums',
       {
+        config: { permission: 'album.read' },
         schema: { tags, querystring: GetAlbumsQuery, response: { 200: Type.Array(AlbumResponseDto), ...errors } },
       },
       async (req) => listAlbumDtos(db, caller(req).user.id, albumFilterFromQuery(req.query)),
@@ -63,19 +65,26 @@ export const albumsRoutes =
 
     app.post(
       '/api/albums',
-      { schema: { tags, body: CreateAlbumDto, response: { 201: AlbumResponseDto, ...errors } } },
+      {
+        config: { permission: 'album.create' },
+        schema: { tags, body: CreateAlbumDto, response: { 201: AlbumResponseDto, ...errors } },
+      },
       async (req, reply) => reply.status(201).send(await createAlbum(db, albumCaller(req), req.body)),
     );
 
     app.get(
       '/api/albums/statistics',
-      { schema: { tags, response: { 200: AlbumStatisticsResponseDto, ...errors } } },
+      {
+        config: { permission: 'album.statistics' },
+        schema: { tags, response: { 200: AlbumStatisticsResponseDto, ...errors } },
+      },
       async (req) => albumStatistics(db, caller(req).user.id),
     );
 
     app.put(
       '/api/albums/assets',
       {
+        config: { permission: 'albumAsset.create' },
         schema: {
           tags,
           description: 'Adds every asset the caller may share to every album the caller may add to (owner, editor).',
@@ -88,7 +97,10 @@ export const albumsRoutes =
 
     app.get(
       '/api/albums/:id',
-      { schema: { tags, params: AlbumIdParams, response: { 200: AlbumResponseDto, ...errors } } },
+      {
+        config: { permission: 'album.read' },
+        schema: { tags, params: AlbumIdParams, response: { 200: AlbumResponseDto, ...errors } },
+      },
       async (req) => {
         const userId = caller(req).user.id;
         await requireAccess(db, userId, 'album.read', req.params.id);
@@ -98,7 +110,10 @@ export const albumsRoutes =
 
     app.patch(
       '/api/albums/:id',
-      { schema: { tags, params: AlbumIdParams, body: UpdateAlbumDto, response: { 200: AlbumResponseDto, ...errors } } },
+      {
+        config: { permission: 'album.update' },
+        schema: { tags, params: AlbumIdParams, body: UpdateAlbumDto, response: { 200: AlbumResponseDto, ...errors } },
+      },
       async (req) => {
         const who = albumCaller(req);
         await requireAccess(db, who.userId, 'album.update', req.params.id);
@@ -108,7 +123,10 @@ export const albumsRoutes =
 
     app.delete(
       '/api/albums/:id',
-      { schema: { tags, params: AlbumIdParams, response: { 204: Type.Null(), ...errors } } },
+      {
+        config: { permission: 'album.delete' },
+        schema: { tags, params: AlbumIdParams, response: { 204: Type.Null(), ...errors } },
+      },
       async (req, reply) => {
         const who = albumCaller(req);
         await requireAccess(db, who.userId, 'album.delete', req.params.id);
@@ -120,6 +138,7 @@ export const albumsRoutes =
     app.get(
       '/api/albums/:id/assets',
       {
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['GET /api/albums/:id/assets'] },
         schema: {
           tags,
           description: 'immish: the album’s assets, newest first, one page at a time (any member).',
@@ -137,6 +156,7 @@ export const albumsRoutes =
     app.put(
       '/api/albums/:id/assets',
       {
+        config: { permission: 'albumAsset.create' },
         schema: {
           tags,
           params: AlbumIdParams,
@@ -154,6 +174,7 @@ export const albumsRoutes =
     app.delete(
       '/api/albums/:id/assets',
       {
+        config: { permission: 'albumAsset.delete' },
         schema: {
           tags,
           params: AlbumIdParams,
@@ -171,6 +192,7 @@ export const albumsRoutes =
     app.put(
       '/api/albums/:id/users',
       {
+        config: { permission: 'albumUser.create' },
         schema: { tags, params: AlbumIdParams, body: AddUsersDto, response: { 200: AlbumResponseDto, ...errors } },
       },
       async (req) => {
@@ -183,6 +205,7 @@ export const albumsRoutes =
     app.put(
       '/api/albums/:id/user/:userId',
       {
+        config: { permission: 'albumUser.update' },
         schema: {
           tags,
           params: AlbumUserParams,
@@ -201,6 +224,7 @@ export const albumsRoutes =
     app.delete(
       '/api/albums/:id/user/:userId',
       {
+        config: { permission: 'albumUser.delete' },
         schema: {
           tags,
           description: 'Removes a member (owner, editor), or the caller leaves the album (`me` or their own id).',

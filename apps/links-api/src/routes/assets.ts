@@ -60,6 +60,7 @@ export const assetsRoutes =
     app.post(
       '/api/assets',
       {
+        config: { permission: 'asset.upload' },
         schema: {
           tags: ['assets'],
           summary: 'Upload an asset (Immich-compatible multipart: assetData, fileCreatedAt, fileModifiedAt, …)',
@@ -98,6 +99,7 @@ export const assetsRoutes =
     app.post(
       '/api/assets/bulk-upload-check',
       {
+        config: { permission: 'asset.upload' },
         schema: {
           tags: ['assets'],
           body: AssetBulkUploadCheckDto,
@@ -110,6 +112,7 @@ export const assetsRoutes =
     app.get(
       '/api/assets/statistics',
       {
+        config: { permission: 'asset.statistics' },
         schema: { tags: ['assets'], querystring: AssetStatsQuery, response: { 200: AssetStatsResponseDto, ...errors } },
       },
       async (req) => assetStatistics(db, caller(req).user.id, req.query),
@@ -117,7 +120,10 @@ export const assetsRoutes =
 
     app.delete(
       '/api/assets',
-      { schema: { tags: ['assets'], body: AssetBulkDeleteDto, response: { 204: Type.Null(), ...errors } } },
+      {
+        config: { permission: 'asset.delete' },
+        schema: { tags: ['assets'], body: AssetBulkDeleteDto, response: { 204: Type.Null(), ...errors } },
+      },
       async (req, reply) => {
         const { user } = caller(req);
         await requireAccess(db, user.id, 'asset.delete', req.body.ids);
@@ -128,7 +134,10 @@ export const assetsRoutes =
 
     app.get(
       '/api/assets/:id',
-      { schema: { tags: ['assets'], params: IdParams, response: { 200: AssetResponseDto, ...errors } } },
+      {
+        config: { permission: 'asset.read' },
+        schema: { tags: ['assets'], params: IdParams, response: { 200: AssetResponseDto, ...errors } },
+      },
       async (req) => {
         await requireAccess(db, caller(req).user.id, 'asset.read', req.params.id);
         return toAssetResponseDto(await requireAssetRow(db, req.params.id));
@@ -138,6 +147,7 @@ export const assetsRoutes =
     app.get(
       '/api/assets/:id/original',
       {
+        config: { permission: 'asset.download' },
         schema: {
           tags: ['assets'],
           params: IdParams,
@@ -163,6 +173,7 @@ export const assetsRoutes =
     app.get(
       '/api/assets/:id/thumbnail',
       {
+        config: { permission: 'asset.view' },
         schema: {
           tags: ['assets'],
           params: IdParams,

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ExportCreateDto, ExportDto, ExportPartParams, IdParams } from '@immish/contracts';
+import { ExportCreateDto, ExportDto, ExportPartParams, IdParams, IMMISH_ROUTE_PERMISSIONS } from '@immish/contracts';
 import {
   deleteExport,
   type ExportRequester,
@@ -33,6 +33,7 @@ export const exportsRoutes =
     app.post(
       '/api/exports',
       {
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['POST /api/exports'] },
         schema: {
           tags: ['exports'],
           summary: 'Request a zip archive of assets or of an album (built in the background)',
@@ -64,6 +65,7 @@ export const exportsRoutes =
     app.get(
       '/api/exports/:id',
       {
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['GET /api/exports/:id'] },
         schema: {
           tags: ['exports'],
           summary: 'Status, progress and parts of an export',
@@ -80,6 +82,7 @@ export const exportsRoutes =
     app.get(
       '/api/exports/:id/parts/:n/download',
       {
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['GET /api/exports/:id/parts/:n/download'] },
         schema: {
           tags: ['exports'],
           summary: 'Download one part (a zip); supports Range requests to resume',
@@ -108,6 +111,7 @@ export const exportsRoutes =
     app.delete(
       '/api/exports/:id',
       {
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['DELETE /api/exports/:id'] },
         schema: {
           tags: ['exports'],
           summary: 'Delete an export and its archives',

@@ -44,6 +44,7 @@ export const sharedLinksRoutes =
     app.post(
       '/api/shared-links',
       {
+        config: { permission: 'sharedLink.create' },
         schema: {
           tags,
           operationId: 'createSharedLink',
@@ -57,6 +58,7 @@ export const sharedLinksRoutes =
     app.get(
       '/api/shared-links',
       {
+        config: { permission: 'sharedLink.read' },
         schema: {
           tags,
           operationId: 'getAllSharedLinks',
@@ -70,6 +72,7 @@ export const sharedLinksRoutes =
     app.get(
       '/api/shared-links/:id',
       {
+        config: { permission: 'sharedLink.read' },
         schema: {
           tags,
           operationId: 'getSharedLinkById',
@@ -83,6 +86,7 @@ export const sharedLinksRoutes =
     app.patch(
       '/api/shared-links/:id',
       {
+        config: { permission: 'sharedLink.update' },
         schema: {
           tags,
           operationId: 'updateSharedLink',
@@ -97,6 +101,7 @@ export const sharedLinksRoutes =
     app.delete(
       '/api/shared-links/:id',
       {
+        config: { permission: 'sharedLink.delete' },
         schema: {
           tags,
           operationId: 'removeSharedLink',
@@ -113,6 +118,7 @@ export const sharedLinksRoutes =
     app.put(
       '/api/shared-links/:id/assets',
       {
+        config: { permission: 'sharedLink.update' },
         schema: {
           tags,
           operationId: 'addSharedLinkAssets',
@@ -127,6 +133,7 @@ export const sharedLinksRoutes =
     app.delete(
       '/api/shared-links/:id/assets',
       {
+        config: { permission: 'sharedLink.update' },
         schema: {
           tags,
           operationId: 'removeSharedLinkAssets',

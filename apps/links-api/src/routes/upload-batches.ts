@@ -1,7 +1,14 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { IdParams, UploadBatchDto } from '@immish/contracts';
-import { getUploadBatch, partsOrBadRequest, receiveUploadBatch, requireAccess, type UploadPart } from '@immish/domain';
+import { IdParams, IMMISH_ROUTE_PERMISSIONS, UPLOAD_BATCH_ALBUM_PERMISSION, UploadBatchDto } from '@immish/contracts';
+import {
+  getUploadBatch,
+  partsOrBadRequest,
+  receiveUploadBatch,
+  requireAccess,
+  requirePermission,
+  type UploadPart,
+} from '@immish/domain';
 import { invalid } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { caller } from '../auth.ts';
@@ -30,6 +37,7 @@ export const uploadBatchesRoutes =
     app.post(
       '/api/upload-batches',
       {
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['POST /api/upload-batches'] },
         schema: {
           tags: ['upload-batches'],
           summary: 'Upload several files at once (multipart: optional albumId field first, then file parts)',
@@ -38,7 +46,8 @@ export const uploadBatchesRoutes =
         },
       },
       async (req, reply) => {
-        const { user } = caller(req);
+        const auth = caller(req);
+        const { user } = auth;
         if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with one or more files');
         const batch = await receiveUploadBatch(
           { db, storage },
@@ -49,7 +58,10 @@ export const uploadBatchesRoutes =
             parts: partsOrBadRequest(() => req.parts() as AsyncIterable<UploadPart>),
             maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
             maxFiles: config.UPLOAD_MAX_FILES,
-            authorizeAlbum: (albumId) => requireAccess(db, user.id, 'album.addAssets', albumId),
+            authorizeAlbum: async (albumId) => {
+              requirePermission(auth, UPLOAD_BATCH_ALBUM_PERMISSION);
+              await requireAccess(db, user.id, 'album.addAssets', albumId);
+            },
             correlationId: String(req.id),
           },
         );
@@ -59,7 +71,10 @@ export const uploadBatchesRoutes =
 
     app.get(
       '/api/upload-batches/:id',
-      { schema: { tags: ['upload-batches'], params: IdParams, response: { 200: UploadBatchDto, ...errors } } },
+      {
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['GET /api/upload-batches/:id'] },
+        schema: { tags: ['upload-batches'], params: IdParams, response: { 200: UploadBatchDto, ...errors } },
+      },
       async (req) => getUploadBatch(db, req.params.id, { userId: caller(req).user.id }),
     );
   };

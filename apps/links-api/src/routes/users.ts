@@ -5,6 +5,7 @@ import {
   ApiKeyCreateResponseDto,
   ApiKeyResponseDto,
   IdParams,
+  IMMISH_ROUTE_PERMISSIONS,
   UserAdminCreateDto,
   UserAdminResponseDto,
   UserResponseDto,
@@ -20,7 +21,7 @@ import {
 import { noAccess } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
-import { caller, requireAdmin } from '../auth.ts';
+import { caller } from '../auth.ts';
 import type { LinksApiDeps } from '../deps.ts';
 
 const err = { $ref: 'ErrorResponse#' };
@@ -33,19 +34,29 @@ export const userRoutes =
 
     app.get(
       '/api/users/me',
-      { schema: { tags: ['users'], response: { 200: UserAdminResponseDto, ...errors } } },
+      {
+        config: { permission: 'user.read' },
+        schema: { tags: ['users'], response: { 200: UserAdminResponseDto, ...errors } },
+      },
       async (req) => toUserAdminDto(caller(req).user),
     );
 
     app.get(
       '/api/api-keys/me',
-      { schema: { tags: ['api-keys'], response: { 200: ApiKeyResponseDto, ...errors } } },
+      // any key may read itself (Immich: `permission: false`; the CLI checks it shows `all`)
+      {
+        config: { permission: false },
+        schema: { tags: ['api-keys'], response: { 200: ApiKeyResponseDto, ...errors } },
+      },
       async (req) => toApiKeyDto(caller(req).apiKey),
     );
 
     app.get(
       '/api/api-keys',
-      { schema: { tags: ['api-keys'], response: { 200: Type.Array(ApiKeyResponseDto), ...errors } } },
+      {
+        config: { permission: 'apiKey.read' },
+        schema: { tags: ['api-keys'], response: { 200: Type.Array(ApiKeyResponseDto), ...errors } },
+      },
       async (req) => {
         const rows = await db
           .selectFrom('api_keys')
@@ -59,13 +70,18 @@ export const userRoutes =
 
     app.post(
       '/api/api-keys',
-      { schema: { tags: ['api-keys'], body: ApiKeyCreateDto, response: { 201: ApiKeyCreateResponseDto, ...errors } } },
+      {
+        config: { permission: 'apiKey.create' },
+        schema: { tags: ['api-keys'], body: ApiKeyCreateDto, response: { 201: ApiKeyCreateResponseDto, ...errors } },
+      },
       async (req, reply) => {
+        const { user, apiKey } = caller(req);
         const created = await createApiKey(
           db,
-          caller(req).user.id,
+          user.id,
           req.body.name ?? 'API Key',
           req.body.permissions ?? ['all'],
+          apiKey.permissions,
         );
         return reply.status(201).send(created);
       },
@@ -73,7 +89,10 @@ export const userRoutes =
 
     app.delete(
       '/api/api-keys/:id',
-      { schema: { tags: ['api-keys'], params: IdParams, response: { 204: Type.Null(), ...errors } } },
+      {
+        config: { permission: 'apiKey.delete' },
+        schema: { tags: ['api-keys'], params: IdParams, response: { 204: Type.Null(), ...errors } },
+      },
       async (req, reply) => {
         const res = await db
           .deleteFrom('api_keys')
@@ -88,7 +107,10 @@ export const userRoutes =
 
     app.get(
       '/api/users/:id',
-      { schema: { tags: ['users'], params: IdParams, response: { 200: UserResponseDto, ...errors } } },
+      {
+        config: { permission: 'user.read' },
+        schema: { tags: ['users'], params: IdParams, response: { 200: UserResponseDto, ...errors } },
+      },
       async (req) => {
         const u = await db
           .selectFrom('users')
@@ -103,7 +125,10 @@ export const userRoutes =
 
     app.get(
       '/api/users',
-      { schema: { tags: ['users'], response: { 200: Type.Array(UserResponseDto), ...errors } } },
+      {
+        config: { permission: 'user.read' },
+        schema: { tags: ['users'], response: { 200: Type.Array(UserResponseDto), ...errors } },
+      },
       async () => {
         const rows = await db
           .selectFrom('users')
@@ -118,7 +143,7 @@ export const userRoutes =
     app.post(
       '/api/admin/users',
       {
-        preHandler: requireAdmin,
+        config: { admin: true, permission: 'adminUser.create' },
         schema: { tags: ['admin'], body: UserAdminCreateDto, response: { 201: UserAdminResponseDto, ...errors } },
       },
       async (req, reply) => {
@@ -130,7 +155,7 @@ export const userRoutes =
     app.get(
       '/api/admin/users',
       {
-        preHandler: requireAdmin,
+        config: { admin: true, permission: 'adminUser.read' },
         schema: { tags: ['admin'], response: { 200: Type.Array(UserAdminResponseDto), ...errors } },
       },
       async () => {
@@ -142,7 +167,7 @@ export const userRoutes =
     app.post(
       '/api/admin/users/:id/api-keys',
       {
-        preHandler: requireAdmin,
+        config: { admin: true, permission: IMMISH_ROUTE_PERMISSIONS['POST /api/admin/users/:id/api-keys'] },
         schema: {
           tags: ['admin'],
           params: IdParams,
@@ -150,6 +175,9 @@ export const userRoutes =
           response: { 201: ApiKeyCreateResponseDto, ...errors },
         },
       },
-      async (req, reply) => reply.status(201).send(await createApiKey(db, req.params.id, req.body.name)),
+      async (req, reply) =>
+        reply
+          .status(201)
+          .send(await createApiKey(db, req.params.id, req.body.name, ['all'], caller(req).apiKey.permissions)),
     );
   };

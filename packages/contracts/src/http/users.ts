@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { IsoDateTime, Uuid } from '../common.ts';
+import { Permission } from './permissions.ts';
 
 // Immich-compatible shapes (reference/immich-openapi-3.1.0.json).
 export const AvatarColor = Type.Enum([
@@ -62,13 +63,10 @@ export const UserAdminCreateDto = Type.Object(
 );
 export type UserAdminCreateDto = Type.Static<typeof UserAdminCreateDto>;
 
-/** Immich has many fine-grained permissions; immish grants `all` (the only one the CLI checks for). */
-export const ApiKeyPermission = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z.]+$' });
-
 export const ApiKeyResponseDto = Type.Object({
   id: Uuid,
   name: Type.String(),
-  permissions: Type.Array(ApiKeyPermission),
+  permissions: Type.Array(Permission),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
 });
@@ -77,7 +75,9 @@ export type ApiKeyResponseDto = Type.Static<typeof ApiKeyResponseDto>;
 export const ApiKeyCreateDto = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 200 })),
-    permissions: Type.Optional(Type.Array(ApiKeyPermission, { minItems: 1, maxItems: 200 })),
+    // Immich requires the list; immish defaults it to `all` (what a full key and the Immich CLI need). An unknown
+    // name is a 400 (the enum); more than the calling key has is a 400 too (domain: assertCanGrant).
+    permissions: Type.Optional(Type.Array(Permission, { minItems: 1, maxItems: 200 })),
   },
   { additionalProperties: false },
 );
