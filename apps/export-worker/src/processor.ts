@@ -4,6 +4,7 @@ import {
   beginExportAttempt,
   completeExport,
   type ExportSourceAsset,
+  exportHiddenByTrash,
   exportPartKey,
   exportStoragePrefix,
   failExport,
@@ -135,6 +136,9 @@ export async function processExportJob(
   const controller = new AbortController();
   let progress: ProgressReporter | undefined;
   try {
+    if (await exportHiddenByTrash(db, row)) {
+      throw new UnrecoverableError('An asset of this export was moved to trash by its owner; request a new export');
+    }
     const assets = await loadExportAssets(db, row);
     if (assets.length === 0) throw new UnrecoverableError('None of the exported assets exists any more');
     const plan = planExport(row, assets);

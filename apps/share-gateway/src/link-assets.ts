@@ -1,4 +1,5 @@
 import { type AssetRow, appendEvents, type Db } from '@immish/db';
+import { assetNotTrashed } from '@immish/domain';
 import { noAccess } from '@immish/runtime';
 import { sql } from 'kysely';
 import type { ActiveLink } from './link-resolver.ts';
@@ -22,7 +23,7 @@ function linkAssetsQuery(db: Db, link: ActiveLink) {
   return db
     .selectFrom('assets')
     .where('assets.id', 'in', members)
-    .where('assets.trashed_at', 'is', null)
+    .where(assetNotTrashed())
     .where('assets.status', '!=', 'failed');
 }
 

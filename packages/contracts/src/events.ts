@@ -48,6 +48,8 @@ export const EventData = {
     sharedLinkId: Type.Optional(Uuid),
   }),
   'asset.ingested': Type.Object({ assetId: Uuid, ownerId: Uuid, batchId: Type.Union([Uuid, Type.Null()]) }),
+  /** assets moved to their owner's trash (one event per request): hidden from everyone else from now on */
+  'asset.trashed': Type.Object({ ownerId: Uuid, assetIds: Ids }),
   'asset.ingest-failed': Type.Object({
     assetId: Uuid,
     ownerId: Uuid,

@@ -40,6 +40,9 @@ export const eventRoutes: Record<EventType, EventRoute> = {
   'album.member-removed': none,
   'asset.stored': { queues: [Queues.ingest] },
   'asset.ingested': none,
+  // The message names no link or album (an asset can be in many): every gateway drops its link caches, so a
+  // trashed asset leaves every link at once rather than after LINK_CACHE_TTL_MS. Trash is rare; caches refill.
+  'asset.trashed': { queues: [], invalidateLinkCache: true },
   'asset.ingest-failed': none,
   'upload-batch.completed': none,
   'export.requested': { queues: [Queues.exports] },

@@ -1,6 +1,6 @@
 import type { AlbumRole, Db } from '@immish/db';
 import { noAccess } from '@immish/runtime';
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 
 /**
  * The one access module (ARCHITECTURE "one place for each rule"). Every owner route asks it before acting.
@@ -59,6 +59,45 @@ export async function albumRoles(db: Db, userId: string, albumIds: readonly stri
   return new Map(rows.map((r) => [r.album_id, r.role]));
 }
 
+/**
+ * Trash (SPEC §14, issue 12 item 8): a trashed asset is in its owner's trash and nowhere else. Its owner still
+ * reads it by id (info, original, thumbnail: `isTrashed` tells); everyone else (album members, link recipients,
+ * exports made for them) finds nothing, as if it did not exist. No collection holds it for anyone, its owner
+ * included (as in Immich, trash is the only place it shows): album contents, counts, dates and thumbnails, a
+ * link's assets, archives. Every reader applies one of the two fragments below; nothing else spells the rule.
+ */
+
+/** The collection half of the trash rule: the asset (`alias`, any alias of `assets`) is not trashed. */
+export const assetNotTrashed = (alias = 'assets'): RawBuilder<boolean> =>
+  sql<boolean>`${sql.ref(`${alias}.trashed_at`)} is null`;
+
+/** The by-id half: the asset is visible to `viewerId` (its owner sees it trashed too; null is a link recipient). */
+export const assetVisibleTo = (viewerId: string | null, alias = 'assets'): RawBuilder<boolean> =>
+  viewerId === null
+    ? assetNotTrashed(alias)
+    : sql<boolean>`(${sql.ref(`${alias}.trashed_at`)} is null or ${sql.ref(`${alias}.owner_id`)} = ${viewerId})`;
+
+/**
+ * Whether some of `assetIds` are hidden by trash from `viewerId` (null: a link recipient): an export frozen for
+ * them must not be built or served any more (its archive may hold the asset). Ids no longer in the table (deleted)
+ * hide nothing here: the archive never had them or the worker leaves them out.
+ */
+export async function someHiddenByTrash(
+  db: Db,
+  viewerId: string | null,
+  assetIds: readonly string[],
+): Promise<boolean> {
+  if (assetIds.length === 0) return false;
+  const row = await db
+    .selectFrom('assets')
+    .select('assets.id')
+    .where(sql<boolean>`assets.id = any(${assetIds}::uuid[])`)
+    .where((eb) => eb.not(assetVisibleTo(viewerId)))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 type Checker = (db: Db, userId: string, ids: readonly string[]) => Promise<Set<string>>;
 
 /**
@@ -76,7 +115,7 @@ const ownedAssets: Checker = async (db, userId, ids) => {
   return new Set(rows.map((r) => r.id));
 };
 
-/** Owned, or in a live album the user is a member of. */
+/** Owned (trashed too: the owner's trash), or not trashed and in a live album the user is a member of. */
 const readableAssets: Checker = async (db, userId, ids) => {
   const owned = await ownedAssets(db, userId, ids);
   const rest = ids.filter((id) => !owned.has(id));
@@ -85,11 +124,13 @@ const readableAssets: Checker = async (db, userId, ids) => {
     .selectFrom('album_assets')
     .innerJoin('album_users', 'album_users.album_id', 'album_assets.album_id')
     .innerJoin('albums', 'albums.id', 'album_assets.album_id')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
     .select('album_assets.asset_id')
     .distinct()
     .where('album_users.user_id', '=', userId)
     .where('albums.deleted_at', 'is', null)
     .where('album_assets.asset_id', 'in', rest)
+    .where(assetNotTrashed())
     .execute();
   for (const r of rows) owned.add(r.asset_id);
   return owned;

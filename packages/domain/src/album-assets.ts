@@ -1,6 +1,6 @@
 import type { AlbumAssetsPageDto, AlbumsAddAssetsResponseDto, BulkIdResponseDto } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
-import { checkAccess } from './access.ts';
+import { assetNotTrashed, checkAccess } from './access.ts';
 import { type AlbumCaller, albumActor, albumSubject, lockAlbum } from './album-queries.ts';
 import { assetColumns, toAssetResponseDto } from './assets.ts';
 
@@ -111,7 +111,7 @@ export async function removeAssetsFromAlbum(
           .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
           .select('assets.id')
           .where('album_assets.album_id', '=', albumId)
-          .where('assets.trashed_at', 'is', null)
+          .where(assetNotTrashed())
           .orderBy('assets.file_created_at', 'desc')
           .orderBy('assets.id')
           .limit(1)
@@ -147,7 +147,7 @@ export async function listAlbumAssets(
     .selectFrom('album_assets')
     .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
     .where('album_assets.album_id', '=', albumId)
-    .where('assets.trashed_at', 'is', null);
+    .where(assetNotTrashed());
   const [rows, count] = await Promise.all([
     base
       .select(assetColumns)

@@ -9,6 +9,7 @@ import type { AlbumRole, Database, Db } from '@immish/db';
 import { noAccess } from '@immish/runtime';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { assetNotTrashed, assetVisibleTo } from './access.ts';
 import { toUserDto } from './users.ts';
 
 /** Who is acting (events carry the user as actor and the request's correlation id). */
@@ -80,7 +81,7 @@ export async function listAlbumDtos(db: Db, viewerId: string, filter: AlbumFilte
           .selectFrom('album_assets')
           .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
           .whereRef('album_assets.album_id', '=', 'albums.id')
-          .where('assets.trashed_at', 'is', null)
+          .where(assetNotTrashed())
           .select((s) => [
             s.fn.countAll<string>().as('asset_count'),
             s.fn.min('assets.file_created_at').as('start_date'),
@@ -105,13 +106,13 @@ export async function listAlbumDtos(db: Db, viewerId: string, filter: AlbumFilte
             .select('t.id')
             .whereRef('ta.album_id', '=', 'albums.id')
             .whereRef('ta.asset_id', '=', 'albums.thumbnail_asset_id')
-            .where('t.trashed_at', 'is', null),
+            .where(assetNotTrashed('t')),
           eb
             .selectFrom('album_assets as na')
             .innerJoin('assets as n', 'n.id', 'na.asset_id')
             .select('n.id')
             .whereRef('na.album_id', '=', 'albums.id')
-            .where('n.trashed_at', 'is', null)
+            .where(assetNotTrashed('n'))
             .orderBy('n.file_created_at', 'desc')
             .orderBy('n.id')
             .limit(1),
@@ -157,9 +158,12 @@ export async function listAlbumDtos(db: Db, viewerId: string, filter: AlbumFilte
       eb.exists(
         eb
           .selectFrom('album_assets as has')
+          .innerJoin('assets as ha', 'ha.id', 'has.asset_id')
           .select('has.asset_id')
           .whereRef('has.album_id', '=', 'albums.id')
-          .where('has.asset_id', '=', assetId),
+          .where('has.asset_id', '=', assetId)
+          // a trashed asset is in no album but for its owner's question
+          .where(assetVisibleTo(viewerId, 'ha')),
       ),
     );
   }
@@ -215,7 +219,7 @@ export async function getAlbumDto(db: Db, viewerId: string, albumId: string): Pr
     .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
     .select((eb) => ['album_assets.added_by', eb.fn.countAll<string>().as('n')])
     .where('album_assets.album_id', '=', albumId)
-    .where('assets.trashed_at', 'is', null)
+    .where(assetNotTrashed())
     .where('album_assets.added_by', 'is not', null)
     .groupBy('album_assets.added_by')
     .orderBy('album_assets.added_by')

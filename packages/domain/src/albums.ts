@@ -1,6 +1,7 @@
 import type { AlbumResponseDto, CreateAlbumDto, NewEvent, UpdateAlbumDto } from '@immish/contracts';
 import { appendEvents, type Db } from '@immish/db';
 import { invalid } from '@immish/runtime';
+import { assetNotTrashed } from './access.ts';
 import { shareableAssetIds } from './album-assets.ts';
 import { memberAddedEvents, resolveNewMembers } from './album-members.ts';
 import {
@@ -104,7 +105,7 @@ export async function updateAlbum(
         .select('assets.id')
         .where('album_assets.album_id', '=', albumId)
         .where('album_assets.asset_id', '=', dto.albumThumbnailAssetId)
-        .where('assets.trashed_at', 'is', null)
+        .where(assetNotTrashed())
         .executeTakeFirst();
       if (!inAlbum) throw invalid('albumThumbnailAssetId must be an asset of this album');
       set.thumbnail_asset_id = dto.albumThumbnailAssetId;

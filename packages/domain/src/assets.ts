@@ -7,10 +7,11 @@ import type {
   ExifResponseDto,
   SanitizedAssetDto,
 } from '@immish/contracts';
-import type { AssetRow, Db } from '@immish/db';
+import { type AssetRow, appendEvents, type Db } from '@immish/db';
 import { formatForMime } from '@immish/media';
 import { invalid, noAccess } from '@immish/runtime';
 import { sql } from 'kysely';
+import { assetNotTrashed } from './access.ts';
 
 export * from './asset-serving.ts';
 
@@ -322,17 +323,51 @@ export async function bulkUploadCheck(
 /**
  * `DELETE /api/assets`: moves owned assets to the trash (sets trashed_at). immish has no trash emptying
  * yet, so `force` also only trashes (the row stays for dedupe; Immich's force deletes permanently).
- * The caller has checked `asset.delete` on every id.
+ * The caller has checked `asset.delete` on every id. In the same transaction: albums whose thumbnail was
+ * one of them get their newest live asset instead (every reader of the album row, the gateway's included,
+ * then names no trashed asset), and an `asset.trashed` event, which makes every gateway drop its link
+ * caches (the access module's trash rule then applies to recipients at once).
  */
-export async function trashAssets(db: Db, _actor: Actor, ids: readonly string[]): Promise<void> {
+export async function trashAssets(db: Db, actor: Actor, ids: readonly string[], correlationId?: string): Promise<void> {
   if (ids.length === 0) return;
-  await db
-    .updateTable('assets')
-    .set({ trashed_at: new Date(), updated_at: new Date() })
-    .where('id', 'in', ids)
-    .where('trashed_at', 'is', null)
-    .execute();
-  // SPEC §6 defines no event for trashing, so none is written.
+  await db.transaction().execute(async (trx) => {
+    const trashed = await trx
+      .updateTable('assets')
+      .set({ trashed_at: new Date(), updated_at: new Date() })
+      .where('id', 'in', ids)
+      .where('trashed_at', 'is', null)
+      .returning(['id', 'owner_id'])
+      .execute();
+    if (trashed.length === 0) return;
+    const trashedIds = trashed.map((a) => a.id);
+    await trx
+      .updateTable('albums')
+      .set((eb) => ({
+        thumbnail_asset_id: eb
+          .selectFrom('album_assets')
+          .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+          .select('assets.id')
+          .whereRef('album_assets.album_id', '=', 'albums.id')
+          .where(assetNotTrashed())
+          .orderBy('assets.file_created_at', 'desc')
+          .orderBy('assets.id')
+          .limit(1),
+      }))
+      .where('thumbnail_asset_id', 'in', trashedIds)
+      .execute();
+    const byOwner = new Map<string, string[]>();
+    for (const a of trashed) byOwner.set(a.owner_id, [...(byOwner.get(a.owner_id) ?? []), a.id]);
+    await appendEvents(
+      trx,
+      [...byOwner].map(([ownerId, assetIds]) => ({
+        type: 'asset.trashed' as const,
+        actor,
+        subject: { type: 'asset' as const, id: assetIds[0]! },
+        data: { ownerId, assetIds },
+        ...(correlationId ? { correlationId } : {}),
+      })),
+    );
+  });
 }
 
 /** Immich's `GET /api/assets/statistics`: counts of the caller's own assets (not trashed unless asked). */

@@ -2,6 +2,7 @@ import type { Actor } from '@immish/contracts';
 import { appendEvents, type Db, type ExportPartRecord, type ExportRow } from '@immish/db';
 import { type BlobStore, UnsupportedByStoreError } from '@immish/storage';
 import { sql } from 'kysely';
+import { someHiddenByTrash } from './access.ts';
 import { exportStoragePrefix } from './export-keys.ts';
 
 /**
@@ -43,8 +44,20 @@ export async function beginExportAttempt(db: Db, exportId: string): Promise<Expo
 }
 
 /**
+ * Whether trash now hides one of the export's frozen assets from the export's requester (the access module's
+ * rule: only an asset's owner still sees it once trashed; a link's export is for its recipients). Such an
+ * export is void: the worker refuses to build it and a ready archive is no longer served (it may hold the
+ * asset). The requester asks again and gets a new selection without it.
+ */
+export async function exportHiddenByTrash(db: Db, row: ExportRow): Promise<boolean> {
+  const viewer = row.shared_link_id !== null ? null : row.requested_by_user_id;
+  return someHiddenByTrash(db, viewer, row.asset_ids);
+}
+
+/**
  * The frozen assets of an export, in the order of its list. An asset deleted since the request is
- * left out (its bytes are gone); a trashed one stays (the selection was frozen when it was ready).
+ * left out (its bytes are gone). A trashed one stays only for its owner's own export: otherwise the
+ * export is void (exportHiddenByTrash) and never gets here.
  */
 export async function loadExportAssets(db: Db, row: ExportRow): Promise<ExportSourceAsset[]> {
   if (row.asset_ids.length === 0) return [];

@@ -4,7 +4,9 @@ import { appendEvents, type Db, type ExportOptionsRecord, type ExportRow } from 
 import { invalid, noAccess } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import { sql } from 'kysely';
+import { assetNotTrashed } from './access.ts';
 import { exportStoragePrefix } from './export-keys.ts';
+import { exportHiddenByTrash } from './export-lifecycle.ts';
 
 export * from './export-keys.ts';
 export * from './export-lifecycle.ts';
@@ -99,7 +101,7 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
     .selectFrom('assets')
     .select(['assets.id', 'assets.size'])
     .where('assets.status', '=', 'ready')
-    .where('assets.trashed_at', 'is', null);
+    .where(assetNotTrashed());
   if (albumId !== null) {
     query = query.where(({ exists, selectFrom }) =>
       exists(
@@ -183,7 +185,11 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
   });
 }
 
-/** The requester's export, or 400 "Not found or no access" (another requester's looks the same as none). */
+/**
+ * The requester's export, or 400 "Not found or no access" (another requester's looks the same as none). A ready
+ * export that trash has voided (exportHiddenByTrash) comes back `expired`: its status says so and its parts
+ * answer 410.
+ */
 export async function getExport(db: Db, requester: ExportRequester, id: string): Promise<ExportRow> {
   if (!UUID.test(id)) throw noAccess();
   let query = db.selectFrom('exports').selectAll().where('id', '=', id);
@@ -193,6 +199,8 @@ export async function getExport(db: Db, requester: ExportRequester, id: string):
       : query.where('shared_link_id', '=', requester.sharedLinkId);
   const row = await query.executeTakeFirst();
   if (!row) throw noAccess();
+  // a ready archive holding an asset trashed since is void for this requester: shown expired, never served
+  if (row.status === 'ready' && (await exportHiddenByTrash(db, row))) return { ...row, status: 'expired' };
   return row;
 }
 

@@ -1,5 +1,6 @@
 import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '@immish/contracts';
 import type { AssetRow, Db, SharedLinkRow } from '@immish/db';
+import { assetNotTrashed } from './access.ts';
 import { listAlbumDtos } from './album-queries.ts';
 import { assetColumns, toAssetResponseDto } from './assets.ts';
 import type { LinkWithAssets } from './shared-link-queries.ts';
@@ -91,7 +92,7 @@ async function loadAlbumsMinimal(db: Db, albumIds: readonly string[]): Promise<M
           .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
           .select((e) => e.fn.countAll<string>().as('n'))
           .whereRef('album_assets.album_id', '=', 'albums.id')
-          .where('assets.trashed_at', 'is', null)
+          .where(assetNotTrashed())
           .as('asset_count'),
       ])
       .where('albums.id', 'in', ids)

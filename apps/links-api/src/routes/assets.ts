@@ -127,7 +127,7 @@ export const assetsRoutes =
       async (req, reply) => {
         const { user } = caller(req);
         await requireAccess(db, user.id, 'asset.delete', req.body.ids);
-        await trashAssets(db, { type: 'user', id: user.id }, req.body.ids);
+        await trashAssets(db, { type: 'user', id: user.id }, req.body.ids, String(req.id));
         return reply.status(204).send(null);
       },
     );
