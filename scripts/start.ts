@@ -112,12 +112,35 @@ if (!known) {
 }
 await db.destroy();
 
+// `port`: what clients use (the workers have none: their internal port); `opsPort`: metrics and detailed health
+// (METRICS_HOST, loopback unless set), kept off the public ports (issue 12 item 11)
 const services = [
-  { name: 'links-api', entry: 'apps/links-api/src/main.ts', port: Number(env.LINKS_API_PORT ?? 3001) },
-  { name: 'share-gateway', entry: 'apps/share-gateway/src/main.ts', port: Number(env.GATEWAY_PORT ?? 3002) },
-  { name: 'export-worker', entry: 'apps/export-worker/src/main.ts', port: Number(env.EXPORT_METRICS_PORT ?? 9101) },
-  { name: 'ingest-worker', entry: 'apps/ingest-worker/src/main.ts', port: Number(env.INGEST_METRICS_PORT ?? 9102) },
+  {
+    name: 'links-api',
+    entry: 'apps/links-api/src/main.ts',
+    port: Number(env.LINKS_API_PORT ?? 3001),
+    opsPort: Number(env.LINKS_API_METRICS_PORT ?? 9104),
+  },
+  {
+    name: 'share-gateway',
+    entry: 'apps/share-gateway/src/main.ts',
+    port: Number(env.GATEWAY_PORT ?? 3002),
+    opsPort: Number(env.GATEWAY_METRICS_PORT ?? 9103),
+  },
+  {
+    name: 'export-worker',
+    entry: 'apps/export-worker/src/main.ts',
+    port: null,
+    opsPort: Number(env.EXPORT_METRICS_PORT ?? 9101),
+  },
+  {
+    name: 'ingest-worker',
+    entry: 'apps/ingest-worker/src/main.ts',
+    port: null,
+    opsPort: Number(env.INGEST_METRICS_PORT ?? 9102),
+  },
 ];
+const opsHost = env.METRICS_HOST && env.METRICS_HOST !== '0.0.0.0' ? env.METRICS_HOST : '127.0.0.1';
 const width = Math.max(...services.map((s) => s.name.length));
 for (const svc of services) {
   const child = spawn(process.execPath, [svc.entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -138,7 +161,8 @@ try {
   await Promise.all(
     services.map((s) =>
       waitFor(
-        async () => (await fetch(`http://127.0.0.1:${s.port}/health/ready`, { signal: AbortSignal.timeout(2000) })).ok,
+        async () =>
+          (await fetch(`http://${opsHost}:${s.opsPort}/health/ready`, { signal: AbortSignal.timeout(2000) })).ok,
         { timeoutMs: 120_000, what: `${s.name} to become ready`, intervalMs: 300 },
       ),
     ),
@@ -150,12 +174,13 @@ try {
 
 say('ready:');
 for (const s of services) {
-  const kind = s.name.endsWith('worker')
-    ? 'health/metrics'
-    : s.name === 'share-gateway'
-      ? 'share pages + recipient API'
-      : 'owner API (docs: /api/docs)';
-  say(`  ${s.name.padEnd(width)}  http://localhost:${s.port}  (${kind})`);
+  const internal = `internal: http://${opsHost}:${s.opsPort}/metrics, /health/ready`;
+  if (s.port === null) {
+    say(`  ${s.name.padEnd(width)}  ${internal}`);
+    continue;
+  }
+  const kind = s.name === 'share-gateway' ? 'share pages + recipient API' : 'owner API (docs: /api/docs)';
+  say(`  ${s.name.padEnd(width)}  http://localhost:${s.port}  (${kind}; ${internal})`);
 }
 say(`demo admin API key: ${adminKey}`);
 say('try: curl -H "x-api-key: $(cat .data/admin-api-key)" http://localhost:3001/api/users/me');

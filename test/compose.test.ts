@@ -55,6 +55,13 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it("should publish only the HTTP services' public ports, never an internal metrics/health port", () => {
+    expect(compose.services['links-api'].ports).toEqual(['3001:3001']);
+    expect(compose.services['share-gateway'].ports).toEqual(['3002:3002']);
+    expect(compose.services['links-api'].environment.LINKS_API_METRICS_PORT).toBe('9104');
+    expect(compose.services['share-gateway'].environment.GATEWAY_METRICS_PORT).toBe('9103');
+  });
+
   it('should only set environment variables the services actually read', () => {
     for (const name of app) {
       for (const v of Object.keys(compose.services[name].environment)) expect(knownVars, `${name}: ${v}`).toContain(v);

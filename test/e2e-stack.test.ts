@@ -188,6 +188,34 @@ describe('the stack, end to end', () => {
     );
   });
 
+  // issue 12 item 11: the public ports answer plain liveness/readiness only; metrics and the detail of readiness
+  // (which backing service, why) are on each HTTP service's internal port (LINKS_API_/GATEWAY_METRICS_PORT)
+  it("should keep operators' data off the public ports", async () => {
+    for (const p of [...stack.procs.values()].filter((x) => x.name === 'links-api' || x.name === 'share-gateway')) {
+      const pub = `http://127.0.0.1:${p.port}`;
+      const ops = `http://127.0.0.1:${p.opsPort}`;
+      expect(p.opsPort, p.name).not.toBe(p.port);
+      expect((await fetch(`${pub}/metrics`)).status, `${p.name} public /metrics`).toBe(404);
+      const ready = await fetch(`${pub}/health/ready`);
+      expect(ready.status, p.name).toBe(200);
+      expect(await ready.json(), p.name).toEqual({ status: 'ok' });
+      expect((await fetch(`${pub}/health/live`)).status, p.name).toBe(200);
+
+      const detailed = await fetch(`${ops}/health/ready`);
+      expect(detailed.status, p.name).toBe(200);
+      expect(await detailed.json(), p.name).toMatchObject({
+        status: 'ok',
+        checks: { postgres: 'ok', redis: 'ok', storage: 'ok' },
+      });
+      const scrape = await fetch(`${ops}/metrics`);
+      expect(scrape.status, p.name).toBe(200);
+      const text = await scrape.text();
+      // the public port's traffic is what the internal port reports
+      expect(text, p.name).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/health\/ready"/);
+      expect(text, p.name).toMatch(/outbox_lag_seconds/);
+    }
+  });
+
   it('should stop every service cleanly on SIGTERM (exit 0)', async () => {
     const procs = [...stack.procs.values()];
     await Promise.all(

@@ -10,7 +10,10 @@ import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testki
 
 export interface StackProcess {
   name: string;
+  /** the service's port: public HTTP for links-api and the gateway, health/metrics for the workers */
   port: number;
+  /** the internal port of metrics and detailed health (the workers' only port, so `port` again for them) */
+  opsPort: number;
   child: ChildProcess;
   output: string[];
 }
@@ -50,6 +53,11 @@ const portVar: Record<ServiceName, string> = {
   'share-gateway': 'GATEWAY_PORT',
   'export-worker': 'EXPORT_METRICS_PORT',
   'ingest-worker': 'INGEST_METRICS_PORT',
+};
+/** the HTTP services' internal metrics/health port (the workers serve only that one, on `portVar`) */
+const opsPortVar: Partial<Record<ServiceName, string>> = {
+  'links-api': 'LINKS_API_METRICS_PORT',
+  'share-gateway': 'GATEWAY_METRICS_PORT',
 };
 
 /**
@@ -96,9 +104,11 @@ export async function startStack(
       // the first gateway gets PUBLIC_URL's port; more gateways (scale-out) get ports of their own
       const firstGateway = name === 'share-gateway' && ![...procs.values()].some((p) => p.name === name);
       const port = firstGateway ? gatewayPort : await freePort();
+      const opsVar = opsPortVar[name];
+      const opsPort = opsVar ? await freePort() : port;
       const child = spawn(process.execPath, [entry[name]], {
         cwd: root,
-        env: { ...env, [portVar[name]]: String(port), ...extraEnv },
+        env: { ...env, [portVar[name]]: String(port), ...(opsVar ? { [opsVar]: String(opsPort) } : {}), ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const output: string[] = [];
@@ -108,7 +118,7 @@ export async function startStack(
       };
       child.stdout?.on('data', keep);
       child.stderr?.on('data', keep);
-      const proc = { name, port, child, output };
+      const proc = { name, port, opsPort, child, output };
       procs.set(`${name}:${port}`, proc);
       await waitFor(
         async () => {

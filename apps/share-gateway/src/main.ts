@@ -1,5 +1,12 @@
 import { GatewayConfig } from '@immish/contracts';
-import { createBackingServices, createLogger, createMetrics, handleShutdown, loadConfigOrExit } from '@immish/runtime';
+import {
+  createBackingServices,
+  createLogger,
+  createMetrics,
+  handleShutdown,
+  loadConfigOrExit,
+  startOpsServer,
+} from '@immish/runtime';
 import { buildApp } from './app.ts';
 
 const config = loadConfigOrExit(GatewayConfig, 'share-gateway');
@@ -8,9 +15,18 @@ const metrics = createMetrics('share-gateway');
 const services = createBackingServices(config, { logger, service: 'share-gateway', metrics });
 const app = await buildApp({ config, ...services, logger, metrics });
 await app.listen({ host: config.HOST, port: config.GATEWAY_PORT });
+// metrics and detailed health: the internal port, never the public one (issue 12 item 11)
+const ops = await startOpsServer({
+  logger: false,
+  metrics,
+  readiness: services.readiness,
+  host: config.METRICS_HOST,
+  port: config.GATEWAY_METRICS_PORT,
+});
 handleShutdown(
   [
     { name: 'http', run: () => app.close() },
+    { name: 'internal http', run: () => ops.close() },
     { name: 'backing services', run: () => services.close() },
   ],
   { logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS },

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { exportPartKey } from '@immish/domain';
-import { createLogger } from '@immish/runtime';
+import { createLogger, createMetrics } from '@immish/runtime';
 import exifr from 'exifr';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -423,6 +423,37 @@ describe('logs', () => {
           found: false,
         });
       }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+// Issue 12 item 11: the public port serves no operators' data (metrics live on GATEWAY_METRICS_PORT, see main.ts).
+describe("operators' data on the public port", () => {
+  it('should answer /metrics 404 and readiness without naming the backing service that failed or why', async () => {
+    const app = await buildApp({
+      config: h.config,
+      db: h.tdb.db,
+      storage: h.storage,
+      redis: h.redis,
+      logger: false,
+      metrics: createMetrics('share-gateway'),
+      readiness: {
+        postgres: async () => 1,
+        redis: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:6379')),
+      },
+    });
+    try {
+      await app.inject('/health/live');
+      const metrics = await app.inject('/metrics');
+      expect(metrics.statusCode).toBe(404);
+      const ready = await app.inject('/health/ready');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.headers['retry-after']).toBeDefined();
+      expect(ready.json()).toEqual({ status: 'unavailable' });
+      expect(ready.body).not.toMatch(/redis|postgres|ECONNREFUSED|10\.0\.0\.7/i);
+      expect((await app.inject('/health/live')).json()).toEqual({ status: 'ok' });
     } finally {
       await app.close();
     }

@@ -30,6 +30,14 @@ export const CoreEnv = Type.Object({
     description: 'BullMQ/Redis key prefix; use `{immish}` (hash tag) on Redis Cluster',
   }),
   SHUTDOWN_TIMEOUT_MS: Int(25_000, 'how long SIGTERM waits for in-flight work before forcing exit', 1000),
+  // Loopback by default: metrics and detailed health are operators' data (issue 12 item 11); a Prometheus on
+  // another host or container needs METRICS_HOST=0.0.0.0 (or a private address) and a port no proxy forwards.
+  METRICS_HOST: Type.String({
+    default: '127.0.0.1',
+    minLength: 1,
+    description:
+      'listen address of every service’s internal port (Prometheus `/metrics`, detailed `/health/ready`); `0.0.0.0` to let another host scrape it, never forwarded by the public proxy',
+  }),
 });
 
 export const StorageEnv = Type.Object({
@@ -64,6 +72,7 @@ export const HttpEnv = Type.Object({
 
 export const LinksApiEnv = Type.Object({
   LINKS_API_PORT: Port(3001, 'links-api HTTP port'),
+  LINKS_API_METRICS_PORT: Port(9104, 'links-api internal port: metrics and detailed health (on METRICS_HOST)'),
   LINK_DEFAULT_EXPIRY_HOURS: Int(0, 'expiry applied when a new link gives none (0 = never expires)'),
   LINK_MAX_EXPIRY_DAYS: Int(
     0,
@@ -77,6 +86,7 @@ export const LinksApiEnv = Type.Object({
 
 export const GatewayEnv = Type.Object({
   GATEWAY_PORT: Port(3002, 'share-gateway HTTP port'),
+  GATEWAY_METRICS_PORT: Port(9103, 'share-gateway internal port: metrics and detailed health (on METRICS_HOST)'),
   UNLOCK_SECRET: Type.String({
     minLength: 32,
     description: 'HMAC secret for unlock cookies (≥ 32 chars); `npm start` generates one',
@@ -88,7 +98,7 @@ export const GatewayEnv = Type.Object({
 });
 
 export const IngestWorkerEnv = Type.Object({
-  INGEST_METRICS_PORT: Port(9102, 'ingest-worker health/metrics port'),
+  INGEST_METRICS_PORT: Port(9102, 'ingest-worker internal port: metrics and detailed health (on METRICS_HOST)'),
   INGEST_CONCURRENCY: Int(0, 'jobs in parallel per worker (0 = number of CPU cores)', 0, 64),
   INGEST_MAX_PIXELS: Int(100_000_000, 'decompression-bomb guard: largest image in pixels', 1),
   INGEST_KEEP_FAILED_ORIGINALS: Bool(true, 'keep the stored original of a file that failed ingest'),
@@ -101,7 +111,7 @@ export const IngestWorkerEnv = Type.Object({
 });
 
 export const ExportWorkerEnv = Type.Object({
-  EXPORT_METRICS_PORT: Port(9101, 'export-worker health/metrics port'),
+  EXPORT_METRICS_PORT: Port(9101, 'export-worker internal port: metrics and detailed health (on METRICS_HOST)'),
   EXPORT_CONCURRENCY: Int(1, 'archives built in parallel per worker', 1, 32),
   EXPORT_TTL_HOURS: Int(24, 'how long a ready export is kept', 1),
   EXPORT_CLEANUP_INTERVAL_MS: Int(15 * 60_000, 'how often the expiry job runs', 1000),

@@ -26,8 +26,10 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   requestTimeoutMs?: number;
   trustProxy?: boolean;
+  /** records the request latency histogram (served by createOpsApp on the internal port, never here) */
   metrics?: Metrics;
-  /** readiness checks by name (postgres, redis, storage…): each must resolve within 2 s */
+  /** readiness checks by name (postgres, redis, storage…): each must resolve within 2 s; the public
+   * `/health/ready` says only whether all passed (the detail is on the internal port: createOpsApp) */
   readiness?: Record<string, () => Promise<unknown>>;
   /** JSON nesting deeper than this is refused with 400 (SPEC §10) */
   maxJsonDepth?: number;
@@ -83,8 +85,8 @@ const clientErrorCodes: Record<string, number> = {
 
 /**
  * The fastify base every HTTP service is built on: correlation ids, the SPEC §11 error shape for every
- * failure, strict body validation (no type coercion, unknown fields refused), JSON depth limit, health and
- * metrics endpoints. No listening here: `main.ts` listens, tests use `inject` or port 0.
+ * failure, strict body validation (no type coercion, unknown fields refused), JSON depth limit, plain health
+ * endpoints. No listening here: `main.ts` listens, tests use `inject` or port 0.
  */
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const app = Fastify({
@@ -204,32 +206,35 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     reply.status(404).send(errorBody(404, `Cannot ${req.method} ${req.url.split('?')[0]}`, String(req.id)));
   });
 
+  // The public port answers liveness and a plain readiness only (issue 12 item 11): which backing service failed
+  // and why, and the metrics, are operators' data, served on the internal port (ops.ts, METRICS_HOST:*_METRICS_PORT).
   app.get('/health/live', { logLevel: 'warn', schema: { hide: true } as never }, async () => ({ status: 'ok' }));
   app.get('/health/ready', { logLevel: 'warn', schema: { hide: true } as never }, async (_req, reply) => {
-    const checks: Record<string, string> = {};
-    let ok = true;
-    await Promise.all(
-      Object.entries(opts.readiness ?? {}).map(async ([name, check]) => {
-        try {
-          await withDeadline(check(), 2000, name);
-          checks[name] = 'ok';
-        } catch (err) {
-          ok = false;
-          checks[name] = (err as Error).message || 'failed';
-        }
-      }),
-    );
+    const { ok } = await readinessReport(opts.readiness);
     if (!ok) reply.status(503).header('retry-after', '5');
-    return { status: ok ? 'ok' : 'unavailable', checks };
+    return { status: ok ? 'ok' : 'unavailable' };
   });
-  if (opts.metrics) {
-    const registry = opts.metrics.registry;
-    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } as never }, async (_req, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
-    });
-  }
   return app;
+}
+
+/** Runs every readiness check (each must answer within 2 s): all fine, and each check's outcome or error. */
+export async function readinessReport(
+  readiness: Record<string, () => Promise<unknown>> = {},
+): Promise<{ ok: boolean; checks: Record<string, string> }> {
+  const checks: Record<string, string> = {};
+  let ok = true;
+  await Promise.all(
+    Object.entries(readiness).map(async ([name, check]) => {
+      try {
+        await withDeadline(check(), 2000, name);
+        checks[name] = 'ok';
+      } catch (err) {
+        ok = false;
+        checks[name] = (err as Error).message || 'failed';
+      }
+    }),
+  );
+  return { ok, checks };
 }
 
 export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

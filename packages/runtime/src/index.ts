@@ -4,6 +4,7 @@ export * from './http.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './observability.ts';
+export * from './ops.ts';
 export * from './services.ts';
 export * from './shutdown.ts';
 export * from './worker.ts';

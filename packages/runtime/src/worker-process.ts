@@ -1,9 +1,9 @@
 import type { CoreConfig } from '@immish/contracts';
 import type { Static, TObject } from 'typebox';
 import { loadConfigOrExit } from './config.ts';
-import { createHttpApp } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { startOpsServer } from './ops.ts';
 import { type BackingServices, createBackingServices } from './services.ts';
 import { handleShutdown } from './shutdown.ts';
 
@@ -15,8 +15,8 @@ export interface WorkerProcessContext<C> {
 }
 
 /**
- * The process around a worker service (SPEC §2, §12): config → connections → queue workers → a small HTTP
- * server for /health and /metrics → signals. On SIGTERM the queue workers close first, so in-flight jobs
+ * The process around a worker service (SPEC §2, §12): config → connections → queue workers → the internal
+ * HTTP port (ops.ts: /health and /metrics on METRICS_HOST) → signals. On SIGTERM the queue workers close first, so in-flight jobs
  * finish (or go back to the queue as stalled) before the connections they need are closed.
  */
 export async function runWorkerProcess<T extends TObject>(opts: {
@@ -30,9 +30,14 @@ export async function runWorkerProcess<T extends TObject>(opts: {
   const metrics = createMetrics(opts.service);
   const services = createBackingServices(config, { logger, service: opts.service, metrics });
   const worker = await opts.start({ config, services, logger, metrics });
-  const http = createHttpApp({ logger: false, metrics, readiness: services.readiness });
   const port = opts.metricsPort(config);
-  await http.listen({ host: '0.0.0.0', port });
+  const http = await startOpsServer({
+    logger: false,
+    metrics,
+    readiness: services.readiness,
+    host: config.METRICS_HOST,
+    port,
+  });
   logger.info({ port }, `${opts.service} started`);
   handleShutdown(
     [

@@ -1,7 +1,15 @@
 import { LinksApiConfig } from '@immish/contracts';
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createHttpApp, DomainError, loadConfig, scrubUrl } from '../src/index.ts';
+import {
+  ConfigError,
+  createHttpApp,
+  createMetrics,
+  createOpsApp,
+  DomainError,
+  loadConfig,
+  scrubUrl,
+} from '../src/index.ts';
 
 describe('loadConfig', () => {
   const base = { DATABASE_URL: 'postgres://x@localhost/db', REDIS_URL: 'redis://localhost:6379' };
@@ -98,13 +106,50 @@ describe('createHttpApp', () => {
     expect(nf.json()).toMatchObject({ message: 'Cannot GET /nope', error: 'Not Found' });
   });
 
-  it('should echo a sane correlation id and report readiness per check', async () => {
+  it('should echo a sane correlation id and answer readiness plainly: 503, no check names, no errors', async () => {
     const app = build();
     const res = await app.inject({ url: '/health/ready', headers: { 'x-correlation-id': 'abc-123' } });
     expect(res.headers['x-correlation-id']).toBe('abc-123');
     expect(res.statusCode).toBe(503);
-    expect(res.json().checks).toMatchObject({ ok: 'ok', down: expect.stringContaining('ECONNREFUSED') });
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toEqual({ status: 'unavailable' });
+    expect(res.body).not.toMatch(/down|ECONNREFUSED|checks/);
     expect((await app.inject('/health/live')).statusCode).toBe(200);
+  });
+
+  // issue 12 item 11: operators' data (metrics, which backing service failed and why) stays off the public port
+  it('should serve no /metrics on the public app, even with metrics registered', async () => {
+    const app = createHttpApp({
+      logger: false,
+      metrics: createMetrics('test-public'),
+      readiness: { ok: async () => 1 },
+    });
+    await app.ready();
+    expect((await app.inject('/metrics')).statusCode).toBe(404);
+    const ready = await app.inject('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('createOpsApp (the internal port)', () => {
+  it('should report readiness per check with the reason, and serve the metrics of the public app', async () => {
+    const metrics = createMetrics('test-ops');
+    const readiness = { ok: async () => 1, down: () => Promise.reject(new Error('connect ECONNREFUSED')) };
+    const pub = createHttpApp({ logger: false, metrics, readiness });
+    pub.get('/hello', async () => 'hi');
+    await pub.inject('/hello');
+    const ops = createOpsApp({ logger: false, metrics, readiness });
+    const res = await ops.inject('/health/ready');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({
+      status: 'unavailable',
+      checks: { ok: 'ok', down: expect.stringContaining('ECONNREFUSED') },
+    });
+    expect((await ops.inject('/health/live')).statusCode).toBe(200);
+    const scrape = await ops.inject('/metrics');
+    expect(scrape.statusCode).toBe(200);
+    expect(scrape.body).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/hello"/);
   });
 });
 
