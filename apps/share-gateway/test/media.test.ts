@@ -101,6 +101,9 @@ describe('GET /share/:key/assets/:assetId/thumbnail|preview', () => {
   });
 });
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be absent
+const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]/;
+
 describe('GET /share/:key/assets/:assetId/original', () => {
   it('should serve the original with ETag, Range and a download count once complete', async () => {
     const asset = await h.createAsset({ fileName: 'Beach day.jpg' });
@@ -130,6 +133,28 @@ describe('GET /share/:key/assets/:assetId/original', () => {
     // full download, the tail range (reaches the last byte) and the stale If-Range full answer count; HEAD and 0-9 do not
     await eventually(async () => (await h.counters(link.id)).download === 3, 'three downloads counted');
     expect((await h.counters(link.id)).download).toBe(3);
+  });
+
+  it('should strip bidi and other control characters from download names (filename and filename*)', async () => {
+    // issue 12 item 12: `photo\u202Egpj.exe` would be saved as a file that displays as `photo.exe.jpg`
+    const asset = await h.createAsset({ fileName: 'invoice\u202Egpj\u200F\u2066x\u061C\u0007.jpg' });
+    const link = await h.createLink({ assetIds: [asset.id] });
+    for (const kind of ['original', 'preview']) {
+      const res = await h.app.inject(`/share/${link.key}/assets/${asset.id}/${kind}`);
+      expect(res.statusCode).toBe(200);
+      const header = String(res.headers['content-disposition']);
+      const extended = decodeURIComponent(/filename\*=UTF-8''([^;]*)/.exec(header)?.[1] ?? '');
+      expect({
+        kind,
+        header,
+        bad: UNSAFE_IN_NAMES.test(extended),
+      }).toEqual({
+        kind,
+        header,
+        bad: false,
+      });
+      expect(extended.startsWith('invoicegpjx')).toBe(true);
+    }
   });
 
   it('should refuse originals with 403 when downloads are disabled, but serve previews', async () => {

@@ -14,6 +14,14 @@ export {
   StorageUnavailableError,
   UnsupportedByStoreError,
 } from './errors.ts';
+export {
+  fitFileName,
+  isSafeFileName,
+  MAX_NAME_BYTES,
+  sanitizeFileName,
+  sanitizeFileNameOrEmpty,
+  splitExtension,
+} from './file-names.ts';
 export { FsBlobStore } from './fs-driver.ts';
 export { assertSafeKey, assertSafePrefix, isSafeKey, MAX_KEY_BYTES, MAX_SEGMENT_BYTES } from './keys.ts';
 export { DEFAULT_INCOMPLETE_WRITE_AGE_MS, MAX_PRESIGN_SECONDS } from './options.ts';
