@@ -15,7 +15,7 @@ import { mediaRoutes } from './routes/media.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { unlockRoutes } from './routes/unlock.ts';
 import { uploadRoutes } from './routes/uploads.ts';
-import { registerSecurityHeaders } from './security-headers.ts';
+import { defaultResponseHeaders } from './security-headers.ts';
 import { UnlockThrottle, UnlockTokens } from './unlock.ts';
 
 export type { GatewayDeps };
@@ -46,12 +46,12 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,
+    defaultHeaders: defaultResponseHeaders,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorResponse);
-  registerSecurityHeaders(app);
   // Cookies are read only where needed (the unlock cookie of a password link, recipient.ts), not parsed on
   // every request; setting them (unlock) works as usual.
   await app.register(cookie, { hook: false });

@@ -1,5 +1,3 @@
-import type { FastifyInstance } from 'fastify';
-
 /**
  * SPEC §5.4, §10: every gateway response carries these. The share page loads nothing from elsewhere, so
  * the CSP allows only this origin; `Referrer-Policy: no-referrer` because link keys are in URLs.
@@ -22,13 +20,12 @@ export const securityHeaders: Readonly<Record<string, string>> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
-/** responses carry link keys and private photos: nothing is stored unless a route says so (media, static) */
-const defaults: Readonly<Record<string, string>> = { ...securityHeaders, 'cache-control': 'no-store' };
-
-export function registerSecurityHeaders(app: FastifyInstance): void {
-  // callback-style: no promise per request
-  app.addHook('onRequest', (_req, reply, done) => {
-    reply.headers(defaults);
-    done();
-  });
-}
+/**
+ * What every gateway response starts with (createHttpApp's `defaultHeaders`: set before any route runs, and on
+ * the router's own refusals). Responses carry link keys and private photos: nothing is stored unless a route
+ * says so (media, static).
+ */
+export const defaultResponseHeaders: Readonly<Record<string, string>> = {
+  ...securityHeaders,
+  'cache-control': 'no-store',
+};

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { exportPartKey } from '@immish/domain';
 import { createLogger, createMetrics } from '@immish/runtime';
@@ -5,6 +7,7 @@ import exifr from 'exifr';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
+import { securityHeaders } from '../src/security-headers.ts';
 import { unlockCookieName } from '../src/unlock.ts';
 import { type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
 
@@ -454,6 +457,114 @@ describe("operators' data on the public port", () => {
       expect(ready.json()).toEqual({ status: 'unavailable' });
       expect(ready.body).not.toMatch(/redis|postgres|ECONNREFUSED|10\.0\.0\.7/i);
       expect((await app.inject('/health/live')).json()).toEqual({ status: 'ok' });
+
+/** One raw HTTP/1.1 request over a real socket (no client-side URL or header normalisation). */
+function rawRequest(
+  port: number,
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers ?? {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+describe('odd inputs (issue 12 item 9)', () => {
+  it('should answer every odd request with the security headers, and errors in the error shape', async () => {
+    const app = await buildApp({ config: h.config, db: h.tdb.db, storage: h.storage, redis: h.redis, logger: false });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const port = (app.server.address() as AddressInfo).port;
+      const asset = await h.createAsset();
+      const link = await h.createLink({ assetIds: [asset.id], password: 'pw' });
+      const form = (body: string) => ({
+        method: 'POST',
+        path: `/api/shared-links/login?key=${link.key}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      const cases: { name: string; req: Parameters<typeof rawRequest>[1]; status: number }[] = [
+        {
+          name: 'returnTo with non-Latin characters',
+          req: form(`password=pw&returnTo=${encodeURIComponent(`/share/${link.key}/фото-📷`)}`),
+          status: 303,
+        },
+        {
+          name: 'returnTo with a line separator',
+          req: form(`password=wrong&returnTo=${encodeURIComponent(`/share/${link.key}/\u2028`)}`),
+          status: 303,
+        },
+        { name: 'malformed percent-encoding in the path', req: { path: '/share/%E0%A4%A' }, status: 400 },
+        { name: 'an over-long path parameter', req: { path: `/share/${'a'.repeat(600)}` }, status: 414 },
+        { name: 'NUL in the query', req: { path: '/api/shared-links/me?key=%00' }, status: 400 },
+        {
+          name: 'malformed percent-encoding in the query',
+          req: { path: '/api/shared-links/me?key=%E0%A4%A' },
+          status: 401,
+        },
+        {
+          name: 'a share key header that is not ASCII',
+          req: {
+            path: '/api/shared-links/me',
+            headers: { 'x-immich-share-key': Buffer.from('ключ').toString('latin1') },
+          },
+          status: 401,
+        },
+        {
+          name: 'a garbled unlock cookie',
+          req: {
+            path: `/api/shared-links/me?key=${link.key}`,
+            headers: { cookie: `${unlockCookieName(link.id)}=%E0%A4%A; =; ;;` },
+          },
+          status: 401,
+        },
+        {
+          name: 'invalid JSON',
+          req: { ...form('{'), headers: { 'content-type': 'application/json' } },
+          status: 400,
+        },
+        {
+          name: 'an unknown content type',
+          req: { ...form('x'), headers: { 'content-type': 'text/x-odd' } },
+          status: 415,
+        },
+        { name: 'a photo page with an emoji id', req: { path: `/share/${link.key}/photos/%F0%9F%93%B7` }, status: 401 },
+        {
+          name: 'a media route with a non-UUID asset id',
+          req: { path: `/share/${link.key}/assets/%F0%9F%93%B7/thumbnail` },
+          status: 400,
+        },
+      ];
+      const problems: string[] = [];
+      for (const c of cases) {
+        const res = await rawRequest(port, c.req);
+        const missing = Object.entries(securityHeaders)
+          .filter(([name, value]) => res.headers[name] !== value)
+          .map(([name]) => name);
+        if (res.status !== c.status)
+          problems.push(`${c.name}: status ${res.status}, want ${c.status}: ${res.body.slice(0, 160)}`);
+        if (missing.length) problems.push(`${c.name}: missing ${missing.join(', ')}`);
+        if (res.status >= 400 && String(res.headers['content-type']).startsWith('application/json')) {
+          const body = JSON.parse(res.body);
+          const keys = Object.keys(body).sort();
+          if (keys.join() !== 'correlationId,error,message,statusCode' || body.statusCode !== res.status)
+            problems.push(`${c.name}: not the error shape: ${res.body.slice(0, 160)}`);
+        } else if (res.status >= 400 && !String(res.headers['content-type']).startsWith('text/html')) {
+          problems.push(`${c.name}: error without a JSON or HTML body (${res.headers['content-type']})`);
+        }
+      }
+      expect(problems).toEqual([]);
     } finally {
       await app.close();
     }

@@ -121,6 +121,51 @@ describe('POST /api/shared-links/login', () => {
   });
 });
 
+describe('POST /api/shared-links/login returnTo (issue 12 item 9)', () => {
+  it('should keep the unlock and redirect to a percent-encoded returnTo with non-Latin or odd characters', async () => {
+    const { link, asset } = await lockedLink();
+    const deep = `/share/${link.key}/photos/${asset.id}`;
+    const cases = [
+      `${deep}?от=фото`,
+      `/share/${link.key}/Ünïcödé-東京-📷`,
+      `/share/${link.key}/a\u2028b`,
+      `/share/${link.key}/%ZZ%E0`,
+      `/s/${link.key}?q="<script>"`,
+      `/share/${link.key}/${'é'.repeat(900)}`,
+    ];
+    for (const returnTo of cases) {
+      for (const password of ['correct horse', 'wrong']) {
+        const res = await h.app.inject({
+          method: 'POST',
+          url: `/api/shared-links/login?key=${link.key}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ password, returnTo }).toString(),
+        });
+        const location = String(res.headers.location ?? '');
+        expect({ returnTo, password, status: res.statusCode, body: res.body.slice(0, 200) }).toEqual({
+          returnTo,
+          password,
+          status: 303,
+          body: '',
+        });
+        // printable ASCII only: a valid header value, and still a same-site share path
+        expect(location).toMatch(/^\/(share|s)\/[\x21-\x7e]+$/);
+        expect(res.headers['content-security-policy']).toBeDefined();
+        if (password === 'wrong') expect(location).toContain('unlock_error=invalid_password');
+        else expect(res.cookies[0]?.name).toBe(unlockCookieName(link.id));
+      }
+    }
+    // the redirect names the same place: a browser decodes it back to what the page asked for
+    const ok = await h.app.inject({
+      method: 'POST',
+      url: `/api/shared-links/login?key=${link.key}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ password: 'correct horse', returnTo: `${deep}?от=фото` }).toString(),
+    });
+    expect(new URL(String(ok.headers.location), 'http://share.test').searchParams.get('от')).toBe('фото');
+  });
+});
+
 describe('password enforcement on recipient routes', () => {
   it('should answer 401 Password required without an unlock, and serve with one', async () => {
     const { link, asset } = await lockedLink();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { validateHeaderValue } from 'node:http';
 import { type ErrorResponse, reasonPhrase } from '@immish/contracts';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -33,6 +34,11 @@ export interface HttpAppOptions {
   readiness?: Record<string, () => Promise<unknown>>;
   /** JSON nesting deeper than this is refused with 400 (SPEC §10) */
   maxJsonDepth?: number;
+  /**
+   * Headers every response carries, errors included (the gateway's security headers): set before any route
+   * runs and by the router's own refusals (malformed URL, over-long parameter), which no hook sees.
+   */
+  defaultHeaders?: Readonly<Record<string, string>>;
 }
 
 // CommonJS modules: their default export is the module object; the class/plugin is its `.default`.
@@ -65,6 +71,24 @@ function jsonProblem(value: unknown, maxDepth: number): string | null {
 
 export function errorBody(statusCode: number, message: string, correlationId: string): ErrorResponse {
   return { message, error: reasonPhrase(statusCode), statusCode, correlationId };
+}
+
+/** Node's refusals of a header value or name it cannot write (raised when the response head is written). */
+const UNWRITABLE_HEADER = new Set(['ERR_INVALID_CHAR', 'ERR_HTTP_INVALID_HEADER_VALUE', 'ERR_INVALID_HTTP_TOKEN']);
+
+/**
+ * Removes the headers Node would refuse to write. Such a header is a bug (text reaching a header unencoded),
+ * and without this the error answer fails the same way and fastify's last resort sends the status without
+ * ANY header (no security headers, no content type).
+ */
+function dropUnwritableHeaders(reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    try {
+      for (const v of Array.isArray(value) ? value : [value]) validateHeaderValue(name, String(v ?? ''));
+    } catch {
+      reply.removeHeader(name);
+    }
+  }
 }
 
 /** Multipart/body-parser error codes that are the client's fault, with the status they deserve. */
@@ -100,10 +124,13 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
     },
     forceCloseConnections: 'idle',
-    // errors the router raises before any hook (bad URL encoding, over-long parameters): same error shape
+    // errors the router raises before any hook (bad URL encoding, over-long parameters): same error shape and
+    // the same headers as every other answer
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      if (opts.defaultHeaders) reply.headers(opts.defaultHeaders);
       reply
+        .header('x-correlation-id', req.id)
         .status(status)
         .type('application/json')
         .send(errorBody(status, err.message, String(req.id)));
@@ -152,7 +179,9 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
 
   // Per-request hooks are callback-style (`done`), not async: an async hook costs a promise and a microtask
   // turn on every request, which the small cached routes (thumbnails) feel.
+  const defaultHeaders = opts.defaultHeaders;
   app.addHook('onRequest', (req, reply, done) => {
+    if (defaultHeaders) reply.headers(defaultHeaders);
     reply.header('x-correlation-id', req.id);
     done();
   });
@@ -198,6 +227,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       return send(503, 'A backing service (database, queue or storage) is unavailable; retry shortly', 5);
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, err.message);
+    if (UNWRITABLE_HEADER.has(code)) dropUnwritableHeaders(reply);
     req.log.error({ err }, 'unhandled error');
     return send(500, 'Internal server error');
   });

@@ -153,6 +153,35 @@ describe('createOpsApp (the internal port)', () => {
   });
 });
 
+describe('createHttpApp defaultHeaders', () => {
+  it('should keep them (and the error shape) on router refusals and on a header Node cannot write', async () => {
+    const app = createHttpApp({ logger: false, defaultHeaders: { 'x-frame-options': 'DENY' } });
+    // a bug: user text reaching a header unencoded (Node refuses it when the response head is written)
+    app.get('/bad-header', async (_req, reply) => reply.header('location', '/фото').status(303).send());
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as import('node:net').AddressInfo).port}`;
+      for (const [path, status] of [
+        ['/bad-header', 500],
+        ['/%E0%A4%A', 400],
+        ['/nope', 404],
+      ] as const) {
+        const res = await fetch(`${base}${path}`, { redirect: 'manual' });
+        const body = await res.json();
+        expect({ path, status: res.status, frame: res.headers.get('x-frame-options') }).toEqual({
+          path,
+          status,
+          frame: 'DENY',
+        });
+        expect(Object.keys(body).sort()).toEqual(['correlationId', 'error', 'message', 'statusCode']);
+        expect(res.headers.get('x-correlation-id')).toBe(body.correlationId);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('scrubUrl', () => {
   it('should hide link keys in paths and query strings', () => {
     expect(scrubUrl('/share/abcDEF123/photos?key=zzz&page=2')).toBe('/share/[redacted]/photos?key=[redacted]&page=2');

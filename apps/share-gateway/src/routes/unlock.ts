@@ -11,16 +11,34 @@ import { type GatewayContext, linkPathSegment, setUnlockCookie } from '../recipi
 
 const err = { $ref: 'ErrorResponse#' };
 
+const SHARE_PATH = /^\/(share|s)\/[^/?#\\]/;
+const RETURN_BASE = 'http://return.invalid';
+
 /**
  * `returnTo` of the share page's password form: only a same-site share path, so the form cannot be used as an
  * open redirect. A deep link (`/share/:key/photos/:assetId`) survives the password prompt.
+ *
+ * The answer goes into a `Location` header, which only takes printable ASCII: the path is normalised by the
+ * WHATWG URL parser (what a browser does with it), which percent-encodes everything else (non-Latin letters,
+ * emoji, spaces, quotes), so any value is either a clean share path or refused (then the link's own page),
+ * never a 500. The checks run on the normalised form too, since that is where the browser goes.
  */
 export function safeReturnTo(value: string | undefined): string | null {
   if (!value || value.length > 2048) return null;
-  if (!/^\/(share|s)\/[^/?#\\]/.test(value)) return null;
+  if (!SHARE_PATH.test(value)) return null;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f\\]/.test(value) || value.includes('//')) return null;
-  return value;
+  let url: URL;
+  try {
+    url = new URL(value, RETURN_BASE);
+  } catch {
+    return null;
+  }
+  if (url.origin !== RETURN_BASE) return null;
+  const normalised = `${url.pathname}${url.search}`;
+  // printable ASCII only, still a share path (`/share/../api` resolves elsewhere and is refused)
+  if (!/^[\x21-\x7e]+$/.test(normalised) || !SHARE_PATH.test(normalised) || normalised.includes('//')) return null;
+  return normalised;
 }
 
 const isFormPost = (req: FastifyRequest) =>
