@@ -457,6 +457,108 @@ describe("operators' data on the public port", () => {
       expect(ready.json()).toEqual({ status: 'unavailable' });
       expect(ready.body).not.toMatch(/redis|postgres|ECONNREFUSED|10\.0\.0\.7/i);
       expect((await app.inject('/health/live')).json()).toEqual({ status: 'ok' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+/** Percent-decodes every %XX of a text (invalid sequences kept): what a secret looks like once decoded. */
+const decodeAll = (text: string) =>
+  text.replace(/(%[0-9a-f]{2})+/gi, (m) => {
+    try {
+      return decodeURIComponent(m);
+    } catch {
+      return m;
+    }
+  });
+
+describe('logs after decoding (issue 12 item 10)', () => {
+  it('should redact secrets in every route form: encoded names and values, paths, headers, form bodies', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const logger = createLogger({ service: 'share-gateway', level: 'trace', destination });
+    const app = await buildApp({ config: h.config, db: h.tdb.db, storage: h.storage, redis: h.redis, logger });
+    try {
+      const asset = await h.createAsset();
+      const password = 'Pa55-word-in-the-log';
+      const slug = 'sluggish-secret-slug';
+      const link = await h.createLink({ assetIds: [asset.id], password, slug, allowUpload: true });
+      const cookie = await h.unlock(link, password, app);
+      const token = cookie.slice(cookie.indexOf('=') + 1);
+      const apiKey = 'api-key-secret-0123456789';
+      const key = link.key;
+      const every = (s: string) => [...s].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
+      const urls = [
+        `/api/shared-links/me?%6bey=${key}`,
+        `/api/shared-links/me?k%65y=${encodeURIComponent(key)}`,
+        `/api/shared-links/me?KEY=${key}`,
+        `/api/shared-links/me?%4B%45%59=${every(key)}`,
+        `/api/shared-links/me?page=1&%73lug=${slug}`,
+        `/api/shared-links/me?sl%75g=${every(slug)}`,
+        `/api/assets/${asset.id}/thumbnail?%6bey=${key}`,
+        `/api/assets/${asset.id}/original?size=x&%6Bey=${key}`,
+        `/share/${key}`,
+        `/share/${every(key)}`,
+        `/%73hare/${key}`,
+        `/s/${slug}`,
+        `/%73/${slug}`,
+        `/s/${every(slug)}/photos/${asset.id}`,
+        `/share/${key}/assets/${asset.id}/thumbnail`,
+        `/share/${slug}/assets?page=2`,
+        `/api/shared-links/me?key=${key}&key=${key}`,
+        `/api/shared-links/me?password=${password}&token=${token}`,
+        `/api/shared-links/me?%70assword=${every(password)}`,
+      ];
+      for (const url of urls) await app.inject({ url, headers: { cookie } });
+      await app.inject({
+        url: '/api/shared-links/me',
+        headers: {
+          'x-immich-share-key': key,
+          'x-immich-share-slug': slug,
+          'x-api-key': apiKey,
+          authorization: `Bearer ${apiKey}`,
+          cookie,
+        },
+      });
+      for (const body of [
+        `password=${encodeURIComponent(password)}&returnTo=${encodeURIComponent(`/share/${slug}`)}`,
+        `%70assword=${every(password)}`,
+      ]) {
+        await app.inject({
+          method: 'POST',
+          url: `/api/shared-links/login?%73lug=${slug}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: body,
+        });
+      }
+      await app.inject({ method: 'POST', url: `/api/shared-links/login?key=${key}`, payload: { password } });
+      await app.inject({
+        method: 'POST',
+        url: `/api/shared-links/login?key=${key}`,
+        headers: { 'content-type': 'application/json' },
+        payload: `{"password":"${password}"`,
+      });
+      const log = lines.join('');
+      expect(lines.length).toBeGreaterThan(urls.length);
+      const decoded = decodeAll(log);
+      const found = [key, slug, password, token, apiKey].filter(
+        (secret) => log.includes(secret) || decoded.includes(secret),
+      );
+      expect(found.map((f) => f.slice(0, 8))).toEqual([]);
+      // what is logged is still useful: the route and the redaction marker
+      expect(log).toContain('/api/shared-links/me?');
+      expect(log).toContain('[redacted]');
+    } finally {
+      await app.close();
+    }
+  });
+});
 
 /** One raw HTTP/1.1 request over a real socket (no client-side URL or header normalisation). */
 function rawRequest(

@@ -3,12 +3,9 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /** SPEC §10: logs never contain passwords, keys or unlock tokens. */
+const SECRET_HEADERS = ['authorization', '"x-api-key"', 'cookie', '"x-immich-share-key"', '"x-immich-share-slug"'];
 export const redactPaths = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers.cookie',
-  'req.headers["x-immich-share-key"]',
-  'req.headers["x-immich-share-slug"]',
+  ...SECRET_HEADERS.flatMap((h) => [`req.headers.${h}`, `headers.${h}`, `*.headers.${h}`]),
   'req.headers["x-immich-checksum"]',
   'res.headers["set-cookie"]',
   'password',
@@ -21,30 +18,111 @@ export const redactPaths = [
   '*.token',
 ];
 
+const REDACTED = '[redacted]';
+
+/**
+ * Query parameters whose value is a secret, compared after percent-decoding and lower-casing the name: the
+ * parser reads `?%6bey=` as `key`, so the log must too (issue 12 item 10).
+ */
+const SECRET_PARAMS = new Set(['key', 'slug', 'token', 'password', 'secret', 'apikey', 'api_key', 'api-key']);
+/** Path segments followed by a link key or slug (`/share/:key`, `/s/:slug`), compared after decoding. */
+const LINK_SEGMENTS = new Set(['share', 's']);
+
+/** Percent-decoding that never throws: a malformed sequence is left as it is, the valid ones around it decoded. */
+function decodeLoosely(text: string): string {
+  if (!text.includes('%') && !text.includes('+')) return text;
+  const spaced = text.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  }
+}
+
+/** `/`-separated path: the segment after a `share` or `s` segment (however encoded) is replaced. */
+function scrubPath(path: string): string {
+  if (!path.includes('/')) return path;
+  const segments = path.split('/');
+  let changed = false;
+  for (let i = 0; i < segments.length - 1; i++) {
+    if (LINK_SEGMENTS.has(decodeLoosely(segments[i]!).trim().toLowerCase()) && segments[i + 1] !== '') {
+      segments[i + 1] = REDACTED;
+      changed = true;
+      i++;
+    }
+  }
+  return changed ? segments.join('/') : path;
+}
+
+/** `a=1&key=…`: the value of every secret parameter is replaced, whatever the spelling of its name. */
+function scrubQuery(query: string): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      return SECRET_PARAMS.has(decodeLoosely(name).trim().toLowerCase()) ? `${name}=${REDACTED}` : pair;
+    })
+    .join('&');
+}
+
+/**
+ * Replaces link keys, slugs, passwords and tokens in a request URL with a placeholder, on every form a route
+ * accepts: `/share/:key`, `/s/:slug` (also percent-encoded, `/%73hare/…`) and query parameters whose decoded
+ * name is a secret's (`?key=`, `?%6bey=`, `?SLUG=`, `?password=`…).
+ */
+export function scrubUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return scrubPath(url);
+  return `${scrubPath(url.slice(0, q))}?${scrubQuery(url.slice(q + 1))}`;
+}
+
+const URL_LIKE = /[/?][^\s"'`<>()[\]{}]*/g;
+
+/** Scrubs every URL-looking part of a free text (an error message quoting the request's URL, a stack). */
+export function scrubText(text: string): string {
+  if (!text.includes('/') && !text.includes('?')) return text;
+  return text.replace(URL_LIKE, scrubUrl);
+}
+
+/** pino's error serializer, with the message and stack scrubbed (errors may quote the request's URL). */
+function serializeError(err: unknown): unknown {
+  if (typeof err === 'string') return scrubText(err);
+  if (!(err instanceof Error)) return err;
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  for (const field of ['message', 'stack'] as const) {
+    if (typeof out[field] === 'string') out[field] = scrubText(out[field] as string);
+  }
+  return out;
+}
+
 /** `destination`: where the JSON lines go (default stdout); tests pass a stream to inspect them. */
 export function createLogger(opts: { service: string; level: string; destination?: DestinationStream }): Logger {
   return pino(
     {
       level: opts.level,
       base: { service: opts.service },
-      redact: { paths: redactPaths, censor: '[redacted]' },
+      redact: { paths: redactPaths, censor: REDACTED },
       timestamp: pino.stdTimeFunctions.isoTime,
       serializers: {
-        // URLs may carry a link key (?key=…): never log it
+        // URLs may carry a link key (?key=…): never log it. Headers are not logged at all.
         req: (req: { method: string; url: string; id: string }) => ({
           method: req.method,
           url: scrubUrl(req.url),
           id: req.id,
         }),
+        err: serializeError,
+      },
+      hooks: {
+        // messages may quote a URL (fastify's own warnings do: "…in the "/share/<key>" route")
+        logMethod(args, method) {
+          for (let i = 0; i < args.length; i++) {
+            if (typeof args[i] === 'string') args[i] = scrubText(args[i] as string);
+          }
+          return method.apply(this, args as Parameters<typeof method>);
+        },
       },
     },
     opts.destination,
   );
-}
-
-/** Replaces link keys, slugs and tokens in a URL with a placeholder. */
-export function scrubUrl(url: string): string {
-  return url
-    .replace(/([?&](key|slug|token|password)=)[^&]*/gi, '$1[redacted]')
-    .replace(/(\/(share|s)\/)[^/?#]+/g, '$1[redacted]');
 }

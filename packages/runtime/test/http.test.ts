@@ -8,6 +8,7 @@ import {
   createOpsApp,
   DomainError,
   loadConfig,
+  scrubText,
   scrubUrl,
 } from '../src/index.ts';
 
@@ -167,7 +168,7 @@ describe('createHttpApp defaultHeaders', () => {
         ['/nope', 404],
       ] as const) {
         const res = await fetch(`${base}${path}`, { redirect: 'manual' });
-        const body = await res.json();
+        const body = (await res.json()) as Record<string, unknown>;
         expect({ path, status: res.status, frame: res.headers.get('x-frame-options') }).toEqual({
           path,
           status,
@@ -185,5 +186,18 @@ describe('createHttpApp defaultHeaders', () => {
 describe('scrubUrl', () => {
   it('should hide link keys in paths and query strings', () => {
     expect(scrubUrl('/share/abcDEF123/photos?key=zzz&page=2')).toBe('/share/[redacted]/photos?key=[redacted]&page=2');
+  });
+
+  it('should compare names and segments after decoding (issue 12 item 10)', () => {
+    expect(scrubUrl('/api/shared-links/me?%6bey=zzz&page=1')).toBe('/api/shared-links/me?%6bey=[redacted]&page=1');
+    expect(scrubUrl('/x?K%45Y=zzz&%73lug=s&pass%77ord=p&Token=t')).toBe(
+      '/x?K%45Y=[redacted]&%73lug=[redacted]&pass%77ord=[redacted]&Token=[redacted]',
+    );
+    expect(scrubUrl('/%73hare/zzz/assets/1')).toBe('/%73hare/[redacted]/assets/1');
+    expect(scrubUrl('/S/zzz?%E0%A4%A=1')).toBe('/S/[redacted]?%E0%A4%A=1');
+    expect(scrubUrl('/static/share.js?v=1')).toBe('/static/share.js?v=1');
+    expect(scrubText('Reply was already sent in the "/share/zzz?key=yyy" (GET) route')).toBe(
+      'Reply was already sent in the "/share/[redacted]?key=[redacted]" (GET) route',
+    );
   });
 });
