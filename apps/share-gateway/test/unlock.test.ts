@@ -1,5 +1,7 @@
+import { GatewayConfig } from '@immish/contracts';
 import { producerRedisOptions } from '@immish/db';
 import { hashPassword } from '@immish/domain';
+import { ConfigError, loadConfig } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,7 +70,7 @@ describe('POST /api/shared-links/login', () => {
     const res = await login(https, 'slug=LOCKED-slug', 'pw');
     expect(res.statusCode).toBe(201);
     expect(res.cookies[0]!.secure).toBe(true);
-    const proxied = await h.newApp({ TRUST_PROXY: 'true' });
+    const proxied = await h.newApp({ TRUST_PROXY: '127.0.0.1' });
     const viaProxy = await login(proxied, `key=${link.key}`, 'pw', { headers: { 'x-forwarded-proto': 'https' } });
     expect(viaProxy.cookies[0]!.secure).toBe(true);
     const untrusted = await login(h.app, `key=${link.key}`, 'pw', { headers: { 'x-forwarded-proto': 'https' } });
@@ -286,6 +288,82 @@ describe('wrong-password throttling', () => {
     const res = await login(app, `key=${link.key}`, 'correct horse', { ip: '192.0.2.99' });
     expect(res.statusCode).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(3600);
+  });
+});
+
+describe('TRUST_PROXY (issue 12 item 5)', () => {
+  it('should refuse TRUST_PROXY=true at start-up, naming the variable and the fix', () => {
+    const env = {
+      DATABASE_URL: 'postgres://x@localhost/db',
+      REDIS_URL: 'redis://localhost:6379',
+      UNLOCK_SECRET: TEST_UNLOCK_SECRET,
+    };
+    for (const value of ['true', 'yes', '10.0.0.1,nonsense', '10.0.0.0/33', '-1']) {
+      let error: unknown;
+      try {
+        loadConfig(GatewayConfig, { ...env, TRUST_PROXY: value });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, value).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems.join('\n'), value).toMatch(/^TRUST_PROXY: .*hop count.*TRUST_PROXY=1/s);
+    }
+    const message = (() => {
+      try {
+        loadConfig(GatewayConfig, { ...env, TRUST_PROXY: 'true' });
+      } catch (e) {
+        return (e as ConfigError).message;
+      }
+    })();
+    expect(message).toMatch(/X-Forwarded-For/);
+    for (const value of ['false', '', '1', '2', '127.0.0.1', '10.0.0.1, 192.168.0.0/16,::1', 'fd00::/8', 'loopback']) {
+      expect(() => loadConfig(GatewayConfig, { ...env, TRUST_PROXY: value }), value).not.toThrow();
+    }
+  });
+
+  it('should ignore X-Forwarded-For from a peer that is not a listed proxy: forged addresses get no fresh guesses', async () => {
+    const app = await h.newApp({ TRUST_PROXY: '10.0.0.1,192.168.0.0/16' });
+    const { link } = await lockedLink();
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await login(app, `key=${link.key}`, `wrong${i}`, {
+        ip: '203.0.113.50',
+        headers: { 'x-forwarded-for': `198.51.100.${i + 1}` },
+      });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses).toEqual([...Array(10).fill(401), 429, 429]);
+    // through a listed proxy the forwarded address is the client: the blocked one stays blocked...
+    const viaProxy = await login(app, `key=${link.key}`, 'correct horse', {
+      ip: '192.168.7.8',
+      headers: { 'x-forwarded-for': '203.0.113.50' },
+    });
+    expect(viaProxy.statusCode).toBe(429);
+    // ...and another client behind the proxy is not affected
+    const other = await login(app, `key=${link.key}`, 'correct horse', {
+      ip: '10.0.0.1',
+      headers: { 'x-forwarded-for': '198.51.100.200' },
+    });
+    expect(other.statusCode).toBe(201);
+  });
+
+  it('should take the address the last proxy saw with a hop count, whatever the client prepended', async () => {
+    const app = await h.newApp({ TRUST_PROXY: '1' });
+    const { link } = await lockedLink();
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await login(app, `key=${link.key}`, `wrong${i}`, {
+        ip: '10.0.0.1',
+        headers: { 'x-forwarded-for': `198.51.100.${i + 1}, 203.0.113.60` },
+      });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses).toEqual([...Array(10).fill(401), 429]);
+    const other = await login(app, `key=${link.key}`, 'correct horse', {
+      ip: '10.0.0.1',
+      headers: { 'x-forwarded-for': '203.0.113.61' },
+    });
+    expect(other.statusCode).toBe(201);
   });
 });
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import Type from 'typebox';
 
 /**
@@ -56,6 +57,48 @@ export const StorageEnv = Type.Object({
   S3_PRESIGNED_REDIRECTS: Bool(false, 'serve originals/exports as 302 to a presigned URL (≤ 60 s) instead of proxying'),
 });
 
+/** How the HTTP services find the client's address behind reverse proxies (fastify's `trustProxy`). */
+export type TrustProxy = false | number | string[];
+
+/** proxy-addr's names for address ranges, accepted in a TRUST_PROXY list as they are */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const MAX_PROXY_HOPS = 32;
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const bits = entry.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY as fastify takes it, or null when the value is not allowed. `false` (or 0): X-Forwarded-* are
+ * ignored, the client is the TCP peer. A hop count `n`: the client is the address `n` proxies back from the
+ * peer (the last n entries of X-Forwarded-For are the proxies). A comma-separated list of addresses, CIDRs
+ * or proxy-addr's `loopback|linklocal|uniquelocal`: X-Forwarded-For is read only when the peer is one of
+ * them, and the client is the first address, from the right, that is not.
+ *
+ * Decision: `true` is refused. It trusts every X-Forwarded-For, which the client itself writes, so each forged
+ * address would get fresh password guesses (issue 12 item 5). The error says what to set instead.
+ */
+export function parseTrustProxy(value: string): TrustProxy | null {
+  const v = value.trim().toLowerCase();
+  if (v === '' || v === 'false' || v === 'no' || v === 'off' || v === '0') return false;
+  if (/^\d{1,3}$/.test(v)) return Number(v) <= MAX_PROXY_HOPS ? Number(v) : null;
+  const entries = v.split(',').map((e) => e.trim());
+  return entries.every(isProxyAddress) ? entries : null;
+}
+
+const trustProxyProblem = (value: string): string =>
+  `${/^(true|yes|on)$/i.test(value.trim()) ? 'true would trust the X-Forwarded-For header that any client can write (each forged address would get fresh password guesses); ' : ''}` +
+  'set the hop count of reverse proxies in front of the service (TRUST_PROXY=1 behind one nginx, Caddy or ' +
+  `Traefik, at most ${MAX_PROXY_HOPS}) or their addresses/CIDRs, comma-separated ` +
+  '(TRUST_PROXY=127.0.0.1,10.0.0.0/8; also loopback, linklocal, uniquelocal), or false';
+
 export const HttpEnv = Type.Object({
   HOST: Type.String({ default: '0.0.0.0', description: 'listen address' }),
   PUBLIC_URL: Type.String({
@@ -63,7 +106,15 @@ export const HttpEnv = Type.Object({
     pattern: '^https?://[^\\s]+$',
     description: 'external base URL of the share gateway (share links are built from it)',
   }),
-  TRUST_PROXY: Bool(false, 'trust X-Forwarded-* (set behind a reverse proxy)'),
+  TRUST_PROXY: Type.Refine(
+    Type.String({
+      default: 'false',
+      description:
+        'behind reverse proxies: their hop count (`1` behind one proxy) or their addresses/CIDRs, comma-separated; X-Forwarded-* are read only from them (`true` is refused)',
+    }),
+    (value: string) => parseTrustProxy(value) !== null,
+    trustProxyProblem,
+  ),
   BODY_LIMIT_BYTES: Int(1_048_576, 'maximum JSON body size', 1024),
   REQUEST_TIMEOUT_MS: Int(120_000, 'per-request timeout (uploads and downloads need long ones)', 1000),
   UPLOAD_MAX_FILE_BYTES: Int(10 * 1024 ** 3, 'maximum size of one uploaded file', 1),

@@ -40,6 +40,13 @@ function describe(s: TSchema): string {
   return 'a string';
 }
 
+/** The message of a `Type.Refine` check the value fails (a variable with its own rule says how to fix it). */
+function refinementProblem(s: TSchema, value: unknown): string | null {
+  const refinements = (s as { '~refine'?: { check(v: unknown): boolean; error(v: unknown): string }[] })['~refine'];
+  for (const r of refinements ?? []) if (!r.check(value)) return r.error(value);
+  return null;
+}
+
 /**
  * Reads and validates environment variables against a contracts schema (SPEC §12). Every bad or missing
  * variable is reported by name in one error, so an operator fixes them all at once.
@@ -66,7 +73,7 @@ export function loadConfig<T extends TObject>(schema: T, env: Env = process.env)
     }
     if (!Value.Check(prop, value)) {
       problems.push(
-        `${name}: must be ${describe(prop)} (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`,
+        `${name}: ${refinementProblem(prop, value) ?? `must be ${describe(prop)}`} (got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)})`,
       );
       continue;
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { validateHeaderValue } from 'node:http';
-import { type ErrorResponse, reasonPhrase } from '@immish/contracts';
+import { type ErrorResponse, parseTrustProxy, reasonPhrase } from '@immish/contracts';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -26,7 +26,8 @@ export interface HttpAppOptions {
   logger: Logger | false;
   bodyLimit?: number;
   requestTimeoutMs?: number;
-  trustProxy?: boolean;
+  /** TRUST_PROXY (validated by the config): whose X-Forwarded-* are believed (`parseTrustProxy`) */
+  trustProxy?: string;
   /** records the request latency histogram (served by createOpsApp on the internal port, never here) */
   metrics?: Metrics;
   /** readiness checks by name (postgres, redis, storage…): each must resolve within 2 s; the public
@@ -91,6 +92,20 @@ function dropUnwritableHeaders(reply: FastifyReply): void {
   }
 }
 
+/**
+ * TRUST_PROXY as fastify's `trustProxy`. A hop count becomes a function trusting the first `n` hops back from
+ * the TCP peer: fastify ≥ 5.12 reads a plain number as "trust nothing" (a client that reaches the service
+ * directly could otherwise prepend addresses), so the count is the operator's statement that every request
+ * comes through exactly that many proxies (README: use it only when the service is reachable through them
+ * alone, else list their addresses). A value the config did not validate falls back to ignoring X-Forwarded-*.
+ */
+function trustProxyOption(value: string | undefined): false | string[] | ((address: string, hop: number) => boolean) {
+  const parsed = parseTrustProxy(value ?? 'false') ?? false;
+  if (typeof parsed !== 'number') return parsed;
+  if (parsed === 0) return false;
+  return (_address, hop) => hop < parsed;
+}
+
 /** Multipart/body-parser error codes that are the client's fault, with the status they deserve. */
 const clientErrorCodes: Record<string, number> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 413,
@@ -118,7 +133,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     logger: opts.logger ? undefined : false,
     bodyLimit: opts.bodyLimit ?? 1_048_576,
     requestTimeout: opts.requestTimeoutMs ?? 120_000,
-    trustProxy: opts.trustProxy ?? false,
+    trustProxy: trustProxyOption(opts.trustProxy),
     genReqId: (req: import('node:http').IncomingMessage) => {
       const h = req.headers['x-correlation-id'] ?? req.headers['x-request-id'];
       return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
