@@ -16,7 +16,7 @@ import { pageRoutes } from './routes/pages.ts';
 import { unlockRoutes } from './routes/unlock.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { defaultResponseHeaders } from './security-headers.ts';
-import { UnlockThrottle, UnlockTokens } from './unlock.ts';
+import { passwordVerificationGate, UnlockThrottle, UnlockTokens } from './unlock.ts';
 
 export type { GatewayDeps };
 export type GatewayApp = FastifyInstance;
@@ -95,6 +95,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       maxPerIp: config.UNLOCK_MAX_FAILURES_PER_IP,
       maxPerLink: config.UNLOCK_MAX_FAILURES_PER_LINK,
     }),
+    passwordVerifications: deps.passwordVerifications ?? passwordVerificationGate(config),
     derivatives: new ByteLru(DERIVATIVE_CACHE_BYTES, DERIVATIVE_CACHE_MAX_ITEM),
     activity: new LinkActivityRecorder(deps.db, (err, linkId, counts) =>
       app.log.warn(

@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '@immish/contracts';
 import type { Db } from '@immish/db';
-import type { Metrics } from '@immish/runtime';
+import type { ConcurrencyGate, Metrics } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,6 +18,11 @@ export interface GatewayDeps {
    */
   subscriber?: Redis;
   logger: Logger | false;
+  /**
+   * The per-process bound on password verifications (argon2: ~19 MiB and a thread-pool thread each), built by
+   * main.ts (`passwordVerificationGate`); when absent (tests), buildApp builds one from the config.
+   */
+  passwordVerifications?: ConcurrencyGate;
   metrics?: Metrics;
   readiness?: Record<string, () => Promise<unknown>>;
 }

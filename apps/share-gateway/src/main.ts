@@ -8,12 +8,19 @@ import {
   startOpsServer,
 } from '@immish/runtime';
 import { buildApp } from './app.ts';
+import { passwordVerificationGate } from './unlock.ts';
 
 const config = loadConfigOrExit(GatewayConfig, 'share-gateway');
 const logger = createLogger({ service: 'share-gateway', level: config.LOG_LEVEL });
 const metrics = createMetrics('share-gateway');
 const services = createBackingServices(config, { logger, service: 'share-gateway', metrics });
-const app = await buildApp({ config, ...services, logger, metrics });
+const app = await buildApp({
+  config,
+  ...services,
+  logger,
+  metrics,
+  passwordVerifications: passwordVerificationGate(config),
+});
 await app.listen({ host: config.HOST, port: config.GATEWAY_PORT });
 // metrics and detailed health: the internal port, never the public one (issue 12 item 11)
 const ops = await startOpsServer({

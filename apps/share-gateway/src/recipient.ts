@@ -1,4 +1,5 @@
 import type { AssetRow } from '@immish/db';
+import type { ConcurrencyGate } from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
@@ -15,6 +16,8 @@ export interface GatewayContext {
   links: LinkResolver;
   tokens: UnlockTokens;
   throttle: UnlockThrottle;
+  /** bounds the argon2 verifications this process runs at once (memory and the libuv thread pool) */
+  passwordVerifications: ConcurrencyGate;
   /** thumbnails and previews in memory (immutable per asset version); only served after the checks */
   derivatives: ByteLru;
   /** link counters (views, downloads, uploads), written in the background: one write per link in flight */

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { GatewayConfig } from '@immish/contracts';
 import type { SharedLinkRow } from '@immish/db';
-import { rateLimited, unauthenticated } from '@immish/runtime';
+import { ConcurrencyGate, rateLimited, unauthenticated } from '@immish/runtime';
 import type { Redis } from 'ioredis';
 
 /**
@@ -109,9 +110,56 @@ const IP_WINDOW_SECONDS = 15 * 60;
 const LINK_WINDOW_SECONDS = 60 * 60;
 
 /**
- * Wrong-password throttling shared by every gateway replica: fixed-window counters in Redis with expiry.
- * `check` runs BEFORE the password is verified, so a blocked client cannot keep guessing (nor make the
- * server hash passwords for it).
+ * Reserves one attempt, or says which budget is spent, in ONE step (a Lua script runs atomically in Redis):
+ * check both counters, then count on both. KEYS[1]: this client's attempts on the link, KEYS[2]: the link's.
+ * ARGV: max per client, client window (ms), max per link, link window (ms).
+ * Returns {0, 0} when reserved, {1, pttl} when the client's budget is spent, {2, pttl} for the link's.
+ */
+const RESERVE_SCRIPT = `
+local function spent(key, max, window)
+  if tonumber(redis.call('GET', key) or '0') < tonumber(max) then return nil end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
+  return ttl
+end
+local ttl = spent(KEYS[1], ARGV[1], ARGV[2])
+if ttl then return {1, ttl} end
+ttl = spent(KEYS[2], ARGV[3], ARGV[4])
+if ttl then return {2, ttl} end
+redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+redis.call('INCR', KEYS[2])
+if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+return {0, 0}
+`;
+
+/** Gives a reserved attempt back (never below zero, the windows' expiry untouched). */
+const GIVE_BACK_SCRIPT = `
+for i = 1, 2 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 0
+`;
+
+/** A reserved password attempt: counted until given back. */
+export interface UnlockAttempt {
+  /** The attempt was not a wrong password (right password, or not verified at all): it no longer counts. */
+  giveBack(): Promise<void>;
+}
+
+/**
+ * Wrong-password throttling shared by every gateway replica (SPEC §5.2, §14 "limits are atomic"): fixed windows
+ * in Redis, `maxPerIp` attempts per link and client per 15 minutes and `maxPerLink` per link per hour.
+ *
+ * An attempt is reserved atomically BEFORE the password is verified, so at most `maxPerIp` verifications per
+ * client and window happen whatever the concurrency (checking first and counting failures afterwards let 60
+ * concurrent guesses all through). Decision: an attempt whose password was right is given back, as is one
+ * that could not be verified (the server was busy): the budget is of WRONG passwords, and a family unlocking
+ * an album on several devices behind one address must not lock itself out; giving back needs the right
+ * password, so it buys a guesser nothing.
+ *
+ * Both keys carry the link id as a Redis Cluster hash tag (`{<linkId>}`), so the script's keys share a slot
+ * (a QUEUE_PREFIX with its own hash tag, `{immish}`, puts every key in that one slot, which works as well).
  */
 export class UnlockThrottle {
   readonly #opts: UnlockThrottleOptions;
@@ -120,50 +168,55 @@ export class UnlockThrottle {
     this.#opts = opts;
   }
 
-  #keys(linkId: string, ip: string) {
-    const p = `${this.#opts.prefix}:unlock-failures`;
-    return { ip: `${p}:${linkId}:ip:${ip}`, link: `${p}:${linkId}` };
+  #keys(linkId: string, ip: string): [string, string] {
+    const link = `${this.#opts.prefix}:unlock-attempts:{${linkId}}`;
+    return [`${link}:ip:${ip}`, link];
   }
 
-  /** 429 with Retry-After when this client (or everyone, for this link) has failed too often. */
-  async check(linkId: string, ip: string): Promise<void> {
+  /** Reserves one attempt, or throws 429 with Retry-After when this client (or everyone, for this link) is out. */
+  async reserve(linkId: string, ip: string): Promise<UnlockAttempt> {
     const keys = this.#keys(linkId, ip);
-    const res = await this.#opts.redis.multi().get(keys.ip).pttl(keys.ip).get(keys.link).pttl(keys.link).exec();
-    const val = (i: number) => {
-      const entry = res?.[i];
-      if (!entry || entry[0]) throw entry?.[0] ?? new Error('redis: no answer');
-      return entry[1];
-    };
-    const ipCount = Number(val(0) ?? 0);
-    const linkCount = Number(val(2) ?? 0);
-    const retry = (pttl: unknown, window: number) => {
-      const ms = Number(pttl);
-      return ms > 0 ? Math.ceil(ms / 1000) : window;
-    };
-    if (ipCount >= this.#opts.maxPerIp) {
-      const seconds = retry(val(1), IP_WINDOW_SECONDS);
+    const [outcome, ttlMs] = (await this.#opts.redis.eval(
+      RESERVE_SCRIPT,
+      2,
+      ...keys,
+      this.#opts.maxPerIp,
+      IP_WINDOW_SECONDS * 1000,
+      this.#opts.maxPerLink,
+      LINK_WINDOW_SECONDS * 1000,
+    )) as [number, number];
+    const seconds = Math.max(1, Math.ceil(Number(ttlMs) / 1000));
+    if (outcome === 1) {
       throw rateLimited(
         `Too many wrong passwords for this link; try again in ${Math.ceil(seconds / 60)} minute(s)`,
         seconds,
       );
     }
-    if (linkCount >= this.#opts.maxPerLink) {
-      const seconds = retry(val(3), LINK_WINDOW_SECONDS);
+    if (outcome === 2) {
       throw rateLimited(
         `Too many wrong passwords for this link; it is locked for ${Math.ceil(seconds / 60)} minute(s)`,
         seconds,
       );
     }
-  }
-
-  async recordFailure(linkId: string, ip: string): Promise<void> {
-    const keys = this.#keys(linkId, ip);
-    await this.#opts.redis
-      .multi()
-      .set(keys.ip, '0', 'EX', IP_WINDOW_SECONDS, 'NX')
-      .incr(keys.ip)
-      .set(keys.link, '0', 'EX', LINK_WINDOW_SECONDS, 'NX')
-      .incr(keys.link)
-      .exec();
+    return {
+      giveBack: async () => {
+        await this.#opts.redis.eval(GIVE_BACK_SCRIPT, 2, ...keys);
+      },
+    };
   }
 }
+
+/** Password checks that may wait for a slot, per slot: at ~80 ms each, a full queue clears in well under a second. */
+const VERIFICATION_QUEUE_PER_SLOT = 8;
+
+/**
+ * The per-process bound on argon2 verifications (UNLOCK_VERIFY_CONCURRENCY at once, a short queue behind them,
+ * then 503 + Retry-After: 1). Each costs ~19 MiB and a libuv thread-pool thread, which the fs storage driver
+ * needs too; unbounded, a burst of guesses on many links would take the memory and stall file reads.
+ */
+export const passwordVerificationGate = (config: Pick<GatewayConfig, 'UNLOCK_VERIFY_CONCURRENCY'>): ConcurrencyGate =>
+  new ConcurrencyGate({
+    name: 'password verifications',
+    slots: config.UNLOCK_VERIFY_CONCURRENCY,
+    queue: config.UNLOCK_VERIFY_CONCURRENCY * VERIFICATION_QUEUE_PER_SLOT,
+  });

@@ -1,7 +1,7 @@
 import { GatewayConfig } from '@immish/contracts';
 import { producerRedisOptions } from '@immish/db';
 import { hashPassword } from '@immish/domain';
-import { ConfigError, loadConfig } from '@immish/runtime';
+import { ConcurrencyGate, ConfigError, loadConfig } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,7 +275,7 @@ describe('wrong-password throttling', () => {
     expect(blocked.json().message).toMatch(/Too many wrong passwords/);
     // another client is not affected
     expect((await login(h.app, `key=${link.key}`, 'correct horse', { ip: '198.51.100.1' })).statusCode).toBe(201);
-    const ttl = await h.redis.ttl(`${h.prefix}:unlock-failures:${link.id}:ip:203.0.113.7`);
+    const ttl = await h.redis.ttl(`${h.prefix}:unlock-attempts:{${link.id}}:ip:203.0.113.7`);
     expect(ttl).toBeGreaterThan(0);
   });
 
@@ -364,6 +364,83 @@ describe('TRUST_PROXY (issue 12 item 5)', () => {
       headers: { 'x-forwarded-for': '203.0.113.61' },
     });
     expect(other.statusCode).toBe(201);
+  });
+});
+
+describe('wrong-password throttling under concurrency (issue 12 item 4)', () => {
+  const tally = (statuses: number[]) =>
+    statuses.reduce<Record<number, number>>((acc, st) => {
+      acc[st] = (acc[st] ?? 0) + 1;
+      return acc;
+    }, {});
+
+  it('should verify exactly 10 of 60 concurrent wrong guesses from one client; the rest 429 + Retry-After', async () => {
+    const { link } = await lockedLink();
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => login(h.app, `key=${link.key}`, `wrong${i}`, { ip: '203.0.113.77' })),
+    );
+    expect(tally(results.map((r) => r.statusCode))).toEqual({ 401: 10, 429: 50 });
+    for (const r of results.filter((x) => x.statusCode === 429)) {
+      expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+      expect(r.json().message).toMatch(/Too many wrong passwords/);
+    }
+    // the budget is spent for this client only: another client with the right password unlocks
+    expect((await login(h.app, `key=${link.key}`, 'correct horse', { ip: '203.0.113.78' })).statusCode).toBe(201);
+  });
+
+  it('should verify at most UNLOCK_MAX_FAILURES_PER_LINK concurrent guesses per link, whatever the addresses', async () => {
+    // room for 4 + 32 waiting password checks: every reserved attempt is verified (none answered 503)
+    const app = await h.newApp({ UNLOCK_MAX_FAILURES_PER_LINK: '20', UNLOCK_VERIFY_CONCURRENCY: '4' });
+    const { link } = await lockedLink();
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        login(app, `key=${link.key}`, `wrong${i}`, { ip: `198.18.${Math.floor(i / 200)}.${(i % 200) + 1}` }),
+      ),
+    );
+    expect(tally(results.map((r) => r.statusCode))).toEqual({ 401: 20, 429: 40 });
+  });
+
+  it('should unlock with the right password sent among concurrent wrong ones within the budget', async () => {
+    const { link } = await lockedLink();
+    const results = await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) => login(h.app, `key=${link.key}`, `wrong${i}`, { ip: '203.0.113.90' })),
+      login(h.app, `key=${link.key}`, 'correct horse', { ip: '203.0.113.90' }),
+      ...Array.from({ length: 3 }, (_, i) => login(h.app, `key=${link.key}`, `nope${i}`, { ip: '203.0.113.90' })),
+    ]);
+    expect(results.map((r) => r.statusCode)).toEqual([...Array(6).fill(401), 201, ...Array(3).fill(401)]);
+    // a right password is not a failure: its attempt is given back (9 failures counted, one more is allowed)
+    expect((await login(h.app, `key=${link.key}`, 'last', { ip: '203.0.113.90' })).statusCode).toBe(401);
+    expect((await login(h.app, `key=${link.key}`, 'correct horse', { ip: '203.0.113.90' })).statusCode).toBe(429);
+  });
+
+  it('should answer 503 + Retry-After when the password checks of this process are all busy, and count nothing', async () => {
+    const gate = new ConcurrencyGate({ name: 'password verifications', slots: 1, queue: 0 });
+    const app = await buildApp({
+      config: h.config,
+      db: h.tdb.db,
+      storage: h.storage,
+      redis: h.redis,
+      logger: false,
+      passwordVerifications: gate,
+    });
+    try {
+      const { link } = await lockedLink();
+      let release: () => void = () => {};
+      const held = gate.run(() => new Promise<void>((resolve) => (release = resolve)));
+      const busy = await login(app, `key=${link.key}`, 'correct horse', { ip: '203.0.113.99' });
+      expect(busy.statusCode).toBe(503);
+      expect(Number(busy.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Object.keys(busy.json()).sort()).toEqual(['correlationId', 'error', 'message', 'statusCode']);
+      release();
+      await held;
+      // the refused attempt was not counted: the client still has its 10 guesses
+      for (let i = 0; i < 10; i++) {
+        expect((await login(app, `key=${link.key}`, `wrong${i}`, { ip: '203.0.113.99' })).statusCode).toBe(401);
+      }
+      expect((await login(app, `key=${link.key}`, 'correct horse', { ip: '203.0.113.99' })).statusCode).toBe(429);
+    } finally {
+      await app.close();
+    }
   });
 });
 

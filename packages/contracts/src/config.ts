@@ -146,6 +146,12 @@ export const GatewayEnv = Type.Object({
   LINK_CACHE_TTL_MS: Int(1000, 'link cache fallback TTL (events invalidate sooner)', 0, 60_000),
   UNLOCK_MAX_FAILURES_PER_IP: Int(10, 'wrong passwords per link and client IP per 15 minutes', 1),
   UNLOCK_MAX_FAILURES_PER_LINK: Int(100, 'wrong passwords per link per hour', 1),
+  UNLOCK_VERIFY_CONCURRENCY: Int(
+    2,
+    'password checks (argon2, ~19 MiB each) run at once per gateway process; a few more wait, beyond that 503 + Retry-After',
+    1,
+    64,
+  ),
 });
 
 export const IngestWorkerEnv = Type.Object({

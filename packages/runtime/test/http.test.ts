@@ -2,6 +2,7 @@ import { LinksApiConfig } from '@immish/contracts';
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
 import {
+  ConcurrencyGate,
   ConfigError,
   createHttpApp,
   createMetrics,
@@ -199,5 +200,36 @@ describe('scrubUrl', () => {
     expect(scrubText('Reply was already sent in the "/share/zzz?key=yyy" (GET) route')).toBe(
       'Reply was already sent in the "/share/[redacted]?key=[redacted]" (GET) route',
     );
+  });
+});
+
+describe('ConcurrencyGate', () => {
+  it('should run up to `slots` at once, queue up to `queue` in order, and refuse the rest with 503', async () => {
+    const gate = new ConcurrencyGate({ name: 'checks', slots: 2, queue: 1 });
+    const releases: (() => void)[] = [];
+    const started: number[] = [];
+    const job = (n: number) => () =>
+      new Promise<number>((resolve) => {
+        started.push(n);
+        releases.push(() => resolve(n));
+      });
+    const runs = [gate.run(job(1)), gate.run(job(2)), gate.run(job(3))];
+    await Promise.resolve();
+    expect(started).toEqual([1, 2]);
+    expect([gate.active, gate.waiting]).toEqual([2, 1]);
+    const refused = await gate.run(job(4)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DomainError);
+    expect(refused).toMatchObject({ statusCode: 503, retryAfterSeconds: 1 });
+    releases[0]!();
+    expect(await runs[0]).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([1, 2, 3]); // the queued one took the freed slot
+    releases[1]!();
+    releases[2]!();
+    expect(await Promise.all(runs)).toEqual([1, 2, 3]);
+    expect([gate.active, gate.waiting]).toEqual([0, 0]);
+    // a failing job frees its slot too
+    await expect(gate.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(gate.active).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { countLinkAssets, listLinkAssets } from '../link-assets.ts';
 import { toRecipientLinkDto } from '../link-dto.ts';
 import { credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, linkPathSegment, setUnlockCookie } from '../recipient.ts';
+import type { UnlockAttempt } from '../unlock.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 
@@ -41,6 +42,18 @@ export function safeReturnTo(value: string | undefined): string | null {
   return normalised;
 }
 
+/**
+ * Best effort: a right password must unlock even if Redis fails at that moment; the attempt then stays
+ * counted until its window ends (logged).
+ */
+async function giveBack(attempt: UnlockAttempt, req: FastifyRequest): Promise<void> {
+  try {
+    await attempt.giveBack();
+  } catch (e) {
+    req.log.warn({ err: (e as Error).message }, 'unlock attempt not given back (it counts until its window ends)');
+  }
+}
+
 const isFormPost = (req: FastifyRequest) =>
   (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
 
@@ -68,7 +81,7 @@ export const unlockRoutes =
           tags: ['shared-links'],
           querystring: ShareQuery,
           body: SharedLinkLoginDto,
-          response: { 201: SharedLinkResponseDto, 303: {}, 400: err, 401: err, 429: err },
+          response: { 201: SharedLinkResponseDto, 303: {}, 400: err, 401: err, 429: err, 503: err },
         },
       },
       async (req, reply) => {
@@ -82,8 +95,10 @@ export const unlockRoutes =
           return r.redirect(withParam(back, 'unlock_error', reason), 303);
         };
         if (!link.link.password_hash) throw invalid('This shared link has no password');
+        // the attempt is counted before the password is hashed (atomically: see UnlockThrottle)
+        let attempt: UnlockAttempt;
         try {
-          await ctx.throttle.check(link.link.id, req.ip);
+          attempt = await ctx.throttle.reserve(link.link.id, req.ip);
         } catch (e) {
           if (e instanceof DomainError && e.kind === 'rate-limited' && form) {
             reply.header('retry-after', String(e.retryAfterSeconds ?? 60));
@@ -91,10 +106,15 @@ export const unlockRoutes =
           }
           throw e;
         }
-        if (!(await verifyLinkPassword(link.link, req.body.password))) {
-          await ctx.throttle.recordFailure(link.link.id, req.ip);
-          return fail('invalid_password', unauthenticated('Invalid password'), reply);
+        let right: boolean;
+        try {
+          right = await ctx.passwordVerifications.run(() => verifyLinkPassword(link.link, req.body.password));
+        } catch (e) {
+          await giveBack(attempt, req); // not verified (this process is busy): not a wrong password
+          throw e;
         }
+        if (!right) return fail('invalid_password', unauthenticated('Invalid password'), reply);
+        await giveBack(attempt, req); // the budget is of wrong passwords
         await db.transaction().execute((trx) =>
           appendEvents(trx, [
             {
