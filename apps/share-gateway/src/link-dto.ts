@@ -14,28 +14,47 @@ import type { ActiveLink } from './link-resolver.ts';
  */
 export const HIDDEN_OWNER_ID = '00000000-0000-4000-8000-000000000000';
 
-export function toRecipientAsset(link: ActiveLink, row: AssetRow): AssetResponseDto {
-  if (link.link.show_metadata) return toAssetResponseDto(row);
-  return { ...toAssetResponseDto(row, { hideMetadata: true }), ownerId: HIDDEN_OWNER_ID };
+/** Who the recipient is told shared the link: the id every owner field carries, and the owner's user DTO. */
+export interface RecipientIdentity {
+  ownerId: string;
+  owner: UserResponseDto;
+  /** the asset's `ownerId` as the recipient sees it */
+  assetOwnerId(row: Pick<AssetRow, 'owner_id'>): string;
 }
 
-/** Who shared it: the owner as Immich shows them, or nobody in particular when the link hides metadata. */
-function recipientOwner(link: ActiveLink): UserResponseDto {
-  if (link.link.show_metadata) return toUserDto(link.owner);
+/**
+ * THE one place that decides the owner identity a recipient sees (SPEC §14 "no owner identifier on a
+ * metadata-hiding link", issue 12 item 3): the link's `userId`, the album's `ownerId`, `owner` and
+ * `albumUsers`, and every asset's `ownerId` (an album editor's asset included) all come from here. When the
+ * link hides metadata they are all HIDDEN_OWNER_ID and an anonymous user; otherwise Immich's real values.
+ */
+export function recipientIdentity(link: ActiveLink): RecipientIdentity {
+  if (link.link.show_metadata) {
+    return { ownerId: link.link.owner_id, owner: toUserDto(link.owner), assetOwnerId: (row) => row.owner_id };
+  }
   return {
-    id: HIDDEN_OWNER_ID,
-    // Immich's schema requires an e-mail address; `.invalid` is reserved (RFC 2606) and reveals nothing
-    email: 'hidden@immish.invalid',
-    name: '',
-    avatarColor: 'primary',
-    profileImagePath: '',
-    profileChangedAt: link.link.created_at.toISOString(),
+    ownerId: HIDDEN_OWNER_ID,
+    owner: {
+      id: HIDDEN_OWNER_ID,
+      // Immich's schema requires an e-mail address; `.invalid` is reserved (RFC 2606) and reveals nothing
+      email: 'hidden@immish.invalid',
+      name: '',
+      avatarColor: 'primary',
+      profileImagePath: '',
+      profileChangedAt: link.link.created_at.toISOString(),
+    },
+    assetOwnerId: () => HIDDEN_OWNER_ID,
   };
+}
+
+export function toRecipientAsset(link: ActiveLink, row: AssetRow): AssetResponseDto {
+  if (link.link.show_metadata) return toAssetResponseDto(row);
+  return { ...toAssetResponseDto(row, { hideMetadata: true }), ownerId: recipientIdentity(link).assetOwnerId(row) };
 }
 
 export function toRecipientAlbum(link: ActiveLink, assetCount: number): AlbumResponseDto {
   const album = link.album!;
-  const owner = recipientOwner(link);
+  const { owner } = recipientIdentity(link);
   return {
     id: album.id,
     albumName: album.name,
@@ -61,9 +80,10 @@ export function toRecipientLinkDto(
   assets: AssetRow[],
   albumAssetCount = assets.length,
 ): SharedLinkResponseDto {
-  return toSharedLinkResponseDto(link.link, {
+  const dto = toSharedLinkResponseDto(link.link, {
     publicUrl,
     assets: assets.map((row) => toRecipientAsset(link, row)),
     album: link.album ? toRecipientAlbum(link, albumAssetCount) : null,
   });
+  return { ...dto, userId: recipientIdentity(link).ownerId };
 }

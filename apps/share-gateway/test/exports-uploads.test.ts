@@ -1,6 +1,6 @@
 import { exportPartKey } from '@immish/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
+import { eventually, type GatewayHarness, jpegWithExif, multipart, startGateway } from './harness.ts';
 
 let h: GatewayHarness;
 beforeAll(async () => {
@@ -12,25 +12,6 @@ afterAll(async () => {
 
 const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
   h.app.inject({ method: 'POST', url, payload: payload as object, headers });
-
-/** A multipart body as a browser (or the Immich CLI) would send it. */
-async function multipart(parts: { name: string; value: string | Buffer; fileName?: string }[]) {
-  const fd = new FormData();
-  for (const p of parts) {
-    if (typeof p.value === 'string' && !p.fileName) fd.append(p.name, p.value);
-    else
-      fd.append(
-        p.name,
-        new Blob([typeof p.value === 'string' ? p.value : new Uint8Array(p.value)]),
-        p.fileName ?? 'file',
-      );
-  }
-  const req = new Request('http://x', { method: 'POST', body: fd });
-  return {
-    payload: Buffer.from(await req.arrayBuffer()),
-    headers: { 'content-type': req.headers.get('content-type')! },
-  };
-}
 
 /** Stands in for the export worker: marks the export ready with one stored part. */
 async function completeExport(exportId: string, bytes: Buffer) {

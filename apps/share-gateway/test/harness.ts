@@ -276,6 +276,25 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
   return h;
 }
 
+/** A multipart body as a browser (or the Immich CLI) would send it. */
+export async function multipart(parts: { name: string; value: string | Buffer; fileName?: string }[]) {
+  const fd = new FormData();
+  for (const p of parts) {
+    if (typeof p.value === 'string' && !p.fileName) fd.append(p.name, p.value);
+    else
+      fd.append(
+        p.name,
+        new Blob([typeof p.value === 'string' ? p.value : new Uint8Array(p.value)]),
+        p.fileName ?? 'file',
+      );
+  }
+  const req = new Request('http://x', { method: 'POST', body: fd });
+  return {
+    payload: Buffer.from(await req.arrayBuffer()),
+    headers: { 'content-type': req.headers.get('content-type')! },
+  };
+}
+
 /** Polls until `check` holds, bounded (for effects that happen after a response: counters, cache invalidation). */
 export async function eventually(check: () => Promise<boolean>, what: string, limitMs = 5000): Promise<void> {
   const until = Date.now() + limitMs;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { securityHeaders } from '../src/security-headers.ts';
 import { unlockCookieName } from '../src/unlock.ts';
-import { type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
+import { type GatewayHarness, jpegWithExif, multipart, startGateway } from './harness.ts';
 
 /**
  * SPEC §5.2, §5.3, §10 and issue 6 item 7: every recipient route × every way a request can be illegitimate
@@ -382,6 +382,87 @@ describe('showMetadata=false', () => {
       }
       expect(String(res.headers['content-disposition'] ?? '')).not.toContain('Secret');
     }
+  });
+});
+
+describe('owner identity on a metadata-hiding link (issue 12 item 3)', () => {
+  it('should carry no owner identifier anywhere the recipient looks: JSON, HTML, headers', async () => {
+    const secrets = [h.owner.id, h.owner.id.replace(/-/g, ''), h.owner.email];
+    const problems: string[] = [];
+    for (const type of ['ALBUM', 'INDIVIDUAL'] as const) {
+      const asset = await h.createAsset({ fileName: 'Owner-named.jpg' });
+      const albumId = type === 'ALBUM' ? await h.createAlbum([asset.id], { name: 'Trip' }) : undefined;
+      const link = await h.createLink({
+        ...(albumId ? { albumId } : { assetIds: [asset.id] }),
+        showMetadata: false,
+        password: 'pw',
+        allowUpload: true,
+      });
+      const login = await h.app.inject({
+        method: 'POST',
+        url: `/api/shared-links/login?key=${link.key}`,
+        payload: { password: 'pw' },
+      });
+      const cookie = `${login.cookies[0]!.name}=${login.cookies[0]!.value}`;
+      const get = (url: string) => h.app.inject({ url, headers: { cookie } });
+      const send = async (url: string, parts: Parameters<typeof multipart>[0]) => {
+        const body = await multipart(parts);
+        return h.app.inject({ method: 'POST', url, payload: body.payload, headers: { ...body.headers, cookie } });
+      };
+      const exportRes = await h.app.inject({
+        method: 'POST',
+        url: `/share/${link.key}/exports`,
+        headers: { cookie },
+        payload: {},
+      });
+      const batch = await send(`/share/${link.key}/uploads`, [
+        { name: 'files', value: await jpegWithExif({ r: 7, g: 7, b: type.length }), fileName: 'guest.jpg' },
+      ]);
+      const responses: [string, LightMyRequestResponse][] = [
+        ['login', login],
+        ['me', await get(`/api/shared-links/me?key=${link.key}`)],
+        [
+          'me by header',
+          await h.app.inject({ url: '/api/shared-links/me', headers: { cookie, 'x-immich-share-key': link.key } }),
+        ],
+        ['assets page', await get(`/share/${link.key}/assets`)],
+        ['share page', await get(`/share/${link.key}`)],
+        ['photo page', await get(`/share/${link.key}/photos/${asset.id}`)],
+        ['thumbnail', await get(`/share/${link.key}/assets/${asset.id}/thumbnail`)],
+        ['preview', await get(`/share/${link.key}/assets/${asset.id}/preview`)],
+        ['original', await get(`/share/${link.key}/assets/${asset.id}/original`)],
+        ['immich thumbnail', await get(`/api/assets/${asset.id}/thumbnail?key=${link.key}`)],
+        ['export', exportRes],
+        ['export status', await get(`/share/${link.key}/exports/${exportRes.json().id}`)],
+        ['upload batch', batch],
+        ['upload batch status', await get(`/share/${link.key}/uploads/${batch.json().id}`)],
+        [
+          'immich upload',
+          await send(`/api/assets?key=${link.key}`, [
+            { name: 'fileCreatedAt', value: '2024-01-01T00:00:00.000Z' },
+            { name: 'fileModifiedAt', value: '2024-01-01T00:00:00.000Z' },
+            { name: 'assetData', value: await jpegWithExif({ r: 8, g: 8, b: type.length }), fileName: 'g.jpg' },
+          ]),
+        ],
+        ['locked page', await h.app.inject(`/share/${link.key}`)],
+        ['not unlocked', await h.app.inject(`/api/shared-links/me?key=${link.key}`)],
+      ];
+      for (const [what, res] of responses) {
+        if (res.statusCode >= 500) problems.push(`${type} ${what}: ${res.statusCode}`);
+        const headers = JSON.stringify(res.headers);
+        const body = bodyText(res);
+        for (const secret of secrets) {
+          if (headers.includes(secret)) problems.push(`${type} ${what}: owner identifier in a header`);
+          if (body.includes(secret)) problems.push(`${type} ${what}: owner identifier in the body`);
+        }
+      }
+      // one masked identity everywhere (what stands in for the owner is the same in every field)
+      const me = responses[1]![1].json();
+      const ids = new Set<string>([me.userId, ...me.assets.map((a: { ownerId: string }) => a.ownerId)]);
+      if (me.album) for (const id of [me.album.ownerId, me.album.owner.id, me.album.albumUsers[0].user.id]) ids.add(id);
+      if (ids.size !== 1) problems.push(`${type}: several stand-ins for the owner: ${[...ids].join(', ')}`);
+    }
+    expect(problems).toEqual([]);
   });
 });
 
