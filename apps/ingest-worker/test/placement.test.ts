@@ -11,6 +11,7 @@ import {
   createUser,
   receiveUpload,
   receiveUploadBatch,
+  type ThroughLink,
   type UploadPart,
 } from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
@@ -85,8 +86,31 @@ const events = async (type: string, aggregateId: string) =>
 const linkActor = (id: string) => ({ type: 'link' as const, id });
 const dates = { fileCreatedAt: '2024-01-01T00:00:00.000Z', fileModifiedAt: '2024-01-01T00:00:00.000Z' };
 
+/**
+ * What a link shows, for the `throughLink` dedupe (the gateway asks its link-assets module; the rule under test
+ * here is the domain's: nothing but this answer ever makes a link upload a duplicate).
+ */
+function throughLink(linkId: string, albumId: string | null = null): ThroughLink {
+  return {
+    linkId,
+    findShown: async (checksum) => {
+      const members = albumId
+        ? tdb.db.selectFrom('album_assets').select('asset_id').where('album_id', '=', albumId)
+        : tdb.db.selectFrom('shared_link_assets').select('asset_id').where('link_id', '=', linkId);
+      const row = await tdb.db
+        .selectFrom('assets')
+        .select('id')
+        .where('id', 'in', members)
+        .where('checksum', '=', checksum)
+        .where('trashed_at', 'is', null)
+        .executeTakeFirst();
+      return row?.id;
+    },
+  };
+}
+
 describe('receiveUpload through a link', () => {
-  it('should put an ingested upload into an INDIVIDUAL link, and a duplicate right away', async () => {
+  it('should put an ingested upload into an INDIVIDUAL link; the same bytes are a duplicate only while shown', async () => {
     const linkId = await link('INDIVIDUAL');
     const bytes = await photo('jpeg', { seed: 1 });
     const upload = () =>
@@ -99,23 +123,130 @@ describe('receiveUpload through a link', () => {
           metadata: { fileName: 'from-guest.jpg', ...dates },
           maxFileBytes: 10_000_000,
           placement: { sharedLinkId: linkId },
+          throughLink: throughLink(linkId),
         },
       );
     const created = await upload();
     expect(created.status).toBe('created');
-    const inLink = () =>
-      tdb.db.selectFrom('shared_link_assets').select('asset_id').where('link_id', '=', linkId).execute();
+    const inLink = async () =>
+      (await tdb.db.selectFrom('shared_link_assets').select('asset_id').where('link_id', '=', linkId).execute()).map(
+        (r) => r.asset_id,
+      );
     expect(await inLink()).toEqual([]); // placed once ingested, never while it might still fail
     await ingestAll();
-    expect(await inLink()).toEqual([{ asset_id: created.assetId }]);
+    expect(await inLink()).toEqual([created.assetId]);
     expect(await events('shared-link.assets-added', linkId)).toEqual([{ linkId, assetIds: [created.assetId] }]);
 
+    // shown by the link: a duplicate naming it, nothing placed again
+    expect(await upload()).toMatchObject({ status: 'duplicate', assetId: created.assetId });
+    expect(await events('shared-link.assets-added', linkId)).toHaveLength(1);
+
+    // removed by the owner: the upload never puts it back; it is a new asset, placed once ingested
     await tdb.db.deleteFrom('shared_link_assets').where('link_id', '=', linkId).execute();
     const again = await upload();
-    expect(again).toMatchObject({ status: 'duplicate', assetId: created.assetId });
-    expect(await inLink()).toEqual([{ asset_id: created.assetId }]);
+    expect(again.status).toBe('created');
+    expect(again.assetId).not.toBe(created.assetId);
+    await ingestAll();
+    expect(await inLink()).toEqual([again.assetId]);
     // single uploads: the caller (share-gateway) announces them; only batches do it themselves
     expect(await events('shared-link.upload-received', linkId)).toEqual([]);
+  });
+
+  it("should ingest and place a link upload of bytes the owner already has as its own asset, never the owner's", async () => {
+    const bytes = await photo('jpeg', { seed: 11 });
+    const own = await receiveUpload(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        actor: { type: 'user', id: ownerId },
+        file: Readable.from(bytes),
+        metadata: { fileName: 'mine.jpg', ...dates },
+        maxFileBytes: 10_000_000,
+      },
+    );
+    await ingestAll();
+    const albumId = await album('Party');
+    const linkId = await link('ALBUM', albumId);
+    const viaLink = await receiveUpload(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        actor: linkActor(linkId),
+        file: Readable.from(bytes),
+        metadata: { fileName: 'guest.jpg', ...dates },
+        maxFileBytes: 10_000_000,
+        placement: { albumId },
+        throughLink: throughLink(linkId, albumId),
+      },
+    );
+    expect(viaLink.status).toBe('created');
+    expect(viaLink.assetId).not.toBe(own.assetId);
+    const stored = await tdb.db
+      .selectFrom('outbox_events')
+      .select('payload')
+      .where('type', '=', 'asset.stored')
+      .where('aggregate_id', '=', viaLink.assetId)
+      .executeTakeFirstOrThrow();
+    expect(await processIngestJob(stored.payload as DomainEvent, deps)).toEqual({
+      outcome: 'ready',
+      assetId: viaLink.assetId,
+    });
+    const inAlbum = await tdb.db
+      .selectFrom('album_assets')
+      .select('asset_id')
+      .where('album_id', '=', albumId)
+      .execute();
+    expect(inAlbum.map((r) => r.asset_id)).toEqual([viaLink.assetId]);
+    const rows = await tdb.db
+      .selectFrom('assets')
+      .select(['id', 'origin', 'original_file_name', 'status'])
+      .where('id', 'in', [own.assetId, viaLink.assetId])
+      .orderBy('origin')
+      .execute();
+    expect(rows).toEqual([
+      { id: own.assetId, origin: 'library', original_file_name: 'mine.jpg', status: 'ready' },
+      { id: viaLink.assetId, origin: 'shared-link', original_file_name: 'guest.jpg', status: 'ready' },
+    ]);
+    // owner-side dedupe is unchanged: the owner's own upload of the bytes answers the library's asset
+    const ownAgain = await receiveUpload(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        actor: { type: 'user', id: ownerId },
+        file: Readable.from(bytes),
+        metadata: { fileName: 'mine-again.jpg', ...dates },
+        maxFileBytes: 10_000_000,
+      },
+    );
+    expect(ownAgain).toMatchObject({ status: 'duplicate', assetId: own.assetId });
+  });
+
+  it('should let owner-side dedupe find an asset that came in through a link (it is in their library)', async () => {
+    const linkId = await link('INDIVIDUAL');
+    const bytes = await photo('jpeg', { seed: 12 });
+    const viaLink = await receiveUpload(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        actor: linkActor(linkId),
+        file: Readable.from(bytes),
+        metadata: { fileName: 'guest.jpg', ...dates },
+        maxFileBytes: 10_000_000,
+        placement: { sharedLinkId: linkId },
+        throughLink: throughLink(linkId),
+      },
+    );
+    const own = await receiveUpload(
+      { db: tdb.db, storage },
+      {
+        ownerId,
+        actor: { type: 'user', id: ownerId },
+        file: Readable.from(bytes),
+        metadata: { fileName: 'mine.jpg', ...dates },
+        maxFileBytes: 10_000_000,
+      },
+    );
+    expect(own).toMatchObject({ status: 'duplicate', assetId: viaLink.assetId });
   });
 
   it('should put a batch through an ALBUM link into the album, leaving failed files out', async () => {
@@ -137,7 +268,7 @@ describe('receiveUpload through a link', () => {
         parts: parts(),
         maxFileBytes: 10_000_000,
         maxFiles: 10,
-        sharedLinkId: linkId,
+        throughLink: throughLink(linkId, albumId),
         albumId,
       },
     );

@@ -234,6 +234,36 @@ describe('POST /api/assets/bulk-upload-check', () => {
     expect(foreign.json().results[0]).toEqual({ id: 'x', action: 'accept' });
   });
 
+  it('should answer the library asset when a link upload brought in the same bytes (SPEC §14)', async () => {
+    const { id, bytes } = await newAsset(owner, 201);
+    // a recipient uploaded the same bytes through a link: its own asset of the owner, outside their uniqueness
+    const viaLink = await h.tdb.db
+      .insertInto('assets')
+      .values({
+        owner_id: owner.id,
+        type: 'IMAGE',
+        original_file_name: 'guest.jpg',
+        checksum: sha1(bytes),
+        original_key: `assets/${owner.id}/guest/original.jpg`,
+        origin: 'shared-link',
+        created_at: new Date(Date.now() - 3600_000),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const check = await h.app.inject({
+      method: 'POST',
+      url: '/api/assets/bulk-upload-check',
+      headers: owner.headers,
+      payload: { assets: [{ id: 'again', checksum: sha1(bytes).toString('hex') }] },
+    });
+    expect(check.json().results).toEqual([
+      { id: 'again', action: 'reject', reason: 'duplicate', assetId: id, isTrashed: false },
+    ]);
+    const upload = await uploadAs(owner, bytes, 'again.jpg');
+    expect(upload.json()).toEqual({ id, status: 'duplicate' });
+    expect(upload.json().id).not.toBe(viaLink.id);
+  });
+
   it('should refuse a checksum that is not a SHA-1 with 400', async () => {
     const res = await h.app.inject({
       method: 'POST',

@@ -34,6 +34,20 @@ export async function requireLinkAsset(db: Db, link: ActiveLink, assetId: string
   return row;
 }
 
+/**
+ * The asset the link shows with this SHA-1, if any: the only dedupe an upload through a link may do (SPEC §14:
+ * the recipient sees these anyway; nothing else of the owner's library is ever looked at, placed or named).
+ */
+export async function shownAssetIdByChecksum(db: Db, link: ActiveLink, checksum: Buffer): Promise<string | undefined> {
+  const row = await linkAssetsQuery(db, link)
+    .select('assets.id')
+    .where('assets.checksum', '=', checksum)
+    .orderBy('assets.created_at')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id;
+}
+
 /** Which of `assetIds` belong to the link. */
 export async function linkAssetIdsAmong(db: Db, link: ActiveLink, assetIds: readonly string[]): Promise<Set<string>> {
   if (assetIds.length === 0) return new Set();

@@ -199,7 +199,7 @@ describe('POST /share/:key/uploads', () => {
 });
 
 describe('POST /api/assets?key=', () => {
-  it('should accept an Immich upload into an INDIVIDUAL link (201, then 200 duplicate)', async () => {
+  it('should accept an Immich upload into an INDIVIDUAL link (201; 200 duplicate once the link shows it)', async () => {
     const a = await h.createAsset();
     const link = await h.createLink({ assetIds: [a.id], allowUpload: true });
     const file = await jpegWithExif({ r: 9, g: 9, b: 9 });
@@ -223,20 +223,25 @@ describe('POST /api/assets?key=', () => {
       .where('id', '=', first.json().id)
       .executeTakeFirstOrThrow();
     expect(asset.owner_id).toBe(h.owner.id);
-    const second = await h.app.inject({
-      method: 'POST',
-      url: `/api/assets?key=${link.key}`,
-      ...(await multipart(fields)),
-    });
-    expect(second.statusCode).toBe(200);
-    expect(second.json()).toEqual({ id: first.json().id, status: 'duplicate' });
-    // a duplicate is still placed in the link
+    const upload = async () =>
+      h.app.inject({ method: 'POST', url: `/api/assets?key=${link.key}`, ...(await multipart(fields)) });
+    // not shown by the link yet (it is placed once ingested): the same bytes again are their own upload
+    // (SPEC §14: a link dedupes only against what it shows)
+    const second = await upload();
+    expect(second.statusCode).toBe(201);
+    expect(second.json().id).not.toBe(first.json().id);
+    // once ingested and placed (what the ingest worker does), the link shows it: a duplicate, nothing placed
+    await h.tdb.db.updateTable('assets').set({ status: 'ready' }).where('id', '=', first.json().id).execute();
+    await h.tdb.db.insertInto('shared_link_assets').values({ link_id: link.id, asset_id: first.json().id }).execute();
+    const third = await upload();
+    expect(third.statusCode).toBe(200);
+    expect(third.json()).toEqual({ id: first.json().id, status: 'duplicate' });
     const inLink = await h.tdb.db
       .selectFrom('shared_link_assets')
       .select('asset_id')
       .where('link_id', '=', link.id)
       .execute();
-    expect(inLink.map((r) => r.asset_id)).toContain(first.json().id);
+    expect(inLink.map((r) => r.asset_id).sort()).toEqual([a.id, first.json().id].sort());
   });
 
   it('should refuse without a link (401) and on a link without allowUpload (401)', async () => {

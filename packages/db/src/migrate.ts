@@ -2,11 +2,13 @@ import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import * as initial from './migrations/2026-11-27T0900_initial.ts';
 import * as uploadBatchReceiving from './migrations/2026-11-27T1040_upload_batch_receiving.ts';
+import * as linkUploadOrigin from './migrations/2026-11-28T0900_link_upload_origin.ts';
 
 /** The ordered list of migrations (explicit imports: no directory scanning at run time). */
 const migrations: Record<string, Migration> = {
   '2026-11-27T0900_initial': initial,
   '2026-11-27T1040_upload_batch_receiving': uploadBatchReceiving,
+  '2026-11-28T0900_link_upload_origin': linkUploadOrigin,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

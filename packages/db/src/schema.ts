@@ -9,6 +9,8 @@ type BigIntDefault = ColumnType<string, number | bigint | string | undefined, nu
 
 export type AssetType = 'IMAGE' | 'VIDEO' | 'OTHER';
 export type AssetStatus = 'uploaded' | 'processing' | 'ready' | 'failed';
+/** Where an asset came from: the owner's library (their own uploads) or an upload through a shared link. */
+export type AssetOrigin = 'library' | 'shared-link';
 export type AlbumRole = 'owner' | 'editor' | 'viewer';
 export type SharedLinkType = 'ALBUM' | 'INDIVIDUAL';
 export type UploadItemStatus = 'receiving' | 'stored' | 'processing' | 'ready' | 'duplicate' | 'failed';
@@ -76,6 +78,8 @@ export interface AssetsTable {
   created_at: CreatedAt;
   updated_at: CreatedAt;
   trashed_at: Timestamp | null;
+  /** unique (owner_id, checksum) holds for 'library' assets only: a link upload is always its own asset */
+  origin: ColumnType<AssetOrigin, AssetOrigin | undefined, AssetOrigin>;
 }
 
 export interface AlbumsTable {

@@ -54,6 +54,7 @@ export const assetColumns = [
   'assets.created_at',
   'assets.updated_at',
   'assets.trashed_at',
+  'assets.origin',
 ] as const;
 
 /** The nil UUID: stands in for the owner id in sanitized responses (the field is required by Immich's schema). */
@@ -274,6 +275,13 @@ export async function requireAssetRow(db: Db, id: string): Promise<AssetRow> {
   return row;
 }
 
+/**
+ * The owner may hold the same bytes more than once (a link upload is always its own asset, SPEC §14): owner-side
+ * dedupe answers the library's own upload first (unique per owner), else the oldest link upload.
+ */
+const ORIGIN_PREFERENCE = sql<number>`(origin <> 'library')::int`;
+
+/** The owner's asset with this SHA-1 (owner-side dedupe: every asset of the owner, library uploads first). */
 export async function findAssetByChecksum(
   db: Db,
   ownerId: string,
@@ -284,6 +292,9 @@ export async function findAssetByChecksum(
     .select(['id', 'trashed_at'])
     .where('owner_id', '=', ownerId)
     .where('checksum', '=', checksum)
+    .orderBy(ORIGIN_PREFERENCE)
+    .orderBy('created_at')
+    .limit(1)
     .executeTakeFirst();
 }
 
@@ -309,8 +320,14 @@ export async function bulkUploadCheck(
       .select(['id', 'checksum', 'trashed_at'])
       .where('owner_id', '=', ownerId)
       .where(sql<boolean>`checksum = any(${chunk}::bytea[])`)
+      .orderBy(ORIGIN_PREFERENCE)
+      .orderBy('created_at')
       .execute();
-    for (const r of rows) found.set(r.checksum.toString('hex'), { id: r.id, trashed: r.trashed_at !== null });
+    // the first row per checksum is the one findAssetByChecksum answers (the same asset either way)
+    for (const r of rows) {
+      const hex = r.checksum.toString('hex');
+      if (!found.has(hex)) found.set(hex, { id: r.id, trashed: r.trashed_at !== null });
+    }
   }
   return parsed.map(({ item, sum }) => {
     const hit = found.get(sum!.toString('hex'));

@@ -14,6 +14,7 @@ import {
   receiveUpload,
   type StoredUpload,
   storeUpload,
+  type ThroughLink,
   type UploadDeps,
   type UploadMetadata,
   type UploadOutcome,
@@ -35,8 +36,11 @@ export interface ReceiveBatchInput {
   parts: AsyncIterable<UploadPart>;
   maxFileBytes: number;
   maxFiles: number;
-  /** upload through a link: placement in the link (INDIVIDUAL) and the `shared-link.upload-received` event */
-  sharedLinkId?: string;
+  /**
+   * upload through a link: no dedupe against the owner's library (uploads.ts), placement in the link
+   * (INDIVIDUAL) and the `shared-link.upload-received` event
+   */
+  throughLink?: ThroughLink;
   /** a fixed target album (ALBUM link); otherwise the request's optional `albumId` field */
   albumId?: string;
   /** authorizes the request's `albumId` field (throws a DomainError when the caller may not add to it) */
@@ -56,7 +60,9 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
   let albumId = input.albumId;
   let batchId: string | null = null;
   let position = 0;
-  const placedAssetIds: string[] = [];
+  const sharedLinkId = input.throughLink?.linkId;
+  /** new assets (what the owner is told a link brought in; a duplicate of a shown asset brings nothing) */
+  const receivedAssetIds: string[] = [];
   try {
     for await (const part of input.parts) {
       if (part.type === 'field') {
@@ -77,7 +83,7 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
         const batch = await createUploadBatch(deps.db, {
           ownerId: input.ownerId,
           uploadedByUserId: input.uploadedByUserId,
-          sharedLinkId: input.sharedLinkId ?? null,
+          sharedLinkId: sharedLinkId ?? null,
           albumId: albumId ?? null,
         });
         batchId = batch.id;
@@ -96,12 +102,13 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
           maxFileBytes: input.maxFileBytes,
           placement: {
             ...(albumId ? { albumId } : {}),
-            ...(input.sharedLinkId ? { sharedLinkId: input.sharedLinkId } : {}),
+            ...(sharedLinkId ? { sharedLinkId } : {}),
           },
+          ...(input.throughLink ? { throughLink: input.throughLink } : {}),
           batch: { batchId, itemId: item.id },
           ...(input.correlationId ? { correlationId: input.correlationId } : {}),
         });
-        placedAssetIds.push(outcome.assetId);
+        if (outcome.status === 'created') receivedAssetIds.push(outcome.assetId);
       } catch (err) {
         drain(part.file);
         await failUploadItem(deps.db, batchId, item.id, uploadFailureReason(err));
@@ -113,12 +120,12 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
   }
   if (!batchId) throw invalid('No file in the request: send one or more file parts (multipart/form-data)');
   const events: NewEvent[] = [];
-  if (input.sharedLinkId) {
+  if (sharedLinkId && receivedAssetIds.length > 0) {
     events.push({
       type: 'shared-link.upload-received',
       actor: input.actor,
-      subject: { type: 'shared-link', id: input.sharedLinkId },
-      data: { linkId: input.sharedLinkId, ownerId: input.ownerId, batchId, assetIds: placedAssetIds },
+      subject: { type: 'shared-link', id: sharedLinkId },
+      data: { linkId: sharedLinkId, ownerId: input.ownerId, batchId, assetIds: receivedAssetIds },
     });
   }
   await endBatchReception(deps.db, batchId, events);
@@ -194,6 +201,8 @@ export interface AssetUploadInput {
   parts: AsyncIterable<UploadPart>;
   maxFileBytes: number;
   placement?: UploadPlacement;
+  /** upload through a link: no dedupe against the owner's library (uploads.ts) */
+  throughLink?: ThroughLink;
   correlationId?: string;
 }
 
@@ -201,7 +210,8 @@ export interface AssetUploadInput {
  * Immich's single-file upload (`POST /api/assets`), for the owner API and for uploads through a link: reads
  * the fields and the `assetData` part (fields sent before the file are validated before any byte is stored;
  * extra files and `sidecarData` are drained), streams the file to storage while hashing, then records it
- * (created, or a duplicate of an asset the owner already has). Nothing stays in storage when it fails.
+ * (created, or a duplicate: of an asset the owner has, or through a link of one the link shows). Nothing stays
+ * in storage when it fails.
  */
 export async function receiveAssetUpload(deps: UploadDeps, input: AssetUploadInput): Promise<UploadOutcome> {
   const fields: Record<string, string> = {};
@@ -236,6 +246,7 @@ export async function receiveAssetUpload(deps: UploadDeps, input: AssetUploadInp
       stored,
       metadata,
       ...(input.placement ? { placement: input.placement } : {}),
+      ...(input.throughLink ? { throughLink: input.throughLink } : {}),
       ...(input.correlationId ? { correlationId: input.correlationId } : {}),
     });
   } catch (error) {

@@ -29,10 +29,17 @@ export * from './upload-batches.ts';
  * the HTTP layer parses multipart and authorizes; everything after that is here.
  *
  * A file is streamed to storage while its SHA-1 and size are computed (never held in memory), then one
- * transaction inserts the asset (status `uploaded`) and its `asset.stored` event (→ ingest queue). A file
- * whose checksum the owner already has is a duplicate: the stored copy is discarded and the existing asset
- * is answered (and still placed in the album/link). Album/link placement of new assets happens when the
- * ingest worker finishes them (a file that fails ingest never shows up in an album).
+ * transaction inserts the asset (status `uploaded`) and its `asset.stored` event (→ ingest queue). Album/link
+ * placement of new assets happens when the ingest worker finishes them (a file that fails ingest never shows up
+ * in an album).
+ *
+ * Duplicates depend on who uploads (SPEC §14 "What a link can reach"):
+ * - the owner (links-api): a file whose checksum the owner already has is a duplicate: the stored copy is
+ *   discarded and the existing asset is answered (and placed in the batch's album);
+ * - a recipient through a link (`throughLink`): the owner's library is never consulted, so an upload can never
+ *   place, reveal or name an asset that was already there. The only duplicate is an asset the link already
+ *   shows (the recipient sees it anyway): it is answered and nothing is placed. Anything else becomes its own
+ *   asset (`origin` 'shared-link', outside the owner's checksum uniqueness), even bytes the owner has.
  *
  * `shared-link.upload-received`: `receiveUploadBatch` writes it for a batch through a link; for a single
  * upload through a link (`POST /api/assets?key=`) the caller (share-gateway) writes it.
@@ -47,6 +54,16 @@ export interface UploadDeps {
 export interface UploadPlacement {
   albumId?: string;
   sharedLinkId?: string;
+}
+
+/**
+ * An upload through a shared link (the recipient surface). `findShown` is the link's own dedupe: the id of an
+ * asset the link already shows with this SHA-1, if any (the gateway's link-assets module answers it, the one
+ * place that knows what a link shows).
+ */
+export interface ThroughLink {
+  linkId: string;
+  findShown(checksum: Buffer): Promise<string | undefined>;
 }
 
 /** Immich's AssetMediaCreateDto fields, as received (multipart values are strings). */
@@ -250,6 +267,8 @@ export interface CommitUploadInput {
   stored: StoredUpload;
   metadata: UploadMetadata;
   placement?: UploadPlacement;
+  /** set for uploads through a link: no dedupe against the owner's library (see the module comment) */
+  throughLink?: ThroughLink;
   batch?: { batchId: string; itemId: string };
   correlationId?: string;
 }
@@ -257,9 +276,10 @@ export interface CommitUploadInput {
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
 
 /**
- * Records a stored file: a new asset (+ `asset.stored`), or — same checksum already owned — the existing
- * asset as a duplicate (stored copy deleted, existing asset placed). A concurrent upload of the same bytes
- * loses the unique (owner, checksum) race and becomes the duplicate.
+ * Records a stored file: a new asset (+ `asset.stored`), or a duplicate (stored copy deleted): for the owner an
+ * asset they already have (placed in the batch's album), through a link an asset the link already shows
+ * (nothing placed). A concurrent owner upload of the same bytes loses the unique (owner, checksum) race of the
+ * library's assets and becomes the duplicate; link uploads are outside that uniqueness.
  */
 export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): Promise<UploadOutcome> {
   const { db, storage } = deps;
@@ -276,8 +296,10 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
     throw err;
   }
 
-  const existing = await findAssetByChecksum(db, input.ownerId, stored.checksum);
-  if (existing) return recordDuplicate(deps, input, existing.id);
+  const duplicateId = input.throughLink
+    ? await input.throughLink.findShown(stored.checksum)
+    : (await findAssetByChecksum(db, input.ownerId, stored.checksum))?.id;
+  if (duplicateId) return recordDuplicate(deps, input, duplicateId);
 
   const guess = guessFromName(metadata.fileName);
   const duration = parseDurationToMs(metadata.duration);
@@ -303,6 +325,7 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
           device_id: metadata.deviceId ?? null,
           is_favorite: metadata.isFavorite ?? false,
           status: 'uploaded',
+          origin: input.throughLink ? 'shared-link' : 'library',
         })
         .execute();
       if (input.batch) {
@@ -329,7 +352,8 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
       ]);
     });
   } catch (err) {
-    if (!isUniqueViolation(err)) {
+    // a link upload is never resolved to an owner asset, whatever the database says
+    if (!isUniqueViolation(err) || input.throughLink) {
       await storage.delete(stored.key).catch(() => {});
       throw err;
     }
@@ -342,10 +366,12 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
 
 async function recordDuplicate(deps: UploadDeps, input: CommitUploadInput, existingId: string): Promise<UploadOutcome> {
   await deps.storage.delete(input.stored.key).catch(() => {});
+  // an owner's duplicate joins the batch's album; a link's duplicate is already shown by the link: nothing to place
+  const placement = input.throughLink ? undefined : input.placement;
   await deps.db.transaction().execute(async (trx) => {
-    const events = input.placement
+    const events = placement
       ? await placeAssets(trx, {
-          placement: input.placement,
+          placement,
           assetIds: [existingId],
           actor: input.actor,
           addedBy: input.actor.type === 'user' ? input.actor.id : null,
@@ -373,6 +399,7 @@ export interface ReceiveUploadInput {
   metadata: UploadMetadata;
   maxFileBytes: number;
   placement?: UploadPlacement;
+  throughLink?: ThroughLink;
   batch?: { batchId: string; itemId: string };
   correlationId?: string;
 }
@@ -401,6 +428,7 @@ export async function receiveUpload(deps: UploadDeps, input: ReceiveUploadInput)
     stored,
     metadata: input.metadata,
     ...(input.placement ? { placement: input.placement } : {}),
+    ...(input.throughLink ? { throughLink: input.throughLink } : {}),
     ...(input.batch ? { batch: input.batch } : {}),
     ...(input.correlationId ? { correlationId: input.correlationId } : {}),
   });
@@ -413,28 +441,16 @@ export function drain(stream: Readable): void {
 }
 
 /**
- * `x-immich-checksum` short-circuit: when the owner already has a file with this SHA-1 (hex or base64),
- * answer the duplicate without reading the body (placing it like any duplicate). Null → upload it.
+ * `x-immich-checksum` short-circuit for the OWNER (links-api): when the owner already has a file with this SHA-1
+ * (hex or base64), the duplicate is answered without reading the body. Null → upload it. Dedupe against the
+ * library is an owner-side feature only: the recipient surface asks `ThroughLink.findShown` instead.
  */
 export async function duplicateByChecksum(
   db: Db,
-  input: { ownerId: string; checksum: Buffer; actor: Actor; placement?: UploadPlacement },
+  input: { ownerId: string; checksum: Buffer },
 ): Promise<string | null> {
   const existing = await findAssetByChecksum(db, input.ownerId, input.checksum);
-  if (!existing) return null;
-  if (input.placement) {
-    const placement = input.placement;
-    await db.transaction().execute(async (trx) => {
-      const events = await placeAssets(trx, {
-        placement,
-        assetIds: [existing.id],
-        actor: input.actor,
-        addedBy: input.actor.type === 'user' ? input.actor.id : null,
-      });
-      await appendEvents(trx, events);
-    });
-  }
-  return existing.id;
+  return existing?.id ?? null;
 }
 
 // Upload items and batch completion -------------------------------------------------------------------

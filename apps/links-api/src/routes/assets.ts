@@ -75,7 +75,7 @@ export const assetsRoutes =
         if (announced) {
           const checksum = parseChecksum(announced);
           if (!checksum) throw invalid('x-immich-checksum must be a SHA-1 in hex (40 digits) or base64 (28 chars)');
-          const id = await duplicateByChecksum(db, { ownerId: user.id, checksum, actor });
+          const id = await duplicateByChecksum(db, { ownerId: user.id, checksum });
           if (id) return reply.status(200).send({ id, status: 'duplicate' });
         }
         if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with an assetData file');

@@ -3,18 +3,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetMediaResponseDto, AssetUploadQuery, ShareParams, UploadBatchDto } from '@immish/contracts';
 import { appendEvents } from '@immish/db';
 import {
-  duplicateByChecksum,
   getUploadBatch,
   parseChecksum,
   partsOrBadRequest,
   receiveAssetUpload,
   receiveUploadBatch,
+  type ThroughLink,
   type UploadPart,
   type UploadPlacement,
 } from '@immish/domain';
 import { invalid, unauthenticated } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { shownAssetIdByChecksum } from '../link-assets.ts';
 import type { ActiveLink } from '../link-resolver.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
 
@@ -31,6 +32,16 @@ function requireUploads(link: ActiveLink): void {
 /** ALBUM link: into the album; INDIVIDUAL link: into the link. The asset belongs to the link owner. */
 const placementOf = (link: ActiveLink): UploadPlacement =>
   link.link.type === 'ALBUM' ? { albumId: link.link.album_id! } : { sharedLinkId: link.link.id };
+
+/**
+ * An upload through this link (SPEC §14 "What a link can reach"): it never dedupes against the owner's library
+ * (bytes the owner already has become their own new asset, placed like any upload); the only duplicate is an
+ * asset the link already shows, answered `{id, status: "duplicate"}` with nothing placed.
+ */
+const throughLinkOf = (ctx: GatewayContext, link: ActiveLink): ThroughLink => ({
+  linkId: link.link.id,
+  findShown: (checksum) => shownAssetIdByChecksum(ctx.deps.db, link, checksum),
+});
 
 const header = (req: FastifyRequest, name: string): string | undefined => {
   const v = req.headers[name];
@@ -98,7 +109,7 @@ export const uploadRoutes =
             parts: partsOrBadRequest(() => req.parts() as AsyncIterable<UploadPart>),
             maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
             maxFiles: config.UPLOAD_MAX_FILES,
-            sharedLinkId: link.link.id,
+            throughLink: throughLinkOf(ctx, link),
             ...(placement.albumId ? { albumId: placement.albumId } : {}),
             authorizeAlbum: async () => {
               throw invalid('albumId cannot be chosen when uploading through a shared link');
@@ -106,7 +117,8 @@ export const uploadRoutes =
             correlationId: String(req.id),
           },
         );
-        const received = batch.items.filter((i) => i.status !== 'failed').length;
+        // what the link brought in: a duplicate of a shown asset brings nothing
+        const received = batch.items.filter((i) => i.status !== 'failed' && i.status !== 'duplicate').length;
         if (received > 0) ctx.activity.count(link.link.id, 'upload', received, String(req.id));
         return reply.status(202).send(batch);
       },
@@ -144,16 +156,15 @@ export const uploadRoutes =
         const ownerId = link.link.owner_id;
         const actor = { type: 'link' as const, id: link.link.id };
         const placement = placementOf(link);
+        const throughLink = throughLinkOf(ctx, link);
         const correlationId = String(req.id);
         const announced = header(req, 'x-immich-checksum');
         if (announced) {
           const checksum = parseChecksum(announced);
           if (!checksum) throw invalid('x-immich-checksum must be a SHA-1 in hex (40 digits) or base64 (28 chars)');
-          const id = await duplicateByChecksum(db, { ownerId, checksum, actor, placement });
-          if (id) {
-            await uploadReceived(link, [id], correlationId);
-            return reply.status(200).send({ id, status: 'duplicate' });
-          }
+          // only an asset the link shows may answer before the body is read: nothing is placed
+          const id = await throughLink.findShown(checksum);
+          if (id) return reply.status(200).send({ id, status: 'duplicate' });
         }
         if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with an assetData file');
         const outcome = await receiveAssetUpload(
@@ -164,10 +175,11 @@ export const uploadRoutes =
             parts: partsOrBadRequest(() => req.parts({ limits: { files: 2 } }) as AsyncIterable<UploadPart>),
             maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
             placement,
+            throughLink,
             correlationId,
           },
         );
-        await uploadReceived(link, [outcome.assetId], correlationId);
+        if (outcome.status === 'created') await uploadReceived(link, [outcome.assetId], correlationId);
         return reply
           .status(outcome.status === 'created' ? 201 : 200)
           .send({ id: outcome.assetId, status: outcome.status });
