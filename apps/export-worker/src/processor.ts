@@ -3,8 +3,8 @@ import type { Db, ExportPartRecord, ExportRow } from '@immish/db';
 import {
   beginExportAttempt,
   completeExport,
-  type ExportSourceAsset,
   exportHiddenByTrash,
+  exportMustHideMetadata,
   exportPartKey,
   exportStoragePrefix,
   failExport,
@@ -19,9 +19,9 @@ import {
   type PlannedPart,
   planArchive,
   sanitizeEntryName,
-  splitExtension,
   writeZip,
 } from './archive/index.ts';
+import { contentAsIs, contentWithoutMetadata, type ExportEntry } from './entries.ts';
 import { ProgressReporter } from './progress.ts';
 import { ReadThrottle } from './throttle.ts';
 
@@ -35,7 +35,10 @@ import { ReadThrottle } from './throttle.ts';
  *   storage writer that publishes only on commit and is aborted on any failure. `ready` is set only
  *   after every part is committed.
  * - Progress: `bytes_done` (source bytes) written at most once per second while bytes flow (and at the
- *   end), an `export.progress` event at most every 5 seconds (see ProgressReporter).
+ *   end), an `export.progress` event at most every 5 seconds (see ProgressReporter). A metadata-hiding
+ *   export counts its sizing pass too (entries.ts): its total is the stripped bytes twice.
+ * - Metadata: an export made through a link that hides metadata (when requested, or now: decided again
+ *   here) gets stripped entries named by asset id, substitutions listed (entries.ts).
  * - Failure: the error is rethrown so BullMQ retries (the publisher's job options: 5 attempts,
  *   exponential backoff); on the last attempt, or for an error no retry can fix (a missing original,
  *   a size that does not match the database), the export becomes `failed` with `export.failed`.
@@ -69,27 +72,13 @@ class ExportDeletedError extends Error {
   override readonly name = 'ExportDeletedError';
 }
 
-interface PlannedEntry {
-  name: string;
-  size: number;
-  asset: ExportSourceAsset;
-}
-
-/** Raw entry name: the original file name, or `<asset id>.<ext>` when the export hides names. */
-function rawEntryName(asset: ExportSourceAsset, anonymize: boolean): { raw: string; fallback: string } {
-  const ext = splitExtension(asset.originalFileName).ext.toLowerCase();
-  const fallback = `${asset.id}${ext}`;
-  return { raw: anonymize ? fallback : asset.originalFileName, fallback };
-}
-
-/** Entry names (safe, unique across the export), parts by `maxPartSize`, part file names and exact sizes. */
-export function planExport(row: ExportRow, assets: readonly ExportSourceAsset[]): PlannedPart<PlannedEntry>[] {
-  const anonymize = row.options.anonymizeNames === true;
-  const entries: PlannedEntry[] = assets.map((asset) => {
-    const { raw, fallback } = rawEntryName(asset, anonymize);
-    return { name: sanitizeEntryName(raw, fallback), size: asset.size, asset };
-  });
-  return planArchive(entries, {
+/**
+ * Entry names (safe, unique across the export), parts by `maxPartSize`, part file names and exact sizes.
+ * Raw names come from `entries.ts` (original file names, or `<asset id>.<ext>` when metadata is hidden).
+ */
+export function planExport(row: ExportRow, entries: readonly ExportEntry[]): PlannedPart<ExportEntry>[] {
+  const named = entries.map((entry) => ({ ...entry, name: sanitizeEntryName(entry.name, entry.fallbackName) }));
+  return planArchive(named, {
     albumName: row.archive_name === '' ? null : row.archive_name,
     now: row.created_at,
     ...(row.options.maxPartSize !== undefined ? { maxPartSize: row.options.maxPartSize } : {}),
@@ -141,17 +130,18 @@ export async function processExportJob(
     }
     const assets = await loadExportAssets(db, row);
     if (assets.length === 0) throw new UnrecoverableError('None of the exported assets exists any more');
-    const plan = planExport(row, assets);
-    const bytesTotal = assets.reduce((sum, a) => sum + a.size, 0);
+    const hideMetadata = await exportMustHideMetadata(db, row);
 
     // What a crashed or failed earlier attempt left behind: we own this prefix now.
     await abortEarlierWrites(storage, prefix, log);
     await storage.deletePrefix(prefix);
 
+    const originalBytes = assets.reduce((sum, a) => sum + a.size, 0);
     progress = new ProgressReporter({
       db,
       exportId,
-      bytesTotal,
+      // an estimate until a metadata-hiding export has sized its stripped entries (then set exactly)
+      bytesTotal: hideMetadata ? 2 * originalBytes : originalBytes,
       intervalMs: deps.progressIntervalMs ?? 1000,
       eventIntervalMs: deps.progressEventIntervalMs ?? 5000,
       ...(correlationId ? { correlationId } : {}),
@@ -159,19 +149,40 @@ export async function processExportJob(
       onGone: () => controller.abort(new ExportDeletedError('the export was deleted while being built')),
     });
     const throttle = deps.readBytesPerSecond ? new ReadThrottle(deps.readBytesPerSecond) : undefined;
+    const read = async (key: string) => {
+      const body = await storage.get(key);
+      return throttle ? throttle.wrap(body) : body;
+    };
+
+    let sized = 0;
+    const content = hideMetadata
+      ? await contentWithoutMetadata(assets, {
+          read,
+          signal: controller.signal,
+          onSized: (bytes) => {
+            sized += bytes;
+            progress?.report(sized);
+          },
+        })
+      : contentAsIs(assets, { read });
+    if (content.entries.length === 0) {
+      throw new UnrecoverableError(
+        'None of the exported assets can be shared without its metadata (no strippable original, no preview)',
+      );
+    }
+    const bytesTotal = sized + content.entries.reduce((sum, e) => sum + e.size, 0);
+    progress.setTotal(bytesTotal);
+    const plan = planExport(row, content.entries);
 
     const parts: ExportPartRecord[] = [];
-    let partBase = 0;
+    let partBase = sized;
     for (const part of plan) {
       const key = exportPartKey(exportId, part.index);
       const sources: ArchiveEntrySource[] = part.entries.map((entry) => ({
         name: entry.name,
         size: entry.size,
-        modifiedAt: entry.asset.modifiedAt,
-        open: async () => {
-          const body = await storage.get(entry.asset.originalKey);
-          return throttle ? throttle.wrap(body) : body;
-        },
+        modifiedAt: entry.modifiedAt,
+        open: entry.open,
       }));
       const writer = await storage.openWriter(key, { contentType: 'application/zip' });
       try {
@@ -206,10 +217,15 @@ export async function processExportJob(
       parts,
       bytesTotal,
       ttlHours: deps.ttlHours,
+      hidesMetadata: hideMetadata,
+      substitutions: content.substitutions,
       ...(correlationId ? { correlationId } : {}),
     });
     if (!done) throw new ExportDeletedError('the export was deleted while being built');
-    log.info({ parts: parts.length, bytesTotal }, 'export ready');
+    log.info(
+      { parts: parts.length, bytesTotal, hideMetadata, substitutions: content.substitutions.length },
+      'export ready',
+    );
     return { outcome: 'completed', exportId, parts: parts.length, bytesTotal };
   } catch (caught) {
     await progress?.stop();

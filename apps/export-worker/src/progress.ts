@@ -24,6 +24,7 @@ export interface ProgressReporterOptions {
  */
 export class ProgressReporter {
   readonly #opts: ProgressReporterOptions;
+  #total: number;
   #latest = 0;
   #lastWrite = 0;
   #lastEvent = 0;
@@ -32,6 +33,12 @@ export class ProgressReporter {
 
   constructor(opts: ProgressReporterOptions) {
     this.#opts = opts;
+    this.#total = opts.bytesTotal;
+  }
+
+  /** The work turned out to be this much (a metadata-hiding export knows its stripped sizes after sizing). */
+  setTotal(bytesTotal: number): void {
+    this.#total = bytesTotal;
   }
 
   report(bytesDone: number): void {
@@ -46,7 +53,7 @@ export class ProgressReporter {
     this.#inFlight = recordExportProgress(
       o.db,
       o.exportId,
-      { bytesDone: this.#latest, bytesTotal: o.bytesTotal },
+      { bytesDone: this.#latest, bytesTotal: this.#total },
       { emitEvent, ...(o.correlationId ? { correlationId: o.correlationId } : {}) },
     )
       .then((running) => {

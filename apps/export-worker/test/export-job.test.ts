@@ -1,12 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { crc32 } from 'node:zlib';
 import type { ExportJobData } from '@immish/contracts';
 import { BullEventPublisher, OutboxRelay } from '@immish/db';
 import { getExport, requestExport, toExportDto } from '@immish/domain';
+import { createMetadataStripper } from '@immish/media';
 import { type BlobStore, createBlobStore } from '@immish/storage';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FULL_EXIF, photo } from '../../../packages/media/test/helpers.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from '../../links-api/test/harness.ts';
 import { processMaintenanceJob } from '../src/cleanup.ts';
 import { processExportJob } from '../src/processor.ts';
@@ -252,31 +257,33 @@ describe('export job: POST /api/exports → worker → GET …/download', () => 
   });
 
   it('should name entries <asset id>.<ext> for a link that hides metadata, scoped to that link', async () => {
-    const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'secret name.HEIC', size: 3000 });
+    const original = await photo('jpeg', { width: 32, height: 24, exif: FULL_EXIF });
+    const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'secret name.JPG', data: original });
     const link = await h.tdb.db
       .insertInto('shared_links')
       .values({ owner_id: owner.id, type: 'INDIVIDUAL', key: `k${Date.now()}`, show_metadata: false })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const requester = { sharedLinkId: link.id };
-    const { export: row, reused } = await requestExport(h.tdb.db, {
-      requester,
-      assetIds: [a.id],
-      anonymizeNames: true,
-    });
+    const requester = { sharedLinkId: link.id, hidesMetadata: true };
+    const { export: row, reused } = await requestExport(h.tdb.db, { requester, assetIds: [a.id] });
     expect(reused).toBe(false);
     await processExportJob(await requestedEvent(row.id), deps());
     const ready = await getExport(h.tdb.db, requester, row.id);
     const dto = toExportDto(ready, (n) => `/share/key/exports/${row.id}/parts/${n}/download`);
     expect(dto.parts[0]?.downloadUrl).toBe(`/share/key/exports/${row.id}/parts/1/download`);
+    expect(dto.substitutions).toEqual([]);
     // The owner's API does not see the link's export.
     expect((await h.app.inject({ url: `/api/exports/${row.id}`, headers: owner.headers })).statusCode).toBe(400);
     const part = ready.parts[0];
     if (!part) throw new Error('no part');
     const chunks: Buffer[] = [];
     for await (const chunk of await store.get(part.storageKey)) chunks.push(chunk as Buffer);
-    await expectValidZip(saveZip(Buffer.concat(chunks)), [{ name: `${a.id}.heic`, size: a.size, crc: a.crc }]);
-    const again = await requestExport(h.tdb.db, { requester, assetIds: [a.id], anonymizeNames: true });
+    const stripped = await buffer(Readable.from([original]).pipe(createMetadataStripper('image/jpeg')!));
+    expect(stripped.length).toBeLessThan(original.length);
+    await expectValidZip(saveZip(Buffer.concat(chunks)), [
+      { name: `${a.id}.jpg`, size: stripped.length, crc: crc32(stripped) },
+    ]);
+    const again = await requestExport(h.tdb.db, { requester, assetIds: [a.id] });
     expect(again).toMatchObject({ reused: true, export: { id: row.id } });
   });
 

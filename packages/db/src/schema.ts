@@ -174,8 +174,18 @@ export interface ExportPartRecord {
 
 export interface ExportOptionsRecord {
   maxPartSize?: number;
-  /** names entries `<asset id>.<ext>` (links with showMetadata=false) */
+  /**
+   * Legacy (rows requested before `hides_metadata` existed): names entries `<asset id>.<ext>`. The worker
+   * treats it as `hides_metadata`; new rows do not write it.
+   */
   anonymizeNames?: boolean;
+}
+
+/** An asset of a metadata-hiding export replaced by its preview or left out (the `ExportSubstitution` contract). */
+export interface ExportSubstitutionRecord {
+  assetId: string;
+  reason: 'not-strippable' | 'unreadable';
+  substitute: 'preview' | 'omitted';
 }
 
 export interface ExportsTable {
@@ -197,6 +207,9 @@ export interface ExportsTable {
   created_at: CreatedAt;
   updated_at: CreatedAt;
   completed_at: Timestamp | null;
+  /** built (or to be built) without metadata: entries stripped, named by asset id (links with showMetadata=false) */
+  hides_metadata: Generated<boolean>;
+  substitutions: ColumnType<ExportSubstitutionRecord[], string | undefined, string>;
 }
 
 export interface OutboxEventsTable {

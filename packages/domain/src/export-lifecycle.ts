@@ -1,5 +1,11 @@
 import type { Actor } from '@immish/contracts';
-import { appendEvents, type Db, type ExportPartRecord, type ExportRow } from '@immish/db';
+import {
+  appendEvents,
+  type Db,
+  type ExportPartRecord,
+  type ExportRow,
+  type ExportSubstitutionRecord,
+} from '@immish/db';
 import { type BlobStore, UnsupportedByStoreError } from '@immish/storage';
 import { sql } from 'kysely';
 import { someHiddenByTrash } from './access.ts';
@@ -19,6 +25,9 @@ export interface ExportSourceAsset {
   id: string;
   originalFileName: string;
   originalKey: string;
+  mimeType: string;
+  /** the full-size preview JPEG (no metadata), what replaces an original that cannot be stripped */
+  previewKey: string | null;
   size: number;
   modifiedAt: Date;
 }
@@ -63,7 +72,7 @@ export async function loadExportAssets(db: Db, row: ExportRow): Promise<ExportSo
   if (row.asset_ids.length === 0) return [];
   const rows = await db
     .selectFrom('assets')
-    .select(['id', 'original_file_name', 'original_key', 'size', 'file_modified_at'])
+    .select(['id', 'original_file_name', 'original_key', 'mime_type', 'preview_key', 'size', 'file_modified_at'])
     .where(sql<boolean>`id = any(${row.asset_ids}::uuid[])`)
     .execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -75,11 +84,31 @@ export async function loadExportAssets(db: Db, row: ExportRow): Promise<ExportSo
       id: a.id,
       originalFileName: a.original_file_name,
       originalKey: a.original_key,
+      mimeType: a.mime_type,
+      previewKey: a.preview_key,
       size: Number(a.size),
       modifiedAt: a.file_modified_at,
     });
   }
   return out;
+}
+
+/**
+ * Whether this build must leave metadata out (SPEC §14), decided again when the archive is built: it was
+ * asked so (the link hid metadata when the export was requested; legacy rows: `anonymizeNames`), or the
+ * link it was made through hides metadata now — a link flipped to showMetadata=false after the request
+ * must not get an archive with metadata. (A flip after the build is caught when serving: `getExport`.)
+ */
+export async function exportMustHideMetadata(db: Db, row: ExportRow): Promise<boolean> {
+  if (row.hides_metadata || row.options.anonymizeNames === true) return true;
+  if (row.shared_link_id === null) return false;
+  const link = await db
+    .selectFrom('shared_links')
+    .select('show_metadata')
+    .where('id', '=', row.shared_link_id)
+    .executeTakeFirst();
+  // No link: it was deleted and the export with it (cascade); build nothing revealing meanwhile.
+  return link ? !link.show_metadata : true;
 }
 
 /**
@@ -124,7 +153,17 @@ export async function recordExportProgress(
 export async function completeExport(
   db: Db,
   exportId: string,
-  done: { parts: ExportPartRecord[]; bytesTotal: number; ttlHours: number; now?: Date; correlationId?: string },
+  done: {
+    parts: ExportPartRecord[];
+    bytesTotal: number;
+    ttlHours: number;
+    /** the archive was built without metadata (see `exportMustHideMetadata`) */
+    hidesMetadata?: boolean;
+    /** assets of such an archive replaced by their preview or left out */
+    substitutions?: ExportSubstitutionRecord[];
+    now?: Date;
+    correlationId?: string;
+  },
 ): Promise<ExportRow | undefined> {
   const now = done.now ?? new Date();
   return db.transaction().execute(async (trx) => {
@@ -133,6 +172,8 @@ export async function completeExport(
       .set({
         status: 'ready',
         parts: JSON.stringify(done.parts),
+        hides_metadata: done.hidesMetadata === true,
+        substitutions: JSON.stringify(done.substitutions ?? []),
         bytes_done: done.bytesTotal,
         bytes_total: done.bytesTotal,
         expires_at: new Date(now.getTime() + done.ttlHours * 3600_000),

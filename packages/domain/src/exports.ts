@@ -19,8 +19,16 @@ export * from './export-serve.ts';
  * make sure one requester never sees another's export.
  */
 
-/** Who asked: an authenticated user, or a shared link (its recipients). The scope of every lookup. */
-export type ExportRequester = { userId: string } | { sharedLinkId: string };
+/**
+ * Who asked: an authenticated user, or a shared link (its recipients). The scope of every lookup.
+ * A link states whether it hides metadata NOW (showMetadata=false): its exports are then built without
+ * metadata (SPEC §14), and an archive built with metadata is never served through it.
+ */
+export type ExportRequester = { userId: string } | { sharedLinkId: string; hidesMetadata: boolean };
+
+/** Whether exports for this requester are built without metadata (stripped entries named by asset id). */
+export const requesterHidesMetadata = (requester: ExportRequester): boolean =>
+  'sharedLinkId' in requester && requester.hidesMetadata;
 
 export interface RequestExportInput {
   requester: ExportRequester;
@@ -30,8 +38,6 @@ export interface RequestExportInput {
   albumId?: string;
   /** bytes; split into several archives (≥ MIN_EXPORT_PART_SIZE, checked by the request schema) */
   maxPartSize?: number;
-  /** entry names `<asset id>.<ext>` instead of original file names (links with showMetadata=false) */
-  anonymizeNames?: boolean;
   /** largest export in assets (EXPORT_MAX_ASSETS) */
   maxAssets?: number;
   correlationId?: string;
@@ -50,20 +56,22 @@ export const exportActor = (requester: ExportRequester): Actor =>
 
 /**
  * The identity of an export's content: the sorted asset ids, the album (it names the archive) and the
- * options that change the bytes (part size, anonymized names). Identical requests hash the same.
+ * options that change the bytes (part size; hidden metadata, which strips entries and names them by asset
+ * id). Identical requests hash the same. v2: the stripping mode joined the identity (v1 rows, built with
+ * metadata whatever their names, are never reused).
  */
 export function exportContentHash(input: {
   assetIds: readonly string[];
   albumId: string | null;
   maxPartSize: number | null;
-  anonymizeNames: boolean;
+  hideMetadata: boolean;
 }): string {
   const canonical = JSON.stringify({
-    v: 1,
+    v: 2,
     assetIds: [...input.assetIds].map((id) => id.toLowerCase()).sort(),
     albumId: input.albumId,
     maxPartSize: input.maxPartSize,
-    anonymizeNames: input.anonymizeNames,
+    hideMetadata: input.hideMetadata,
   });
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -78,7 +86,7 @@ export function exportContentHash(input: {
  */
 export async function requestExport(db: Db, input: RequestExportInput): Promise<RequestExportResult> {
   const albumId = input.albumId ?? null;
-  const anonymizeNames = input.anonymizeNames === true;
+  const hideMetadata = requesterHidesMetadata(input.requester);
   const maxPartSize = input.maxPartSize ?? null;
   if (input.assetIds === undefined && albumId === null) throw invalid('Give assetIds or albumId to export');
   const wanted = input.assetIds === undefined ? null : [...new Set(input.assetIds.map((id) => id.toLowerCase()))];
@@ -127,11 +135,8 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
 
   const assetIds = assets.map((a) => a.id);
   const bytesTotal = assets.reduce((sum, a) => sum + Number(a.size), 0);
-  const contentHash = exportContentHash({ assetIds, albumId, maxPartSize, anonymizeNames });
-  const options: ExportOptionsRecord = {
-    ...(maxPartSize !== null ? { maxPartSize } : {}),
-    ...(anonymizeNames ? { anonymizeNames } : {}),
-  };
+  const contentHash = exportContentHash({ assetIds, albumId, maxPartSize, hideMetadata });
+  const options: ExportOptionsRecord = maxPartSize !== null ? { maxPartSize } : {};
   const requester = input.requester;
   const userId = 'userId' in requester ? requester.userId : null;
   const sharedLinkId = 'sharedLinkId' in requester ? requester.sharedLinkId : null;
@@ -144,6 +149,9 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
       .selectFrom('exports')
       .selectAll()
       .where('content_hash', '=', contentHash)
+      // The stripping mode is part of the identity (it is in the hash too): a stripped archive is never
+      // handed to a requester that shows metadata, nor one with metadata to a link that hides it.
+      .where('hides_metadata', '=', hideMetadata)
       .where((eb) =>
         eb.or([
           eb('status', 'in', ['queued', 'running']),
@@ -166,6 +174,7 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
         asset_ids: assetIds,
         options: JSON.stringify(options),
         content_hash: contentHash,
+        hides_metadata: hideMetadata,
         // The album name as it was when asked (the worker turns it into a safe file name); '' = none.
         archive_name: albumName ?? '',
         bytes_total: bytesTotal,
@@ -188,7 +197,9 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
 /**
  * The requester's export, or 400 "Not found or no access" (another requester's looks the same as none). A ready
  * export that trash has voided (exportHiddenByTrash) comes back `expired`: its status says so and its parts
- * answer 410.
+ * answer 410. Through a link that hides metadata, an archive built with metadata (the link hid nothing when
+ * it was built) comes back `expired` too, without parts: it can be neither listed nor downloaded, and asking
+ * again builds a stripped one (the stripping mode is part of the reuse identity).
  */
 export async function getExport(db: Db, requester: ExportRequester, id: string): Promise<ExportRow> {
   if (!UUID.test(id)) throw noAccess();
@@ -199,6 +210,9 @@ export async function getExport(db: Db, requester: ExportRequester, id: string):
       : query.where('shared_link_id', '=', requester.sharedLinkId);
   const row = await query.executeTakeFirst();
   if (!row) throw noAccess();
+  if (requesterHidesMetadata(requester) && !row.hides_metadata && row.status === 'ready') {
+    return { ...row, status: 'expired', parts: [] };
+  }
   // a ready archive holding an asset trashed since is void for this requester: shown expired, never served
   if (row.status === 'ready' && (await exportHiddenByTrash(db, row))) return { ...row, status: 'expired' };
   return row;
@@ -232,6 +246,9 @@ export function toExportDto(row: ExportRow, downloadUrlFor: (index: number) => s
       : [],
     expiresAt: row.expires_at ? row.expires_at.toISOString() : null,
     ...(row.error !== null && status === 'failed' ? { error: row.error } : {}),
+    ...(row.hides_metadata && ready
+      ? { substitutions: row.substitutions.map(({ assetId, reason, substitute }) => ({ assetId, reason, substitute })) }
+      : {}),
   };
 }
 

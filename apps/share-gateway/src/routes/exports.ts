@@ -1,7 +1,14 @@
 import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ExportDto, ExportPartParams, ShareExportCreateDto, ShareParams } from '@immish/contracts';
-import { countLinkExportDownload, getExport, requestExport, serveExportPart, toExportDto } from '@immish/domain';
+import {
+  countLinkExportDownload,
+  type ExportRequester,
+  getExport,
+  requestExport,
+  serveExportPart,
+  toExportDto,
+} from '@immish/domain';
 import { forbidden, noAccess } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
@@ -23,9 +30,19 @@ const requireDownloads = (link: ActiveLink) => {
 };
 
 /**
+ * Exports are scoped to the link, with what it hides now: its exports are built without metadata while it
+ * hides metadata, and an archive built with metadata is never served through it (see `getExport`).
+ */
+const linkRequester = (link: ActiveLink): ExportRequester => ({
+  sharedLinkId: link.link.id,
+  hidesMetadata: !link.link.show_metadata,
+});
+
+/**
  * SPEC §5.3 "Download all / selected": the export worker builds the archive in the background; the recipient
  * polls the export and downloads its parts (Range/resume). Exports are scoped to the link: another link's
- * export id is "Not found or no access". Names are anonymized when the link hides metadata.
+ * export id is "Not found or no access". When the link hides metadata, every entry is stripped of it (or
+ * replaced by its preview) and named by asset id (SPEC §14).
  */
 export const exportRoutes =
   (ctx: GatewayContext): FastifyPluginAsync =>
@@ -63,11 +80,10 @@ export const exportRoutes =
           assetIds = rows.map((r) => r.asset_id);
         }
         const { export: row } = await requestExport(db, {
-          requester: { sharedLinkId: link.link.id },
+          requester: linkRequester(link),
           ...(link.link.type === 'ALBUM' ? { albumId: link.link.album_id! } : {}),
           ...(assetIds ? { assetIds } : {}),
           ...(req.body.maxPartSize ? { maxPartSize: req.body.maxPartSize } : {}),
-          anonymizeNames: !link.link.show_metadata,
           correlationId: String(req.id),
         });
         return reply.status(202).send(toExportDto(row, partUrl(req.params.key, row.id)));
@@ -85,7 +101,7 @@ export const exportRoutes =
       },
       async (req) => {
         const { link } = await requireRecipient(ctx, req);
-        const row = await getExport(db, { sharedLinkId: link.link.id }, req.params.id);
+        const row = await getExport(db, linkRequester(link), req.params.id);
         return toExportDto(row, partUrl(req.params.key, row.id));
       },
     );
@@ -121,8 +137,7 @@ export const exportRoutes =
       },
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
-        const requester = { sharedLinkId: link.link.id };
-        const first = await getExport(db, requester, req.params.id);
+        const first = await getExport(db, linkRequester(link), req.params.id);
         const urls = partUrl(req.params.key, first.id);
         const deadline = Date.now() + SSE_MAX_MS;
         async function* events() {
@@ -146,7 +161,7 @@ export const exportRoutes =
             try {
               const current = await ctx.links.require(credentialOf(req));
               if (!isUnlocked(ctx, req, current)) throw new Error('locked');
-              row = await getExport(db, requester, first.id);
+              row = await getExport(db, linkRequester(current), first.id);
             } catch {
               yield 'event: gone\ndata: {}\n\n';
               return;
@@ -177,7 +192,7 @@ export const exportRoutes =
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
         requireDownloads(link);
-        const row = await getExport(db, { sharedLinkId: link.link.id }, req.params.id);
+        const row = await getExport(db, linkRequester(link), req.params.id);
         const isLastPart = req.params.n === Math.max(0, ...row.parts.map((p) => p.index));
         const count = () =>
           countLinkExportDownload(db, link.link.id).catch((e) =>

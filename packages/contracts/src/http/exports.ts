@@ -38,6 +38,24 @@ export const ExportPartDto = Type.Object({
 });
 export type ExportPartDto = Type.Static<typeof ExportPartDto>;
 
+/**
+ * An asset of a metadata-hiding export (a link with showMetadata=false) whose original could not go into
+ * the archive without its metadata (SPEC §14): its type cannot be stripped losslessly (HEIC, video, RAW…)
+ * or its original could not be parsed for stripping. It was replaced by its full-size preview JPEG
+ * (`<asset id>.jpg`, metadata-free), or left out when it has no preview.
+ */
+export const ExportSubstitution = Type.Object({
+  assetId: Uuid,
+  reason: Type.Union([Type.Literal('not-strippable'), Type.Literal('unreadable')], {
+    description:
+      'not-strippable: the type cannot be stripped of metadata without re-encoding; unreadable: the original could not be parsed for stripping',
+  }),
+  substitute: Type.Union([Type.Literal('preview'), Type.Literal('omitted')], {
+    description: 'preview: the entry is the full-size preview JPEG <assetId>.jpg; omitted: left out (no preview)',
+  }),
+});
+export type ExportSubstitution = Type.Static<typeof ExportSubstitution>;
+
 export const ExportDto = Type.Object({
   id: Uuid,
   status: ExportStatus,
@@ -50,6 +68,11 @@ export const ExportDto = Type.Object({
   /** when a ready export is deleted; null before it is ready */
   expiresAt: Type.Union([IsoDateTime, Type.Null()]),
   error: Type.Optional(Type.String()),
+  /**
+   * Only on exports made through a link that hides metadata, once ready: the assets whose original was
+   * replaced by its preview or left out (empty when every original could be stripped).
+   */
+  substitutions: Type.Optional(Type.Array(ExportSubstitution)),
 });
 export type ExportDto = Type.Static<typeof ExportDto>;
 
