@@ -5,6 +5,7 @@ const usedBy: Record<string, string> = {
   CoreEnv: 'all',
   StorageEnv: 'all',
   HttpEnv: 'links-api, share-gateway',
+  ExportRequestEnv: 'links-api, share-gateway',
   LinksApiEnv: 'links-api',
   GatewayEnv: 'share-gateway',
   IngestWorkerEnv: 'ingest-worker',

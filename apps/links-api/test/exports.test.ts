@@ -115,6 +115,27 @@ describe('POST /api/exports', () => {
     const split = (await post(owner, { assetIds: [a.id], maxPartSize: 2 * 1024 * 1024 })).json();
     expect(split.id).not.toBe(first.id);
   });
+
+  it('should reuse an export for part sizes within the tolerance (rounded down to 1/8 of a power of two)', async () => {
+    const a = await seed(owner.id, 'parts.jpg');
+    const MiB = 1024 * 1024;
+    const first = (await post(owner, { assetIds: [a.id], maxPartSize: 3 * MiB })).json();
+    // 3 MiB … 3.25 MiB − 1 round down to 3 MiB (the step is 2 MiB / 8 = 256 KiB between 2 and 4 MiB)
+    for (const size of [3 * MiB + 1, 3 * MiB + 100_000, 3.25 * MiB - 1]) {
+      expect((await post(owner, { assetIds: [a.id], maxPartSize: size })).json().id).toBe(first.id);
+    }
+    const next = (await post(owner, { assetIds: [a.id], maxPartSize: 3.25 * MiB })).json();
+    expect(next.id).not.toBe(first.id);
+    const rows = await h.tdb.db
+      .selectFrom('exports')
+      .select(['id', 'options'])
+      .where('id', 'in', [first.id, next.id])
+      .execute();
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.options.maxPartSize]))).toEqual({
+      [first.id]: 3 * MiB,
+      [next.id]: 3.25 * MiB,
+    });
+  });
 });
 
 describe('GET /api/exports/:id', () => {

@@ -132,7 +132,11 @@ export const LinksApiEnv = Type.Object({
   LINK_PASSWORD_REQUIRED: Bool(false, 'every new or updated link must have a password'),
   LINK_UPLOAD_PASSWORD_REQUIRED: Bool(false, 'links that allow upload must have a password'),
   EXPORT_TTL_HOURS: Int(24, 'how long a ready export is kept', 1),
-  EXPORT_MAX_ASSETS: Int(100_000, 'largest export (assets)', 1),
+});
+
+/** Export requests: the owner API and the gateway apply the same rules (`requestExport`). */
+export const ExportRequestEnv = Type.Object({
+  EXPORT_MAX_ASSETS: Int(100_000, 'largest export (assets); a bigger selection → 400', 1, 100_000),
 });
 
 export const GatewayEnv = Type.Object({
@@ -151,6 +155,21 @@ export const GatewayEnv = Type.Object({
     'password checks (argon2, ~19 MiB each) run at once per gateway process; a few more wait, beyond that 503 + Retry-After',
     1,
     64,
+  ),
+  // Export caps (SPEC §14, checked and counted atomically; past a cap → 429 + Retry-After). Identical
+  // requests reuse an export and never count twice. Defaults: a real album share — a few visitors
+  // downloading at once, each selection a separate archive — while one recipient cannot fill the export
+  // queue or the storage.
+  EXPORT_MAX_PENDING_PER_LINK: Int(4, 'exports queued or being built at once through one link', 1),
+  EXPORT_MAX_PENDING_PER_CLIENT: Int(
+    2,
+    'exports queued or being built at once for one client address (IPv6: per /64), all links together',
+    1,
+  ),
+  EXPORT_MAX_KEPT_PER_LINK: Int(
+    20,
+    'exports of one link queued, being built, or ready and not yet expired (archives kept in storage)',
+    1,
   ),
 });
 
@@ -184,9 +203,13 @@ export const ExportWorkerEnv = Type.Object({
   ),
 });
 
-export const LinksApiConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, HttpEnv, LinksApiEnv]));
+export const LinksApiConfig = Type.Evaluate(
+  Type.Intersect([CoreEnv, StorageEnv, HttpEnv, ExportRequestEnv, LinksApiEnv]),
+);
 export type LinksApiConfig = Type.Static<typeof LinksApiConfig>;
-export const GatewayConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, HttpEnv, GatewayEnv]));
+export const GatewayConfig = Type.Evaluate(
+  Type.Intersect([CoreEnv, StorageEnv, HttpEnv, ExportRequestEnv, GatewayEnv]),
+);
 export type GatewayConfig = Type.Static<typeof GatewayConfig>;
 export const IngestWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, IngestWorkerEnv]));
 export type IngestWorkerConfig = Type.Static<typeof IngestWorkerConfig>;
@@ -195,4 +218,13 @@ export type ExportWorkerConfig = Type.Static<typeof ExportWorkerConfig>;
 export type CoreConfig = Type.Static<typeof CoreEnv> & Type.Static<typeof StorageEnv>;
 
 /** Every variable of every service, for the README table and `.env.example`. */
-export const allEnvGroups = { CoreEnv, StorageEnv, HttpEnv, LinksApiEnv, GatewayEnv, IngestWorkerEnv, ExportWorkerEnv };
+export const allEnvGroups = {
+  CoreEnv,
+  StorageEnv,
+  HttpEnv,
+  ExportRequestEnv,
+  LinksApiEnv,
+  GatewayEnv,
+  IngestWorkerEnv,
+  ExportWorkerEnv,
+};

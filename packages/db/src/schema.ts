@@ -210,6 +210,8 @@ export interface ExportsTable {
   /** built (or to be built) without metadata: entries stripped, named by asset id (links with showMetadata=false) */
   hides_metadata: Generated<boolean>;
   substitutions: ColumnType<ExportSubstitutionRecord[], string | undefined, string>;
+  /** the client that asked through a link (address, IPv6 by /64), kept only while queued or running (caps) */
+  client_key: string | null;
 }
 
 export interface OutboxEventsTable {

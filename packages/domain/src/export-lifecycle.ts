@@ -173,6 +173,7 @@ export async function completeExport(
         status: 'ready',
         parts: JSON.stringify(done.parts),
         hides_metadata: done.hidesMetadata === true,
+        client_key: null, // no longer pending: the per-client cap forgets the client
         substitutions: JSON.stringify(done.substitutions ?? []),
         bytes_done: done.bytesTotal,
         bytes_total: done.bytesTotal,
@@ -210,7 +211,7 @@ export async function failExport(
   return db.transaction().execute(async (trx) => {
     const res = await trx
       .updateTable('exports')
-      .set({ status: 'failed', error: message, updated_at: new Date() })
+      .set({ status: 'failed', error: message, client_key: null, updated_at: new Date() })
       .where('id', '=', exportId)
       .where('status', 'in', ['queued', 'running'])
       .executeTakeFirst();

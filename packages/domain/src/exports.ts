@@ -7,9 +7,11 @@ import { sql } from 'kysely';
 import { assetNotTrashed } from './access.ts';
 import { exportStoragePrefix } from './export-keys.ts';
 import { exportHiddenByTrash } from './export-lifecycle.ts';
+import { type ExportLimits, enforceExportLimits, lockLinkExports } from './export-limits.ts';
 
 export * from './export-keys.ts';
 export * from './export-lifecycle.ts';
+export * from './export-limits.ts';
 export * from './export-serve.ts';
 
 /**
@@ -36,10 +38,15 @@ export interface RequestExportInput {
   assetIds?: readonly string[];
   /** export an album (all its assets, or the `assetIds` among them); names the archive after the album */
   albumId?: string;
-  /** bytes; split into several archives (≥ MIN_EXPORT_PART_SIZE, checked by the request schema) */
+  /**
+   * bytes; split into several archives (≥ MIN_EXPORT_PART_SIZE, checked by the request schema). Built with
+   * `exportPartSizeStep(maxPartSize)`: sizes within the tolerance are the same content.
+   */
   maxPartSize?: number;
   /** largest export in assets (EXPORT_MAX_ASSETS) */
   maxAssets?: number;
+  /** caps on outstanding exports (recipients through a link; see export-limits.ts) */
+  limits?: ExportLimits;
   correlationId?: string;
 }
 
@@ -53,6 +60,23 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const exportActor = (requester: ExportRequester): Actor =>
   'userId' in requester ? { type: 'user', id: requester.userId } : { type: 'link', id: requester.sharedLinkId };
+
+/**
+ * The part size an export is built with: `maxPartSize` rounded DOWN to a multiple of 1/8 of the power of
+ * two below it (8 steps per doubling: between 1 and 2 MiB a step is 128 KiB, between 2 and 4 MiB 256 KiB…).
+ * This is the tolerance of export reuse (SPEC §5.3 "identical requests reuse"): part sizes that round to
+ * the same step are the same content, so `maxPartSize` 1048576+i for any small i is one export, not one per
+ * byte. Rounding down keeps the promise to the requester: every part is at most the size asked (unless one
+ * file is larger), at most 12.5% smaller than asked.
+ */
+export function exportPartSizeStep(maxPartSize: number): number {
+  let power = 2 ** Math.floor(Math.log2(maxPartSize));
+  // Math.log2 may round across an integer near powers of two: settle on the exact power ≤ maxPartSize.
+  while (power > maxPartSize) power /= 2;
+  while (power * 2 <= maxPartSize) power *= 2;
+  const step = Math.max(1, power / 8);
+  return Math.floor(maxPartSize / step) * step;
+}
 
 /**
  * The identity of an export's content: the sorted asset ids, the album (it names the archive) and the
@@ -87,7 +111,7 @@ export function exportContentHash(input: {
 export async function requestExport(db: Db, input: RequestExportInput): Promise<RequestExportResult> {
   const albumId = input.albumId ?? null;
   const hideMetadata = requesterHidesMetadata(input.requester);
-  const maxPartSize = input.maxPartSize ?? null;
+  const maxPartSize = input.maxPartSize === undefined ? null : exportPartSizeStep(input.maxPartSize);
   if (input.assetIds === undefined && albumId === null) throw invalid('Give assetIds or albumId to export');
   const wanted = input.assetIds === undefined ? null : [...new Set(input.assetIds.map((id) => id.toLowerCase()))];
   if (wanted?.some((id) => !UUID.test(id))) throw invalid('assetIds must be UUIDs');
@@ -142,9 +166,13 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
   const sharedLinkId = 'sharedLinkId' in requester ? requester.sharedLinkId : null;
 
   return db.transaction().execute(async (trx) => {
-    // Two identical requests at once: the second waits here and then finds the first's row.
-    const scope = `${userId ?? ''}|${sharedLinkId ?? ''}|${contentHash}`;
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`.execute(trx);
+    // Two identical requests at once: the second waits here and then finds the first's row. Through a
+    // link every request of the link waits (the caps count the link's exports: export-limits.ts).
+    if (sharedLinkId !== null) await lockLinkExports(trx, sharedLinkId);
+    else {
+      const scope = `${userId ?? ''}||${contentHash}`;
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`.execute(trx);
+    }
     let existing = trx
       .selectFrom('exports')
       .selectAll()
@@ -164,6 +192,7 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
         : existing.where('shared_link_id', '=', sharedLinkId);
     const reusable = await existing.orderBy('created_at', 'desc').limit(1).executeTakeFirst();
     if (reusable) return { export: reusable, reused: true };
+    if (sharedLinkId !== null && input.limits) await enforceExportLimits(trx, sharedLinkId, input.limits);
 
     const row = await trx
       .insertInto('exports')
@@ -175,6 +204,7 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
         options: JSON.stringify(options),
         content_hash: contentHash,
         hides_metadata: hideMetadata,
+        client_key: sharedLinkId !== null && input.limits ? input.limits.clientKey : null,
         // The album name as it was when asked (the worker turns it into a safe file name); '' = none.
         archive_name: albumName ?? '',
         bytes_total: bytesTotal,

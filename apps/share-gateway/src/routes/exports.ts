@@ -4,6 +4,7 @@ import { ExportDto, ExportPartParams, ShareExportCreateDto, ShareParams } from '
 import {
   countLinkExportDownload,
   type ExportRequester,
+  exportClientKey,
   getExport,
   requestExport,
   serveExportPart,
@@ -42,7 +43,8 @@ const linkRequester = (link: ActiveLink): ExportRequester => ({
  * SPEC §5.3 "Download all / selected": the export worker builds the archive in the background; the recipient
  * polls the export and downloads its parts (Range/resume). Exports are scoped to the link: another link's
  * export id is "Not found or no access". When the link hides metadata, every entry is stripped of it (or
- * replaced by its preview) and named by asset id (SPEC §14).
+ * replaced by its preview) and named by asset id (SPEC §14). Identical content reuses an export; more than
+ * EXPORT_MAX_ASSETS → 400; past the caps on outstanding exports (per link, per client) → 429 + Retry-After.
  */
 export const exportRoutes =
   (ctx: GatewayContext): FastifyPluginAsync =>
@@ -59,7 +61,7 @@ export const exportRoutes =
           tags: ['share'],
           params: ShareParams,
           body: ShareExportCreateDto,
-          response: { 202: ExportDto, ...errors },
+          response: { 202: ExportDto, ...errors, 429: err },
         },
       },
       async (req, reply) => {
@@ -84,6 +86,13 @@ export const exportRoutes =
           ...(link.link.type === 'ALBUM' ? { albumId: link.link.album_id! } : {}),
           ...(assetIds ? { assetIds } : {}),
           ...(req.body.maxPartSize ? { maxPartSize: req.body.maxPartSize } : {}),
+          maxAssets: config.EXPORT_MAX_ASSETS,
+          limits: {
+            maxPendingPerLink: config.EXPORT_MAX_PENDING_PER_LINK,
+            maxPendingPerClient: config.EXPORT_MAX_PENDING_PER_CLIENT,
+            maxKeptPerLink: config.EXPORT_MAX_KEPT_PER_LINK,
+            clientKey: exportClientKey(req.ip),
+          },
           correlationId: String(req.id),
         });
         return reply.status(202).send(toExportDto(row, partUrl(req.params.key, row.id)));
