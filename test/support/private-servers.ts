@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
@@ -16,12 +16,69 @@ export interface PrivatePostgresServer {
   databaseUrl: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP the whole server (postmaster and every backend): alive, connections open, no answers */
+  freeze(): void;
+  /** SIGCONT what `freeze` stopped */
+  thaw(): void;
 }
 
 export interface PrivateRedisServer {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP the server: alive, connections open, no answers */
+  freeze(): void;
+  /** SIGCONT it */
+  thaw(): void;
+}
+
+/** `pid` and every process below it (a PostgreSQL backend is a child of the postmaster), from /proc. */
+function processTree(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child);
+  }
+  return tree;
+}
+
+/**
+ * Freezes a server with SIGSTOP (the whole process tree: the parent first, so it forks nothing new meanwhile)
+ * and returns the thaw, which sends SIGCONT to exactly the processes it stopped. Thawing twice is harmless.
+ */
+function freezer(pid: () => number | undefined): { freeze(): void; thaw(): void } {
+  let frozen: number[] = [];
+  const signal = (p: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(p, sig);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    freeze() {
+      const root = pid();
+      if (root === undefined) throw new Error('the server is not running');
+      signal(root, 'SIGSTOP');
+      frozen = processTree(root);
+      for (const p of frozen) signal(p, 'SIGSTOP');
+    },
+    thaw() {
+      for (const p of frozen.reverse()) signal(p, 'SIGCONT');
+      frozen = [];
+    },
+  };
 }
 
 export interface PrivateServers {
@@ -55,6 +112,7 @@ export async function startPrivateServers(which: { postgres?: boolean; redis?: b
       await db.destroy();
       servers.postgres = {
         databaseUrl,
+        ...freezer(() => instance?.pid),
         async stop() {
           await instance?.stop();
           instance = null;
@@ -63,7 +121,10 @@ export async function startPrivateServers(which: { postgres?: boolean; redis?: b
           if (!instance) instance = await startPostgres({ dataDir, port, ephemeral: true });
         },
       };
-      closers.push(() => servers.postgres!.stop());
+      closers.push(async () => {
+        servers.postgres!.thaw();
+        await servers.postgres!.stop();
+      });
     }
     if (which.redis) {
       const dataDir = join(dir, 'redis');
@@ -71,6 +132,7 @@ export async function startPrivateServers(which: { postgres?: boolean; redis?: b
       let instance: PrivateRedis | null = await startRedis({ dataDir, port, persistent: true });
       servers.redis = {
         url: instance.url,
+        ...freezer(() => instance?.pid),
         async stop() {
           await instance?.stop();
           instance = null;
@@ -79,7 +141,10 @@ export async function startPrivateServers(which: { postgres?: boolean; redis?: b
           if (!instance) instance = await startRedis({ dataDir, port, persistent: true });
         },
       };
-      closers.push(() => servers.redis!.stop());
+      closers.push(async () => {
+        servers.redis!.thaw();
+        await servers.redis!.stop();
+      });
     }
   } catch (err) {
     await servers.close();

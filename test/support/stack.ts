@@ -39,6 +39,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** how many output chunks each process keeps (default 200) */
   outputLimit?: number;
+  /** the fs storage root (e.g. a small disk the caller mounted; the caller removes it); default: a temp dir */
+  storageRoot?: string;
 }
 
 export type ServiceName = 'links-api' | 'share-gateway' | 'export-worker' | 'ingest-worker';
@@ -73,7 +75,7 @@ export async function startStack(
   const { url: testRedisUrl, prefix } = testRedis();
   const redisUrl = opts.redisUrl ?? testRedisUrl;
   const outputLimit = opts.outputLimit ?? 200;
-  const storageRoot = mkdtempSync(join(tmpdir(), 'immish-stack-'));
+  const storageRoot = opts.storageRoot ?? mkdtempSync(join(tmpdir(), 'immish-stack-'));
   const gatewayPort = await freePort();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -146,7 +148,7 @@ export async function startStack(
         ),
       );
       await tdb.drop();
-      rmSync(storageRoot, { recursive: true, force: true });
+      if (!opts.storageRoot) rmSync(storageRoot, { recursive: true, force: true });
     },
   };
   try {

@@ -10,7 +10,7 @@ import {
   failExport,
   loadExportAssets,
 } from '@immish/domain';
-import { BlobNotFoundError, type BlobStore, UnsupportedByStoreError } from '@immish/storage';
+import { BlobNotFoundError, type BlobStore, isInsufficientStorage, UnsupportedByStoreError } from '@immish/storage';
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import {
@@ -42,7 +42,16 @@ import { ReadThrottle } from './throttle.ts';
  * - Failure: the error is rethrown so BullMQ retries (the publisher's job options: 5 attempts,
  *   exponential backoff); on the last attempt, or for an error no retry can fix (a missing original,
  *   a size that does not match the database), the export becomes `failed` with `export.failed`.
+ * - Storage full: the export fails at once with a message saying so (NO_SPACE_MESSAGE), its partial part
+ *   removed. Not retried: each attempt would fill the disk again up to the same point (starving uploads
+ *   meanwhile) until an operator frees space; once they have, a new request builds it (a failed export is
+ *   never reused).
  */
+
+/** The export's `error` when the storage ran out of space while writing it. */
+export const NO_SPACE_MESSAGE =
+  'The server ran out of storage space while writing this archive; nothing of it was kept. ' +
+  'Request the export again once space has been freed.';
 
 export interface ExportJobDeps {
   db: Db;
@@ -235,8 +244,10 @@ export async function processExportJob(
       log.info('export deleted while being built: discarded');
       return { outcome: 'skipped', exportId, reason: 'deleted' };
     }
-    const message = err instanceof Error ? err.message : String(err);
-    const unfixable = isUnfixable(err);
+    const noSpace = isInsufficientStorage(err);
+    const message = noSpace ? NO_SPACE_MESSAGE : err instanceof Error ? err.message : String(err);
+    if (noSpace) log.warn({ err: err instanceof Error ? err.message : String(err) }, 'storage full: export failed');
+    const unfixable = noSpace || isUnfixable(err);
     if (unfixable || attempt.attempt >= attempt.maxAttempts) {
       await storage.deletePrefix(prefix).catch(() => {});
       await failExport(db, exportId, message, correlationId ? { correlationId } : {});

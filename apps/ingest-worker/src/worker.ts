@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type DomainEvent, type EventPayload, type IngestWorkerConfig, Queues } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { closeAbandonedUploadBatches } from '@immish/domain';
-import { isBackingServiceDown, type Logger, type Metrics, startQueueWorker } from '@immish/runtime';
+import { isBackingServiceDown, isStorageFull, type Logger, type Metrics, startQueueWorker } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Job } from 'bullmq';
 import { type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
@@ -59,14 +59,23 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
     // decoding a 100-megapixel image can take a while on a busy machine: do not let it look stalled
     // (the lock is renewed while the job runs; this bounds how long a dead worker's job waits for another)
     lockDurationMs: deps.config.INGEST_LOCK_DURATION_MS ?? 120_000,
+    // A full storage is not the asset's fault either: its derivatives are small and fit once space is freed, so
+    // the job goes back to the queue (no attempt spent, the queue paused 5 s at a time) and the asset stays
+    // `processing` until then, instead of failing photos that are fine.
+    waitForStorageSpace: true,
     processor: async (job: Job<DomainEvent, IngestOutcome>) => {
       try {
         return await processIngestJob(job.data, ingestDeps);
       } catch (err) {
         const attempts = job.opts.attempts ?? 1;
-        // A backing service being down is never the asset's fault (the queue worker waits such outages out):
-        // only other errors on the last attempt end the asset as failed.
-        if (!isBackingServiceDown(err) && job.attemptsMade + 1 >= attempts && job.data.type === 'asset.stored') {
+        // A backing service being down (or the storage full) is never the asset's fault (the queue worker waits
+        // it out): only other errors on the last attempt end the asset as failed.
+        if (
+          !isBackingServiceDown(err) &&
+          !isStorageFull(err) &&
+          job.attemptsMade + 1 >= attempts &&
+          job.data.type === 'asset.stored'
+        ) {
           const data = job.data.data as EventPayload<'asset.stored'>;
           const row = await deps.db
             .selectFrom('assets')

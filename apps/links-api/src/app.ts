@@ -25,6 +25,7 @@ export async function buildApp(given: LinksApiDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     requestTimeoutMs: deps.config.REQUEST_TIMEOUT_MS,
+    responseDeadlineMs: deps.config.RESPONSE_DEADLINE_MS,
     trustProxy: deps.config.TRUST_PROXY,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),

@@ -45,6 +45,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    responseDeadlineMs: config.RESPONSE_DEADLINE_MS,
     trustProxy: config.TRUST_PROXY,
     defaultHeaders: defaultResponseHeaders,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),

@@ -22,6 +22,18 @@ export const CoreEnv = Type.Object({
   ),
   DATABASE_URL: Type.String({ minLength: 1, pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL' }),
   DATABASE_POOL_MAX: Int(10, 'connections per process', 1, 1000),
+  DATABASE_CONNECT_TIMEOUT_MS: Int(
+    1000,
+    'longest wait for a pooled connection (a new one connecting, or a busy pool freeing one); then 503',
+    100,
+    60_000,
+  ),
+  DATABASE_STATEMENT_TIMEOUT_MS: Int(
+    1000,
+    'server-side statement_timeout; the client gives up 250 ms later (a stalled server) and drops the connection',
+    100,
+    3_600_000,
+  ),
   REDIS_URL: Type.String({ minLength: 1, pattern: '^rediss?://', description: 'Redis connection URL' }),
   QUEUE_PREFIX: Type.String({
     default: 'immish',
@@ -30,6 +42,12 @@ export const CoreEnv = Type.Object({
     pattern: '^[A-Za-z0-9_{}:-]+$',
     description: 'BullMQ/Redis key prefix; use `{immish}` (hash tag) on Redis Cluster',
   }),
+  REDIS_COMMAND_TIMEOUT_MS: Int(
+    500,
+    'longest wait for a Redis answer on fail-fast connections (rate limits, publishing, readiness); queue workers wait',
+    50,
+    60_000,
+  ),
   SHUTDOWN_TIMEOUT_MS: Int(25_000, 'how long SIGTERM waits for in-flight work before forcing exit', 1000),
   // Loopback by default: metrics and detailed health are operators' data (issue 12 item 11); a Prometheus on
   // another host or container needs METRICS_HOST=0.0.0.0 (or a private address) and a port no proxy forwards.
@@ -55,6 +73,13 @@ export const StorageEnv = Type.Object({
     description: 'SDK request/response checksum mode; WHEN_REQUIRED for emulators that mishandle streamed checksums',
   }),
   S3_PRESIGNED_REDIRECTS: Bool(false, 'serve originals/exports as 302 to a presigned URL (≤ 60 s) instead of proxying'),
+  S3_CONNECT_TIMEOUT_MS: Int(1000, 'longest wait for a TCP connection to the S3 endpoint', 100, 60_000),
+  S3_STALL_TIMEOUT_MS: Int(
+    1000,
+    'an S3 request that moves no byte either way for this long is a stall (a long transfer that keeps moving is not)',
+    100,
+    600_000,
+  ),
 });
 
 /** How the HTTP services find the client's address behind reverse proxies (fastify's `trustProxy`). */
@@ -117,6 +142,12 @@ export const HttpEnv = Type.Object({
   ),
   BODY_LIMIT_BYTES: Int(1_048_576, 'maximum JSON body size', 1024),
   REQUEST_TIMEOUT_MS: Int(120_000, 'per-request timeout (uploads and downloads need long ones)', 1000),
+  RESPONSE_DEADLINE_MS: Int(
+    1500,
+    'a request whose answer has not started this long after its body arrived gets 503 + Retry-After (a stalled backing service)',
+    100,
+    600_000,
+  ),
   UPLOAD_MAX_FILE_BYTES: Int(10 * 1024 ** 3, 'maximum size of one uploaded file', 1),
   UPLOAD_MAX_FILES: Int(500, 'maximum files in one upload batch', 1, 100_000),
 });

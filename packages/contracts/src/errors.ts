@@ -30,6 +30,7 @@ const reasonPhrases: Record<number, string> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  507: 'Insufficient Storage',
 };
 
 export function reasonPhrase(statusCode: number): string {

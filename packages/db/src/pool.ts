@@ -8,19 +8,161 @@ import type { Database } from './schema.ts';
 export interface PoolOptions {
   connectionString: string;
   max?: number;
-  /** fail fast when Postgres is down instead of queueing forever (→ 503 upstream) */
+  /**
+   * Pool acquire: the longest wait for a connection, whether a new one is connecting (a frozen server accepts
+   * the TCP connection and never answers the start-up) or a full pool must free one. Then the caller gets
+   * "timeout exceeded when trying to connect" (→ 503). Default 2000.
+   */
   connectionTimeoutMillis?: number;
+  /**
+   * Server side `statement_timeout`: PostgreSQL cancels a statement running longer (SQLSTATE 57014), and the
+   * connection stays usable. Default 30000 (tools, tests); the services pass DATABASE_STATEMENT_TIMEOUT_MS.
+   */
   statementTimeoutMillis?: number;
+  /**
+   * Client side `query_timeout`: the longest wait for a statement's answer. It is only reached when the server
+   * is silent (frozen, unreachable): a live one has cancelled the statement at `statementTimeoutMillis`.
+   * The connection is then dropped (see createPool). Default: statementTimeoutMillis + 250 ms, the margin for
+   * the server's own cancellation to arrive.
+   */
+  queryTimeoutMillis?: number;
+  /**
+   * Server side `idle_in_transaction_session_timeout`: a session that holds a transaction open without sending
+   * anything for this long is ended by PostgreSQL, releasing its locks (a client frozen or cut off mid-transaction).
+   * Longer than any wait a transaction makes on purpose (the outbox relay publishes to Redis inside its
+   * transaction, bounded by its publish timeout). Default 10000.
+   */
+  idleInTransactionTimeoutMillis?: number;
   applicationName?: string;
+  /**
+   * Fail fast while the server is known not to answer: after a statement or a connection attempt timed out,
+   * every acquisition fails at once (SQLSTATE 08006, → 503) while one probe at a time checks the server, until
+   * a probe is answered. A frozen server then costs callers no wait at all after the first timeout, and it is
+   * not buried under the connection attempts of every request when it wakes up (it would have to accept and
+   * drop each before reaching the live ones, delaying the recovery). Default false (tools, tests); the
+   * services turn it on.
+   */
+  failFast?: boolean;
+}
+
+/** Why the client gave up on a statement (pg's own message for `query_timeout`). */
+export const QUERY_READ_TIMEOUT = 'Query read timeout';
+
+type QueryCallback = (err: Error | null, res?: unknown) => void;
+
+/** The failure a caller gets while the pool fails fast (`failFast`): a connection failure, so a 503. */
+export const DATABASE_NOT_ANSWERING = 'the database is not answering (it timed out a moment ago); retry shortly';
+
+/** A connection attempt that ran into pg-pool's connectionTimeoutMillis (waiting for a connection, or connecting). */
+const isConnectTimeout = (err: unknown) =>
+  /timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(
+    (err as Error | undefined)?.message ?? '',
+  );
+
+/**
+ * A pg client that closes its connection when a statement's answer does not come in time. pg's `query_timeout`
+ * fails the caller but leaves the unanswered statement at the head of the connection, so every later statement
+ * on it would wait behind it (a transaction's ROLLBACK too, doubling every stalled request). Closed, the
+ * connection is discarded by the pool on release, the next statement fails at once, and PostgreSQL rolls back
+ * whatever transaction was open on it as soon as it runs again: a write that timed out is never half done.
+ */
+function deadlineClient(onTimeout: () => void): typeof pg.Client {
+  return class DeadlineClient extends pg.Client {
+    override query(...args: unknown[]): never {
+      const last = args.length - 1;
+      const callback = args[last];
+      if (typeof callback === 'function') {
+        args[last] = ((err: Error | null, res?: unknown) => {
+          if (err?.message === QUERY_READ_TIMEOUT) this.dropConnection();
+          (callback as QueryCallback)(err, res);
+        }) as QueryCallback;
+      }
+      const result = (super.query as (...a: unknown[]) => unknown)(...args);
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).catch((err: Error) => {
+          if (err?.message === QUERY_READ_TIMEOUT) this.dropConnection();
+        });
+      }
+      return result as never;
+    }
+
+    dropConnection(): void {
+      (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      onTimeout();
+    }
+  } as unknown as typeof pg.Client;
+}
+
+/**
+ * `failFast` (see PoolOptions): `trip()` after a timeout; acquisitions then fail at once while a background
+ * probe (SELECT 1 through the real pool, one at a time, 100 ms apart) waits for the server to answer again.
+ */
+function failFastGate(pool: pg.Pool): { trip(): void } {
+  const connect = pool.connect.bind(pool) as (cb?: unknown) => unknown;
+  let open = false;
+  const probe = async () => {
+    while (open && !pool.ending) {
+      try {
+        const client = await (connect() as Promise<pg.PoolClient>);
+        try {
+          await client.query('SELECT 1');
+          client.release();
+        } catch (err) {
+          client.release(err as Error);
+          throw err;
+        }
+        open = false;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100).unref());
+      }
+    }
+  };
+  const gate = {
+    trip() {
+      if (open || pool.ending) return;
+      open = true;
+      void probe();
+    },
+  };
+  // pg-pool's own query() goes through this.connect too, so the gate covers every way in
+  (pool as unknown as { connect: (cb?: unknown) => unknown }).connect = (cb?: unknown) => {
+    if (open) {
+      const err = Object.assign(new Error(DATABASE_NOT_ANSWERING), { code: '08006' });
+      if (typeof cb === 'function') {
+        process.nextTick(() => (cb as (e: Error) => void)(err));
+        return undefined;
+      }
+      return Promise.reject(err);
+    }
+    if (typeof cb === 'function') {
+      return connect((err: Error | undefined, client: unknown, release: unknown) => {
+        if (isConnectTimeout(err)) gate.trip();
+        (cb as (e: unknown, c: unknown, r: unknown) => void)(err, client, release);
+      });
+    }
+    return (connect() as Promise<pg.PoolClient>).catch((err: unknown) => {
+      if (isConnectTimeout(err)) gate.trip();
+      throw err;
+    });
+  };
+  return gate;
 }
 
 export function createPool(opts: PoolOptions): pg.Pool {
+  const statementTimeout = opts.statementTimeoutMillis ?? 30_000;
+  let onTimeout = () => {};
   const pool = new pg.Pool({
+    Client: deadlineClient(() => onTimeout()),
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
     connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 2000,
     idleTimeoutMillis: 30_000,
-    statement_timeout: opts.statementTimeoutMillis ?? 30_000,
+    statement_timeout: statementTimeout,
+    query_timeout: opts.queryTimeoutMillis ?? statementTimeout + 250,
+    idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMillis ?? 10_000,
+    // an idle pooled connection whose server vanished (host down, network cut) is found out by TCP keepalive
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: opts.applicationName ?? 'immish',
   });
   // An idle client losing its connection (Postgres restart) must not crash the process.
@@ -29,6 +171,10 @@ export function createPool(opts: PoolOptions): pg.Pool {
   // away mid-transaction emits 'error' besides failing its query (→ an unhandled 'error' event, exit 1).
   // The query's own error still reaches the caller (→ 503), and the pool discards the broken client.
   pool.on('connect', (client) => client.on('error', () => {}));
+  if (opts.failFast) {
+    const gate = failFastGate(pool);
+    onTimeout = () => gate.trip();
+  }
   return pool;
 }
 

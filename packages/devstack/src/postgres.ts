@@ -8,6 +8,8 @@ import { waitFor } from './wait.ts';
 export interface PrivatePostgres {
   url: string;
   port: number;
+  /** the postmaster's process id (fault tests freeze the server with SIGSTOP) */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -111,6 +113,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<PrivatePostg
   return {
     url,
     port: opts.port,
+    pid: child.pid!,
     async stop() {
       if (exited) return;
       child.kill('SIGINT'); // fast shutdown

@@ -8,6 +8,8 @@ import { waitFor } from './wait.ts';
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** the server's process id (fault tests freeze it with SIGSTOP) */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function startRedis(opts: RedisOptions): Promise<PrivateRedis> {
   return {
     url,
     port: opts.port,
+    pid: child.pid!,
     async stop() {
       if (exited) return;
       child.kill('SIGTERM');

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Actor, NewEvent, UploadBatchDto } from '@immish/contracts';
 import { appendEvents, type Db } from '@immish/db';
-import { DomainError, invalid, tooLarge } from '@immish/runtime';
+import { DomainError, insufficientStorage, invalid, tooLarge } from '@immish/runtime';
+import { isInsufficientStorage } from '@immish/storage';
 import {
   addUploadItem,
   commitUpload,
@@ -111,6 +112,9 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
         if (outcome.status === 'created') receivedAssetIds.push(outcome.assetId);
       } catch (err) {
         drain(part.file);
+        // A full storage refuses the request itself (507), not just this file: the next files would not fit
+        // either. The file leaves nothing behind (no stored bytes, no item); files before it stay stored.
+        if (isInsufficientStorage(err)) throw await refuseForNoSpace(deps, batchId, item.id, err);
         await failUploadItem(deps.db, batchId, item.id, uploadFailureReason(err));
       }
     }
@@ -130,6 +134,29 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
   }
   await endBatchReception(deps.db, batchId, events);
   return getUploadBatch(deps.db, batchId, { userId: input.ownerId });
+}
+
+/**
+ * The storage is full: the item of the file that did not fit is removed (and the batch too when that was its
+ * only file), and the 507 to answer says what of the request was kept.
+ */
+async function refuseForNoSpace(deps: UploadDeps, batchId: string, itemId: string, cause: unknown): Promise<Error> {
+  const kept = await deps.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('upload_items').where('id', '=', itemId).execute();
+    const rest = await trx
+      .selectFrom('upload_items')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('batch_id', '=', batchId)
+      .executeTakeFirstOrThrow();
+    if (Number(rest.n) === 0) await trx.deleteFrom('upload_batches').where('id', '=', batchId).execute();
+    return Number(rest.n);
+  });
+  return insufficientStorage(
+    'Insufficient storage: the server has no space left for this file; nothing of it was kept' +
+      (kept > 0 ? ` (the ${kept} file(s) sent before it were received: upload batch ${batchId})` : '') +
+      '. Retry once space has been freed (ask the administrator)',
+    cause,
+  );
 }
 
 /** The request broke off: items still `receiving` fail, and the batch may complete with what it has. */

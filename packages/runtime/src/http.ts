@@ -5,7 +5,14 @@ import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { DomainError, isBackingServiceDown } from './errors.ts';
+import { registerResponseDeadline } from './deadline.ts';
+import {
+  DomainError,
+  isBackingServiceDown,
+  isStatementTimeout,
+  isStorageFull,
+  STORAGE_FULL_MESSAGE,
+} from './errors.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface RouteInfo {
@@ -30,9 +37,15 @@ export interface HttpAppOptions {
   trustProxy?: string;
   /** records the request latency histogram (served by createOpsApp on the internal port, never here) */
   metrics?: Metrics;
-  /** readiness checks by name (postgres, redis, storage…): each must resolve within 2 s; the public
-   * `/health/ready` says only whether all passed (the detail is on the internal port: createOpsApp) */
+  /** readiness checks by name (postgres, redis, storage…): each must resolve within READINESS_CHECK_DEADLINE_MS;
+   * the public `/health/ready` says only whether all passed (the detail is on the internal port: createOpsApp) */
   readiness?: Record<string, () => Promise<unknown>>;
+  /**
+   * RESPONSE_DEADLINE_MS: a request whose answer has not started this long after its last progress gets 503 +
+   * Retry-After (deadline.ts). Absent: no request-level deadline (the health/metrics servers of the workers
+   * bound their only backing calls, the readiness checks, themselves).
+   */
+  responseDeadlineMs?: number;
   /** JSON nesting deeper than this is refused with 400 (SPEC §10) */
   maxJsonDepth?: number;
   /**
@@ -50,6 +63,17 @@ const MULTIPART_PARSE_ERROR =
   /^(Unexpected end of (multipart data|form)|Part terminated early|Malformed part header|Multipart: Boundary not found)/;
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Each readiness check's bound. Readiness is asked by orchestrators and by clients deciding whether to retry, so
+ * it must answer within the same 2 s as every request, even when a check hangs on a frozen service; the checks
+ * run in parallel, so this is the whole answer's wait.
+ */
+export const READINESS_CHECK_DEADLINE_MS = 1000;
+
+/** Seconds a client is told to wait (Retry-After) when a backing service is down or stalled. */
+export const BACKING_RETRY_AFTER_SECONDS = 5;
+const BACKING_UNAVAILABLE_MESSAGE = 'A backing service (database, queue or storage) is unavailable; retry shortly';
 
 /** Why a parsed JSON body is refused before validation: too deep, or text PostgreSQL cannot store (NUL). */
 function jsonProblem(value: unknown, maxDepth: number): string | null {
@@ -221,6 +245,29 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     done();
   });
 
+  if (opts.responseDeadlineMs !== undefined) {
+    registerResponseDeadline(app, {
+      deadlineMs: opts.responseDeadlineMs,
+      onExpired: (reply) => {
+        reply.log.warn(
+          { route: reply.request.routeOptions.url, deadlineMs: opts.responseDeadlineMs },
+          'no answer within the response deadline: a backing service is stalled; answered 503',
+        );
+        reply
+          .status(503)
+          .header('retry-after', String(BACKING_RETRY_AFTER_SECONDS))
+          .type('application/json')
+          .send(
+            errorBody(
+              503,
+              'No answer in time: a backing service (database, queue or storage) is not responding; retry shortly',
+              String(reply.request.id),
+            ),
+          );
+      },
+    });
+  }
+
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const send = (status: number, message: string, retryAfter?: number) => {
       if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
@@ -237,9 +284,15 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     if (MULTIPART_PARSE_ERROR.test(err.message ?? '')) return send(400, `Malformed multipart body: ${err.message}`);
     // text PostgreSQL cannot store (NUL bytes, invalid encoding) reaching a query through a path or query string
     if (code === '22021' || code === '22P05') return send(400, 'text must not contain NUL characters or invalid UTF-8');
-    if (isBackingServiceDown(err)) {
+    if (isStorageFull(err)) {
+      req.log.warn({ err: err.message }, 'storage full');
+      return send(507, STORAGE_FULL_MESSAGE);
+    }
+    // a stalled or unreachable service, or one statement the database could not finish in time: not the
+    // client's fault and not a bug
+    if (isBackingServiceDown(err) || isStatementTimeout(err)) {
       req.log.warn({ err: err.message }, 'backing service unavailable');
-      return send(503, 'A backing service (database, queue or storage) is unavailable; retry shortly', 5);
+      return send(503, BACKING_UNAVAILABLE_MESSAGE, BACKING_RETRY_AFTER_SECONDS);
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, err.message);
     if (UNWRITABLE_HEADER.has(code)) dropUnwritableHeaders(reply);
@@ -256,13 +309,16 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   app.get('/health/live', { logLevel: 'warn', schema: { hide: true } as never }, async () => ({ status: 'ok' }));
   app.get('/health/ready', { logLevel: 'warn', schema: { hide: true } as never }, async (_req, reply) => {
     const { ok } = await readinessReport(opts.readiness);
-    if (!ok) reply.status(503).header('retry-after', '5');
+    if (!ok) reply.status(503).header('retry-after', String(BACKING_RETRY_AFTER_SECONDS));
     return { status: ok ? 'ok' : 'unavailable' };
   });
   return app;
 }
 
-/** Runs every readiness check (each must answer within 2 s): all fine, and each check's outcome or error. */
+/**
+ * Runs every readiness check (in parallel, each bounded by READINESS_CHECK_DEADLINE_MS): all fine, and each
+ * check's outcome or error.
+ */
 export async function readinessReport(
   readiness: Record<string, () => Promise<unknown>> = {},
 ): Promise<{ ok: boolean; checks: Record<string, string> }> {
@@ -271,7 +327,7 @@ export async function readinessReport(
   await Promise.all(
     Object.entries(readiness).map(async ([name, check]) => {
       try {
-        await withDeadline(check(), 2000, name);
+        await withDeadline(check(), READINESS_CHECK_DEADLINE_MS, name);
         checks[name] = 'ok';
       } catch (err) {
         ok = false;

@@ -1,5 +1,6 @@
 export * from './concurrency.ts';
 export * from './config.ts';
+export * from './deadline.ts';
 export * from './errors.ts';
 export * from './http.ts';
 export * from './logger.ts';

@@ -18,12 +18,18 @@ export function storageConfigFromEnv(c: CoreConfig): StorageConfig {
       ...(c.S3_ACCESS_KEY_ID ? { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } : {}),
       forcePathStyle: c.S3_FORCE_PATH_STYLE,
       checksumMode: c.S3_CHECKSUM_MODE,
+      connectTimeoutMs: c.S3_CONNECT_TIMEOUT_MS,
+      stallTimeoutMs: c.S3_STALL_TIMEOUT_MS,
     };
   }
   return { driver: 'fs', root: c.STORAGE_FS_ROOT };
 }
 
-/** BullMQ Worker connections must retry forever (maxRetriesPerRequest: null) so a Redis outage pauses, not kills. */
+/**
+ * BullMQ Worker connections must retry forever (maxRetriesPerRequest: null) so a Redis outage pauses, not kills,
+ * and have no command timeout: their blocking commands wait for jobs on purpose, and a frozen Redis only delays
+ * the jobs (their locks are renewed once it answers again).
+ */
 export function workerRedisOptions(): RedisOptions {
   return { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
 }
@@ -48,16 +54,25 @@ export function createBackingServices(
   c: CoreConfig,
   opts: { logger: Logger; service: string; metrics?: Metrics; relay?: boolean },
 ): BackingServices {
+  // Every backing call is bounded (SPEC §11: a stalled service answers 503 within 2 s). The values and their
+  // reasons: README "Timeouts"; each option's comment in @immish/db and @immish/storage.
   const pool = createPool({
     connectionString: c.DATABASE_URL,
     max: c.DATABASE_POOL_MAX,
     applicationName: opts.service,
+    connectionTimeoutMillis: c.DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMillis: c.DATABASE_STATEMENT_TIMEOUT_MS,
+    failFast: true,
   });
   const db = createDb(pool);
-  const redis = new Redis(c.REDIS_URL, producerRedisOptions());
+  const redis = new Redis(c.REDIS_URL, producerRedisOptions(c.REDIS_COMMAND_TIMEOUT_MS));
   redis.on('error', () => {});
   const storage = createBlobStore(storageConfigFromEnv(c));
-  const publisher = new BullEventPublisher({ redisUrl: c.REDIS_URL, prefix: c.QUEUE_PREFIX });
+  const publisher = new BullEventPublisher({
+    redisUrl: c.REDIS_URL,
+    prefix: c.QUEUE_PREFIX,
+    commandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
+  });
   const relay = new OutboxRelay({
     db,
     databaseUrl: c.DATABASE_URL,

@@ -1,7 +1,7 @@
 import { type Job, type Processor, RateLimitError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { isBackingServiceDown } from './errors.ts';
+import { isBackingServiceDown, isStorageFull } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { workerRedisOptions } from './services.ts';
 
@@ -17,6 +17,18 @@ export interface QueueWorkerOptions<T, R> {
   processor: (job: Job<T, R>) => Promise<R>;
   /** how long the queue pauses when a job meets a backing service that is down (default 2 s) */
   backingServicePauseMs?: number;
+  /**
+   * Whether a job that finds the storage full is handed back (queue paused `storageFullPauseMs`, no attempt
+   * spent) rather than failed: right for work that is not at fault and fits once space is freed (ingest's
+   * small derivatives). Default false: the job's own handling decides (an export fails with a clear error).
+   */
+  waitForStorageSpace?: boolean;
+  /**
+   * How long the queue pauses when the storage is full (default 5 s). Each retry redoes the job's work up to
+   * the write (an ingest decodes the photo again): one job per worker slot every 5 s while the disk is full,
+   * a small cost for picking the work up within seconds of an operator freeing space.
+   */
+  storageFullPauseMs?: number;
 }
 
 /**
@@ -25,7 +37,9 @@ export interface QueueWorkerOptions<T, R> {
  * `close()` stops taking jobs and waits for the active ones (they finish, or return to the queue as stalled).
  * A job that fails because Postgres/Redis/storage is down is not the job's fault: it goes back to the queue
  * without spending an attempt and the queue pauses briefly (every worker), so an outage of any length delays
- * jobs instead of failing them (SPEC §6: workers pause and resume).
+ * jobs instead of failing them (SPEC §6: workers pause and resume). The same for a stall: every backing call is
+ * bounded, so a frozen database, Redis or store surfaces as such an error, never as a job hanging. With
+ * `waitForStorageSpace`, a full storage is handled the same way, with a longer pause.
  */
 export function startQueueWorker<T, R>(
   opts: QueueWorkerOptions<T, R>,
@@ -59,6 +73,11 @@ export function startQueueWorker<T, R>(
       if (isBackingServiceDown(err) && !closing) {
         log.warn({ err: (err as Error).message }, 'backing service unavailable: job handed back, queue paused');
         await worker.rateLimit(opts.backingServicePauseMs ?? 2000);
+        throw new RateLimitError();
+      }
+      if (opts.waitForStorageSpace && isStorageFull(err) && !closing) {
+        log.warn({ err: (err as Error).message }, 'storage full: job handed back, queue paused until space is freed');
+        await worker.rateLimit(opts.storageFullPauseMs ?? 5000);
         throw new RateLimitError();
       }
       opts.metrics?.jobDuration.observe(

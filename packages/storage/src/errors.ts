@@ -60,6 +60,42 @@ export class StorageUnavailableError extends BlobStoreError {
   }
 }
 
+/**
+ * The store has no room for what is being written: the fs driver's disk is full (ENOSPC) or over quota
+ * (EDQUOT), or the S3 store refused the object for lack of space or size (MinIO's XMinioStorageFull, HTTP 507,
+ * EntityTooLarge). Whatever the write had started is removed before this is thrown (the temp file, the
+ * multipart upload). An HTTP service answers 507 Insufficient Storage.
+ */
+export class InsufficientStorageError extends BlobStoreError {
+  readonly key: string;
+  constructor(key: string, detail: string, options?: ErrorOptions) {
+    super(
+      'STORAGE_FULL',
+      507,
+      `No space to store "${key}": ${detail}. Nothing of it was kept; free space and write it again.`,
+      options,
+    );
+    this.key = key;
+  }
+}
+
+const NO_SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * Is this error (or one it was caused by) the storage being full? InsufficientStorageError, or a raw
+ * ENOSPC/EDQUOT (the fs driver's write stream emits the file system's own error; put/commit translate it).
+ */
+export function isInsufficientStorage(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof InsufficientStorageError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NO_SPACE_ERRNOS.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** The S3-compatible store does not implement an operation the driver needs (for example an emulator). */
 export class UnsupportedByStoreError extends BlobStoreError {
   readonly operation: string;

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { contentTypeFromKey } from './content-type.ts';
-import { BlobKeyConflictError, BlobNotFoundError, InvalidBlobKeyError, StorageUnavailableError } from './errors.ts';
+import {
+  BlobKeyConflictError,
+  BlobNotFoundError,
+  InsufficientStorageError,
+  InvalidBlobKeyError,
+  isInsufficientStorage,
+  StorageUnavailableError,
+} from './errors.ts';
 import { assertSafeKey, assertSafePrefix, isSafeKey } from './keys.ts';
 import { assertAge, assertPresignOptions, DEFAULT_INCOMPLETE_WRITE_AGE_MS } from './options.ts';
 import { assertWellFormedRange, resolveRange } from './range.ts';
@@ -23,6 +30,13 @@ type Entry = { kind: 'object' | 'temp'; key: string; file: string };
 
 const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 const isMissing = (error: unknown) => ['ENOENT', 'ENOTDIR'].includes(errno(error) ?? '');
+
+/** A full disk (ENOSPC) or quota (EDQUOT) as the store's InsufficientStorageError; anything else unchanged. */
+function noSpace(error: unknown, key: string): unknown {
+  if (error instanceof InsufficientStorageError || !isInsufficientStorage(error)) return error;
+  const why = errno(error) === 'EDQUOT' ? 'the disk quota is exceeded' : 'the disk is full';
+  return new InsufficientStorageError(key, why, { cause: error });
+}
 
 function toInfo(key: string, stats: BigIntStats, withContentType: boolean): BlobInfo {
   const info: BlobInfo = {
@@ -82,8 +96,9 @@ export class FsBlobStore implements BlobStore {
       source?.off('error', swallow);
       return await writer.commit();
     } catch (error) {
+      // the temp file goes (a full disk leaves nothing partial behind), then the caller hears why
       await writer.abort().catch(() => {});
-      throw error;
+      throw noSpace(error, key);
     }
   }
 
@@ -169,7 +184,9 @@ export class FsBlobStore implements BlobStore {
     const temp = path.join(dir, tempNameFor(path.basename(target)));
     const existing = await lstat(target).catch(() => null);
     if (existing?.isDirectory()) throw new BlobKeyConflictError(key);
-    const handle = await this.#createInDir(key, dir, () => open(temp, 'wx', 0o644));
+    const handle = await this.#createInDir(key, dir, () => open(temp, 'wx', 0o644)).catch((error: unknown) => {
+      throw noSpace(error, key); // a full disk may refuse the folder or the file itself
+    });
     return new FsBlobWriter(this, key, target, temp, handle);
   }
 
@@ -213,6 +230,11 @@ export class FsBlobStore implements BlobStore {
       }
       await unlink(probe);
     } catch (error) {
+      // A full disk still serves every read: the store is usable, and writes answer InsufficientStorageError.
+      if (isInsufficientStorage(error)) {
+        await unlink(probe).catch(() => {});
+        return;
+      }
       throw new StorageUnavailableError(
         `The fs storage root "${this.root}" is not a writable directory (${errno(error) ?? String(error)}).`,
         { cause: error },
@@ -357,7 +379,8 @@ class FsBlobWriter implements BlobWriter {
         this.#state = 'failed';
         await this.#store.removeTemp(this.#temp).catch(() => {});
       }
-      throw error;
+      // a write or the final fsync hit a full disk: the temp file is gone, the caller learns why
+      throw noSpace(error, this.#key);
     }
   }
 

@@ -23,6 +23,7 @@ import {
   BlobNotFoundError,
   BlobStoreError,
   IncompleteAbortError,
+  InsufficientStorageError,
   RangeNotSatisfiableError,
   StorageUnavailableError,
   UnsupportedByStoreError,
@@ -37,6 +38,13 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 /** Parts in flight per streamed write: memory per write ≈ (QUEUE_SIZE + 1) × part size. */
 const QUEUE_SIZE = 2;
 const CHECK_TIMEOUT_MS = 5_000;
+/** Library defaults (tools, tests); the services pass their configured, tighter values. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+/** S3 error names that mean "no room for this object" (MinIO's full drives, a store's size cap). */
+const NO_SPACE_NAMES = new Set(['XMinioStorageFull', 'EntityTooLarge', 'InsufficientStorage', 'StorageFull']);
+/** Network-level failures the SDK reports without an HTTP status (refused, reset, timed out, stalled). */
+const NETWORK_FAILURE_NAMES = new Set(['TimeoutError', 'RequestTimeout']);
 
 interface S3ErrorLike {
   name?: string;
@@ -81,8 +89,14 @@ export class S3BlobStore implements BlobStore {
       forcePathStyle: config.forcePathStyle,
       requestChecksumCalculation: config.checksumMode,
       responseChecksumValidation: config.checksumMode,
-      // A store that is down must fail fast (→ 503), not hang a request.
-      requestHandler: { connectionTimeout: CHECK_TIMEOUT_MS },
+      // A store that is down must fail fast (→ 503), not hang a request; one that stalls (connection open, no
+      // bytes moving) must fail too, while a long transfer that keeps moving is left alone: `socketTimeout` is
+      // the socket's inactivity timeout, for the whole exchange (request body, response headers and body).
+      // No `requestTimeout`: that would bound a whole upload's duration.
+      requestHandler: {
+        connectionTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        socketTimeout: config.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      },
     };
     if (config.endpoint) clientConfig.endpoint = config.endpoint;
     if (config.accessKeyId && config.secretAccessKey) {
@@ -121,7 +135,7 @@ export class S3BlobStore implements BlobStore {
         await upload.done();
       }
     } catch (error) {
-      throw this.#translate(error, 'PutObject');
+      throw this.translate(error, 'PutObject', key);
     }
     return this.#headAfterWrite(key);
   }
@@ -136,7 +150,7 @@ export class S3BlobStore implements BlobStore {
       );
     } catch (error) {
       const name = errorName(error);
-      if (name === 'NoSuchBucket') throw this.#translate(error, 'GetObject');
+      if (name === 'NoSuchBucket') throw this.translate(error, 'GetObject');
       if (name === 'NoSuchKey' || httpStatus(error) === 404) throw new BlobNotFoundError(key, { cause: error });
       if (name === 'InvalidRange' || httpStatus(error) === 416) {
         const size = Number((error as S3ErrorLike).ActualObjectSize);
@@ -146,7 +160,7 @@ export class S3BlobStore implements BlobStore {
           { cause: error },
         );
       }
-      throw this.#translate(error, 'GetObject');
+      throw this.translate(error, 'GetObject');
     }
     const body = toReadable(response.Body);
     if (range) {
@@ -179,7 +193,7 @@ export class S3BlobStore implements BlobStore {
       if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey' || httpStatus(error) === 404) {
         return null;
       }
-      throw this.#translate(error, 'HeadObject');
+      throw this.translate(error, 'HeadObject');
     }
   }
 
@@ -188,7 +202,7 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
-      throw this.#translate(error, 'DeleteObject');
+      throw this.translate(error, 'DeleteObject');
     }
   }
 
@@ -218,7 +232,7 @@ export class S3BlobStore implements BlobStore {
         ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (ContinuationToken);
     } catch (error) {
-      throw this.#translate(error, 'DeleteObjects');
+      throw this.translate(error, 'DeleteObjects');
     }
     return deleted;
   }
@@ -233,7 +247,7 @@ export class S3BlobStore implements BlobStore {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken }),
         );
       } catch (error) {
-        throw this.#translate(error, 'ListObjectsV2');
+        throw this.translate(error, 'ListObjectsV2');
       }
       for (const object of page.Contents ?? []) {
         // Keys written by other tools that break the key rule (e.g. "folder/" markers) are not ours.
@@ -297,7 +311,7 @@ export class S3BlobStore implements BlobStore {
         UploadIdMarker = page.NextUploadIdMarker;
       }
     } catch (error) {
-      throw this.#translate(error, 'ListMultipartUploads/AbortMultipartUpload');
+      throw this.translate(error, 'ListMultipartUploads/AbortMultipartUpload');
     }
     return aborted;
   }
@@ -335,11 +349,20 @@ export class S3BlobStore implements BlobStore {
     return info;
   }
 
-  /** Maps store failures to the error family; anything unrecognised is rethrown as is. */
-  #translate(error: unknown, operation: string): unknown {
+  /** Maps store failures to the error family; anything unrecognised is rethrown as is. (Internal: the writer uses it.) */
+  translate(error: unknown, operation: string, key = ''): unknown {
     if (error instanceof BlobStoreError) return error;
     const name = errorName(error);
     const status = httpStatus(error);
+    if ((name && NO_SPACE_NAMES.has(name)) || status === 507) {
+      return new InsufficientStorageError(
+        key || this.bucket,
+        `the S3 store refused it (${operation}: ${name ?? status})`,
+        {
+          cause: error,
+        },
+      );
+    }
     if (name === 'NoSuchBucket') {
       return new StorageUnavailableError(`The S3 bucket "${this.bucket}" does not exist.`, { cause: error });
     }
@@ -354,7 +377,7 @@ export class S3BlobStore implements BlobStore {
     // own source stream carry none and must reach the caller unchanged.
     const transportFailure =
       typeof error === 'object' && error !== null && '$metadata' in error && status === undefined;
-    if (transportFailure || status === 503 || name === 'SlowDown') {
+    if (transportFailure || status === 503 || name === 'SlowDown' || (name && NETWORK_FAILURE_NAMES.has(name))) {
       return new StorageUnavailableError(`The S3 store is not reachable (${operation}: ${name ?? error}).`, {
         cause: error,
       });
@@ -443,7 +466,7 @@ class S3BlobWriter implements BlobWriter {
       this.#state = 'failed';
       if (!this.#body.destroyed) this.#body.destroy(error as Error);
       await this.#done.catch(() => {});
-      throw error;
+      throw this.#store.translate(error, 'multipart upload', this.#key);
     }
     const info = await this.#store.head(this.#key);
     if (!info) throw new BlobNotFoundError(this.#key);

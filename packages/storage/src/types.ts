@@ -96,6 +96,14 @@ export interface S3StorageConfig {
   checksumMode: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
   /** Multipart part size for streamed writes, ≥ 5 MiB (default 8 MiB). */
   partSizeBytes?: number;
+  /** Longest wait for a TCP connection to the endpoint (default 5000 ms; the services pass S3_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
+  /**
+   * A request that moves no byte either way for this long is a stall and fails (the SDK's socket inactivity
+   * timeout, default 30000 ms; the services pass S3_STALL_TIMEOUT_MS). It measures silence, not duration: a
+   * multi-GB upload or download that keeps moving is never cut, a store that stops answering is.
+   */
+  stallTimeoutMs?: number;
 }
 
 export type StorageConfig = FsStorageConfig | S3StorageConfig;

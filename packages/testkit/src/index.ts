@@ -1,3 +1,4 @@
 export * from './database.ts';
 export { withDatabase } from './global-setup.ts';
 export * from './s3.ts';
+export * from './small-disk.ts';

@@ -16,16 +16,31 @@ export interface EventPublisher {
 export interface BullPublisherOptions {
   redisUrl: string;
   prefix: string;
-  /** a publish that has not finished after this long counts as failed (Redis down → retry later, never hang) */
+  /**
+   * A publish that has not finished after this long counts as failed (Redis down or frozen → the outbox rows
+   * are retried later, never hang). Default 2000 ms: the relay waits for it inside its transaction, so it stays
+   * well below the pool's idle-in-transaction timeout (10 s).
+   */
   timeoutMs?: number;
+  /** each Redis command's bound (REDIS_COMMAND_TIMEOUT_MS); see producerRedisOptions */
+  commandTimeoutMs?: number;
 }
 
-/** Producer-side Redis options: fail fast while Redis is unreachable instead of queueing commands in memory. */
-export function producerRedisOptions(): RedisOptions {
+/** Default bound of one command on a fail-fast connection (REDIS_COMMAND_TIMEOUT_MS). */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 500;
+
+/**
+ * Producer-side Redis options: fail fast instead of waiting. Unreachable Redis: no offline queue, so a command
+ * fails at once instead of queueing in memory. Frozen Redis (connected, silent): `commandTimeout` fails each
+ * command that has no answer after `commandTimeoutMs`, since the connection itself looks fine. Not for BullMQ
+ * Worker connections: their blocking commands wait on purpose (workerRedisOptions in @immish/runtime).
+ */
+export function producerRedisOptions(commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS): RedisOptions {
   return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    commandTimeout: commandTimeoutMs,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   };
 }
@@ -41,10 +56,10 @@ export class BullEventPublisher implements EventPublisher {
   readonly #timeoutMs: number;
 
   constructor(opts: BullPublisherOptions) {
-    this.#redis = new Redis(opts.redisUrl, producerRedisOptions());
+    this.#redis = new Redis(opts.redisUrl, producerRedisOptions(opts.commandTimeoutMs));
     this.#redis.on('error', () => {}); // reported through failed publishes, not as process-level errors
     this.#prefix = opts.prefix;
-    this.#timeoutMs = opts.timeoutMs ?? 5000;
+    this.#timeoutMs = opts.timeoutMs ?? 2000;
   }
 
   #queue(name: QueueName): Queue {

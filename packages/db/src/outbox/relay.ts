@@ -21,6 +21,35 @@ export interface OutboxRelayOptions {
   logger?: RelayLogger;
   /** called after each published batch (metrics) */
   onPublished?: (events: DomainEvent[]) => void;
+  /**
+   * The LISTEN connection's bounds: connecting, and each statement on it. Default 2000 ms. A listener that
+   * cannot answer its heartbeat within this is dropped and opened again (polling carries the events meanwhile).
+   */
+  listenerTimeoutMs?: number;
+  /** how often the LISTEN connection proves it is alive (`SELECT 1`). Default 10000 ms. */
+  listenerHeartbeatMs?: number;
+}
+
+/** pg keeps the socket of a client here (not in its types). */
+type ListenerInternals = { connection?: { stream?: { destroy(): void } } };
+
+/**
+ * Ends a client politely when its server answers, and drops its socket when it does not within `ms`
+ * (`end()` alone waits for a goodbye a frozen server never sends).
+ */
+async function endOrDrop(client: pg.Client, ms: number): Promise<void> {
+  const drop = () => (client as unknown as ListenerInternals).connection?.stream?.destroy();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        drop();
+        resolve();
+      }, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 const silent: RelayLogger = { info() {}, warn() {}, error() {} };
@@ -33,6 +62,7 @@ const silent: RelayLogger = { info() {}, warn() {}, error() {} };
  */
 export class OutboxRelay {
   readonly #opts: Required<Omit<OutboxRelayOptions, 'onPublished'>> & Pick<OutboxRelayOptions, 'onPublished'>;
+  #heartbeat: NodeJS.Timeout | null = null;
   #running = false;
   #wake: (() => void) | null = null;
   #pending = false;
@@ -41,7 +71,14 @@ export class OutboxRelay {
   #failures = 0;
 
   constructor(opts: OutboxRelayOptions) {
-    this.#opts = { batchSize: 100, pollIntervalMs: 1000, logger: silent, ...opts };
+    this.#opts = {
+      batchSize: 100,
+      pollIntervalMs: 1000,
+      logger: silent,
+      listenerTimeoutMs: 2000,
+      listenerHeartbeatMs: 10_000,
+      ...opts,
+    };
   }
 
   start(): void {
@@ -53,11 +90,13 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.#running = false;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
     this.#poke();
     await this.#loop;
     const l = this.#listener;
     this.#listener = null;
-    await l?.end().catch(() => {});
+    if (l) await endOrDrop(l, this.#opts.listenerTimeoutMs);
   }
 
   /** Publishes one batch; returns how many events it published. Exposed for tests and tools. */
@@ -136,10 +175,34 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * A LISTEN connection only receives: one whose server froze or vanished would wait silently forever (no
+   * NOTIFY, no error). So it proves itself alive every `listenerHeartbeatMs`; one that cannot is closed, and the
+   * 'end' handler opens a new one. Events are never late by more than the polling interval meanwhile.
+   */
+  #startHeartbeat(): void {
+    if (this.#heartbeat) return;
+    this.#heartbeat = setInterval(() => {
+      const client = this.#listener;
+      if (!client) return;
+      client.query('SELECT 1').catch(() => {
+        if (this.#listener === client) void endOrDrop(client, 0);
+      });
+    }, this.#opts.listenerHeartbeatMs);
+    this.#heartbeat.unref();
+  }
+
   async #listen(): Promise<void> {
+    this.#startHeartbeat();
     let attempt = 0;
     while (this.#running && !this.#listener) {
-      const client = new pg.Client({ connectionString: this.#opts.databaseUrl, connectionTimeoutMillis: 2000 });
+      const client = new pg.Client({
+        connectionString: this.#opts.databaseUrl,
+        connectionTimeoutMillis: this.#opts.listenerTimeoutMs,
+        query_timeout: this.#opts.listenerTimeoutMs,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+      });
       client.on('error', () => {});
       try {
         await client.connect();
@@ -152,13 +215,13 @@ export class OutboxRelay {
         });
         await client.query('LISTEN outbox_events');
         if (!this.#running) {
-          await client.end().catch(() => {});
+          await endOrDrop(client, this.#opts.listenerTimeoutMs);
           return;
         }
         this.#listener = client;
         this.#poke(); // catch up on anything written while not listening
       } catch {
-        await client.end().catch(() => {});
+        await endOrDrop(client, this.#opts.listenerTimeoutMs);
         attempt++;
         await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)));
       }
