@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type S3Emulator, startS3Emulator } from '@immish/testkit';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { jpeg, logLines, ownerApi, poll } from './support/client.ts';
+import { jpeg, logLines, noisyJpeg, ownerApi, poll } from './support/client.ts';
 import { type PrivateServers, startPrivateServers } from './support/private-servers.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { type StallRelay, startStallRelay } from './support/stall-relay.ts';
@@ -228,10 +228,25 @@ async function recovered(thawedAt: number): Promise<{ probe: string; last: Answe
 }
 
 /**
- * Freezes `what`, probes right away (caches still warm) and again past the link cache's TTL, thaws, checks the
- * recovery, and returns every answer given during the stall.
+ * Uploads a large photo and waits until the ingest worker is decoding it, so the stall meets a job in flight
+ * (it must come back to the queue without spending an attempt, and finish after the stall).
+ */
+async function ingestUnderWay(): Promise<void> {
+  const up = await ownerApi(stack)('/api/assets', {
+    method: 'POST',
+    body: photoForm(await noisyJpeg(2400, 1600), 'in-flight.jpg', true),
+  });
+  expect(up.status).toBe(201);
+  const id = ((await up.json()) as { id: string }).id;
+  await poll(async () => ((await assetStatus(id)) !== 'uploaded' ? true : undefined), 'its ingest to start');
+}
+
+/**
+ * With an ingest under way, freezes `what`, probes right away (caches still warm) and again past the link
+ * cache's TTL, thaws, checks the recovery, and returns every answer given during the stall.
  */
 async function stallAndProbe(freeze: () => void, thaw: () => void): Promise<Answer[]> {
+  await ingestUnderWay();
   const answers: Answer[] = [];
   freeze();
   try {

@@ -144,7 +144,7 @@ export const HttpEnv = Type.Object({
   REQUEST_TIMEOUT_MS: Int(120_000, 'per-request timeout (uploads and downloads need long ones)', 1000),
   RESPONSE_DEADLINE_MS: Int(
     1500,
-    'a request whose answer has not started this long after its body arrived gets 503 + Retry-After (a stalled backing service)',
+    'a read (GET/HEAD) whose answer has not started this long after it arrived gets 503 + Retry-After (a stalled backing service); writes answer by their own bounded calls',
     100,
     600_000,
   ),

@@ -1,68 +1,55 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-/**
- * How fast a service is assumed to flush a received body to storage once its last byte is in (fsync of the
- * file, or the store completing the object). A request that brought a body gets this much extra time on top
- * of the deadline: a 10 GB upload may legitimately take a while to reach the disk after the client is done.
- */
-export const BODY_FLUSH_BYTES_PER_SECOND = 50 * 1024 * 1024;
-
 export interface ResponseDeadlineOptions {
-  /** RESPONSE_DEADLINE_MS: the longest a request may wait for its answer to start, counted from its last progress */
+  /** RESPONSE_DEADLINE_MS: the longest a read may wait for its answer to start */
   deadlineMs: number;
   /** answers the request (503 + Retry-After in the error shape); called at most once per request */
   onExpired(reply: FastifyReply): void;
 }
 
-interface Watch {
-  /** when the request last made progress: arrived, or its body brought more bytes */
-  lastProgress: number;
-  /** the socket's bytesRead when last looked at (a request body being received moves it) */
-  bytesRead: number;
-  /** bytes received since the request started (≈ its body) */
-  bodyBytes: number;
-}
+/** Requests the deadline may answer early: reads, which leave nothing behind whatever happens after. */
+const READS = new Set(['GET', 'HEAD']);
 
 /**
- * The request-level deadline (SPEC §11, §14 "stalls are failures with a deadline"): every request whose
- * answer has not started `deadlineMs` after its last sign of progress is answered by `onExpired` (503 +
- * Retry-After). Progress is the request itself arriving and its body still coming in (a long upload that keeps
- * moving is not a stall; a client or a store that stops moving is). Once the response has started (a download
- * streaming, an SSE stream) the request is no longer watched: the stores' own stall timeouts cut a transfer
- * that stops.
+ * The request-level deadline (SPEC §11, §14 "stalls are failures with a deadline"), the backstop behind the
+ * bounds of each backing call (pool acquire and statement timeouts, Redis command timeouts, S3 connection and
+ * stall timeouts): a read whose answer has not started `deadlineMs` after it arrived is answered by
+ * `onExpired` (503 + Retry-After), whatever it is still waiting for, so the client hears in time even when
+ * several bounded waits add up in one request. Once its answer has started (a download streaming, an SSE
+ * stream) a request is no longer watched: the stores' own stall timeouts cut a transfer that stops.
  *
- * It is the backstop behind the bounds of each backing call (pool acquire and statement timeouts, Redis command
- * timeouts, S3 connection and stall timeouts): those fail the call itself, which rolls back what it was doing;
- * this one makes sure the client hears in time when several bounded waits add up in one request. The handler
- * still runs to its end after such an answer (its next backing call fails fast or at its own bound).
+ * Writes are not answered early: their handler would still run on and might commit after the client was told
+ * 503. A write is answered by its own outcome instead, and every backing call it makes is bounded (its first
+ * wait on a stalled database ends at the statement timeout and rolls it back; later ones fail at once).
  *
- * One interval timer per app, only while requests are in flight, sweeping them every tenth of the deadline
- * (at most 100 ms): no timer per request on the hot paths.
+ * Time the process itself could not run (a starved CPU: the sweep comes late) does not count against a
+ * request: the deadline is about a backing service not answering, not about this machine being busy.
+ * One interval timer per app, only while reads are in flight, sweeping them every tenth of the deadline (at
+ * most 100 ms): no timer per request on the hot paths.
  */
 export function registerResponseDeadline(app: FastifyInstance, opts: ResponseDeadlineOptions): void {
-  const watched = new Map<FastifyReply, Watch>();
+  /** each watched read with the time it started waiting (moved on by the time the process was starved) */
+  const watched = new Map<FastifyReply, number>();
   const tickMs = Math.max(10, Math.min(100, Math.floor(opts.deadlineMs / 10)));
   let timer: NodeJS.Timeout | null = null;
+  let lastSweep = 0;
 
   const sweep = () => {
     const now = Date.now();
-    for (const [reply, watch] of watched) {
+    const starved = Math.max(0, now - lastSweep - tickMs);
+    lastSweep = now;
+    for (const [reply, since] of watched) {
       const res = reply.raw;
       if (reply.sent || res.headersSent || res.destroyed) {
         watched.delete(reply);
         continue;
       }
-      const read = reply.request.raw.socket?.bytesRead ?? watch.bytesRead;
-      if (read !== watch.bytesRead) {
-        watch.bodyBytes += Math.max(0, read - watch.bytesRead);
-        watch.bytesRead = read;
-        watch.lastProgress = now;
-        continue;
-      }
-      const allowance = opts.deadlineMs + (watch.bodyBytes * 1000) / BODY_FLUSH_BYTES_PER_SECOND;
-      if (now - watch.lastProgress >= allowance) {
+      const waited = now - since - starved;
+      if (waited >= opts.deadlineMs) {
         watched.delete(reply);
         opts.onExpired(reply);
+      } else if (starved > 0) {
+        watched.set(reply, since + starved);
       }
     }
     if (watched.size === 0 && timer) {
@@ -72,10 +59,13 @@ export function registerResponseDeadline(app: FastifyInstance, opts: ResponseDea
   };
 
   app.addHook('onRequest', (req, reply, done) => {
-    watched.set(reply, { lastProgress: Date.now(), bytesRead: req.raw.socket?.bytesRead ?? 0, bodyBytes: 0 });
-    if (!timer) {
-      timer = setInterval(sweep, tickMs);
-      timer.unref();
+    if (READS.has(req.method)) {
+      watched.set(reply, Date.now());
+      if (!timer) {
+        lastSweep = Date.now();
+        timer = setInterval(sweep, tickMs);
+        timer.unref();
+      }
     }
     done();
   });

@@ -41,7 +41,7 @@ export interface HttpAppOptions {
    * the public `/health/ready` says only whether all passed (the detail is on the internal port: createOpsApp) */
   readiness?: Record<string, () => Promise<unknown>>;
   /**
-   * RESPONSE_DEADLINE_MS: a request whose answer has not started this long after its last progress gets 503 +
+   * RESPONSE_DEADLINE_MS: a read (GET/HEAD) whose answer has not started this long after it arrived gets 503 +
    * Retry-After (deadline.ts). Absent: no request-level deadline (the health/metrics servers of the workers
    * bound their only backing calls, the readiness checks, themselves).
    */

@@ -60,6 +60,44 @@ const errorName = (error: unknown) => {
 };
 const httpStatus = (error: unknown) => (error as S3ErrorLike | undefined)?.$metadata?.httpStatusCode;
 
+/** Attempts per S3 call for throttling and dropped connections (the SDK's default). */
+const MAX_ATTEMPTS = 3;
+const RETRY_BASE_DELAY_MS = 100;
+const THROTTLING_BASE_DELAY_MS = 500;
+const MAX_RETRY_DELAY_MS = 20_000;
+
+type RetryStrategy = NonNullable<S3ClientConfig['retryStrategy']>;
+interface RetryToken {
+  getRetryCount(): number;
+  getRetryDelay(): number;
+}
+const retryToken = (count: number, delay: number): RetryToken => ({
+  getRetryCount: () => count,
+  getRetryDelay: () => delay,
+});
+
+/**
+ * The SDK's standard retry policy less one case. Throttling and transient failures (a reset connection, a
+ * 5xx the SDK deems transient) are retried up to 3 attempts with jittered exponential backoff, as the SDK does;
+ * a stall or a connection that does not open in time (TimeoutError) is not: the store is not answering, and
+ * waiting as long again, twice, would only triple the time before the caller's 503 (due within 2 s, SPEC §11).
+ * The caller retries later instead (an HTTP client after Retry-After, a queue job handed back).
+ */
+function stallAwareRetryStrategy(): RetryStrategy {
+  return {
+    acquireInitialRetryToken: async () => retryToken(0, 0),
+    refreshRetryTokenForRetry: async (token: RetryToken, info: { error: unknown; errorType: string }) => {
+      const attempt = token.getRetryCount() + 1;
+      const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT';
+      const stall = errorName(info.error) === 'TimeoutError';
+      if (!retryable || stall || attempt >= MAX_ATTEMPTS) throw info.error;
+      const base = info.errorType === 'THROTTLING' ? THROTTLING_BASE_DELAY_MS : RETRY_BASE_DELAY_MS;
+      return retryToken(attempt, Math.floor(Math.min(MAX_RETRY_DELAY_MS, Math.random() * 2 ** attempt * base)));
+    },
+    recordSuccess: () => {},
+  } as unknown as RetryStrategy;
+}
+
 function assertPartSize(partSize: number, what: string): void {
   if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) {
     throw new RangeError(`${what} must be an integer ≥ ${MIN_PART_SIZE} (5 MiB, the S3 minimum), got ${partSize}.`);
@@ -97,6 +135,7 @@ export class S3BlobStore implements BlobStore {
         connectionTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         socketTimeout: config.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
       },
+      retryStrategy: stallAwareRetryStrategy(),
     };
     if (config.endpoint) clientConfig.endpoint = config.endpoint;
     if (config.accessKeyId && config.secretAccessKey) {

@@ -87,7 +87,13 @@ describe.skipIf(unavailable !== null)('fs driver on a full disk', () => {
 describe('s3 driver: "no space" answers of a store', () => {
   // s3rver cannot run out of space; these are the error objects the SDK raises for such answers (a fake of the
   // store's reply, as no store here can give it), through the driver's one translation.
-  const s3 = new S3BlobStore({ bucket: 'b', region: 'us-east-1', forcePathStyle: true, checksumMode: 'WHEN_REQUIRED' });
+  const s3 = new S3BlobStore({
+    driver: 's3',
+    bucket: 'b',
+    region: 'us-east-1',
+    forcePathStyle: true,
+    checksumMode: 'WHEN_REQUIRED',
+  });
   it.each([
     ['MinIO drives full', { name: 'XMinioStorageFull', $metadata: { httpStatusCode: 507 } }],
     ['HTTP 507', { name: 'Unknown', $metadata: { httpStatusCode: 507 } }],
