@@ -131,10 +131,25 @@ function probes(): Probe[] {
     headers: { 'content-type': 'application/json' },
   });
   const { albumId, key, assetId } = fixture;
-  const health = [...stack.procs.values()].map<Probe>((p) => ({
-    name: `${p.name} GET /health/ready`,
-    send: (signal) => fetch(`http://127.0.0.1:${p.port}/health/ready`, { signal }),
-  }));
+  // readiness on the public port and the detailed one and the metrics on the internal port (the workers' only one)
+  const health = [...stack.procs.values()].flatMap<Probe>((p) => [
+    {
+      name: `${p.name} GET /health/ready`,
+      send: (signal) => fetch(`http://127.0.0.1:${p.port}/health/ready`, { signal }),
+    },
+    ...(p.opsPort !== p.port
+      ? [
+          {
+            name: `${p.name} internal GET /health/ready`,
+            send: (signal: AbortSignal) => fetch(`http://127.0.0.1:${p.opsPort}/health/ready`, { signal }),
+          },
+        ]
+      : []),
+    {
+      name: `${p.name} internal GET /metrics`,
+      send: (signal) => fetch(`http://127.0.0.1:${p.opsPort}/metrics`, { signal }),
+    },
+  ]);
   return [
     { name: 'links-api GET /api/shared-links', send: (signal) => api('/api/shared-links', { signal }) },
     { name: 'links-api GET /api/albums/:id', send: (signal) => api(`/api/albums/${albumId}`, { signal }) },
@@ -199,7 +214,7 @@ function acceptableDuringStall(a: Answer): boolean {
   if (a.aborted) return false;
   if (a.status >= 200 && a.status < 300) return true;
   if (a.status !== 503 || a.retryAfter === null) return false;
-  if (a.probe.endsWith('/health/ready')) return true; // readiness names what is down, in its own shape
+  if (a.probe.endsWith('/health/ready')) return true; // readiness answers in its own shape
   try {
     const body = JSON.parse(a.body) as Record<string, unknown>;
     return body.statusCode === 503 && typeof body.message === 'string' && typeof body.correlationId === 'string';
