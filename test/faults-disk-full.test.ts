@@ -223,6 +223,16 @@ describe.skipIf(unavailable !== null)('a full disk', () => {
 
   it('should hold an ingest whose derivatives do not fit (no attempt spent) and finish it once space is freed', async () => {
     const api = ownerApi(stack);
+    // Earlier tests' uploads (some arrived while the disk was full, so their jobs may still be handed back and
+    // paused) are ingested first: the fresh worker's first handed-back job must be this test's upload.
+    await poll(async () => {
+      const pending = await stack.tdb.db
+        .selectFrom('assets')
+        .select('id')
+        .where('status', 'in', ['uploaded', 'processing'])
+        .execute();
+      return pending.length === 0 ? true : undefined;
+    }, 'earlier uploads to be ingested');
     // the upload lands while there is room and no ingest worker; then the disk fills up and a worker starts
     const worker = [...stack.procs.values()].find((p) => p.name === 'ingest-worker' && p.child.exitCode === null)!;
     worker.child.kill('SIGTERM');
