@@ -1,4 +1,4 @@
-// `npm start`: the whole stack on one machine (SPEC §12). Uses DATABASE_URL / REDIS_URL when set; otherwise
+// `npm start`: the whole stack on one machine (docs/spec.md §12). Uses DATABASE_URL / REDIS_URL when set; otherwise
 // starts private PostgreSQL and Redis from the system binaries with data under .data/. Runs migrations,
 // creates the demo admin on first start (key printed and written to .data/admin-api-key), starts the four
 // services with prefixed logs, prints their URLs, and stops everything cleanly on Ctrl-C.

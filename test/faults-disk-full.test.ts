@@ -6,7 +6,7 @@ import { exited, jpeg, logLines, noisyJpeg, onLogLine, ownerApi, poll } from './
 import { type Stack, type StackProcess, startStack } from './support/stack.ts';
 
 /**
- * Issue 12 item 14, SPEC §14: a full disk answers 507 and leaves nothing partial. The four services as real
+ * Issue 12 item 14, docs/spec.md §14: a full disk answers 507 and leaves nothing partial. The four services as real
  * processes with the fs storage on a small file system of its own (a 20 MiB tmpfs this file mounts: the
  * kernel's real ENOSPC, no fake), filled with filler files to leave too little room, then freed again.
  */

@@ -4,7 +4,7 @@ import { type PrivateServers, startPrivateServers } from './support/private-serv
 import { type Stack, startStack } from './support/stack.ts';
 
 /**
- * Issue 7 item 3, SPEC §11/§12: Postgres down → the HTTP APIs answer 503 with Retry-After, not a hang;
+ * Issue 7 item 3, docs/spec.md §11/§12: Postgres down → the HTTP APIs answer 503 with Retry-After, not a hang;
  * readiness says 503; everything recovers by itself once Postgres is back, and an upload made before the
  * outage is ingested. Real processes (links-api, share-gateway, ingest-worker) on a PRIVATE Postgres this
  * file stops for 10 s (as in the issue) and starts again; Redis is the run's, with this file's prefix.

@@ -6,7 +6,7 @@ import { type PrivateServers, startPrivateServers } from './support/private-serv
 import { type Stack, startStack } from './support/stack.ts';
 
 /**
- * Issue 7 item 3, SPEC §6: Redis down delays events, never loses one and never fails an API write.
+ * Issue 7 item 3, docs/spec.md §6: Redis down delays events, never loses one and never fails an API write.
  * Real processes (links-api, ingest-worker) on a PRIVATE Redis this file stops and starts again, and a private
  * Postgres (so nothing else on the run's servers is affected). Sizes as in the issue: Redis stopped for 20 s,
  * 200 links created (20 of them also updated) and 20 uploads (small generated JPEGs, 320×240) during the outage.

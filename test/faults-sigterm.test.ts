@@ -7,7 +7,7 @@ import { completedJobs, exited, noisyJpeg, onLogLine, ownerApi, poll, uploadBatc
 import { type Stack, startStack } from './support/stack.ts';
 
 /**
- * Issue 7 item 3, SPEC §12: SIGTERM during load → in-flight HTTP requests complete, jobs are finished or handed
+ * Issue 7 item 3, docs/spec.md §12: SIGTERM during load → in-flight HTTP requests complete, jobs are finished or handed
  * back, exit code 0. Real processes on the run's Postgres/Redis; each test SIGTERMs a process of its own while
  * the first links-api (setup) keeps running. Sizes: a 1.5 MB upload streamed over ~1.5 s, a 32 MiB download read
  * slowly (larger than the socket buffers, so it is really in flight), a 32 MiB export throttled to ~2 s.

@@ -8,7 +8,7 @@ import { type Stack, startStack } from './support/stack.ts';
 import { type StallRelay, startStallRelay } from './support/stall-relay.ts';
 
 /**
- * Issue 12 item 13, SPEC §11/§14: a stalled backing service is a failure with a deadline. PostgreSQL and Redis
+ * Issue 12 item 13, docs/spec.md §11/§14: a stalled backing service is a failure with a deadline. PostgreSQL and Redis
  * are frozen with SIGSTOP (alive, connections open, no answers) and S3 through a TCP relay that accepts and
  * then forwards nothing. While each is stalled, every probed request of the owner API, the share gateway and
  * the workers' health endpoints answers — 2xx (a cached or unaffected answer) or 503 + Retry-After in the error

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-// SPEC §12: configuration is validated at start-up; a bad variable stops the service with a message naming it.
+// docs/spec.md §12: configuration is validated at start-up; a bad variable stops the service with a message naming it.
 const services = {
   'links-api': 'apps/links-api/src/main.ts',
   'share-gateway': 'apps/share-gateway/src/main.ts',

@@ -130,7 +130,7 @@ export interface FuzzOutcome {
   hung: string[];
 }
 
-/** Sends every request; collects any 5xx and any JSON error that is not in the SPEC §11 shape. */
+/** Sends every request; collects any 5xx and any JSON error that is not in the docs/spec.md §11 shape. */
 export async function fuzz(
   app: FastifyInstance,
   requests: InjectOptions[],

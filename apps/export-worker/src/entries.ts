@@ -7,7 +7,7 @@ import { BlobNotFoundError } from '@immish/storage';
 import { splitExtension } from './archive/index.ts';
 
 /**
- * What goes into an export's archive, entry by entry (SPEC §7, §14).
+ * What goes into an export's archive, entry by entry (docs/spec.md §7, §14).
  *
  * - As is (owner exports, links that show metadata): each original, under its file name.
  * - Without metadata (links with showMetadata=false): each original stripped of EXIF/XMP/IPTC/GPS by the

@@ -2,7 +2,7 @@ import { ExportWorkerConfig } from '@immish/contracts';
 import { runWorkerProcess } from '@immish/runtime';
 import { startExportWorker } from './worker.ts';
 
-// Export worker process (SPEC §2, §7).
+// Export worker process (docs/spec.md §2, §7).
 await runWorkerProcess({
   service: 'export-worker',
   config: ExportWorkerConfig,

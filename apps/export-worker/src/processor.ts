@@ -27,7 +27,7 @@ import { ReadThrottle } from './throttle.ts';
 
 /**
  * The `export.requested` job (queue `exports`, job data = the event envelope): builds the export's
- * zip archive(s) from the originals in storage into storage (SPEC §7).
+ * zip archive(s) from the originals in storage into storage (docs/spec.md §7).
  *
  * - Idempotent: a redelivered job of an export that is ready, failed, expired or deleted does nothing.
  * - Crash-safe: an attempt first removes whatever a previous attempt left under `exports/<id>/`

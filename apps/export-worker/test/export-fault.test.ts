@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectValidZip, listFiles, type SeededAsset, seedAsset } from './export-helpers.ts';
 
 /**
- * SPEC §7 / issue 5 item 4: a worker process killed with SIGKILL mid-archive; a second worker process
+ * docs/spec.md §7 / issue 5 item 4: a worker process killed with SIGKILL mid-archive; a second worker process
  * takes the export over (BullMQ stalled-job recovery after EXPORT_LOCK_DURATION_MS) and completes it;
  * the archive is valid and nothing partial stays in storage.
  */

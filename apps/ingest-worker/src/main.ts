@@ -2,7 +2,7 @@ import { IngestWorkerConfig } from '@immish/contracts';
 import { runWorkerProcess } from '@immish/runtime';
 import { startIngestWorker } from './worker.ts';
 
-// Ingest worker process (SPEC §2, §8).
+// Ingest worker process (docs/spec.md §2, §8).
 await runWorkerProcess({
   service: 'ingest-worker',
   config: IngestWorkerConfig,

@@ -59,7 +59,7 @@ function derivativeKeys(row: ClaimedAsset) {
 }
 
 /**
- * Processes one `asset.stored` event (SPEC §8): verify SHA-1, sniff by content, read metadata, render the
+ * Processes one `asset.stored` event (docs/spec.md §8): verify SHA-1, sniff by content, read metadata, render the
  * thumbnail (WebP), preview (JPEG) and thumbhash, then in ONE transaction: the asset row (ready), its
  * upload item, album/link placement, `asset.ingested`, and the batch's completion.
  *
@@ -332,7 +332,7 @@ async function finishAsset(trx: Db, assetId: string, update: AssetUpdate): Promi
 /**
  * `finishAsset` and its one event as ONE statement (data-modifying CTEs) for an asset with nothing else to
  * update (no batch item, no album or link placement): one round trip where BEGIN, UPDATE, INSERT and COMMIT
- * took four, and as atomic (SPEC §6: the event is written if and only if the asset is).
+ * took four, and as atomic (docs/spec.md §6: the event is written if and only if the asset is).
  */
 async function finishWithEvent(db: Db, assetId: string, update: AssetUpdate, event: NewEvent): Promise<boolean> {
   const [entry] = outboxEntries([event]).rows as [OutboxInsertRow];

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 
 /**
  * Test fixtures, generated (nothing binary is committed): photos written by sharp, with EXIF and GPS
- * through `withExif`, and the bad inputs of SPEC §8 built byte by byte.
+ * through `withExif`, and the bad inputs of docs/spec.md §8 built byte by byte.
  */
 
 export const EXIF = {

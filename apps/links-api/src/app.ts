@@ -18,7 +18,7 @@ import { userRoutes } from './routes/users.ts';
 export type LinksApp = FastifyInstance;
 export type { LinksApiDeps };
 
-/** Builds the owner API (SPEC §4). No listening: main.ts listens, tests inject or listen on port 0. */
+/** Builds the owner API (docs/spec.md §4). No listening: main.ts listens, tests inject or listen on port 0. */
 export async function buildApp(given: LinksApiDeps): Promise<FastifyInstance> {
   const deps: LinksApiDeps = given.pool ? { ...given, db: preparingDb(given.pool) } : given;
   const app = createHttpApp({

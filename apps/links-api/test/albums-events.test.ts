@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, eventTypesOf, insertAsset, makeAlbum } from './albums-fixtures.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 
-/** SPEC §6 for albums: every change's event is in the outbox, and the relay delivers it. */
+/** docs/spec.md §6 for albums: every change's event is in the outbox, and the relay delivers it. */
 let h: LinksApiHarness;
 let owner: TestUser;
 let friend: TestUser;

@@ -95,7 +95,7 @@ export async function makeAlbum(
   return res.json();
 }
 
-/** Asserts an error body in the SPEC §11 shape that does not leak `secret`. */
+/** Asserts an error body in the docs/spec.md §11 shape that does not leak `secret`. */
 export function isErrorShape(body: unknown, status: number): boolean {
   const b = body as { statusCode?: unknown; message?: unknown; error?: unknown; correlationId?: unknown };
   return b.statusCode === status && typeof b.message === 'string' && typeof b.error === 'string';

@@ -4,7 +4,7 @@ import { client, eventsOf, insertAsset, isErrorShape, makeAlbum } from './albums
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 
 /**
- * SPEC §4.3's role table, route by route: owner / editor / viewer / non-member. Every case starts from a
+ * docs/spec.md §4.3's role table, route by route: owner / editor / viewer / non-member. Every case starts from a
  * fresh album (owner + editor + viewer + one more viewer, one asset added by the owner, one by the editor).
  * A denied call answers 400 in the error shape, leaks nothing, changes nothing and writes no event.
  */

@@ -234,7 +234,7 @@ describe('POST /api/assets/bulk-upload-check', () => {
     expect(foreign.json().results[0]).toEqual({ id: 'x', action: 'accept' });
   });
 
-  it('should answer the library asset when a link upload brought in the same bytes (SPEC §14)', async () => {
+  it('should answer the library asset when a link upload brought in the same bytes (docs/spec.md §14)', async () => {
     const { id, bytes } = await newAsset(owner, 201);
     // a recipient uploaded the same bytes through a link: its own asset of the owner, outside their uniqueness
     const viaLink = await h.tdb.db

@@ -5,7 +5,7 @@ import addFormatsModule from 'ajv-formats';
 
 /**
  * Immich conformance (issue 3 item 4): validates a real immish response against Immich's published
- * OpenAPI document (`/work/shared/reference/immich-openapi-3.1.0.json`).
+ * OpenAPI document (`packages/contracts/reference/immich-openapi-3.1.0.json`).
  *
  *   expectImmichResponse('GET', '/albums/{id}', res.statusCode, res.json())
  *   expectImmichResponse('GET', '/api/albums/:id', ...)          // our route template works too

@@ -35,7 +35,7 @@ const DERIVATIVE_CACHE_BYTES = 64 * 1024 * 1024;
 const DERIVATIVE_CACHE_MAX_ITEM = 512 * 1024;
 
 /**
- * Builds the share gateway (SPEC §5): the recipient JSON API, media, downloads, uploads and share pages.
+ * Builds the share gateway (docs/spec.md §5): the recipient JSON API, media, downloads, uploads and share pages.
  * No listening: main.ts listens, tests inject or listen on port 0. Each area is one route plugin that gets
  * the GatewayContext (deps + link resolution + unlock), so pages can be added as their own plugin.
  */

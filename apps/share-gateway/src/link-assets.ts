@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { ActiveLink } from './link-resolver.ts';
 
 /**
- * The assets a link shows (SPEC §5.3, §10 "every recipient route checks the asset belongs to the link"):
+ * The assets a link shows (docs/spec.md §5.3, §10 "every recipient route checks the asset belongs to the link"):
  * the album's assets for an ALBUM link, the link's own assets for an INDIVIDUAL link. Trashed and failed
  * assets are not shown.
  */
@@ -35,7 +35,7 @@ export async function requireLinkAsset(db: Db, link: ActiveLink, assetId: string
 }
 
 /**
- * The asset the link shows with this SHA-1, if any: the only dedupe an upload through a link may do (SPEC §14:
+ * The asset the link shows with this SHA-1, if any: the only dedupe an upload through a link may do (docs/spec.md §14:
  * the recipient sees these anyway; nothing else of the owner's library is ever looked at, placed or named).
  */
 export async function shownAssetIdByChecksum(db: Db, link: ActiveLink, checksum: Buffer): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { toAssetResponseDto, toSharedLinkResponseDto, toUserDto } from '@immish/
 import type { ActiveLink } from './link-resolver.ts';
 
 /**
- * What a recipient sees of a link (Immich's SharedLinkResponseDto, SPEC §5.3), through the shared-links
+ * What a recipient sees of a link (Immich's SharedLinkResponseDto, docs/spec.md §5.3), through the shared-links
  * serializer. Assets go through the sanitized shape when the link hides metadata. The album is reduced to
  * what a recipient needs: name, description, counts, dates and the owner (anonymous when metadata is hidden).
  */
@@ -23,7 +23,7 @@ export interface RecipientIdentity {
 }
 
 /**
- * THE one place that decides the owner identity a recipient sees (SPEC §14 "no owner identifier on a
+ * THE one place that decides the owner identity a recipient sees (docs/spec.md §14 "no owner identifier on a
  * metadata-hiding link", issue 12 item 3): the link's `userId`, the album's `ownerId`, `owner` and
  * `albumUsers`, and every asset's `ownerId` (an album editor's asset included) all come from here. When the
  * link hides metadata they are all HIDDEN_OWNER_ID and an anonymous user; otherwise Immich's real values.

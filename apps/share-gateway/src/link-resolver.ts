@@ -7,7 +7,7 @@ import { LinkScopedCache } from './cache.ts';
 import type { EncodedBody } from './encoded-body.ts';
 
 /**
- * Link resolution (SPEC §5.1): which shared link a recipient request names, and whether it still works.
+ * Link resolution (docs/spec.md §5.1): which shared link a recipient request names, and whether it still works.
  * One module for every recipient route (JSON, media, exports, uploads, pages).
  *
  * Resolved links are cached per process (key/slug → link). The outbox relay announces link and album

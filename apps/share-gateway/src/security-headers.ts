@@ -1,5 +1,5 @@
 /**
- * SPEC §5.4, §10: every gateway response carries these. The share page loads nothing from elsewhere, so
+ * docs/spec.md §5.4, §10: every gateway response carries these. The share page loads nothing from elsewhere, so
  * the CSP allows only this origin; `Referrer-Policy: no-referrer` because link keys are in URLs.
  */
 export const CONTENT_SECURITY_POLICY = [

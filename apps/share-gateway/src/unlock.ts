@@ -5,7 +5,7 @@ import { ConcurrencyGate, rateLimited, unauthenticated } from '@immish/runtime';
 import type { Redis } from 'ioredis';
 
 /**
- * Unlocking a password-protected link (SPEC §5.2, §10).
+ * Unlocking a password-protected link (docs/spec.md §5.2, §10).
  *
  * Token: `v1.<linkId>.<passwordVersion>.<expiresAtSeconds>.<HMAC-SHA256(UNLOCK_SECRET, the four before)>`
  * (base64url). It is bound to the link and to its password version, so changing or removing the password
@@ -94,7 +94,7 @@ export class UnlockTokens {
   }
 }
 
-/** The refusal of every recipient request for a locked link (SPEC §5.2; Immich checks only `/me`, §13). */
+/** The refusal of every recipient request for a locked link (docs/spec.md §5.2; Immich checks only `/me`, §13). */
 export const passwordRequired = () => unauthenticated('Password required');
 
 export interface UnlockThrottleOptions {
@@ -148,7 +148,7 @@ export interface UnlockAttempt {
 }
 
 /**
- * Wrong-password throttling shared by every gateway replica (SPEC §5.2, §14 "limits are atomic"): fixed windows
+ * Wrong-password throttling shared by every gateway replica (docs/spec.md §5.2, §14 "limits are atomic"): fixed windows
  * in Redis, `maxPerIp` attempts per link and client per 15 minutes and `maxPerLink` per link per hour.
  *
  * An attempt is reserved atomically BEFORE the password is verified, so at most `maxPerIp` verifications per

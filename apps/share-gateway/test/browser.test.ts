@@ -7,7 +7,7 @@ import { addManyPhotos, addPhoto, harnessStorage, launchChromium, listen, screen
 import { type GatewayHarness, startGateway } from './harness.ts';
 
 /**
- * The share page in a real headless Chromium (SPEC §5.4): viewing, the viewer's keyboard navigation, the
+ * The share page in a real headless Chromium (docs/spec.md §5.4): viewing, the viewer's keyboard navigation, the
  * password flow, deep links, the metadata panel, not-found/expired pages and a phone-width screen.
  * Downloads and uploads: browser-transfer.test.ts. Screenshots: test-results/screenshots/share-page/.
  */
@@ -84,7 +84,7 @@ async function thumbnailsLoaded(page: Page) {
 
 const tileIds = (page: Page) => page.$$eval('li.tile', (tiles) => tiles.map((t) => t.id.replace(/^a-/, '')));
 
-/** Form controls a screen reader could not name (SPEC §5.4: form controls have labels). */
+/** Form controls a screen reader could not name (docs/spec.md §5.4: form controls have labels). */
 const unlabeledControls = (page: Page) =>
   page.$$eval('input:not([type="hidden"]), select, textarea, button', (els) =>
     els

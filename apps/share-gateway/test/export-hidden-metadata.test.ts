@@ -1,5 +1,5 @@
 /**
- * SPEC §14 "What a link hides stays hidden in every byte", for zip exports: an export made through a
+ * docs/spec.md §14 "What a link hides stays hidden in every byte", for zip exports: an export made through a
  * showMetadata=false link carries no EXIF/XMP/GPS/camera/description in any entry. Driven end to end:
  * the recipient's POST on the gateway, the export worker's job, the recipient's download; every entry
  * is checked with exiftool (a reader independent of the project's own), a raw byte search for the

@@ -1,5 +1,5 @@
 /**
- * Recipients cannot exhaust the export workers or the storage (issue 12 item 7, SPEC §14 "limits are
+ * Recipients cannot exhaust the export workers or the storage (issue 12 item 7, docs/spec.md §14 "limits are
  * atomic"): identical content is one export (part sizes within the tolerance included), the asset cap
  * applies on the gateway too, and a link's and a client's outstanding exports are capped — checked and
  * counted in one step, whatever the concurrency.

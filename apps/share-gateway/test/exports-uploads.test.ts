@@ -228,7 +228,7 @@ describe('POST /api/assets?key=', () => {
     const upload = async () =>
       h.app.inject({ method: 'POST', url: `/api/assets?key=${link.key}`, ...(await multipart(fields)) });
     // not shown by the link yet (it is placed once ingested): the same bytes again are their own upload
-    // (SPEC §14: a link dedupes only against what it shows)
+    // (docs/spec.md §14: a link dedupes only against what it shows)
     const second = await upload();
     expect(second.statusCode).toBe(201);
     expect(second.json().id).not.toBe(first.json().id);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayHarness, jpegWithExif, multipart, startGateway } from './harness.ts';
 
 /**
- * SPEC §14 "What a link can reach" and issue 12 item 1: an upload through a link never places, reveals or
+ * docs/spec.md §14 "What a link can reach" and issue 12 item 1: an upload through a link never places, reveals or
  * names anything that was already in the owner's library. The only dedupe on the recipient surface is against
  * the assets the link already shows (the recipient sees those anyway). Placement of a new upload happens at
  * ingest (apps/ingest-worker/test/placement.test.ts covers it); here: what the gateway answers and writes.

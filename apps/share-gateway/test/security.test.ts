@@ -12,7 +12,7 @@ import { unlockCookieName } from '../src/unlock.ts';
 import { type GatewayHarness, jpegWithExif, multipart, startGateway } from './harness.ts';
 
 /**
- * SPEC §5.2, §5.3, §10 and issue 6 item 7: every recipient route × every way a request can be illegitimate
+ * docs/spec.md §5.2, §5.3, §10 and issue 6 item 7: every recipient route × every way a request can be illegitimate
  * → the documented refusal; and nothing a showMetadata=false link serves reveals names, EXIF or GPS.
  */
 

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import Type from 'typebox';
 
 /**
- * Configuration only through environment variables (SPEC §12). One schema per group; each service
+ * Configuration only through environment variables (docs/spec.md §12). One schema per group; each service
  * validates the groups it needs at start-up, and a bad variable stops it with a message naming it.
  * Booleans accept true/false/1/0/yes/no; numbers are plain decimal. `.env` in the working directory is read too.
  */
@@ -187,7 +187,7 @@ export const GatewayEnv = Type.Object({
     1,
     64,
   ),
-  // Export caps (SPEC §14, checked and counted atomically; past a cap → 429 + Retry-After). Identical
+  // Export caps (docs/spec.md §14, checked and counted atomically; past a cap → 429 + Retry-After). Identical
   // requests reuse an export and never count twice. Defaults: a real album share — a few visitors
   // downloading at once, each selection a separate archive — while one recipient cannot fill the export
   // queue or the storage.

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 
-/** SPEC §11: Immich's error shape, plus the correlation id of the request. */
+/** docs/spec.md §11: Immich's error shape, plus the correlation id of the request. */
 export const ErrorResponse = Type.Object(
   {
     message: Type.String(),

@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { IsoDateTime, Uuid } from './common.ts';
 
 /**
- * SPEC §6: every state change writes one of these into `outbox_events` in the same transaction.
+ * docs/spec.md §6: every state change writes one of these into `outbox_events` in the same transaction.
  * The envelope is stable; `data` is typed per event type below.
  */
 const Ids = Type.Array(Uuid);

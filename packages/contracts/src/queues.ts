@@ -20,7 +20,7 @@ export interface EventRoute {
 
 const none: EventRoute = { queues: [] };
 
-/** SPEC §6 routing: one table. Events not routed to a queue are still recorded and marked published. */
+/** docs/spec.md §6 routing: one table. Events not routed to a queue are still recorded and marked published. */
 export const eventRoutes: Record<EventType, EventRoute> = {
   'shared-link.created': none,
   'shared-link.updated': { queues: [], invalidateLinkCache: true },

@@ -16,7 +16,7 @@ import {
 } from '../src/index.ts';
 
 describe('events', () => {
-  it('should route every event type (SPEC §6 routing table has no gaps)', () => {
+  it('should route every event type (docs/spec.md §6 routing table has no gaps)', () => {
     expect(Object.keys(eventRoutes).sort()).toEqual([...eventTypes].sort());
     const queues = new Set(Object.values(Queues));
     for (const route of Object.values(eventRoutes)) for (const q of route.queues) expect(queues).toContain(q);
@@ -28,7 +28,7 @@ describe('events', () => {
     expect(eventRoutes['shared-link.deleted'].invalidateLinkCache).toBe(true);
   });
 
-  it('should list at least the event types SPEC §6 names', () => {
+  it('should list at least the event types docs/spec.md §6 names', () => {
     for (const t of [
       'shared-link.created',
       'shared-link.updated',
@@ -79,7 +79,7 @@ describe('events', () => {
 });
 
 describe('errors', () => {
-  it('should describe the SPEC §11 shape with Immich reason phrases', () => {
+  it('should describe the docs/spec.md §11 shape with Immich reason phrases', () => {
     expect(
       Value.Check(ErrorResponse, { message: 'x', error: 'Bad Request', statusCode: 400, correlationId: 'c' }),
     ).toBe(true);

@@ -79,7 +79,7 @@ describe('appendEvents', () => {
     expect(rows).toHaveLength(0);
   });
 
-  it('should store the SPEC §6 envelope with a time-ordered UUIDv7 id', async () => {
+  it('should store the docs/spec.md §6 envelope with a time-ordered UUIDv7 id', async () => {
     const [env] = await appendEvents(tdb.db, [{ ...exportRequested(), correlationId: 'req-1' }]);
     expect(env!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const row = await tdb.db.selectFrom('outbox_events').selectAll().executeTakeFirstOrThrow();

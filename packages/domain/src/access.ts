@@ -3,7 +3,7 @@ import { noAccess } from '@immish/runtime';
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 
 /**
- * The one access module (ARCHITECTURE "one place for each rule"). Every owner route asks it before acting.
+ * The one access module (docs/architecture.md "One place for each rule"). Every owner route asks it before acting.
  * Deny by default; bulk checks over id sets; a lookup table instead of a switch. Failures are domain errors
  * (400 "Not found or no access", like Immich: a foreign id and a missing id look the same).
  */
@@ -21,7 +21,7 @@ export type AssetPermission = 'asset.read' | 'asset.download' | 'asset.update' |
 export type LinkPermission = 'sharedLink.read' | 'sharedLink.update' | 'sharedLink.delete';
 export type Permission = AlbumPermission | AssetPermission | LinkPermission;
 
-/** SPEC §4.3 role table. `album.removeAssets` for editors is limited to assets they added (checked by the caller). */
+/** docs/spec.md §4.3 role table. `album.removeAssets` for editors is limited to assets they added (checked by the caller). */
 export const albumRoleGrants: Record<AlbumRole, ReadonlySet<AlbumPermission>> = {
   owner: new Set<AlbumPermission>([
     'album.read',
@@ -60,7 +60,7 @@ export async function albumRoles(db: Db, userId: string, albumIds: readonly stri
 }
 
 /**
- * Trash (SPEC §14, issue 12 item 8): a trashed asset is in its owner's trash and nowhere else. Its owner still
+ * Trash (docs/spec.md §14, issue 12 item 8): a trashed asset is in its owner's trash and nowhere else. Its owner still
  * reads it by id (info, original, thumbnail: `isTrashed` tells); everyone else (album members, link recipients,
  * exports made for them) finds nothing, as if it did not exist. No collection holds it for anyone, its owner
  * included (as in Immich, trash is the only place it shows): album contents, counts, dates and thumbnails, a

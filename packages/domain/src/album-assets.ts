@@ -5,7 +5,7 @@ import { type AlbumCaller, albumActor, albumSubject, lockAlbum } from './album-q
 import { assetColumns, toAssetResponseDto } from './assets.ts';
 
 /**
- * Album assets (SPEC §4.3) with Immich's per-id results. The route has checked the album permission;
+ * Album assets (docs/spec.md §4.3) with Immich's per-id results. The route has checked the album permission;
  * here: an asset can be added only by someone who may share it (its owner); an editor removes only the
  * assets they added.
  */

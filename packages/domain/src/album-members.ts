@@ -11,7 +11,7 @@ import {
 } from './album-queries.ts';
 
 /**
- * Album members (SPEC §4.3). The route has already checked the caller's permission with the access module;
+ * Album members (docs/spec.md §4.3). The route has already checked the caller's permission with the access module;
  * these functions enforce the member rules: `owner` is never assignable, unknown users are refused, the
  * owner's role never changes, existing members are skipped silently.
  */

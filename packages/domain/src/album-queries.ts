@@ -244,7 +244,7 @@ export async function lockAlbum(trx: Db, albumId: string) {
 export const isAssignableRole = (role: AlbumUserRole): role is Exclude<AlbumRole, 'owner'> => role !== 'owner';
 
 /**
- * A link to an album is valid only while its creator may share the album (SPEC §4.3: owner or editor).
+ * A link to an album is valid only while its creator may share the album (docs/spec.md §4.3: owner or editor).
  * Deletes the album's links created by `userId` (all of them when `userId` is null: the album is deleted)
  * and returns their `shared-link.deleted` events, for the caller's transaction (the gateway drops them).
  */

@@ -18,7 +18,7 @@ export * from './album-members.ts';
 export * from './album-queries.ts';
 
 /**
- * Albums (SPEC §4.3, Immich-compatible). Every change writes its SPEC §6 event in the same transaction.
+ * Albums (docs/spec.md §4.3, Immich-compatible). Every change writes its docs/spec.md §6 event in the same transaction.
  * Authorization happens in the route through the access module; these functions enforce the album rules.
  */
 

@@ -29,7 +29,7 @@ export interface ServeBlobOptions {
   contentType?: string;
   /** default `private, max-age=0, must-revalidate`; derivatives can use `private, max-age=86400, immutable` */
   cacheControl?: string;
-  /** S3 only: answer 302 to a presigned URL valid this many seconds (≤ 60 per SPEC §5.3) instead of proxying */
+  /** S3 only: answer 302 to a presigned URL valid this many seconds (≤ 60 per docs/spec.md §5.3) instead of proxying */
   presignSeconds?: number;
   /** answer headers only (HEAD) */
   headOnly?: boolean;

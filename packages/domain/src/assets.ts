@@ -68,7 +68,7 @@ export function assetExtension(row: Pick<AssetRow, 'mime_type' | 'original_file_
   return m?.[1] ? m[1].toLowerCase() : 'bin';
 }
 
-/** `<asset id>.<ext>`: the file name used wherever a link hides metadata (SPEC §5.3, §7). */
+/** `<asset id>.<ext>`: the file name used wherever a link hides metadata (docs/spec.md §5.3, §7). */
 export const anonymousFileName = (row: Pick<AssetRow, 'id' | 'mime_type' | 'original_file_name'>): string =>
   `${row.id}.${assetExtension(row)}`;
 
@@ -124,7 +124,7 @@ function exifOf(row: AssetRow): ExifResponseDto {
 /**
  * Row → Immich's AssetResponseDto (+ immish `status`/`error`).
  *
- * `hideMetadata` (links with showMetadata=false, SPEC §5.3) reveals only what SanitizedAssetDto reveals
+ * `hideMetadata` (links with showMetadata=false, docs/spec.md §5.3) reveals only what SanitizedAssetDto reveals
  * (id, type, thumbhash, MIME type, local date-time, duration, width, height). Immich's schema still requires
  * the other fields, so they get neutral values that carry no information:
  * - `originalFileName`: `<id>.<ext>` (ext from the detected MIME type); `originalPath`: `''`; `checksum`: `''`
@@ -225,7 +225,7 @@ export function toSanitizedAssetDto(row: AssetRow): SanitizedAssetDto {
 // Storage layout ----------------------------------------------------------------------------------
 
 /**
- * Storage keys of an asset (SPEC §9): everything of one asset under one prefix, so deleting an asset is
+ * Storage keys of an asset (docs/spec.md §9): everything of one asset under one prefix, so deleting an asset is
  * one prefix and an owner's data is one prefix too.
  *   assets/<ownerId>/<assetId>/original.<ext>   the uploaded bytes, as received
  *   assets/<ownerId>/<assetId>/thumbnail.webp   ≈250 px WebP, no metadata
@@ -276,7 +276,7 @@ export async function requireAssetRow(db: Db, id: string): Promise<AssetRow> {
 }
 
 /**
- * The owner may hold the same bytes more than once (a link upload is always its own asset, SPEC §14): owner-side
+ * The owner may hold the same bytes more than once (a link upload is always its own asset, docs/spec.md §14): owner-side
  * dedupe answers the library's own upload first (unique per owner), else the oldest link upload.
  */
 const ORIGIN_PREFERENCE = sql<number>`(origin <> 'library')::int`;

@@ -12,7 +12,7 @@ import { someHiddenByTrash } from './access.ts';
 import { exportStoragePrefix } from './export-keys.ts';
 
 /**
- * The worker side of an export's life (SPEC §7): queued → running → ready | failed, ready → expired.
+ * The worker side of an export's life (docs/spec.md §7): queued → running → ready | failed, ready → expired.
  * Every transition is conditional on the current status, so a redelivered job, two cleanup runs at
  * once, or an export deleted by its requester mid-build never change anything twice.
  */
@@ -94,7 +94,7 @@ export async function loadExportAssets(db: Db, row: ExportRow): Promise<ExportSo
 }
 
 /**
- * Whether this build must leave metadata out (SPEC §14), decided again when the archive is built: it was
+ * Whether this build must leave metadata out (docs/spec.md §14), decided again when the archive is built: it was
  * asked so (the link hid metadata when the export was requested; legacy rows: `anonymizeNames`), or the
  * link it was made through hides metadata now — a link flipped to showMetadata=false after the request
  * must not get an archive with metadata. (A flip after the build is caught when serving: `getExport`.)
@@ -236,7 +236,7 @@ export interface ExpireExportsResult {
 }
 
 /**
- * The repeatable cleanup (SPEC §7): every ready export past its expiry loses its archives and becomes
+ * The repeatable cleanup (docs/spec.md §7): every ready export past its expiry loses its archives and becomes
  * `expired`. The objects go first and the status after, so a crash in between only leaves work for
  * the next run (a ready-but-expired export is already refused for download). Safe to run
  * concurrently and repeatedly: deletes are idempotent and the status change is conditional.

@@ -4,7 +4,7 @@ import { rateLimited } from '@immish/runtime';
 import { sql } from 'kysely';
 
 /**
- * Caps on the exports recipients can make (SPEC §14 "limits are atomic"), so that nobody holding a link
+ * Caps on the exports recipients can make (docs/spec.md §14 "limits are atomic"), so that nobody holding a link
  * can fill the export queue or the storage. Identical requests reuse an export (see `requestExport`) and
  * never reach these caps. Three counts, each checked and counted in one step:
  *

@@ -4,7 +4,7 @@ import type { BlobStore } from '@immish/storage';
 import { type BlobReply, parseByteRange, serveBlob } from './asset-serving.ts';
 
 /**
- * Serving one part of a ready export (SPEC §7 "Downloads") through the shared `serveBlob`:
+ * Serving one part of a ready export (docs/spec.md §7 "Downloads") through the shared `serveBlob`:
  * `Content-Length`, RFC 6266 `Content-Disposition` (attachment), `Accept-Ranges`, single byte ranges
  * (206, resume; `If-Range`), 416 for a range past the end; with the S3 driver and presigned redirects
  * on, a 302 to a URL valid 60 s.
@@ -35,7 +35,7 @@ export interface ServeExportPartResult {
   deliversLastByte: boolean;
 }
 
-/** Presigned URLs for parts live this long (SPEC §5.3: ≤ 60 s). */
+/** Presigned URLs for parts live this long (docs/spec.md §5.3: ≤ 60 s). */
 export const EXPORT_PRESIGN_SECONDS = 60;
 
 export const exportPartEtag = (row: ExportRow, index: number): string =>

@@ -15,7 +15,7 @@ export * from './export-limits.ts';
 export * from './export-serve.ts';
 
 /**
- * Exports (SPEC §4.5, §5.3, §7), the request side shared by the owner API (links-api) and the
+ * Exports (docs/spec.md §4.5, §5.3, §7), the request side shared by the owner API (links-api) and the
  * recipient API (share-gateway). The caller authorizes first (owner: the access module; link: the
  * gateway's link checks); these functions then freeze the selection, reuse or queue the work, and
  * make sure one requester never sees another's export.
@@ -24,7 +24,7 @@ export * from './export-serve.ts';
 /**
  * Who asked: an authenticated user, or a shared link (its recipients). The scope of every lookup.
  * A link states whether it hides metadata NOW (showMetadata=false): its exports are then built without
- * metadata (SPEC §14), and an archive built with metadata is never served through it.
+ * metadata (docs/spec.md §14), and an archive built with metadata is never served through it.
  */
 export type ExportRequester = { userId: string } | { sharedLinkId: string; hidesMetadata: boolean };
 
@@ -64,7 +64,7 @@ export const exportActor = (requester: ExportRequester): Actor =>
 /**
  * The part size an export is built with: `maxPartSize` rounded DOWN to a multiple of 1/8 of the power of
  * two below it (8 steps per doubling: between 1 and 2 MiB a step is 128 KiB, between 2 and 4 MiB 256 KiB…).
- * This is the tolerance of export reuse (SPEC §5.3 "identical requests reuse"): part sizes that round to
+ * This is the tolerance of export reuse (docs/spec.md §5.3 "identical requests reuse"): part sizes that round to
  * the same step are the same content, so `maxPartSize` 1048576+i for any small i is one export, not one per
  * byte. Rounding down keeps the promise to the requester: every part is at most the size asked (unless one
  * file is larger), at most 12.5% smaller than asked.
@@ -103,7 +103,7 @@ export function exportContentHash(input: {
 /**
  * Requests an archive of the selection. Freezes the list of exportable assets (status `ready`, not
  * trashed; in the album when `albumId` is given), then, in one transaction: reuses an export of the
- * same requester with the same content that is queued, running, or ready and not expired (SPEC §5.3
+ * same requester with the same content that is queued, running, or ready and not expired (docs/spec.md §5.3
  * "identical requests reuse it"; in-flight ones too, so a double click never builds two archives), or
  * inserts a new `queued` export with its `export.requested` event (routed to the `exports` queue).
  * An empty selection → 400.
@@ -255,7 +255,7 @@ export function effectiveExportStatus(row: ExportRow, now: Date = new Date()): E
 }
 
 /**
- * The API shape (SPEC §4.5). `downloadUrlFor(index)` builds the part URL for the caller's surface
+ * The API shape (docs/spec.md §4.5). `downloadUrlFor(index)` builds the part URL for the caller's surface
  * (`/api/exports/:id/parts/:n/download` or `/share/:key/exports/:id/parts/:n/download`); parts and
  * their URLs are listed only while the export is ready.
  */
@@ -293,7 +293,7 @@ export async function deleteExport(db: Db, storage: BlobStore, requester: Export
 }
 
 /**
- * SPEC §5.3 counters: one completed download of a link's export. The gateway calls it when a part
+ * docs/spec.md §5.3 counters: one completed download of a link's export. The gateway calls it when a part
  * response delivered its last byte (see `serveExportPart`'s `deliversLastByte`).
  */
 export async function countLinkExportDownload(db: Db, sharedLinkId: string): Promise<void> {

@@ -63,7 +63,7 @@ export function assertCanGrant(granter: readonly string[] | null, requested: rea
   if (granter && !isGranted(granter, requested)) throw invalid('Cannot grant permissions you do not have');
 }
 
-/** The caller's API key from `x-api-key` or `Authorization: Bearer` (SPEC §1), or null when none was sent. */
+/** The caller's API key from `x-api-key` or `Authorization: Bearer` (docs/spec.md §1), or null when none was sent. */
 export function apiKeyFromHeaders(headers: Record<string, string | string[] | undefined>): string | null {
   const x = headers['x-api-key'];
   if (typeof x === 'string' && x.length > 0) return x;

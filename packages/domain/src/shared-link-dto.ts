@@ -9,7 +9,7 @@ import { toUserDto } from './users.ts';
 
 /**
  * SharedLinkResponseDto of one link, from its row and its already-mapped assets/album. `password` is always
- * null (only the argon2id hash is stored; SPEC §13) and `hasPassword` says whether there is one.
+ * null (only the argon2id hash is stored; docs/spec.md §13) and `hasPassword` says whether there is one.
  */
 export function toSharedLinkResponseDto(
   link: SharedLinkRow,

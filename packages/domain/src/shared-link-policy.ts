@@ -1,7 +1,7 @@
 import { invalid } from '@immish/runtime';
 
 /**
- * The operator's link policy (SPEC §4.4, env `LINK_*` of contracts `LinksApiEnv`). A request that breaks a
+ * The operator's link policy (docs/spec.md §4.4, env `LINK_*` of contracts `LinksApiEnv`). A request that breaks a
  * rule gets a 400 naming the rule and its variable.
  *
  * Decisions:

@@ -211,7 +211,7 @@ export interface NewLink {
 /**
  * Links, their assets and their outbox events in ONE statement (data-modifying CTEs over parameter arrays): one
  * round trip, and atomic like a transaction — a link and its event are written together or not at all
- * (SPEC §6). The `asset.share` check (access.ts) is folded in: a link is written only if its owner may share
+ * (docs/spec.md §6). The `asset.share` check (access.ts) is folded in: a link is written only if its owner may share
  * every one of its assets; the others are left out (and nothing of them is written). The asset rows the check
  * reads are the ones returned (a join of the inserted ids back to `assets` got a hash join over the whole table
  * in the generic plan).

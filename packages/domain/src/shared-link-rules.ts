@@ -4,14 +4,14 @@ import { verify as argon2Verify } from '@node-rs/argon2';
 import { hashPassword } from './users.ts';
 
 /**
- * THE rules of a shared link, in one place (ARCHITECTURE "one place for each rule"): slug rule, key
+ * THE rules of a shared link, in one place (docs/architecture.md "One place for each rule"): slug rule, key
  * generation, share-URL format, link state/expiry and password hashing. links-api and share-gateway both
  * import these; nothing else re-implements them.
  */
 
 // ── key ─────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Bytes of CSPRNG output in a link key (SPEC §10: ≥ 256 bits). */
+/** Bytes of CSPRNG output in a link key (docs/spec.md §10: ≥ 256 bits). */
 export const LINK_KEY_BYTES = 32;
 /** Length of a key as text: 32 bytes base64url without padding = 43 characters, longer than any slug. */
 export const LINK_KEY_LENGTH = 43;
@@ -128,7 +128,7 @@ export function linkState(link: HasExpiry, now: Date = new Date()): LinkState {
 /** Longest accepted link password (argon2 hashes any length, but we bound the work per request). */
 export const LINK_PASSWORD_MAX_LENGTH = 1024;
 
-/** argon2id (SPEC §10); the same parameters as user passwords. */
+/** argon2id (docs/spec.md §10); the same parameters as user passwords. */
 export const hashLinkPassword = (password: string): Promise<string> => hashPassword(password);
 
 /**

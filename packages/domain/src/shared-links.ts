@@ -21,9 +21,9 @@ export * from './shared-link-queries.ts';
 export * from './shared-link-rules.ts';
 
 /**
- * Shared links, owner side (SPEC §4.4). Routes authorize with the access module (or these functions do, for
+ * Shared links, owner side (docs/spec.md §4.4). Routes authorize with the access module (or these functions do, for
  * the link itself: only the owner sees or changes a link) and call ONE of these. Every change writes its
- * SPEC §6 event in the same transaction.
+ * docs/spec.md §6 event in the same transaction.
  *
  * Decisions (documented for clients):
  * - `password`: null or "" means "no password" (on update: remove it). A password equal to the current one
@@ -223,7 +223,7 @@ export async function getSharedLink(
   return linkResponse(db, ctx, linkId);
 }
 
-/** SPEC §4.4 expiry semantics of PATCH: `undefined` = leave the expiry as it is. */
+/** docs/spec.md §4.4 expiry semantics of PATCH: `undefined` = leave the expiry as it is. */
 export function requestedExpiry(
   dto: Pick<SharedLinkEditDto, 'changeExpiryTime' | 'expiresAt'>,
 ): string | null | undefined {

@@ -52,7 +52,7 @@ export interface ReceiveBatchInput {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * An upload batch from a multipart stream (SPEC §4.2): an optional `albumId` field first, then file parts
+ * An upload batch from a multipart stream (docs/spec.md §4.2): an optional `albumId` field first, then file parts
  * (any field name). Each file becomes an item and goes through `receiveUpload`; a file refused at upload
  * time (too large, over quota…) fails only its own item. Returns the batch as it stands when the request
  * has been read (items `stored`/`duplicate`/`failed`; the ingest worker completes the rest).

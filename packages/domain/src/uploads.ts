@@ -24,7 +24,7 @@ import { assetKeys, fileExtension, findAssetByChecksum, parseDurationToMs } from
 export * from './upload-batches.ts';
 
 /**
- * Receiving uploaded files (SPEC §4.2, §5.3). Shared by the links-api (`POST /api/assets`,
+ * Receiving uploaded files (docs/spec.md §4.2, §5.3). Shared by the links-api (`POST /api/assets`,
  * `POST /api/upload-batches`) and the share-gateway (`POST /share/:key/uploads`, `POST /api/assets?key=`):
  * the HTTP layer parses multipart and authorizes; everything after that is here.
  *
@@ -33,7 +33,7 @@ export * from './upload-batches.ts';
  * placement of new assets happens when the ingest worker finishes them (a file that fails ingest never shows up
  * in an album).
  *
- * Duplicates depend on who uploads (SPEC §14 "What a link can reach"):
+ * Duplicates depend on who uploads (docs/spec.md §14 "What a link can reach"):
  * - the owner (links-api): a file whose checksum the owner already has is a duplicate: the stored copy is
  *   discarded and the existing asset is answered (and placed in the batch's album);
  * - a recipient through a link (`throughLink`): the owner's library is never consulted, so an upload can never

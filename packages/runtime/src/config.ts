@@ -48,7 +48,7 @@ function refinementProblem(s: TSchema, value: unknown): string | null {
 }
 
 /**
- * Reads and validates environment variables against a contracts schema (SPEC §12). Every bad or missing
+ * Reads and validates environment variables against a contracts schema (docs/spec.md §12). Every bad or missing
  * variable is reported by name in one error, so an operator fixes them all at once.
  */
 export function loadConfig<T extends TObject>(schema: T, env: Env = process.env): Static<T> {

@@ -11,7 +11,7 @@ export interface ResponseDeadlineOptions {
 const READS = new Set(['GET', 'HEAD']);
 
 /**
- * The request-level deadline (SPEC §11, §14 "stalls are failures with a deadline"), the backstop behind the
+ * The request-level deadline (docs/spec.md §11, §14 "stalls are failures with a deadline"), the backstop behind the
  * bounds of each backing call (pool acquire and statement timeouts, Redis command timeouts, S3 connection and
  * stall timeouts): a read whose answer has not started `deadlineMs` after it arrived is answered by
  * `onExpired` (503 + Retry-After), whatever it is still waiting for, so the client hears in time even when

@@ -2,7 +2,7 @@ import { isInsufficientStorage } from '@immish/storage';
 
 /**
  * Domain errors: what went wrong, in domain terms. One table maps each kind to an HTTP status, in one
- * place (SPEC §11). Code anywhere (routes, services, repositories) throws these; the HTTP layer renders them.
+ * place (docs/spec.md §11). Code anywhere (routes, services, repositories) throws these; the HTTP layer renders them.
  */
 export type ErrorKind =
   | 'invalid' // 400: bad input, or an object that does not exist / is not yours (Immich answers 400 for both)

@@ -46,7 +46,7 @@ export interface HttpAppOptions {
    * bound their only backing calls, the readiness checks, themselves).
    */
   responseDeadlineMs?: number;
-  /** JSON nesting deeper than this is refused with 400 (SPEC §10) */
+  /** JSON nesting deeper than this is refused with 400 (docs/spec.md §10) */
   maxJsonDepth?: number;
   /**
    * Headers every response carries, errors included (the gateway's security headers): set before any route
@@ -147,7 +147,7 @@ const clientErrorCodes: Record<string, number> = {
 };
 
 /**
- * The fastify base every HTTP service is built on: correlation ids, the SPEC §11 error shape for every
+ * The fastify base every HTTP service is built on: correlation ids, the docs/spec.md §11 error shape for every
  * failure, strict body validation (no type coercion, unknown fields refused), JSON depth limit, plain health
  * endpoints. No listening here: `main.ts` listens, tests use `inject` or port 0.
  */
@@ -225,7 +225,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     done();
   });
 
-  // SIGTERM with requests in flight (SPEC §12): they complete, but their keep-alive connections must not hold
+  // SIGTERM with requests in flight (docs/spec.md §12): they complete, but their keep-alive connections must not hold
   // the shutdown open afterwards (server.close() only closes the connections idle at that moment).
   let closing = false;
   app.addHook('preClose', async () => {

@@ -2,7 +2,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-/** SPEC §10: logs never contain passwords, keys or unlock tokens. */
+/** docs/spec.md §10: logs never contain passwords, keys or unlock tokens. */
 const SECRET_HEADERS = ['authorization', '"x-api-key"', 'cookie', '"x-immich-share-key"', '"x-immich-share-slug"'];
 export const redactPaths = [
   ...SECRET_HEADERS.flatMap((h) => [`req.headers.${h}`, `headers.${h}`, `*.headers.${h}`]),

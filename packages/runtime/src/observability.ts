@@ -7,7 +7,7 @@ import { Gauge } from 'prom-client';
 import type { Metrics } from './metrics.ts';
 
 /**
- * Scrape-time gauges (SPEC §12): queue depth per state and the wait of the oldest waiting job, per queue;
+ * Scrape-time gauges (docs/spec.md §12): queue depth per state and the wait of the oldest waiting job, per queue;
  * outbox lag (age of the oldest unpublished event). Computed when /metrics is read, never on a hot path.
  */
 export function registerBacklogMetrics(

@@ -12,7 +12,7 @@ export interface OpsAppOptions {
 }
 
 /**
- * The internal port of every service (SPEC §12; issue 12 item 11): what only operators need, kept off the ports
+ * The internal port of every service (docs/spec.md §12; issue 12 item 11): what only operators need, kept off the ports
  * that face clients and the internet. `GET /metrics` (Prometheus: the service's registry, i.e. the public app's
  * request latencies, queue depth and wait, job durations, outbox lag), `GET /health/ready` with each check's
  * outcome (`{status, checks: {postgres: 'ok', redis: 'connect ECONNREFUSED …'}}`, 503 + Retry-After when one

@@ -54,7 +54,7 @@ export function createBackingServices(
   c: CoreConfig,
   opts: { logger: Logger; service: string; metrics?: Metrics; relay?: boolean },
 ): BackingServices {
-  // Every backing call is bounded (SPEC §11: a stalled service answers 503 within 2 s). The values and their
+  // Every backing call is bounded (docs/spec.md §11: a stalled service answers 503 within 2 s). The values and their
   // reasons: README "Timeouts"; each option's comment in @immish/db and @immish/storage.
   const pool = createPool({
     connectionString: c.DATABASE_URL,

@@ -15,7 +15,7 @@ export interface WorkerProcessContext<C> {
 }
 
 /**
- * The process around a worker service (SPEC §2, §12): config → connections → queue workers → the internal
+ * The process around a worker service (docs/spec.md §2, §12): config → connections → queue workers → the internal
  * HTTP port (ops.ts: /health and /metrics on METRICS_HOST) → signals. On SIGTERM the queue workers close first, so in-flight jobs
  * finish (or go back to the queue as stalled) before the connections they need are closed.
  */

@@ -37,7 +37,7 @@ export interface QueueWorkerOptions<T, R> {
  * `close()` stops taking jobs and waits for the active ones (they finish, or return to the queue as stalled).
  * A job that fails because Postgres/Redis/storage is down is not the job's fault: it goes back to the queue
  * without spending an attempt and the queue pauses briefly (every worker), so an outage of any length delays
- * jobs instead of failing them (SPEC §6: workers pause and resume). The same for a stall: every backing call is
+ * jobs instead of failing them (docs/spec.md §6: workers pause and resume). The same for a stall: every backing call is
  * bounded, so a frozen database, Redis or store surfaces as such an error, never as a job hanging. With
  * `waitForStorageSpace`, a full storage is handled the same way, with a longer pause.
  */

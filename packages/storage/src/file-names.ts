@@ -1,5 +1,5 @@
 /**
- * The one rule for file names that leave immish (SPEC §7, §5.3): zip entry names, archive names and the
+ * The one rule for file names that leave immish (docs/spec.md §7, §5.3): zip entry names, archive names and the
  * names of downloads (`Content-Disposition`, presigned S3 responses). It is about what happens when a
  * recipient saves or extracts the file on Windows, macOS or Linux: no name may escape the target folder,
  * hide itself, break the extractor, silently overwrite another file or pretend to be another type.

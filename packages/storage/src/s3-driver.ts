@@ -80,7 +80,7 @@ const retryToken = (count: number, delay: number): RetryToken => ({
  * The SDK's standard retry policy less one case. Throttling and transient failures (a reset connection, a
  * 5xx the SDK deems transient) are retried up to 3 attempts with jittered exponential backoff, as the SDK does;
  * a stall or a connection that does not open in time (TimeoutError) is not: the store is not answering, and
- * waiting as long again, twice, would only triple the time before the caller's 503 (due within 2 s, SPEC §11).
+ * waiting as long again, twice, would only triple the time before the caller's 503 (due within 2 s, docs/spec.md §11).
  * The caller retries later instead (an HTTP client after Retry-After, a queue job handed back).
  */
 function stallAwareRetryStrategy(): RetryStrategy {

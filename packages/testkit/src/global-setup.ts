@@ -23,7 +23,7 @@ declare module 'vitest' {
 }
 
 /**
- * One PostgreSQL and one Redis for the whole run (SPEC/ARCHITECTURE "Tests"):
+ * One PostgreSQL and one Redis for the whole run (docs/architecture.md "Tests"):
  * - TEST_DATABASE_URL / DATABASE_URL and TEST_REDIS_URL / REDIS_URL when set (CI or a developer's servers);
  * - otherwise private instances started from the system binaries in a temp dir, stopped at the end.
  * Migrations run once into a template database; each test file clones it (CREATE DATABASE … TEMPLATE) and

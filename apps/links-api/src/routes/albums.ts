@@ -48,7 +48,7 @@ const tags = ['albums'];
 
 const albumCaller = (req: FastifyRequest): AlbumCaller => ({ userId: caller(req).user.id, correlationId: req.id });
 
-/** SPEC §4.3: albums and members, Immich-compatible; the role table is enforced by the access module. */
+/** docs/spec.md §4.3: albums and members, Immich-compatible; the role table is enforced by the access module. */
 export const albumsRoutes =
   ({ db }: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {

@@ -44,7 +44,7 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
   return typeof v === 'string' ? v : undefined;
 };
 
-/** SPEC §4.2: Immich-compatible asset routes. */
+/** docs/spec.md §4.2: Immich-compatible asset routes. */
 export const assetsRoutes =
   (deps: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {

@@ -23,7 +23,7 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
   return typeof value === 'string' ? value : undefined;
 };
 
-/** SPEC §4.5: the owner's exports. Only the requesting user ever sees an export. */
+/** docs/spec.md §4.5: the owner's exports. Only the requesting user ever sees an export. */
 export const exportsRoutes =
   ({ db, storage, config }: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {

@@ -28,7 +28,7 @@ const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err };
 const tags = ['shared-links'];
 
-/** SPEC §4.4 — Immich-compatible shared links (owner side). Only the link's owner sees or changes it. */
+/** docs/spec.md §4.4 — Immich-compatible shared links (owner side). Only the link's owner sees or changes it. */
 export const sharedLinksRoutes =
   ({ db, config }: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {

@@ -17,7 +17,7 @@ import type { LinksApiDeps } from '../deps.ts';
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err };
 
-/** SPEC §4.2 upload batches (the "share intent" flow): N files in one request, optionally into one album. */
+/** docs/spec.md §4.2 upload batches (the "share intent" flow): N files in one request, optionally into one album. */
 export const uploadBatchesRoutes =
   (deps: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {

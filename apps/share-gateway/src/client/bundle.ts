@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The share page's one client bundle (SPEC §5.4; ARCHITECTURE "one small TypeScript client bundle built by the
+ * The share page's one client bundle (docs/spec.md §5.4; docs/architecture.md "one small TypeScript client bundle built by the
  * package's own build"): `browser/share.ts` and `browser/share.css`, bundled and minified by esbuild into
  * `public/share.js` and `public/share.css`.
  *

@@ -40,10 +40,10 @@ const linkRequester = (link: ActiveLink): ExportRequester => ({
 });
 
 /**
- * SPEC §5.3 "Download all / selected": the export worker builds the archive in the background; the recipient
+ * docs/spec.md §5.3 "Download all / selected": the export worker builds the archive in the background; the recipient
  * polls the export and downloads its parts (Range/resume). Exports are scoped to the link: another link's
  * export id is "Not found or no access". When the link hides metadata, every entry is stripped of it (or
- * replaced by its preview) and named by asset id (SPEC §14). Identical content reuses an export; more than
+ * replaced by its preview) and named by asset id (docs/spec.md §14). Identical content reuses an export; more than
  * EXPORT_MAX_ASSETS → 400; past the caps on outstanding exports (per link, per client) → 429 + Retry-After.
  */
 export const exportRoutes =
@@ -134,7 +134,7 @@ export const exportRoutes =
     });
 
     // The same progress as server-sent events: one `ExportDto` per second until ready, failed or expired
-    // (SPEC §5.3 "progress by polling … (or SSE)"). Stops when the link stops working.
+    // (docs/spec.md §5.3 "progress by polling … (or SSE)"). Stops when the link stops working.
     app.get(
       '/share/:key/exports/:id/events',
       {

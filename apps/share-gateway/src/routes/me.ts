@@ -17,12 +17,12 @@ const err = { $ref: 'ErrorResponse#' };
 
 /**
  * `/me` lists at most this many assets (~1.2 KB of JSON each); `album.assetCount` gives the real total and
- * `GET /share/:key/assets?page=&size=` pages through all of them (SPEC §5.3 "paginated for large albums").
+ * `GET /share/:key/assets?page=&size=` pages through all of them (docs/spec.md §5.3 "paginated for large albums").
  */
 export const ME_MAX_ASSETS = 10_000;
 const errors = { 400: err, 401: err };
 
-/** SPEC §5.3: the recipient's view of the link, and its assets page by page for large albums. */
+/** docs/spec.md §5.3: the recipient's view of the link, and its assets page by page for large albums. */
 export const meRoutes =
   (ctx: GatewayContext): FastifyPluginAsync =>
   async (fastify) => {

@@ -29,7 +29,7 @@ const NOT_STRIPPABLE =
   'This file cannot be shared without its metadata; download the preview instead (the link hides metadata)';
 const DOWNLOADS_DISABLED = 'Downloads are disabled for this shared link; only thumbnails and previews can be viewed';
 
-/** Media of a link's asset (SPEC §5.3): thumbnail, preview, original (Range/ETag; stripped when metadata is hidden). */
+/** Media of a link's asset (docs/spec.md §5.3): thumbnail, preview, original (Range/ETag; stripped when metadata is hidden). */
 export const mediaRoutes =
   (ctx: GatewayContext): FastifyPluginAsync =>
   async (fastify) => {

@@ -19,7 +19,7 @@ import {
 } from '../views/pages.ts';
 
 /**
- * The share page (SPEC §5.4): server-rendered HTML for `/share/:keyOrSlug`, `/s/:slug` and the deep link
+ * The share page (docs/spec.md §5.4): server-rendered HTML for `/share/:keyOrSlug`, `/s/:slug` and the deep link
  * `/share/:key/photos/:assetId`, plus the page's own CSS/JS under `/static/`. Link resolution and unlock go
  * through the same modules as every recipient route; the views only get view models (views/model.ts decides
  * what of an asset a page may show).
@@ -119,7 +119,7 @@ export const pageRoutes =
     }
 
     /**
-     * A page view counts (SPEC §5.3); a HEAD (link checkers, previews probing) does not, nor the next grid
+     * A page view counts (docs/spec.md §5.3); a HEAD (link checkers, previews probing) does not, nor the next grid
      * pages the bundle fetches while the recipient scrolls (same visit).
      */
     function countView(req: FastifyRequest, link: ActiveLink) {

@@ -64,7 +64,7 @@ function withParam(path: string, name: string, value: string): string {
 }
 
 /**
- * SPEC §5.2: `POST /api/shared-links/login?key=|slug=` `{password}` (Immich's sharedLinkLogin) → 201 with the
+ * docs/spec.md §5.2: `POST /api/shared-links/login?key=|slug=` `{password}` (Immich's sharedLinkLogin) → 201 with the
  * link and an unlock cookie. The share page posts the same as a urlencoded form with `returnTo`, and gets a
  * 303 back to it (with `unlock_error=invalid_password|too_many_attempts` when it failed).
  */

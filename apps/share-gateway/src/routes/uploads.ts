@@ -34,7 +34,7 @@ const placementOf = (link: ActiveLink): UploadPlacement =>
   link.link.type === 'ALBUM' ? { albumId: link.link.album_id! } : { sharedLinkId: link.link.id };
 
 /**
- * An upload through this link (SPEC §14 "What a link can reach"): it never dedupes against the owner's library
+ * An upload through this link (docs/spec.md §14 "What a link can reach"): it never dedupes against the owner's library
  * (bytes the owner already has become their own new asset, placed like any upload); the only duplicate is an
  * asset the link already shows, answered `{id, status: "duplicate"}` with nothing placed.
  */
@@ -49,7 +49,7 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
 };
 
 /**
- * SPEC §5.3 upload through a link (`allowUpload`): `POST /share/:key/uploads` (several files, answered as an
+ * docs/spec.md §5.3 upload through a link (`allowUpload`): `POST /share/:key/uploads` (several files, answered as an
  * upload batch) and Immich's `POST /api/assets?key=`. The owner is notified by `shared-link.upload-received`.
  */
 export const uploadRoutes =

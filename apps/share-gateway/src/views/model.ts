@@ -5,7 +5,7 @@ import { canStripMetadata } from '@immish/media';
 /**
  * What the share page shows of an asset. `toViewItem` is the ONE place that reads asset rows for the page:
  * when the link hides metadata, `meta` is null and nothing else carries a file name, date, EXIF or GPS, so no
- * template can leak them by mistake (SPEC §5.3).
+ * template can leak them by mistake (docs/spec.md §5.3).
  */
 
 export interface ViewMeta {

@@ -4,7 +4,7 @@ import { formatLongDate, type ViewItem } from './model.ts';
 import { thumbhashDataUrl } from './placeholder.ts';
 
 /**
- * The share page's views (SPEC §5.4): pure functions from a view model to an HTML string. Every interpolation
+ * The share page's views (docs/spec.md §5.4): pure functions from a view model to an HTML string. Every interpolation
  * is escaped by `html`; nothing here reads the database or the request.
  */
 
@@ -44,7 +44,7 @@ export interface PhotoPageModel extends LinkPageBase {
 }
 
 export const countLabel = (n: number): string => (n === 1 ? '1 photo or video' : `${n} photos & videos`);
-/** og:description (SPEC §5.4: "N shared photos & videos") */
+/** og:description (docs/spec.md §5.4: "N shared photos & videos") */
 export const ogDescription = (n: number): string => `${n} shared photos & videos`;
 
 const gridUrl = (base: string, page: number) => (page > 1 ? `${base}?page=${page}` : base);

@@ -3,7 +3,7 @@ import { IsoDateTime, Uuid } from '../common.ts';
 import { AssetResponseDto } from './assets.ts';
 import { UserResponseDto } from './users.ts';
 
-// Albums and members (SPEC §4.3), Immich-compatible shapes (reference/immich-openapi-3.1.0.json).
+// Albums and members (docs/spec.md §4.3), Immich-compatible shapes (reference/immich-openapi-3.1.0.json).
 
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -10,7 +10,7 @@ export const AssetTypeEnum = Type.Enum(['IMAGE', 'VIDEO', 'AUDIO', 'OTHER']);
 export type AssetTypeEnum = Type.Static<typeof AssetTypeEnum>;
 export const AssetVisibility = Type.Enum(['archive', 'timeline', 'hidden', 'locked']);
 
-/** immish: where an asset is in the ingest pipeline (SPEC §3). */
+/** immish: where an asset is in the ingest pipeline (docs/spec.md §3). */
 export const AssetProcessingStatus = Type.Enum(['uploaded', 'processing', 'ready', 'failed']);
 export type AssetProcessingStatus = Type.Static<typeof AssetProcessingStatus>;
 
@@ -83,7 +83,7 @@ export const AssetResponseDto = Type.Object({
 export type AssetResponseDto = Type.Static<typeof AssetResponseDto>;
 
 /**
- * Immich's SanitizedAssetResponseDto (what a link with showMetadata=false may reveal, SPEC §5.3).
+ * Immich's SanitizedAssetResponseDto (what a link with showMetadata=false may reveal, docs/spec.md §5.3).
  * `toAssetResponseDto(row, { hideMetadata: true })` returns the full AssetResponseDto shape filled
  * from these fields only (see packages/domain/src/assets.ts); this schema is for routes that want
  * to answer with the narrow shape itself.

@@ -3,7 +3,7 @@ import { IsoDateTime, Uuid } from '../common.ts';
 import type { DomainEvent } from '../events.ts';
 
 /**
- * Exports (SPEC §4.5, §5.3, §7): a zip archive of assets built in the background by the export
+ * Exports (docs/spec.md §4.5, §5.3, §7): a zip archive of assets built in the background by the export
  * worker and downloaded in one or more parts.
  */
 
@@ -40,7 +40,7 @@ export type ExportPartDto = Type.Static<typeof ExportPartDto>;
 
 /**
  * An asset of a metadata-hiding export (a link with showMetadata=false) whose original could not go into
- * the archive without its metadata (SPEC §14): its type cannot be stripped losslessly (HEIC, video, RAW…)
+ * the archive without its metadata (docs/spec.md §14): its type cannot be stripped losslessly (HEIC, video, RAW…)
  * or its original could not be parsed for stripping. It was replaced by its full-size preview JPEG
  * (`<asset id>.jpg`, metadata-free), or left out when it has no preview.
  */

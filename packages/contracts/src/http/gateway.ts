@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { Uuid } from '../common.ts';
 
 /**
- * Recipient surface (SPEC §5, apps/share-gateway): the shapes that are the gateway's own. The Immich-compatible
+ * Recipient surface (docs/spec.md §5, apps/share-gateway): the shapes that are the gateway's own. The Immich-compatible
  * ones (SharedLinkResponseDto, AssetResponseDto, AssetMediaResponseDto, ExportDto…) live with their areas.
  */
 

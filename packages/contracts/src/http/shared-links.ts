@@ -4,9 +4,9 @@ import { AlbumResponseDto } from './albums.ts';
 import { AssetResponseDto } from './assets.ts';
 
 /**
- * Shared links, owner side (SPEC §4.4). Immich-compatible: SharedLinkCreateDto, SharedLinkEditDto,
+ * Shared links, owner side (docs/spec.md §4.4). Immich-compatible: SharedLinkCreateDto, SharedLinkEditDto,
  * SharedLinkResponseDto, AssetIdsDto, AssetIdsResponseDto of reference/immich-openapi-3.1.0.json.
- * immish additions (SPEC §13): `changeExpiryTime` on edit (the seed's field), and on the response
+ * immish additions (docs/spec.md §13): `changeExpiryTime` on edit (the seed's field), and on the response
  * `url`, `hasPassword`, `views`, `downloads`, `uploads`, `lastAccessedAt` (`password` is always null).
  */
 
@@ -79,7 +79,7 @@ export const SharedLinkResponseDto = Type.Object(
   {
     id: Uuid,
     description: Type.Union([Type.String(), Type.Null()]),
-    /** Always null: immish stores only an argon2id hash (SPEC §13); see `hasPassword`. */
+    /** Always null: immish stores only an argon2id hash (docs/spec.md §13); see `hasPassword`. */
     password: Type.Union([Type.String(), Type.Null()], { description: 'Always null (see hasPassword)' }),
     hasPassword: Type.Boolean({ description: 'immish: the link is password-protected' }),
     userId: Uuid,

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { IsoDateTime, Uuid } from '../common.ts';
 
-/** SPEC §3: per-file status of an upload batch item. */
+/** docs/spec.md §3: per-file status of an upload batch item. */
 export const UploadItemStatus = Type.Enum(['receiving', 'stored', 'processing', 'ready', 'duplicate', 'failed']);
 export type UploadItemStatus = Type.Static<typeof UploadItemStatus>;
 /** Item statuses after which nothing changes any more. */

@@ -218,5 +218,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(): Promise<void> {
-  // Forward-only by policy (SPEC §3: migrations run forward).
+  // Forward-only by policy (docs/spec.md §3: migrations run forward).
 }

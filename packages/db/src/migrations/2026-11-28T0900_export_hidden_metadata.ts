@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-// Frozen in time. Exports made through a link that hides metadata are built stripped (SPEC §14):
+// Frozen in time. Exports made through a link that hides metadata are built stripped (docs/spec.md §14):
 // `hides_metadata` says an export is (to be) built that way (set at request time, raised by the worker
 // when the link started hiding metadata since); `substitutions` lists the assets whose original was
 // replaced by its preview or left out. Rows from before default to false: an archive built with metadata,
@@ -14,5 +14,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(): Promise<void> {
-  // Forward-only by policy (SPEC §3).
+  // Forward-only by policy (docs/spec.md §3).
 }

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-// Frozen in time. SPEC §14 "What a link can reach": an upload through a shared link never dedupes against the
+// Frozen in time. docs/spec.md §14 "What a link can reach": an upload through a shared link never dedupes against the
 // owner's library, so a link upload of bytes the owner already has is its own asset. `origin` records where an
 // asset came from; the per-owner checksum uniqueness (owner-side dedupe) now holds for the library's own
 // uploads only, and a plain index keeps serving owner-side look-ups, which see every asset of the owner.
@@ -16,5 +16,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(): Promise<void> {
-  // Forward-only by policy (SPEC §3).
+  // Forward-only by policy (docs/spec.md §3).
 }

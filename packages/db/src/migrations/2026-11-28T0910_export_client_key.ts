@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-// Frozen in time. Export caps (SPEC §14): `client_key` names the client that asked for a link's export
+// Frozen in time. Export caps (docs/spec.md §14): `client_key` names the client that asked for a link's export
 // (its address; IPv6 by /64) while the export is queued or being built, and is cleared once it is not, so
 // the table keeps no client addresses. Partial indexes serve the cap counts.
 export async function up(db: Kysely<any>): Promise<void> {
@@ -16,5 +16,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(): Promise<void> {
-  // Forward-only by policy (SPEC §3).
+  // Forward-only by policy (docs/spec.md §3).
 }

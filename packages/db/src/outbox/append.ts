@@ -45,7 +45,7 @@ export function outboxEntries(
 }
 
 /**
- * Writes events into the outbox. Call it with the SAME transaction as the state change (SPEC §6):
+ * Writes events into the outbox. Call it with the SAME transaction as the state change (docs/spec.md §6):
  * the change and its event commit together or not at all. Returns the envelopes written.
  */
 export async function appendEvents(trx: Kysely<Database>, events: readonly NewEvent[]): Promise<DomainEvent[]> {

@@ -55,7 +55,7 @@ async function endOrDrop(client: pg.Client, ms: number): Promise<void> {
 const silent: RelayLogger = { info() {}, warn() {}, error() {} };
 
 /**
- * Moves outbox rows to BullMQ (SPEC §6). Several relays may run at once: each batch is claimed with
+ * Moves outbox rows to BullMQ (docs/spec.md §6). Several relays may run at once: each batch is claimed with
  * `FOR UPDATE SKIP LOCKED` inside a transaction, published, and marked published before commit; if
  * publishing fails the transaction rolls back and the rows are retried later (a re-publish of the same
  * event is a no-op because the job id is the event id). Woken by LISTEN/NOTIFY, with polling as fallback.

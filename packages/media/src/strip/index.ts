@@ -8,7 +8,7 @@ import { WebpMetadataStripper, type WebpStripperOptions } from './webp.ts';
 
 export type MetadataStripperOptions = WebpStripperOptions;
 
-/** MIME types whose originals can be served without metadata (SPEC §5.3, showMetadata=false). */
+/** MIME types whose originals can be served without metadata (docs/spec.md §5.3, showMetadata=false). */
 export const STRIPPABLE_MIME_TYPES: readonly string[] = Object.freeze(['image/jpeg', 'image/png', 'image/webp']);
 
 /**

@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 
 /**
- * The share page's client bundle (SPEC §5.4). The page works without it (links for everything a viewer
+ * The share page's client bundle (docs/spec.md §5.4). The page works without it (links for everything a viewer
  * needs); this adds: the in-page viewer with ←/→/Esc, "Download all" with progress, uploads with
  * drag-and-drop and per-file progress. Data comes from the page's `#share-data` JSON block; every text goes
  * into the DOM through `textContent`, never as markup.
