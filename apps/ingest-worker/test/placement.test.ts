@@ -148,8 +148,12 @@ describe('receiveUpload through a link', () => {
     expect(again.assetId).not.toBe(created.assetId);
     await ingestAll();
     expect(await inLink()).toEqual([again.assetId]);
-    // single uploads: the caller (share-gateway) announces them; only batches do it themselves
-    expect(await events('shared-link.upload-received', linkId)).toEqual([]);
+    // each created single upload is announced to the owner in its own commit (the duplicate is not): the event
+    // cannot be lost after the asset is stored (apps/share-gateway/test/outbox-atomicity.test.ts)
+    expect(await events('shared-link.upload-received', linkId)).toEqual([
+      { linkId, ownerId, batchId: null, assetIds: [created.assetId] },
+      { linkId, ownerId, batchId: null, assetIds: [again.assetId] },
+    ]);
   });
 
   it("should ingest and place a link upload of bytes the owner already has as its own asset, never the owner's", async () => {

@@ -349,6 +349,23 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
           },
           ...(input.correlationId ? { correlationId: input.correlationId } : {}),
         },
+        // a single upload through a link tells the owner in the same transaction (a batch does it once, at its end)
+        ...(input.throughLink && !input.batch
+          ? [
+              {
+                type: 'shared-link.upload-received' as const,
+                actor: input.actor,
+                subject: { type: 'shared-link' as const, id: input.throughLink.linkId },
+                data: {
+                  linkId: input.throughLink.linkId,
+                  ownerId: input.ownerId,
+                  batchId: null,
+                  assetIds: [stored.assetId],
+                },
+                ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+              },
+            ]
+          : []),
       ]);
     });
   } catch (err) {

@@ -1,7 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetMediaResponseDto, AssetUploadQuery, ShareParams, UploadBatchDto } from '@immish/contracts';
-import { appendEvents } from '@immish/db';
 import {
   getUploadBatch,
   parseChecksum,
@@ -67,22 +66,6 @@ export const uploadRoutes =
       },
     });
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-
-    /** Counts the uploads and notifies the owner (the batch route's domain function does this itself). */
-    async function uploadReceived(link: ActiveLink, assetIds: string[], correlationId: string) {
-      await db.transaction().execute((trx) =>
-        appendEvents(trx, [
-          {
-            type: 'shared-link.upload-received',
-            actor: { type: 'link', id: link.link.id },
-            subject: { type: 'shared-link', id: link.link.id },
-            data: { linkId: link.link.id, ownerId: link.link.owner_id, batchId: null, assetIds },
-            correlationId,
-          },
-        ]),
-      );
-      ctx.activity.count(link.link.id, 'upload', assetIds.length, correlationId);
-    }
 
     app.post(
       '/share/:key/uploads',
@@ -179,7 +162,8 @@ export const uploadRoutes =
             correlationId,
           },
         );
-        if (outcome.status === 'created') await uploadReceived(link, [outcome.assetId], correlationId);
+        // the owner's `shared-link.upload-received` was written with the asset (commitUpload); here only the counter
+        if (outcome.status === 'created') ctx.activity.count(link.link.id, 'upload', 1, correlationId);
         return reply
           .status(outcome.status === 'created' ? 201 : 200)
           .send({ id: outcome.assetId, status: outcome.status });
