@@ -42,6 +42,7 @@ afterAll(async () => {
 });
 
 /** Runs the real `immich` CLI (the @immich/cli package) with its config (auth.yml) under a temp HOME. */
+// Operands after `--`: a random API key may start with '-', which the CLI would otherwise read as an option.
 async function immich(...args: string[]): Promise<string> {
   const configDir = join(home, '.config', 'immich');
   const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
@@ -60,7 +61,7 @@ describe('@immich/cli', () => {
       writeFileSync(join(dir, `IMG_${i}.jpg`), await photo('jpeg', { seed: 900 + i, exif: EXIF }));
     writeFileSync(join(dir, 'screenshot.png'), await photo('png', { seed: 910 }));
 
-    const login = await immich('login', `${baseUrl}/api`, user.key);
+    const login = await immich('login', '--', `${baseUrl}/api`, user.key);
     expect(login).toMatch(/Logged in as/);
     expect(existsSync(join(home, '.config', 'immich', 'auth.yml'))).toBe(true);
 
@@ -110,7 +111,7 @@ describe('@immich/cli', () => {
     const dir = join(home, 'Holiday Album');
     mkdirSync(dir, { recursive: true });
     for (let i = 0; i < 2; i++) writeFileSync(join(dir, `P${i}.jpg`), await photo('jpeg', { seed: 950 + i }));
-    await immich('login', `${baseUrl}/api`, user.key);
+    await immich('login', '--', `${baseUrl}/api`, user.key);
     const out = await immich('upload', '--album', '--no-progress', dir);
     expect(out).toMatch(/Successfully uploaded 2 new assets/);
     const album = await h.tdb.db

@@ -110,18 +110,36 @@ describe('POST /share/:key/exports', () => {
   });
 });
 
+/** An event stream read as it arrives: `first` once its first event is complete, `all` once it ends. */
+function readEvents(stream: NodeJS.ReadableStream): { first: Promise<void>; all: Promise<string> } {
+  let text = '';
+  let firstSeen: () => void = () => {};
+  const first = new Promise<void>((resolve) => {
+    firstSeen = resolve;
+  });
+  const all = new Promise<string>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('\n\n')) firstSeen();
+    });
+    stream.on('end', () => resolve(text));
+    stream.on('error', reject);
+  });
+  return { first, all };
+}
+
 describe('GET /share/:key/exports/:id/events', () => {
   it('should stream progress as server-sent events until the export is ready', async () => {
     const a = await h.createAsset();
     const link = await h.createLink({ assetIds: [a.id] });
     const exp = (await post(`/share/${link.key}/exports`, {})).json();
-    const streaming = h.app.inject(`/share/${link.key}/exports/${exp.id}/events`);
-    await new Promise((r) => setTimeout(r, 300));
-    await completeExport(exp.id, Buffer.from('PK zip'));
-    const res = await streaming;
+    const res = await h.app.inject({ url: `/share/${link.key}/exports/${exp.id}/events`, payloadAsStream: true });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-    const events = res.body
+    const sse = readEvents(res.stream());
+    await sse.first; // the stream has sent its first event: the completion below is seen as a change
+    await completeExport(exp.id, Buffer.from('PK zip'));
+    const events = (await sse.all)
       .trim()
       .split('\n\n')
       .map((block) => JSON.parse(block.split('\n')[1]!.slice('data: '.length)));
@@ -134,11 +152,11 @@ describe('GET /share/:key/exports/:id/events', () => {
     const a = await h.createAsset();
     const link = await h.createLink({ assetIds: [a.id] });
     const exp = (await post(`/share/${link.key}/exports`, {})).json();
-    const streaming = app.inject(`/share/${link.key}/exports/${exp.id}/events`);
-    await new Promise((r) => setTimeout(r, 300));
+    const res = await app.inject({ url: `/share/${link.key}/exports/${exp.id}/events`, payloadAsStream: true });
+    const sse = readEvents(res.stream());
+    await sse.first;
     await app.close();
-    const res = await streaming;
-    expect(res.body).toContain('event: closing');
+    expect(await sse.all).toContain('event: closing');
   });
 
   it("should refuse another link's export and a locked link", async () => {

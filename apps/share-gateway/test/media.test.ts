@@ -1,5 +1,5 @@
 import exifr from 'exifr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';
 import { eventually, type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
 
@@ -74,17 +74,26 @@ describe('GET /share/:key/assets/:assetId/thumbnail|preview', () => {
   });
 
   it('should stop answering from memory when the cached link expires', async () => {
-    const asset = await h.createAsset();
-    const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
-    const expiresAt = new Date(Date.now() + 3000);
-    const link = await h.createLink({ assetIds: [asset.id], expiresAt });
-    const url = `/share/${link.key}/assets/${asset.id}/thumbnail`;
-    expect((await app.inject(url)).statusCode).toBe(200);
-    expect((await app.inject(url)).statusCode).toBe(200); // from memory
-    await new Promise((r) => setTimeout(r, expiresAt.getTime() - Date.now() + 50));
-    const expired = await app.inject(url);
-    expect(expired.statusCode).toBe(401);
-    expect(expired.json().message).toBe('Invalid share key');
+    // the clock is moved past the expiry, not waited for: only Date is faked (timers, sockets and the database
+    // keep real time), and before the app is built, so the gateway's clock is the faked one
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const asset = await h.createAsset();
+      const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+      const expiresAt = new Date(Date.now() + 30_000); // within the cache TTL
+      const link = await h.createLink({ assetIds: [asset.id], expiresAt });
+      const url = `/share/${link.key}/assets/${asset.id}/thumbnail`;
+      expect((await app.inject(url)).statusCode).toBe(200);
+      expect((await app.inject(url)).statusCode).toBe(200); // from memory
+      vi.setSystemTime(expiresAt.getTime() - 1000);
+      expect((await app.inject(url)).statusCode).toBe(200); // still from memory, a second before the expiry
+      vi.setSystemTime(expiresAt.getTime() + 1);
+      const expired = await app.inject(url);
+      expect(expired.statusCode).toBe(401);
+      expect(expired.json().message).toBe('Invalid share key');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('should answer 404 while a derivative is not ready, 400 for assets outside the link or malformed ids', async () => {
