@@ -1,4 +1,4 @@
-import type { ExportJobData } from '@immish/contracts';
+import { type ExportJobData, isUuid } from '@immish/contracts';
 import type { Db, ExportPartRecord, ExportRow } from '@immish/db';
 import {
   beginExportAttempt,
@@ -107,8 +107,6 @@ async function abortEarlierWrites(storage: BlobStore, prefix: string, log: Logge
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const isUnfixable = (err: unknown): boolean =>
   err instanceof BlobNotFoundError || err instanceof ArchiveError || err instanceof UnrecoverableError;
 
@@ -119,7 +117,7 @@ export async function processExportJob(
 ): Promise<ExportJobResult> {
   const { db, storage } = deps;
   const exportId = event?.data?.exportId;
-  if (typeof exportId !== 'string' || !UUID.test(exportId)) {
+  if (typeof exportId !== 'string' || !isUuid(exportId)) {
     throw new UnrecoverableError(`not an export.requested job: ${JSON.stringify(event?.data ?? null).slice(0, 200)}`);
   }
   const correlationId = event.correlationId;

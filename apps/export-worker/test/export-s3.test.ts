@@ -1,7 +1,8 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExportJobData } from '@immish/contracts';
-import { createUser, getExport, requestExport, serveExportPart } from '@immish/domain';
+import { createUser, exportPartToServe, getExport, requestExport } from '@immish/domain';
+import { serveDownloadPart } from '@immish/runtime';
 import { type BlobStore, createBlobStore } from '@immish/storage';
 import { createTestDatabase, type S3Emulator, startS3Emulator, type TestDatabase } from '@immish/testkit';
 import pino from 'pino';
@@ -75,7 +76,7 @@ describe('export job on the S3 driver', () => {
       },
       send() {},
     };
-    const served = await serveExportPart(reply, store, row, 1, { presignedRedirects: true });
+    const served = await serveDownloadPart(reply, store, exportPartToServe(row, 1), { presignedRedirects: true });
     expect(served.statusCode).toBe(302);
     expect(reply.statusCode).toBe(302);
     const location = reply.headers.location ?? '';

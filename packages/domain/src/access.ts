@@ -1,5 +1,5 @@
+import { isUuid, noAccess } from '@immish/contracts';
 import type { AlbumRole, Db } from '@immish/db';
-import { noAccess } from '@immish/runtime';
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 
 /**
@@ -172,11 +172,6 @@ const checkers: Record<Permission, Checker> = {
   'sharedLink.delete': ownedLinks,
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A plain UUID (what the checks accept; PostgreSQL's other spellings, such as `urn:uuid:` forms, are not). */
-export const isUuid = (id: string): boolean => UUID.test(id);
-
 /** The subset of `ids` the user may act on with `permission` (malformed ids are simply not allowed). */
 export async function checkAccess(
   db: Db,
@@ -184,7 +179,7 @@ export async function checkAccess(
   permission: Permission,
   ids: Iterable<string>,
 ): Promise<Set<string>> {
-  const valid = [...new Set(ids)].filter((id) => UUID.test(id));
+  const valid = [...new Set(ids)].filter((id) => isUuid(id));
   if (valid.length === 0) return new Set();
   return checkers[permission](db, userId, valid);
 }
@@ -211,7 +206,7 @@ export async function requireAlbumRole(
   permission: AlbumPermission,
   albumId: string,
 ): Promise<AlbumRole> {
-  const role = UUID.test(albumId) ? (await albumRoles(db, userId, [albumId])).get(albumId) : undefined;
+  const role = isUuid(albumId) ? (await albumRoles(db, userId, [albumId])).get(albumId) : undefined;
   if (!role || !albumRoleGrants[role].has(permission)) throw noAccess();
   return role;
 }

@@ -1,6 +1,6 @@
 import type { AlbumResponseDto, AlbumUserRole, NewEvent } from '@immish/contracts';
+import { invalid } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
-import { invalid } from '@immish/runtime';
 import {
   type AlbumCaller,
   albumActor,

@@ -5,8 +5,8 @@ import type {
   GetAlbumsQuery,
   NewEvent,
 } from '@immish/contracts';
+import { noAccess } from '@immish/contracts';
 import type { AlbumRole, Database, Db } from '@immish/db';
-import { noAccess } from '@immish/runtime';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { assetNotTrashed, assetVisibleTo } from './access.ts';

@@ -1,6 +1,6 @@
 import type { AlbumResponseDto, CreateAlbumDto, NewEvent, UpdateAlbumDto } from '@immish/contracts';
+import { invalid } from '@immish/contracts';
 import { appendEvents, type Db } from '@immish/db';
-import { invalid } from '@immish/runtime';
 import { assetNotTrashed } from './access.ts';
 import { shareableAssetIds } from './album-assets.ts';
 import { memberAddedEvents, resolveNewMembers } from './album-members.ts';

@@ -7,13 +7,11 @@ import type {
   ExifResponseDto,
   SanitizedAssetDto,
 } from '@immish/contracts';
+import { invalid, noAccess } from '@immish/contracts';
 import { type AssetRow, appendEvents, type Db } from '@immish/db';
 import { formatForMime } from '@immish/media';
-import { invalid, noAccess } from '@immish/runtime';
 import { sql } from 'kysely';
 import { assetNotTrashed } from './access.ts';
-
-export * from './asset-serving.ts';
 
 /** Every column of `assets` (for `selectFrom('assets').select(assetColumns)` in joins). */
 export const assetColumns = [

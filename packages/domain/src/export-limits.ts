@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { rateLimited } from '@immish/contracts';
 import type { Db } from '@immish/db';
-import { rateLimited } from '@immish/runtime';
 import { sql } from 'kysely';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Actor, ExportDto } from '@immish/contracts';
+import { invalid, isUuid, noAccess } from '@immish/contracts';
 import { appendEvents, type Db, type ExportOptionsRecord, type ExportRow } from '@immish/db';
-import { invalid, noAccess } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import { sql } from 'kysely';
 import { assetNotTrashed } from './access.ts';
@@ -55,8 +55,6 @@ export interface RequestExportResult {
   /** true when an identical export of the same requester was reused instead of queuing a new one */
   reused: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const exportActor = (requester: ExportRequester): Actor =>
   'userId' in requester ? { type: 'user', id: requester.userId } : { type: 'link', id: requester.sharedLinkId };
@@ -114,8 +112,8 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
   const maxPartSize = input.maxPartSize === undefined ? null : exportPartSizeStep(input.maxPartSize);
   if (input.assetIds === undefined && albumId === null) throw invalid('Give assetIds or albumId to export');
   const wanted = input.assetIds === undefined ? null : [...new Set(input.assetIds.map((id) => id.toLowerCase()))];
-  if (wanted?.some((id) => !UUID.test(id))) throw invalid('assetIds must be UUIDs');
-  if (albumId !== null && !UUID.test(albumId)) throw noAccess();
+  if (wanted?.some((id) => !isUuid(id))) throw invalid('assetIds must be UUIDs');
+  if (albumId !== null && !isUuid(albumId)) throw noAccess();
 
   let albumName: string | null = null;
   if (albumId !== null) {
@@ -232,7 +230,7 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
  * again builds a stripped one (the stripping mode is part of the reuse identity).
  */
 export async function getExport(db: Db, requester: ExportRequester, id: string): Promise<ExportRow> {
-  if (!UUID.test(id)) throw noAccess();
+  if (!isUuid(id)) throw noAccess();
   let query = db.selectFrom('exports').selectAll().where('id', '=', id);
   query =
     'userId' in requester

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Permission } from '@immish/contracts';
+import { forbidden, invalid, unauthenticated } from '@immish/contracts';
 import type { ApiKeyRow, Db, UserRow } from '@immish/db';
-import { forbidden, invalid, unauthenticated } from '@immish/runtime';
 
 /**
  * API keys: 32 random bytes (base64url) shown once; stored as SHA-256. A key has 256 bits of entropy, so a

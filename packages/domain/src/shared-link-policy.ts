@@ -1,4 +1,4 @@
-import { invalid } from '@immish/runtime';
+import { invalid } from '@immish/contracts';
 
 /**
  * The operator's link policy (docs/spec.md §4.4, env `LINK_*` of contracts `LinksApiEnv`). A request that breaks a

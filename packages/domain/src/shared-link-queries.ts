@@ -1,6 +1,7 @@
+import { isUuid } from '@immish/contracts';
 import type { AssetRow, Db, OutboxInsertRow, SharedLinkRow } from '@immish/db';
 import { CompiledQuery } from 'kysely';
-import { isUuid, ownedAssetSql } from './access.ts';
+import { ownedAssetSql } from './access.ts';
 import { assetColumns } from './assets.ts';
 import { Batcher } from './shared-link-batch.ts';
 

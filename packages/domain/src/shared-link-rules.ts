@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { invalid } from '@immish/runtime';
+import { invalid } from '@immish/contracts';
 import { verify as argon2Verify } from '@node-rs/argon2';
 import { hashPassword } from './users.ts';
 

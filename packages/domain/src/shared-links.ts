@@ -6,9 +6,9 @@ import type {
   SharedLinkEditDto,
   SharedLinkResponseDto,
 } from '@immish/contracts';
+import { conflict, invalid, isUuid, noAccess } from '@immish/contracts';
 import { appendEvents, type Db, type OutboxInsertRow, outboxEntries, type SharedLinkRow } from '@immish/db';
-import { conflict, invalid, noAccess } from '@immish/runtime';
-import { checkAccess, isUuid } from './access.ts';
+import { checkAccess } from './access.ts';
 import { loadLinkAssetRows, toSharedLinkResponseDtos } from './shared-link-dto.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './shared-link-policy.ts';
 import { findLinksWithAssets, insertLinkWithAssets, type LinkWithAssets } from './shared-link-queries.ts';

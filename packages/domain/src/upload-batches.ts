@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Actor, NewEvent, UploadBatchDto } from '@immish/contracts';
+import { insufficientStorage, invalid, isUuid, tooLarge } from '@immish/contracts';
 import { appendEvents, type Db } from '@immish/db';
-import { DomainError, insufficientStorage, invalid, tooLarge } from '@immish/runtime';
 import { isInsufficientStorage } from '@immish/storage';
 import {
   addUploadItem,
@@ -49,8 +49,6 @@ export interface ReceiveBatchInput {
   correlationId?: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * An upload batch from a multipart stream (docs/spec.md §4.2): an optional `albumId` field first, then file parts
  * (any field name). Each file becomes an item and goes through `receiveUpload`; a file refused at upload
@@ -71,7 +69,7 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
         if (batchId) throw invalid('albumId must come before the files in the multipart body');
         const value = typeof part.value === 'string' ? part.value.trim() : '';
         if (value === '') continue;
-        if (!UUID.test(value)) throw invalid('albumId must be a UUID');
+        if (!isUuid(value)) throw invalid('albumId must be a UUID');
         await input.authorizeAlbum?.(value);
         albumId = value;
         continue;
@@ -173,35 +171,6 @@ async function abandonReception(deps: UploadDeps, batchId: string): Promise<void
   } catch {
     // the original error is what the caller needs to see
   }
-}
-
-/**
- * Multipart parts, with a malformed body (bad boundary, cut-off part, not multipart at all) turned into a
- * 400 instead of surfacing as a parser exception (→ 500). Parser limit errors (413) keep their status.
- */
-export async function* partsOrBadRequest<T>(open: () => AsyncIterable<T>): AsyncGenerator<T> {
-  let iterator: AsyncIterator<T>;
-  try {
-    iterator = open()[Symbol.asyncIterator]();
-  } catch (err) {
-    throw asBadRequest(err);
-  }
-  while (true) {
-    let next: IteratorResult<T>;
-    try {
-      next = await iterator.next();
-    } catch (err) {
-      throw asBadRequest(err);
-    }
-    if (next.done) return;
-    yield next.value;
-  }
-}
-
-function asBadRequest(err: unknown): unknown {
-  const e = err as { statusCode?: number; code?: string; message?: string };
-  if (err instanceof DomainError || (e.statusCode && e.statusCode < 500) || e.code?.startsWith('FST_')) return err;
-  return invalid(`Malformed multipart/form-data body: ${e.message ?? String(err)}`);
 }
 
 /** Immich's upload form fields → upload metadata (`isFavorite` must be the text true/false). */

@@ -2,8 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { finished, PassThrough, type Readable, Transform } from 'node:stream';
 import {
   type Actor,
+  DomainError,
   FINAL_UPLOAD_ITEM_STATUSES,
+  invalid,
   type NewEvent,
+  noAccess,
+  tooLarge,
   type UploadBatchDto,
   type UploadBatchTotals,
   type UploadItemDto,
@@ -17,7 +21,6 @@ import {
   type UploadItemStatus,
 } from '@immish/db';
 import { SUPPORTED_FORMATS } from '@immish/media';
-import { DomainError, invalid, noAccess, tooLarge } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import { assetKeys, fileExtension, findAssetByChecksum, parseDurationToMs } from './assets.ts';
 

@@ -5,8 +5,8 @@ import type {
   UserAdminResponseDto,
   UserResponseDto,
 } from '@immish/contracts';
+import { conflict, invalid, noAccess } from '@immish/contracts';
 import type { ApiKeyRow, Db, UserRow } from '@immish/db';
-import { conflict, invalid, noAccess } from '@immish/runtime';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import { assertCanGrant, hashApiKey, newApiKeySecret } from './identity.ts';
 

@@ -2,7 +2,7 @@ export * from './concurrency.ts';
 export * from './config.ts';
 export * from './deadline.ts';
 export * from './errors.ts';
-export * from './http.ts';
+export * from './http/index.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './observability.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { errorBody, readinessReport } from './http.ts';
+import { errorBody, readinessReport } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 

@@ -18,16 +18,14 @@ import {
   bulkUploadCheck,
   duplicateByChecksum,
   parseChecksum,
-  partsOrBadRequest,
   receiveAssetUpload,
   requireAccess,
   requireAssetRow,
-  serveBlob,
   toAssetResponseDto,
   trashAssets,
   type UploadPart,
 } from '@immish/domain';
-import { invalid, notFound } from '@immish/runtime';
+import { invalid, notFound, partsOrBadRequest, serveBlob } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';

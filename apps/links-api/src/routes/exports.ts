@@ -3,12 +3,13 @@ import { ExportCreateDto, ExportDto, ExportPartParams, IdParams, IMMISH_ROUTE_PE
 import {
   deleteExport,
   type ExportRequester,
+  exportPartToServe,
   getExport,
   requestExport,
   requireAccess,
-  serveExportPart,
   toExportDto,
 } from '@immish/domain';
+import { serveDownloadPart } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
@@ -99,7 +100,7 @@ export const exportsRoutes =
       },
       async (req, reply) => {
         const row = await getExport(db, requester(req), req.params.id);
-        await serveExportPart(reply, storage, row, req.params.n, {
+        await serveDownloadPart(reply, storage, exportPartToServe(row, req.params.n), {
           range: header(req, 'range'),
           ifRange: header(req, 'if-range'),
           presignedRedirects: config.S3_PRESIGNED_REDIRECTS,

@@ -1,15 +1,8 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, IMMISH_ROUTE_PERMISSIONS, UPLOAD_BATCH_ALBUM_PERMISSION, UploadBatchDto } from '@immish/contracts';
-import {
-  getUploadBatch,
-  partsOrBadRequest,
-  receiveUploadBatch,
-  requireAccess,
-  requirePermission,
-  type UploadPart,
-} from '@immish/domain';
-import { invalid } from '@immish/runtime';
+import { getUploadBatch, receiveUploadBatch, requireAccess, requirePermission, type UploadPart } from '@immish/domain';
+import { invalid, partsOrBadRequest } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { caller } from '../auth.ts';
 import type { LinksApiDeps } from '../deps.ts';

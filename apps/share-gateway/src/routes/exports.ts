@@ -5,12 +5,12 @@ import {
   countLinkExportDownload,
   type ExportRequester,
   exportClientKey,
+  exportPartToServe,
   getExport,
   requestExport,
-  serveExportPart,
   toExportDto,
 } from '@immish/domain';
-import { forbidden, noAccess } from '@immish/runtime';
+import { forbidden, noAccess, serveDownloadPart } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { linkAssetIdsAmong } from '../link-assets.ts';
@@ -207,14 +207,14 @@ export const exportRoutes =
           countLinkExportDownload(db, link.link.id).catch((e) =>
             reply.log.warn({ err: (e as Error).message }, 'could not count a link download'),
           );
-        // listen before sending (a small part can be sent before serveExportPart returns); judge after
+        // listen before sending (a small part can be sent before serveDownloadPart returns); judge after
         let finished = false;
         let countOnFinish = false;
         reply.raw.once('finish', () => {
           finished = true;
           if (countOnFinish) void count();
         });
-        const result = await serveExportPart(reply, storage, row, req.params.n, {
+        const result = await serveDownloadPart(reply, storage, exportPartToServe(row, req.params.n), {
           range: req.headers.range,
           ifRange: req.headers['if-range'] as string | undefined,
           presignedRedirects: config.S3_PRESIGNED_REDIRECTS,

@@ -2,9 +2,9 @@ import { pipeline, type Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetOriginalQuery, AssetThumbnailQuery, IdParams, ShareAssetParams } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { anonymousFileName, blobError, serveBlob } from '@immish/domain';
+import { anonymousFileName } from '@immish/domain';
 import { createMetadataStripper } from '@immish/media';
-import { forbidden, notFound } from '@immish/runtime';
+import { blobError, etagMatches, forbidden, notFound, serveBlob } from '@immish/runtime';
 import { contentDisposition, contentTypeFromKey } from '@immish/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
@@ -13,12 +13,6 @@ import { type GatewayContext, peekRecipient, requireRecipient, requireRecipientA
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err, 404: err, 416: err };
-/** `If-None-Match` names `etag` (weak comparison, `*` included). */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  const bare = (t: string) => t.trim().replace(/^W\//, '');
-  return header.split(',').some((t) => t.trim() === '*' || bare(t) === bare(etag));
-}
 
 const MediaKind = Type.Union([Type.Literal('thumbnail'), Type.Literal('preview'), Type.Literal('original')]);
 type MediaKind = Type.Static<typeof MediaKind>;

@@ -1,3 +1,4 @@
+import { isUuid } from '@immish/contracts';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
@@ -35,8 +36,6 @@ const UNLOCK_ERRORS: Record<string, string> = {
   invalid_password: 'Wrong password. Try again.',
   too_many_attempts: 'Too many wrong passwords. Try again later.',
 };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const Segment = Type.String({ minLength: 1, maxLength: 512 });
 const PageQuery = Type.Object({
@@ -189,12 +188,12 @@ export const pageRoutes =
       const link = await resolvePageLink(req, reply);
       if (!link) return reply;
       const { assetId } = req.params;
-      const position = UUID.test(assetId) ? await linkAssetPosition(db, link, assetId.toLowerCase()) : null;
+      const position = isUuid(assetId) ? await linkAssetPosition(db, link, assetId.toLowerCase()) : null;
       if (!position) {
         const b = base(link, await countLinkAssets(db, link));
         return html(
           reply,
-          UUID.test(assetId) ? 404 : 400,
+          isUuid(assetId) ? 404 : 400,
           messagePage({
             assets,
             title: 'Photo not found',

@@ -4,14 +4,13 @@ import { AssetMediaResponseDto, AssetUploadQuery, ShareParams, UploadBatchDto } 
 import {
   getUploadBatch,
   parseChecksum,
-  partsOrBadRequest,
   receiveAssetUpload,
   receiveUploadBatch,
   type ThroughLink,
   type UploadPart,
   type UploadPlacement,
 } from '@immish/domain';
-import { invalid, unauthenticated } from '@immish/runtime';
+import { invalid, partsOrBadRequest, unauthenticated } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { shownAssetIdByChecksum } from '../link-assets.ts';

@@ -5,15 +5,15 @@ import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { registerResponseDeadline } from './deadline.ts';
+import { registerResponseDeadline } from '../deadline.ts';
 import {
   DomainError,
   isBackingServiceDown,
   isStatementTimeout,
   isStorageFull,
   STORAGE_FULL_MESSAGE,
-} from './errors.ts';
-import type { Metrics } from './metrics.ts';
+} from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
 
 export interface RouteInfo {
   method: string;

@@ -1,4 +1,4 @@
-import { DomainError, invalid, noAccess, unavailable } from '@immish/runtime';
+import { DomainError, gone, invalid, noAccess, unavailable } from '@immish/contracts';
 import {
   type BlobInfo,
   type BlobStore,
@@ -6,8 +6,10 @@ import {
   contentDisposition,
   RangeNotSatisfiableError,
 } from '@immish/storage';
+import { parseByteRange } from './byte-range.ts';
+import { etagMatches } from './etag.ts';
 
-/** The part of a fastify reply serveBlob needs (kept structural so this package does not depend on fastify). */
+/** The part of a fastify reply serveBlob needs (structural, so a test can pass a plain object). */
 export interface BlobReply {
   status(statusCode: number): unknown;
   header(name: string, value: string): unknown;
@@ -19,7 +21,7 @@ export interface ServeBlobOptions {
   range?: string | undefined;
   /** the request's `If-None-Match` header: a match answers 304 */
   ifNoneMatch?: string | undefined;
-  /** the request's `If-Range` header: the range is honoured only when it matches the current ETag */
+  /** the request's `If-Range` header: the range is honoured only when it matches the current ETag (strongly) */
   ifRange?: string | undefined;
   /** an ETag to use instead of the store's (must be quoted) */
   etag?: string;
@@ -33,38 +35,6 @@ export interface ServeBlobOptions {
   presignSeconds?: number;
   /** answer headers only (HEAD) */
   headOnly?: boolean;
-}
-
-export type ParsedByteRange = { start: number; end: number } | 'unsatisfiable' | null;
-
-/**
- * Parses a `Range` header against an object size (RFC 9110 §14.1.2). Returns null when the header is
- * absent, malformed or asks for several ranges (the whole object is then served, as the RFC allows),
- * 'unsatisfiable' when it cannot be served (→ 416).
- */
-export function parseByteRange(header: string | undefined, size: number): ParsedByteRange {
-  if (!header) return null;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m) return null;
-  const [, a = '', b = ''] = m;
-  if (a === '' && b === '') return null;
-  if (a === '') {
-    const suffix = Number(b);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(a);
-  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
-  if (b !== '' && Number(b) < start) return null; // syntactically invalid → ignore
-  if (start >= size) return 'unsatisfiable';
-  return { start, end };
-}
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  const weakless = (t: string) => t.trim().replace(/^W\//, '');
-  return header.split(',').some((t) => weakless(t) === weakless(etag));
 }
 
 /** Maps blob-store failures onto domain errors (a missing object is "not found" like any missing asset). */
@@ -123,7 +93,7 @@ export async function serveBlob(reply: BlobReply, storage: BlobStore, key: strin
     }
   }
 
-  const rangeAllowed = !opts.ifRange || etagMatches(opts.ifRange, etag);
+  const rangeAllowed = !opts.ifRange || etagMatches(opts.ifRange, etag, 'strong');
   const range = rangeAllowed ? parseByteRange(opts.range, info.size) : null;
   reply.header('content-type', contentType);
   if (range === 'unsatisfiable') {
@@ -149,4 +119,70 @@ export async function serveBlob(reply: BlobReply, storage: BlobStore, key: strin
     }
     throw blobError(err);
   }
+}
+
+/** A file offered for download in parts (an export's zip part): where it is, its size, name and ETag. */
+export interface DownloadPart {
+  storageKey: string;
+  size: number;
+  fileName: string;
+  /** quoted, strong */
+  etag: string;
+}
+
+export interface ServeDownloadPartOptions {
+  /** the request's `Range` header */
+  range?: string | undefined;
+  /** the request's `If-Range` header: a range is honoured only if it still names this part's ETag */
+  ifRange?: string | undefined;
+  /** the request's `If-None-Match` header */
+  ifNoneMatch?: string | undefined;
+  /** S3_PRESIGNED_REDIRECTS: answer 302 to a presigned URL (s3 driver only) instead of proxying */
+  presignedRedirects?: boolean;
+}
+
+export interface ServeDownloadPartResult {
+  /** 304 when If-None-Match named the part's ETag */
+  statusCode: 200 | 206 | 302 | 304;
+  /**
+   * Whether this response carries (or redirects to) the part's last byte: the gateway counts a
+   * completed download (`countLinkExportDownload`) for the last part once such a response finished.
+   */
+  deliversLastByte: boolean;
+}
+
+/** Presigned URLs for download parts live this long (docs/spec.md §5.3: ≤ 60 s). */
+export const DOWNLOAD_PRESIGN_SECONDS = 60;
+
+/**
+ * Sends one download part (docs/spec.md §7 "Downloads") through `serveBlob`: Content-Length, RFC 6266
+ * Content-Disposition (attachment), Accept-Ranges, single byte ranges (206, resume; If-Range), 416 for a range
+ * past the end; with the S3 driver and presigned redirects on, a 302 to a URL valid 60 s. Whether the part may
+ * be served at all is the domain's rule (`exportPartToServe`); an archive gone from storage answers 410.
+ */
+export async function serveDownloadPart(
+  reply: BlobReply & { readonly statusCode?: number },
+  storage: BlobStore,
+  part: DownloadPart,
+  opts: ServeDownloadPartOptions = {},
+): Promise<ServeDownloadPartResult> {
+  if (!(await storage.head(part.storageKey))) throw gone('This export is no longer available; request a new one');
+  const rangeApplies = opts.ifRange === undefined || etagMatches(opts.ifRange, part.etag, 'strong');
+  const range = rangeApplies ? parseByteRange(opts.range, part.size) : null;
+  const presigned = opts.presignedRedirects === true && storage.driver === 's3';
+  await serveBlob(reply, storage, part.storageKey, {
+    range: opts.range,
+    ifRange: opts.ifRange,
+    ifNoneMatch: opts.ifNoneMatch,
+    etag: part.etag,
+    fileName: part.fileName,
+    disposition: 'attachment',
+    contentType: 'application/zip',
+    ...(presigned ? { presignSeconds: DOWNLOAD_PRESIGN_SECONDS } : {}),
+  });
+  const expected = presigned ? 302 : range && range !== 'unsatisfiable' ? 206 : 200;
+  const statusCode = reply.statusCode === 304 ? 304 : expected;
+  const deliversLastByte =
+    statusCode !== 304 && (range === null || (range !== 'unsatisfiable' && range.end === part.size - 1));
+  return { statusCode, deliversLastByte };
 }

@@ -1,0 +1,5 @@
+export * from './app.ts';
+export * from './byte-range.ts';
+export * from './etag.ts';
+export * from './multipart.ts';
+export * from './serve-blob.ts';
