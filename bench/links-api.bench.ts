@@ -59,8 +59,7 @@ async function serve(): Promise<void> {
   const db = createDb(pool);
   const redis = new Redis(config.REDIS_URL);
   const storage = createBlobStore({ driver: 'fs', root: storageRoot });
-  // `pool` as main.ts passes it (its backing services' pool): the app prepares its hot statements on it.
-  const app = await buildApp({ config, db, pool, storage, redis, logger: false });
+  const app = await buildApp({ config, db, storage, redis, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
 
   // The baseline: a bare fastify route, one indexed SELECT (primary key), same pool.

@@ -6,7 +6,6 @@ import { createHttpApp } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { registerAuth } from './auth.ts';
 import type { LinksApiDeps } from './deps.ts';
-import { preparingDb } from './prepared-pool.ts';
 import { albumsRoutes } from './routes/albums.ts';
 import { assetsRoutes } from './routes/assets.ts';
 import { exportsRoutes } from './routes/exports.ts';
@@ -19,8 +18,7 @@ export type LinksApp = FastifyInstance;
 export type { LinksApiDeps };
 
 /** Builds the owner API (docs/spec.md §4). No listening: main.ts listens, tests inject or listen on port 0. */
-export async function buildApp(given: LinksApiDeps): Promise<FastifyInstance> {
-  const deps: LinksApiDeps = given.pool ? { ...given, db: preparingDb(given.pool) } : given;
+export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   const app = createHttpApp({
     logger: deps.logger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,

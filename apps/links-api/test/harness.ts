@@ -44,8 +44,7 @@ export async function startLinksApi(env: Record<string, string> = {}): Promise<L
   });
   const storage = createBlobStore({ driver: 'fs', root: storageRoot });
   const redis = new Redis(redisUrl);
-  // `pool` as main.ts passes it: the app runs its marked hot statements as prepared statements on it.
-  const app = await buildApp({ config, db: tdb.db, pool: tdb.pool, storage, redis, logger: false });
+  const app = await buildApp({ config, db: tdb.db, storage, redis, logger: false });
   await app.ready();
   const a = await ensureAdmin(tdb.db, 'admin@immish.test');
   const admin = { id: a.user.id, email: a.user.email, key: a.secret, headers: { 'x-api-key': a.secret } };

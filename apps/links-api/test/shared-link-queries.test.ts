@@ -6,16 +6,13 @@ import {
   type LinkContext,
   listSharedLinks,
   permissiveLinkPolicy,
-  preparedName,
-  preparedSql,
 } from '@immish/domain';
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preparingDb } from '../src/prepared-pool.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 import { insertAsset } from './shared-links.fixtures.ts';
 
-/** The fixed-SQL paths of the shared-link routes: prepared statements, link-with-assets rows, batched statements. */
+/** The fixed-SQL paths of the shared-link routes: link-with-assets rows, the create transaction, concurrent calls. */
 let h: LinksApiHarness;
 let owner: TestUser;
 
@@ -31,51 +28,6 @@ const context = (userId: string): LinkContext => ({
   userId,
   publicUrl: 'http://share.test',
   policy: permissiveLinkPolicy,
-});
-
-describe('preparingPool', () => {
-  it('should run marked statements as named prepared statements and leave the rest alone', async () => {
-    const pdb = preparingDb(h.tdb.pool);
-    const names = await pdb.connection().execute(async (c) => {
-      const marked = preparedSql('test_marked', 'SELECT $1::int + 1 AS n');
-      const a = await c.executeQuery<{ n: number }>(CompiledQuery.raw(marked, [1]));
-      const b = await c.executeQuery<{ n: number }>(CompiledQuery.raw(marked, [41])); // same statement, bound again
-      const plain = await c.executeQuery<{ n: number }>(CompiledQuery.raw('SELECT $1::int + 1 AS n', [2]));
-      expect([a.rows[0]?.n, b.rows[0]?.n, plain.rows[0]?.n]).toEqual([2, 42, 3]);
-      const { rows } = await c.executeQuery<{ name: string }>(
-        CompiledQuery.raw('SELECT name FROM pg_prepared_statements ORDER BY name', []),
-      );
-      return rows.map((r) => r.name);
-    });
-    expect(names).toContain('test_marked');
-    expect(names.filter((n) => n !== 'test_marked' && !n.startsWith('shared_links_'))).toEqual([]);
-    await pdb.destroy(); // the pool belongs to its creator: still usable afterwards
-    expect((await h.tdb.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
-  });
-
-  it('should read a statement name only from a leading mark', () => {
-    expect(preparedName(preparedSql('a_name', 'SELECT 1'))).toBe('a_name');
-    expect(preparedName('SELECT 1 /* prepared:x */')).toBeUndefined();
-    expect(preparedName('/* prepared: */ SELECT 1')).toBeUndefined();
-  });
-
-  it('should give the same links and transactions through the prepared view as through the plain pool', async () => {
-    const pdb = preparingDb(h.tdb.pool);
-    const assetId = await insertAsset(h.tdb.db, owner.id);
-    const ctx = context(owner.id);
-    const created = await createSharedLink(pdb, ctx, { type: 'INDIVIDUAL', assetIds: [assetId] });
-    expect(await listSharedLinks(pdb, ctx, { id: created.id })).toEqual([created]);
-    expect(await listSharedLinks(h.tdb.db, ctx, { id: created.id })).toEqual([created]);
-    expect(await listSharedLinks(pdb, ctx)).toEqual(await listSharedLinks(h.tdb.db, ctx));
-    // a transaction through the view still rolls back as one
-    await expect(
-      pdb.transaction().execute(async (trx) => {
-        await trx.deleteFrom('shared_links').where('id', '=', created.id).execute();
-        throw new Error('roll back');
-      }),
-    ).rejects.toThrow('roll back');
-    expect(await listSharedLinks(h.tdb.db, ctx, { id: created.id })).toHaveLength(1);
-  });
 });
 
 describe('link rows with their assets', () => {
@@ -108,7 +60,7 @@ describe('link rows with their assets', () => {
       .selectAll()
       .where('id', '=', linkId)
       .executeTakeFirstOrThrow();
-    for (const db of [h.tdb.db, preparingDb(h.tdb.pool)]) {
+    for (const db of [h.tdb.db]) {
       const [found] = await findLinksWithAssets(db, { ownerId: owner.id, id: linkId });
       expect(found?.link).toEqual(linkRow);
       expect(found?.assets).toEqual([columnWise]);
@@ -134,7 +86,7 @@ describe('link rows with their assets', () => {
   });
 });
 
-describe('createSharedLink in one statement', () => {
+describe('createSharedLink in one transaction', () => {
   it('should write nothing (no link, no event) when one asset is not the caller’s, naming it', async () => {
     const mine = await insertAsset(h.tdb.db, owner.id);
     const other = await h.newUser('other');
@@ -151,7 +103,7 @@ describe('createSharedLink in one statement', () => {
           .executeTakeFirstOrThrow(),
       ]);
     const before = await count();
-    for (const db of [h.tdb.db, preparingDb(h.tdb.pool)]) {
+    for (const db of [h.tdb.db]) {
       await expect(
         createSharedLink(db, context(owner.id), { type: 'INDIVIDUAL', assetIds: [mine, theirs.toUpperCase()] }),
       ).rejects.toThrow(`Assets not found or no access: ${theirs}`);
@@ -161,7 +113,7 @@ describe('createSharedLink in one statement', () => {
 
   it('should write the link, its assets and its event together', async () => {
     const assetId = await insertAsset(h.tdb.db, owner.id);
-    const link = await createSharedLink(preparingDb(h.tdb.pool), context(owner.id), {
+    const link = await createSharedLink(h.tdb.db, context(owner.id), {
       type: 'INDIVIDUAL',
       assetIds: [assetId.toUpperCase(), assetId],
     });
@@ -185,7 +137,7 @@ describe('createSharedLink in one statement', () => {
   });
 });
 
-describe('concurrent calls (batched statements)', () => {
+describe('concurrent calls', () => {
   it('should give each of many concurrent creates its own outcome, and write exactly the successful ones', async () => {
     const ctx = context(owner.id);
     const other = await h.newUser('stranger');

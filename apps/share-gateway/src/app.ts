@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
-import { LinkActivityRecorder } from './link-assets.ts';
+import { LinkActivityRecorder } from './link-activity.ts';
 import { LinkResolver } from './link-resolver.ts';
 import type { GatewayContext } from './recipient.ts';
 import { exportRoutes } from './routes/exports.ts';

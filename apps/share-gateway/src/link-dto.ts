@@ -10,7 +10,7 @@ import type { ActiveLink } from './link-resolver.ts';
  */
 /**
  * Who owns what when a link hides metadata. Immich's schema pins ids to UUIDv4, which the nil UUID is not,
- * so a fixed v4-shaped id stands for "hidden" (NOTE for domain/assets.ts: its NIL_UUID fails that pattern).
+ * so a fixed v4-shaped id stands for "hidden" (NOTE for domain/assets/dto.ts: its NIL_UUID fails that pattern).
  */
 export const HIDDEN_OWNER_ID = '00000000-0000-4000-8000-000000000000';
 

@@ -1,9 +1,10 @@
 import type { AssetRow } from '@immish/db';
+import { requireLinkAsset } from '@immish/domain';
 import type { ConcurrencyGate } from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
-import { type LinkActivityRecorder, requireLinkAsset } from './link-assets.ts';
+import type { LinkActivityRecorder } from './link-activity.ts';
 import { type ActiveLink, credentialOf, type LinkCredential, type LinkResolver } from './link-resolver.ts';
 import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieName } from './unlock.ts';
 
@@ -90,8 +91,9 @@ export function setUnlockCookie(
 export const linkPathSegment = (link: ActiveLink): string => link.link.slug ?? link.link.key;
 
 /**
- * The asset, when it belongs to the link (else 400 "Not found or no access"), cached with the link: a grid
- * of thumbnails asks for each asset again and again. Stale at most LINK_CACHE_TTL_MS after a change.
+ * The asset, when the link shows it (else checkLinkAccess's 400 "Asset not found in this shared link"), cached
+ * with the link: a grid of thumbnails asks for each asset again and again. Stale at most LINK_CACHE_TTL_MS after
+ * a change.
  */
 export async function requireRecipientAsset(ctx: GatewayContext, link: ActiveLink, assetId: string): Promise<AssetRow> {
   return ctx.links.assets.getOrLoad(

@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createDb, createPool, type Db } from '@immish/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LinkActivityRecorder } from '../src/link-assets.ts';
+import { LinkActivityRecorder } from '../src/link-activity.ts';
 import { eventually, type GatewayHarness, startGateway } from './harness.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { linkAssetPosition, listLinkAssets } from '@immish/domain';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkAssetPosition, listLinkAssets } from '../src/link-assets.ts';
 import { LinkResolver } from '../src/link-resolver.ts';
 import { GRID_PAGE_SIZE } from '../src/routes/pages.ts';
 import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';

@@ -1,9 +1,11 @@
-import { isUuid, noAccess } from '@immish/contracts';
-import type { AlbumRole, Db } from '@immish/db';
+import { type DomainError, forbidden, isUuid, noAccess, unauthenticated } from '@immish/contracts';
+import type { AlbumRole, Db, SharedLinkRow } from '@immish/db';
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 
 /**
- * The one access module (docs/architecture.md "One place for each rule"). Every owner route asks it before acting.
+ * The one access module (docs/architecture.md "One access module for owners and recipients"). Every owner route
+ * asks `requireAccess` (or `requireAlbumRole`) before acting; every recipient path, the gateway's in-memory fast
+ * path included, asks `checkLinkAccess`.
  * Deny by default; bulk checks over id sets; a lookup table instead of a switch. Failures are domain errors
  * (400 "Not found or no access", like Immich: a foreign id and a missing id look the same).
  */
@@ -17,7 +19,7 @@ export type AlbumPermission =
   | 'album.manageMembers'
   | 'album.share';
 
-export type AssetPermission = 'asset.read' | 'asset.download' | 'asset.update' | 'asset.delete' | 'asset.share';
+export type AssetPermission = 'asset.read' | 'asset.download' | 'asset.delete' | 'asset.share';
 export type LinkPermission = 'sharedLink.read' | 'sharedLink.update' | 'sharedLink.delete';
 export type Permission = AlbumPermission | AssetPermission | LinkPermission;
 
@@ -101,7 +103,7 @@ export async function someHiddenByTrash(
 type Checker = (db: Db, userId: string, ids: readonly string[]) => Promise<Set<string>>;
 
 /**
- * The `asset.update` / `asset.delete` / `asset.share` rule as SQL, for statements that fold the check into their
+ * The `asset.delete` / `asset.share` rule as SQL, for statements that fold the check into their
  * write (creating shared links): the condition that the `assets` row `alias` is the asset `idExpr` and belongs
  * to the user `userExpr` (SQL expressions: parameters or columns).
  */
@@ -164,7 +166,6 @@ const checkers: Record<Permission, Checker> = {
   'album.share': albumChecker('album.share'),
   'asset.read': readableAssets,
   'asset.download': readableAssets,
-  'asset.update': ownedAssets,
   'asset.delete': ownedAssets,
   'asset.share': ownedAssets,
   'sharedLink.read': ownedLinks,
@@ -209,4 +210,56 @@ export async function requireAlbumRole(
   const role = isUuid(albumId) ? (await albumRoles(db, userId, [albumId])).get(albumId) : undefined;
   if (!role || !albumRoleGrants[role].has(permission)) throw noAccess();
   return role;
+}
+
+/**
+ * What a link recipient may do (docs/spec.md §5): see what the link shows (pages, thumbnails, previews), download
+ * originals and archives, upload through it. The link itself is resolved and unlocked before (the gateway's link
+ * resolution); these are the rules on top of that.
+ */
+export type RecipientPermission = 'link.view' | 'link.download' | 'link.upload';
+
+export const DOWNLOADS_DISABLED =
+  'Downloads are disabled for this shared link; only thumbnails and previews can be viewed';
+export const UPLOADS_DISABLED = 'This shared link does not allow uploads';
+export const NOT_IN_LINK = 'Asset not found in this shared link';
+
+/** Each permission's condition on the link's settings (view needs none); Immich answers 401 for uploads. */
+const recipientGrants: Record<RecipientPermission, (link: LinkSettings) => DomainError | null> = {
+  'link.view': () => null,
+  'link.download': (link) => (link.allow_download ? null : forbidden(DOWNLOADS_DISABLED)),
+  'link.upload': (link) => (link.allow_upload ? null : unauthenticated(UPLOADS_DISABLED)),
+};
+
+type LinkSettings = Pick<SharedLinkRow, 'allow_download' | 'allow_upload'>;
+
+/**
+ * Why the recipient of `link` may not do `permission` on `assetIds`, or null when they may: the link's setting
+ * first (403/401), then every asset must be one the link shows (400 "Asset not found in this shared link", like a
+ * missing one). `shown` are the ids the link was found to show among `assetIds` (a query of
+ * shared-links/recipient.ts, or the gateway's cache of one); ids compare case-insensitively. For callers that
+ * answer a refusal in their own form (the share page renders HTML); everyone else calls `checkLinkAccess`.
+ */
+export function linkAccessRefusal(
+  link: LinkSettings,
+  permission: RecipientPermission,
+  assetIds: readonly string[] = [],
+  shown: Iterable<string> = [],
+): DomainError | null {
+  const refusal = recipientGrants[permission](link);
+  if (refusal) return refusal;
+  if (assetIds.length === 0) return null;
+  const members = new Set([...shown].map((id) => id.toLowerCase()));
+  return assetIds.every((id) => members.has(id.toLowerCase())) ? null : noAccess(NOT_IN_LINK);
+}
+
+/** Throws `linkAccessRefusal`'s refusal, if any: the recipient check every gateway path makes. */
+export function checkLinkAccess(
+  link: LinkSettings,
+  permission: RecipientPermission,
+  assetIds: readonly string[] = [],
+  shown: Iterable<string> = [],
+): void {
+  const refusal = linkAccessRefusal(link, permission, assetIds, shown);
+  if (refusal) throw refusal;
 }

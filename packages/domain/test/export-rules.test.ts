@@ -1,6 +1,7 @@
 import { MAX_EXPORT_PART_SIZE, MIN_EXPORT_PART_SIZE } from '@immish/contracts';
 import { describe, expect, it } from 'vitest';
-import { exportClientKey, exportPartSizeStep } from '../src/index.ts';
+import { exportClientKey } from '../src/exports/limits.ts';
+import { exportPartSizeStep } from '../src/exports/service.ts';
 
 describe('exportPartSizeStep', () => {
   const MiB = 1024 * 1024;

@@ -17,6 +17,7 @@ import {
   linkPolicyFromConfig,
   listSharedLinks,
   removeSharedLinkAssets,
+  requireAccess,
   updateSharedLink,
 } from '@immish/domain';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -28,7 +29,10 @@ const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err };
 const tags = ['shared-links'];
 
-/** docs/spec.md §4.4 — Immich-compatible shared links (owner side). Only the link's owner sees or changes it. */
+/**
+ * docs/spec.md §4.4 — Immich-compatible shared links (owner side). Only the link's owner sees or changes it: each
+ * route on one link authorizes with the access module (`sharedLink.*`) before calling the domain, as album routes do.
+ */
 export const sharedLinksRoutes =
   ({ db, config }: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {
@@ -80,7 +84,10 @@ export const sharedLinksRoutes =
           response: { 200: SharedLinkResponseDto, ...errors },
         },
       },
-      async (req) => getSharedLink(db, context(req), req.params.id),
+      async (req) => {
+        await requireAccess(db, caller(req).user.id, 'sharedLink.read', req.params.id);
+        return getSharedLink(db, context(req), req.params.id);
+      },
     );
 
     app.patch(
@@ -95,7 +102,10 @@ export const sharedLinksRoutes =
           response: { 200: SharedLinkResponseDto, ...errors, 409: err },
         },
       },
-      async (req) => updateSharedLink(db, context(req), req.params.id, req.body),
+      async (req) => {
+        await requireAccess(db, caller(req).user.id, 'sharedLink.update', req.params.id);
+        return updateSharedLink(db, context(req), req.params.id, req.body);
+      },
     );
 
     app.delete(
@@ -110,6 +120,7 @@ export const sharedLinksRoutes =
         },
       },
       async (req, reply) => {
+        await requireAccess(db, caller(req).user.id, 'sharedLink.delete', req.params.id);
         await deleteSharedLink(db, context(req), req.params.id);
         return reply.status(204).send(null);
       },
@@ -127,7 +138,10 @@ export const sharedLinksRoutes =
           response: { 200: Type.Array(AssetIdsResponseDto), ...errors },
         },
       },
-      async (req) => addSharedLinkAssets(db, context(req), req.params.id, req.body.assetIds),
+      async (req) => {
+        await requireAccess(db, caller(req).user.id, 'sharedLink.update', req.params.id);
+        return addSharedLinkAssets(db, context(req), req.params.id, req.body.assetIds);
+      },
     );
 
     app.delete(
@@ -142,6 +156,9 @@ export const sharedLinksRoutes =
           response: { 200: Type.Array(AssetIdsResponseDto), ...errors },
         },
       },
-      async (req) => removeSharedLinkAssets(db, context(req), req.params.id, req.body.assetIds),
+      async (req) => {
+        await requireAccess(db, caller(req).user.id, 'sharedLink.update', req.params.id);
+        return removeSharedLinkAssets(db, context(req), req.params.id, req.body.assetIds);
+      },
     );
   };

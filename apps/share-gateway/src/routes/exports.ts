@@ -2,18 +2,19 @@ import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ExportDto, ExportPartParams, ShareExportCreateDto, ShareParams } from '@immish/contracts';
 import {
+  checkLinkAccess,
   countLinkExportDownload,
   type ExportRequester,
   exportClientKey,
   exportPartToServe,
   getExport,
+  linkAssetIdsAmong,
   requestExport,
   toExportDto,
 } from '@immish/domain';
-import { forbidden, noAccess, serveDownloadPart } from '@immish/runtime';
+import { serveDownloadPart } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
-import { linkAssetIdsAmong } from '../link-assets.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, isUnlocked, requireRecipient } from '../recipient.ts';
 
@@ -23,12 +24,6 @@ const errors = { 400: err, 401: err, 403: err };
 const SSE_INTERVAL_MS = 1000;
 /** an event stream ends after this long even if the export is still running (the client reconnects) */
 const SSE_MAX_MS = 15 * 60_000;
-
-export const DOWNLOADS_DISABLED = 'Downloads are disabled for this shared link';
-
-const requireDownloads = (link: ActiveLink) => {
-  if (!link.link.allow_download) throw forbidden(DOWNLOADS_DISABLED);
-};
 
 /**
  * Exports are scoped to the link, with what it hides now: its exports are built without metadata while it
@@ -66,12 +61,10 @@ export const exportRoutes =
       },
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
-        requireDownloads(link);
+        checkLinkAccess(link.link, 'link.download');
         const requested = req.body.assetIds;
-        if (requested) {
-          const inLink = await linkAssetIdsAmong(db, link, requested);
-          if (requested.some((id) => !inLink.has(id))) throw noAccess('Asset not found in this shared link');
-        }
+        if (requested)
+          checkLinkAccess(link.link, 'link.download', requested, await linkAssetIdsAmong(db, link, requested));
         let assetIds = requested;
         if (!assetIds && link.link.type === 'INDIVIDUAL') {
           const rows = await db
@@ -200,7 +193,7 @@ export const exportRoutes =
       },
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
-        requireDownloads(link);
+        checkLinkAccess(link.link, 'link.download');
         const row = await getExport(db, linkRequester(link), req.params.id);
         const isLastPart = req.params.n === Math.max(0, ...row.parts.map((p) => p.index));
         const count = () =>

@@ -7,9 +7,9 @@ import {
   ShareParams,
   ShareQuery,
 } from '@immish/contracts';
+import { countLinkAssets, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync } from 'fastify';
 import { EncodedBody } from '../encoded-body.ts';
-import { countLinkAssets, listLinkAssets } from '../link-assets.ts';
 import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
 

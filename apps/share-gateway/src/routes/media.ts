@@ -2,7 +2,7 @@ import { pipeline, type Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetOriginalQuery, AssetThumbnailQuery, IdParams, ShareAssetParams } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { anonymousFileName } from '@immish/domain';
+import { anonymousFileName, checkLinkAccess } from '@immish/domain';
 import { createMetadataStripper } from '@immish/media';
 import { blobError, etagMatches, forbidden, notFound, serveBlob } from '@immish/runtime';
 import { contentDisposition, contentTypeFromKey } from '@immish/storage';
@@ -21,7 +21,6 @@ type MediaKind = Type.Static<typeof MediaKind>;
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 const NOT_STRIPPABLE =
   'This file cannot be shared without its metadata; download the preview instead (the link hides metadata)';
-const DOWNLOADS_DISABLED = 'Downloads are disabled for this shared link; only thumbnails and previews can be viewed';
 
 /** Media of a link's asset (docs/spec.md §5.3): thumbnail, preview, original (Range/ETag; stripped when metadata is hidden). */
 export const mediaRoutes =
@@ -84,6 +83,8 @@ export const mediaRoutes =
       const { link } = recipient;
       const asset = ctx.links.assets.get(`${link.link.id}:${assetId}`, ctx.links.ttlMs, ctx.links.now());
       if (!asset) return false;
+      // the cached row is the membership answer (requireRecipientAsset caches only assets the link shows)
+      checkLinkAccess(link.link, 'link.view', [assetId], [asset.id]);
       const d = derivativeOf(asset, kind);
       const bytes = d && ctx.derivatives.get(d.cacheKey);
       if (!d || !bytes) return false;
@@ -144,7 +145,7 @@ export const mediaRoutes =
     }
 
     async function sendOriginal(req: FastifyRequest, reply: FastifyReply, link: ActiveLink, asset: AssetRow) {
-      if (!link.link.allow_download) throw forbidden(DOWNLOADS_DISABLED);
+      checkLinkAccess(link.link, 'link.download');
       if (!link.link.show_metadata) {
         // Strip EXIF/XMP/IPTC/GPS without re-encoding; the output size is known only once streamed.
         const stripper = createMetadataStripper(asset.mime_type);

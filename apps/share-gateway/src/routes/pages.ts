@@ -1,8 +1,8 @@
 import { isUuid } from '@immish/contracts';
+import { countLinkAssets, linkAccessRefusal, linkAssetPosition, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
-import { countLinkAssets, linkAssetPosition, listLinkAssets } from '../link-assets.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, isUnlocked, linkPathSegment } from '../recipient.ts';
 import type { OpenGraph, StaticUrls } from '../views/layout.ts';
@@ -189,7 +189,7 @@ export const pageRoutes =
       if (!link) return reply;
       const { assetId } = req.params;
       const position = isUuid(assetId) ? await linkAssetPosition(db, link, assetId.toLowerCase()) : null;
-      if (!position) {
+      if (!position || linkAccessRefusal(link.link, 'link.view', [assetId], [position.row.id])) {
         const b = base(link, await countLinkAssets(db, link));
         return html(
           reply,

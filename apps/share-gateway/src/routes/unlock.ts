@@ -1,10 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SharedLinkLoginDto, SharedLinkResponseDto, ShareQuery } from '@immish/contracts';
 import { appendEvents } from '@immish/db';
-import { verifyLinkPassword } from '@immish/domain';
+import { countLinkAssets, listLinkAssets, verifyLinkPassword } from '@immish/domain';
 import { DomainError, invalid, unauthenticated } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { countLinkAssets, listLinkAssets } from '../link-assets.ts';
 import { toRecipientLinkDto } from '../link-dto.ts';
 import { credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, linkPathSegment, setUnlockCookie } from '../recipient.ts';

@@ -2,30 +2,24 @@ import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetMediaResponseDto, AssetUploadQuery, ShareParams, UploadBatchDto } from '@immish/contracts';
 import {
+  checkLinkAccess,
   getUploadBatch,
   parseChecksum,
   receiveAssetUpload,
   receiveUploadBatch,
+  shownAssetIdByChecksum,
   type ThroughLink,
   type UploadPart,
   type UploadPlacement,
 } from '@immish/domain';
-import { invalid, partsOrBadRequest, unauthenticated } from '@immish/runtime';
+import { invalid, partsOrBadRequest } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { shownAssetIdByChecksum } from '../link-assets.ts';
 import type { ActiveLink } from '../link-resolver.ts';
 import { type GatewayContext, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err, 413: err, 415: err };
-
-export const UPLOADS_DISABLED = 'This shared link does not allow uploads';
-
-/** Immich answers 401 when a link without allowUpload is used to upload. */
-function requireUploads(link: ActiveLink): void {
-  if (!link.link.allow_upload) throw unauthenticated(UPLOADS_DISABLED);
-}
 
 /** ALBUM link: into the album; INDIVIDUAL link: into the link. The asset belongs to the link owner. */
 const placementOf = (link: ActiveLink): UploadPlacement =>
@@ -79,7 +73,7 @@ export const uploadRoutes =
       },
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
-        requireUploads(link);
+        checkLinkAccess(link.link, 'link.upload');
         if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with one or more files');
         const placement = placementOf(link);
         const batch = await receiveUploadBatch(
@@ -134,7 +128,7 @@ export const uploadRoutes =
       },
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
-        requireUploads(link);
+        checkLinkAccess(link.link, 'link.upload');
         const ownerId = link.link.owner_id;
         const actor = { type: 'link' as const, id: link.link.id };
         const placement = placementOf(link);

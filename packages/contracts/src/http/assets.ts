@@ -85,7 +85,7 @@ export type AssetResponseDto = Type.Static<typeof AssetResponseDto>;
 /**
  * Immich's SanitizedAssetResponseDto (what a link with showMetadata=false may reveal, docs/spec.md §5.3).
  * `toAssetResponseDto(row, { hideMetadata: true })` returns the full AssetResponseDto shape filled
- * from these fields only (see packages/domain/src/assets.ts); this schema is for routes that want
+ * from these fields only (see packages/domain/src/assets/dto.ts); this schema is for routes that want
  * to answer with the narrow shape itself.
  */
 export const SanitizedAssetDto = Type.Object({

@@ -69,6 +69,7 @@ export const PENDING_EXPORT_RETRY_AFTER_SECONDS = 30;
 // Advisory lock namespaces (the two-key form: class, hashtext of the id), distinct from the one-key
 // content lock of owner requests, which lives in PostgreSQL's other advisory key space.
 const LINK_LOCK_CLASS = 0x1e_0001;
+
 const CLIENT_LOCK_CLASS = 0x1e_0002;
 
 /** Serializes every export request of this link until the transaction ends (also makes reuse race-free). */

@@ -8,8 +8,8 @@ import {
 } from '@immish/db';
 import { type BlobStore, UnsupportedByStoreError } from '@immish/storage';
 import { sql } from 'kysely';
-import { someHiddenByTrash } from './access.ts';
-import { exportStoragePrefix } from './export-keys.ts';
+import { someHiddenByTrash } from '../access.ts';
+import { exportStoragePrefix } from './keys.ts';
 
 /**
  * The worker side of an export's life (docs/spec.md §7): queued → running → ready | failed, ready → expired.
@@ -18,6 +18,7 @@ import { exportStoragePrefix } from './export-keys.ts';
  */
 
 const SYSTEM: Actor = { type: 'system', id: null };
+
 const withCorrelation = (correlationId: string | undefined) => (correlationId ? { correlationId } : {});
 
 /** One asset of a frozen export, as the worker streams it. */

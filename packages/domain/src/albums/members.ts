@@ -1,14 +1,7 @@
 import type { AlbumResponseDto, AlbumUserRole, NewEvent } from '@immish/contracts';
 import { invalid } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
-import {
-  type AlbumCaller,
-  albumActor,
-  albumSubject,
-  getAlbumDto,
-  lockAlbum,
-  revokeAlbumLinks,
-} from './album-queries.ts';
+import { type AlbumCaller, albumActor, albumSubject, getAlbumDto, lockAlbum, revokeAlbumLinks } from './queries.ts';
 
 /**
  * Album members (docs/spec.md §4.3). The route has already checked the caller's permission with the access module;

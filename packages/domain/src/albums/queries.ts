@@ -9,8 +9,8 @@ import { noAccess } from '@immish/contracts';
 import type { AlbumRole, Database, Db } from '@immish/db';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { assetNotTrashed, assetVisibleTo } from './access.ts';
-import { toUserDto } from './users.ts';
+import { assetNotTrashed, assetVisibleTo } from '../access.ts';
+import { toUserDto } from '../identity/dto.ts';
 
 /** Who is acting (events carry the user as actor and the request's correlation id). */
 export interface AlbumCaller {
@@ -22,6 +22,7 @@ export const albumActor = (caller: AlbumCaller) => ({
   actor: { type: 'user' as const, id: caller.userId },
   ...(caller.correlationId ? { correlationId: caller.correlationId } : {}),
 });
+
 export const albumSubject = (albumId: string) => ({ type: 'album' as const, id: albumId });
 
 type AlbumsEb = ExpressionBuilder<Database, 'albums'>;

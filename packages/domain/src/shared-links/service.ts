@@ -1,24 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  AssetIdsResponseDto,
-  NewEvent,
-  SharedLinkCreateDto,
-  SharedLinkEditDto,
-  SharedLinkResponseDto,
-} from '@immish/contracts';
+import type { NewEvent, SharedLinkCreateDto, SharedLinkEditDto, SharedLinkResponseDto } from '@immish/contracts';
 import { conflict, invalid, isUuid, noAccess } from '@immish/contracts';
-import { appendEvents, type Db, type OutboxInsertRow, outboxEntries, type SharedLinkRow } from '@immish/db';
-import { checkAccess } from './access.ts';
-import { loadLinkAssetRows, toSharedLinkResponseDtos } from './shared-link-dto.ts';
-import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './shared-link-policy.ts';
-import { findLinksWithAssets, insertLinkWithAssets, type LinkWithAssets } from './shared-link-queries.ts';
-import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './shared-link-rules.ts';
-
-export * from './shared-link-batch.ts';
-export * from './shared-link-dto.ts';
-export * from './shared-link-policy.ts';
-export * from './shared-link-queries.ts';
-export * from './shared-link-rules.ts';
+import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
+import { checkAccess } from '../access.ts';
+import { loadLinkAssetRows, toSharedLinkResponseDtos } from './dto.ts';
+import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './policy.ts';
+import { findLinksWithAssets, insertLink, insertLinkAssets } from './queries.ts';
+import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './rules.ts';
 
 /**
  * Shared links, owner side (docs/spec.md §4.4). Routes authorize with the access module (or these functions do, for
@@ -29,7 +17,7 @@ export * from './shared-link-rules.ts';
  * - `password`: null or "" means "no password" (on update: remove it). A password equal to the current one
  *   is not a change. Setting, changing or removing it increments `password_version`, which voids every unlock.
  * - `slug`: null or "" means "no slug" (on update: remove it). Otherwise SLUG_RULE; taken (case-insensitively) → 409.
- * - `expiresAt`: must be in the future. Absent on create → the policy's default (see shared-link-policy.ts).
+ * - `expiresAt`: must be in the future. Absent on create → the policy's default (see policy.ts).
  * - Nothing actually changed on PATCH → no write and no event.
  */
 export interface LinkContext {
@@ -41,12 +29,13 @@ export interface LinkContext {
 }
 
 const SLUG_INDEX = 'shared_links_slug_lower_uq';
+
 const KEY_INDEX = 'shared_links_key_uq';
 
 const pgConstraint = (err: unknown): string | undefined =>
   (err as { code?: string }).code === '23505' ? ((err as { constraint?: string }).constraint ?? 'unique') : undefined;
 
-const event = <T extends NewEvent['type']>(
+export const event = <T extends NewEvent['type']>(
   ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
   type: T,
   linkId: string,
@@ -60,7 +49,7 @@ const event = <T extends NewEvent['type']>(
 });
 
 /** UUIDs compare case-insensitively (PostgreSQL returns them lower-case): dedupe and compare them so. */
-const uniqueIds = (ids: readonly string[]): string[] => [...new Set(ids.map((id) => id.toLowerCase()))];
+export const uniqueIds = (ids: readonly string[]): string[] => [...new Set(ids.map((id) => id.toLowerCase()))];
 
 /** "" and null both mean "none". */
 const blankToNull = (v: string | null | undefined): string | null | undefined => (v === '' ? null : v);
@@ -105,6 +94,11 @@ function parseExpiry(value: string | null): Date | null {
   return d;
 }
 
+/**
+ * Creates a link, read top to bottom: validate the request, authorize (the album, or every asset: `album.share` /
+ * `asset.share` through the access module), then ONE transaction inserts the link and its assets and appends its
+ * `shared-link.created` event (docs/spec.md §6: the link exists if and only if its event does).
+ */
 export async function createSharedLink(
   db: Db,
   ctx: LinkContext,
@@ -127,10 +121,8 @@ export async function createSharedLink(
     if (!dto.assetIds || dto.assetIds.length === 0)
       throw invalid('assetIds must list at least one asset for an INDIVIDUAL link');
     assetIds = uniqueIds(dto.assetIds);
-    // The access check itself is folded into the insert below; ids no check accepts are refused right away.
-    if (!assetIds.every(isUuid)) await refuseDeniedAssets(db, ctx.userId, assetIds);
+    if (!assetIds.every(isUuid)) await refuseDeniedAssets(db, ctx.userId, assetIds); // malformed: refused at once
   }
-
   const expiresAt = dto.expiresAt === undefined ? defaultLinkExpiry(ctx.policy, now) : parseExpiry(dto.expiresAt);
   checkLinkExpiry(ctx.policy, expiresAt, now);
   const password = blankToNull(dto.password) ?? null;
@@ -141,34 +133,33 @@ export async function createSharedLink(
     assertValidSlug(slug);
     if (await slugTaken(db, slug)) throw slugConflict(slug);
   }
+  await refuseDeniedAssets(db, ctx.userId, assetIds);
   const passwordHash = password === null ? null : await hashLinkPassword(password);
 
+  const values = {
+    owner_id: ctx.userId,
+    type: dto.type,
+    album_id: albumId,
+    slug,
+    description: dto.description ?? null,
+    password_hash: passwordHash,
+    expires_at: expiresAt,
+    allow_download: dto.allowDownload ?? true,
+    allow_upload: allowUpload,
+    show_metadata: dto.showMetadata ?? true,
+  };
   for (let attempt = 0; ; attempt++) {
-    const linkId = randomUUID();
-    const { rows: events } = outboxEntries([
-      event(ctx, 'shared-link.created', linkId, { linkId, ownerId: ctx.userId, linkType: dto.type, albumId }),
-    ]);
-    let created: LinkWithAssets | null;
+    const id = randomUUID();
     try {
-      // The link, its assets, the asset check and the event in one statement: one round trip, all or nothing.
-      created = await insertLinkWithAssets(db, {
-        values: {
-          id: linkId,
-          owner_id: ctx.userId,
-          type: dto.type,
-          album_id: albumId,
-          key: newLinkKey(),
-          slug,
-          description: dto.description ?? null,
-          password_hash: passwordHash,
-          expires_at: expiresAt,
-          allow_download: dto.allowDownload ?? true,
-          allow_upload: allowUpload,
-          show_metadata: dto.showMetadata ?? true,
-        },
-        assetIds,
-        event: events[0] as OutboxInsertRow,
+      const link = await db.transaction().execute(async (trx) => {
+        const row = await insertLink(trx, { ...values, id, key: newLinkKey() });
+        await insertLinkAssets(trx, id, assetIds);
+        await appendEvents(trx, [
+          event(ctx, 'shared-link.created', id, { linkId: id, ownerId: ctx.userId, linkType: dto.type, albumId }),
+        ]);
+        return row;
       });
+      return rowResponse(db, ctx, link);
     } catch (err) {
       const constraint = pgConstraint(err);
       if (constraint === SLUG_INDEX && slug !== null) throw slugConflict(slug);
@@ -176,19 +167,12 @@ export async function createSharedLink(
       if ((err as { code?: string }).code === '23503') throw invalid('An asset or album was deleted meanwhile; retry');
       throw err;
     }
-    if (!created) {
-      // Nothing written: some asset is not the caller's. Name them (an extra query on this path only).
-      await refuseDeniedAssets(db, ctx.userId, assetIds);
-      if (attempt < 3) continue; // they all were the caller's by now (a concurrent change): try again
-      throw invalid('The assets changed meanwhile; retry');
-    }
-    const [out] = await toSharedLinkResponseDtos(db, ctx.userId, [created], ctx.publicUrl);
-    return out as SharedLinkResponseDto;
   }
 }
 
 /** 400 naming the ids of `assetIds` the caller may not share, if any. */
 async function refuseDeniedAssets(db: Db, userId: string, assetIds: readonly string[]): Promise<void> {
+  if (assetIds.length === 0) return;
   const denied = await deniedIds(db, userId, 'asset.share', assetIds);
   if (denied.length > 0) throw invalid(`Assets not found or no access: ${denied.join(', ')}`);
 }
@@ -341,104 +325,5 @@ export async function deleteSharedLink(db: Db, ctx: Pick<LinkContext, 'userId' |
       .executeTakeFirst();
     if (!deleted) throw noAccess('Shared link not found or no access');
     await appendEvents(trx, [event(ctx, 'shared-link.deleted', linkId, { linkId })]);
-  });
-}
-
-async function requireIndividualLink(db: Db, userId: string, linkId: string): Promise<SharedLinkRow> {
-  const link = await requireOwnLink(db, userId, linkId);
-  if (link.type !== 'INDIVIDUAL') {
-    throw invalid('Invalid shared link type: assets can be added to or removed from INDIVIDUAL links only');
-  }
-  return link;
-}
-
-/** PUT /shared-links/:id/assets — per id: success, or `duplicate` (already on the link) / `no_permission`. */
-export async function addSharedLinkAssets(
-  db: Db,
-  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
-  linkId: string,
-  assetIds: readonly string[],
-): Promise<AssetIdsResponseDto[]> {
-  await requireIndividualLink(db, ctx.userId, linkId);
-  if (assetIds.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    // Lock the link row: concurrent adds to one link serialize, so "duplicate" is decided on current data.
-    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
-    const ids = uniqueIds(assetIds);
-    const present = new Set(
-      (
-        await trx
-          .selectFrom('shared_link_assets')
-          .select('asset_id')
-          .where('link_id', '=', linkId)
-          .where('asset_id', 'in', ids)
-          .execute()
-      ).map((r) => r.asset_id),
-    );
-    const allowed = await checkAccess(
-      trx,
-      ctx.userId,
-      'asset.share',
-      ids.filter((id) => !present.has(id)),
-    );
-    const results: AssetIdsResponseDto[] = [];
-    const added: string[] = [];
-    for (const assetId of assetIds) {
-      const id = assetId.toLowerCase();
-      if (present.has(id)) results.push({ assetId, success: false, error: 'duplicate' });
-      else if (!allowed.has(id)) results.push({ assetId, success: false, error: 'no_permission' });
-      else {
-        results.push({ assetId, success: true });
-        present.add(id);
-        added.push(id);
-      }
-    }
-    if (added.length > 0) {
-      await trx
-        .insertInto('shared_link_assets')
-        .values(added.map((asset_id) => ({ link_id: linkId, asset_id })))
-        .execute();
-      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
-      await appendEvents(trx, [event(ctx, 'shared-link.assets-added', linkId, { linkId, assetIds: added })]);
-    }
-    return results;
-  });
-}
-
-/** DELETE /shared-links/:id/assets — per id: success, or `not_found` (not on the link). */
-export async function removeSharedLinkAssets(
-  db: Db,
-  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
-  linkId: string,
-  assetIds: readonly string[],
-): Promise<AssetIdsResponseDto[]> {
-  await requireIndividualLink(db, ctx.userId, linkId);
-  if (assetIds.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
-    const removed = new Set(
-      (
-        await trx
-          .deleteFrom('shared_link_assets')
-          .where('link_id', '=', linkId)
-          .where('asset_id', 'in', uniqueIds(assetIds))
-          .returning('asset_id')
-          .execute()
-      ).map((r) => r.asset_id),
-    );
-    const results: AssetIdsResponseDto[] = [];
-    const reported = new Set<string>();
-    for (const assetId of assetIds) {
-      const id = assetId.toLowerCase();
-      if (removed.has(id) && !reported.has(id)) {
-        results.push({ assetId, success: true });
-        reported.add(id);
-      } else results.push({ assetId, success: false, error: 'not_found' });
-    }
-    if (removed.size > 0) {
-      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
-      await appendEvents(trx, [event(ctx, 'shared-link.assets-removed', linkId, { linkId, assetIds: [...removed] })]);
-    }
-    return results;
   });
 }

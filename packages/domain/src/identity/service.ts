@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Permission } from '@immish/contracts';
-import { forbidden, invalid, unauthenticated } from '@immish/contracts';
+import type { ApiKeyCreateResponseDto, Permission } from '@immish/contracts';
+import { conflict, forbidden, invalid, noAccess, unauthenticated } from '@immish/contracts';
 import type { ApiKeyRow, Db, UserRow } from '@immish/db';
+import { hash as argon2Hash } from '@node-rs/argon2';
+import { toApiKeyDto } from './dto.ts';
 
 /**
  * API keys: 32 random bytes (base64url) shown once; stored as SHA-256. A key has 256 bits of entropy, so a
@@ -11,6 +13,7 @@ import type { ApiKeyRow, Db, UserRow } from '@immish/db';
 export function newApiKeySecret(): string {
   return randomBytes(32).toString('base64url');
 }
+
 export function hashApiKey(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
@@ -158,4 +161,86 @@ export class ApiKeyAuthenticator {
     for (const [hash, { auth }] of this.#cache)
       if (auth.apiKey.id === id || auth.user.id === id) this.#cache.delete(hash);
   }
+}
+
+/** argon2id with the library's defaults (OWASP-grade memory cost) — for user and link passwords. */
+export const hashPassword = (password: string): Promise<string> => argon2Hash(password, { algorithm: 2 });
+
+export async function createUser(
+  db: Db,
+  input: { email: string; name: string; password: string; isAdmin?: boolean; quotaSizeInBytes?: number | null },
+): Promise<UserRow> {
+  const email = input.email.trim();
+  const taken = await db
+    .selectFrom('users')
+    .select('id')
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
+  if (taken) throw conflict('User exists');
+  try {
+    return await db
+      .insertInto('users')
+      .values({
+        email,
+        name: input.name,
+        password_hash: await hashPassword(input.password),
+        is_admin: input.isAdmin ?? false,
+        quota_bytes: input.quotaSizeInBytes ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw conflict('User exists');
+    throw err;
+  }
+}
+
+/**
+ * A new API key for `userId`. `grantedBy` is the permission list of the key making the request (null when no
+ * key does: the CLI, `npm start`, a future login session): the new key may not carry more than it.
+ */
+export async function createApiKey(
+  db: Db,
+  userId: string,
+  name: string,
+  permissions: string[] = ['all'],
+  grantedBy: readonly string[] | null = null,
+): Promise<ApiKeyCreateResponseDto> {
+  assertCanGrant(grantedBy, permissions);
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!user) throw noAccess('User not found');
+  if (permissions.length === 0) throw invalid('permissions must not be empty');
+  const secret = newApiKeySecret();
+  const row = await db
+    .insertInto('api_keys')
+    .values({ user_id: userId, name: name || 'API Key', key_hash: hashApiKey(secret), permissions })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { secret, apiKey: toApiKeyDto(row) };
+}
+
+/** The first admin (CLI and `npm start`): idempotent — an existing user with that email gets a new key. */
+export async function ensureAdmin(
+  db: Db,
+  email: string,
+  name = 'Admin',
+): Promise<{ user: UserRow; secret: string; created: boolean }> {
+  let user = await db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
+  let created = false;
+  if (!user) {
+    const { randomBytes } = await import('node:crypto');
+    user = await createUser(db, { email, name, password: randomBytes(24).toString('base64url'), isAdmin: true });
+    created = true;
+  }
+  const { secret } = await createApiKey(db, user.id, 'admin (created by CLI)');
+  return { user, secret, created };
 }

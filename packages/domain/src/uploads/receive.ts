@@ -1,17 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { Actor, NewEvent, UploadBatchDto } from '@immish/contracts';
 import { insufficientStorage, invalid, isUuid, tooLarge } from '@immish/contracts';
-import { appendEvents, type Db } from '@immish/db';
 import { isInsufficientStorage } from '@immish/storage';
+import { addUploadItem, createUploadBatch, endBatchReception, failUploadItem, getUploadBatch } from './batches.ts';
+import type { UploadPlacement } from './placement.ts';
 import {
-  addUploadItem,
   commitUpload,
-  completeBatchIfDone,
-  createUploadBatch,
   drain,
-  endBatchReception,
-  failUploadItem,
-  getUploadBatch,
   receiveUpload,
   type StoredUpload,
   storeUpload,
@@ -19,10 +14,9 @@ import {
   type UploadDeps,
   type UploadMetadata,
   type UploadOutcome,
-  type UploadPlacement,
   uploadFailureReason,
   validateUploadMetadata,
-} from './uploads.ts';
+} from './service.ts';
 
 /** One multipart part, structurally (what @fastify/multipart's `req.parts()` yields). */
 export type UploadPart =
@@ -38,7 +32,7 @@ export interface ReceiveBatchInput {
   maxFileBytes: number;
   maxFiles: number;
   /**
-   * upload through a link: no dedupe against the owner's library (uploads.ts), placement in the link
+   * upload through a link: no dedupe against the owner's library (service.ts), placement in the link
    * (INDIVIDUAL) and the `shared-link.upload-received` event
    */
   throughLink?: ThroughLink;
@@ -197,7 +191,7 @@ export interface AssetUploadInput {
   parts: AsyncIterable<UploadPart>;
   maxFileBytes: number;
   placement?: UploadPlacement;
-  /** upload through a link: no dedupe against the owner's library (uploads.ts) */
+  /** upload through a link: no dedupe against the owner's library (service.ts) */
   throughLink?: ThroughLink;
   correlationId?: string;
 }
@@ -249,48 +243,4 @@ export async function receiveAssetUpload(deps: UploadDeps, input: AssetUploadInp
     if (stored) await deps.storage.delete(stored.key).catch(() => {});
     throw error;
   }
-}
-
-/**
- * Crash recovery: a batch still `receiving` long after any request could have ended (the API process died
- * mid-upload) gets its unfinished files failed ("the upload was interrupted") and may then complete.
- * Idempotent and safe to run from several processes (each batch is handled under its row lock).
- * Returns how many batches were closed.
- */
-export async function closeAbandonedUploadBatches(db: Db, olderThanMs: number): Promise<number> {
-  const cutoff = new Date(Date.now() - olderThanMs);
-  const stale = await db
-    .selectFrom('upload_batches')
-    .select('id')
-    .where('receiving', '=', true)
-    .where('updated_at', '<', cutoff)
-    .limit(100)
-    .execute();
-  let closed = 0;
-  for (const { id } of stale) {
-    const done = await db.transaction().execute(async (trx) => {
-      const batch = await trx
-        .selectFrom('upload_batches')
-        .select(['id', 'receiving', 'updated_at'])
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!batch?.receiving || batch.updated_at >= cutoff) return false;
-      await trx
-        .updateTable('upload_items')
-        .set({ status: 'failed', error: 'the upload was interrupted', updated_at: new Date() })
-        .where('batch_id', '=', id)
-        .where('status', '=', 'receiving')
-        .execute();
-      await trx
-        .updateTable('upload_batches')
-        .set({ receiving: false, updated_at: new Date() })
-        .where('id', '=', id)
-        .execute();
-      await appendEvents(trx, await completeBatchIfDone(trx, id));
-      return true;
-    });
-    if (done) closed++;
-  }
-  return closed;
 }

@@ -43,6 +43,7 @@ export function linkPolicyFromConfig(config: {
 }
 
 const HOUR = 3_600_000;
+
 const DAY = 24 * HOUR;
 
 /** The expiry of a new link whose request gave none. */

@@ -1,11 +1,12 @@
 import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '@immish/contracts';
 import type { AssetRow, Db, SharedLinkRow } from '@immish/db';
-import { assetNotTrashed } from './access.ts';
-import { listAlbumDtos } from './album-queries.ts';
-import { assetColumns, toAssetResponseDto } from './assets.ts';
-import type { LinkWithAssets } from './shared-link-queries.ts';
-import { shareUrl } from './shared-link-rules.ts';
-import { toUserDto } from './users.ts';
+import { assetNotTrashed } from '../access.ts';
+import { listAlbumDtos } from '../albums/queries.ts';
+import { toAssetResponseDto } from '../assets/dto.ts';
+import { assetColumns } from '../assets/queries.ts';
+import { toUserDto } from '../identity/dto.ts';
+import type { LinkWithAssets } from './queries.ts';
+import { shareUrl } from './rules.ts';
 
 /**
  * SharedLinkResponseDto of one link, from its row and its already-mapped assets/album. `password` is always

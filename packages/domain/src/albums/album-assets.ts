@@ -1,8 +1,9 @@
 import type { AlbumAssetsPageDto, AlbumsAddAssetsResponseDto, BulkIdResponseDto } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
-import { assetNotTrashed, checkAccess } from './access.ts';
-import { type AlbumCaller, albumActor, albumSubject, lockAlbum } from './album-queries.ts';
-import { assetColumns, toAssetResponseDto } from './assets.ts';
+import { assetNotTrashed, checkAccess } from '../access.ts';
+import { toAssetResponseDto } from '../assets/dto.ts';
+import { assetColumns } from '../assets/queries.ts';
+import { type AlbumCaller, albumActor, albumSubject, lockAlbum } from './queries.ts';
 
 /**
  * Album assets (docs/spec.md §4.3) with Immich's per-id results. The route has checked the album permission;

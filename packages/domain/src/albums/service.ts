@@ -1,21 +1,10 @@
 import type { AlbumResponseDto, CreateAlbumDto, NewEvent, UpdateAlbumDto } from '@immish/contracts';
 import { invalid } from '@immish/contracts';
 import { appendEvents, type Db } from '@immish/db';
-import { assetNotTrashed } from './access.ts';
+import { assetNotTrashed } from '../access.ts';
 import { shareableAssetIds } from './album-assets.ts';
-import { memberAddedEvents, resolveNewMembers } from './album-members.ts';
-import {
-  type AlbumCaller,
-  albumActor,
-  albumSubject,
-  getAlbumDto,
-  lockAlbum,
-  revokeAlbumLinks,
-} from './album-queries.ts';
-
-export * from './album-assets.ts';
-export * from './album-members.ts';
-export * from './album-queries.ts';
+import { memberAddedEvents, resolveNewMembers } from './members.ts';
+import { type AlbumCaller, albumActor, albumSubject, getAlbumDto, lockAlbum, revokeAlbumLinks } from './queries.ts';
 
 /**
  * Albums (docs/spec.md §4.3, Immich-compatible). Every change writes its docs/spec.md §6 event in the same transaction.

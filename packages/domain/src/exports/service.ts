@@ -1,18 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Actor, ExportDto } from '@immish/contracts';
+import type { Actor } from '@immish/contracts';
 import { invalid, isUuid, noAccess } from '@immish/contracts';
 import { appendEvents, type Db, type ExportOptionsRecord, type ExportRow } from '@immish/db';
 import type { BlobStore } from '@immish/storage';
 import { sql } from 'kysely';
-import { assetNotTrashed } from './access.ts';
-import { exportStoragePrefix } from './export-keys.ts';
-import { exportHiddenByTrash } from './export-lifecycle.ts';
-import { type ExportLimits, enforceExportLimits, lockLinkExports } from './export-limits.ts';
-
-export * from './export-keys.ts';
-export * from './export-lifecycle.ts';
-export * from './export-limits.ts';
-export * from './export-serve.ts';
+import { assetNotTrashed } from '../access.ts';
+import { exportStoragePrefix } from './keys.ts';
+import { exportHiddenByTrash } from './lifecycle.ts';
+import { type ExportLimits, enforceExportLimits, lockLinkExports } from './limits.ts';
 
 /**
  * Exports (docs/spec.md §4.5, §5.3, §7), the request side shared by the owner API (links-api) and the
@@ -45,7 +40,7 @@ export interface RequestExportInput {
   maxPartSize?: number;
   /** largest export in assets (EXPORT_MAX_ASSETS) */
   maxAssets?: number;
-  /** caps on outstanding exports (recipients through a link; see export-limits.ts) */
+  /** caps on outstanding exports (recipients through a link; see limits.ts) */
   limits?: ExportLimits;
   correlationId?: string;
 }
@@ -165,7 +160,7 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
 
   return db.transaction().execute(async (trx) => {
     // Two identical requests at once: the second waits here and then finds the first's row. Through a
-    // link every request of the link waits (the caps count the link's exports: export-limits.ts).
+    // link every request of the link waits (the caps count the link's exports: limits.ts).
     if (sharedLinkId !== null) await lockLinkExports(trx, sharedLinkId);
     else {
       const scope = `${userId ?? ''}||${contentHash}`;
@@ -250,34 +245,6 @@ export async function getExport(db: Db, requester: ExportRequester, id: string):
 export function effectiveExportStatus(row: ExportRow, now: Date = new Date()): ExportRow['status'] {
   if (row.status === 'ready' && row.expires_at !== null && row.expires_at <= now) return 'expired';
   return row.status;
-}
-
-/**
- * The API shape (docs/spec.md §4.5). `downloadUrlFor(index)` builds the part URL for the caller's surface
- * (`/api/exports/:id/parts/:n/download` or `/share/:key/exports/:id/parts/:n/download`); parts and
- * their URLs are listed only while the export is ready.
- */
-export function toExportDto(row: ExportRow, downloadUrlFor: (index: number) => string, now = new Date()): ExportDto {
-  const status = effectiveExportStatus(row, now);
-  const ready = status === 'ready';
-  return {
-    id: row.id,
-    status,
-    progress: { bytesDone: Number(row.bytes_done), bytesTotal: Number(row.bytes_total) },
-    parts: ready
-      ? row.parts.map((p) => ({
-          index: p.index,
-          fileName: p.fileName,
-          size: p.size,
-          downloadUrl: downloadUrlFor(p.index),
-        }))
-      : [],
-    expiresAt: row.expires_at ? row.expires_at.toISOString() : null,
-    ...(row.error !== null && status === 'failed' ? { error: row.error } : {}),
-    ...(row.hides_metadata && ready
-      ? { substitutions: row.substitutions.map(({ assetId, reason, substitute }) => ({ assetId, reason, substitute })) }
-      : {}),
-  };
 }
 
 /**

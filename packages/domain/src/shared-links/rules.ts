@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { invalid } from '@immish/contracts';
 import { verify as argon2Verify } from '@node-rs/argon2';
-import { hashPassword } from './users.ts';
+import { hashPassword } from '../identity/service.ts';
 
 /**
  * THE rules of a shared link, in one place (docs/architecture.md "One place for each rule"): slug rule, key
@@ -13,8 +13,10 @@ import { hashPassword } from './users.ts';
 
 /** Bytes of CSPRNG output in a link key (docs/spec.md §10: ≥ 256 bits). */
 export const LINK_KEY_BYTES = 32;
+
 /** Length of a key as text: 32 bytes base64url without padding = 43 characters, longer than any slug. */
 export const LINK_KEY_LENGTH = 43;
+
 const KEY_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /** A new link key: 32 bytes from the CSPRNG, base64url (no padding). */
@@ -30,7 +32,9 @@ export function looksLikeLinkKey(value: string): boolean {
 // ── slug ────────────────────────────────────────────────────────────────────────────────────────────
 
 export const SLUG_MIN_LENGTH = 3;
+
 export const SLUG_MAX_LENGTH = 40;
+
 const SLUG_SHAPE = /^[A-Za-z0-9_-]{3,40}$/;
 
 /**

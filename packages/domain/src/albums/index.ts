@@ -1,0 +1,4 @@
+export { addAssetsToAlbum, addAssetsToAlbums, listAlbumAssets, removeAssetsFromAlbum } from './album-assets.ts';
+export { addAlbumMembers, isLeavingAlbum, removeAlbumMember, updateAlbumMemberRole } from './members.ts';
+export { type AlbumCaller, albumFilterFromQuery, albumStatistics, getAlbumDto, listAlbumDtos } from './queries.ts';
+export { createAlbum, deleteAlbum, updateAlbum } from './service.ts';

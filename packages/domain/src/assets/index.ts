@@ -1,0 +1,3 @@
+export { anonymousFileName, durationMs, toAssetResponseDto } from './dto.ts';
+export { assetColumns, requireAssetRow } from './queries.ts';
+export { assetStatistics, bulkUploadCheck, parseChecksum, trashAssets } from './service.ts';

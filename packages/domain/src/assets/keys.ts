@@ -1,0 +1,26 @@
+// Storage layout ----------------------------------------------------------------------------------
+
+/**
+ * Storage keys of an asset (docs/spec.md §9): everything of one asset under one prefix, so deleting an asset is
+ * one prefix and an owner's data is one prefix too.
+ *   assets/<ownerId>/<assetId>/original.<ext>   the uploaded bytes, as received
+ *   assets/<ownerId>/<assetId>/thumbnail.webp   ≈250 px WebP, no metadata
+ *   assets/<ownerId>/<assetId>/preview.jpg      ≈1440 px JPEG, no metadata
+ * `<ext>` is the uploaded file name's extension (lower-case, `bin` when it has none); the served MIME type
+ * comes from content sniffing (the row's mime_type), never from the key.
+ */
+export const assetKeys = (ownerId: string, assetId: string, ext: string) => {
+  const prefix = `assets/${ownerId}/${assetId}`;
+  return {
+    prefix,
+    original: `${prefix}/original.${ext}`,
+    thumbnail: `${prefix}/thumbnail.webp`,
+    preview: `${prefix}/preview.jpg`,
+  };
+};
+
+/** Lower-case extension of a client file name, restricted to safe characters; `bin` when there is none. */
+export function fileExtension(fileName: string): string {
+  const m = /\.([A-Za-z0-9]{1,10})$/.exec(fileName);
+  return m?.[1] ? m[1].toLowerCase() : 'bin';
+}

@@ -1,0 +1,13 @@
+export { toApiKeyDto, toUserAdminDto, toUserDto } from './dto.ts';
+export {
+  ApiKeyAuthenticator,
+  type AuthUser,
+  apiKeyFromHeaders,
+  authorizeRoute,
+  createApiKey,
+  createUser,
+  ensureAdmin,
+  hashApiKey,
+  hashPassword,
+  requirePermission,
+} from './service.ts';

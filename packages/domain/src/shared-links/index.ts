@@ -1,0 +1,23 @@
+export { toSharedLinkResponseDto } from './dto.ts';
+export { addSharedLinkAssets, removeSharedLinkAssets } from './link-assets.ts';
+export { type LinkPolicy, linkPolicyFromConfig, permissiveLinkPolicy } from './policy.ts';
+export { findLinksWithAssets, type LinkWithAssets } from './queries.ts';
+export {
+  countLinkAssets,
+  type LinkAssetPosition,
+  linkAssetIdsAmong,
+  linkAssetPosition,
+  listLinkAssets,
+  requireLinkAsset,
+  type ShowingLink,
+  shownAssetIdByChecksum,
+} from './recipient.ts';
+export { linkExpired, looksLikeLinkKey, normalizeSlug, verifyLinkPassword } from './rules.ts';
+export {
+  createSharedLink,
+  deleteSharedLink,
+  getSharedLink,
+  type LinkContext,
+  listSharedLinks,
+  updateSharedLink,
+} from './service.ts';
