@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { LinksApiConfig, Queues } from '@immish/contracts';
 import { BullEventPublisher, createDb, createPool, type Db, migrateToLatest, OutboxRelay } from '@immish/db';
 import { createApiKey, createUser, receiveUpload } from '@immish/domain';
-import { createLogger, loadConfig } from '@immish/runtime';
+import { createLogger, createRedis, loadConfig } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -139,7 +139,7 @@ async function interleavedRuns(
   const storage = createBlobStore({ driver: 'fs', root: storageRoot });
   const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
   const prefix = `ingestbench${randomBytes(3).toString('hex')}`;
-  const publisher = new BullEventPublisher({ redisUrl, prefix });
+  const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redisUrl }, 'producer'), prefix });
   const worker = startIngestWorker({
     config: {
       REDIS_URL: redisUrl,

@@ -1,9 +1,9 @@
-import { MaintenanceJobs, Queues } from '@immish/contracts';
+import { MaintenanceJobs, Queues, queuePrefix } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { type ExpireExportsResult, expireExports } from '@immish/domain';
 import type { BlobStore } from '@immish/storage';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** Processor of the `maintenance` queue: `expire-exports` marks expired exports and deletes their archives. */
@@ -25,11 +25,15 @@ export async function processMaintenanceJob(
  * keeps a single schedule; the interval follows the latest EXPORT_CLEANUP_INTERVAL_MS).
  */
 export async function scheduleExportCleanup(opts: {
-  connection: Redis;
+  connection: Redis | Cluster;
+  /** QUEUE_PREFIX */
   prefix: string;
   everyMs: number;
 }): Promise<Queue> {
-  const queue = new Queue(Queues.maintenance, { connection: opts.connection, prefix: opts.prefix });
+  const queue = new Queue(Queues.maintenance, {
+    connection: opts.connection,
+    prefix: queuePrefix(opts.prefix, Queues.maintenance, opts.connection.isCluster),
+  });
   queue.on('error', () => {});
   await queue.upsertJobScheduler(
     MaintenanceJobs.expireExports,

@@ -1,9 +1,8 @@
 import { type ExportJobData, type ExportWorkerConfig, Queues } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { failExport } from '@immish/domain';
-import { type Metrics, startQueueWorker, workerRedisOptions } from '@immish/runtime';
+import { createRedis, type Metrics, type RedisConfig, startQueueWorker } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { processMaintenanceJob, scheduleExportCleanup } from './cleanup.ts';
 import { type ExportJobDeps, type ExportJobResult, processExportJob } from './processor.ts';
@@ -13,16 +12,16 @@ export interface ExportWorker {
   close(): Promise<void>;
 }
 
-type WorkerConfig = Pick<
-  ExportWorkerConfig,
-  | 'REDIS_URL'
-  | 'QUEUE_PREFIX'
-  | 'EXPORT_CONCURRENCY'
-  | 'EXPORT_TTL_HOURS'
-  | 'EXPORT_CLEANUP_INTERVAL_MS'
-  | 'EXPORT_LOCK_DURATION_MS'
-  | 'EXPORT_READ_BYTES_PER_SECOND'
->;
+type WorkerConfig = RedisConfig &
+  Pick<
+    ExportWorkerConfig,
+    | 'QUEUE_PREFIX'
+    | 'EXPORT_CONCURRENCY'
+    | 'EXPORT_TTL_HOURS'
+    | 'EXPORT_CLEANUP_INTERVAL_MS'
+    | 'EXPORT_LOCK_DURATION_MS'
+    | 'EXPORT_READ_BYTES_PER_SECOND'
+  >;
 
 /**
  * The export worker's BullMQ wiring: the `exports` queue (export.requested → processExportJob), the
@@ -43,7 +42,7 @@ export async function startExportWorker(opts: {
     ttlHours: config.EXPORT_TTL_HOURS,
     readBytesPerSecond: config.EXPORT_READ_BYTES_PER_SECOND,
   };
-  const common = { prefix: config.QUEUE_PREFIX, redisUrl: config.REDIS_URL, logger, ...(metrics ? { metrics } : {}) };
+  const common = { prefix: config.QUEUE_PREFIX, redis: config, logger, ...(metrics ? { metrics } : {}) };
 
   const exportsWorker = startQueueWorker<ExportJobData, ExportJobResult>({
     ...common,
@@ -71,8 +70,7 @@ export async function startExportWorker(opts: {
     processor: (job) => processMaintenanceJob(job.name, { db, storage, logger }),
   });
 
-  const schedulerConnection = new Redis(config.REDIS_URL, workerRedisOptions());
-  schedulerConnection.on('error', () => {});
+  const schedulerConnection = createRedis(config, 'worker');
   const schedulerQueue = await scheduleExportCleanup({
     connection: schedulerConnection,
     prefix: config.QUEUE_PREFIX,

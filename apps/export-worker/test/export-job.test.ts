@@ -8,6 +8,7 @@ import type { ExportJobData } from '@immish/contracts';
 import { BullEventPublisher, OutboxRelay } from '@immish/db';
 import { getExport, requestExport, toExportDto } from '@immish/domain';
 import { createMetadataStripper } from '@immish/media';
+import { createRedis } from '@immish/runtime';
 import { type BlobStore, createBlobStore } from '@immish/storage';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -416,7 +417,10 @@ describe('export job: POST /api/exports → worker → GET …/download', () => 
 
   it('should complete an export through the outbox relay, the exports queue and a queue worker', async () => {
     const a = await seedAsset(h.tdb.db, store, { ownerId: owner.id, fileName: 'queued.jpg', size: 8000 });
-    const publisher = new BullEventPublisher({ redisUrl: h.redisUrl, prefix: h.prefix });
+    const publisher = new BullEventPublisher({
+      connection: createRedis({ REDIS_URL: h.redisUrl }, 'producer'),
+      prefix: h.prefix,
+    });
     const relay = new OutboxRelay({ db: h.tdb.db, databaseUrl: h.tdb.url, publisher, logger });
     const worker = await startExportWorker({
       config: {

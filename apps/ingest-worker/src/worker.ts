@@ -2,16 +2,24 @@ import { availableParallelism } from 'node:os';
 import { type DomainEvent, type EventPayload, type IngestWorkerConfig, Queues } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { closeAbandonedUploadBatches } from '@immish/domain';
-import { isBackingServiceDown, isStorageFull, type Logger, type Metrics, startQueueWorker } from '@immish/runtime';
+import {
+  isBackingServiceDown,
+  isStorageFull,
+  type Logger,
+  type Metrics,
+  type RedisConfig,
+  startQueueWorker,
+} from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Job } from 'bullmq';
 import { type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
 
 export interface IngestWorkerDeps {
-  config: Pick<
-    IngestWorkerConfig,
-    'REDIS_URL' | 'QUEUE_PREFIX' | 'INGEST_CONCURRENCY' | 'INGEST_MAX_PIXELS' | 'INGEST_KEEP_FAILED_ORIGINALS'
-  > &
+  config: RedisConfig &
+    Pick<
+      IngestWorkerConfig,
+      'QUEUE_PREFIX' | 'INGEST_CONCURRENCY' | 'INGEST_MAX_PIXELS' | 'INGEST_KEEP_FAILED_ORIGINALS'
+    > &
     Partial<Pick<IngestWorkerConfig, 'INGEST_LOCK_DURATION_MS'>>;
   db: Db;
   storage: BlobStore;
@@ -52,7 +60,7 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
   const handle = startQueueWorker<DomainEvent, IngestOutcome>({
     queue: Queues.ingest,
     prefix: deps.config.QUEUE_PREFIX,
-    redisUrl: deps.config.REDIS_URL,
+    redis: deps.config,
     concurrency,
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),

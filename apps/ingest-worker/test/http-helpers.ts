@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BullEventPublisher, type Db, OutboxRelay } from '@immish/db';
-import { createLogger } from '@immish/runtime';
+import { createLogger, createRedis } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import { startIngestWorker } from '../src/worker.ts';
 
@@ -57,7 +57,10 @@ export function startInProcessIngest(opts: {
   prefix: string;
   concurrency?: number;
 }): { close(): Promise<void> } {
-  const publisher = new BullEventPublisher({ redisUrl: opts.redisUrl, prefix: opts.prefix });
+  const publisher = new BullEventPublisher({
+    connection: createRedis({ REDIS_URL: opts.redisUrl }, 'producer'),
+    prefix: opts.prefix,
+  });
   const relay = new OutboxRelay({ db: opts.db, databaseUrl: opts.databaseUrl, publisher, pollIntervalMs: 100 });
   const worker = startIngestWorker({
     config: {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { DomainEvent } from '@immish/contracts';
 import { BullEventPublisher, OutboxRelay } from '@immish/db';
 import { createUser, receiveUpload } from '@immish/domain';
-import { createLogger } from '@immish/runtime';
+import { createLogger, createRedis } from '@immish/runtime';
 import { type BlobStore, createBlobStore } from '@immish/storage';
 import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
 import sharp from 'sharp';
@@ -247,7 +247,7 @@ describe('processIngestJob (infrastructure failures)', () => {
 describe('ingest worker (BullMQ)', () => {
   it('should ingest assets whose asset.stored events the outbox relay publishes to the ingest queue', async () => {
     const { url: redisUrl, prefix } = testRedis();
-    const publisher = new BullEventPublisher({ redisUrl, prefix });
+    const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redisUrl }, 'producer'), prefix });
     const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher, pollIntervalMs: 100 });
     const worker = startIngestWorker({
       config: {

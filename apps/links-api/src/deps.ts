@@ -1,8 +1,7 @@
 import type { LinksApiConfig } from '@immish/contracts';
 import type { Db } from '@immish/db';
-import type { Metrics } from '@immish/runtime';
+import type { Metrics, RedisConnection } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** Everything the links-api needs, created by main.ts (or a test) and passed in: no hidden singletons. */
@@ -10,7 +9,7 @@ export interface LinksApiDeps {
   config: LinksApiConfig;
   db: Db;
   storage: BlobStore;
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger | false;
   metrics?: Metrics;
   readiness?: Record<string, () => Promise<unknown>>;

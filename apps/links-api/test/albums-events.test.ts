@@ -1,4 +1,5 @@
 import { BullEventPublisher, OutboxRelay } from '@immish/db';
+import { createRedis } from '@immish/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, eventTypesOf, insertAsset, makeAlbum } from './albums-fixtures.ts';
@@ -81,7 +82,10 @@ describe('album events', () => {
     const messages: unknown[] = [];
     sub.on('message', (_channel, m) => messages.push(JSON.parse(m)));
     await sub.subscribe(`${prefix}:link-invalidation`);
-    const publisher = new BullEventPublisher({ redisUrl: h.redisUrl, prefix });
+    const publisher = new BullEventPublisher({
+      connection: createRedis({ REDIS_URL: h.redisUrl }, 'producer'),
+      prefix,
+    });
     const relay = new OutboxRelay({ db: h.tdb.db, databaseUrl: h.tdb.url, publisher });
     try {
       while ((await relay.drainOnce()) > 0) {}

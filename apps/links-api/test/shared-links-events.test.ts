@@ -1,5 +1,6 @@
 import { LINK_INVALIDATION_CHANNEL } from '@immish/contracts';
 import { BullEventPublisher, OutboxRelay } from '@immish/db';
+import { createRedis } from '@immish/runtime';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
@@ -19,7 +20,10 @@ beforeAll(async () => {
   subscriber = new Redis(h.redisUrl);
   subscriber.on('message', (_channel, message) => invalidations.push(JSON.parse(message)));
   await subscriber.subscribe(`${h.prefix}:${LINK_INVALIDATION_CHANNEL}`);
-  publisher = new BullEventPublisher({ redisUrl: h.redisUrl, prefix: h.prefix });
+  publisher = new BullEventPublisher({
+    connection: createRedis({ REDIS_URL: h.redisUrl }, 'producer'),
+    prefix: h.prefix,
+  });
   relay = new OutboxRelay({ db: h.tdb.db, databaseUrl: h.tdb.url, publisher, pollIntervalMs: 200 });
   relay.start();
 });

@@ -1,9 +1,8 @@
 import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse } from '@immish/contracts';
-import { createHttpApp, withDeadline } from '@immish/runtime';
+import { createHttpApp, createRedis, withDeadline } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
 import { LinkActivityRecorder } from './link-activity.ts';
@@ -68,13 +67,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   const links = new LinkResolver({ db: deps.db, ttlMs: config.LINK_CACHE_TTL_MS });
   // A subscribed connection can do nothing else, and it must wait out Redis outages rather than fail fast.
-  const subscriber =
-    deps.subscriber ??
-    new Redis(config.REDIS_URL, {
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
-      retryStrategy: (n) => Math.min(n * 200, 2000),
-    });
+  const subscriber = deps.subscriber ?? createRedis(config, 'subscriber', { connectionName: 'share-gateway:links' });
   try {
     await withDeadline(links.subscribe(subscriber, config.QUEUE_PREFIX), 3000, 'link-invalidation subscribe');
   } catch (e) {

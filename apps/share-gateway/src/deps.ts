@@ -1,8 +1,7 @@
 import type { GatewayConfig } from '@immish/contracts';
 import type { Db } from '@immish/db';
-import type { ConcurrencyGate, Metrics } from '@immish/runtime';
+import type { ConcurrencyGate, Metrics, RedisConnection } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** Everything the share gateway needs, created by main.ts (or a test) and passed in: no hidden singletons. */
@@ -11,12 +10,12 @@ export interface GatewayDeps {
   db: Db;
   storage: BlobStore;
   /** fail-fast connection: unlock throttling counters, readiness */
-  redis: Redis;
+  redis: RedisConnection;
   /**
    * A connection for the link-invalidation subscription (a subscribed Redis connection can do nothing else).
    * When absent, buildApp duplicates `redis` and closes the duplicate with the app.
    */
-  subscriber?: Redis;
+  subscriber?: RedisConnection;
   logger: Logger | false;
   /**
    * The per-process bound on password verifications (argon2: ~19 MiB and a thread-pool thread each), built by

@@ -1,8 +1,8 @@
 import { LINK_INVALIDATION_CHANNEL, type LinkInvalidation } from '@immish/contracts';
 import type { AlbumRow, AssetRow, Db, SharedLinkRow, UserRow } from '@immish/db';
 import { linkExpired, looksLikeLinkKey, normalizeSlug } from '@immish/domain';
+import type { RedisConnection } from '@immish/runtime';
 import { unauthenticated } from '@immish/runtime';
-import type { Redis } from 'ioredis';
 import { LinkScopedCache } from './cache.ts';
 import type { EncodedBody } from './encoded-body.ts';
 
@@ -94,7 +94,7 @@ export class LinkResolver {
   readonly #loading = new Map<string, Promise<ActiveLink | null>>();
   /** bumped by every invalidation: a read that started before one must not repopulate the cache */
   #generation = 0;
-  #subscriber: Redis | null = null;
+  #subscriber: RedisConnection | null = null;
   /** a link's assets by `<linkId>:<assetId>` (media requests check membership on every request) */
   readonly assets = new LinkScopedCache<AssetRow>(MAX_ENTRIES);
   /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON) */
@@ -188,7 +188,7 @@ export class LinkResolver {
    * Subscribes `subscriber` (a connection of its own) to the invalidation channel. After a reconnect the
    * whole cache is dropped, since messages may have been missed meanwhile.
    */
-  async subscribe(subscriber: Redis, prefix: string): Promise<void> {
+  async subscribe(subscriber: RedisConnection, prefix: string): Promise<void> {
     const channel = `${prefix}:${LINK_INVALIDATION_CHANNEL}`;
     this.#subscriber = subscriber;
     subscriber.on('message', (ch: string, message: string) => {

@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { GatewayConfig } from '@immish/contracts';
 import type { SharedLinkRow } from '@immish/db';
+import type { RedisConnection } from '@immish/runtime';
 import { ConcurrencyGate, rateLimited, unauthenticated } from '@immish/runtime';
-import type { Redis } from 'ioredis';
 
 /**
  * Unlocking a password-protected link (docs/spec.md §5.2, §10).
@@ -98,7 +98,7 @@ export class UnlockTokens {
 export const passwordRequired = () => unauthenticated('Password required');
 
 export interface UnlockThrottleOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** wrong passwords per link and client IP per 15 minutes */
   maxPerIp: number;

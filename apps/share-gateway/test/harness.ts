@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GatewayConfig } from '@immish/contracts';
 import { type AssetRow, BullEventPublisher, OutboxRelay, type SharedLinkRow } from '@immish/db';
 import { createUser, hashPassword } from '@immish/domain';
-import { loadConfig } from '@immish/runtime';
+import { createRedis, loadConfig } from '@immish/runtime';
 import { type BlobStore, createBlobStore } from '@immish/storage';
 import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
 import type { FastifyInstance } from 'fastify';
@@ -140,7 +140,10 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
     owner,
     newApp: makeApp,
     startRelay() {
-      const publisher = new BullEventPublisher({ redisUrl, prefix });
+      const publisher = new BullEventPublisher({
+        connection: createRedis({ REDIS_URL: redisUrl }, 'producer'),
+        prefix,
+      });
       const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher, pollIntervalMs: 200 });
       relay.start();
       relays.push(relay);

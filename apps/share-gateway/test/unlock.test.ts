@@ -1,9 +1,7 @@
 import { GatewayConfig } from '@immish/contracts';
-import { producerRedisOptions } from '@immish/db';
 import { hashPassword } from '@immish/domain';
-import { ConcurrencyGate, ConfigError, loadConfig } from '@immish/runtime';
+import { ConcurrencyGate, ConfigError, createRedis, loadConfig } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { UnlockTokens, unlockCookieName } from '../src/unlock.ts';
@@ -447,8 +445,7 @@ describe('wrong-password throttling under concurrency (issue 12 item 4)', () => 
 describe('Redis down', () => {
   it('should refuse unlocking with 503 + Retry-After (throttling cannot be checked) and still serve open links', async () => {
     const deadUrl = 'redis://127.0.0.1:1';
-    const dead = new Redis(deadUrl, producerRedisOptions());
-    dead.on('error', () => {});
+    const dead = createRedis({ REDIS_URL: deadUrl }, 'producer');
     const app = await buildApp({
       config: { ...h.config, REDIS_URL: deadUrl },
       db: h.tdb.db,

@@ -11,6 +11,10 @@ const Int = (def: number, description: string, min = 0, max = Number.MAX_SAFE_IN
   Type.Integer({ default: def, minimum: min, maximum: max, description });
 const Port = (def: number, description: string) => Int(def, description, 0, 65535);
 
+/** `host:port` pairs, comma-separated (IPv6 hosts in brackets), or empty. */
+const HOST_PORT_LIST =
+  '^$|^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):\\d{1,5}(\\s*,\\s*(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):\\d{1,5})*$';
+
 export const CoreEnv = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
     default: 'development',
@@ -34,13 +38,65 @@ export const CoreEnv = Type.Object({
     100,
     3_600_000,
   ),
-  REDIS_URL: Type.String({ minLength: 1, pattern: '^rediss?://', description: 'Redis connection URL' }),
+  // Redis topology (README "Redis: one node, Sentinel or Cluster"): exactly one of REDIS_URL, REDIS_SENTINELS,
+  // REDIS_CLUSTER_NODES (redisModeProblem; a mix stops the service naming the variables).
+  REDIS_URL: Type.String({
+    default: '',
+    pattern: '^rediss?://',
+    description:
+      'one Redis node (or a managed primary endpoint): `redis://[user:password@]host:port[/db]`, `rediss://` for TLS',
+  }),
+  REDIS_SENTINELS: Type.String({
+    default: '',
+    pattern: HOST_PORT_LIST,
+    description: 'Sentinel mode: the sentinels as `host:port,host:port,…` (with REDIS_SENTINEL_NAME)',
+  }),
+  REDIS_SENTINEL_NAME: Type.String({
+    default: '',
+    pattern: '^[A-Za-z0-9._-]+$',
+    description: 'Sentinel mode: the monitored primary’s name (`sentinel monitor <name> …`)',
+  }),
+  REDIS_SENTINEL_PASSWORD: Type.String({
+    default: '',
+    description: 'Sentinel mode: password of the sentinels themselves (their `requirepass`)',
+  }),
+  REDIS_CLUSTER_NODES: Type.String({
+    default: '',
+    pattern: HOST_PORT_LIST,
+    description:
+      'Cluster mode: some of the cluster’s nodes (or its configuration endpoint) as `host:port,…`; the rest are discovered',
+  }),
+  REDIS_USERNAME: Type.String({
+    default: '',
+    description: 'ACL user of the data nodes in Sentinel and Cluster modes (REDIS_URL carries its own)',
+  }),
+  REDIS_PASSWORD: Type.String({
+    default: '',
+    description: 'password of the data nodes in Sentinel and Cluster modes (REDIS_URL carries its own)',
+  }),
+  REDIS_TLS: Bool(
+    false,
+    'TLS to every Redis node (and to the sentinels) in Sentinel and Cluster modes; REDIS_URL uses `rediss://`',
+  ),
+  REDIS_WAIT_REPLICAS: Int(
+    1,
+    'replicas that must hold a job before the outbox marks its event published (Redis `WAIT`); skipped while the primary has no replica; 0 = never wait',
+    0,
+    16,
+  ),
+  REDIS_WAIT_TIMEOUT_MS: Int(
+    1000,
+    'longest wait for those replicas; an event they did not confirm stays in the outbox and is published again',
+    10,
+    10_000,
+  ),
   QUEUE_PREFIX: Type.String({
     default: 'immish',
     minLength: 1,
     maxLength: 64,
     pattern: '^[A-Za-z0-9_{}:-]+$',
-    description: 'BullMQ/Redis key prefix; use `{immish}` (hash tag) on Redis Cluster',
+    description:
+      'base of every Redis key and channel; on Redis Cluster each queue’s keys get the prefix `{<QUEUE_PREFIX>:<queue>}` (a hash tag per queue, braces in QUEUE_PREFIX dropped)',
   }),
   REDIS_COMMAND_TIMEOUT_MS: Int(
     500,
@@ -259,3 +315,49 @@ export const allEnvGroups = {
   IngestWorkerEnv,
   ExportWorkerEnv,
 };
+
+/** The three Redis topologies; which one a service uses follows from the variables set (redisModeProblem). */
+export type RedisMode = 'single' | 'sentinel' | 'cluster';
+
+type RedisModeVars = Partial<
+  Pick<CoreConfig, 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME' | 'REDIS_CLUSTER_NODES'>
+>;
+
+/** The mode the variables select, or why they select none (a start-up error naming the variables). */
+export function redisMode(c: RedisModeVars): { mode: RedisMode } | { problem: string } {
+  const set = (
+    [
+      ['REDIS_URL', c.REDIS_URL],
+      ['REDIS_SENTINELS', c.REDIS_SENTINELS],
+      ['REDIS_CLUSTER_NODES', c.REDIS_CLUSTER_NODES],
+    ] as const
+  ).filter(([, v]) => v !== undefined && v !== '');
+  if (set.length === 0) {
+    return {
+      problem:
+        'REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES: set exactly one (one node, a Sentinel group, or a Redis Cluster); none is set',
+    };
+  }
+  if (set.length > 1) {
+    return {
+      problem: `REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES: set exactly one; ${set.map(([n]) => n).join(' and ')} are both set`,
+    };
+  }
+  const name = set[0]![0];
+  if (name === 'REDIS_SENTINELS' && !c.REDIS_SENTINEL_NAME) {
+    return { problem: 'REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name after `sentinel monitor`)' };
+  }
+  return { mode: name === 'REDIS_URL' ? 'single' : name === 'REDIS_SENTINELS' ? 'sentinel' : 'cluster' };
+}
+
+/** `host:port,…` as ioredis takes it. */
+export function parseHostPorts(list: string): { host: string; port: number }[] {
+  return list
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+    .map((e) => {
+      const colon = e.lastIndexOf(':');
+      return { host: e.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(e.slice(colon + 1)) };
+    });
+}

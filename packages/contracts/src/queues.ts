@@ -1,12 +1,24 @@
 import type { EventType } from './events.ts';
 
-/** BullMQ queue names. The prefix is configurable (QUEUE_PREFIX; `{immish}` for Redis Cluster). */
+/** BullMQ queue names. Their key prefix: queuePrefix. */
 export const Queues = {
   ingest: 'ingest',
   exports: 'exports',
   maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof Queues)[keyof typeof Queues];
+
+/**
+ * The BullMQ key prefix of one queue. Every key of a queue is used together in BullMQ's scripts, so on a Redis
+ * Cluster they must share a slot: there each queue gets a hash tag of its own, `{immish:ingest}`, so the queues
+ * land on different slots (and so nodes) instead of all on one. Decision: one node and Sentinel keep the plain
+ * QUEUE_PREFIX, today's key names, so upgrading an existing deployment moves no key and loses no waiting job;
+ * moving to a cluster is a new Redis anyway (README "Redis: one node, Sentinel or Cluster": drain first).
+ * Braces in QUEUE_PREFIX (the old advice `{immish}`) are dropped on a cluster, since a tag cannot nest.
+ */
+export function queuePrefix(base: string, queue: QueueName, cluster: boolean): string {
+  return cluster ? `{${base.replace(/[{}]/g, '')}:${queue}}` : base;
+}
 
 /** Redis pub/sub channel (under the queue prefix) on which the relay announces link changes to gateways. */
 export const LINK_INVALIDATION_CHANNEL = 'link-invalidation';

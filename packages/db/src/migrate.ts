@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import * as initial from './migrations/2026-11-27T0900_initial.ts';
 import * as uploadBatchReceiving from './migrations/2026-11-27T1040_upload_batch_receiving.ts';
-import * as linkUploadOrigin from './migrations/2026-11-28T0900_link_upload_origin.ts';
 import * as exportHiddenMetadata from './migrations/2026-11-28T0900_export_hidden_metadata.ts';
+import * as linkUploadOrigin from './migrations/2026-11-28T0900_link_upload_origin.ts';
 import * as exportClientKey from './migrations/2026-11-28T0910_export_client_key.ts';
 
 /** The ordered list of migrations (explicit imports: no directory scanning at run time). */

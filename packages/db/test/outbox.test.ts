@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DomainEvent, NewEvent } from '@immish/contracts';
+import { createRedis } from '@immish/runtime';
 import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -91,7 +92,7 @@ describe('appendEvents', () => {
 describe('OutboxRelay', () => {
   it('should publish a routed event as a job whose id is the event id, and mark it published', async () => {
     const prefix = `${redis.prefix}a`;
-    const publisher = new BullEventPublisher({ redisUrl: redis.url, prefix });
+    const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix });
     const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher });
     const [env] = await appendEvents(tdb.db, [exportRequested()]);
     expect(await relay.drainOnce()).toBe(1);
@@ -106,8 +107,12 @@ describe('OutboxRelay', () => {
     const prefix = `${redis.prefix}b`;
     const events = Array.from({ length: 400 }, exportRequested);
     for (let i = 0; i < events.length; i += 50) await appendEvents(tdb.db, events.slice(i, i + 50));
-    const p1 = new CountingPublisher(new BullEventPublisher({ redisUrl: redis.url, prefix }));
-    const p2 = new CountingPublisher(new BullEventPublisher({ redisUrl: redis.url, prefix }));
+    const p1 = new CountingPublisher(
+      new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix }),
+    );
+    const p2 = new CountingPublisher(
+      new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix }),
+    );
     const r1 = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher: p1, batchSize: 20 });
     const r2 = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher: p2, batchSize: 20 });
     r1.start();
@@ -134,7 +139,11 @@ describe('OutboxRelay', () => {
 
   it('should let writes commit while Redis is unreachable and deliver the events once it is back', async () => {
     const prefix = `${redis.prefix}c`;
-    const deadRedis = new BullEventPublisher({ redisUrl: 'redis://127.0.0.1:1', prefix, timeoutMs: 1000 });
+    const deadRedis = new BullEventPublisher({
+      connection: createRedis({ REDIS_URL: 'redis://127.0.0.1:1' }, 'producer'),
+      prefix,
+      timeoutMs: 1000,
+    });
     const down = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher: deadRedis });
     const envs = await tdb.db.transaction().execute((trx) => appendEvents(trx, [exportRequested(), exportRequested()]));
     await expect(down.drainOnce()).rejects.toThrow();
@@ -142,7 +151,9 @@ describe('OutboxRelay', () => {
     expect(pending).toHaveLength(2);
     await deadRedis.close();
 
-    const live = new CountingPublisher(new BullEventPublisher({ redisUrl: redis.url, prefix }));
+    const live = new CountingPublisher(
+      new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix }),
+    );
     const up = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher: live });
     expect(await up.drainOnce()).toBe(2);
     expect(await queueJobIds(prefix, 'exports')).toEqual(envs.map((e) => e.id).sort());
@@ -152,7 +163,7 @@ describe('OutboxRelay', () => {
 
   it('should work with a Redis Cluster hash-tag prefix such as {immish}', async () => {
     const prefix = `{${redis.prefix}f}`;
-    const publisher = new BullEventPublisher({ redisUrl: redis.url, prefix });
+    const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix });
     const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher });
     const [env] = await appendEvents(tdb.db, [exportRequested()]);
     expect(await relay.drainOnce()).toBe(1);
@@ -166,7 +177,7 @@ describe('OutboxRelay', () => {
 
   it('should wake on NOTIFY without waiting for the polling interval', async () => {
     const prefix = `${redis.prefix}d`;
-    const publisher = new BullEventPublisher({ redisUrl: redis.url, prefix });
+    const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix });
     const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher, pollIntervalMs: 600_000 });
     relay.start();
     await new Promise((r) => setTimeout(r, 500)); // let the first (empty) drain and LISTEN happen
@@ -182,7 +193,7 @@ describe('OutboxRelay', () => {
     const got: string[] = [];
     await sub.subscribe(`${prefix}:link-invalidation`);
     sub.on('message', (_c, m) => got.push(m));
-    const publisher = new BullEventPublisher({ redisUrl: redis.url, prefix });
+    const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix });
     const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher });
     const linkId = randomUUID();
     await appendEvents(tdb.db, [

@@ -1,3 +1,4 @@
+import { redisMode } from '@immish/contracts';
 import type { Static, TObject, TSchema } from 'typebox';
 import Value from 'typebox/value';
 
@@ -78,6 +79,11 @@ export function loadConfig<T extends TObject>(schema: T, env: Env = process.env)
       continue;
     }
     out[name] = value;
+  }
+  // the one rule across variables: exactly one Redis topology (a mix is an operator's mistake, not a precedence)
+  if ('REDIS_URL' in schema.properties && !problems.some((p) => p.startsWith('REDIS_'))) {
+    const mode = redisMode(out as Parameters<typeof redisMode>[0]);
+    if ('problem' in mode) problems.push(mode.problem);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Static<T>;

@@ -7,6 +7,7 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './observability.ts';
 export * from './ops.ts';
+export * from './redis.ts';
 export * from './services.ts';
 export * from './shutdown.ts';
 export * from './worker.ts';

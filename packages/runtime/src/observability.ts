@@ -1,10 +1,10 @@
-import { Queues } from '@immish/contracts';
+import { Queues, queuePrefix } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import type { Metrics } from './metrics.ts';
+import type { RedisConnection } from './redis.ts';
 
 /**
  * Scrape-time gauges (docs/spec.md §12): queue depth per state and the wait of the oldest waiting job, per queue;
@@ -12,9 +12,11 @@ import type { Metrics } from './metrics.ts';
  */
 export function registerBacklogMetrics(
   metrics: Metrics,
-  deps: { db: Db; redis: Redis; prefix: string },
+  deps: { db: Db; redis: RedisConnection; prefix: string },
 ): () => Promise<void> {
-  const queues = Object.values(Queues).map((name) => new Queue(name, { connection: deps.redis, prefix: deps.prefix }));
+  const queues = Object.values(Queues).map(
+    (name) => new Queue(name, { connection: deps.redis, prefix: queuePrefix(deps.prefix, name, deps.redis.isCluster) }),
+  );
   for (const q of queues) q.on('error', () => {});
   new Gauge({
     name: 'queue_jobs',

@@ -1,11 +1,11 @@
 import type { CoreConfig } from '@immish/contracts';
-import { BullEventPublisher, createDb, createPool, type Db, OutboxRelay, producerRedisOptions } from '@immish/db';
+import { BullEventPublisher, createDb, createPool, type Db, OutboxRelay } from '@immish/db';
 import { type BlobStore, createBlobStore, type StorageConfig } from '@immish/storage';
-import { Redis, type RedisOptions } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 import { registerBacklogMetrics } from './observability.ts';
+import { createRedis, type RedisConnection } from './redis.ts';
 
 export function storageConfigFromEnv(c: CoreConfig): StorageConfig {
   if (c.STORAGE_DRIVER === 's3') {
@@ -25,20 +25,11 @@ export function storageConfigFromEnv(c: CoreConfig): StorageConfig {
   return { driver: 'fs', root: c.STORAGE_FS_ROOT };
 }
 
-/**
- * BullMQ Worker connections must retry forever (maxRetriesPerRequest: null) so a Redis outage pauses, not kills,
- * and have no command timeout: their blocking commands wait for jobs on purpose, and a frozen Redis only delays
- * the jobs (their locks are renewed once it answers again).
- */
-export function workerRedisOptions(): RedisOptions {
-  return { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 200, 2000) };
-}
-
 export interface BackingServices {
   pool: pg.Pool;
   db: Db;
   /** general-purpose, fail-fast Redis connection (rate limits, pub/sub publish, readiness) */
-  redis: Redis;
+  redis: RedisConnection;
   storage: BlobStore;
   publisher: BullEventPublisher;
   relay: OutboxRelay;
@@ -65,13 +56,18 @@ export function createBackingServices(
     failFast: true,
   });
   const db = createDb(pool);
-  const redis = new Redis(c.REDIS_URL, producerRedisOptions(c.REDIS_COMMAND_TIMEOUT_MS));
-  redis.on('error', () => {});
+  const redis = createRedis(c, 'producer', { connectionName: opts.service });
   const storage = createBlobStore(storageConfigFromEnv(c));
   const publisher = new BullEventPublisher({
-    redisUrl: c.REDIS_URL,
+    // a connection of its own: WAIT confirms this connection's writes. Its command bound leaves room for
+    // the WAIT's own timeout (a replica acknowledging), which is a wait on purpose, not a stall.
+    connection: createRedis(c, 'producer', {
+      commandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS + c.REDIS_WAIT_TIMEOUT_MS,
+      connectionName: `${opts.service}:outbox`,
+    }),
     prefix: c.QUEUE_PREFIX,
-    commandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
+    waitReplicas: c.REDIS_WAIT_REPLICAS,
+    waitTimeoutMs: c.REDIS_WAIT_TIMEOUT_MS,
   });
   const relay = new OutboxRelay({
     db,

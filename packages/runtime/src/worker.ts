@@ -1,14 +1,16 @@
+import { type QueueName, queuePrefix } from '@immish/contracts';
 import { type Job, type Processor, RateLimitError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isBackingServiceDown, isStorageFull } from './errors.ts';
 import type { Metrics } from './metrics.ts';
-import { workerRedisOptions } from './services.ts';
+import { createRedis, type RedisConfig } from './redis.ts';
 
 export interface QueueWorkerOptions<T, R> {
-  queue: string;
+  queue: QueueName;
+  /** QUEUE_PREFIX (the queue's own key prefix follows from it and the topology: contracts queuePrefix) */
   prefix: string;
-  redisUrl: string;
+  /** the Redis variables: the worker opens its connection through createRedis (role `worker`) */
+  redis: RedisConfig;
   concurrency: number;
   logger: Logger;
   metrics?: Metrics;
@@ -44,8 +46,7 @@ export interface QueueWorkerOptions<T, R> {
 export function startQueueWorker<T, R>(
   opts: QueueWorkerOptions<T, R>,
 ): { worker: Worker<T, R>; close(): Promise<void> } {
-  const connection = new Redis(opts.redisUrl, workerRedisOptions());
-  connection.on('error', () => {});
+  const connection = createRedis(opts.redis, 'worker');
   let closing = false;
   const processor: Processor<T, R> = async (job) => {
     const started = process.hrtime.bigint();
@@ -91,7 +92,7 @@ export function startQueueWorker<T, R>(
   };
   const worker = new Worker<T, R>(opts.queue, processor, {
     connection,
-    prefix: opts.prefix,
+    prefix: queuePrefix(opts.prefix, opts.queue, connection.isCluster),
     concurrency: opts.concurrency,
     lockDuration: opts.lockDurationMs ?? 30_000,
     stalledInterval: Math.min(opts.lockDurationMs ?? 30_000, 30_000),

@@ -56,8 +56,8 @@ const silent: RelayLogger = { info() {}, warn() {}, error() {} };
 
 /**
  * Moves outbox rows to BullMQ (docs/spec.md §6). Several relays may run at once: each batch is claimed with
- * `FOR UPDATE SKIP LOCKED` inside a transaction, published, and marked published before commit; if
- * publishing fails the transaction rolls back and the rows are retried later (a re-publish of the same
+ * `FOR UPDATE SKIP LOCKED` inside a transaction, published, confirmed held by a Redis replica (publisher
+ * `confirm()`), and marked published before commit; if publishing or the confirmation fails the transaction rolls back and the rows are retried later (a re-publish of the same
  * event is a no-op because the job id is the event id). Woken by LISTEN/NOTIFY, with polling as fallback.
  */
 export class OutboxRelay {
@@ -115,6 +115,8 @@ export class OutboxRelay {
       if (rows.length === 0) return [];
       const events = rows.map((r) => r.payload as DomainEvent);
       for (const event of events) await publisher.publish(event);
+      // not marked published before the jobs would survive a Redis failover (BullEventPublisher.confirm)
+      await publisher.confirm?.();
       await trx
         .updateTable('outbox_events')
         .set({ published_at: sql`now()` as never })
