@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { findRedisServer } from './binaries.ts';
+import { redisCli } from './redis-topologies.ts';
 import { waitFor } from './wait.ts';
 
 export interface PrivateRedis {
@@ -47,14 +47,8 @@ export async function startRedis(opts: RedisOptions): Promise<PrivateRedis> {
     await waitFor(
       async () => {
         if (exited) throw new Error(`redis-server exited during start-up:\n${output.join('')}`);
-        const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        r.on('error', () => {});
-        try {
-          await r.connect();
-          return (await r.ping()) === 'PONG';
-        } finally {
-          r.disconnect();
-        }
+        // redis-cli, not a client library: the services' connections all come from @immish/runtime createRedis
+        return (await redisCli(opts.port, 'PING')) === 'PONG';
       },
       { timeoutMs: 20_000, what: 'Redis to answer PING', fatal: () => exited },
     );
