@@ -2,26 +2,18 @@
 # directly (type stripping), so there is no build stage; the share page's browser bundle is built here and
 # Node's compile cache is filled.
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY apps/links-api/package.json apps/links-api/
-COPY apps/share-gateway/package.json apps/share-gateway/
-COPY apps/export-worker/package.json apps/export-worker/
-COPY apps/ingest-worker/package.json apps/ingest-worker/
-COPY packages/contracts/package.json packages/contracts/
-COPY packages/db/package.json packages/db/
-COPY packages/domain/package.json packages/domain/
-COPY packages/storage/package.json packages/storage/
-COPY packages/media/package.json packages/media/
-COPY packages/runtime/package.json packages/runtime/
-COPY packages/testkit/package.json packages/testkit/
-COPY packages/devstack/package.json packages/devstack/
-RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build --if-present
+# Install WITH devDependencies (the build runs turbo, a devDependency: with NODE_ENV=production set before
+# `npm ci` they were omitted and the build failed, exit 127), build, then drop them again. One RUN, so no image
+# layer keeps the devDependencies. test/production-recipe.test.ts replays these RUN/ENV lines without Docker.
+RUN npm ci --include=dev --no-audit --no-fund \
+ && npm run build --if-present \
+ && npm prune --omit=dev --no-audit --no-fund
+ENV NODE_ENV=production
 # Type-stripped modules cached at build time: a service then starts without loading the TypeScript stripper
-# (~25 MiB less memory per process) — scripts/warm-compile-cache.ts.
+# (~25 MiB less memory per process) — scripts/warm-compile-cache.ts. Run after the prune: it also proves the
+# services' modules load from production dependencies alone.
 ENV NODE_COMPILE_CACHE=/app/.cache/node-compile
 RUN node scripts/warm-compile-cache.ts && chown -R node:node /app/.cache
 USER node

@@ -42,6 +42,17 @@ describe('docker-compose.yml', () => {
     for (const name of app) expect(compose.services[name], name).toBeDefined();
   });
 
+  // issue 20 item 5: a `docker compose pull` a year from now must give the same servers (no `latest`, no bare major)
+  it('should pin every third-party image to a release', () => {
+    for (const [name, svc] of Object.entries(compose.services as Record<string, { image?: string }>)) {
+      if (!svc.image || svc.image.startsWith('immish:')) continue;
+      const tag = svc.image.split(':')[1] ?? '';
+      expect(tag, `${name}: ${svc.image}`).not.toBe('');
+      expect(tag, `${name}: ${svc.image}`).not.toMatch(/latest/);
+      expect(tag, `${name}: ${svc.image}`).toMatch(/^(\d+\.\d+(\.\d+)?(-\w+)?|RELEASE\.[\dT:-]+Z)$/);
+    }
+  });
+
   it('should let the workers scale: no container_name, no host ports, health checks everywhere', () => {
     for (const name of ['export-worker', 'ingest-worker']) {
       expect(compose.services[name].container_name).toBeUndefined();

@@ -41,6 +41,8 @@ export interface StackOptions {
   outputLimit?: number;
   /** the fs storage root (e.g. a small disk the caller mounted; the caller removes it); default: a temp dir */
   storageRoot?: string;
+  /** the checkout the services run from (e.g. a production install in a fresh clone); default: this repository */
+  root?: string;
 }
 
 export type ServiceName = 'links-api' | 'share-gateway' | 'export-worker' | 'ingest-worker';
@@ -70,7 +72,7 @@ export async function startStack(
   services: ServiceName[] = Object.keys(entry) as ServiceName[],
   opts: StackOptions = {},
 ): Promise<Stack> {
-  const root = resolve(import.meta.dirname, '../..');
+  const root = opts.root ?? resolve(import.meta.dirname, '../..');
   const tdb = opts.databaseUrl ? externalDatabase(opts.databaseUrl) : await createTestDatabase();
   const { url: testRedisUrl, prefix } = testRedis();
   const redisUrl = opts.redisUrl ?? testRedisUrl;
