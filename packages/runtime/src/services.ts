@@ -68,6 +68,7 @@ export function createBackingServices(
     prefix: c.QUEUE_PREFIX,
     waitReplicas: c.REDIS_WAIT_REPLICAS,
     waitTimeoutMs: c.REDIS_WAIT_TIMEOUT_MS,
+    warn: (message) => opts.logger.warn(message),
   });
   const relay = new OutboxRelay({
     db,

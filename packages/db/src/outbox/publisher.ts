@@ -39,7 +39,13 @@ export interface BullPublisherOptions {
   waitReplicas?: number;
   /** REDIS_WAIT_TIMEOUT_MS: the WAIT command's own timeout (default 1000 ms) */
   waitTimeoutMs?: number;
+  /** told once when the endpoint refuses WAIT or INFO (some managed proxies): the jobs are then not confirmed */
+  warn?: (message: string) => void;
 }
+
+/** A managed endpoint's "we do not offer this command" (not a failure of the command itself). */
+const refusedCommand = (err: unknown) =>
+  /unknown command|not supported|unsupported|not allowed|disabled|no permissions/i.test((err as Error)?.message ?? '');
 
 /** How long "this primary has no replica" is believed before it is asked again. */
 const REPLICA_RECHECK_MS = 5000;
@@ -65,6 +71,8 @@ export class BullEventPublisher implements EventPublisher {
   readonly #waitTimeoutMs: number;
   #replicasSeen = false;
   #noReplicaUntil = 0;
+  #waitRefused = false;
+  readonly #warn: (message: string) => void;
 
   constructor(opts: BullPublisherOptions) {
     this.#redis = opts.connection;
@@ -72,6 +80,7 @@ export class BullEventPublisher implements EventPublisher {
     this.#timeoutMs = opts.timeoutMs ?? 2000;
     this.#waitReplicas = opts.waitReplicas ?? 1;
     this.#waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
+    this.#warn = opts.warn ?? (() => {});
   }
 
   #queue(name: QueueName): Queue {
@@ -112,7 +121,21 @@ export class BullEventPublisher implements EventPublisher {
   }
 
   async confirm(): Promise<void> {
-    if (this.#waitReplicas === 0) return;
+    if (this.#waitReplicas === 0 || this.#waitRefused) return;
+    try {
+      await this.#confirm();
+    } catch (err) {
+      if (!refusedCommand(err)) throw err;
+      // Decision: an endpoint that hides replication from clients (INFO/WAIT refused by a managed proxy) is
+      // published to without confirmation rather than never: the operator is told once, and README says which.
+      this.#waitRefused = true;
+      this.#warn(
+        `Redis refused ${(err as Error).message.slice(0, 120)}: published jobs are not confirmed on a replica (README "Redis: one node, Sentinel or Cluster")`,
+      );
+    }
+  }
+
+  async #confirm(): Promise<void> {
     if (!(await this.#hasReplicas())) return;
     const acked = await withTimeout(
       Promise.all(
