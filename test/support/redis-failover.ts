@@ -76,6 +76,23 @@ export async function runFailoverScenario(
   gateways: StackProcess[],
   topology: { killPrimary(): Promise<void>; waitForFailover(): Promise<void> },
 ): Promise<FailoverFigures> {
+  try {
+    return await scenario(stack, gateways, topology);
+  } catch (err) {
+    // what the services said about it (warnings and errors: the relay's, the workers')
+    for (const p of stack.procs.values()) {
+      const lines = p.output.join('').split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+      console.error(`--- ${p.name}:${p.port}\n${lines.slice(-15).join('\n')}`);
+    }
+    throw err;
+  }
+}
+
+async function scenario(
+  stack: Stack,
+  gateways: StackProcess[],
+  topology: { killPrimary(): Promise<void>; waitForFailover(): Promise<void> },
+): Promise<FailoverFigures> {
   const api = ownerApi(stack);
   const album = await api('/api/albums', { method: 'POST', body: JSON.stringify({ albumName: 'Failover' }) });
   expect(album.status).toBe(201);

@@ -47,20 +47,17 @@ export interface BullPublisherOptions {
 const refusedCommand = (err: unknown) =>
   /unknown command|not supported|unsupported|not allowed|disabled|no permissions/i.test((err as Error)?.message ?? '');
 
-/** How long "this primary has no replica" is believed before it is asked again. */
-const REPLICA_RECHECK_MS = 5000;
-
 /**
  * Publishes events per the routing table (contracts `eventRoutes`): one BullMQ job per target queue with
  * job id = event id (a re-publish is a no-op), and a pub/sub message for gateway cache invalidation.
  *
  * Failover safety (issue 20 item 3): Redis replicates asynchronously, so a job the primary acknowledged can
- * vanish when a replica is promoted. `confirm()` sends `WAIT <waitReplicas> <waitTimeoutMs>` on this
- * connection (on a cluster: to every primary; one that got no write answers at once) and rejects unless the
- * replicas hold every write so far; the relay marks a batch published only after that. Decision: a primary
- * without any replica (a plain single node) has nothing to wait for and is not waited on, but once a replica
- * was seen, its absence (a promoted replica whose peers have not re-attached yet) holds the events back
- * instead of publishing them unprotected: they wait in the outbox, delayed, never lost.
+ * vanish when a replica is promoted. `confirm()` sends `WAIT` on this connection (on a cluster: to every
+ * primary; one that got no write answers at once) for as many replicas as that primary has, up to
+ * `waitReplicas`, and rejects unless they hold every write so far; the relay marks a batch published only after
+ * that. Decision: a primary without a replica (one node; a cluster shard whose other node died) is not waited
+ * on: no replica could be promoted with or without the job, and holding the events would stop delivery for as
+ * long as the topology stays degraded.
  */
 export class BullEventPublisher implements EventPublisher {
   readonly #redis: Redis | Cluster;
@@ -69,8 +66,6 @@ export class BullEventPublisher implements EventPublisher {
   readonly #timeoutMs: number;
   readonly #waitReplicas: number;
   readonly #waitTimeoutMs: number;
-  #replicasSeen = false;
-  #noReplicaUntil = 0;
   #waitRefused = false;
   readonly #warn: (message: string) => void;
 
@@ -136,34 +131,35 @@ export class BullEventPublisher implements EventPublisher {
   }
 
   async #confirm(): Promise<void> {
-    if (!(await this.#hasReplicas())) return;
-    const acked = await withTimeout(
-      Promise.all(
-        this.#primaries().map((p) => p.call('WAIT', this.#waitReplicas, this.#waitTimeoutMs) as Promise<number>),
-      ),
+    const acks = await withTimeout(
+      Promise.all(this.#primaries().map((p) => this.#waitOn(p))),
       this.#waitTimeoutMs + this.#timeoutMs,
       'replicas to acknowledge the published jobs',
     );
-    if (acked.some((n) => Number(n) < this.#waitReplicas)) {
+    const short = acks.find((a) => a.acked < a.needed);
+    if (short) {
       throw new Error(
-        `only ${Math.min(...acked.map(Number))} of ${this.#waitReplicas} Redis replica(s) acknowledged the published jobs within ${this.#waitTimeoutMs} ms: published again later`,
+        `only ${short.acked} of ${short.needed} Redis replica(s) acknowledged the published jobs within ${this.#waitTimeoutMs} ms: published again later`,
       );
     }
+  }
+
+  /**
+   * WAIT on one primary for as many replicas as it has right now (at most waitReplicas). Asked each time, not
+   * remembered: after a failover the promoted primary may have fewer replicas (none, on a cluster shard whose
+   * old primary died), and WAIT for a replica that does not exist would hold every event back for good.
+   */
+  async #waitOn(primary: Redis): Promise<{ acked: number; needed: number }> {
+    const info = await primary.info('replication');
+    const replicas = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+    const needed = Math.min(this.#waitReplicas, replicas);
+    if (needed === 0) return { acked: 0, needed };
+    return { acked: Number(await primary.call('WAIT', needed, this.#waitTimeoutMs)), needed };
   }
 
   /** where the writes went: the one primary, or every primary of a cluster (WAIT counts per connection) */
   #primaries(): Redis[] {
     return this.#redis.isCluster ? (this.#redis as Cluster).nodes('master') : [this.#redis as Redis];
-  }
-
-  async #hasReplicas(): Promise<boolean> {
-    if (this.#replicasSeen) return true;
-    if (Date.now() < this.#noReplicaUntil) return false;
-    const infos = await Promise.all(this.#primaries().map((p) => p.info('replication')));
-    const seen = infos.some((info) => Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0) > 0);
-    if (seen) this.#replicasSeen = true;
-    else this.#noReplicaUntil = Date.now() + REPLICA_RECHECK_MS;
-    return seen;
   }
 
   async close(): Promise<void> {
