@@ -81,7 +81,10 @@ export async function runFailoverScenario(
   } catch (err) {
     // what the services said about it (warnings and errors: the relay's, the workers')
     for (const p of stack.procs.values()) {
-      const lines = p.output.join('').split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+      const lines = p.output
+        .join('')
+        .split('\n')
+        .filter((l) => /"level":(40|50|60)/.test(l));
       console.error(`--- ${p.name}:${p.port}\n${lines.slice(-15).join('\n')}`);
     }
     throw err;
