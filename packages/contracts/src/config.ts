@@ -80,7 +80,7 @@ export const CoreEnv = Type.Object({
   ),
   REDIS_WAIT_REPLICAS: Int(
     1,
-    'replicas that must hold a job before the outbox marks its event published (Redis `WAIT`); skipped while the primary has no replica; 0 = never wait',
+    'replicas that must hold a job before the outbox marks its event published (Redis `WAIT`; at most as many as the primary has at the time, none for a primary without replicas); 0 = never wait',
     0,
     16,
   ),
