@@ -1,4 +1,4 @@
-// `npm start`: the whole stack on one machine (docs/spec.md §12). Uses DATABASE_URL / REDIS_URL when set; otherwise
+// `npm start`: the whole stack on one machine (docs/spec.md §12). Uses DATABASE_URL / REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES) when set; otherwise
 // starts private PostgreSQL and Redis from the system binaries with data under .data/. Runs migrations,
 // creates the demo admin on first start (key printed and written to .data/admin-api-key), starts the four
 // services with prefixed logs, prints their URLs, and stops everything cleanly on Ctrl-C.
@@ -69,7 +69,8 @@ try {
     await c.end();
     env.DATABASE_URL = `postgres://postgres@127.0.0.1:${port}/immish`;
   }
-  if (!env.REDIS_URL) {
+  // a private Redis only when no topology is configured (REDIS_SENTINELS / REDIS_CLUSTER_NODES count too)
+  if (!env.REDIS_URL && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
     const port = Number(env.DEV_REDIS_PORT ?? 63799);
     say(`starting Redis on 127.0.0.1:${port} (data in .data/redis)`);
     const r = await startRedis({ dataDir: resolve(dataDir, 'redis'), port, persistent: true });
