@@ -28,4 +28,25 @@ describe('service start-up with a bad configuration', () => {
       for (const variable of ['DATABASE_URL', 'STORAGE_DRIVER', 'LOG_LEVEL']) expect(res.stderr).toContain(variable);
     });
   }
+
+  // issue 20 item 1: exactly one Redis topology; a mix is refused by every service, naming the variables
+  for (const [name, entry] of Object.entries(services)) {
+    it(`should make ${name} exit 1 when two Redis modes are configured`, () => {
+      const res = spawnSync(process.execPath, [entry], {
+        cwd: `${import.meta.dirname}/..`,
+        env: {
+          PATH: process.env.PATH,
+          DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x',
+          REDIS_URL: 'redis://127.0.0.1:1',
+          REDIS_SENTINELS: '127.0.0.1:2,127.0.0.1:3',
+          REDIS_SENTINEL_NAME: 'immish',
+          UNLOCK_SECRET: 'x'.repeat(32),
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(res.status).toBe(1);
+      expect(res.stderr).toContain('REDIS_URL and REDIS_SENTINELS are both set');
+    });
+  }
 });
