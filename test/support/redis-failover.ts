@@ -58,6 +58,8 @@ interface Answer {
 export interface FailoverFigures {
   /** from the kill to a replica serving (as the test saw it) */
   failoverMs: number;
+  /** password unlocks sent through a gateway during the failover (2xx, or 503 + Retry-After in the window) */
+  unlocks: number;
   writes: number;
   answered503: number;
   eventsUnpublished: number;
@@ -115,16 +117,46 @@ async function scenario(
     return row?.status === 'running' ? true : undefined;
   }, 'the export to start');
 
+  // a password link unlocked again and again through a gateway while the primary dies: unlocking reserves an
+  // attempt in Redis first, so this is the write that meets the failover (links and uploads go to PostgreSQL)
+  const locked = await api('/api/shared-links', {
+    method: 'POST',
+    body: JSON.stringify({ type: 'ALBUM', albumId, password: 'open sesame' }),
+  });
+  expect(locked.status).toBe(201);
+  const lockedKey = ((await locked.json()) as { key: string }).key;
+
   let killedAt = 0;
+  let failedOverAt = 0;
   let done = 0;
-  const killing: Promise<void>[] = [];
+  let failover: Promise<void> | null = null;
   const answered = (res: Response): Answer => {
     if (++done === 60) {
       killedAt = Date.now();
-      killing.push(topology.killPrimary());
+      failover = topology
+        .killPrimary()
+        .then(() => topology.waitForFailover())
+        .then(() => {
+          failedOverAt = Date.now();
+        });
     }
     return { status: res.status, retryAfter: res.headers.get('retry-after'), at: Date.now() };
   };
+  const unlocks: Answer[] = [];
+  let loadDone = false;
+  const unlocking = (async () => {
+    // until the load is done and a replica has served for a second
+    while (!loadDone || !failedOverAt || Date.now() < failedOverAt + 1000) {
+      const res = await fetch(`http://127.0.0.1:${gateways[0]!.port}/api/shared-links/login?key=${lockedKey}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ password: 'open sesame' }),
+      });
+      unlocks.push({ status: res.status, retryAfter: res.headers.get('retry-after'), at: Date.now() });
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
   const [links, uploads] = await Promise.all([
     inParallel(LINKS, 6, async () =>
       answered(
@@ -139,13 +171,13 @@ async function scenario(
       return { ...answered(new Response(null, { status: r.status, headers: r.headers })), id: r.body.id };
     }),
   ]);
-  await Promise.all(killing);
+  loadDone = true;
   expect(killedAt).toBeGreaterThan(0);
-  await topology.waitForFailover();
-  const failedOverAt = Date.now();
+  await failover;
+  await unlocking;
 
   // every write answered 2xx, or 503 + Retry-After inside the failover window (kill → replica serving + 5 s)
-  const all = [...links, ...uploads];
+  const all = [...links, ...uploads, ...unlocks];
   const refused = all.filter((a) => a.status === 503);
   expect(all.filter((a) => !(a.status >= 200 && a.status < 300) && a.status !== 503)).toEqual([]);
   for (const r of refused) {
@@ -153,8 +185,17 @@ async function scenario(
     expect(r.at).toBeGreaterThanOrEqual(killedAt);
     expect(r.at).toBeLessThanOrEqual(failedOverAt + 5000);
   }
+  // and unlocking works again on the new primary
+  expect(unlocks.at(-1)!.status).toBe(201);
   const assetIds = uploads.filter((u) => u.status === 201).map((u) => u.id as string);
+  // every link answered 201 is there (plus the password link made before the load)
   const createdLinks = links.filter((l) => l.status === 201).length;
+  const linkRows = await stack.tdb.db
+    .selectFrom('shared_links')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('album_id', '=', albumId)
+    .executeTakeFirstOrThrow();
+  expect(Number(linkRows.n)).toBe(createdLinks + 1);
 
   // every event delivered: the outbox empties on the new primary
   const unpublished = async () =>
@@ -230,7 +271,8 @@ async function scenario(
 
   return {
     failoverMs: failedOverAt - killedAt,
-    writes: all.length,
+    writes: links.length + uploads.length,
+    unlocks: unlocks.length,
     answered503: refused.length,
     // the gateway checks wrote events too: every one of them delivered as well
     eventsUnpublished: await poll(async () => ((await unpublished()) === 0 ? 0 : undefined), 'the last events', 30_000),
