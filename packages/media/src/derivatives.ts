@@ -37,6 +37,8 @@ export interface RenderOptions {
    * start storing it); the same buffer is in the result.
    */
   onPreview?: (preview: Buffer) => void;
+  /** Apply the EXIF orientation (default). False for pixels a decoder already turned upright (HEIF `irot`, video). */
+  autoOrient?: boolean;
 }
 
 /**
@@ -62,9 +64,10 @@ export interface RenderOptions {
  * as HEIC with the prebuilt sharp: use `genericThumbnail`), TOO_MANY_PIXELS (checked on the header,
  * before any decoding), CORRUPT (including truncated files).
  */
-export async function renderDerivatives(path: string, options: RenderOptions = {}): Promise<Derivatives> {
+export async function renderDerivatives(path: string | Buffer, options: RenderOptions = {}): Promise<Derivatives> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const header = options.header ?? (await readImageHeader(path));
+  if (typeof path !== 'string' && !options.header) throw new Error('renderDerivatives: bytes need their header');
+  const header = options.header ?? (await readImageHeader(path as string));
   const { format } = header;
   assertDecodable(format);
   assertPixelLimit(header.width, header.height, maxPixels);
@@ -72,7 +75,11 @@ export async function renderDerivatives(path: string, options: RenderOptions = {
   // One sharp call at a time, here and below: each holds a libuv pool thread while it runs (4 by default),
   // and a worker running one job per core would otherwise leave none for its file and network I/O.
   const alpha = header.hasAlpha;
-  const decoded = sharp(path, { failOn: 'truncated', limitInputPixels: maxPixels, autoOrient: true })
+  const decoded = sharp(path, {
+    failOn: 'truncated',
+    limitInputPixels: maxPixels,
+    autoOrient: options.autoOrient ?? true,
+  })
     .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'inside', withoutEnlargement: true })
     .toColourspace('srgb');
   const cannotDecode = (error: unknown) =>

@@ -24,7 +24,26 @@ export {
   type ProbeResult,
   probeMedia,
 } from './probe.ts';
+export { type HeifPrimary, readHeifPrimary } from './isobmff.ts';
+export {
+  isWebPlayable,
+  type PhoneRenderOptions,
+  parseIso6709,
+  probeVideoFile,
+  renderHeifDerivatives,
+  renderVideoPoster,
+  type VideoInfo,
+} from './phone.ts';
 export { type SniffResult, sniffBuffer, sniffFile, sniffFileOrThrow } from './sniff.ts';
+export {
+  detectMediaTools,
+  type MediaTools,
+  NO_MEDIA_TOOLS,
+  type RunToolOptions,
+  runTool,
+  ToolError,
+  type ToolResult,
+} from './tools.ts';
 export {
   canStripMetadata,
   createMetadataStripper,
