@@ -16,14 +16,6 @@ export {
   type MediaTypes,
   SUPPORTED_FORMATS,
 } from './formats.ts';
-export {
-  DEFAULT_MAX_PIXELS,
-  type ExifInfo,
-  type ImageHeader,
-  type ProbeOptions,
-  type ProbeResult,
-  probeMedia,
-} from './probe.ts';
 export { type HeifPrimary, readHeifPrimary } from './isobmff.ts';
 export {
   isWebPlayable,
@@ -34,7 +26,23 @@ export {
   renderVideoPoster,
   type VideoInfo,
 } from './phone.ts';
+export {
+  DEFAULT_MAX_PIXELS,
+  type ExifInfo,
+  type ImageHeader,
+  type ProbeOptions,
+  type ProbeResult,
+  probeMedia,
+} from './probe.ts';
 export { type SniffResult, sniffBuffer, sniffFile, sniffFileOrThrow } from './sniff.ts';
+export {
+  canStripMetadata,
+  createMetadataStripper,
+  type MetadataStripperOptions,
+  measureStrippedSize,
+  STRIPPABLE_MIME_TYPES,
+} from './strip/index.ts';
+export { DEFAULT_WEBP_BUFFER_BYTES } from './strip/webp.ts';
 export {
   detectMediaTools,
   type MediaTools,
@@ -44,11 +52,3 @@ export {
   ToolError,
   type ToolResult,
 } from './tools.ts';
-export {
-  canStripMetadata,
-  createMetadataStripper,
-  type MetadataStripperOptions,
-  measureStrippedSize,
-  STRIPPABLE_MIME_TYPES,
-} from './strip/index.ts';
-export { DEFAULT_WEBP_BUFFER_BYTES } from './strip/webp.ts';

@@ -96,7 +96,7 @@ export class IsoBmffMetadataStripper extends ByteParser {
     });
   }
 
-  private onBox(type: string, start: number, size: number, header: Buffer): void {
+  private onBox(type: string, _start: number, size: number, header: Buffer): void {
     const payload = size - header.length;
     if (this.kind === 'heif' && type === 'meta') {
       if (this.sawMeta) throw this.corrupt('it has two top-level "meta" boxes');
