@@ -24,12 +24,11 @@ export function appleContentIdentifier(makerNote: unknown): string | null {
     const length = u32(entry + 4);
     const at = length <= 4 ? entry + 8 : u32(entry + 8);
     if (length > 256 || at + length > note.length) return null;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL-terminated ASCII
-    const value = note
-      .toString('latin1', at, at + length)
-      .replace(/\u0000+$/, '')
-      .trim();
-    return /^[\x21-\x7e]{1,128}$/.test(value) ? value : null;
+    const raw = note.toString('latin1', at, at + length);
+    const end = raw.indexOf('\0');
+    const value = (end === -1 ? raw : raw.slice(0, end)).trim();
+    // printable ASCII only (a UUID in practice)
+    return value.length > 0 && value.length <= 128 && [...value].every((c) => c > ' ' && c <= '~') ? value : null;
   }
   return null;
 }

@@ -36,9 +36,9 @@ beforeAll(async () => {
 });
 
 function near(actual: number[], expected: number[], tolerance = 30): void {
-  actual.forEach((value, i) =>
-    expect(Math.abs(value - (expected[i] as number)), `${actual} vs ${expected}`).toBeLessThan(tolerance),
-  );
+  for (const [i, value] of actual.entries()) {
+    expect(Math.abs(value - (expected[i] as number)), `${actual} vs ${expected}`).toBeLessThan(tolerance);
+  }
 }
 
 /** An iPhone-like HEIC: landscape sensor pixels (left red, right blue), irot 3 + EXIF orientation 6, GPS, secrets. */
