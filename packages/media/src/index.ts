@@ -19,7 +19,10 @@ export {
 export { type HeifPrimary, readHeifPrimary } from './isobmff.ts';
 export {
   isWebPlayable,
+  makeRendition,
   type PhoneRenderOptions,
+  RENDITION_SHORT_SIDE,
+  type RenditionOptions,
   parseIso6709,
   probeVideoFile,
   renderHeifDerivatives,

@@ -319,3 +319,82 @@ async function renderUpright(input: string | Buffer, options: PhoneRenderOptions
     ...(options.onPreview ? { onPreview: options.onPreview } : {}),
   });
 }
+
+/** The rendition bound: the short side at most 720 px (720p landscape, 720 px wide portrait). */
+export const RENDITION_SHORT_SIDE = 720;
+
+export interface RenditionOptions {
+  /** Fraction done, 0–1, as ffmpeg reports it (about twice a second). */
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * A web-playable copy of a video: H.264 (High, 8-bit 4:2:0, CRF 23) and AAC stereo in MP4, the short side at most
+ * 720 px, upright (the display matrix is applied while transcoding, so no player needs to honour one), with the
+ * index at the front (`+faststart`) so playback starts before the whole file arrived. No metadata is carried over
+ * (`-map_metadata -1`): the rendition is served to recipients of metadata-hiding links as well.
+ */
+export async function makeRendition(
+  input: string,
+  output: string,
+  info: Pick<VideoInfo, 'durationSeconds' | 'audioCodec'>,
+  options: RenditionOptions = {},
+): Promise<void> {
+  const total = info.durationSeconds ?? 0;
+  let pending = '';
+  const onStdout = (chunk: Buffer) => {
+    pending += chunk.toString('latin1');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const match = /^out_time_us=(\d+)/.exec(line);
+      if (match && total > 0) options.onProgress?.(Math.min(1, Number(match[1]) / 1e6 / total));
+    }
+  };
+  const short = RENDITION_SHORT_SIDE;
+  await runTool(
+    'ffmpeg',
+    [
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      input,
+      '-map',
+      '0:v:0',
+      ...(info.audioCodec ? ['-map', '0:a:0'] : []),
+      '-map_metadata',
+      '-1',
+      '-map_chapters',
+      '-1',
+      '-vf',
+      `scale=w='if(gte(iw,ih),-2,min(${short},iw))':h='if(gte(iw,ih),min(${short},ih),-2)',format=yuv420p`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '23',
+      '-profile:v',
+      'high',
+      ...(info.audioCodec ? ['-c:a', 'aac', '-b:a', '128k', '-ac', '2'] : ['-an']),
+      '-movflags',
+      '+faststart',
+      '-progress',
+      'pipe:1',
+      '-nostats',
+      '-f',
+      'mp4',
+      '-y',
+      output,
+    ],
+    {
+      timeoutMs: options.timeoutMs ?? Math.max(10 * 60_000, total * 20_000),
+      onStdout,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  options.onProgress?.(1);
+}

@@ -13,6 +13,8 @@ export interface RunToolOptions {
   /** Most stdout bytes kept; beyond it the tool is killed and the call fails. Default 16 MiB. */
   maxOutputBytes?: number;
   signal?: AbortSignal;
+  /** Called with each stdout chunk instead of keeping it (progress output of a long run); `maxOutputBytes` is then not applied. */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface ToolResult {
@@ -65,6 +67,10 @@ export function runTool(cmd: string, args: readonly string[], options: RunToolOp
     const onAbort = () => stop(new ToolError(cmd, 'aborted', `${cmd} was aborted`));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
+      if (options.onStdout) {
+        options.onStdout(chunk);
+        return;
+      }
       outBytes += chunk.length;
       if (outBytes > maxOutputBytes) {
         stop(new ToolError(cmd, 'output-limit', `${cmd} wrote more than ${maxOutputBytes} bytes`));
