@@ -130,14 +130,12 @@ function attachLiveMotion(img: HTMLImageElement): void {
     motion.hidden = true;
   };
   motion.addEventListener('ended', stop);
-  for (const target of [img, motion]) {
-    target.addEventListener('pointerenter', play);
-    target.addEventListener('pointerdown', play);
-    target.addEventListener('pointerleave', stop);
-    target.addEventListener('pointerup', (e) => {
-      if ((e as PointerEvent).pointerType !== 'mouse') stop();
-    });
-  }
+  img.addEventListener('pointerenter', play);
+  img.addEventListener('pointerdown', play);
+  img.addEventListener('pointerleave', stop);
+  img.addEventListener('pointerup', (e) => {
+    if (e.pointerType !== 'mouse') stop();
+  });
   // the previous item's badge and motion go with it
   const observer = new MutationObserver(() => {
     if (!img.isConnected) {
