@@ -189,7 +189,6 @@ export const assetsRoutes =
           if (row.rendition_status === 'failed') {
             throw notFound(`This video cannot be played in a browser: ${row.rendition_error ?? 'conversion failed'}`);
           }
-          reply.header('retry-after', '10');
           throw unavailable(
             `This video is being converted for the browser (${row.rendition_progress ?? 0}% done); retry shortly`,
           );

@@ -210,7 +210,6 @@ export const mediaRoutes =
       if (!playback) {
         if (video.rendition_status === 'failed')
           throw notFound('This video cannot be played in a browser; download it instead');
-        reply.header('retry-after', '10');
         throw unavailable(
           `This video is being converted for the browser (${video.rendition_progress ?? 0}% done); retry shortly`,
         );
