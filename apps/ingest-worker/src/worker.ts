@@ -128,14 +128,32 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
         // a long video transcodes for minutes; the lock is renewed while it runs
         lockDurationMs: deps.config.INGEST_LOCK_DURATION_MS ?? 120_000,
         waitForStorageSpace: true,
-        processor: (job: Job<DomainEvent, RenditionOutcome>) =>
-          processRenditionJob(job.data, {
-            db: deps.db,
-            storage: deps.storage,
-            tools,
-            ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
-            onProgress: (percent) => job.updateProgress(percent).catch(() => {}),
-          }),
+        processor: async (job: Job<DomainEvent, RenditionOutcome>) => {
+          try {
+            return await processRenditionJob(job.data, {
+              db: deps.db,
+              storage: deps.storage,
+              tools,
+              ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
+              onProgress: (percent) => job.updateProgress(percent).catch(() => {}),
+            });
+          } catch (err) {
+            // the last attempt of a rendition that kept failing for a reason of ours: say so on the asset (the
+            // player stops waiting for it) instead of leaving it `running` for ever
+            const attempts = job.opts.attempts ?? 1;
+            if (!isBackingServiceDown(err) && !isStorageFull(err) && job.attemptsMade + 1 >= attempts) {
+              const { assetId } = job.data.data as EventPayload<'asset.rendition-requested'>;
+              await deps.db
+                .updateTable('assets')
+                .set({ rendition_status: 'failed', rendition_error: `conversion failed: ${(err as Error).message}` })
+                .where('id', '=', assetId)
+                .where('rendition_status', '<>', 'ready')
+                .execute()
+                .catch(() => {});
+            }
+            throw err;
+          }
+        },
       })
     : undefined;
   // Crash recovery for batches whose upload request died with its API process (see closeAbandonedUploadBatches).
