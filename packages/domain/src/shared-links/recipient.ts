@@ -1,5 +1,5 @@
-import type { AlbumRow, AssetRow, Db, SharedLinkRow } from '@immish/db';
 import { noAccess, notFound } from '@immish/contracts';
+import type { AlbumRow, AssetRow, Db, SharedLinkRow } from '@immish/db';
 import { sql } from 'kysely';
 import { assetNotTrashed, checkLinkAccess } from '../access.ts';
 
