@@ -138,6 +138,19 @@ async function readImageHeader(path: string): Promise<ImageHeader> {
 const PREVIEW_JPEG = { quality: 80 } as const;
 const THUMBNAIL_WEBP = { quality: 80 } as const;
 
+/**
+ * Derivatives of upright 8-bit sRGB pixels already at most the preview bound (a video frame ffmpeg scaled and
+ * turned): no decode and no resize for the preview. `width`/`height` are the pixels'.
+ */
+export async function derivativesFromRaw(
+  pixels: Buffer,
+  width: number,
+  height: number,
+  onPreview?: (preview: Buffer) => void,
+): Promise<Derivatives> {
+  return { ...(await encodeFromRaw(pixels, width, height, 3, onPreview)), width, height };
+}
+
 /** Preview, thumbnail and thumbhash from an 8-bit sRGB raw image (3 channels, or 4 with alpha). */
 async function encodeFromRaw(
   pixels: Buffer,

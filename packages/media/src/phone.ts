@@ -3,7 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { type Derivatives, PREVIEW_SIZE, renderDerivatives } from './derivatives.ts';
+import { type Derivatives, derivativesFromRaw, PREVIEW_SIZE, renderDerivatives } from './derivatives.ts';
 import { MediaError } from './errors.ts';
 import type { HeifPrimary } from './isobmff.ts';
 import { assertPixelLimit, type ImageHeader } from './probe.ts';
@@ -249,7 +249,7 @@ function byNumber(a: string, b: string): number {
 /**
  * A poster frame: about one second in (past the fade-in or the black first frame many phones record), or the
  * first frame of a shorter clip. ffmpeg applies the display matrix (upright), scales to the preview bound and
- * writes a fast PNG to stdout; sharp makes the derivatives from it.
+ * hands over raw RGB (no PNG to encode and decode again); sharp encodes the derivatives from those pixels.
  */
 export async function renderVideoPoster(
   path: string,
@@ -257,7 +257,13 @@ export async function renderVideoPoster(
   options: PhoneRenderOptions,
 ): Promise<Derivatives> {
   if (!options.tools.ffmpeg) throw new MediaError('UNSUPPORTED_TYPE', 'no video decoder (ffmpeg) is installed here');
-  if (info.width && info.height) assertPixelLimit(info.width, info.height, options.maxPixels);
+  if (!info.width || !info.height) throw new MediaError('CORRUPT', 'the video does not say how large its picture is');
+  assertPixelLimit(info.width, info.height, options.maxPixels);
+  // the frame's size once scaled to fit the preview bound (never enlarged), even numbers for the scaler
+  const scale = Math.min(1, PREVIEW_SIZE / Math.max(info.width, info.height));
+  const width = Math.max(2, Math.round((info.width * scale) / 2) * 2);
+  const height = Math.max(2, Math.round((info.height * scale) / 2) * 2);
+  const frameBytes = width * height * 3;
   const at = info.durationSeconds !== null && info.durationSeconds >= 2 ? 1 : 0;
   const frame = async (seek: number) =>
     (
@@ -277,27 +283,23 @@ export async function renderVideoPoster(
           '-an',
           '-sn',
           '-vf',
-          `scale=w='min(${PREVIEW_SIZE},iw)':h='min(${PREVIEW_SIZE},ih)':force_original_aspect_ratio=decrease`,
-          '-c:v',
-          'png',
-          '-compression_level',
-          '1',
+          `scale=${width}:${height}:flags=bicubic,format=rgb24`,
           '-f',
-          'image2pipe',
+          'rawvideo',
           '-',
         ],
         {
           timeoutMs: POSTER_TIMEOUT_MS,
-          maxOutputBytes: 64 * 1024 * 1024,
+          maxOutputBytes: frameBytes,
           ...(options.signal ? { signal: options.signal } : {}),
         },
       )
     ).stdout;
-  let png = await frame(at);
-  if (png.length === 0 && at > 0) png = await frame(0); // a seek past the last key frame of a short clip
-  if (png.length === 0) throw new MediaError('CORRUPT', 'no frame of the video could be decoded');
-  const derivatives = await renderUpright(png, options);
-  return { ...derivatives, width: info.width ?? derivatives.width, height: info.height ?? derivatives.height };
+  let pixels = await frame(at);
+  if (pixels.length === 0 && at > 0) pixels = await frame(0); // a seek past the last key frame of a short clip
+  if (pixels.length !== frameBytes) throw new MediaError('CORRUPT', 'no frame of the video could be decoded');
+  const derivatives = await derivativesFromRaw(pixels, width, height, options.onPreview);
+  return { ...derivatives, width: info.width, height: info.height };
 }
 
 /** Derivatives of an image that is already upright (its EXIF orientation, if any, is not applied again). */
