@@ -137,7 +137,7 @@ try {
   ]);
   const bigBytes = statSync(big).size;
   console.log(
-    `fixtures: ${HEICS} HEIC 4032×3024 (${(statSync(heics[0]!).size / 1e6).toFixed(1)} MB each), ${VIDEOS} × 5 s 1080p H.264, MOV ${(bigBytes / 1e6).toFixed(0)} MB`,
+    `fixtures: ${HEICS} HEIC 4032×3024 (${heics[0] ? (statSync(heics[0]).size / 1e6).toFixed(1) : 0} MB each), ${VIDEOS} × 5 s 1080p H.264, MOV ${(bigBytes / 1e6).toFixed(0)} MB`,
   );
 
   // ── 1. HEIC ────────────────────────────────────────────────────────────────────────────────────────
