@@ -2,6 +2,12 @@
 # directly (type stripping), so there is no build stage; the share page's browser bundle is built here and
 # Node's compile cache is filled.
 FROM node:24-bookworm-slim
+# Phone formats (README "Formats"): libheif's heif-convert decodes HEIC (sharp's prebuilt libvips has no HEVC
+# decoder), ffmpeg/ffprobe read videos, make posters and web-playable renditions. Installed only when missing, so
+# test/production-recipe.test.ts, which replays these lines on the host, leaves a machine that has them alone.
+RUN command -v ffmpeg >/dev/null && command -v heif-convert >/dev/null \
+  || (apt-get update && apt-get install -y --no-install-recommends ffmpeg libheif-examples \
+  && rm -rf /var/lib/apt/lists/*)
 WORKDIR /app
 COPY . .
 # Install WITH devDependencies (the build runs turbo, a devDependency: with NODE_ENV=production set before

@@ -1,4 +1,5 @@
 import { IngestWorkerConfig } from '@immish/contracts';
+import { detectMediaTools } from '@immish/media';
 import { runWorkerProcess } from '@immish/runtime';
 import { startIngestWorker } from './worker.ts';
 
@@ -7,6 +8,19 @@ await runWorkerProcess({
   service: 'ingest-worker',
   config: IngestWorkerConfig,
   metricsPort: (config) => config.INGEST_METRICS_PORT,
-  start: ({ config, services, logger, metrics }) =>
-    startIngestWorker({ config, db: services.db, storage: services.storage, logger, metrics }),
+  start: async ({ config, services, logger, metrics }) => {
+    // Detected once: HEIC needs heif-convert, videos ffprobe/ffmpeg (README "Requirements"). A missing one leaves
+    // its formats with placeholders; readiness reports it so an operator sees why.
+    const tools = await detectMediaTools();
+    const missing = Object.entries(tools)
+      .filter(([, version]) => version === null)
+      .map(([tool]) => tool);
+    if (missing.length > 0) logger.warn({ tools, missing }, 'media tools missing: HEIC/videos get placeholders');
+    else logger.info({ tools }, 'media tools found');
+    services.readiness.mediaTools = async () => {
+      if (missing.length > 0) throw new Error(`missing ${missing.join(', ')} (HEIC/video placeholders only)`);
+      return tools;
+    };
+    return startIngestWorker({ config, db: services.db, storage: services.storage, logger, metrics, tools });
+  },
 });

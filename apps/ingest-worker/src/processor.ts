@@ -18,9 +18,14 @@ import {
   type Derivatives,
   genericThumbnail,
   isMediaError,
+  isWebPlayable,
+  type MediaTools,
+  NO_MEDIA_TOOLS,
   type ProbeResult,
   probeMedia,
   renderDerivatives,
+  renderHeifDerivatives,
+  renderVideoPoster,
 } from '@immish/media';
 import { BlobNotFoundError, type BlobStore, FsBlobStore } from '@immish/storage';
 import { sql } from 'kysely';
@@ -34,6 +39,11 @@ export interface IngestDeps {
   keepFailedOriginals: boolean;
   /** where originals from a store other than fs (S3) are copied for decoding (default: the OS temp dir) */
   tempDir?: string;
+  /**
+   * The external decoders found at start-up (`detectMediaTools`): heif-convert for HEIC/HEIF, ffprobe/ffmpeg for
+   * videos. A missing one leaves that format with today's placeholder (and readiness says so).
+   */
+  tools?: MediaTools;
 }
 
 export type IngestOutcome =
@@ -96,12 +106,25 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
       };
       try {
         const input = await original.ready;
-        probe = await probeMedia(input, { maxPixels: deps.maxPixels });
+        const tools = deps.tools ?? NO_MEDIA_TOOLS;
+        probe = await probeMedia(input, { maxPixels: deps.maxPixels, tools });
         verify(); // the checksum is read alongside the decoding (not competing with the probe's small reads)
-        derivatives =
-          probe.assetType === 'IMAGE'
-            ? await renderOrPlaceholder(input, probe, deps.maxPixels, storePreview)
-            : await genericThumbnail(probe.assetType, probe.mime);
+        const phone = {
+          maxPixels: deps.maxPixels,
+          tools,
+          onPreview: storePreview,
+          ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
+        };
+        if (probe.assetType === 'IMAGE') {
+          derivatives =
+            probe.heif && tools.heifConvert
+              ? await renderHeifDerivatives(input, probe.heif, phone)
+              : await renderOrPlaceholder(input, probe, deps.maxPixels, storePreview);
+        } else if (probe.video && tools.ffmpeg) {
+          derivatives = await renderVideoPoster(input, probe.video, phone);
+        } else {
+          derivatives = await genericThumbnail(probe.assetType, probe.mime);
+        }
       } finally {
         // a file that fails its checksum is failed for that, whatever else happened (and nothing is kept)
         await verify();
@@ -411,8 +434,17 @@ async function markReady(
     exif_longitude: exif.longitude,
     exif_orientation: exif.orientation,
     exif_description: exif.description,
+    video_codec: probe.video?.videoCodec ?? null,
+    live_photo_cid: probe.contentIdentifier ?? null,
     updated_at: new Date(),
   };
+  // A browser cannot play this original: an H.264 rendition is made by the `renditions` queue (README "Formats").
+  const wantsRendition =
+    probe.video !== undefined && !isWebPlayable(probe.video) && (deps.tools?.ffmpeg ?? null) !== null;
+  if (wantsRendition) {
+    update.rendition_status = 'queued';
+    update.rendition_progress = 0;
+  }
   // The capture time, when the file records one, is the asset's date (as Immich): timeline and sorting.
   if (probe.fileCreatedAt) update.file_created_at = probe.fileCreatedAt;
   if (probe.localDateTime) update.local_date_time = probe.localDateTime;
@@ -430,25 +462,63 @@ async function markReady(
     data: { assetId: row.id, ownerId: row.owner_id, batchId: data.batchId },
     ...(correlationId ? { correlationId } : {}),
   };
-  const done =
-    !data.batchId && !placement.albumId && !placement.sharedLinkId
-      ? await finishWithEvent(deps.db, row.id, update, ingested)
-      : await deps.db.transaction().execute(async (trx) => {
-          if (!(await finishAsset(trx, row.id, update))) return false;
-          const events: NewEvent[] = [ingested];
-          events.push(
-            ...(await placeAssets(trx, { placement, assetIds: [row.id], actor: SYSTEM, addedBy: row.owner_id })),
-          );
-          const itemId = await itemOf(trx, data.batchId, row.id);
-          if (data.batchId && itemId) {
-            events.push(...(await finalizeUploadItem(trx, data.batchId, itemId, { status: 'ready', assetId: row.id })));
-          }
-          await appendEvents(trx, events);
-          return true;
-        });
+  const simple =
+    !data.batchId && !placement.albumId && !placement.sharedLinkId && !wantsRendition && !probe.contentIdentifier;
+  const done = simple
+    ? await finishWithEvent(deps.db, row.id, update, ingested)
+    : await deps.db.transaction().execute(async (trx) => {
+        if (!(await finishAsset(trx, row.id, update))) return false;
+        const events: NewEvent[] = [ingested];
+        if (wantsRendition) {
+          events.push({
+            type: 'asset.rendition-requested',
+            actor: SYSTEM,
+            subject: { type: 'asset', id: row.id },
+            data: { assetId: row.id, ownerId: row.owner_id },
+            ...(correlationId ? { correlationId } : {}),
+          });
+        }
+        if (probe.contentIdentifier) await pairLivePhoto(trx, row, probe);
+        events.push(
+          ...(await placeAssets(trx, { placement, assetIds: [row.id], actor: SYSTEM, addedBy: row.owner_id })),
+        );
+        const itemId = await itemOf(trx, data.batchId, row.id);
+        if (data.batchId && itemId) {
+          events.push(...(await finalizeUploadItem(trx, data.batchId, itemId, { status: 'ready', assetId: row.id })));
+        }
+        await appendEvents(trx, events);
+        return true;
+      });
   return done
     ? { outcome: 'ready', assetId: row.id }
     : { outcome: 'skipped', assetId: row.id, reason: 'finished by another delivery' };
+}
+
+/**
+ * Live Photos (Immich's pairing): a still and a video of the same owner carrying the same Apple content identifier
+ * are one Live Photo. The still gets `live_photo_video_id`, the video is hidden (kept, exported with its still).
+ * Whichever arrives second pairs them; an advisory lock on (owner, identifier) makes two files finishing at the
+ * same moment serialise, so the second always sees the first. Idempotent: pairing again writes the same values.
+ */
+async function pairLivePhoto(trx: Db, row: ClaimedAsset, probe: ProbeResult): Promise<void> {
+  const cid = probe.contentIdentifier as string;
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`live-photo:${row.owner_id}:${cid}`}, 0))`.execute(trx);
+  const partner = await trx
+    .selectFrom('assets')
+    .select(['id', 'type'])
+    .where('owner_id', '=', row.owner_id)
+    .where('live_photo_cid', '=', cid)
+    .where('id', '<>', row.id)
+    .where('status', '=', 'ready')
+    .where('trashed_at', 'is', null)
+    .where('type', '=', probe.assetType === 'VIDEO' ? 'IMAGE' : 'VIDEO')
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!partner) return;
+  const [stillId, videoId] = probe.assetType === 'VIDEO' ? [partner.id, row.id] : [row.id, partner.id];
+  await trx.updateTable('assets').set({ live_photo_video_id: videoId }).where('id', '=', stillId).execute();
+  await trx.updateTable('assets').set({ visibility: 'hidden' }).where('id', '=', videoId).execute();
 }
 
 /** Final failure with a readable reason (no retry). Exported for the worker's last-attempt handling. */

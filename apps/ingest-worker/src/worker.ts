@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { type DomainEvent, type EventPayload, type IngestWorkerConfig, Queues } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { closeAbandonedUploadBatches } from '@immish/domain';
+import type { MediaTools } from '@immish/media';
 import {
   isBackingServiceDown,
   isStorageFull,
@@ -13,6 +14,7 @@ import {
 import type { BlobStore } from '@immish/storage';
 import type { Job } from 'bullmq';
 import { type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
+import { processRenditionJob, type RenditionOutcome } from './renditions.ts';
 
 export interface IngestWorkerDeps {
   config: RedisConfig &
@@ -26,6 +28,13 @@ export interface IngestWorkerDeps {
   logger: Logger;
   metrics?: Metrics;
   tempDir?: string;
+  /**
+   * External decoders found at start-up (`detectMediaTools`, main.ts). Without them HEIC and videos get placeholders
+   * and no renditions are made (the worker still ingests everything else).
+   */
+  tools?: MediaTools;
+  /** renditions transcoded at once per process (default 1: ffmpeg already uses every core for one) */
+  renditionConcurrency?: number;
 }
 
 /** A batch that has not started a new file for this long has lost its request (REQUEST_TIMEOUT_MS is minutes). */
@@ -55,6 +64,7 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
     maxPixels: deps.config.INGEST_MAX_PIXELS,
     keepFailedOriginals: deps.config.INGEST_KEEP_FAILED_ORIGINALS,
     ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
+    ...(deps.tools ? { tools: deps.tools } : {}),
   };
   const concurrency = ingestConcurrency(deps.config.INGEST_CONCURRENCY);
   const handle = startQueueWorker<DomainEvent, IngestOutcome>({
@@ -104,6 +114,48 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
       }
     },
   });
+  // Web-playable renditions of videos a browser cannot play (README "Formats"), in the same process: the decoders
+  // are installed where ingest runs, and a rendition is the tail of a video's ingest.
+  const tools = deps.tools;
+  const renditions = tools?.ffmpeg
+    ? startQueueWorker<DomainEvent, RenditionOutcome>({
+        queue: Queues.renditions,
+        prefix: deps.config.QUEUE_PREFIX,
+        redis: deps.config,
+        concurrency: deps.renditionConcurrency ?? 1,
+        logger: deps.logger,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
+        // a long video transcodes for minutes; the lock is renewed while it runs
+        lockDurationMs: deps.config.INGEST_LOCK_DURATION_MS ?? 120_000,
+        waitForStorageSpace: true,
+        processor: async (job: Job<DomainEvent, RenditionOutcome>) => {
+          try {
+            return await processRenditionJob(job.data, {
+              db: deps.db,
+              storage: deps.storage,
+              tools,
+              ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
+              onProgress: (percent) => job.updateProgress(percent).catch(() => {}),
+            });
+          } catch (err) {
+            // the last attempt of a rendition that kept failing for a reason of ours: say so on the asset (the
+            // player stops waiting for it) instead of leaving it `running` for ever
+            const attempts = job.opts.attempts ?? 1;
+            if (!isBackingServiceDown(err) && !isStorageFull(err) && job.attemptsMade + 1 >= attempts) {
+              const { assetId } = job.data.data as EventPayload<'asset.rendition-requested'>;
+              await deps.db
+                .updateTable('assets')
+                .set({ rendition_status: 'failed', rendition_error: `conversion failed: ${(err as Error).message}` })
+                .where('id', '=', assetId)
+                .where('rendition_status', '<>', 'ready')
+                .execute()
+                .catch(() => {});
+            }
+            throw err;
+          }
+        },
+      })
+    : undefined;
   // Crash recovery for batches whose upload request died with its API process (see closeAbandonedUploadBatches).
   const sweep = setInterval(() => {
     closeAbandonedUploadBatches(deps.db, ABANDONED_BATCH_AFTER_MS)
@@ -119,7 +171,7 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
     resume: () => handle.worker.resume(),
     async close() {
       clearInterval(sweep);
-      await handle.close();
+      await Promise.all([handle.close(), renditions?.close()]);
     },
   };
 }

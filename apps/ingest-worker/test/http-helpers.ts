@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BullEventPublisher, type Db, OutboxRelay } from '@immish/db';
+import type { MediaTools } from '@immish/media';
 import { createLogger, createRedis } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import { startIngestWorker } from '../src/worker.ts';
@@ -56,6 +57,8 @@ export function startInProcessIngest(opts: {
   redisUrl: string;
   prefix: string;
   concurrency?: number;
+  /** external decoders (`detectMediaTools()`): HEIC, video posters and renditions */
+  tools?: MediaTools;
 }): { close(): Promise<void> } {
   const publisher = new BullEventPublisher({
     connection: createRedis({ REDIS_URL: opts.redisUrl }, 'producer'),
@@ -73,6 +76,7 @@ export function startInProcessIngest(opts: {
     db: opts.db,
     storage: opts.storage,
     logger: createLogger({ service: 'ingest-test', level: 'silent' }),
+    ...(opts.tools ? { tools: opts.tools } : {}),
   });
   relay.start();
   return {

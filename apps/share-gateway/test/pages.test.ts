@@ -404,7 +404,7 @@ describe('GET /share/:key/photos/:assetId', () => {
   });
 
   it('should leave out the metadata panel and offer the preview of an unstrippable original when showMetadata=false', async () => {
-    const heic = await newAsset({ fileName: 'IMG_9.heic', mime: 'image/heic' });
+    const heic = await newAsset({ fileName: 'IMG_9.tif', mime: 'image/tiff' });
     const link = await h.createLink({ assetIds: [heic.id], showMetadata: false });
     const body = (await get(`/share/${link.key}/photos/${heic.id}`)).body;
     expect(body).not.toContain('viewer-meta');
@@ -412,7 +412,7 @@ describe('GET /share/:key/photos/:assetId', () => {
     expect(body).toContain(`href="/share/${link.key}/assets/${heic.id}/preview" download>Download preview</a>`);
   });
 
-  it('should play a video inline when its original may be downloaded, and show its poster otherwise', async () => {
+  it('should play a video inline (rendition or web-playable original, stripped when hidden), and show its poster otherwise', async () => {
     const bytes = Buffer.concat([Buffer.from('\0\0\0\x18ftypmp42'), randomBytes(64)]);
     const video = await newAsset({ fileName: 'clip.mp4', mime: 'video/mp4', bytes });
     await h.tdb.db.updateTable('assets').set({ duration: '75000' }).where('id', '=', video.id).execute();
@@ -423,17 +423,34 @@ describe('GET /share/:key/photos/:assetId', () => {
     const page = (await get(`/s/clip-open/photos/${video.id}`)).body;
     expect(page).toMatch(
       new RegExp(
-        `<video class="viewer-media" id="viewer-media" controls preload="metadata" poster="/share/clip-open/assets/${video.id}/preview" src="/share/clip-open/assets/${video.id}/original"`,
+        `<video class="viewer-media" id="viewer-media" controls playsinline preload="metadata" poster="/share/clip-open/assets/${video.id}/preview" src="/share/clip-open/assets/${video.id}/video"`,
       ),
     );
     expect(open.slug).toBe('clip-open');
+    // an MP4 is stripped losslessly: a link that hides metadata plays it too
     const hidden = await h.createLink({ assetIds: [video.id], showMetadata: false });
     const hiddenPage = (await get(`/share/${hidden.key}/photos/${video.id}`)).body;
-    expect(hiddenPage).not.toContain('<video');
-    expect(hiddenPage).toContain(
-      `<img class="viewer-media" id="viewer-media" src="/share/${hidden.key}/assets/${video.id}/preview"`,
+    expect(hiddenPage).toContain(`src="/share/${hidden.key}/assets/${video.id}/video"`);
+    // a WebM cannot be stripped: poster and preview only when metadata is hidden
+    const webm = await newAsset({ fileName: 'clip.webm', mime: 'video/webm', bytes: randomBytes(64) });
+    const hiddenWebm = await h.createLink({ assetIds: [webm.id], showMetadata: false });
+    const webmPage = (await get(`/share/${hiddenWebm.key}/photos/${webm.id}`)).body;
+    expect(webmPage).not.toContain('<video');
+    expect(webmPage).toContain(
+      `<img class="viewer-media" id="viewer-media" src="/share/${hiddenWebm.key}/assets/${webm.id}/preview"`,
     );
-    expect(hiddenPage).toContain('Download preview');
+    expect(webmPage).toContain('Download preview');
+    // a rendition still being made: the poster until it is ready, then the rendition
+    await h.tdb.db
+      .updateTable('assets')
+      .set({ rendition_status: 'running', rendition_progress: 40 })
+      .where('id', '=', video.id)
+      .execute();
+    const pending = await h.createLink({ assetIds: [video.id] });
+    expect((await get(`/share/${pending.key}/photos/${video.id}`)).body).not.toContain('<video');
+    const busy = await h.app.inject(`/share/${pending.key}/assets/${video.id}/video`);
+    expect(busy.statusCode).toBe(503);
+    expect(busy.json().message).toMatch(/being converted .*40% done/);
   });
 
   it('should keep the deep link through the password prompt', async () => {

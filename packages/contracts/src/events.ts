@@ -56,6 +56,11 @@ export const EventData = {
     batchId: Type.Union([Uuid, Type.Null()]),
     reason: Type.String(),
   }),
+  /**
+   * A video whose original a browser cannot play (docs: README "Formats"): the ingest worker process makes an
+   * H.264/AAC MP4 rendition (queue `renditions`) and stores it beside the original.
+   */
+  'asset.rendition-requested': Type.Object({ assetId: Uuid, ownerId: Uuid }),
   'upload-batch.completed': Type.Object({
     batchId: Uuid,
     total: Type.Integer(),

@@ -5,6 +5,8 @@ export const Queues = {
   ingest: 'ingest',
   exports: 'exports',
   maintenance: 'maintenance',
+  /** web-playable video renditions, made by the ingest worker process */
+  renditions: 'renditions',
 } as const;
 export type QueueName = (typeof Queues)[keyof typeof Queues];
 
@@ -56,6 +58,7 @@ export const eventRoutes: Record<EventType, EventRoute> = {
   // trashed asset leaves every link at once rather than after LINK_CACHE_TTL_MS. Trash is rare; caches refill.
   'asset.trashed': { queues: [], invalidateLinkCache: true },
   'asset.ingest-failed': none,
+  'asset.rendition-requested': { queues: [Queues.renditions] },
   'upload-batch.completed': none,
   'export.requested': { queues: [Queues.exports] },
   'export.progress': none,

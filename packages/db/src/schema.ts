@@ -11,6 +11,8 @@ export type AssetType = 'IMAGE' | 'VIDEO' | 'OTHER';
 export type AssetStatus = 'uploaded' | 'processing' | 'ready' | 'failed';
 /** Where an asset came from: the owner's library (their own uploads) or an upload through a shared link. */
 export type AssetOrigin = 'library' | 'shared-link';
+export type AssetVisibility = 'timeline' | 'hidden';
+export type RenditionStatus = 'queued' | 'running' | 'ready' | 'failed';
 export type AlbumRole = 'owner' | 'editor' | 'viewer';
 export type SharedLinkType = 'ALBUM' | 'INDIVIDUAL';
 export type UploadItemStatus = 'receiving' | 'stored' | 'processing' | 'ready' | 'duplicate' | 'failed';
@@ -80,6 +82,18 @@ export interface AssetsTable {
   trashed_at: Timestamp | null;
   /** unique (owner_id, checksum) holds for 'library' assets only: a link upload is always its own asset */
   origin: ColumnType<AssetOrigin, AssetOrigin | undefined, AssetOrigin>;
+  /** 'hidden': the motion part of a Live Photo, kept but shown only through its still (Immich's visibility) */
+  visibility: ColumnType<AssetVisibility, AssetVisibility | undefined, AssetVisibility>;
+  /** the still's paired motion video (Immich's livePhotoVideoId) */
+  live_photo_video_id: string | null;
+  /** Apple's Live Photo content identifier, the pairing key */
+  live_photo_cid: string | null;
+  video_codec: string | null;
+  /** the web-playable H.264/AAC MP4 beside the original, once made */
+  rendition_key: string | null;
+  rendition_status: RenditionStatus | null;
+  rendition_progress: number | null;
+  rendition_error: string | null;
 }
 
 export interface AlbumsTable {

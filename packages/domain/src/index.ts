@@ -36,6 +36,7 @@ export {
   requireAssetRow,
   toAssetResponseDto,
   trashAssets,
+  videoPlayback,
 } from './assets/index.ts';
 export {
   beginExportAttempt,
@@ -99,6 +100,7 @@ export {
   permissiveLinkPolicy,
   removeSharedLinkAssets,
   requireLinkAsset,
+  requireLinkVideo,
   type ShowingLink,
   shownAssetIdByChecksum,
   toSharedLinkResponseDto,

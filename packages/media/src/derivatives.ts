@@ -37,6 +37,8 @@ export interface RenderOptions {
    * start storing it); the same buffer is in the result.
    */
   onPreview?: (preview: Buffer) => void;
+  /** Apply the EXIF orientation (default). False for pixels a decoder already turned upright (HEIF `irot`, video). */
+  autoOrient?: boolean;
 }
 
 /**
@@ -62,9 +64,10 @@ export interface RenderOptions {
  * as HEIC with the prebuilt sharp: use `genericThumbnail`), TOO_MANY_PIXELS (checked on the header,
  * before any decoding), CORRUPT (including truncated files).
  */
-export async function renderDerivatives(path: string, options: RenderOptions = {}): Promise<Derivatives> {
+export async function renderDerivatives(path: string | Buffer, options: RenderOptions = {}): Promise<Derivatives> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const header = options.header ?? (await readImageHeader(path));
+  if (typeof path !== 'string' && !options.header) throw new Error('renderDerivatives: bytes need their header');
+  const header = options.header ?? (await readImageHeader(path as string));
   const { format } = header;
   assertDecodable(format);
   assertPixelLimit(header.width, header.height, maxPixels);
@@ -72,7 +75,11 @@ export async function renderDerivatives(path: string, options: RenderOptions = {
   // One sharp call at a time, here and below: each holds a libuv pool thread while it runs (4 by default),
   // and a worker running one job per core would otherwise leave none for its file and network I/O.
   const alpha = header.hasAlpha;
-  const decoded = sharp(path, { failOn: 'truncated', limitInputPixels: maxPixels, autoOrient: true })
+  const decoded = sharp(path, {
+    failOn: 'truncated',
+    limitInputPixels: maxPixels,
+    autoOrient: options.autoOrient ?? true,
+  })
     .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'inside', withoutEnlargement: true })
     .toColourspace('srgb');
   const cannotDecode = (error: unknown) =>
@@ -130,6 +137,19 @@ async function readImageHeader(path: string): Promise<ImageHeader> {
 
 const PREVIEW_JPEG = { quality: 80 } as const;
 const THUMBNAIL_WEBP = { quality: 80 } as const;
+
+/**
+ * Derivatives of upright 8-bit sRGB pixels already at most the preview bound (a video frame ffmpeg scaled and
+ * turned): no decode and no resize for the preview. `width`/`height` are the pixels'.
+ */
+export async function derivativesFromRaw(
+  pixels: Buffer,
+  width: number,
+  height: number,
+  onPreview?: (preview: Buffer) => void,
+): Promise<Derivatives> {
+  return { ...(await encodeFromRaw(pixels, width, height, 3, onPreview)), width, height };
+}
 
 /** Preview, thumbnail and thumbhash from an 8-bit sRGB raw image (3 channels, or 4 with alpha). */
 async function encodeFromRaw(

@@ -16,6 +16,19 @@ export {
   type MediaTypes,
   SUPPORTED_FORMATS,
 } from './formats.ts';
+export { type HeifPrimary, readHeifPrimary } from './isobmff.ts';
+export {
+  isWebPlayable,
+  makeRendition,
+  type PhoneRenderOptions,
+  parseIso6709,
+  probeVideoFile,
+  RENDITION_SHORT_SIDE,
+  type RenditionOptions,
+  renderHeifDerivatives,
+  renderVideoPoster,
+  type VideoInfo,
+} from './phone.ts';
 export {
   DEFAULT_MAX_PIXELS,
   type ExifInfo,
@@ -33,3 +46,12 @@ export {
   STRIPPABLE_MIME_TYPES,
 } from './strip/index.ts';
 export { DEFAULT_WEBP_BUFFER_BYTES } from './strip/webp.ts';
+export {
+  detectMediaTools,
+  type MediaTools,
+  NO_MEDIA_TOOLS,
+  type RunToolOptions,
+  runTool,
+  ToolError,
+  type ToolResult,
+} from './tools.ts';

@@ -1,10 +1,13 @@
 import exifr from 'exifr';
 import sharp, { type Metadata } from 'sharp';
+import { appleContentIdentifier } from './apple.ts';
 import { MediaError } from './errors.ts';
 import { isValidOrientation, withoutExifHeader } from './exif-orientation.ts';
 import type { AssetType } from './formats.ts';
-import { readVideoHeader } from './isobmff.ts';
+import { type HeifPrimary, readHeifExif, readHeifPrimary, readVideoHeader } from './isobmff.ts';
+import { probeVideoFile, type VideoInfo } from './phone.ts';
 import { type SniffResult, sniffFileOrThrow } from './sniff.ts';
+import { type MediaTools, NO_MEDIA_TOOLS } from './tools.ts';
 
 /** 100 megapixels: more than any phone or consumer camera, far below what would exhaust a worker. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -58,6 +61,12 @@ export interface ProbeResult {
   localDateTime?: string;
   /** For an image sharp can decode here: its header, which `renderDerivatives` can take instead of reading it again. */
   image?: ImageHeader;
+  /** HEIC/HEIF: the primary image as the `meta` box describes it (for `renderHeifDerivatives`). */
+  heif?: HeifPrimary;
+  /** Videos probed by ffprobe: codecs, rotation, location (for posters and the rendition rule). */
+  video?: VideoInfo;
+  /** Apple's Live Photo content identifier, in a still's MakerNote or a video's QuickTime keys. */
+  contentIdentifier?: string;
 }
 
 /** What the header of a decodable image says, as `renderDerivatives` needs it. */
@@ -87,6 +96,9 @@ export function imageHeaderOf(format: SniffResult, header: Metadata): ImageHeade
 export interface ProbeOptions {
   /** Width × height above which an image is refused before decoding (decompression bombs). */
   maxPixels?: number;
+  /** The external decoders found at start-up (`detectMediaTools`); without ffprobe, videos are read from `moov`. */
+  tools?: MediaTools;
+  signal?: AbortSignal;
 }
 
 /**
@@ -96,7 +108,13 @@ export interface ProbeOptions {
 export async function probeMedia(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const format = await sniffFileOrThrow(path);
-  if (format.assetType === 'VIDEO') return probeVideo(path, format.mime);
+  const tools = options.tools ?? NO_MEDIA_TOOLS;
+  if (format.assetType === 'VIDEO') {
+    return tools.ffprobe ? probeVideoWithTools(path, format.mime, options.signal) : probeVideo(path, format.mime);
+  }
+  const isHeif = format.mime === 'image/heic' || format.mime === 'image/heif';
+  const heif = isHeif ? await readHeifPrimary(path) : null;
+  if (heif) assertPixelLimit(heif.width, heif.height, maxPixels);
 
   let header: Metadata | undefined;
   try {
@@ -113,7 +131,8 @@ export async function probeMedia(path: string, options: ProbeOptions = {}): Prom
     assertPixelLimit(header.width, header.height, maxPixels);
   }
 
-  const tags = await readExifTags(path, header?.exif);
+  const heifExif = heif ? await readHeifExif(path, heif) : undefined;
+  const tags = await readExifTags(path, header?.exif ?? heifExif);
   const orientation = isValidOrientation(header?.orientation)
     ? header.orientation
     : isValidOrientation(tags.Orientation)
@@ -122,6 +141,11 @@ export async function probeMedia(path: string, options: ProbeOptions = {}): Prom
   let width = header?.width ?? positiveInteger(tags.ExifImageWidth);
   let height = header?.height ?? positiveInteger(tags.ExifImageHeight);
   if (width !== null && height !== null && orientation >= 5) [width, height] = [height, width];
+  if (heif) {
+    // HEIF: `irot`/`imir` decide how it is displayed (libheif applies them); the EXIF orientation only repeats them
+    width = heif.width;
+    height = heif.height;
+  }
 
   const captured = readCaptureDate(tags);
   const exif: ExifInfo = {
@@ -156,6 +180,12 @@ export async function probeMedia(path: string, options: ProbeOptions = {}): Prom
   if (format.decodable && header?.width !== undefined && header.height !== undefined) {
     result.image = imageHeaderOf(format, header);
   }
+  if (heif) {
+    result.heif = heif;
+    result.orientation = 1; // already upright once libheif decoded it
+  }
+  const contentIdentifier = appleContentIdentifier(tags.makerNote);
+  if (contentIdentifier) result.contentIdentifier = contentIdentifier;
   return result;
 }
 
@@ -180,6 +210,36 @@ async function probeVideo(path: string, mime: string): Promise<ProbeResult> {
     result.fileCreatedAt = header.createdAt;
     result.localDateTime = header.createdAt;
   }
+  return result;
+}
+
+/** A video described by ffprobe: dimensions after rotation, codecs, capture time, GPS, make/model. */
+async function probeVideoWithTools(path: string, mime: string, signal?: AbortSignal): Promise<ProbeResult> {
+  const info = await probeVideoFile(path, signal);
+  const exif: ExifInfo = {
+    ...emptyExif(),
+    make: info.make,
+    model: info.model,
+    dateTimeOriginal: info.createdAt,
+    timeZone: info.timeZone,
+    latitude: info.latitude,
+    longitude: info.longitude,
+  };
+  const result: ProbeResult = {
+    mime,
+    assetType: 'VIDEO',
+    width: info.width,
+    height: info.height,
+    orientation: 1,
+    exif,
+    durationSeconds: info.durationSeconds,
+    video: info,
+  };
+  if (info.createdAt && info.localDateTime) {
+    result.fileCreatedAt = info.createdAt;
+    result.localDateTime = info.localDateTime;
+  }
+  if (info.contentIdentifier) result.contentIdentifier = info.contentIdentifier;
   return result;
 }
 
@@ -233,7 +293,7 @@ const EXIFR_OPTIONS = {
   iptc: false,
   jfif: false,
   ihdr: false,
-  makerNote: false,
+  makerNote: true, // raw bytes: only Apple's Live Photo content identifier is read from it (apple.ts)
   userComment: false,
   translateKeys: true,
   translateValues: false,

@@ -122,13 +122,9 @@ async function loadedWebp(orientation = 6): Promise<Buffer> {
 describe('createMetadataStripper', () => {
   it('should return null for types that cannot be stripped without re-encoding', () => {
     for (const mime of [
-      'image/heic',
-      'image/heif',
       'image/avif',
       'image/gif',
       'image/tiff',
-      'video/mp4',
-      'video/quicktime',
       'video/webm',
       'image/x-adobe-dng',
       'application/pdf',
@@ -136,7 +132,16 @@ describe('createMetadataStripper', () => {
       expect(createMetadataStripper(mime), mime).toBeNull();
       expect(canStripMetadata(mime)).toBe(false);
     }
-    for (const mime of ['image/jpeg', 'image/png', 'image/webp']) expect(canStripMetadata(mime)).toBe(true);
+    for (const mime of [
+      'image/jpeg',
+      'image/png',
+      'image/webp',
+      'image/heic',
+      'image/heif',
+      'video/mp4',
+      'video/quicktime',
+    ])
+      expect(canStripMetadata(mime)).toBe(true);
   });
 
   describe('JPEG', () => {
@@ -393,7 +398,7 @@ describe('createMetadataStripper', () => {
       const path = files.write(`measure-${mime.replace('/', '-')}`, bytes);
       expect(await measureStrippedSize(path, mime)).toBe((await strip(mime, bytes)).length);
     }
-    expect(await measureStrippedSize(files.write('clip.mp4', Buffer.from('x')), 'video/mp4')).toBeNull();
+    expect(await measureStrippedSize(files.write('clip.webm', Buffer.from('x')), 'video/webm')).toBeNull();
   });
 });
 

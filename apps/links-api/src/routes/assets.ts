@@ -24,8 +24,9 @@ import {
   toAssetResponseDto,
   trashAssets,
   type UploadPart,
+  videoPlayback,
 } from '@immish/domain';
-import { invalid, notFound, partsOrBadRequest, serveBlob } from '@immish/runtime';
+import { invalid, notFound, partsOrBadRequest, serveBlob, unavailable } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
@@ -163,6 +164,42 @@ export const assetsRoutes =
           fileName: row.original_file_name,
           disposition: 'attachment',
           contentType: row.mime_type,
+          headOnly: req.method === 'HEAD',
+        });
+      },
+    );
+
+    // Immich's playAssetVideo: the rendition when the original does not play in browsers, else the original.
+    app.get(
+      '/api/assets/:id/video/playback',
+      {
+        config: { permission: 'asset.view' },
+        schema: {
+          tags: ['assets'],
+          params: IdParams,
+          response: { 400: err, 401: err, 403: err, 404: err, 416: err, 503: err },
+        },
+      },
+      async (req, reply) => {
+        await requireAccess(db, caller(req).user.id, 'asset.read', req.params.id);
+        const row = await requireAssetRow(db, req.params.id);
+        if (row.type !== 'VIDEO') throw notFound('This asset is not a video');
+        const playback = videoPlayback(row);
+        if (!playback) {
+          if (row.rendition_status === 'failed') {
+            throw notFound(`This video cannot be played in a browser: ${row.rendition_error ?? 'conversion failed'}`);
+          }
+          throw unavailable(
+            `This video is being converted for the browser (${row.rendition_progress ?? 0}% done); retry shortly`,
+          );
+        }
+        return serveBlob(reply, storage, playback.key, {
+          range: header(req, 'range'),
+          ifNoneMatch: header(req, 'if-none-match'),
+          ifRange: header(req, 'if-range'),
+          etag: `"video-${row.id}-${playback.source}-${row.updated_at.getTime().toString(36)}"`,
+          contentType: playback.contentType,
+          disposition: 'inline',
           headOnly: req.method === 'HEAD',
         });
       },

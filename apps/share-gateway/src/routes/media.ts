@@ -1,10 +1,19 @@
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AssetOriginalQuery, AssetThumbnailQuery, IdParams, ShareAssetParams } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { anonymousFileName, checkLinkAccess } from '@immish/domain';
+import { anonymousFileName, checkLinkAccess, requireLinkVideo, videoPlayback } from '@immish/domain';
 import { createMetadataStripper } from '@immish/media';
-import { blobError, etagMatches, forbidden, notFound, serveBlob } from '@immish/runtime';
+import {
+  blobError,
+  DomainError,
+  etagMatches,
+  forbidden,
+  notFound,
+  parseByteRange,
+  serveBlob,
+  unavailable,
+} from '@immish/runtime';
 import { contentDisposition, contentTypeFromKey } from '@immish/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
@@ -181,6 +190,101 @@ export const mediaRoutes =
       return reply;
     }
 
+    /**
+     * Video playback (README "Formats"): the rendition, or the original when it is web-playable, with Range and
+     * ETag. Playing is viewing, like a preview: allowed when downloads are disabled (as Immich). When the link
+     * hides metadata, a rendition has none to hide (made with `-map_metadata -1`), and an original MP4/MOV is
+     * stripped on the way; stripping keeps every byte's offset, so ranges of the stripped file are ranges of the
+     * original's length (read from its start, as the stripper parses from there).
+     */
+    async function serveVideo(req: FastifyRequest, reply: FastifyReply, assetId: string) {
+      const { link } = await requireRecipient(ctx, req);
+      let shown: AssetRow | undefined;
+      try {
+        shown = await requireRecipientAsset(ctx, link, assetId);
+      } catch {
+        // not a shown asset: maybe the hidden motion part of a shown Live Photo (Immich clients ask by its id)
+      }
+      const video = await requireLinkVideo(ctx.deps.db, link, assetId, shown);
+      const playback = videoPlayback(video);
+      if (!playback) {
+        if (video.rendition_status === 'failed')
+          throw notFound('This video cannot be played in a browser; download it instead');
+        throw unavailable(
+          `This video is being converted for the browser (${video.rendition_progress ?? 0}% done); retry shortly`,
+        );
+      }
+      const name = `${link.link.show_metadata ? video.original_file_name.replace(/\.[^.]*$/, '') : video.id}.${playback.source === 'rendition' ? 'mp4' : (anonymousFileName(video).split('.').pop() ?? 'mp4')}`;
+      const version = video.updated_at.getTime().toString(36);
+      const etag = `"video-${video.id}-${playback.source}-${version}"`;
+      if (playback.source === 'rendition' || link.link.show_metadata) {
+        return serveBlob(reply, storage, playback.key, {
+          range: req.headers.range,
+          ifNoneMatch: req.headers['if-none-match'],
+          ifRange: req.headers['if-range'] as string | undefined,
+          etag,
+          contentType: playback.contentType,
+          fileName: name,
+          disposition: 'inline',
+          cacheControl: 'private, no-cache',
+          headOnly: req.method === 'HEAD',
+        });
+      }
+      const stripper = createMetadataStripper(video.mime_type);
+      if (!stripper) throw forbidden('This video cannot be played without its metadata (the link hides metadata)');
+      return serveStripped(req, reply, video, stripper, etag, name);
+    }
+
+    async function serveStripped(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      video: AssetRow,
+      stripper: Transform,
+      etag: string,
+      name: string,
+    ) {
+      const size = Number(video.size);
+      reply
+        .header('etag', etag)
+        .header('cache-control', 'private, no-cache')
+        .header('accept-ranges', 'bytes')
+        .header('content-disposition', contentDisposition(name, 'inline'))
+        .header('content-type', video.mime_type);
+      if (etagMatches(req.headers['if-none-match'], etag)) return reply.status(304).send();
+      const ifRange = req.headers['if-range'] as string | undefined;
+      const range = !ifRange || etagMatches(ifRange, etag, 'strong') ? parseByteRange(req.headers.range, size) : null;
+      if (range === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${size}`);
+        throw new DomainError('range', `Range "${req.headers.range}" is not satisfiable: the file has ${size} bytes`);
+      }
+      const start = range ? range.start : 0;
+      const end = range ? range.end : size - 1;
+      if (range) reply.status(206).header('content-range', `bytes ${start}-${end}/${size}`);
+      else reply.status(200);
+      reply.header('content-length', String(end - start + 1));
+      if (req.method === 'HEAD') return reply.send();
+      let source: Readable;
+      try {
+        source = await storage.get(video.original_key);
+      } catch (e) {
+        throw blobError(e);
+      }
+      const window = byteWindow(start, end, () => {
+        // the range is complete: stop reading the original
+        source.unpipe(stripper);
+        source.destroy();
+        stripper.destroy();
+      });
+      const fail = (e: Error) => {
+        reply.log.warn({ err: e.message }, 'stripped playback failed mid-stream');
+        window.destroy(e);
+      };
+      source.on('error', fail);
+      stripper.on('error', fail);
+      const body = source.pipe(stripper).pipe(window);
+      return reply.send(body);
+    }
+
     async function serve(req: FastifyRequest, reply: FastifyReply, assetId: string, kind: MediaKind) {
       const { link } = await requireRecipient(ctx, req);
       const asset = await requireRecipientAsset(ctx, link, assetId);
@@ -207,6 +311,19 @@ export const mediaRoutes =
           : serve(req, reply, req.params.assetId, req.params.kind),
     );
 
+    app.get(
+      '/share/:key/assets/:assetId/video',
+      { schema: { tags: ['share'], params: ShareAssetParams, response: { ...errors, 503: err } } },
+      (req, reply) => serveVideo(req, reply, req.params.assetId),
+    );
+
+    // Immich's playAssetVideo (the share page of Immich's web client, and its apps, with `?key=`).
+    app.get(
+      '/api/assets/:id/video/playback',
+      { schema: { tags: ['assets'], params: IdParams, response: { ...errors, 503: err } } },
+      (req, reply) => serveVideo(req, reply, req.params.id),
+    );
+
     // Immich's viewAsset: `size` thumbnail (default) | preview | fullsize (= preview) | original (deprecated).
     app.get(
       '/api/assets/:id/thumbnail',
@@ -225,3 +342,30 @@ export const mediaRoutes =
       async (req, reply) => serve(req, reply, req.params.id, 'original'),
     );
   };
+
+/**
+ * Passes bytes `start`..`end` (inclusive) of a stream and ends it there: a byte range of a stream that has to be
+ * produced from its beginning (a stripped original). Past `end` the upstream is not read any further.
+ */
+function byteWindow(start: number, end: number, onComplete: () => void): Transform {
+  let at = 0;
+  let complete = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (complete) {
+        callback();
+        return;
+      }
+      const from = Math.max(0, start - at);
+      const to = Math.min(chunk.length, end + 1 - at);
+      at += chunk.length;
+      if (to > from) this.push(chunk.subarray(from, to));
+      if (at > end) {
+        complete = true;
+        this.push(null);
+        onComplete();
+      }
+      callback();
+    },
+  });
+}

@@ -1,5 +1,5 @@
 import type { AssetRow } from '@immish/db';
-import { durationMs } from '@immish/domain';
+import { durationMs, videoPlayback } from '@immish/domain';
 import { canStripMetadata } from '@immish/media';
 
 /**
@@ -25,8 +25,10 @@ export interface ViewItem {
   thumbhash: Buffer | null;
   /** what per-photo download serves: the original, the full-size preview (original not strippable), or none */
   download: 'original' | 'preview' | null;
-  /** can the browser play/show the original inline (videos) */
+  /** a video the page plays inline (`/assets/:id/video`: its rendition, or the web-playable original) */
   playable: boolean;
+  /** a Live Photo's still: its motion plays (muted) while the still is pressed or hovered */
+  livePhoto: boolean;
   meta: ViewMeta | null;
 }
 
@@ -100,7 +102,18 @@ export function toViewItem(link: LinkView, row: AssetRow): ViewItem {
     hasThumbnail: row.thumbnail_key !== null,
     thumbhash: row.thumbhash,
     download,
-    playable: row.type === 'VIDEO' && download === 'original',
+    playable: row.type === 'VIDEO' && canPlay(link, row),
+    livePhoto: row.type === 'IMAGE' && row.live_photo_video_id !== null,
     meta: hidden ? null : metaOf(row),
   };
+}
+
+/**
+ * Playing is viewing, like a preview (allowed when downloads are disabled, as Immich); a link that hides metadata
+ * plays a rendition (it carries none) or an original that can be stripped losslessly (MP4/MOV), never a WebM.
+ */
+function canPlay(link: LinkView, row: AssetRow): boolean {
+  const playback = videoPlayback(row);
+  if (!playback) return false;
+  return link.showMetadata || playback.source === 'rendition' || canStripMetadata(row.mime_type);
 }

@@ -49,7 +49,7 @@ export const ogDescription = (n: number): string => `${n} shared photos & videos
 
 const gridUrl = (base: string, page: number) => (page > 1 ? `${base}?page=${page}` : base);
 export const photoUrl = (base: string, assetId: string) => `${base}/photos/${assetId}`;
-const mediaUrl = (base: string, assetId: string, kind: 'thumbnail' | 'preview' | 'original') =>
+const mediaUrl = (base: string, assetId: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${base}/assets/${assetId}/${kind}`;
 const kindWord = (item: ViewItem) => (item.type === 'VIDEO' ? 'Video' : item.type === 'IMAGE' ? 'Photo' : 'File');
 
@@ -145,7 +145,11 @@ ${(meta?.fields ?? []).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
 
 function stage(m: LinkPageBase, item: ViewItem | null, label: string): SafeHtml {
   if (item?.playable) {
-    return html`<video class="viewer-media" id="viewer-media" controls preload="metadata" poster="${mediaUrl(m.base, item.id, 'preview')}" src="${mediaUrl(m.base, item.id, 'original')}" aria-label="${label}"></video>`;
+    return html`<video class="viewer-media" id="viewer-media" controls playsinline preload="metadata" poster="${mediaUrl(m.base, item.id, 'preview')}" src="${mediaUrl(m.base, item.id, 'video')}" aria-label="${label}"></video>`;
+  }
+  if (item?.livePhoto) {
+    // the still; the bundle plays its motion over it on press/hover (without JavaScript it is a photo)
+    return html`<img class="viewer-media" id="viewer-media" src="${mediaUrl(m.base, item.id, 'preview')}" alt="${label} (Live Photo)" data-live="${mediaUrl(m.base, item.id, 'video')}"${item.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
   }
   return html`<img class="viewer-media" id="viewer-media" src="${item ? mediaUrl(m.base, item.id, 'preview') : ''}" alt="${label}"${item?.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
 }

@@ -79,6 +79,21 @@ export const AssetResponseDto = Type.Object({
   resized: Type.Optional(Type.Boolean()),
   status: AssetProcessingStatus,
   error: Type.Optional(Type.String()),
+  /**
+   * immish: a video a browser cannot play as it is gets an H.264/AAC MP4 rendition made in the background; its
+   * state and progress (0–100). Absent for everything that plays as it is.
+   */
+  rendition: Type.Optional(
+    Type.Object({
+      status: Type.Union([
+        Type.Literal('queued'),
+        Type.Literal('running'),
+        Type.Literal('ready'),
+        Type.Literal('failed'),
+      ]),
+      progress: Type.Integer({ minimum: 0, maximum: 100 }),
+    }),
+  ),
 });
 export type AssetResponseDto = Type.Static<typeof AssetResponseDto>;
 

@@ -148,7 +148,9 @@ export async function listAlbumAssets(
     .selectFrom('album_assets')
     .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
     .where('album_assets.album_id', '=', albumId)
-    .where(assetNotTrashed());
+    .where(assetNotTrashed())
+    // a Live Photo's motion shows through its still (`livePhotoVideoId`), as in Immich
+    .where('assets.visibility', '=', 'timeline');
   const [rows, count] = await Promise.all([
     base
       .select(assetColumns)

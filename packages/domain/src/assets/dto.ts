@@ -62,7 +62,8 @@ function exifOf(row: AssetRow): ExifResponseDto {
  * - `originalFileName`: `<id>.<ext>` (ext from the detected MIME type); `originalPath`: `''`; `checksum`: `''`
  * - `ownerId`: the nil UUID `00000000-0000-0000-0000-000000000000`; no `owner`, no `exifInfo`
  * - `createdAt`, `updatedAt`, `fileCreatedAt`, `fileModifiedAt`: all equal to `localDateTime`
- * - flags (`isFavorite`, `isArchived`, `isTrashed`, …) `false`, `visibility: 'timeline'`, `hasMetadata: false`
+ * - flags (`isFavorite`, `isArchived`, `isTrashed`, …) `false`, `hasMetadata: false`; `visibility` and
+ *   `livePhotoVideoId` as stored (a Live Photo's pairing says nothing about where or by whom)
  * - `status` is kept (it says whether a thumbnail exists yet), the failure `error` text is not.
  */
 export function toAssetResponseDto(
@@ -95,9 +96,10 @@ export function toAssetResponseDto(
       originalFileName: anonymousFileName(row),
       originalPath: '',
       ownerId: NIL_UUID,
-      visibility: 'timeline',
+      visibility: row.visibility,
       originalMimeType: row.mime_type,
-      livePhotoVideoId: null,
+      livePhotoVideoId: row.live_photo_video_id,
+      ...renditionOf(row),
       status: row.status,
     };
   }
@@ -124,12 +126,13 @@ export function toAssetResponseDto(
     // immish never exposes storage paths; the storage key is an internal detail.
     originalPath: '',
     ownerId: row.owner_id,
-    visibility: 'timeline',
+    visibility: row.visibility,
     originalMimeType: row.mime_type,
     ...(opts.owner ? { owner: opts.owner } : {}),
     exifInfo: exifOf(row),
     libraryId: null,
-    livePhotoVideoId: null,
+    livePhotoVideoId: row.live_photo_video_id,
+    ...renditionOf(row),
     duplicateId: null,
     stack: null,
     resized: row.thumbnail_key !== null,
@@ -150,6 +153,28 @@ export function toSanitizedAssetDto(row: AssetRow): SanitizedAssetDto {
     width: row.width,
     height: row.height,
     hasMetadata: false,
-    livePhotoVideoId: null,
+    livePhotoVideoId: row.live_photo_video_id,
   };
+}
+
+/** The web-playable rendition's state, for videos that need one (immish field; absent otherwise). */
+function renditionOf(row: AssetRow): Pick<AssetResponseDto, 'rendition'> {
+  if (row.rendition_status === null) return {};
+  return { rendition: { status: row.rendition_status, progress: row.rendition_progress ?? 0 } };
+}
+
+/**
+ * What a player is given for a video (README "Formats"): the web-playable rendition once it is made; the original
+ * when ingest found it web-playable (no rendition asked for: `rendition_status` null); nothing while the rendition
+ * of a non-web-playable original is queued, running or failed (the poster and the download still work).
+ */
+export function videoPlayback(
+  row: Pick<AssetRow, 'type' | 'original_key' | 'mime_type' | 'rendition_key' | 'rendition_status'>,
+): { key: string; contentType: string; source: 'rendition' | 'original' } | null {
+  if (row.type !== 'VIDEO') return null;
+  if (row.rendition_status === 'ready' && row.rendition_key) {
+    return { key: row.rendition_key, contentType: 'video/mp4', source: 'rendition' };
+  }
+  if (row.rendition_status === null) return { key: row.original_key, contentType: row.mime_type, source: 'original' };
+  return null;
 }

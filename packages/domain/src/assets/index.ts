@@ -1,3 +1,3 @@
-export { anonymousFileName, durationMs, toAssetResponseDto } from './dto.ts';
+export { anonymousFileName, durationMs, toAssetResponseDto, videoPlayback } from './dto.ts';
 export { assetColumns, requireAssetRow } from './queries.ts';
 export { assetStatistics, bulkUploadCheck, parseChecksum, trashAssets } from './service.ts';

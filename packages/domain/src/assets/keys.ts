@@ -16,6 +16,8 @@ export const assetKeys = (ownerId: string, assetId: string, ext: string) => {
     original: `${prefix}/original.${ext}`,
     thumbnail: `${prefix}/thumbnail.webp`,
     preview: `${prefix}/preview.jpg`,
+    /** a video's web-playable H.264/AAC MP4, when its original is not (written by the renditions queue) */
+    rendition: `${prefix}/rendition.mp4`,
   };
 };
 

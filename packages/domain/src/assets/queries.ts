@@ -42,6 +42,14 @@ export const assetColumns = [
   'assets.updated_at',
   'assets.trashed_at',
   'assets.origin',
+  'assets.visibility',
+  'assets.live_photo_video_id',
+  'assets.live_photo_cid',
+  'assets.video_codec',
+  'assets.rendition_key',
+  'assets.rendition_status',
+  'assets.rendition_progress',
+  'assets.rendition_error',
 ] as const;
 
 // Queries --------------------------------------------------------------------------------------------

@@ -132,8 +132,11 @@ export async function assetStatistics(db: Db, ownerId: string, query: AssetStats
     .where('owner_id', '=', ownerId);
   q = query.isTrashed ? q.where('trashed_at', 'is not', null) : q.where('trashed_at', 'is', null);
   if (query.isFavorite !== undefined) q = q.where('is_favorite', '=', query.isFavorite);
-  // immish has no archive/hidden/locked: every asset is on the timeline.
-  if (query.visibility !== undefined && query.visibility !== 'timeline') return { images: 0, videos: 0, total: 0 };
+  // immish has no archive/locked; `hidden` is the motion part of a Live Photo (Immich counts it there, not on the
+  // timeline). No visibility asked: the timeline, as Immich.
+  const visibility = query.visibility ?? 'timeline';
+  if (visibility !== 'timeline' && visibility !== 'hidden') return { images: 0, videos: 0, total: 0 };
+  q = q.where('visibility', '=', visibility);
   const row = await q.executeTakeFirstOrThrow();
   return { images: Number(row.images), videos: Number(row.videos), total: Number(row.total) };
 }

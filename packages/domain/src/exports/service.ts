@@ -94,6 +94,37 @@ export function exportContentHash(input: {
 }
 
 /**
+ * A Live Photo is exported as both its files (README "Formats"): each still's motion video follows it, once, even
+ * though the motion is hidden from timelines and links and was never selected itself.
+ */
+async function withLivePhotoMotion(
+  db: Db,
+  selected: Array<{ id: string; size: string; live_photo_video_id: string | null }>,
+): Promise<Array<{ id: string; size: string }>> {
+  const motionIds = selected.flatMap((a) => (a.live_photo_video_id ? [a.live_photo_video_id] : []));
+  if (motionIds.length === 0) return selected;
+  const motions = await db
+    .selectFrom('assets')
+    .select(['assets.id', 'assets.size'])
+    .where('assets.id', 'in', motionIds)
+    .where('assets.status', '=', 'ready')
+    .where(assetNotTrashed())
+    .execute();
+  const byId = new Map(motions.map((m) => [m.id, m]));
+  const seen = new Set(selected.map((a) => a.id));
+  const out: Array<{ id: string; size: string }> = [];
+  for (const asset of selected) {
+    out.push(asset);
+    const motion = asset.live_photo_video_id ? byId.get(asset.live_photo_video_id) : undefined;
+    if (motion && !seen.has(motion.id)) {
+      seen.add(motion.id);
+      out.push(motion);
+    }
+  }
+  return out;
+}
+
+/**
  * Requests an archive of the selection. Freezes the list of exportable assets (status `ready`, not
  * trashed; in the album when `albumId` is given), then, in one transaction: reuses an export of the
  * same requester with the same content that is queued, running, or ready and not expired (docs/spec.md §5.3
@@ -124,7 +155,7 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
 
   let query = db
     .selectFrom('assets')
-    .select(['assets.id', 'assets.size'])
+    .select(['assets.id', 'assets.size', 'assets.live_photo_video_id'])
     .where('assets.status', '=', 'ready')
     .where(assetNotTrashed());
   if (albumId !== null) {
@@ -142,7 +173,8 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
     query = query.where(sql<boolean>`assets.id = any(${wanted}::uuid[])`);
   }
   // One stable order for identical content: the archive reads like the timeline.
-  const assets = await query.orderBy('assets.file_created_at', 'asc').orderBy('assets.id', 'asc').execute();
+  const selected = await query.orderBy('assets.file_created_at', 'asc').orderBy('assets.id', 'asc').execute();
+  const assets = await withLivePhotoMotion(db, selected);
   if (assets.length === 0) {
     throw invalid('Nothing to export: none of the selected assets is ready for download (processed and not trashed)');
   }

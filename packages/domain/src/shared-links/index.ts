@@ -9,6 +9,7 @@ export {
   linkAssetPosition,
   listLinkAssets,
   requireLinkAsset,
+  requireLinkVideo,
   type ShowingLink,
   shownAssetIdByChecksum,
 } from './recipient.ts';

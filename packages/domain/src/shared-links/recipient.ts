@@ -1,3 +1,4 @@
+import { noAccess, notFound } from '@immish/contracts';
 import type { AlbumRow, AssetRow, Db, SharedLinkRow } from '@immish/db';
 import { sql } from 'kysely';
 import { assetNotTrashed, checkLinkAccess } from '../access.ts';
@@ -24,11 +25,49 @@ function linkAssetsQuery(db: Db, link: ShowingLink) {
           .selectFrom('shared_link_assets')
           .select('shared_link_assets.asset_id')
           .where('shared_link_assets.link_id', '=', link.link.id);
-  return db
+  return (
+    db
+      .selectFrom('assets')
+      .where('assets.id', 'in', members)
+      .where(assetNotTrashed())
+      .where('assets.status', '!=', 'failed')
+      // the motion part of a Live Photo is shown through its still only (Immich's `hidden` visibility)
+      .where('assets.visibility', '=', 'timeline')
+  );
+}
+
+/**
+ * The video to play for `assetId` through the link: the asset itself when it is a video the link shows, or the
+ * motion part of a Live Photo whose still the link shows (asked for by the still's id or, as Immich's clients do,
+ * by its `livePhotoVideoId`). The motion is reachable only through a still the recipient may see.
+ */
+export async function requireLinkVideo(
+  db: Db,
+  link: ShowingLink,
+  assetId: string,
+  shown?: AssetRow,
+): Promise<AssetRow> {
+  const row =
+    shown ??
+    (await linkAssetsQuery(db, link)
+      .selectAll('assets')
+      .where((eb) => eb.or([eb('assets.id', '=', assetId), eb('assets.live_photo_video_id', '=', assetId)]))
+      .orderBy('assets.id')
+      .limit(1)
+      .executeTakeFirst());
+  if (!row) throw noAccess('Asset not found in this shared link');
+  if (row.type === 'VIDEO') return row;
+  if (!row.live_photo_video_id) throw notFound('This asset has no video');
+  const motion = await db
     .selectFrom('assets')
-    .where('assets.id', 'in', members)
+    .selectAll()
+    .where('id', '=', row.live_photo_video_id)
+    .where('owner_id', '=', row.owner_id)
+    .where('status', '=', 'ready')
     .where(assetNotTrashed())
-    .where('assets.status', '!=', 'failed');
+    .executeTakeFirst();
+  if (!motion) throw notFound('The motion part of this Live Photo is not available');
+  return motion;
 }
 
 /**

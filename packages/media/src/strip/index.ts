@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Transform } from 'node:stream';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { IsoBmffMetadataStripper } from './isobmff.ts';
 import { JpegMetadataStripper } from './jpeg.ts';
 import { PngMetadataStripper } from './png.ts';
 import { WebpMetadataStripper, type WebpStripperOptions } from './webp.ts';
@@ -9,11 +10,20 @@ import { WebpMetadataStripper, type WebpStripperOptions } from './webp.ts';
 export type MetadataStripperOptions = WebpStripperOptions;
 
 /** MIME types whose originals can be served without metadata (docs/spec.md §5.3, showMetadata=false). */
-export const STRIPPABLE_MIME_TYPES: readonly string[] = Object.freeze(['image/jpeg', 'image/png', 'image/webp']);
+export const STRIPPABLE_MIME_TYPES: readonly string[] = Object.freeze([
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'image/heic',
+  'image/heif',
+  'video/mp4',
+  'video/x-m4v',
+  'video/quicktime',
+]);
 
 /**
  * A Transform that removes EXIF/XMP/IPTC/GPS/comments from an original without re-encoding it,
- * or null when the type cannot be stripped that way (HEIC, AVIF, GIF, TIFF, video, RAW, anything
+ * or null when the type cannot be stripped that way (AVIF, GIF, TIFF, WebM, RAW, anything
  * else): the caller then refuses the original (403) and offers the preview instead. A stream that
  * is not the format it claims, or is truncated, errors with MediaError CORRUPT (EMPTY for 0 bytes).
  * Create one per response; they are single-use.
@@ -28,6 +38,13 @@ export function createMetadataStripper(mime: string, options: MetadataStripperOp
       return new PngMetadataStripper();
     case 'image/webp':
       return new WebpMetadataStripper(options);
+    case 'image/heic':
+    case 'image/heif':
+      return new IsoBmffMetadataStripper('heif');
+    case 'video/mp4':
+    case 'video/x-m4v':
+    case 'video/quicktime':
+      return new IsoBmffMetadataStripper('video');
     default:
       return null;
   }

@@ -15,6 +15,7 @@ interface ShareItem {
   height: number | null;
   download: 'original' | 'preview' | null;
   playable: boolean;
+  livePhoto: boolean;
   meta: { fileName: string; fields: [string, string][] } | null;
 }
 
@@ -92,10 +93,59 @@ const typing = (e: KeyboardEvent) => {
 const plainClick = (e: MouseEvent) => e.button === 0 && !e.metaKey && !e.ctrlKey && !e.shiftKey && !e.altKey;
 
 const photoUrl = (data: ShareData, id: string) => `${data.base}/photos/${id}`;
-const mediaUrl = (data: ShareData, id: string, kind: 'thumbnail' | 'preview' | 'original') =>
+const mediaUrl = (data: ShareData, id: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${data.base}/assets/${id}/${kind}`;
 const gridUrl = (data: ShareData) => (data.page > 1 ? `${data.base}?page=${data.page}` : data.base);
 const kindWord = (item: ShareItem) => (item.type === 'VIDEO' ? 'Video' : item.type === 'IMAGE' ? 'Photo' : 'File');
+
+/**
+ * A Live Photo: the still shows; pressing or hovering it plays its motion (muted, inline) over it, and letting go
+ * shows the still again, as Photos does. The motion is fetched only when first asked for.
+ */
+function attachLiveMotion(img: HTMLImageElement): void {
+  const src = img.dataset.live;
+  if (!src) return;
+  const badge = document.createElement('span');
+  badge.className = 'live-badge';
+  badge.textContent = 'LIVE';
+  badge.setAttribute('aria-hidden', 'true');
+  const motion = document.createElement('video');
+  motion.className = 'live-motion';
+  motion.muted = true;
+  motion.playsInline = true;
+  motion.preload = 'none';
+  motion.hidden = true;
+  motion.setAttribute('aria-hidden', 'true');
+  img.after(badge, motion);
+  const play = () => {
+    if (!motion.src) motion.src = src;
+    motion.currentTime = 0;
+    motion.hidden = false;
+    motion.play().catch(() => {
+      motion.hidden = true;
+    });
+  };
+  const stop = () => {
+    motion.pause();
+    motion.hidden = true;
+  };
+  motion.addEventListener('ended', stop);
+  img.addEventListener('pointerenter', play);
+  img.addEventListener('pointerdown', play);
+  img.addEventListener('pointerleave', stop);
+  img.addEventListener('pointerup', (e) => {
+    if (e.pointerType !== 'mouse') stop();
+  });
+  // the previous item's badge and motion go with it
+  const observer = new MutationObserver(() => {
+    if (!img.isConnected) {
+      badge.remove();
+      motion.remove();
+      observer.disconnect();
+    }
+  });
+  if (img.parentElement) observer.observe(img.parentElement, { childList: true });
+}
 
 // ── viewer on the grid page ─────────────────────────────────────────────────────────────────────────
 
@@ -135,8 +185,9 @@ function initGridViewer(data: ShareData): void {
       const video = document.createElement('video');
       video.controls = true;
       video.preload = 'metadata';
+      video.playsInline = true;
       video.poster = mediaUrl(data, item.id, 'preview');
-      video.src = mediaUrl(data, item.id, 'original');
+      video.src = mediaUrl(data, item.id, 'video');
       video.setAttribute('aria-label', label);
       media = video;
     } else {
@@ -150,11 +201,16 @@ function initGridViewer(data: ShareData): void {
       img.addEventListener('load', () => img.classList.remove('loading'), { once: true });
       img.addEventListener('error', () => img.classList.remove('loading'), { once: true });
       img.src = mediaUrl(data, item.id, 'preview');
+      if (item.livePhoto) {
+        img.dataset.live = mediaUrl(data, item.id, 'video');
+        img.alt = `${label} (Live Photo)`;
+      }
       media = img;
     }
     media.id = 'viewer-media';
     media.className = `viewer-media${media instanceof HTMLImageElement ? ' loading' : ''}`;
     old.replaceWith(media);
+    if (media instanceof HTMLImageElement) attachLiveMotion(media);
   }
 
   function render(i: number) {
@@ -321,6 +377,8 @@ function initPhotoPage(): void {
     else return;
     e.preventDefault();
   });
+  const media = byId('viewer-media');
+  if (media instanceof HTMLImageElement) attachLiveMotion(media);
   initInfoToggle();
 }
 
