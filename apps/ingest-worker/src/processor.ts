@@ -13,7 +13,7 @@ import {
   type OutboxInsertRow,
   outboxEntries,
 } from '@immish/db';
-import { finalizeUploadItem, placeAssets, type UploadPlacement } from '@immish/domain';
+import { derivativeKeys, finalizeUploadItem, placeAssets, type UploadPlacement } from '@immish/domain';
 import {
   type Derivatives,
   genericThumbnail,
@@ -52,12 +52,6 @@ export class ContentError extends Error {}
 
 const isContentError = (err: unknown): err is Error => isMediaError(err) || err instanceof ContentError;
 
-/** Storage keys of the derivatives, next to the original (see `assetKeys` in @immish/domain). */
-function derivativeKeys(row: ClaimedAsset) {
-  const prefix = row.original_key.slice(0, row.original_key.lastIndexOf('/'));
-  return { thumbnail: `${prefix}/thumbnail.webp`, preview: `${prefix}/preview.jpg` };
-}
-
 /**
  * Processes one `asset.stored` event (docs/spec.md §8): verify SHA-1, sniff by content, read metadata, render the
  * thumbnail (WebP), preview (JPEG) and thumbhash, then in ONE transaction: the asset row (ready), its
@@ -80,7 +74,7 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
     return { outcome: 'skipped', assetId, reason: `already ${current.status}` };
   }
 
-  const keys = derivativeKeys(row);
+  const keys = derivativeKeys(row.original_key);
   // The preview is stored as soon as it is encoded (and the original verified), while the thumbnail is made.
   const early: { preview?: Promise<unknown> } = {};
   let original: Original | undefined;

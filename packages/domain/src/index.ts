@@ -31,6 +31,7 @@ export {
   assetColumns,
   assetStatistics,
   bulkUploadCheck,
+  derivativeKeys,
   durationMs,
   parseChecksum,
   requireAssetRow,

@@ -11,13 +11,15 @@
  */
 export const assetKeys = (ownerId: string, assetId: string, ext: string) => {
   const prefix = `assets/${ownerId}/${assetId}`;
-  return {
-    prefix,
-    original: `${prefix}/original.${ext}`,
-    thumbnail: `${prefix}/thumbnail.webp`,
-    preview: `${prefix}/preview.jpg`,
-  };
+  const original = `${prefix}/original.${ext}`;
+  return { prefix, original, ...derivativeKeys(original) };
 };
+
+/** The derivatives of an asset live next to its original (the ingest worker writes them from the row's key). */
+export function derivativeKeys(originalKey: string): { thumbnail: string; preview: string } {
+  const prefix = originalKey.slice(0, originalKey.lastIndexOf('/'));
+  return { thumbnail: `${prefix}/thumbnail.webp`, preview: `${prefix}/preview.jpg` };
+}
 
 /** Lower-case extension of a client file name, restricted to safe characters; `bin` when there is none. */
 export function fileExtension(fileName: string): string {
