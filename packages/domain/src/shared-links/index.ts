@@ -21,3 +21,4 @@ export {
   listSharedLinks,
   updateSharedLink,
 } from './service.ts';
+export { createSharedLinkStore, type SharedLinkStore } from './store.ts';
