@@ -5,14 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Actor, DomainEvent, EventPayload, NewEvent } from '@immish/contracts';
-import {
-  type AssetRow,
-  type AssetUpdate,
-  appendEvents,
-  type Db,
-  type OutboxInsertRow,
-  outboxEntries,
-} from '@immish/db';
+import { type AssetRow, type AssetUpdate, appendEvents, type Db, OUTBOX_COLUMNS, outboxRowsWhen } from '@immish/db';
 import { derivativeKeys, finalizeUploadItem, placeAssets, type UploadPlacement } from '@immish/domain';
 import {
   type Derivatives,
@@ -23,7 +16,6 @@ import {
   renderDerivatives,
 } from '@immish/media';
 import { BlobNotFoundError, type BlobStore, FsBlobStore } from '@immish/storage';
-import { sql } from 'kysely';
 
 export interface IngestDeps {
   db: Db;
@@ -329,7 +321,6 @@ async function finishAsset(trx: Db, assetId: string, update: AssetUpdate): Promi
  * took four, and as atomic (docs/spec.md §6: the event is written if and only if the asset is).
  */
 async function finishWithEvent(db: Db, assetId: string, update: AssetUpdate, event: NewEvent): Promise<boolean> {
-  const [entry] = outboxEntries([event]).rows as [OutboxInsertRow];
   const written = await db
     .with('finished', (qb) =>
       qb
@@ -342,19 +333,8 @@ async function finishWithEvent(db: Db, assetId: string, update: AssetUpdate, eve
     .with('event', (qb) =>
       qb
         .insertInto('outbox_events')
-        .columns(['id', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'occurred_at'])
-        .expression(
-          qb
-            .selectFrom('finished')
-            .select([
-              sql<string>`${entry.id}::uuid`.as('id'),
-              sql<string>`${entry.type}::text`.as('type'),
-              sql<string>`${entry.aggregate_type}::text`.as('aggregate_type'),
-              sql<string>`${entry.aggregate_id}::uuid`.as('aggregate_id'),
-              sql<string>`${entry.payload}::jsonb`.as('payload'),
-              sql<Date>`${entry.occurred_at}::timestamptz`.as('occurred_at'),
-            ]),
-        ),
+        .columns(OUTBOX_COLUMNS)
+        .expression(outboxRowsWhen('finished', [event])),
     )
     .selectFrom('finished')
     .select('id')
