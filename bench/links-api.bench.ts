@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinksApiConfig } from '@immish/contracts';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
-import { createApiKey, createUser } from '@immish/domain';
+import { createApiKey, createSharedLinkStore, createUser } from '@immish/domain';
 import { loadConfig } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
 import Fastify from 'fastify';
@@ -59,7 +59,14 @@ async function serve(): Promise<void> {
   const db = createDb(pool);
   const redis = new Redis(config.REDIS_URL);
   const storage = createBlobStore({ driver: 'fs', root: storageRoot });
-  const app = await buildApp({ config, db, storage, redis, logger: false });
+  const app = await buildApp({
+    config,
+    db,
+    linkStore: createSharedLinkStore(db, { batching: true }),
+    storage,
+    redis,
+    logger: false,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
 
   // The baseline: a bare fastify route, one indexed SELECT (primary key), same pool.

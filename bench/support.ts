@@ -1,4 +1,6 @@
 // Shared by the benchmarks: the load generator and the backing services they run against.
+
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -106,4 +108,22 @@ export async function startBacking(name: string): Promise<Backing> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The `wrk` load generator (Debian package `wrk`), for benchmarks that load a service the way its users' tools do:
+ * from its own process, closed-loop over a fixed number of connections. Installed on first use when this runs as
+ * root on Debian (like the rest of the bench's system tools); otherwise the error says how to get it.
+ */
+export function ensureWrk(): string {
+  const found = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
+  if (found) return found;
+  if (process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+    process.stdout.write('installing wrk (apt-get install -y wrk)…\n');
+    const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'wrk'], { stdio: 'ignore' });
+    if (r.status !== 0) spawnSync('sh', ['-c', 'apt-get update && apt-get install -y --no-install-recommends wrk']);
+    const again = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
+    if (again) return again;
+  }
+  throw new Error('this benchmark needs wrk on the PATH (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)');
 }

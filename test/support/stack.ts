@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { createDb, createPool } from '@immish/db';
 import { freePort, waitFor } from '@immish/devstack';
 import { ensureAdmin } from '@immish/domain';
-import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
+import { createTestDatabase, serviceEnv, type TestDatabase, testRedis } from '@immish/testkit';
 
 export interface StackProcess {
   name: string;
@@ -79,21 +79,17 @@ export async function startStack(
   const outputLimit = opts.outputLimit ?? 200;
   const storageRoot = opts.storageRoot ?? mkdtempSync(join(tmpdir(), 'immish-stack-'));
   const gatewayPort = await freePort();
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: tdb.url,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    STORAGE_FS_ROOT: storageRoot,
-    UNLOCK_SECRET: randomBytes(32).toString('base64url'),
-    PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
-    HOST: '127.0.0.1',
-    GATEWAY_PORT: String(gatewayPort),
-    INGEST_CONCURRENCY: '2',
-    ...opts.env,
-  };
+  const env: Record<string, string> = serviceEnv(
+    { databaseUrl: tdb.url, redisUrl, queuePrefix: prefix, storageRoot },
+    {
+      UNLOCK_SECRET: randomBytes(32).toString('base64url'),
+      PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+      HOST: '127.0.0.1',
+      GATEWAY_PORT: String(gatewayPort),
+      INGEST_CONCURRENCY: '2',
+      ...opts.env,
+    },
+  );
   const { secret } = await ensureAdmin(tdb.db, 'admin@stack.test');
   const procs = new Map<string, StackProcess>();
   const stack: Stack = {

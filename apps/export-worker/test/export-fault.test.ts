@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createUser, requestExport } from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
-import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
+import { createTestDatabase, serviceEnv, type TestDatabase, testRedis } from '@immish/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectValidZip, listFiles, type SeededAsset, seedAsset } from './export-helpers.ts';
 
@@ -29,19 +29,15 @@ beforeAll(async () => {
   const { url: redisUrl, prefix } = testRedis();
   storageRoot = mkdtempSync(join(tmpdir(), 'immish-export-fault-'));
   store = createBlobStore({ driver: 'fs', root: storageRoot });
-  env = {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: tdb.url,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    STORAGE_FS_ROOT: storageRoot,
-    EXPORT_METRICS_PORT: '0',
-    EXPORT_LOCK_DURATION_MS: '2000',
-    // ~2.5 s per attempt for 80 MiB: long enough to be killed mid-archive on any machine.
-    EXPORT_READ_BYTES_PER_SECOND: String(32 * MiB),
-  };
+  env = serviceEnv(
+    { databaseUrl: tdb.url, redisUrl, queuePrefix: prefix, storageRoot },
+    {
+      EXPORT_METRICS_PORT: '0',
+      EXPORT_LOCK_DURATION_MS: '2000',
+      // ~2.5 s per attempt for 80 MiB: long enough to be killed mid-archive on any machine.
+      EXPORT_READ_BYTES_PER_SECOND: String(32 * MiB),
+    },
+  );
 });
 
 afterAll(async () => {

@@ -5,15 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Actor, DomainEvent, EventPayload, NewEvent } from '@immish/contracts';
-import {
-  type AssetRow,
-  type AssetUpdate,
-  appendEvents,
-  type Db,
-  type OutboxInsertRow,
-  outboxEntries,
-} from '@immish/db';
-import { finalizeUploadItem, placeAssets, type UploadPlacement } from '@immish/domain';
+import { type AssetRow, type AssetUpdate, appendEvents, type Db, OUTBOX_COLUMNS, outboxRowsWhen } from '@immish/db';
+import { derivativeKeys, finalizeUploadItem, placeAssets, type UploadPlacement } from '@immish/domain';
 import {
   type Derivatives,
   genericThumbnail,
@@ -62,12 +55,6 @@ export class ContentError extends Error {}
 
 const isContentError = (err: unknown): err is Error => isMediaError(err) || err instanceof ContentError;
 
-/** Storage keys of the derivatives, next to the original (see `assetKeys` in @immish/domain). */
-function derivativeKeys(row: ClaimedAsset) {
-  const prefix = row.original_key.slice(0, row.original_key.lastIndexOf('/'));
-  return { thumbnail: `${prefix}/thumbnail.webp`, preview: `${prefix}/preview.jpg` };
-}
-
 /**
  * Processes one `asset.stored` event (docs/spec.md §8): verify SHA-1, sniff by content, read metadata, render the
  * thumbnail (WebP), preview (JPEG) and thumbhash, then in ONE transaction: the asset row (ready), its
@@ -90,7 +77,7 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
     return { outcome: 'skipped', assetId, reason: `already ${current.status}` };
   }
 
-  const keys = derivativeKeys(row);
+  const keys = derivativeKeys(row.original_key);
   // The preview is stored as soon as it is encoded (and the original verified), while the thumbnail is made.
   const early: { preview?: Promise<unknown> } = {};
   let original: Original | undefined;
@@ -358,7 +345,6 @@ async function finishAsset(trx: Db, assetId: string, update: AssetUpdate): Promi
  * took four, and as atomic (docs/spec.md §6: the event is written if and only if the asset is).
  */
 async function finishWithEvent(db: Db, assetId: string, update: AssetUpdate, event: NewEvent): Promise<boolean> {
-  const [entry] = outboxEntries([event]).rows as [OutboxInsertRow];
   const written = await db
     .with('finished', (qb) =>
       qb
@@ -371,19 +357,8 @@ async function finishWithEvent(db: Db, assetId: string, update: AssetUpdate, eve
     .with('event', (qb) =>
       qb
         .insertInto('outbox_events')
-        .columns(['id', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'occurred_at'])
-        .expression(
-          qb
-            .selectFrom('finished')
-            .select([
-              sql<string>`${entry.id}::uuid`.as('id'),
-              sql<string>`${entry.type}::text`.as('type'),
-              sql<string>`${entry.aggregate_type}::text`.as('aggregate_type'),
-              sql<string>`${entry.aggregate_id}::uuid`.as('aggregate_id'),
-              sql<string>`${entry.payload}::jsonb`.as('payload'),
-              sql<Date>`${entry.occurred_at}::timestamptz`.as('occurred_at'),
-            ]),
-        ),
+        .columns(OUTBOX_COLUMNS)
+        .expression(outboxRowsWhen('finished', [event])),
     )
     .selectFrom('finished')
     .select('id')

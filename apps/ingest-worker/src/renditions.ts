@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DomainEvent, EventPayload } from '@immish/contracts';
 import type { Db } from '@immish/db';
+import { derivativeKeys } from '@immish/domain';
 import { isMediaError, type MediaTools, makeRendition, probeVideoFile } from '@immish/media';
 import { BlobNotFoundError, type BlobStore, FsBlobStore } from '@immish/storage';
 
@@ -24,10 +25,8 @@ export type RenditionOutcome =
   | { outcome: 'failed'; assetId: string; reason: string }
   | { outcome: 'skipped'; assetId: string; reason: string };
 
-/** Beside the original, under the asset's prefix (docs/spec.md §9: one prefix per asset). */
-export function renditionKey(originalKey: string): string {
-  return `${originalKey.slice(0, originalKey.lastIndexOf('/'))}/rendition.mp4`;
-}
+/** Beside the original, under the asset's prefix (docs/spec.md §9: one prefix per asset): domain's asset keys. */
+export const renditionKey = (originalKey: string): string => derivativeKeys(originalKey).rendition;
 
 /** The database's progress is written at most this often (in percent points): a few writes per video, not hundreds. */
 const PROGRESS_STEP = 5;

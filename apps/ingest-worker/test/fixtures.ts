@@ -1,4 +1,5 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { pngChunk } from '@immish/media';
 import sharp from 'sharp';
 
 /**
@@ -76,15 +77,6 @@ export function randomBytes(length: number, seed = 0x12345678): Buffer {
   }
   bytes[0] = 0x42; // no magic number
   return bytes;
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const chunk = Buffer.alloc(12 + data.length);
-  chunk.writeUInt32BE(data.length, 0);
-  chunk.write(type, 4, 'latin1');
-  data.copy(chunk, 8);
-  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-  return chunk;
 }
 
 /** A decompression bomb: a PNG announcing 50,000×50,000 pixels (2.5 GB decoded) in a few hundred bytes. */

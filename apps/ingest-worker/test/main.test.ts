@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createUser, receiveUpload } from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
-import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
+import { createTestDatabase, serviceEnv, type TestDatabase, testRedis } from '@immish/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { largeJpeg } from './fixtures.ts';
 
@@ -58,17 +58,10 @@ describe('ingest-worker process (src/main.ts)', () => {
     const { url: redisUrl, prefix } = testRedis();
     const port = await freePort();
     child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: tdb.url,
-        REDIS_URL: redisUrl,
-        QUEUE_PREFIX: prefix,
-        STORAGE_FS_ROOT: root,
-        INGEST_METRICS_PORT: String(port),
-        INGEST_CONCURRENCY: '1',
-      },
+      env: serviceEnv(
+        { databaseUrl: tdb.url, redisUrl, queuePrefix: prefix, storageRoot: root },
+        { INGEST_METRICS_PORT: String(port), INGEST_CONCURRENCY: '1' },
+      ),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -1,5 +1,6 @@
 import type { LinksApiConfig } from '@immish/contracts';
 import type { Db } from '@immish/db';
+import type { SharedLinkStore } from '@immish/domain';
 import type { Metrics, RedisConnection } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Logger } from 'pino';
@@ -8,6 +9,11 @@ import type { Logger } from 'pino';
 export interface LinksApiDeps {
   config: LinksApiConfig;
   db: Db;
+  /**
+   * How shared links are written (domain shared-links/store.ts). main.ts builds the batching store (concurrent
+   * creates share one statement: bench/link-create.bench.ts); absent, the plain one-transaction store is used.
+   */
+  linkStore?: SharedLinkStore;
   storage: BlobStore;
   redis: RedisConnection;
   logger: Logger | false;

@@ -1,4 +1,5 @@
 import { LinksApiConfig } from '@immish/contracts';
+import { createSharedLinkStore } from '@immish/domain';
 import {
   createBackingServices,
   createLogger,
@@ -13,7 +14,9 @@ const config = loadConfigOrExit(LinksApiConfig, 'links-api');
 const logger = createLogger({ service: 'links-api', level: config.LOG_LEVEL });
 const metrics = createMetrics('links-api');
 const services = createBackingServices(config, { logger, service: 'links-api', metrics });
-const app = await buildApp({ config, ...services, logger, metrics });
+// link creation batches concurrent creates into one statement (domain shared-links/store.ts says why)
+const linkStore = createSharedLinkStore(services.db, { batching: true });
+const app = await buildApp({ config, ...services, linkStore, logger, metrics });
 await app.listen({ host: config.HOST, port: config.LINKS_API_PORT });
 // metrics and detailed health: the internal port, never the public one (issue 12 item 11)
 const ops = await startOpsServer({

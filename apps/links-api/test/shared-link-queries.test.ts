@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   assetColumns,
   createSharedLink,
+  createSharedLinkStore,
   findLinksWithAssets,
   type LinkContext,
   listSharedLinks,
@@ -138,43 +139,49 @@ describe('createSharedLink in one transaction', () => {
 });
 
 describe('concurrent calls', () => {
-  it('should give each of many concurrent creates its own outcome, and write exactly the successful ones', async () => {
-    const ctx = context(owner.id);
-    const other = await h.newUser('stranger');
-    const foreign = await insertAsset(h.tdb.db, other.id);
-    const mine = await Promise.all(Array.from({ length: 6 }, () => insertAsset(h.tdb.db, owner.id)));
-    const slug = `batch-${randomUUID().slice(0, 8)}`;
-    const requests = [
-      ...mine.slice(0, 4).map((id) => ({ type: 'INDIVIDUAL' as const, assetIds: [id] })),
-      { type: 'INDIVIDUAL' as const, assetIds: [mine[4] as string, foreign] }, // refused: one asset is not theirs
-      { type: 'INDIVIDUAL' as const, assetIds: [mine[4] as string], slug }, // these two contest one slug
-      { type: 'INDIVIDUAL' as const, assetIds: [mine[5] as string], slug: slug.toUpperCase() },
-    ];
-    const outcomes = await Promise.allSettled(requests.map((dto) => createSharedLink(h.tdb.db, ctx, dto)));
-    const ok = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-    const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
-    expect(ok).toHaveLength(5);
-    expect(errors.sort()).toEqual([
-      `Assets not found or no access: ${foreign}`,
-      expect.stringMatching(/^Slug ".*" is already in use/),
-    ]);
-    for (const [i, o] of outcomes.slice(0, 4).entries()) {
-      expect(o.status === 'fulfilled' && o.value.assets.map((a) => a.id)).toEqual([mine[i]]);
-    }
-    const ids = ok.map((l) => l.id);
-    const events = await h.tdb.db
-      .selectFrom('outbox_events')
-      .select('aggregate_id')
-      .where('aggregate_id', 'in', ids)
-      .execute();
-    expect(events.map((e) => e.aggregate_id).sort()).toEqual([...ids].sort());
-    const written = await h.tdb.db
-      .selectFrom('shared_link_assets')
-      .select('asset_id')
-      .where('asset_id', 'in', [...mine, foreign])
-      .execute();
-    expect(written.map((r) => r.asset_id).sort()).toEqual(ok.flatMap((l) => l.assets.map((a) => a.id)).sort());
-  });
+  it.each([
+    ['the plain store', false],
+    ['the batching store (main.ts)', true],
+  ])(
+    'should give each of many concurrent creates its own outcome, and write exactly the successful ones (%s)',
+    async (_name, batching) => {
+      const ctx = { ...context(owner.id), store: createSharedLinkStore(h.tdb.db, { batching }) };
+      const other = await h.newUser('stranger');
+      const foreign = await insertAsset(h.tdb.db, other.id);
+      const mine = await Promise.all(Array.from({ length: 6 }, () => insertAsset(h.tdb.db, owner.id)));
+      const slug = `batch-${randomUUID().slice(0, 8)}`;
+      const requests = [
+        ...mine.slice(0, 4).map((id) => ({ type: 'INDIVIDUAL' as const, assetIds: [id] })),
+        { type: 'INDIVIDUAL' as const, assetIds: [mine[4] as string, foreign] }, // refused: one asset is not theirs
+        { type: 'INDIVIDUAL' as const, assetIds: [mine[4] as string], slug }, // these two contest one slug
+        { type: 'INDIVIDUAL' as const, assetIds: [mine[5] as string], slug: slug.toUpperCase() },
+      ];
+      const outcomes = await Promise.allSettled(requests.map((dto) => createSharedLink(h.tdb.db, ctx, dto)));
+      const ok = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+      expect(ok).toHaveLength(5);
+      expect(errors.sort()).toEqual([
+        `Assets not found or no access: ${foreign}`,
+        expect.stringMatching(/^Slug ".*" is already in use/),
+      ]);
+      for (const [i, o] of outcomes.slice(0, 4).entries()) {
+        expect(o.status === 'fulfilled' && o.value.assets.map((a) => a.id)).toEqual([mine[i]]);
+      }
+      const ids = ok.map((l) => l.id);
+      const events = await h.tdb.db
+        .selectFrom('outbox_events')
+        .select('aggregate_id')
+        .where('aggregate_id', 'in', ids)
+        .execute();
+      expect(events.map((e) => e.aggregate_id).sort()).toEqual([...ids].sort());
+      const written = await h.tdb.db
+        .selectFrom('shared_link_assets')
+        .select('asset_id')
+        .where('asset_id', 'in', [...mine, foreign])
+        .execute();
+      expect(written.map((r) => r.asset_id).sort()).toEqual(ok.flatMap((l) => l.assets.map((a) => a.id)).sort());
+    },
+  );
 
   it('should answer concurrent look-ups by id each for its caller only', async () => {
     const other = await h.newUser('looker');

@@ -45,6 +45,7 @@ export {
   measureStrippedSize,
   STRIPPABLE_MIME_TYPES,
 } from './strip/index.ts';
+export { pngChunk } from './strip/png.ts';
 export { DEFAULT_WEBP_BUFFER_BYTES } from './strip/webp.ts';
 export {
   detectMediaTools,

@@ -34,7 +34,7 @@ const tags = ['shared-links'];
  * route on one link authorizes with the access module (`sharedLink.*`) before calling the domain, as album routes do.
  */
 export const sharedLinksRoutes =
-  ({ db, config }: LinksApiDeps): FastifyPluginAsync =>
+  ({ db, config, linkStore }: LinksApiDeps): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const policy = linkPolicyFromConfig(config);
@@ -43,6 +43,7 @@ export const sharedLinksRoutes =
       publicUrl: config.PUBLIC_URL,
       policy,
       correlationId: String(req.id),
+      ...(linkStore ? { store: linkStore } : {}),
     });
 
     app.post(

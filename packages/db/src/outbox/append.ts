@@ -1,5 +1,5 @@
 import type { DomainEvent, NewEvent } from '@immish/contracts';
-import type { Kysely } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { uuidv7 } from '../ids.ts';
 import type { Database } from '../schema.ts';
 
@@ -56,3 +56,23 @@ export async function appendEvents(trx: Kysely<Database>, events: readonly NewEv
 }
 
 export const appendEvent = (trx: Kysely<Database>, event: NewEvent) => appendEvents(trx, [event]);
+
+/** The columns an outbox row is inserted with (`OutboxInsertRow`), in the order `outboxRowsWhen` selects them. */
+export const OUTBOX_COLUMNS = ['id', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'occurred_at'] as const;
+
+/**
+ * The CTE form of `appendEvents`, for a statement that writes its change and its events in one round trip: the
+ * events' outbox rows, selected only when the common table expression `guard` (the change's RETURNING) has a row,
+ * so the change and its events are written together or not at all (docs/spec.md §6). Insert them in a CTE of the
+ * same statement: `.with('event', (qb) => qb.insertInto('outbox_events').columns(OUTBOX_COLUMNS)
+ * .expression(outboxRowsWhen('done', events)))`.
+ */
+export function outboxRowsWhen(guard: string, events: readonly NewEvent[]): RawBuilder<OutboxInsertRow> {
+  const { rows } = outboxEntries(events);
+  const values = rows.map(
+    (r) =>
+      sql`(${r.id}::uuid, ${r.type}::text, ${r.aggregate_type}::text, ${r.aggregate_id}::uuid, ${r.payload}::jsonb, ${r.occurred_at}::timestamptz)`,
+  );
+  return sql<OutboxInsertRow>`SELECT v.* FROM (VALUES ${sql.join(values)})
+    AS v(id, type, aggregate_type, aggregate_id, payload, occurred_at) WHERE EXISTS (SELECT 1 FROM ${sql.table(guard)})`;
+}

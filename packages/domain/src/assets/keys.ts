@@ -11,15 +11,20 @@
  */
 export const assetKeys = (ownerId: string, assetId: string, ext: string) => {
   const prefix = `assets/${ownerId}/${assetId}`;
+  const original = `${prefix}/original.${ext}`;
+  return { prefix, original, ...derivativeKeys(original) };
+};
+
+/** The derivatives of an asset live next to its original (the ingest worker writes them from the row's key). */
+export function derivativeKeys(originalKey: string): { thumbnail: string; preview: string; rendition: string } {
+  const prefix = originalKey.slice(0, originalKey.lastIndexOf('/'));
   return {
-    prefix,
-    original: `${prefix}/original.${ext}`,
     thumbnail: `${prefix}/thumbnail.webp`,
     preview: `${prefix}/preview.jpg`,
     /** a video's web-playable H.264/AAC MP4, when its original is not (written by the renditions queue) */
     rendition: `${prefix}/rendition.mp4`,
   };
-};
+}
 
 /** Lower-case extension of a client file name, restricted to safe characters; `bin` when there is none. */
 export function fileExtension(fileName: string): string {

@@ -22,3 +22,4 @@ export {
   listSharedLinks,
   updateSharedLink,
 } from './service.ts';
+export { createSharedLinkStore, type SharedLinkStore } from './store.ts';

@@ -22,7 +22,7 @@ export async function runSql<R>(db: Db, text: string, parameters: readonly unkno
 }
 
 /** Every column of `shared_links`, in table order (the compile-time check below keeps it complete). */
-const linkColumns = [
+export const linkColumns = [
   'id',
   'owner_id',
   'type',
@@ -49,7 +49,7 @@ const linkColumnsComplete: Exclude<keyof SharedLinkRow, (typeof linkColumns)[num
 void linkColumnsComplete;
 
 /** `<table>.id, <table>.owner_id, …`: the link's own columns of a link-with-assets row. */
-const linkSelect = (table: string) => linkColumns.map((c) => `${table}.${c}`).join(', ');
+export const linkSelect = (table: string) => linkColumns.map((c) => `${table}.${c}`).join(', ');
 
 const ASSET_PREFIX = 'a_';
 
@@ -64,7 +64,7 @@ const ASSET_KEYS = assetColumns.map((c) => {
  * column instead cost PostgreSQL ~2.5× as much per row: json_build_object looks up every argument's type on
  * every row.)
  */
-const ASSET_SELECT = assetColumns.map((c) => `${c} AS ${ASSET_PREFIX}${c.slice('assets.'.length)}`).join(', ');
+export const ASSET_SELECT = assetColumns.map((c) => `${c} AS ${ASSET_PREFIX}${c.slice('assets.'.length)}`).join(', ');
 
 /** Rows of link columns + `a_<asset column>`… (one per link and asset, links contiguous) → links with their assets. */
 export function groupLinkRows(rows: readonly Record<string, unknown>[]): LinkWithAssets[] {

@@ -5,8 +5,9 @@ import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
 import { checkAccess } from '../access.ts';
 import { loadLinkAssetRows, toSharedLinkResponseDtos } from './dto.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './policy.ts';
-import { findLinksWithAssets, insertLink, insertLinkAssets } from './queries.ts';
+import { findLinksWithAssets, type LinkWithAssets } from './queries.ts';
 import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './rules.ts';
+import { createSharedLinkStore, type SharedLinkStore } from './store.ts';
 
 /**
  * Shared links, owner side (docs/spec.md §4.4). Routes authorize with the access module (or these functions do, for
@@ -26,6 +27,8 @@ export interface LinkContext {
   policy: LinkPolicy;
   correlationId?: string;
   now?: Date;
+  /** how links are written (store.ts): the links-api passes the one its composition root built; default plain */
+  store?: SharedLinkStore;
 }
 
 const SLUG_INDEX = 'shared_links_slug_lower_uq';
@@ -95,9 +98,10 @@ function parseExpiry(value: string | null): Date | null {
 }
 
 /**
- * Creates a link, read top to bottom: validate the request, authorize (the album, or every asset: `album.share` /
- * `asset.share` through the access module), then ONE transaction inserts the link and its assets and appends its
- * `shared-link.created` event (docs/spec.md §6: the link exists if and only if its event does).
+ * Creates a link, read top to bottom: validate the request, authorize the album (`album.share`), then the store
+ * (store.ts) writes the link, its assets and its `shared-link.created` event atomically, only if the owner may
+ * share every asset (`asset.share`; docs/spec.md §6: the link exists if and only if its event does). Which store
+ * is the composition root's choice (`ctx.store`); the default is the plain one-transaction store.
  */
 export async function createSharedLink(
   db: Db,
@@ -133,7 +137,6 @@ export async function createSharedLink(
     assertValidSlug(slug);
     if (await slugTaken(db, slug)) throw slugConflict(slug);
   }
-  await refuseDeniedAssets(db, ctx.userId, assetIds);
   const passwordHash = password === null ? null : await hashLinkPassword(password);
 
   const values = {
@@ -148,18 +151,16 @@ export async function createSharedLink(
     allow_upload: allowUpload,
     show_metadata: dto.showMetadata ?? true,
   };
+  const store = ctx.store ?? createSharedLinkStore(db);
   for (let attempt = 0; ; attempt++) {
     const id = randomUUID();
+    let created: LinkWithAssets | null;
     try {
-      const link = await db.transaction().execute(async (trx) => {
-        const row = await insertLink(trx, { ...values, id, key: newLinkKey() });
-        await insertLinkAssets(trx, id, assetIds);
-        await appendEvents(trx, [
-          event(ctx, 'shared-link.created', id, { linkId: id, ownerId: ctx.userId, linkType: dto.type, albumId }),
-        ]);
-        return row;
+      created = await store.create({
+        values: { ...values, id, key: newLinkKey() },
+        assetIds,
+        event: event(ctx, 'shared-link.created', id, { linkId: id, ownerId: ctx.userId, linkType: dto.type, albumId }),
       });
-      return rowResponse(db, ctx, link);
     } catch (err) {
       const constraint = pgConstraint(err);
       if (constraint === SLUG_INDEX && slug !== null) throw slugConflict(slug);
@@ -167,6 +168,14 @@ export async function createSharedLink(
       if ((err as { code?: string }).code === '23503') throw invalid('An asset or album was deleted meanwhile; retry');
       throw err;
     }
+    if (!created) {
+      // Nothing written: some asset is not the caller's. Name them (an extra query on this path only).
+      await refuseDeniedAssets(db, ctx.userId, assetIds);
+      if (attempt < 3) continue; // they all were the caller's by now (a concurrent change): try again
+      throw invalid('The assets changed meanwhile; retry');
+    }
+    const [out] = await toSharedLinkResponseDtos(db, ctx.userId, [created], ctx.publicUrl);
+    return out as SharedLinkResponseDto;
   }
 }
 

@@ -37,7 +37,8 @@ const DISPLAY_CHUNKS = new Set([
   'fdAT', // APNG animation
 ]);
 
-function pngChunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data, CRC-32 of type + data (PNG spec §5.3). Tests build fixtures with it too. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const chunk = Buffer.alloc(12 + data.length);
   chunk.writeUInt32BE(data.length, 0);
   chunk.write(type, 4, 'latin1');

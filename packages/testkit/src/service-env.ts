@@ -1,0 +1,20 @@
+/**
+ * The environment a test gives a service it starts as a child process (`node apps/<x>/src/main.ts`): only what the
+ * service needs (no inherited variables that could change its configuration), quiet logs, this test file's own
+ * database, Redis key prefix and storage directory. `extra` adds or overrides variables (ports, limits…).
+ */
+export function serviceEnv(
+  backing: { databaseUrl: string; redisUrl: string; queuePrefix: string; storageRoot: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: backing.databaseUrl,
+    REDIS_URL: backing.redisUrl,
+    QUEUE_PREFIX: backing.queuePrefix,
+    STORAGE_FS_ROOT: backing.storageRoot,
+    ...extra,
+  };
+}
