@@ -65,7 +65,6 @@ export {
 export {
   ApiKeyAuthenticator,
   type AuthUser,
-  apiKeyFromHeaders,
   authorizeRoute,
   createApiKey,
   createUser,
@@ -77,6 +76,17 @@ export {
   toUserAdminDto,
   toUserDto,
 } from './identity/index.ts';
+export {
+  type DeviceInfo,
+  deviceFromUserAgent,
+  hashSessionToken,
+  newSessionToken,
+  PasswordCheck,
+  type SessionPolicy,
+  Sessions,
+  toLoginResponseDto,
+  toSessionDto,
+} from './sessions/index.ts';
 export {
   addSharedLinkAssets,
   countLinkAssets,
