@@ -11,6 +11,7 @@ import type { LinksApiDeps } from './deps.ts';
 import { albumsRoutes } from './routes/albums.ts';
 import { assetsRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { exportsRoutes } from './routes/exports.ts';
 import { serverRoutes } from './routes/server.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -62,24 +63,24 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   const authenticator = registerAuth(app, deps.db, sessions);
   await app.register(serverRoutes(deps));
   await app.register(userRoutes(deps, authenticator));
-  await app.register(
-    authRoutes({
-      sessions,
-      passwords: new PasswordCheck(deps.db),
-      throttle: new LoginThrottle({
-        redis: deps.redis,
-        prefix: config.QUEUE_PREFIX,
-        maxPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
-        maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      }),
-      // a few checks wait for a slot (~80 ms each); beyond that 503 + Retry-After, as the gateway's unlocks
-      verifications: new ConcurrencyGate({
-        name: 'password verifications',
-        slots: config.LOGIN_VERIFY_CONCURRENCY,
-        queue: config.LOGIN_VERIFY_CONCURRENCY * 8,
-      }),
+  const signIn = {
+    sessions,
+    passwords: new PasswordCheck(deps.db),
+    throttle: new LoginThrottle({
+      redis: deps.redis,
+      prefix: config.QUEUE_PREFIX,
+      maxPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+      maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
     }),
-  );
+    // a few checks wait for a slot (~80 ms each); beyond that 503 + Retry-After, as the gateway's unlocks
+    verifications: new ConcurrencyGate({
+      name: 'password verifications',
+      slots: config.LOGIN_VERIFY_CONCURRENCY,
+      queue: config.LOGIN_VERIFY_CONCURRENCY * 8,
+    }),
+  };
+  await app.register(authRoutes(signIn));
+  await app.register(consoleRoutes(deps, signIn));
   await app.register(sessionRoutes(sessions));
   await app.register(albumsRoutes(deps));
   await app.register(sharedLinksRoutes(deps));

@@ -16,6 +16,7 @@ export {
   type MediaTypes,
   SUPPORTED_FORMATS,
 } from './formats.ts';
+export { thumbhashDataUrl } from './placeholder.ts';
 export {
   DEFAULT_MAX_PIXELS,
   type ExifInfo,

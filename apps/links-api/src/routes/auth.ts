@@ -7,6 +7,7 @@ import {
   UserAdminResponseDto,
   ValidateAccessTokenResponseDto,
 } from '@immish/contracts';
+import type { UserRow } from '@immish/db';
 import {
   deviceFromUserAgent,
   type PasswordCheck,
@@ -15,7 +16,7 @@ import {
   toUserAdminDto,
 } from '@immish/domain';
 import { type ConcurrencyGate, type ReservedAttempt, unauthenticated } from '@immish/runtime';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { caller } from '../auth.ts';
 import { assertNotCrossSite, clearSessionCookies, type LoginThrottle, setSessionCookies } from '../sign-in.ts';
 
@@ -52,6 +53,32 @@ async function checkedPassword(
   return right;
 }
 
+/**
+ * Password sign-in, for the API and the console's form alike: refuses a cross-site attempt, counts it against
+ * the wrong-password budget, checks the password (the same work for unknown emails), opens a session and sets
+ * its cookies. Returns Immich's LoginResponseDto.
+ */
+export async function signInWithPassword(
+  ctx: SignInContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  email: string,
+  password: string,
+): Promise<LoginResponseDto> {
+  assertNotCrossSite(req);
+  let user: UserRow | null = null;
+  const right = await checkedPassword(ctx, req, email, async () => {
+    user = await ctx.passwords.signIn(email, password);
+    return user !== null;
+  });
+  const signedIn = user as UserRow | null;
+  // Immich's words; the same for an unknown email and a wrong password
+  if (!right || !signedIn) throw unauthenticated('Incorrect email or password');
+  const { token, session } = await ctx.sessions.create(signedIn, deviceFromUserAgent(req.headers['user-agent']));
+  setSessionCookies(req, reply, token, session.absolute_expires_at);
+  return toLoginResponseDto(signedIn, token);
+}
+
 /** Immich's `/api/auth/*` (docs/spec.md §14): password sign-in, sign-out, token check, password change. */
 export const authRoutes =
   (ctx: SignInContext): FastifyPluginAsync =>
@@ -64,20 +91,8 @@ export const authRoutes =
         config: { public: true },
         schema: { tags: ['authentication'], body: LoginCredentialDto, response: { 201: LoginResponseDto, ...errors } },
       },
-      async (req, reply) => {
-        assertNotCrossSite(req);
-        const { email, password } = req.body;
-        let user: Awaited<ReturnType<PasswordCheck['signIn']>> = null;
-        const right = await checkedPassword(ctx, req, email, async () => {
-          user = await ctx.passwords.signIn(email, password);
-          return user !== null;
-        });
-        // Immich's words; the same for an unknown email and a wrong password
-        if (!right || !user) throw unauthenticated('Incorrect email or password');
-        const { token, session } = await ctx.sessions.create(user, deviceFromUserAgent(req.headers['user-agent']));
-        setSessionCookies(req, reply, token, session.absolute_expires_at);
-        return reply.status(201).send(toLoginResponseDto(user, token));
-      },
+      async (req, reply) =>
+        reply.status(201).send(await signInWithPassword(ctx, req, reply, req.body.email, req.body.password)),
     );
 
     app.post(
