@@ -119,10 +119,6 @@ async function newPage(viewport = { width: 1280, height: 860 }, storageState?: B
   contexts.push(context);
   const page = await context.newPage();
   const problems: string[] = [];
-  if (process.env.CONSOLE_DEBUG) {
-    page.on('response', (r) => console.log('RESP', r.request().method(), r.url(), r.status()));
-    page.on('console', (m) => console.log('CONSOLE', m.text()));
-  }
   page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
   page.on('request', (r) => {
     const url = r.url();
