@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
-import { AttemptBudget, forbidden, isSpent, type ReservedAttempt, rateLimited } from '@immish/runtime';
+import {
+  AttemptBudget,
+  forbidden,
+  isSpent,
+  type RedisConnection,
+  type ReservedAttempt,
+  rateLimited,
+} from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 
 /**
  * Immich's cookie names (its web client and server use these), so what a browser holds means the same thing:
@@ -88,7 +94,7 @@ export class LoginThrottle {
   readonly #maxPerIp: number;
   readonly #maxPerAccount: number;
 
-  constructor(opts: { redis: Redis; prefix: string; maxPerIp: number; maxPerAccount: number }) {
+  constructor(opts: { redis: RedisConnection; prefix: string; maxPerIp: number; maxPerAccount: number }) {
     this.#budget = new AttemptBudget(opts.redis);
     this.#prefix = opts.prefix;
     this.#maxPerIp = opts.maxPerIp;
