@@ -1,6 +1,7 @@
 // `npm start`: the whole stack on one machine (docs/spec.md §12). Uses DATABASE_URL / REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES) when set; otherwise
 // starts private PostgreSQL and Redis from the system binaries with data under .data/. Runs migrations,
-// creates the demo admin on first start (key printed and written to .data/admin-api-key), starts the four
+// creates the demo admin on first start (key printed and written to .data/admin-api-key, a sign-in password for
+// the owner console written to .data/admin-password), starts the four
 // services with prefixed logs, prints their URLs, and stops everything cleanly on Ctrl-C.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
 import { MissingBinaryError, startPostgres, startRedis, waitFor } from '@immish/devstack';
-import { ensureAdmin, hashApiKey } from '@immish/domain';
+import { ensureAdmin, hashApiKey, PasswordCheck } from '@immish/domain';
 import pg from 'pg';
 
 const root = resolve(import.meta.dirname, '..');
@@ -111,6 +112,27 @@ if (!known) {
   writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
   say(`demo admin ${user.email} created; API key written to .data/admin-api-key`);
 }
+// The console's sign-in (docs/spec.md §14): a generated password, written once beside the key. If the owner has
+// changed it since (console or POST /api/auth/change-password), the file is stale and is not printed.
+const adminEmail = env.DEMO_ADMIN_EMAIL ?? 'admin@immish.local';
+const passwordFile = resolve(dataDir, 'admin-password');
+const passwords = new PasswordCheck(db);
+const admin = await db
+  .selectFrom('users')
+  .selectAll()
+  .where((eb) => eb(eb.fn('lower', ['email']), '=', adminEmail.toLowerCase()))
+  .executeTakeFirst();
+let adminPassword: string | null = null;
+if (admin && !existsSync(passwordFile)) {
+  adminPassword = randomBytes(12).toString('base64url');
+  await passwords.setPassword(admin.id, adminPassword);
+  writeFileSync(passwordFile, `${adminPassword}\n`, { mode: 0o600 });
+  say(`demo admin's sign-in password written to .data/admin-password`);
+} else if (admin) {
+  const kept = readFileSync(passwordFile, 'utf8').trim();
+  adminPassword = (await passwords.verify(admin, kept)) ? kept : null;
+  if (!adminPassword) say('.data/admin-password is stale: the demo admin changed the password since');
+}
 await db.destroy();
 
 // `port`: what clients use (the workers have none: their internal port); `opsPort`: metrics and detailed health
@@ -184,5 +206,10 @@ for (const s of services) {
   say(`  ${s.name.padEnd(width)}  http://localhost:${s.port}  (${kind}; ${internal})`);
 }
 say(`demo admin API key: ${adminKey}`);
+say(
+  adminPassword
+    ? `owner console: http://localhost:${services[0]!.port}/  sign in as ${adminEmail} with password ${adminPassword}`
+    : `owner console: http://localhost:${services[0]!.port}/  sign in as ${adminEmail}`,
+);
 say('try: curl -H "x-api-key: $(cat .data/admin-api-key)" http://localhost:3001/api/users/me');
 say('Ctrl-C stops everything.');

@@ -1,18 +1,24 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse } from '@immish/contracts';
-import { createHttpApp } from '@immish/runtime';
+import { PasswordCheck, Sessions } from '@immish/domain';
+import { ConcurrencyGate, createHttpApp } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { registerAuth } from './auth.ts';
 import type { LinksApiDeps } from './deps.ts';
 import { albumsRoutes } from './routes/albums.ts';
 import { assetsRoutes } from './routes/assets.ts';
+import { authRoutes } from './routes/auth.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { exportsRoutes } from './routes/exports.ts';
 import { serverRoutes } from './routes/server.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import { sharedLinksRoutes } from './routes/shared-links.ts';
 import { uploadBatchesRoutes } from './routes/upload-batches.ts';
 import { userRoutes } from './routes/users.ts';
+import { LoginThrottle } from './sign-in.ts';
 
 export type LinksApp = FastifyInstance;
 export type { LinksApiDeps };
@@ -50,9 +56,32 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  const authenticator = registerAuth(app, deps.db);
+  // Cookies are parsed only where read (the session cookie, sign-in.ts); setting them works as usual.
+  await app.register(cookie, { hook: false });
+  const { config } = deps;
+  const sessions = new Sessions(deps.db, { idleDays: config.SESSION_IDLE_DAYS, maxDays: config.SESSION_MAX_DAYS });
+  const authenticator = registerAuth(app, deps.db, sessions);
   await app.register(serverRoutes(deps));
   await app.register(userRoutes(deps, authenticator));
+  const signIn = {
+    sessions,
+    passwords: new PasswordCheck(deps.db),
+    throttle: new LoginThrottle({
+      redis: deps.redis,
+      prefix: config.QUEUE_PREFIX,
+      maxPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+      maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    }),
+    // a few checks wait for a slot (~80 ms each); beyond that 503 + Retry-After, as the gateway's unlocks
+    verifications: new ConcurrencyGate({
+      name: 'password verifications',
+      slots: config.LOGIN_VERIFY_CONCURRENCY,
+      queue: config.LOGIN_VERIFY_CONCURRENCY * 8,
+    }),
+  };
+  await app.register(authRoutes(signIn));
+  await app.register(consoleRoutes(deps, signIn));
+  await app.register(sessionRoutes(sessions));
   await app.register(albumsRoutes(deps));
   await app.register(sharedLinksRoutes(deps));
   await app.register(assetsRoutes(deps));

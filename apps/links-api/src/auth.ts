@@ -1,7 +1,9 @@
 import type { Permission } from '@immish/contracts';
+import { unauthenticated } from '@immish/contracts';
 import type { Db } from '@immish/db';
-import { ApiKeyAuthenticator, type AuthUser, apiKeyFromHeaders, authorizeRoute } from '@immish/domain';
+import { ApiKeyAuthenticator, type AuthUser, authorizeRoute, type Sessions } from '@immish/domain';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { assertSameOrigin, sessionCookieOf } from './sign-in.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,11 +24,32 @@ declare module 'fastify' {
 }
 
 /**
- * Every `/api` route requires an API key unless it is marked `config: { public: true }`, and the key must
+ * The caller, by its credential (docs/spec.md §1, §14): `x-api-key` is an API key; `Authorization: Bearer` is a
+ * login session's access token (Immich) or an API key (immish accepts both there); the `immich_access_token`
+ * cookie is a session of the console, and only then is the request checked for CSRF (a header credential is
+ * something no other site can make a browser send).
+ */
+async function authenticate(req: FastifyRequest, apiKeys: ApiKeyAuthenticator, sessions: Sessions): Promise<AuthUser> {
+  const key = req.headers['x-api-key'];
+  if (typeof key === 'string' && key.length > 0) return apiKeys.authenticate(key);
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer) return (await sessions.authenticate(bearer)) ?? apiKeys.authenticate(bearer);
+  const cookie = sessionCookieOf(req);
+  if (cookie) {
+    const auth = await sessions.authenticate(cookie);
+    if (!auth) throw unauthenticated('Invalid user token');
+    assertSameOrigin(req);
+    return auth;
+  }
+  return apiKeys.authenticate(null);
+}
+
+/**
+ * Every `/api` route requires an API key or a session unless it is marked `config: { public: true }`, and the key must
  * carry the route's declared permission (one decision: domain's authorizeRoute). The declaration is also
  * published in the OpenAPI document as Immich does (`x-immich-permission`, `x-immich-admin-only`).
  */
-export function registerAuth(app: FastifyInstance, db: Db): ApiKeyAuthenticator {
+export function registerAuth(app: FastifyInstance, db: Db, sessions: Sessions): ApiKeyAuthenticator {
   const authenticator = new ApiKeyAuthenticator(db);
   app.decorateRequest('auth', null);
   app.addHook('onRoute', (route) => {
@@ -43,7 +66,7 @@ export function registerAuth(app: FastifyInstance, db: Db): ApiKeyAuthenticator 
     const url = req.routeOptions.url;
     const config = req.routeOptions.config;
     if (config?.public || !url?.startsWith('/api') || url.startsWith('/api/docs')) return;
-    const auth = await authenticator.authenticate(apiKeyFromHeaders(req.headers));
+    const auth = await authenticate(req, authenticator, sessions);
     authorizeRoute(auth, { admin: config?.admin === true, permission: config?.permission });
     req.auth = auth;
   });

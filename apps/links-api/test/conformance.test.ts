@@ -264,6 +264,42 @@ describe('shared links', () => {
 // Issue 12 item 6: every route's declared API key permission is Immich's (the reference's `x-immich-permission`
 // and `x-immich-admin-only`), or for an immish-only route the one contracts' table chose; and a key with
 // exactly that permission gets past the check while a key without it gets Immich's 403.
+describe('authentication and sessions', () => {
+  it('login, validateAccessToken, getSessions, deleteSession, deleteAllSessions, changePassword, logout', async () => {
+    const user = await h.newUser('signer');
+    const signIn = async () => {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: user.email, password: 'pw' },
+      });
+      expectImmichReply('POST', '/api/auth/login', res);
+      expect(res.statusCode).toBe(201);
+      return { authorization: `Bearer ${res.json().accessToken as string}` };
+    };
+    const session = await signIn();
+    const spare = await signIn();
+    const send = async (method: Method, url: string, headers: Record<string, string>, payload?: object) => {
+      const res = await h.app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+      expectImmichReply(method, url, res);
+      return res;
+    };
+    expect((await send('POST', '/api/auth/validateToken', session)).json()).toEqual({ authStatus: true });
+    const list = await send('GET', '/api/sessions', session);
+    const other = (list.json() as { id: string; current: boolean }[]).find((s) => !s.current)!;
+    expect((await send('DELETE', `/api/sessions/${other.id}`, session)).statusCode).toBe(204);
+    await signIn();
+    expect((await send('DELETE', '/api/sessions', session)).statusCode).toBe(204);
+    const changed = await send('POST', '/api/auth/change-password', session, {
+      password: 'pw',
+      newPassword: 'conformance-pw',
+    });
+    expect(changed.statusCode).toBe(200);
+    expect((await send('POST', '/api/auth/logout', session)).statusCode).toBe(200);
+    expect(spare).toBeDefined();
+  });
+});
+
 describe('API key permissions', () => {
   const guarded = () =>
     h.app.routeTable.filter(

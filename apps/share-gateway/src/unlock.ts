@@ -1,8 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { GatewayConfig } from '@immish/contracts';
 import type { SharedLinkRow } from '@immish/db';
-import type { RedisConnection } from '@immish/runtime';
-import { ConcurrencyGate, rateLimited, unauthenticated } from '@immish/runtime';
+import {
+  AttemptBudget,
+  ConcurrencyGate,
+  isSpent,
+  type RedisConnection,
+  type ReservedAttempt,
+  rateLimited,
+  unauthenticated,
+} from '@immish/runtime';
 
 /**
  * Unlocking a password-protected link (docs/spec.md §5.2, §10).
@@ -109,100 +116,45 @@ export interface UnlockThrottleOptions {
 const IP_WINDOW_SECONDS = 15 * 60;
 const LINK_WINDOW_SECONDS = 60 * 60;
 
-/**
- * Reserves one attempt, or says which budget is spent, in ONE step (a Lua script runs atomically in Redis):
- * check both counters, then count on both. KEYS[1]: this client's attempts on the link, KEYS[2]: the link's.
- * ARGV: max per client, client window (ms), max per link, link window (ms).
- * Returns {0, 0} when reserved, {1, pttl} when the client's budget is spent, {2, pttl} for the link's.
- */
-const RESERVE_SCRIPT = `
-local function spent(key, max, window)
-  if tonumber(redis.call('GET', key) or '0') < tonumber(max) then return nil end
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
-  return ttl
-end
-local ttl = spent(KEYS[1], ARGV[1], ARGV[2])
-if ttl then return {1, ttl} end
-ttl = spent(KEYS[2], ARGV[3], ARGV[4])
-if ttl then return {2, ttl} end
-redis.call('INCR', KEYS[1])
-if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-redis.call('INCR', KEYS[2])
-if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-return {0, 0}
-`;
-
-/** Gives a reserved attempt back (never below zero, the windows' expiry untouched). */
-const GIVE_BACK_SCRIPT = `
-for i = 1, 2 do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
-end
-return 0
-`;
-
 /** A reserved password attempt: counted until given back. */
-export interface UnlockAttempt {
-  /** The attempt was not a wrong password (right password, or not verified at all): it no longer counts. */
-  giveBack(): Promise<void>;
-}
+export type UnlockAttempt = ReservedAttempt;
 
 /**
  * Wrong-password throttling shared by every gateway replica (docs/spec.md §5.2, §14 "limits are atomic"): fixed windows
- * in Redis, `maxPerIp` attempts per link and client per 15 minutes and `maxPerLink` per link per hour.
+ * in Redis, `maxPerIp` attempts per link and client per 15 minutes and `maxPerLink` per link per hour, reserved
+ * atomically BEFORE the password is verified (runtime's AttemptBudget).
  *
- * An attempt is reserved atomically BEFORE the password is verified, so at most `maxPerIp` verifications per
- * client and window happen whatever the concurrency (checking first and counting failures afterwards let 60
- * concurrent guesses all through). Decision: an attempt whose password was right is given back, as is one
- * that could not be verified (the server was busy): the budget is of WRONG passwords, and a family unlocking
- * an album on several devices behind one address must not lock itself out; giving back needs the right
- * password, so it buys a guesser nothing.
+ * Decision: an attempt whose password was right is given back, as is one that could not be verified (the server
+ * was busy): the budget is of WRONG passwords, and a family unlocking an album on several devices behind one
+ * address must not lock itself out; giving back needs the right password, so it buys a guesser nothing.
  *
  * Both keys carry the link id as a Redis Cluster hash tag (`{<linkId>}`), so the script's keys share a slot
  * (a QUEUE_PREFIX with its own hash tag, `{immish}`, puts every key in that one slot, which works as well).
  */
 export class UnlockThrottle {
   readonly #opts: UnlockThrottleOptions;
+  readonly #budget: AttemptBudget;
 
   constructor(opts: UnlockThrottleOptions) {
     this.#opts = opts;
-  }
-
-  #keys(linkId: string, ip: string): [string, string] {
-    const link = `${this.#opts.prefix}:unlock-attempts:{${linkId}}`;
-    return [`${link}:ip:${ip}`, link];
+    this.#budget = new AttemptBudget(opts.redis);
   }
 
   /** Reserves one attempt, or throws 429 with Retry-After when this client (or everyone, for this link) is out. */
   async reserve(linkId: string, ip: string): Promise<UnlockAttempt> {
-    const keys = this.#keys(linkId, ip);
-    const [outcome, ttlMs] = (await this.#opts.redis.eval(
-      RESERVE_SCRIPT,
-      2,
-      ...keys,
-      this.#opts.maxPerIp,
-      IP_WINDOW_SECONDS * 1000,
-      this.#opts.maxPerLink,
-      LINK_WINDOW_SECONDS * 1000,
-    )) as [number, number];
-    const seconds = Math.max(1, Math.ceil(Number(ttlMs) / 1000));
-    if (outcome === 1) {
-      throw rateLimited(
-        `Too many wrong passwords for this link; try again in ${Math.ceil(seconds / 60)} minute(s)`,
-        seconds,
-      );
-    }
-    if (outcome === 2) {
-      throw rateLimited(
-        `Too many wrong passwords for this link; it is locked for ${Math.ceil(seconds / 60)} minute(s)`,
-        seconds,
-      );
-    }
-    return {
-      giveBack: async () => {
-        await this.#opts.redis.eval(GIVE_BACK_SCRIPT, 2, ...keys);
-      },
-    };
+    const link = `${this.#opts.prefix}:unlock-attempts:{${linkId}}`;
+    const outcome = await this.#budget.reserve([
+      { key: `${link}:ip:${ip}`, max: this.#opts.maxPerIp, windowMs: IP_WINDOW_SECONDS * 1000 },
+      { key: link, max: this.#opts.maxPerLink, windowMs: LINK_WINDOW_SECONDS * 1000 },
+    ]);
+    if (!isSpent(outcome)) return outcome;
+    const minutes = Math.ceil(outcome.retryAfterSeconds / 60);
+    throw rateLimited(
+      outcome.spent === 0
+        ? `Too many wrong passwords for this link; try again in ${minutes} minute(s)`
+        : `Too many wrong passwords for this link; it is locked for ${minutes} minute(s)`,
+      outcome.retryAfterSeconds,
+    );
   }
 }
 

@@ -219,6 +219,26 @@ export const LinksApiEnv = Type.Object({
   LINK_PASSWORD_REQUIRED: Bool(false, 'every new or updated link must have a password'),
   LINK_UPLOAD_PASSWORD_REQUIRED: Bool(false, 'links that allow upload must have a password'),
   EXPORT_TTL_HOURS: Int(24, 'how long a ready export is kept', 1),
+  SESSION_IDLE_DAYS: Int(
+    30,
+    'a login session (owner console, Immich apps) ends after this many days without use; each use extends it',
+    1,
+    3650,
+  ),
+  SESSION_MAX_DAYS: Int(
+    365,
+    'a login session ends this many days after sign-in however much it is used (then sign in again)',
+    1,
+    3650,
+  ),
+  LOGIN_MAX_FAILURES_PER_IP: Int(10, 'wrong passwords per account and client IP per 15 minutes', 1),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: Int(100, 'wrong passwords per account per hour, all clients together', 1),
+  LOGIN_VERIFY_CONCURRENCY: Int(
+    2,
+    'password checks (argon2, ~19 MiB each) run at once per links-api process; a few more wait, beyond that 503 + Retry-After',
+    1,
+    64,
+  ),
 });
 
 /** Export requests: the owner API and the gateway apply the same rules (`requestExport`). */

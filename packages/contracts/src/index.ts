@@ -4,6 +4,7 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './http/albums.ts';
 export * from './http/assets.ts';
+export * from './http/auth.ts';
 export * from './http/exports.ts';
 export * from './http/gateway.ts';
 export * from './http/permissions.ts';

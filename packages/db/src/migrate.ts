@@ -5,6 +5,7 @@ import * as uploadBatchReceiving from './migrations/2026-11-27T1040_upload_batch
 import * as exportHiddenMetadata from './migrations/2026-11-28T0900_export_hidden_metadata.ts';
 import * as linkUploadOrigin from './migrations/2026-11-28T0900_link_upload_origin.ts';
 import * as exportClientKey from './migrations/2026-11-28T0910_export_client_key.ts';
+import * as sessions from './migrations/2026-12-05T0800_sessions.ts';
 import * as phoneFormats from './migrations/2026-12-05T0900_phone_formats.ts';
 
 /** The ordered list of migrations (explicit imports: no directory scanning at run time). */
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-28T0900_link_upload_origin': linkUploadOrigin,
   '2026-11-28T0900_export_hidden_metadata': exportHiddenMetadata,
   '2026-11-28T0910_export_client_key': exportClientKey,
+  '2026-12-05T0800_sessions': sessions,
   '2026-12-05T0900_phone_formats': phoneFormats,
 };
 

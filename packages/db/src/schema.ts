@@ -42,6 +42,20 @@ export interface ApiKeysTable {
   last_used_at: Timestamp | null;
 }
 
+/** Login sessions (owner console, Immich clients): the token's SHA-256, never the token. */
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  device_type: Generated<string>;
+  device_os: Generated<string>;
+  app_version: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  expires_at: Timestamp;
+  absolute_expires_at: Timestamp;
+}
+
 export interface AssetsTable {
   id: Generated<string>;
   owner_id: string;
@@ -243,6 +257,7 @@ export interface OutboxEventsTable {
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
+  sessions: SessionsTable;
   assets: AssetsTable;
   albums: AlbumsTable;
   album_assets: AlbumAssetsTable;
@@ -257,6 +272,7 @@ export interface Database {
 
 export type UserRow = Selectable<UsersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type SessionRow = Selectable<SessionsTable>;
 export type AssetRow = Selectable<AssetsTable>;
 export type NewAsset = Insertable<AssetsTable>;
 export type AssetUpdate = Updateable<AssetsTable>;

@@ -67,7 +67,6 @@ export {
 export {
   ApiKeyAuthenticator,
   type AuthUser,
-  apiKeyFromHeaders,
   authorizeRoute,
   createApiKey,
   createUser,
@@ -79,6 +78,17 @@ export {
   toUserAdminDto,
   toUserDto,
 } from './identity/index.ts';
+export {
+  type DeviceInfo,
+  deviceFromUserAgent,
+  hashSessionToken,
+  newSessionToken,
+  PasswordCheck,
+  type SessionPolicy,
+  Sessions,
+  toLoginResponseDto,
+  toSessionDto,
+} from './sessions/index.ts';
 export {
   addSharedLinkAssets,
   countLinkAssets,
@@ -105,7 +115,10 @@ export {
   requireLinkVideo,
   type SharedLinkStore,
   type ShowingLink,
+  SLUG_RULE,
   shownAssetIdByChecksum,
+  slugProblem,
+  slugTaken,
   toSharedLinkResponseDto,
   updateSharedLink,
   verifyLinkPassword,

@@ -29,6 +29,7 @@ export {
   renderVideoPoster,
   type VideoInfo,
 } from './phone.ts';
+export { thumbhashDataUrl } from './placeholder.ts';
 export {
   DEFAULT_MAX_PIXELS,
   type ExifInfo,

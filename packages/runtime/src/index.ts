@@ -1,3 +1,4 @@
+export * from './attempt-budget.ts';
 export * from './concurrency.ts';
 export * from './config.ts';
 export * from './deadline.ts';

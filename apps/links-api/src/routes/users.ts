@@ -18,7 +18,7 @@ import {
   toUserAdminDto,
   toUserDto,
 } from '@immish/domain';
-import { noAccess } from '@immish/runtime';
+import { forbidden, noAccess } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
@@ -48,7 +48,12 @@ export const userRoutes =
         config: { permission: false },
         schema: { tags: ['api-keys'], response: { 200: ApiKeyResponseDto, ...errors } },
       },
-      async (req) => toApiKeyDto(caller(req).apiKey),
+      async (req) => {
+        const { apiKey } = caller(req);
+        // Immich's answer to a login session asking for "its" key
+        if (!apiKey) throw forbidden('Not authenticated with an API key');
+        return toApiKeyDto(apiKey);
+      },
     );
 
     app.get(
@@ -81,7 +86,7 @@ export const userRoutes =
           user.id,
           req.body.name ?? 'API Key',
           req.body.permissions ?? ['all'],
-          apiKey.permissions,
+          apiKey?.permissions ?? null,
         );
         return reply.status(201).send(created);
       },
@@ -178,6 +183,6 @@ export const userRoutes =
       async (req, reply) =>
         reply
           .status(201)
-          .send(await createApiKey(db, req.params.id, req.body.name, ['all'], caller(req).apiKey.permissions)),
+          .send(await createApiKey(db, req.params.id, req.body.name, ['all'], caller(req).apiKey?.permissions ?? null)),
     );
   };

@@ -191,6 +191,9 @@ export const IMMISH_ROUTE_PERMISSIONS = {
   // An admin creating a key for a user creates an API key (admin-only on top). The key it makes is `all`, and
   // no key may grant more than it has, so in effect only an `all` key can call it.
   'POST /api/admin/users/:id/api-keys': 'apiKey.create',
+  // The console's as-you-type slug check is part of making a link (not under /shared-links/: Immich's
+  // GET /shared-links/{id} would claim the path) (Immich: POST /shared-links → sharedLink.create).
+  'GET /api/shared-link-slugs/availability': 'sharedLink.create',
 } as const satisfies Record<string, Permission>;
 
 /** An upload batch that names an album also places assets in it (Immich: PUT /albums/:id/assets). */

@@ -117,3 +117,13 @@ export const AssetIdsResponseDto = Type.Object({
   error: Type.Optional(AssetIdErrorReason),
 });
 export type AssetIdsResponseDto = Type.Static<typeof AssetIdsResponseDto>;
+
+/** immish: whether a custom URL (slug) may be used, for the console's as-you-type check. */
+export const SlugAvailabilityQuery = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 200 }) });
+export const SlugAvailabilityDto = Type.Object({
+  slug: Type.String(),
+  available: Type.Boolean(),
+  /** why not: the slug rule in words, or that another link has it */
+  problem: Type.Union([Type.String(), Type.Null()]),
+});
+export type SlugAvailabilityDto = Type.Static<typeof SlugAvailabilityDto>;

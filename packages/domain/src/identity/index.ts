@@ -2,7 +2,6 @@ export { toApiKeyDto, toUserAdminDto, toUserDto } from './dto.ts';
 export {
   ApiKeyAuthenticator,
   type AuthUser,
-  apiKeyFromHeaders,
   authorizeRoute,
   createApiKey,
   createUser,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyCreateResponseDto, Permission } from '@immish/contracts';
 import { conflict, forbidden, invalid, noAccess, unauthenticated } from '@immish/contracts';
-import type { ApiKeyRow, Db, UserRow } from '@immish/db';
+import type { ApiKeyRow, Db, SessionRow, UserRow } from '@immish/db';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import { toApiKeyDto } from './dto.ts';
 
@@ -18,9 +18,11 @@ export function hashApiKey(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
+/** Who is calling: with an API key (scoped by its permissions) or a login session (every permission: sessions/). */
 export interface AuthUser {
   user: UserRow;
-  apiKey: ApiKeyRow;
+  apiKey: ApiKeyRow | null;
+  session: SessionRow | null;
 }
 
 /**
@@ -66,18 +68,6 @@ export function assertCanGrant(granter: readonly string[] | null, requested: rea
   if (granter && !isGranted(granter, requested)) throw invalid('Cannot grant permissions you do not have');
 }
 
-/** The caller's API key from `x-api-key` or `Authorization: Bearer` (docs/spec.md §1), or null when none was sent. */
-export function apiKeyFromHeaders(headers: Record<string, string | string[] | undefined>): string | null {
-  const x = headers['x-api-key'];
-  if (typeof x === 'string' && x.length > 0) return x;
-  const auth = headers.authorization;
-  if (typeof auth === 'string') {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m?.[1]) return m[1];
-  }
-  return null;
-}
-
 /** Resolves an API key to its user; 401 in Immich's words otherwise. Updates last_used_at at most once a minute. */
 export async function authenticateApiKey(db: Db, secret: string | null): Promise<AuthUser> {
   if (!secret) throw unauthenticated('Authentication required');
@@ -117,6 +107,7 @@ export async function authenticateApiKey(db: Db, secret: string | null): Promise
   }
   return {
     apiKey,
+    session: null,
     user: {
       id: u_id,
       email: u_email,
@@ -159,7 +150,7 @@ export class ApiKeyAuthenticator {
   /** Evicts every cached entry of an API key id or user id (after deleting a key). */
   forget(id: string): void {
     for (const [hash, { auth }] of this.#cache)
-      if (auth.apiKey.id === id || auth.user.id === id) this.#cache.delete(hash);
+      if (auth.apiKey?.id === id || auth.user.id === id) this.#cache.delete(hash);
   }
 }
 

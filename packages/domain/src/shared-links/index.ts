@@ -13,13 +13,14 @@ export {
   type ShowingLink,
   shownAssetIdByChecksum,
 } from './recipient.ts';
-export { linkExpired, looksLikeLinkKey, normalizeSlug, verifyLinkPassword } from './rules.ts';
+export { linkExpired, looksLikeLinkKey, normalizeSlug, SLUG_RULE, slugProblem, verifyLinkPassword } from './rules.ts';
 export {
   createSharedLink,
   deleteSharedLink,
   getSharedLink,
   type LinkContext,
   listSharedLinks,
+  slugTaken,
   updateSharedLink,
 } from './service.ts';
 export { createSharedLinkStore, type SharedLinkStore } from './store.ts';

@@ -57,7 +57,7 @@ export const uniqueIds = (ids: readonly string[]): string[] => [...new Set(ids.m
 /** "" and null both mean "none". */
 const blankToNull = (v: string | null | undefined): string | null | undefined => (v === '' ? null : v);
 
-async function slugTaken(db: Db, slug: string, exceptLinkId?: string): Promise<boolean> {
+export async function slugTaken(db: Db, slug: string, exceptLinkId?: string): Promise<boolean> {
   let q = db
     .selectFrom('shared_links')
     .select('id')

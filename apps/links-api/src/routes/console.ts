@@ -1,0 +1,135 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { SlugAvailabilityDto, SlugAvailabilityQuery } from '@immish/contracts';
+import type { Sessions } from '@immish/domain';
+import { slugProblem, slugTaken } from '@immish/domain';
+import { DomainError, securityHeaders } from '@immish/runtime';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { caller } from '../auth.ts';
+import { buildConsoleBundle, type ConsoleAsset, type ConsoleBundle } from '../console/bundle.ts';
+import { en } from '../console/strings.en.ts';
+import { libraryPage, loginPage } from '../console/views.ts';
+import type { LinksApiDeps } from '../deps.ts';
+import { sessionCookieOf } from '../sign-in.ts';
+import { type SignInContext, signInWithPassword } from './auth.ts';
+
+/** The largest library page rendered at once (the grid pages further with the API later). */
+const LIBRARY_PAGE_SIZE = 500;
+/** Only the sign-in form is posted as a form; anything bigger is not one. */
+const FORM_BODY_LIMIT = 8 * 1024;
+
+const pageHeaders = { ...securityHeaders, 'cache-control': 'no-store' };
+
+function serveStatic(asset: ConsoleAsset) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.headers({ ...securityHeaders, 'content-type': asset.contentType, etag: `"${asset.hash}"` });
+    const versioned = (req.query as { v?: string }).v === asset.hash;
+    reply.header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'no-cache');
+    if (req.headers['if-none-match'] === `"${asset.hash}"`) return reply.status(304).send();
+    return reply.send(asset.body);
+  };
+}
+
+/**
+ * The owner console (docs/spec.md §14, docs/architecture.md "The owner console follows the share page"):
+ * server-rendered pages at `/` on links-api's own origin — the sign-in form (works without JavaScript: it
+ * posts to `/login`), then the library with the Create Shared Link dialog — plus the one client bundle.
+ */
+export const consoleRoutes =
+  (deps: LinksApiDeps, signIn: SignInContext, bundle?: ConsoleBundle): FastifyPluginAsync =>
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const built = bundle ?? (await buildConsoleBundle());
+    const assets = { css: `/static/console.css?v=${built.css.hash}`, js: `/static/console.js?v=${built.js.hash}` };
+    const sessions: Sessions = signIn.sessions;
+
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+
+    const StaticQuery = { querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }) };
+    app.get(
+      '/static/console.js',
+      { config: { public: true }, schema: { ...StaticQuery, hide: true } },
+      serveStatic(built.js),
+    );
+    app.get(
+      '/static/console.css',
+      { config: { public: true }, schema: { ...StaticQuery, hide: true } },
+      serveStatic(built.css),
+    );
+
+    app.get('/', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
+      reply.headers(pageHeaders).type('text/html; charset=utf-8');
+      const auth = await sessions.authenticate(sessionCookieOf(req));
+      if (!auth) return loginPage(en, assets, null);
+      const photos = await deps.db
+        .selectFrom('assets')
+        .selectAll()
+        .where('owner_id', '=', auth.user.id)
+        .where('trashed_at', 'is', null)
+        .orderBy('file_created_at', 'desc')
+        .orderBy('id')
+        .limit(LIBRARY_PAGE_SIZE)
+        .execute();
+      return libraryPage(en, assets, auth.user, photos);
+    });
+
+    // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
+    app.post(
+      '/login',
+      {
+        config: { public: true },
+        schema: {
+          hide: true,
+          body: Type.Object({
+            email: Type.String({ minLength: 1, maxLength: 320 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+          }),
+        },
+      },
+      async (req, reply) => {
+        try {
+          await signInWithPassword(signIn, req, reply, req.body.email, req.body.password);
+          return reply.headers(pageHeaders).redirect('/', 303);
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          const message =
+            e.kind === 'rate-limited'
+              ? en.signIn.throttled
+              : e.kind === 'unavailable'
+                ? en.signIn.unavailable
+                : en.signIn.failed;
+          return reply
+            .status(e.kind === 'forbidden' ? 403 : e.kind === 'rate-limited' ? 429 : 401)
+            .headers(pageHeaders)
+            .type('text/html; charset=utf-8')
+            .send(loginPage(en, assets, message));
+        }
+      },
+    );
+
+    app.get(
+      '/api/shared-link-slugs/availability',
+      {
+        config: { permission: 'sharedLink.create' },
+        schema: {
+          tags: ['shared-links'],
+          querystring: SlugAvailabilityQuery,
+          response: { 200: SlugAvailabilityDto, 400: { $ref: 'ErrorResponse#' }, 401: { $ref: 'ErrorResponse#' } },
+        },
+      },
+      async (req) => {
+        caller(req);
+        const slug = req.query.slug.trim();
+        const problem =
+          slugProblem(slug) ??
+          ((await slugTaken(deps.db, slug))
+            ? `Slug "${slug}" is already in use (slugs are unique regardless of case)`
+            : null);
+        return { slug, available: problem === null, problem };
+      },
+    );
+  };

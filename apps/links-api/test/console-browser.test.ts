@@ -1,0 +1,338 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { GatewayConfig } from '@immish/contracts';
+import type { AssetRow } from '@immish/db';
+import { loadConfig } from '@immish/runtime';
+import { type BlobStore, createBlobStore } from '@immish/storage';
+import type { FastifyInstance } from 'fastify';
+import jsQRModule from 'jsqr';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp as buildGateway } from '../../share-gateway/src/app.ts';
+import { addPhoto, launchChromium } from '../../share-gateway/test/browser-kit.ts';
+import type { GatewayHarness } from '../../share-gateway/test/harness.ts';
+import { consoleScreenshot } from './console-kit.ts';
+import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
+
+/**
+ * Issue 14 items 1, 3, 6, 7 in Debian's Chromium (playwright-core, like the share page's tests): sign in to the
+ * owner console, select photos (click, Shift-click, select all), create an INDIVIDUAL link through the Create
+ * Shared Link form with every option, decode its QR code from a screenshot with jsQR, open the link as a
+ * recipient in a second browser context on the real share gateway (password prompt, no download), a cross-site
+ * form post refused with 403, sign-out ending the session, axe-core on every screen, and phone-width (360 px)
+ * and desktop screenshots under test-results/screenshots/console/.
+ */
+
+let h: LinksApiHarness;
+let gateway: FastifyInstance;
+let attacker: Server;
+let browser: Browser;
+let storage: BlobStore;
+let owner: TestUser;
+let consoleUrl: string;
+let gatewayUrl: string;
+let attackerUrl: string;
+let photos: AssetRow[];
+const contexts: BrowserContext[] = [];
+const PASSWORD = 'correct horse battery';
+// jsqr is CommonJS with a default export: ESM sees the module object or the function, depending on the loader
+const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as (
+  data: Uint8ClampedArray,
+  width: number,
+  height: number,
+) => { data: string } | null;
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** A port that was free a moment ago (the gateway's URL must be known before links-api builds link URLs). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  const gatewayPort = await freePort();
+  gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  h = await startLinksApi({ PUBLIC_URL: gatewayUrl });
+  await h.app.listen({ host: '127.0.0.1', port: 0 });
+  consoleUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+
+  // the real share gateway on the same database and storage, as `npm start` runs them
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(h.redisUrl);
+  storage = createBlobStore({ driver: 'fs', root: h.storageRoot });
+  const config = loadConfig(GatewayConfig, {
+    DATABASE_URL: h.tdb.url,
+    REDIS_URL: h.redisUrl,
+    QUEUE_PREFIX: h.prefix,
+    STORAGE_FS_ROOT: h.storageRoot,
+    PUBLIC_URL: gatewayUrl,
+    UNLOCK_SECRET: 'console-test-unlock-secret-0123456789abcdef',
+  });
+  gateway = await buildGateway({ config, db: h.tdb.db, storage, redis, logger: false });
+  gateway.addHook('onClose', async () => redis.disconnect());
+  await gateway.listen({ host: '127.0.0.1', port: gatewayPort });
+
+  // another origin of the same site (127.0.0.1, another port): its requests carry the Lax cookie
+  attacker = createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><title>win a prize</title>
+<form method="post" action="${consoleUrl}/api/albums" enctype="text/plain">
+<input type="hidden" name='{"albumName":"planted","x":"' value='"}'><button id="go">Claim</button></form>`);
+  });
+  await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', () => r()));
+  attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+
+  owner = await h.newUser('console-owner');
+  await h.tdb.db
+    .updateTable('users')
+    .set({ password_hash: await (await import('@immish/domain')).hashPassword(PASSWORD) })
+    .where('id', '=', owner.id)
+    .execute();
+  const fake = { owner: { id: owner.id }, tdb: h.tdb } as unknown as GatewayHarness;
+  photos = [];
+  for (let i = 0; i < 5; i++) photos.push(await addPhoto(fake, storage, i));
+});
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await gateway?.close();
+  await new Promise((r) => attacker?.close(r));
+  await storage?.close();
+  await h?.close();
+});
+
+/** A fresh browser profile whose page fails the test on a script error or a request to anywhere else. */
+async function newPage(viewport = { width: 1280, height: 860 }, storageState?: BrowserContext['storageState']) {
+  const context = await browser.newContext({
+    viewport,
+    ...(storageState ? { storageState: await storageState() } : {}),
+  });
+  contexts.push(context);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+  page.on('request', (r) => {
+    const url = r.url();
+    if (![consoleUrl, gatewayUrl, attackerUrl, 'data:'].some((o) => url.startsWith(o)))
+      problems.push(`third-party: ${url}`);
+  });
+  return { context, page, problems };
+}
+
+/** axe-core run in the page (evaluated through the DevTools protocol, which the strict CSP does not block). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(`${axeSource};0`);
+  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
+    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
+  };
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+async function signIn(page: Page) {
+  await page.goto(`${consoleUrl}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([page.waitForURL(`${consoleUrl}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await page.waitForSelector('body.page-library[data-ready="true"]');
+}
+
+async function thumbnailsLoaded(page: Page) {
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll<HTMLImageElement>('img[data-placeholder]')].every(
+      (i) => i.complete && i.naturalWidth > 0,
+    ),
+  );
+}
+
+describe('the owner console in Chromium', () => {
+  it('should sign in, select photos, create an INDIVIDUAL link with every option, and hand its URL over (QR, Copy)', async () => {
+    // a link that already has the slug the owner will try first
+    await h.app.inject({
+      method: 'POST',
+      url: '/api/shared-links',
+      headers: owner.headers,
+      payload: { type: 'INDIVIDUAL', assetIds: [photos[4]!.id], slug: 'taken-slug' },
+    });
+
+    const { page, problems } = await newPage();
+    const res = await page.goto(`${consoleUrl}/`);
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.waitForSelector('body.page-login[data-ready="true"]');
+    expect(await seriousViolations(page)).toEqual([]);
+    await consoleScreenshot(page, 'desktop-01-sign-in');
+
+    // a wrong password says so and stays on the form
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByLabel('Password').fill('nope');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#login-error').textContent()).toBe('Incorrect email or password');
+
+    await signIn(page);
+    await thumbnailsLoaded(page);
+    expect(await page.locator('li.tile').count()).toBe(photos.length);
+    expect(await seriousViolations(page)).toEqual([]);
+    await consoleScreenshot(page, 'desktop-02-library');
+
+    // selection: click, Shift-click a range, select all, clear
+    const picks = page.locator('input.pick');
+    await picks.nth(0).click();
+    await picks.nth(2).click({ modifiers: ['Shift'] });
+    await expect.poll(() => page.locator('#selection-count').textContent()).toBe('3 photos selected');
+    await page.getByRole('button', { name: 'Select all' }).click();
+    await expect.poll(() => page.locator('#selection-count').textContent()).toBe('5 photos selected');
+    await page.getByRole('button', { name: 'Clear selection' }).click();
+    expect(await page.getByRole('button', { name: 'Share' }).isDisabled()).toBe(true);
+    await picks.nth(0).click();
+    await picks.nth(1).click({ modifiers: ['Shift'] });
+    await expect.poll(() => page.locator('#selection-count').textContent()).toBe('2 photos selected');
+    const chosen = [await picks.nth(0).inputValue(), await picks.nth(1).inputValue()];
+    await consoleScreenshot(page, 'desktop-03-selection');
+
+    await page.getByRole('button', { name: 'Share' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create Shared Link' });
+    await dialog.waitFor();
+    // the seed's form, by accessible name
+    const expires = dialog.getByLabel('Expires');
+    expect(await expires.locator('option').allTextContents()).toEqual([
+      'Never',
+      '30 minutes',
+      '1 hour',
+      '6 hours',
+      '1 day',
+      '7 days',
+      '30 days',
+      '3 months',
+      '1 year',
+    ]);
+    expect(await dialog.getByLabel('Allow Download').isChecked()).toBe(true);
+    expect(await dialog.getByLabel('Allow Upload').isChecked()).toBe(false);
+    expect(await dialog.getByLabel('Allow Upload').isDisabled()).toBe(true);
+    expect(await page.locator('#cl-allow-upload-hint').textContent()).toBe('Only album links can receive uploads.');
+    expect(await dialog.getByLabel('Show Metadata').isChecked()).toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await consoleScreenshot(page, 'desktop-04-create-link-form');
+
+    // Custom URL, validated as you type
+    const slug = dialog.getByLabel('Custom URL');
+    await slug.fill('taken-slug');
+    await expect.poll(() => page.locator('#cl-slug-status').textContent()).toBe('Already taken');
+    await slug.fill('a!');
+    await expect.poll(() => slug.getAttribute('aria-invalid')).toBe('true');
+    await slug.fill('summer-2026');
+    await expect.poll(() => page.locator('#cl-slug-status').textContent()).toBe('Available');
+
+    await dialog.getByLabel('Description').fill('Beach days <b>& friends</b>');
+    await expires.selectOption({ label: '7 days' });
+    await dialog.getByLabel('Allow Download').uncheck();
+    await dialog.getByLabel('Show Metadata').uncheck();
+    await dialog.getByLabel('Password').fill('sesame-42');
+    const before = Date.now();
+    await dialog.getByRole('button', { name: 'Create Link' }).click();
+
+    const url = `${gatewayUrl}/share/summer-2026`;
+    await expect.poll(() => page.locator('#cl-url').inputValue()).toBe(url);
+    const link = await h.tdb.db
+      .selectFrom('shared_links')
+      .selectAll()
+      .where('slug', '=', 'summer-2026')
+      .executeTakeFirstOrThrow();
+    expect(link).toMatchObject({
+      type: 'INDIVIDUAL',
+      description: 'Beach days <b>& friends</b>',
+      allow_download: false,
+      allow_upload: false,
+      show_metadata: false,
+    });
+    expect(link.password_hash).not.toBeNull();
+    const week = 7 * 24 * 3600 * 1000;
+    expect(link.expires_at!.getTime()).toBeGreaterThanOrEqual(before + week - 60_000);
+    expect(link.expires_at!.getTime()).toBeLessThanOrEqual(Date.now() + week + 60_000);
+    const linked = await h.tdb.db
+      .selectFrom('shared_link_assets')
+      .select('asset_id')
+      .where('link_id', '=', link.id)
+      .execute();
+    expect(linked.map((r) => r.asset_id).sort()).toEqual(chosen.sort());
+
+    // the QR code, drawn in the page, read back from a screenshot by an independent decoder
+    const png = await page.locator('#cl-qr').screenshot();
+    const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const decoded = jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), info.width, info.height);
+    expect(decoded?.data).toBe(url);
+    // Share only where the browser has the Web Share API
+    const hasShare = await page.evaluate(() => typeof navigator.share === 'function');
+    expect(await page.locator('#cl-share').isHidden()).toBe(!hasShare);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Copied' }).count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    await consoleScreenshot(page, 'desktop-05-link-created');
+
+    // the same screens at phone width (360 px), signed in with the same cookies
+    const phone = await newPage({ width: 360, height: 780 }, () => page.context().storageState());
+    await phone.page.goto(`${consoleUrl}/`);
+    await phone.page.waitForSelector('body.page-library[data-ready="true"]');
+    await thumbnailsLoaded(phone.page);
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await consoleScreenshot(phone.page, 'phone-02-library');
+    await phone.page.locator('input.pick').nth(3).click();
+    await phone.page.getByRole('button', { name: 'Share' }).click();
+    await phone.page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();
+    expect(await seriousViolations(phone.page)).toEqual([]);
+    await consoleScreenshot(phone.page, 'phone-04-create-link-form');
+    const signedOut = await newPage({ width: 360, height: 780 });
+    await signedOut.page.goto(`${consoleUrl}/`);
+    await signedOut.page.waitForSelector('body.page-login[data-ready="true"]');
+    await consoleScreenshot(signedOut.page, 'phone-01-sign-in');
+
+    // a recipient opens the URL in another browser: password prompt, then the photos, and no download
+    const recipient = await newPage();
+    const shared = await recipient.page.goto(url);
+    expect(shared?.status()).toBe(401);
+    await recipient.page.getByLabel('Password').fill('sesame-42');
+    await Promise.all([recipient.page.waitForNavigation(), recipient.page.click('button[type="submit"]')]);
+    await recipient.page.waitForSelector('body[data-ready="true"]');
+    expect(await recipient.page.locator('li.tile').count()).toBe(2);
+    expect(await recipient.page.locator('#download-all').count()).toBe(0);
+    await consoleScreenshot(recipient.page, 'desktop-06-recipient-view');
+
+    expect([...problems, ...phone.problems, ...recipient.problems]).toEqual([]);
+  });
+
+  it('should refuse a cross-site form post carrying the session cookie with 403, and sign out for good', async () => {
+    const { page, context } = await newPage();
+    await signIn(page);
+    const albumsBefore = await h.tdb.db.selectFrom('albums').select('id').where('owner_id', '=', owner.id).execute();
+
+    // another origin of the same site: SameSite=Lax lets the cookie through, the Origin check does not
+    await page.goto(attackerUrl);
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${consoleUrl}/api/albums`),
+      page.click('#go'),
+    ]);
+    expect(refused.status()).toBe(403);
+    expect(await refused.json()).toMatchObject({ statusCode: 403, error: 'Forbidden' });
+    const albumsAfter = await h.tdb.db.selectFrom('albums').select('id').where('owner_id', '=', owner.id).execute();
+    expect(albumsAfter).toHaveLength(albumsBefore.length);
+
+    // sign out: back to the sign-in page, and the old cookie opens nothing any more
+    await page.goto(`${consoleUrl}/`);
+    await page.waitForSelector('body.page-library[data-ready="true"]');
+    const cookie = (await context.cookies(consoleUrl)).find((c) => c.name === 'immich_access_token')!.value;
+    await Promise.all([page.waitForURL(`${consoleUrl}/`), page.getByRole('button', { name: 'Sign out' }).click()]);
+    await page.waitForSelector('body.page-login[data-ready="true"]');
+    const replay = await h.app.inject({ url: '/api/users/me', headers: { cookie: `immich_access_token=${cookie}` } });
+    expect(replay.statusCode).toBe(401);
+  });
+});

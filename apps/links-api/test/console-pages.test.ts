@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
+
+/**
+ * The owner console's server side without a browser (issue 14 items 1, 3, 6): the pages and their headers, the
+ * sign-in form that works without JavaScript, escaping of the owner's data, and the slug check.
+ */
+let h: LinksApiHarness;
+let owner: TestUser;
+const HOST = 'console.test';
+
+beforeAll(async () => {
+  h = await startLinksApi();
+  owner = await h.newUser('pages');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const form = (email: string, password: string, headers: Record<string, string> = {}) =>
+  h.app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { host: HOST, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    payload: new URLSearchParams({ email, password }).toString(),
+  });
+
+describe('GET /', () => {
+  it('should show the sign-in page with the strict CSP when signed out', async () => {
+    const res = await h.app.inject({ url: '/', headers: { host: HOST } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toContain('<form id="login-form" method="post" action="/login"');
+    expect(res.body).not.toMatch(/<script>|style="/);
+  });
+
+  it('should sign in through the form without JavaScript and show the library, escaping file names', async () => {
+    await h.tdb.db
+      .insertInto('assets')
+      .values({
+        owner_id: owner.id,
+        type: 'IMAGE',
+        original_file_name: '<img src=x onerror=alert(1)>.jpg',
+        checksum: Buffer.from('0123456789abcdef0123'),
+        original_key: `assets/${owner.id}/x/original.jpg`,
+        status: 'failed',
+        error: 'not a picture <b>',
+      })
+      .execute();
+    const res = await form(owner.email, 'pw');
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/');
+    const token = res.cookies.find((c) => c.name === 'immich_access_token')!.value;
+    const page = await h.app.inject({ url: '/', headers: { host: HOST, cookie: `immich_access_token=${token}` } });
+    expect(page.body).toContain('class="page-library"');
+    expect(page.body).toContain('&lt;img src=x onerror=alert(1)&gt;.jpg');
+    expect(page.body).not.toContain('<img src=x');
+    expect(page.body).toContain('Failed: not a picture &lt;b&gt;');
+  });
+
+  it('should answer a wrong password with the form again (401) and a cross-site form with 403', async () => {
+    const wrong = await form(owner.email, 'nope');
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).toContain('Incorrect email or password');
+    expect(wrong.cookies).toEqual([]);
+    const foreign = await form(owner.email, 'pw', { origin: 'https://evil.example' });
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.cookies).toEqual([]);
+  });
+
+  it('should serve the bundle with a content hash, immutable when versioned', async () => {
+    const page = (await h.app.inject({ url: '/' })).body;
+    const js = /src="(\/static\/console\.js\?v=[^"]+)"/.exec(page)![1]!;
+    const res = await h.app.inject({ url: js });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toContain('immutable');
+    expect(res.body.length).toBeGreaterThan(1000);
+  });
+});
+
+describe('GET /api/shared-link-slugs/availability', () => {
+  it('should say whether a slug follows the rule and is free (case-insensitively)', async () => {
+    const album = (
+      await h.app.inject({ method: 'POST', url: '/api/albums', headers: owner.headers, payload: { albumName: 'x' } })
+    ).json();
+    const made = await h.app.inject({
+      method: 'POST',
+      url: '/api/shared-links',
+      headers: owner.headers,
+      payload: { type: 'ALBUM', albumId: album.id, slug: 'Holiday-2026' },
+    });
+    expect(made.statusCode).toBe(201);
+    const check = async (slug: string) =>
+      (
+        await h.app.inject({
+          url: `/api/shared-link-slugs/availability?slug=${encodeURIComponent(slug)}`,
+          headers: owner.headers,
+        })
+      ).json();
+    expect(await check('free-one')).toEqual({ slug: 'free-one', available: true, problem: null });
+    expect(await check('holiday-2026')).toMatchObject({ available: false, problem: expect.stringContaining('in use') });
+    expect(await check('a!')).toMatchObject({ available: false, problem: expect.stringContaining('Invalid slug') });
+    expect(await check('api')).toMatchObject({ available: false, problem: expect.stringContaining('reserved') });
+    const anonymous = await h.app.inject({ url: '/api/shared-link-slugs/availability?slug=x' });
+    expect(anonymous.statusCode).toBe(401);
+  });
+});
