@@ -1,9 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DomainEvent, IMMISH_ROUTE_PERMISSIONS } from '@immish/contracts';
 import { createApiKey } from '@immish/domain';
+import { detectMediaTools } from '@immish/media';
 import type { RouteInfo } from '@immish/runtime';
 import { createBlobStore } from '@immish/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeVideo } from '../../../packages/media/test/phone-fixtures.ts';
 import { processIngestJob } from '../../ingest-worker/src/processor.ts';
 import { tinyJpeg } from '../../ingest-worker/test/fixtures.ts';
 import { assetForm } from '../../ingest-worker/test/http-helpers.ts';
@@ -209,6 +214,40 @@ describe('assets', () => {
     expect((await check('GET', `/api/assets/${id}/thumbnail`, owner)).statusCode).toBe(200);
     await check('GET', '/api/assets/statistics', owner);
     expect((await check('DELETE', '/api/assets', owner, { ids: [id] })).statusCode).toBe(204);
+  });
+
+  it('playAssetVideo (a web-playable H.264 MP4 made by ffmpeg, whole and by range)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'immish-conformance-video-'));
+    try {
+      makeVideo(join(dir, 'clip.mp4'), { codec: 'libx264', colour: 'gray', seconds: 1 });
+      const bytes = readFileSync(join(dir, 'clip.mp4'));
+      const created = await upload(bytes, 'clip.mp4');
+      expect(created.statusCode).toBe(201);
+      const id = created.json().id as string;
+      const stored = await h.tdb.db
+        .selectFrom('outbox_events')
+        .select('payload')
+        .where('type', '=', 'asset.stored')
+        .where('aggregate_id', '=', id)
+        .executeTakeFirstOrThrow();
+      const storage = createBlobStore({ driver: 'fs', root: h.storageRoot });
+      try {
+        await processIngestJob(stored.payload as DomainEvent, {
+          db: h.tdb.db,
+          storage,
+          maxPixels: 100_000_000,
+          keepFailedOriginals: true,
+          tools: await detectMediaTools(),
+        });
+      } finally {
+        await storage.close();
+      }
+      const video = await check('GET', `/api/assets/${id}/video/playback`, owner);
+      expect(video.statusCode).toBe(200);
+      expect(video.rawPayload.equals(bytes)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

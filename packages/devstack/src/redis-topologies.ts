@@ -313,7 +313,16 @@ export async function startCluster(
             const states = await Promise.all(
               live().map(async (m) => field(await redisCli(m.port, 'CLUSTER', 'INFO'), 'cluster_state')),
             );
-            return states.every((s) => s === 'ok');
+            if (!states.every((s) => s === 'ok')) return false;
+            // right after a kill the survivors still say ok (the node timeout has not run out): healthy means every
+            // slot is served by a primary that is alive, i.e. the dead one's replica has been promoted
+            const alive = new Set(live().map((m) => m.port));
+            let served = 0;
+            for (const { port, ranges } of await slotsMap()) {
+              if (!alive.has(port)) return false;
+              for (const [a, b] of ranges) if (Number.isInteger(a)) served += (b ?? a) - a + 1;
+            }
+            return served === 16384;
           },
           { timeoutMs, what: 'every cluster node to report cluster_state:ok', intervalMs: 250 },
         );

@@ -18,16 +18,12 @@ export {
 } from './formats.ts';
 export { type HeifPrimary, readHeifPrimary } from './isobmff.ts';
 export {
-  isWebPlayable,
   makeRendition,
   type PhoneRenderOptions,
-  parseIso6709,
-  probeVideoFile,
   RENDITION_SHORT_SIDE,
   type RenditionOptions,
   renderHeifDerivatives,
   renderVideoPoster,
-  type VideoInfo,
 } from './phone.ts';
 export { thumbhashDataUrl } from './placeholder.ts';
 export {
@@ -57,3 +53,4 @@ export {
   ToolError,
   type ToolResult,
 } from './tools.ts';
+export { isWebPlayable, parseIso6709, probeVideoFile, type VideoInfo } from './video-probe.ts';

@@ -5,9 +5,9 @@ import { MediaError } from './errors.ts';
 import { isValidOrientation, withoutExifHeader } from './exif-orientation.ts';
 import type { AssetType } from './formats.ts';
 import { type HeifPrimary, readHeifExif, readHeifPrimary, readVideoHeader } from './isobmff.ts';
-import { probeVideoFile, type VideoInfo } from './phone.ts';
 import { type SniffResult, sniffFileOrThrow } from './sniff.ts';
 import { type MediaTools, NO_MEDIA_TOOLS } from './tools.ts';
+import { probeVideoFile, type VideoInfo } from './video-probe.ts';
 
 /** 100 megapixels: more than any phone or consumer camera, far below what would exhaust a worker. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
