@@ -174,14 +174,8 @@ describe('assets', () => {
     return res;
   }
 
-  it('uploadAsset (201 created, 200 duplicate), checkBulkUpload, getAssetInfo, downloadAsset, viewAsset, getAssetStatistics, deleteAssets', async () => {
-    const bytes = await tinyJpeg(4242);
-    const created = await upload(bytes, 'conformance.jpg');
-    expect(created.statusCode).toBe(201);
-    expect((await upload(bytes, 'again.jpg')).statusCode).toBe(200);
-    const id = created.json().id as string;
-
-    // run the ingest step so that the thumbnail exists
+  /** Runs the ingest step of an uploaded asset (thumbnail, preview, video probe), as the ingest worker would. */
+  async function ingest(id: string) {
     const stored = await h.tdb.db
       .selectFrom('outbox_events')
       .select('payload')
@@ -195,10 +189,21 @@ describe('assets', () => {
         storage,
         maxPixels: 100_000_000,
         keepFailedOriginals: true,
+        tools: await detectMediaTools(),
       });
     } finally {
       await storage.close();
     }
+  }
+
+  it('uploadAsset (201 created, 200 duplicate), checkBulkUpload, getAssetInfo, downloadAsset, viewAsset, getAssetStatistics, deleteAssets', async () => {
+    const bytes = await tinyJpeg(4242);
+    const created = await upload(bytes, 'conformance.jpg');
+    expect(created.statusCode).toBe(201);
+    expect((await upload(bytes, 'again.jpg')).statusCode).toBe(200);
+    const id = created.json().id as string;
+
+    await ingest(id); // so that the thumbnail exists
 
     const checksum = createHash('sha1').update(bytes).digest('base64');
     const check1 = await check('POST', '/api/assets/bulk-upload-check', owner, {
@@ -224,24 +229,7 @@ describe('assets', () => {
       const created = await upload(bytes, 'clip.mp4');
       expect(created.statusCode).toBe(201);
       const id = created.json().id as string;
-      const stored = await h.tdb.db
-        .selectFrom('outbox_events')
-        .select('payload')
-        .where('type', '=', 'asset.stored')
-        .where('aggregate_id', '=', id)
-        .executeTakeFirstOrThrow();
-      const storage = createBlobStore({ driver: 'fs', root: h.storageRoot });
-      try {
-        await processIngestJob(stored.payload as DomainEvent, {
-          db: h.tdb.db,
-          storage,
-          maxPixels: 100_000_000,
-          keepFailedOriginals: true,
-          tools: await detectMediaTools(),
-        });
-      } finally {
-        await storage.close();
-      }
+      await ingest(id);
       const video = await check('GET', `/api/assets/${id}/video/playback`, owner);
       expect(video.statusCode).toBe(200);
       expect(video.rawPayload.equals(bytes)).toBe(true);

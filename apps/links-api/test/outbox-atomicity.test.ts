@@ -53,7 +53,7 @@ interface WriterCase {
   perItem?: true;
 }
 
-const asset = () => insertAsset(h, owner.id).then((a) => (typeof a === 'string' ? a : (a as { id: string }).id));
+const asset = () => insertAsset(h, owner.id).then((a) => a.id);
 
 async function link(assetIds: string[]): Promise<string> {
   const res = await call('POST', '/api/shared-links', owner, { type: 'INDIVIDUAL', assetIds });

@@ -54,6 +54,15 @@ function child(buffer: Buffer, parent: Box, type: string): Box | undefined {
  * never throws on a malformed file, it just knows less.
  */
 export async function readVideoHeader(path: string): Promise<VideoHeader> {
+  const moov = await readTopLevelBox(path, 'moov', MAX_MOOV_BYTES);
+  return moov ? parseMoov(moov) : NOTHING;
+}
+
+/**
+ * The payload of the first top-level box of `type` (walking the box headers only, so a `moov` or `meta` at the
+ * end of a big file costs a few reads); null when there is none, or its payload is over `maxBytes`.
+ */
+async function readTopLevelBox(path: string, wanted: string, maxBytes: number): Promise<Buffer | null> {
   const handle = await open(path, 'r');
   try {
     const fileSize = (await handle.stat()).size;
@@ -72,16 +81,16 @@ export async function readVideoHeader(path: string): Promise<VideoHeader> {
         size = fileSize - at;
       }
       if (size < header) break;
-      if (type === 'moov') {
+      if (type === wanted) {
         const length = Math.min(size, fileSize - at) - header;
-        if (length > MAX_MOOV_BYTES) return NOTHING;
-        const moov = Buffer.alloc(length);
-        await handle.read(moov, 0, length, at + header);
-        return parseMoov(moov);
+        if (length > maxBytes) return null;
+        const payload = Buffer.alloc(length);
+        await handle.read(payload, 0, length, at + header);
+        return payload;
       }
       at += size;
     }
-    return NOTHING;
+    return null;
   } finally {
     await handle.close();
   }
@@ -178,38 +187,12 @@ const IMAGE_ITEM_TYPES = new Set(['hvc1', 'av01', 'grid', 'iden', 'iovl', 'jpeg'
 
 /** Reads the primary image's size and transforms from a HEIF's `meta`; null when there is none to read. */
 export async function readHeifPrimary(path: string): Promise<HeifPrimary | null> {
-  const handle = await open(path, 'r');
+  const meta = await readTopLevelBox(path, 'meta', MAX_HEIF_META_BYTES);
+  if (!meta || meta.length < 4) return null;
   try {
-    const fileSize = (await handle.stat()).size;
-    const head = Buffer.alloc(16);
-    let at = 0;
-    for (let count = 0; count < MAX_TOP_LEVEL_BOXES && at + 8 <= fileSize; count++) {
-      const { bytesRead } = await handle.read(head, 0, 16, at);
-      if (bytesRead < 8) break;
-      let size = head.readUInt32BE(0);
-      const type = head.toString('latin1', 4, 8);
-      let header = 8;
-      if (size === 1 && bytesRead === 16) {
-        size = Number(head.readBigUInt64BE(8));
-        header = 16;
-      } else if (size === 0) size = fileSize - at;
-      if (size < header) break;
-      if (type === 'meta') {
-        const length = Math.min(size, fileSize - at) - header;
-        if (length > MAX_HEIF_META_BYTES || length < 4) return null;
-        const meta = Buffer.alloc(length);
-        await handle.read(meta, 0, length, at + header);
-        try {
-          return parseHeifMeta(meta);
-        } catch {
-          return null; // a malformed meta box: the decoder will say what is wrong
-        }
-      }
-      at += size;
-    }
-    return null;
-  } finally {
-    await handle.close();
+    return parseHeifMeta(meta);
+  } catch {
+    return null; // a malformed meta box: the decoder will say what is wrong
   }
 }
 

@@ -4,6 +4,7 @@ import { conflict, forbidden, invalid, noAccess, unauthenticated } from '@immish
 import type { ApiKeyRow, Db, SessionRow, UserRow } from '@immish/db';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import { toApiKeyDto } from './dto.ts';
+import { splitUser, USER_COLUMNS } from './queries.ts';
 
 /**
  * API keys: 32 random bytes (base64url) shown once; stored as SHA-256. A key has 256 bits of entropy, so a
@@ -76,49 +77,18 @@ export async function authenticateApiKey(db: Db, secret: string | null): Promise
     .selectFrom('api_keys')
     .innerJoin('users', 'users.id', 'api_keys.user_id')
     .selectAll('api_keys')
-    .select([
-      'users.id as u_id',
-      'users.email as u_email',
-      'users.name as u_name',
-      'users.password_hash as u_password_hash',
-      'users.is_admin as u_is_admin',
-      'users.quota_bytes as u_quota_bytes',
-      'users.created_at as u_created_at',
-      'users.updated_at as u_updated_at',
-      'users.deleted_at as u_deleted_at',
-    ])
+    .select(USER_COLUMNS)
     .where('api_keys.key_hash', '=', hashApiKey(secret))
     .executeTakeFirst();
   if (!row || row.u_deleted_at) throw unauthenticated('Invalid API key');
-  const {
-    u_id,
-    u_email,
-    u_name,
-    u_password_hash,
-    u_is_admin,
-    u_quota_bytes,
-    u_created_at,
-    u_updated_at,
-    u_deleted_at,
-    ...apiKey
-  } = row;
+  const { user, rest: apiKey } = splitUser(row);
   if (!apiKey.last_used_at || Date.now() - apiKey.last_used_at.getTime() > 60_000) {
     await db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', apiKey.id).execute();
   }
   return {
     apiKey,
     session: null,
-    user: {
-      id: u_id,
-      email: u_email,
-      name: u_name,
-      password_hash: u_password_hash,
-      is_admin: u_is_admin,
-      quota_bytes: u_quota_bytes,
-      created_at: u_created_at,
-      updated_at: u_updated_at,
-      deleted_at: u_deleted_at,
-    },
+    user,
   };
 }
 

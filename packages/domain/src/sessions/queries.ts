@@ -1,4 +1,5 @@
 import type { Db, SessionRow, UserRow } from '@immish/db';
+import { splitUser, USER_COLUMNS } from '../identity/queries.ts';
 
 /** SQL of the sessions capability: plain functions taking `db` (or a transaction). */
 
@@ -41,45 +42,13 @@ export async function findSessionByTokenHash(
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('sessions')
-    .select([
-      'users.email as u_email',
-      'users.name as u_name',
-      'users.password_hash as u_password_hash',
-      'users.is_admin as u_is_admin',
-      'users.quota_bytes as u_quota_bytes',
-      'users.created_at as u_created_at',
-      'users.updated_at as u_updated_at',
-      'users.deleted_at as u_deleted_at',
-    ])
+    .select(USER_COLUMNS)
     .where('sessions.token_hash', '=', tokenHash)
     .where('users.deleted_at', 'is', null)
     .executeTakeFirst();
   if (!row) return undefined;
-  const {
-    u_email,
-    u_name,
-    u_password_hash,
-    u_is_admin,
-    u_quota_bytes,
-    u_created_at,
-    u_updated_at,
-    u_deleted_at,
-    ...session
-  } = row;
-  return {
-    session,
-    user: {
-      id: session.user_id,
-      email: u_email,
-      name: u_name,
-      password_hash: u_password_hash,
-      is_admin: u_is_admin,
-      quota_bytes: u_quota_bytes,
-      created_at: u_created_at,
-      updated_at: u_updated_at,
-      deleted_at: u_deleted_at,
-    },
-  };
+  const { user, rest: session } = splitUser(row);
+  return { session, user };
 }
 
 export async function touchSession(db: Db, id: string, now: Date, expiresAt: Date): Promise<void> {
