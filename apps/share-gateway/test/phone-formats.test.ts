@@ -29,6 +29,7 @@ import {
   run,
   twoColourJpeg,
 } from '../../../packages/media/test/phone-fixtures.ts';
+import { unlockCookieName } from '../src/unlock.ts';
 import { launchChromium, listen, screenshot } from './browser-kit.ts';
 import { type GatewayHarness, startGateway } from './harness.ts';
 
@@ -252,6 +253,32 @@ describe('a link that hides metadata', () => {
       expect(leakedSecrets(path), name).toEqual([]);
       if (name.endsWith('.heic')) run('heif-convert', [path, join(dir, 'check.png')]);
       else run('ffmpeg', ['-v', 'error', '-i', path, '-frames:v', '5', '-f', 'null', '-']);
+    }
+  });
+});
+
+describe('/share/:key/assets/:id/video, tried by a link holder', () => {
+  it('should refuse a locked link, a video the link does not show, and a forged id, naming nothing', async () => {
+    const locked = await h.createLink({ assetIds: [assets.mp4.id], password: 'pw' });
+    const noUnlock = await h.app.inject(`/share/${locked.key}/assets/${assets.mp4.id}/video`);
+    expect(noUnlock.statusCode).toBe(401);
+    expect(noUnlock.json().message).toBe('Password required');
+    const forgedCookie = await h.app.inject({
+      url: `/share/${locked.key}/assets/${assets.mp4.id}/video`,
+      headers: { cookie: `${unlockCookieName(locked.id)}=forged` },
+    });
+    expect(forgedCookie.statusCode).toBe(401);
+
+    // the owner's HEVC video exists, but this link shows only the MP4
+    const open = await h.createLink({ assetIds: [assets.mp4.id] });
+    const foreign = await h.app.inject({
+      url: `/share/${open.key}/assets/${assets.hevc.id}/video`,
+      headers: { range: 'bytes=0-9' },
+    });
+    expect(foreign.statusCode).toBe(400);
+    expect(foreign.body).not.toContain(assets.hevc.id);
+    for (const id of ['not-a-uuid', '../../etc/passwd', `${assets.mp4.id}x`]) {
+      expect((await h.app.inject(`/share/${open.key}/assets/${encodeURIComponent(id)}/video`)).statusCode).toBe(400);
     }
   });
 });
