@@ -340,3 +340,132 @@ export async function meanColour(
   const stats = await sharp(region_).stats();
   return stats.channels.slice(0, 3).map((c) => Math.round(c.mean)) as [number, number, number];
 }
+
+/**
+ * A grid HEIF, as iPhones write every photo: the primary image is a `grid` item whose pixels are rows×cols HEVC
+ * tiles (hidden items it references with `dimg`), with an `ispe` of its own and its 8-byte description as item data.
+ * heif-enc 1.15 cannot write grids, so the tiles are encoded by heif-enc as one multi-image file, and the grid item,
+ * its reference, property and data (in a trailing `mdat`) are added here, with the `iloc` offsets the larger `meta`
+ * shifts. Tiles are given row by row; `width`×`height` may crop the last row/column, as the format allows.
+ */
+export function makeGridHeif(
+  out: string,
+  tiles: string[],
+  grid: { rows: number; cols: number; width: number; height: number },
+): void {
+  if (tiles.length !== grid.rows * grid.cols) throw new Error('one tile per cell');
+  heifEnc(out, tiles);
+  const file = readFileSync(out);
+  const meta = boxesOf(file, 0, file.length).find((b) => b.type === 'meta');
+  if (!meta) throw new Error('no meta');
+  const parts = boxesOf(file, meta.start + 12, meta.end);
+  const part = (type: string) => {
+    const found = parts.find((b) => b.type === type);
+    if (!found) throw new Error(`no ${type}`);
+    return found;
+  };
+  const [pitm, iinf, iloc, iprp] = [part('pitm'), part('iinf'), part('iloc'), part('iprp')];
+  if (parts.some((b) => b.type === 'iref')) throw new Error('unexpected iref');
+
+  // items: heif-enc writes one hvc1 item per input, in input order; the grid takes the next id
+  const iinfVersion = file[iinf.start + 8] as number;
+  const infes = boxesOf(file, iinf.start + 12 + (iinfVersion === 0 ? 2 : 4), iinf.end);
+  const tileIds: number[] = [];
+  let gridId = 0;
+  const hiddenInfes = infes.map((b) => {
+    const bytes = Buffer.from(file.subarray(b.start, b.end));
+    const id = bytes.readUInt16BE(12);
+    gridId = Math.max(gridId, id + 1);
+    if (bytes.toString('latin1', 16, 20) === 'hvc1') {
+      tileIds.push(id);
+      bytes[11] = (bytes[11] as number) | 1; // hidden: a tile is not an image of its own
+    }
+    return bytes;
+  });
+  if (tileIds.length !== tiles.length) throw new Error('unexpected items');
+  const gridInfe = Buffer.alloc(21);
+  gridInfe.write('infe', 4, 'latin1');
+  gridInfe[8] = 2;
+  gridInfe.writeUInt16BE(gridId, 12);
+  gridInfe.write('grid', 16, 'latin1');
+  withSize(gridInfe);
+  const iinfHead = Buffer.from(file.subarray(iinf.start, iinf.start + 12 + (iinfVersion === 0 ? 2 : 4)));
+  if (iinfVersion === 0) iinfHead.writeUInt16BE(infes.length + 1, 12);
+  else iinfHead.writeUInt32BE(infes.length + 1, 12);
+  const newIinf = withSize(Buffer.concat([iinfHead, ...hiddenInfes, gridInfe]));
+
+  const newPitm = Buffer.from(file.subarray(pitm.start, pitm.end));
+  newPitm.writeUInt16BE(gridId, 12);
+
+  const iref = Buffer.alloc(12 + 12 + 2 * tileIds.length);
+  iref.write('iref', 4, 'latin1');
+  iref.writeUInt32BE(12 + 2 * tileIds.length, 12);
+  iref.write('dimg', 16, 'latin1');
+  iref.writeUInt16BE(gridId, 20);
+  iref.writeUInt16BE(tileIds.length, 22);
+  for (const [i, id] of tileIds.entries()) iref.writeUInt16BE(id, 24 + 2 * i);
+  withSize(iref);
+
+  // properties: the grid's own ispe, associated in ipma (version 0, 7-bit indices, as heif-enc writes)
+  const iprpParts = boxesOf(file, iprp.start + 8, iprp.end);
+  const ipco = iprpParts.find((b) => b.type === 'ipco');
+  const ipma = iprpParts.find((b) => b.type === 'ipma');
+  if (!ipco || !ipma || file[ipma.start + 8] !== 0 || file.readUIntBE(ipma.start + 9, 3) & 1) {
+    throw new Error('unexpected iprp layout');
+  }
+  const ispe = Buffer.alloc(20);
+  ispe.write('ispe', 4, 'latin1');
+  ispe.writeUInt32BE(grid.width, 12);
+  ispe.writeUInt32BE(grid.height, 16);
+  const newIpco = withSize(Buffer.concat([file.subarray(ipco.start, ipco.end), withSize(ispe)]));
+  const ispeIndex = boxesOf(file, ipco.start + 8, ipco.end).length + 1;
+  const newIpma = withSize(
+    Buffer.concat([file.subarray(ipma.start, ipma.end), Buffer.from([gridId >> 8, gridId & 255, 1, ispeIndex])]),
+  );
+  newIpma.writeUInt32BE(file.readUInt32BE(ipma.start + 12) + 1, 12);
+  const newIprp = withSize(
+    Buffer.concat([
+      file.subarray(iprp.start, iprp.start + 8),
+      ...iprpParts.map((b) => (b === ipco ? newIpco : b === ipma ? newIpma : file.subarray(b.start, b.end))),
+    ]),
+  );
+
+  // iloc: the existing items move by the growth of meta; the grid's data is 8 bytes in a trailing mdat
+  const ilocVersion = file[iloc.start + 8] as number;
+  const offsetSize = (file[iloc.start + 12] as number) >> 4;
+  const lengthSize = (file[iloc.start + 12] as number) & 15;
+  const baseSize = (file[iloc.start + 13] as number) >> 4;
+  const indexSize = ilocVersion === 0 ? 0 : (file[iloc.start + 13] as number) & 15;
+  if (ilocVersion > 1 || ![4, 8].includes(offsetSize) || ![4, 8].includes(lengthSize)) {
+    throw new Error('unexpected iloc layout');
+  }
+  const entry = Buffer.alloc(2 + (ilocVersion === 1 ? 2 : 0) + 2 + baseSize + 2 + indexSize + offsetSize + lengthSize);
+  entry.writeUInt16BE(gridId, 0);
+  const extentAt = entry.length - offsetSize - lengthSize;
+  entry.writeUInt16BE(1, extentAt - indexSize - 2);
+  const writeSized = (value: number, at: number, size: number) =>
+    size === 4 ? entry.writeUInt32BE(value, at) : entry.writeBigUInt64BE(BigInt(value), at);
+  writeSized(8, extentAt + offsetSize, lengthSize);
+  const buildMeta = (gridDataOffset: number, delta: number): Buffer => {
+    const oldIloc = Buffer.from(file.subarray(iloc.start, iloc.end));
+    shiftIloc(oldIloc, delta);
+    oldIloc.writeUInt16BE(oldIloc.readUInt16BE(14) + 1, 14);
+    writeSized(gridDataOffset, extentAt, offsetSize);
+    const newIloc = withSize(Buffer.concat([oldIloc, entry]));
+    const body = parts.flatMap((b) => {
+      if (b === pitm) return [newPitm];
+      if (b === iloc) return [newIloc];
+      if (b === iinf) return [newIinf, iref];
+      if (b === iprp) return [newIprp];
+      return [file.subarray(b.start, b.end)];
+    });
+    return withSize(Buffer.concat([file.subarray(meta.start, meta.start + 12), ...body]));
+  };
+  const delta = buildMeta(0, 0).length - (meta.end - meta.start);
+  const gridData = Buffer.from([0, 0, grid.rows - 1, grid.cols - 1, 0, 0, 0, 0]);
+  gridData.writeUInt16BE(grid.width, 4);
+  gridData.writeUInt16BE(grid.height, 6);
+  const trailing = withSize(Buffer.concat([Buffer.from([0, 0, 0, 0, 0x6d, 0x64, 0x61, 0x74]), gridData]));
+  const newMeta = buildMeta(file.length + delta + 8, delta);
+  writeFileSync(out, Buffer.concat([file.subarray(0, meta.start), newMeta, file.subarray(meta.end), trailing]));
+}

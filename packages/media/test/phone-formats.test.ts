@@ -19,9 +19,11 @@ import {
   addSecrets,
   appleExif,
   heifEnc,
+  makeGridHeif,
   makeVideo,
   meanColour,
   PLACE,
+  run,
   SECRET,
   twoColourJpeg,
 } from './phone-fixtures.ts';
@@ -30,6 +32,8 @@ const files = tempDir();
 let tools: MediaTools;
 const RED: [number, number, number] = [220, 30, 30];
 const BLUE: [number, number, number] = [30, 30, 220];
+const GREEN: [number, number, number] = [30, 200, 30];
+const YELLOW: [number, number, number] = [220, 220, 30];
 
 beforeAll(async () => {
   tools = await detectMediaTools();
@@ -118,6 +122,47 @@ describe('HEIC from an iPhone', () => {
     expect([probe.width, probe.height]).toEqual([320, 240]);
     const result = await renderHeifDerivatives(heic, probe.heif ?? null, { maxPixels: 1e8, tools });
     near(await meanColour(result.preview), BLUE);
+  });
+
+  it('should decode a grid HEIC (how iPhones store every photo) whole, cropped, upright, each tile in its place', async () => {
+    const colours = [RED, GREEN, BLUE, YELLOW];
+    const tiles: string[] = [];
+    for (const [i, c] of colours.entries())
+      tiles.push(files.write(`tile-${i}.jpg`, await twoColourJpeg(256, 192, c, c)));
+    const heic = files.path('grid.heic');
+    // 2×2 tiles of 256×192 cropped to 500×380, turned a quarter clockwise, with GPS and camera written by exiftool
+    makeGridHeif(heic, tiles, { rows: 2, cols: 2, width: 500, height: 380 });
+    addIrot(heic, 3);
+    addSecrets(heic);
+    const probe = await probeMedia(heic, { tools });
+    expect(probe).toMatchObject({ mime: 'image/heic', assetType: 'IMAGE', width: 380, height: 500 });
+    expect(probe.heif).toMatchObject({ rotation: 3, topLevelIndex: 0, topLevelCount: 1 });
+    expect(probe.exif).toMatchObject({ make: SECRET.make, model: SECRET.model });
+    expect(probe.exif.latitude).toBeCloseTo(PLACE.latitude, 4);
+    const result = await renderHeifDerivatives(heic, probe.heif ?? null, { maxPixels: 1e8, tools });
+    expect([result.width, result.height]).toEqual([380, 500]);
+    const preview = await sharp(result.preview).metadata();
+    expect([preview.width, preview.height]).toEqual([380, 500]);
+    // turned a quarter clockwise: bottom-left (blue) to top-left, top-left (red) to top-right, and so on
+    const quadrant = (left: number, top: number) =>
+      meanColour(result.preview, { left: left + 0.1, top: top + 0.1, width: 0.3, height: 0.3 });
+    near(await quadrant(0, 0), BLUE);
+    near(await quadrant(0.5, 0), RED);
+    near(await quadrant(0, 0.5), YELLOW);
+    near(await quadrant(0.5, 0.5), GREEN);
+  });
+
+  it('should not count an embedded thumbnail image (thmb) as a picture of its own', async () => {
+    const jpeg = files.write('thumbed.jpg', await twoColourJpeg(320, 240, RED, RED));
+    const heic = files.path('thumbed.heic');
+    run('heif-enc', ['-q', '85', '-t', '64', jpeg, '-o', heic]);
+    expect(run('heif-info', [heic]).toString()).toMatch(/thumbnail/);
+    const probe = await probeMedia(heic, { tools });
+    expect(probe.heif).toMatchObject({ topLevelIndex: 0, topLevelCount: 1 });
+    expect([probe.width, probe.height]).toEqual([320, 240]);
+    const result = await renderHeifDerivatives(heic, probe.heif ?? null, { maxPixels: 1e8, tools });
+    expect([result.width, result.height]).toEqual([320, 240]);
+    near(await meanColour(result.preview), RED);
   });
 
   it('should refuse a HEIC above the pixel limit before decoding, and a broken one as CORRUPT', async () => {

@@ -13,6 +13,7 @@ import {
   exiftoolTags,
   heifEnc,
   leakedSecrets,
+  makeGridHeif,
   makeVideo,
   run,
   twoColourJpeg,
@@ -69,6 +70,34 @@ describe('HEIC stripping', () => {
     expect(run('heif-info', [out]).toString()).toContain('300x400');
     expect(run('heif-info', [out]).toString()).toMatch(/Exif:\s*none|metadata:\s*\n\s*none/);
     expect(await measureStrippedSize(path, 'image/heic')).toBe(original.length);
+  });
+
+  it('should strip a grid HEIC (the primary made of tiles) and leave its pixels and size as they were', async () => {
+    const tiles: string[] = [];
+    for (const [i, c] of (
+      [
+        [220, 30, 30],
+        [30, 200, 30],
+        [30, 30, 220],
+        [220, 220, 30],
+      ] as const
+    ).entries()) {
+      tiles.push(files.write(`grid-tile-${i}.jpg`, await twoColourJpeg(256, 192, [...c], [...c])));
+    }
+    const path = files.path('grid.heic');
+    makeGridHeif(path, tiles, { rows: 2, cols: 2, width: 500, height: 380 });
+    addSecrets(path);
+    const original = readFileSync(path);
+    expect(leakedSecrets(path).length).toBeGreaterThan(3);
+    const stripped = await strip('image/heic', original, 401);
+    expect(stripped.length).toBe(original.length);
+    const out = files.write('grid-stripped.heic', stripped);
+    expect(leakedSecrets(out)).toEqual([]);
+    run('heif-convert', [path, files.path('grid-before.png')]);
+    run('heif-convert', [out, files.path('grid-after.png')]);
+    const pixels = (file: string) => sharp(file, { autoOrient: false }).raw().toBuffer();
+    expect((await pixels(files.path('grid-after.png'))).equals(await pixels(files.path('grid-before.png')))).toBe(true);
+    expect(run('heif-info', [out]).toString()).toContain('500x380');
   });
 
   it('should leave a HEIC without metadata as it was', async () => {
