@@ -1,5 +1,5 @@
 import { noAccess } from '@immish/contracts';
-import type { AssetRow, Db } from '@immish/db';
+import type { AssetRow, Db, NewAsset } from '@immish/db';
 import { sql } from 'kysely';
 
 /** Every column of `assets` (for `selectFrom('assets').select(assetColumns)` in joins). */
@@ -86,4 +86,9 @@ export async function findAssetByChecksum(
     .orderBy('created_at')
     .limit(1)
     .executeTakeFirst();
+}
+
+/** A new asset row (an upload: `uploaded` until ingest), in the caller's transaction. */
+export async function insertAsset(trx: Db, values: NewAsset): Promise<void> {
+  await trx.insertInto('assets').values(values).execute();
 }
