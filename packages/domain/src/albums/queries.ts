@@ -11,6 +11,7 @@ import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kyse
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { assetNotTrashed, assetVisibleTo } from '../access.ts';
 import { toUserDto } from '../identity/dto.ts';
+import { toAlbumResponseDto } from './dto.ts';
 
 /** Who is acting (events carry the user as actor and the request's correlation id). */
 export interface AlbumCaller {
@@ -185,30 +186,81 @@ export async function listAlbumDtos(db: Db, viewerId: string, filter: AlbumFilte
     const hasSharedLink = Boolean(r.has_shared_link);
     const owner = users.get(r.owner_id);
     if (!owner) throw new Error(`album ${r.id} has no owner row`);
-    return {
-      id: r.id,
-      albumName: r.name,
-      description: r.description,
-      albumThumbnailAssetId: r.thumbnail_asset_id,
+    return toAlbumResponseDto(r, {
+      owner,
       albumUsers,
       assetCount,
-      createdAt: r.created_at.toISOString(),
-      updatedAt: r.updated_at.toISOString(),
       hasSharedLink,
-      isActivityEnabled: r.is_activity_enabled,
       shared: hasSharedLink || r.members.length > 1,
-      order: r.sort_order,
-      ...(assetCount > 0 && r.start_date && r.end_date && r.last_modified
-        ? {
-            startDate: new Date(r.start_date).toISOString(),
-            endDate: new Date(r.end_date).toISOString(),
-            lastModifiedAssetTimestamp: new Date(r.last_modified).toISOString(),
-          }
-        : {}),
-      ownerId: r.owner_id,
-      owner,
-    };
+      dates:
+        r.start_date && r.end_date && r.last_modified
+          ? { start: new Date(r.start_date), end: new Date(r.end_date), lastModified: new Date(r.last_modified) }
+          : null,
+    });
   });
+}
+
+/**
+ * Albums as Immich's AlbumResponseDto without a viewer (every member listed, the owner first), for the albums of
+ * an owner's links that the owner is no longer a member of. Two queries for any number; an album without its
+ * owner's row is left out (the link is then shown without its album). Deleted albums never.
+ */
+export async function listAlbumDtosWithoutViewer(
+  db: Db,
+  albumIds: readonly string[],
+): Promise<Map<string, AlbumResponseDto>> {
+  const result = new Map<string, AlbumResponseDto>();
+  const ids = [...new Set(albumIds)];
+  if (ids.length === 0) return result;
+  const [albums, members] = await Promise.all([
+    db
+      .selectFrom('albums')
+      .selectAll('albums')
+      .select((eb) => [
+        eb
+          .selectFrom('album_assets')
+          .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+          .select((e) => e.fn.countAll<string>().as('n'))
+          .whereRef('album_assets.album_id', '=', 'albums.id')
+          .where(assetNotTrashed())
+          .as('asset_count'),
+      ])
+      .where('albums.id', 'in', ids)
+      .where('albums.deleted_at', 'is', null)
+      .execute(),
+    db
+      .selectFrom('album_users')
+      .innerJoin('users', 'users.id', 'album_users.user_id')
+      .selectAll('users')
+      .select(['album_users.album_id', 'album_users.role'])
+      .where('album_users.album_id', 'in', ids)
+      .orderBy('users.name')
+      .execute(),
+  ]);
+  const usersByAlbum = new Map<string, AlbumResponseDto['albumUsers']>();
+  for (const { album_id, role, ...user } of members) {
+    const list = usersByAlbum.get(album_id) ?? [];
+    if (list.length === 0) usersByAlbum.set(album_id, list);
+    list.push({ role, user: toUserDto(user) });
+  }
+  for (const a of albums) {
+    const users = usersByAlbum.get(a.id) ?? [];
+    // Immich: the first entry is always the owner.
+    users.sort((x, y) => Number(y.user.id === a.owner_id) - Number(x.user.id === a.owner_id));
+    const owner = users[0]?.user;
+    if (!owner || owner.id !== a.owner_id) continue; // no owner row: the link is shown without its album
+    result.set(
+      a.id,
+      toAlbumResponseDto(a, {
+        owner,
+        albumUsers: users,
+        assetCount: Number(a.asset_count ?? 0),
+        hasSharedLink: true,
+        shared: true,
+      }),
+    );
+  }
+  return result;
 }
 
 /** One album as its member sees it (with Immich's `contributorCounts`); 400 when not a member. */

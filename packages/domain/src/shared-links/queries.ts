@@ -158,3 +158,23 @@ export async function insertLinkAssets(trx: Db, linkId: string, assetIds: readon
     .values(assetIds.map((assetId) => ({ link_id: linkId, asset_id: assetId })))
     .execute();
 }
+
+/** Asset rows of INDIVIDUAL links, by link id, in the order they were added: one query for any number of links. */
+export async function loadLinkAssetRows(db: Db, linkIds: readonly string[]): Promise<Map<string, AssetRow[]>> {
+  const byLink = new Map<string, AssetRow[]>();
+  if (linkIds.length === 0) return byLink;
+  const rows = await db
+    .selectFrom('shared_link_assets')
+    .innerJoin('assets', 'assets.id', 'shared_link_assets.asset_id')
+    .select([...assetColumns, 'shared_link_assets.link_id'])
+    .where('shared_link_assets.link_id', 'in', linkIds)
+    .orderBy('shared_link_assets.added_at')
+    .orderBy('assets.id')
+    .execute();
+  for (const { link_id, ...asset } of rows) {
+    const list = byLink.get(link_id) ?? [];
+    if (list.length === 0) byLink.set(link_id, list);
+    list.push(asset);
+  }
+  return byLink;
+}

@@ -3,9 +3,9 @@ import type { NewEvent, SharedLinkCreateDto, SharedLinkEditDto, SharedLinkRespon
 import { conflict, invalid, isUuid, noAccess } from '@immish/contracts';
 import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
 import { checkAccess } from '../access.ts';
-import { loadLinkAssetRows, toSharedLinkResponseDtos } from './dto.ts';
+import { toSharedLinkResponseDtos } from './dto.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './policy.ts';
-import { findLinksWithAssets, type LinkWithAssets } from './queries.ts';
+import { findLinksWithAssets, type LinkWithAssets, loadLinkAssetRows } from './queries.ts';
 import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './rules.ts';
 import { createSharedLinkStore, type SharedLinkStore } from './store.ts';
 
