@@ -294,6 +294,70 @@ export async function lockAlbum(trx: Db, albumId: string) {
   return album;
 }
 
+/** The album changed (members, assets, settings): its `updated_at`. */
+export async function touchAlbum(trx: Db, albumId: string): Promise<void> {
+  await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+}
+
+/** A member's role in the album; undefined when the user is not a member. */
+export async function findMemberRole(trx: Db, albumId: string, userId: string): Promise<AlbumRole | undefined> {
+  const member = await trx
+    .selectFrom('album_users')
+    .select('role')
+    .where('album_id', '=', albumId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return member?.role;
+}
+
+/** Which of `userIds` are members of the album. */
+export async function membersAmong(trx: Db, albumId: string, userIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('album_users')
+    .select('user_id')
+    .where('album_id', '=', albumId)
+    .where('user_id', 'in', userIds)
+    .execute();
+  return rows.map((r) => r.user_id);
+}
+
+/** Which of `userIds` are users that exist (not deleted). */
+export async function liveUsersAmong(trx: Db, userIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('users')
+    .select('id')
+    .where('id', 'in', userIds)
+    .where('deleted_at', 'is', null)
+    .execute();
+  return rows.map((u) => u.id);
+}
+
+/** Adds members (already members: skipped). */
+export async function insertMembers(
+  trx: Db,
+  albumId: string,
+  members: readonly { userId: string; role: AlbumRole }[],
+): Promise<void> {
+  await trx
+    .insertInto('album_users')
+    .values(members.map((m) => ({ album_id: albumId, user_id: m.userId, role: m.role })))
+    .onConflict((oc) => oc.columns(['album_id', 'user_id']).doNothing())
+    .execute();
+}
+
+export async function setMemberRole(trx: Db, albumId: string, userId: string, role: AlbumRole): Promise<void> {
+  await trx
+    .updateTable('album_users')
+    .set({ role })
+    .where('album_id', '=', albumId)
+    .where('user_id', '=', userId)
+    .execute();
+}
+
+export async function deleteMember(trx: Db, albumId: string, userId: string): Promise<void> {
+  await trx.deleteFrom('album_users').where('album_id', '=', albumId).where('user_id', '=', userId).execute();
+}
+
 export const isAssignableRole = (role: AlbumUserRole): role is Exclude<AlbumRole, 'owner'> => role !== 'owner';
 
 /**

@@ -1,15 +1,30 @@
 import type { AssetIdsResponseDto } from '@immish/contracts';
 import { invalid } from '@immish/contracts';
-import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
+import { appendEvents, type Db } from '@immish/db';
 import { checkAccess } from '../access.ts';
+import { deleteLinkAssets, insertLinkAssets, linkAssetsAmong, lockLink, touchLink } from './queries.ts';
 import { event, type LinkContext, requireOwnLink, uniqueIds } from './service.ts';
 
-async function requireIndividualLink(db: Db, userId: string, linkId: string): Promise<SharedLinkRow> {
+/**
+ * The frame of both changes: the caller's own INDIVIDUAL link (else 404 / 400), then `change` in one transaction
+ * with the link row locked, so concurrent changes to one link decide on current data. No ids: nothing to do.
+ */
+async function changeLinkAssets(
+  db: Db,
+  userId: string,
+  linkId: string,
+  assetIds: readonly string[],
+  change: (trx: Db) => Promise<AssetIdsResponseDto[]>,
+): Promise<AssetIdsResponseDto[]> {
   const link = await requireOwnLink(db, userId, linkId);
   if (link.type !== 'INDIVIDUAL') {
     throw invalid('Invalid shared link type: assets can be added to or removed from INDIVIDUAL links only');
   }
-  return link;
+  if (assetIds.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    await lockLink(trx, linkId);
+    return change(trx);
+  });
 }
 
 /** PUT /shared-links/:id/assets — per id: success, or `duplicate` (already on the link) / `no_permission`. */
@@ -19,22 +34,10 @@ export async function addSharedLinkAssets(
   linkId: string,
   assetIds: readonly string[],
 ): Promise<AssetIdsResponseDto[]> {
-  await requireIndividualLink(db, ctx.userId, linkId);
-  if (assetIds.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    // Lock the link row: concurrent adds to one link serialize, so "duplicate" is decided on current data.
-    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
+  return changeLinkAssets(db, ctx.userId, linkId, assetIds, async (trx) => {
+    // the link row is locked: "duplicate" is decided on current data
     const ids = uniqueIds(assetIds);
-    const present = new Set(
-      (
-        await trx
-          .selectFrom('shared_link_assets')
-          .select('asset_id')
-          .where('link_id', '=', linkId)
-          .where('asset_id', 'in', ids)
-          .execute()
-      ).map((r) => r.asset_id),
-    );
+    const present = new Set(await linkAssetsAmong(trx, linkId, ids));
     const allowed = await checkAccess(
       trx,
       ctx.userId,
@@ -54,11 +57,8 @@ export async function addSharedLinkAssets(
       }
     }
     if (added.length > 0) {
-      await trx
-        .insertInto('shared_link_assets')
-        .values(added.map((asset_id) => ({ link_id: linkId, asset_id })))
-        .execute();
-      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
+      await insertLinkAssets(trx, linkId, added);
+      await touchLink(trx, linkId);
       await appendEvents(trx, [event(ctx, 'shared-link.assets-added', linkId, { linkId, assetIds: added })]);
     }
     return results;
@@ -72,20 +72,8 @@ export async function removeSharedLinkAssets(
   linkId: string,
   assetIds: readonly string[],
 ): Promise<AssetIdsResponseDto[]> {
-  await requireIndividualLink(db, ctx.userId, linkId);
-  if (assetIds.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
-    const removed = new Set(
-      (
-        await trx
-          .deleteFrom('shared_link_assets')
-          .where('link_id', '=', linkId)
-          .where('asset_id', 'in', uniqueIds(assetIds))
-          .returning('asset_id')
-          .execute()
-      ).map((r) => r.asset_id),
-    );
+  return changeLinkAssets(db, ctx.userId, linkId, assetIds, async (trx) => {
+    const removed = new Set(await deleteLinkAssets(trx, linkId, uniqueIds(assetIds)));
     const results: AssetIdsResponseDto[] = [];
     const reported = new Set<string>();
     for (const assetId of assetIds) {
@@ -96,7 +84,7 @@ export async function removeSharedLinkAssets(
       } else results.push({ assetId, success: false, error: 'not_found' });
     }
     if (removed.size > 0) {
-      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
+      await touchLink(trx, linkId);
       await appendEvents(trx, [event(ctx, 'shared-link.assets-removed', linkId, { linkId, assetIds: [...removed] })]);
     }
     return results;

@@ -178,3 +178,35 @@ export async function loadLinkAssetRows(db: Db, linkIds: readonly string[]): Pro
   }
   return byLink;
 }
+
+/** Locks the link row until the transaction ends: concurrent changes to one link's assets serialize. */
+export async function lockLink(trx: Db, linkId: string): Promise<void> {
+  await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
+}
+
+/** The link changed (its assets): its `updated_at`. */
+export async function touchLink(trx: Db, linkId: string): Promise<void> {
+  await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
+}
+
+/** Which of `assetIds` are on the link already. */
+export async function linkAssetsAmong(trx: Db, linkId: string, assetIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('shared_link_assets')
+    .select('asset_id')
+    .where('link_id', '=', linkId)
+    .where('asset_id', 'in', assetIds)
+    .execute();
+  return rows.map((r) => r.asset_id);
+}
+
+/** Takes `assetIds` off the link; the ones that were on it. */
+export async function deleteLinkAssets(trx: Db, linkId: string, assetIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .deleteFrom('shared_link_assets')
+    .where('link_id', '=', linkId)
+    .where('asset_id', 'in', assetIds)
+    .returning('asset_id')
+    .execute();
+  return rows.map((r) => r.asset_id);
+}
