@@ -1,3 +1,6 @@
+// The SQL of albums, all of it (docs/architecture.md: SQL only in queries.ts): listings as AlbumResponseDto,
+// filters, statistics, locks, members and album assets. Longer than ~350 lines for that reason: the member
+// listing alone is one ~150-line statement (statistics, thumbnail, members, link flag in one round trip).
 import type {
   AlbumResponseDto,
   AlbumStatisticsResponseDto,
@@ -6,10 +9,11 @@ import type {
   NewEvent,
 } from '@immish/contracts';
 import { noAccess } from '@immish/contracts';
-import type { AlbumRole, Database, Db } from '@immish/db';
+import type { AlbumRole, AssetRow, Database, Db } from '@immish/db';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { assetNotTrashed, assetVisibleTo } from '../access.ts';
+import { assetColumns } from '../assets/queries.ts';
 import { toUserDto } from '../identity/dto.ts';
 import { toAlbumResponseDto } from './dto.ts';
 
@@ -356,6 +360,88 @@ export async function setMemberRole(trx: Db, albumId: string, userId: string, ro
 
 export async function deleteMember(trx: Db, albumId: string, userId: string): Promise<void> {
   await trx.deleteFrom('album_users').where('album_id', '=', albumId).where('user_id', '=', userId).execute();
+}
+
+/** Which of `assetIds` are in the album, with who added each. */
+export async function albumAssetsAmong(
+  trx: Db,
+  albumId: string,
+  assetIds: readonly string[],
+): Promise<Array<{ asset_id: string; added_by: string | null }>> {
+  if (assetIds.length === 0) return [];
+  return trx
+    .selectFrom('album_assets')
+    .select(['asset_id', 'added_by'])
+    .where('album_id', '=', albumId)
+    .where('asset_id', 'in', assetIds)
+    .execute();
+}
+
+export async function insertAlbumAssets(
+  trx: Db,
+  albumId: string,
+  assetIds: readonly string[],
+  addedBy: string,
+): Promise<void> {
+  await trx
+    .insertInto('album_assets')
+    .values(assetIds.map((assetId) => ({ album_id: albumId, asset_id: assetId, added_by: addedBy })))
+    .execute();
+}
+
+export async function deleteAlbumAssets(trx: Db, albumId: string, assetIds: readonly string[]): Promise<void> {
+  await trx.deleteFrom('album_assets').where('album_id', '=', albumId).where('asset_id', 'in', assetIds).execute();
+}
+
+/** The newest live asset of the album (the thumbnail when the chosen one goes); undefined when none. */
+export async function newestLiveAlbumAsset(trx: Db, albumId: string): Promise<string | undefined> {
+  const next = await trx
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .select('assets.id')
+    .where('album_assets.album_id', '=', albumId)
+    .where(assetNotTrashed())
+    .orderBy('assets.file_created_at', 'desc')
+    .orderBy('assets.id')
+    .limit(1)
+    .executeTakeFirst();
+  return next?.id;
+}
+
+/** The album changed its assets: `updated_at` and its thumbnail. */
+export async function touchAlbumThumbnail(trx: Db, albumId: string, thumbnailAssetId: string | null): Promise<void> {
+  await trx
+    .updateTable('albums')
+    .set({ updated_at: new Date(), thumbnail_asset_id: thumbnailAssetId })
+    .where('id', '=', albumId)
+    .execute();
+}
+
+/** One page of the album's live timeline assets (newest first) and their total. */
+export async function albumAssetPage(
+  db: Db,
+  albumId: string,
+  page: number,
+  size: number,
+): Promise<{ rows: AssetRow[]; total: number }> {
+  const base = db
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .where('album_assets.album_id', '=', albumId)
+    .where(assetNotTrashed())
+    // a Live Photo's motion shows through its still (`livePhotoVideoId`), as in Immich
+    .where('assets.visibility', '=', 'timeline');
+  const [rows, count] = await Promise.all([
+    base
+      .select(assetColumns)
+      .orderBy('assets.file_created_at', 'desc')
+      .orderBy('assets.id', 'desc')
+      .limit(size)
+      .offset((page - 1) * size)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.n) };
 }
 
 export const isAssignableRole = (role: AlbumUserRole): role is Exclude<AlbumRole, 'owner'> => role !== 'owner';
