@@ -10,7 +10,7 @@ import type {
 } from '@immish/contracts';
 import { noAccess } from '@immish/contracts';
 import type { AlbumRole, AssetRow, Database, Db } from '@immish/db';
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql, type Updateable } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { assetNotTrashed, assetVisibleTo } from '../access.ts';
 import { assetColumns } from '../assets/queries.ts';
@@ -442,6 +442,49 @@ export async function albumAssetPage(
     base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(count.n) };
+}
+
+export async function insertAlbum(
+  trx: Db,
+  values: { ownerId: string; name: string; description: string; thumbnailAssetId: string | null },
+): Promise<string> {
+  const album = await trx
+    .insertInto('albums')
+    .values({
+      owner_id: values.ownerId,
+      name: values.name,
+      description: values.description,
+      thumbnail_asset_id: values.thumbnailAssetId,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return album.id;
+}
+
+/** Whether the asset is a live (not trashed) asset of the album. */
+export async function isLiveAlbumAsset(trx: Db, albumId: string, assetId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .select('assets.id')
+    .where('album_assets.album_id', '=', albumId)
+    .where('album_assets.asset_id', '=', assetId)
+    .where(assetNotTrashed())
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function updateAlbumRow(trx: Db, albumId: string, set: Updateable<Database['albums']>): Promise<void> {
+  await trx
+    .updateTable('albums')
+    .set({ ...set, updated_at: new Date() })
+    .where('id', '=', albumId)
+    .execute();
+}
+
+/** Soft delete: the album disappears from every listing and route. */
+export async function softDeleteAlbum(trx: Db, albumId: string): Promise<void> {
+  await trx.updateTable('albums').set({ deleted_at: new Date() }).where('id', '=', albumId).execute();
 }
 
 export const isAssignableRole = (role: AlbumUserRole): role is Exclude<AlbumRole, 'owner'> => role !== 'owner';
