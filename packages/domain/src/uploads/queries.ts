@@ -206,3 +206,56 @@ export async function quotaUsage(db: Db, ownerId: string): Promise<{ quota: numb
     .executeTakeFirstOrThrow();
   return { quota: Number(user.quota_bytes), used: Number(used.used) };
 }
+
+// Placement (placement.ts) ---------------------------------------------------------------------------------------
+
+/** Whether the album exists and is not deleted. */
+export async function isLiveAlbum(trx: Db, albumId: string): Promise<boolean> {
+  const album = await trx
+    .selectFrom('albums')
+    .select('id')
+    .where('id', '=', albumId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return album !== undefined;
+}
+
+/** Puts the assets into the album (already there: skipped), marking the album changed; the ones added. */
+export async function placeInAlbum(
+  trx: Db,
+  albumId: string,
+  assetIds: readonly string[],
+  addedBy: string | null,
+): Promise<string[]> {
+  const rows = await trx
+    .insertInto('album_assets')
+    .values(assetIds.map((asset_id) => ({ album_id: albumId, asset_id, added_by: addedBy })))
+    .onConflict((oc) => oc.columns(['album_id', 'asset_id']).doNothing())
+    .returning('asset_id')
+    .execute();
+  if (rows.length > 0) {
+    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+  }
+  return rows.map((r) => r.asset_id);
+}
+
+/** The link's type; undefined when it is gone. */
+export async function linkType(trx: Db, sharedLinkId: string): Promise<'ALBUM' | 'INDIVIDUAL' | undefined> {
+  const link = await trx
+    .selectFrom('shared_links')
+    .select(['id', 'type'])
+    .where('id', '=', sharedLinkId)
+    .executeTakeFirst();
+  return link?.type;
+}
+
+/** Puts the assets on the link (already there: skipped); the ones added. */
+export async function placeOnLink(trx: Db, sharedLinkId: string, assetIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .insertInto('shared_link_assets')
+    .values(assetIds.map((asset_id) => ({ link_id: sharedLinkId, asset_id })))
+    .onConflict((oc) => oc.columns(['link_id', 'asset_id']).doNothing())
+    .returning('asset_id')
+    .execute();
+  return rows.map((r) => r.asset_id);
+}
