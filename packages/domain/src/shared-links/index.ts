@@ -1,7 +1,7 @@
 export { toSharedLinkResponseDto } from './dto.ts';
 export { addSharedLinkAssets, removeSharedLinkAssets } from './link-assets.ts';
 export { type LinkPolicy, linkPolicyFromConfig, permissiveLinkPolicy } from './policy.ts';
-export { findLinksWithAssets, type LinkWithAssets } from './queries.ts';
+export { findLinksWithAssets, type LinkWithAssets, slugTaken } from './queries.ts';
 export {
   countLinkAssets,
   type LinkAssetPosition,
@@ -20,7 +20,6 @@ export {
   getSharedLink,
   type LinkContext,
   listSharedLinks,
-  slugTaken,
   updateSharedLink,
 } from './service.ts';
 export { createSharedLinkStore, type SharedLinkStore } from './store.ts';

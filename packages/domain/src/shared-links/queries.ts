@@ -1,6 +1,6 @@
 import { isUuid } from '@immish/contracts';
-import type { AssetRow, Db, SharedLinkRow } from '@immish/db';
-import { CompiledQuery } from 'kysely';
+import type { AssetRow, Db, SharedLinkRow, SharedLinksTable } from '@immish/db';
+import { CompiledQuery, type Updateable } from 'kysely';
 import { assetColumns } from '../assets/queries.ts';
 
 /**
@@ -209,4 +209,58 @@ export async function deleteLinkAssets(trx: Db, linkId: string, assetIds: readon
     .returning('asset_id')
     .execute();
   return rows.map((r) => r.asset_id);
+}
+
+/** Whether another link (not `exceptLinkId`) has this slug; slugs are unique regardless of case. */
+export async function slugTaken(db: Db, slug: string, exceptLinkId?: string): Promise<boolean> {
+  let q = db
+    .selectFrom('shared_links')
+    .select('id')
+    .where((eb) => eb(eb.fn('lower', ['slug']), '=', slug.toLowerCase()));
+  if (exceptLinkId) q = q.where('id', '!=', exceptLinkId);
+  return (await q.executeTakeFirst()) !== undefined;
+}
+
+/** The owner's link; undefined when it is not theirs or does not exist. */
+export async function findOwnLink(db: Db, ownerId: string, linkId: string): Promise<SharedLinkRow | undefined> {
+  return db
+    .selectFrom('shared_links')
+    .selectAll()
+    .where('id', '=', linkId)
+    .where('owner_id', '=', ownerId)
+    .executeTakeFirst();
+}
+
+/**
+ * Changes the owner's link (`passwordChanged`: its password version goes up, so unlocks made before stop
+ * working); the new row, or undefined when it is not theirs.
+ */
+export async function updateOwnLink(
+  trx: Db,
+  ownerId: string,
+  linkId: string,
+  set: Updateable<SharedLinksTable>,
+  passwordChanged: boolean,
+): Promise<SharedLinkRow | undefined> {
+  return trx
+    .updateTable('shared_links')
+    .set((eb) => ({
+      ...set,
+      ...(passwordChanged ? { password_version: eb('password_version', '+', 1) } : {}),
+    }))
+    .where('id', '=', linkId)
+    .where('owner_id', '=', ownerId)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Deletes the owner's link; false when it is not theirs. */
+export async function deleteOwnLink(trx: Db, ownerId: string, linkId: string): Promise<boolean> {
+  const deleted = await trx
+    .deleteFrom('shared_links')
+    .where('id', '=', linkId)
+    .where('owner_id', '=', ownerId)
+    .returning('id')
+    .executeTakeFirst();
+  return deleted !== undefined;
 }
