@@ -1,5 +1,6 @@
 import { FINAL_UPLOAD_ITEM_STATUSES } from '@immish/contracts';
 import type { Db, UploadBatchRow, UploadItemRow, UploadItemStatus } from '@immish/db';
+import { touchAlbum } from '../albums/queries.ts';
 
 /**
  * The SQL of upload batches and their items. The state machine that uses these (what completes a batch, which
@@ -233,9 +234,7 @@ export async function placeInAlbum(
     .onConflict((oc) => oc.columns(['album_id', 'asset_id']).doNothing())
     .returning('asset_id')
     .execute();
-  if (rows.length > 0) {
-    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
-  }
+  if (rows.length > 0) await touchAlbum(trx, albumId);
   return rows.map((r) => r.asset_id);
 }
 
