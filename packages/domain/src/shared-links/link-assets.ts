@@ -5,36 +5,44 @@ import { checkAccess } from '../access.ts';
 import { deleteLinkAssets, insertLinkAssets, linkAssetsAmong, lockLink, touchLink } from './queries.ts';
 import { event, type LinkContext, requireOwnLink, uniqueIds } from './service.ts';
 
-/**
- * The frame of both changes: the caller's own INDIVIDUAL link (else 404 / 400), then `change` in one transaction
- * with the link row locked, so concurrent changes to one link decide on current data. No ids: nothing to do.
- */
-async function changeLinkAssets(
+type LinkAssetsChange = (
   db: Db,
-  userId: string,
+  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
   linkId: string,
   assetIds: readonly string[],
-  change: (trx: Db) => Promise<AssetIdsResponseDto[]>,
+) => Promise<AssetIdsResponseDto[]>;
+
+/**
+ * The frame of both changes: the caller's own INDIVIDUAL link (else 404 / 400), then `change` in one transaction
+ * with the link row locked, so concurrent changes to one link decide on current data. When `change` reports
+ * assets changed, the link is marked changed and `eventType` is appended in the same transaction. No ids: nothing
+ * to do.
+ */
+async function changeLinkAssets(
+  [db, ctx, linkId, assetIds]: Parameters<LinkAssetsChange>,
+  eventType: 'shared-link.assets-added' | 'shared-link.assets-removed',
+  change: (trx: Db) => Promise<{ results: AssetIdsResponseDto[]; changed: string[] }>,
 ): Promise<AssetIdsResponseDto[]> {
-  const link = await requireOwnLink(db, userId, linkId);
+  const link = await requireOwnLink(db, ctx.userId, linkId);
   if (link.type !== 'INDIVIDUAL') {
     throw invalid('Invalid shared link type: assets can be added to or removed from INDIVIDUAL links only');
   }
   if (assetIds.length === 0) return [];
   return db.transaction().execute(async (trx) => {
     await lockLink(trx, linkId);
-    return change(trx);
+    const { results, changed } = await change(trx);
+    if (changed.length > 0) {
+      await touchLink(trx, linkId);
+      await appendEvents(trx, [event(ctx, eventType, linkId, { linkId, assetIds: changed })]);
+    }
+    return results;
   });
 }
 
 /** PUT /shared-links/:id/assets — per id: success, or `duplicate` (already on the link) / `no_permission`. */
-export async function addSharedLinkAssets(
-  db: Db,
-  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
-  linkId: string,
-  assetIds: readonly string[],
-): Promise<AssetIdsResponseDto[]> {
-  return changeLinkAssets(db, ctx.userId, linkId, assetIds, async (trx) => {
+export const addSharedLinkAssets: LinkAssetsChange = (...args) => {
+  const [, ctx, linkId, assetIds] = args;
+  return changeLinkAssets(args, 'shared-link.assets-added', async (trx) => {
     // the link row is locked: "duplicate" is decided on current data
     const ids = uniqueIds(assetIds);
     const present = new Set(await linkAssetsAmong(trx, linkId, ids));
@@ -56,23 +64,15 @@ export async function addSharedLinkAssets(
         added.push(id);
       }
     }
-    if (added.length > 0) {
-      await insertLinkAssets(trx, linkId, added);
-      await touchLink(trx, linkId);
-      await appendEvents(trx, [event(ctx, 'shared-link.assets-added', linkId, { linkId, assetIds: added })]);
-    }
-    return results;
+    if (added.length > 0) await insertLinkAssets(trx, linkId, added);
+    return { results, changed: added };
   });
-}
+};
 
 /** DELETE /shared-links/:id/assets — per id: success, or `not_found` (not on the link). */
-export async function removeSharedLinkAssets(
-  db: Db,
-  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
-  linkId: string,
-  assetIds: readonly string[],
-): Promise<AssetIdsResponseDto[]> {
-  return changeLinkAssets(db, ctx.userId, linkId, assetIds, async (trx) => {
+export const removeSharedLinkAssets: LinkAssetsChange = (...args) => {
+  const [, , linkId, assetIds] = args;
+  return changeLinkAssets(args, 'shared-link.assets-removed', async (trx) => {
     const removed = new Set(await deleteLinkAssets(trx, linkId, uniqueIds(assetIds)));
     const results: AssetIdsResponseDto[] = [];
     const reported = new Set<string>();
@@ -83,10 +83,6 @@ export async function removeSharedLinkAssets(
         reported.add(id);
       } else results.push({ assetId, success: false, error: 'not_found' });
     }
-    if (removed.size > 0) {
-      await touchLink(trx, linkId);
-      await appendEvents(trx, [event(ctx, 'shared-link.assets-removed', linkId, { linkId, assetIds: [...removed] })]);
-    }
-    return results;
+    return { results, changed: [...removed] };
   });
-}
+};
