@@ -1,6 +1,7 @@
 import { IngestWorkerConfig } from '@immish/contracts';
 import { detectMediaTools } from '@immish/media';
 import { runWorkerProcess } from '@immish/runtime';
+import { ReadBufferPool } from './read-buffers.ts';
 import { startIngestWorker } from './worker.ts';
 
 // Ingest worker process (docs/spec.md §2, §8).
@@ -21,6 +22,16 @@ await runWorkerProcess({
       if (missing.length > 0) throw new Error(`missing ${missing.join(', ')} (HEIC/video placeholders only)`);
       return tools;
     };
-    return startIngestWorker({ config, db: services.db, storage: services.storage, logger, metrics, tools });
+    // Checksum read buffers reused across the process's jobs (no garbage per file), built here and passed down.
+    const readBuffers = new ReadBufferPool();
+    return startIngestWorker({
+      config,
+      db: services.db,
+      storage: services.storage,
+      logger,
+      metrics,
+      tools,
+      readBuffers,
+    });
   },
 });

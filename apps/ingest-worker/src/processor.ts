@@ -22,6 +22,7 @@ import {
 } from '@immish/media';
 import { BlobNotFoundError, type BlobStore, FsBlobStore } from '@immish/storage';
 import { sql } from 'kysely';
+import { ReadBufferPool } from './read-buffers.ts';
 
 export interface IngestDeps {
   db: Db;
@@ -37,6 +38,11 @@ export interface IngestDeps {
    * videos. A missing one leaves that format with today's placeholder (and readiness says so).
    */
   tools?: MediaTools;
+  /**
+   * The worker process's reused read buffers (built by main.ts, passed in by `startIngestWorker`); without one (a
+   * test calling the processor directly) each fs checksum reads into a buffer of its own.
+   */
+  readBuffers?: ReadBufferPool;
 }
 
 export type IngestOutcome =
@@ -85,7 +91,7 @@ export async function processIngestJob(event: DomainEvent, deps: IngestDeps): Pr
     let probe: ProbeResult;
     let derivatives: Derivatives;
     try {
-      original = await openOriginal(deps.storage, row, deps.tempDir);
+      original = await openOriginal(deps.storage, row, deps.tempDir, deps.readBuffers);
       const { verify } = original;
       const storePreview = (preview: Buffer) => {
         early.preview = verify().then(() => deps.storage.put(keys.preview, preview, { contentType: 'image/jpeg' }));
@@ -208,7 +214,12 @@ interface Original {
  * JavaScript-visible memory per job, which makes V8 run far more full garbage collections (measured in the
  * ingest benchmark: several times the collector CPU, more than the file I/O saves).
  */
-async function openOriginal(storage: BlobStore, row: ClaimedAsset, tempRoot: string | undefined): Promise<Original> {
+async function openOriginal(
+  storage: BlobStore,
+  row: ClaimedAsset,
+  tempRoot: string | undefined,
+  readBuffers: ReadBufferPool = new ReadBufferPool(),
+): Promise<Original> {
   // Opened first: a store that is down, or a missing file, shows before anything is decoded.
   let body: Readable;
   try {
@@ -223,7 +234,7 @@ async function openOriginal(storage: BlobStore, row: ClaimedAsset, tempRoot: str
     let verifying: Promise<void> | undefined;
     const verify = () => {
       if (!verifying) {
-        verifying = verifyFile(path, row);
+        verifying = verifyFile(path, row, readBuffers);
         verifying.catch(() => {}); // awaited by the caller; this only keeps an early rejection from counting as unhandled
       }
       return verifying;
@@ -243,14 +254,10 @@ async function openOriginal(storage: BlobStore, row: ClaimedAsset, tempRoot: str
   return { ready: verified.then(() => path), verify: () => verified, dispose: () => rm(path, { force: true }) };
 }
 
-/** Read buffers for checksums, reused: no garbage per file, so no collector work for a few MiB per photo. */
-const READ_BUFFER_BYTES = 1024 * 1024;
-const readBuffers: Buffer[] = [];
-
-/** The SHA-1 check of a file read in place (the fs store): 1 MiB reads into a reused buffer. */
-async function verifyFile(path: string, row: ClaimedAsset): Promise<void> {
+/** The SHA-1 check of a file read in place (the fs store): 1 MiB reads into a buffer of the worker's pool. */
+async function verifyFile(path: string, row: ClaimedAsset, pool: ReadBufferPool): Promise<void> {
   const hash = createHash('sha1');
-  const buffer = readBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  const buffer = pool.take();
   try {
     let file: FileHandle;
     try {
@@ -270,7 +277,7 @@ async function verifyFile(path: string, row: ClaimedAsset): Promise<void> {
       await file.close();
     }
   } finally {
-    readBuffers.push(buffer);
+    pool.give(buffer);
   }
   if (!hash.digest().equals(row.checksum)) throw mismatch();
 }

@@ -14,6 +14,7 @@ import {
 import type { BlobStore } from '@immish/storage';
 import type { Job } from 'bullmq';
 import { type IngestOutcome, markFailed, processIngestJob } from './processor.ts';
+import { ReadBufferPool } from './read-buffers.ts';
 import { processRenditionJob, type RenditionOutcome } from './renditions.ts';
 
 export interface IngestWorkerDeps {
@@ -35,6 +36,8 @@ export interface IngestWorkerDeps {
   tools?: MediaTools;
   /** renditions transcoded at once per process (default 1: ffmpeg already uses every core for one) */
   renditionConcurrency?: number;
+  /** the process's reused checksum read buffers (main.ts builds one); without it this worker builds its own */
+  readBuffers?: ReadBufferPool;
 }
 
 /** A batch that has not started a new file for this long has lost its request (REQUEST_TIMEOUT_MS is minutes). */
@@ -65,6 +68,8 @@ export function startIngestWorker(deps: IngestWorkerDeps): IngestWorkerHandle {
     keepFailedOriginals: deps.config.INGEST_KEEP_FAILED_ORIGINALS,
     ...(deps.tempDir ? { tempDir: deps.tempDir } : {}),
     ...(deps.tools ? { tools: deps.tools } : {}),
+    // one pool per worker: its jobs reuse the buffers (the caller's, else one of this worker's own)
+    readBuffers: deps.readBuffers ?? new ReadBufferPool(),
   };
   const concurrency = ingestConcurrency(deps.config.INGEST_CONCURRENCY);
   const handle = startQueueWorker<DomainEvent, IngestOutcome>({

@@ -3,8 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse } from '@immish/contracts';
 import { createHttpApp, createRedis, withDeadline } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
-import { ByteLru } from './cache.ts';
+import { LinkAssetCache } from './asset-cache.ts';
+import { ByteLru, LinkScopedCache } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
+import type { EncodedBody } from './encoded-body.ts';
 import { LinkActivityRecorder } from './link-activity.ts';
 import { LinkResolver } from './link-resolver.ts';
 import type { GatewayContext } from './recipient.ts';
@@ -65,7 +67,10 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     },
   );
 
-  const links = new LinkResolver({ db: deps.db, ttlMs: config.LINK_CACHE_TTL_MS });
+  // the link cache and the caches kept per link: the resolver drops a link from all of them at once
+  const assets = new LinkAssetCache({ ttlMs: config.LINK_CACHE_TTL_MS });
+  const bodies = new LinkScopedCache<EncodedBody>({ maxEntries: 256, ttlMs: config.LINK_CACHE_TTL_MS });
+  const links = new LinkResolver({ db: deps.db, ttlMs: config.LINK_CACHE_TTL_MS, dependents: [assets, bodies] });
   // A subscribed connection can do nothing else, and it must wait out Redis outages rather than fail fast.
   const subscriber = deps.subscriber ?? createRedis(config, 'subscriber', { connectionName: 'share-gateway:links' });
   try {
@@ -82,6 +87,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const ctx: GatewayContext = {
     deps,
     links,
+    assets,
+    bodies,
     tokens: new UnlockTokens({ secret: config.UNLOCK_SECRET, ttlHours: config.UNLOCK_TTL_HOURS }),
     throttle: new UnlockThrottle({
       redis: deps.redis,

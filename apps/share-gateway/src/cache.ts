@@ -9,30 +9,42 @@ import type { LinkInvalidation } from '@immish/contracts';
 export class LinkScopedCache<V> {
   readonly #entries = new Map<string, { value: V; at: number; linkId: string; albumId: string | null }>();
   readonly #maxEntries: number;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
   /** loads in flight: concurrent misses of one key share one load (no stampede when an entry expires) */
   readonly #loading = new Map<string, Promise<V>>();
   #generation = 0;
 
-  constructor(maxEntries: number) {
-    this.#maxEntries = maxEntries;
+  /** `ttlMs`: LINK_CACHE_TTL_MS (0 caches nothing); `now`: the clock (Date.now) */
+  constructor(opts: { maxEntries: number; ttlMs: number; now?: () => number }) {
+    this.#maxEntries = opts.maxEntries;
+    this.#ttlMs = opts.ttlMs;
+    this.#now = opts.now ?? Date.now;
   }
 
-  /** A token to pass to `set`: a value read before an invalidation must not be cached after it. */
-  get generation(): number {
-    return this.#generation;
+  /** The entry when it is younger than the TTL (synchronous: the media fast path answers from memory). */
+  get(key: string): V | undefined {
+    return this.#fresh(key, this.#now());
   }
 
-  get(key: string, ttlMs: number, now: number): V | undefined {
+  #fresh(key: string, now: number): V | undefined {
     const hit = this.#entries.get(key);
     if (!hit) return undefined;
-    if (now - hit.at >= ttlMs) {
+    if (now - hit.at >= this.#ttlMs) {
       this.#entries.delete(key);
       return undefined;
     }
     return hit.value;
   }
 
-  set(key: string, value: V, scope: { linkId: string; albumId: string | null }, now: number, generation: number): void {
+  /** `generation`: taken when the load started; a value read before an invalidation is not cached after it */
+  #set(
+    key: string,
+    value: V,
+    scope: { linkId: string; albumId: string | null },
+    now: number,
+    generation: number,
+  ): void {
     if (generation !== this.#generation) return;
     this.#entries.delete(key);
     this.#entries.set(key, { value, at: now, ...scope });
@@ -43,24 +55,19 @@ export class LinkScopedCache<V> {
   }
 
   /**
-   * The cached value, or the result of `load` (cached for `ttlMs`). Concurrent callers of a missing key share
+   * The cached value, or the result of `load` (cached for the TTL). Concurrent callers of a missing key share
    * one load. Failures are not cached.
    */
-  async getOrLoad(
-    key: string,
-    ttlMs: number,
-    now: number,
-    scope: { linkId: string; albumId: string | null },
-    load: () => Promise<V>,
-  ): Promise<V> {
-    const hit = this.get(key, ttlMs, now);
+  async getOrLoad(key: string, scope: { linkId: string; albumId: string | null }, load: () => Promise<V>): Promise<V> {
+    const now = this.#now();
+    const hit = this.#fresh(key, now);
     if (hit !== undefined) return hit;
     const pending = this.#loading.get(key);
     if (pending) return pending;
     const generation = this.#generation;
     const promise: Promise<V> = load()
       .then((value) => {
-        this.set(key, value, scope, now, generation);
+        this.#set(key, value, scope, now, generation);
         return value;
       })
       .finally(() => {

@@ -1,6 +1,6 @@
 import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto, UserResponseDto } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { toAssetResponseDto, toSharedLinkResponseDto, toUserDto } from '@immish/domain';
+import { toAlbumResponseDto, toAssetResponseDto, toSharedLinkResponseDto, toUserDto } from '@immish/domain';
 import type { ActiveLink } from './link-resolver.ts';
 
 /**
@@ -52,26 +52,15 @@ export function toRecipientAsset(link: ActiveLink, row: AssetRow): AssetResponse
   return { ...toAssetResponseDto(row, { hideMetadata: true }), ownerId: recipientIdentity(link).assetOwnerId(row) };
 }
 
+/** The album of an ALBUM link as a recipient sees it: albums/dto.ts's mapper, told only what a recipient may know. */
 export function toRecipientAlbum(link: ActiveLink, assetCount: number): AlbumResponseDto {
-  const album = link.album!;
   const { owner } = recipientIdentity(link);
-  return {
-    id: album.id,
-    albumName: album.name,
-    description: album.description,
-    albumThumbnailAssetId: album.thumbnail_asset_id,
-    // other members are none of a recipient's business
-    albumUsers: [{ role: 'owner', user: owner }],
-    assetCount,
-    createdAt: album.created_at.toISOString(),
-    updatedAt: album.updated_at.toISOString(),
-    hasSharedLink: true,
-    isActivityEnabled: false,
-    order: album.sort_order,
-    shared: true,
-    ownerId: owner.id,
-    owner,
-  };
+  return toAlbumResponseDto(
+    // activity (comments, likes) is the members' business, not a recipient's
+    { ...link.album!, is_activity_enabled: false },
+    // other members are none of a recipient's business; no dates: the link's assets say them
+    { owner, albumUsers: [{ role: 'owner', user: owner }], assetCount, hasSharedLink: true, shared: true },
+  );
 }
 
 export function toRecipientLinkDto(

@@ -1,10 +1,8 @@
 import { LINK_INVALIDATION_CHANNEL, type LinkInvalidation } from '@immish/contracts';
-import type { AlbumRow, AssetRow, Db, SharedLinkRow, UserRow } from '@immish/db';
+import type { AlbumRow, Db, SharedLinkRow, UserRow } from '@immish/db';
 import { linkExpired, looksLikeLinkKey, normalizeSlug } from '@immish/domain';
 import type { RedisConnection } from '@immish/runtime';
 import { unauthenticated } from '@immish/runtime';
-import { LinkScopedCache } from './cache.ts';
-import type { EncodedBody } from './encoded-body.ts';
 
 /**
  * Link resolution (docs/spec.md §5.1): which shared link a recipient request names, and whether it still works.
@@ -80,10 +78,18 @@ export function invalidLinkError(cred: LinkCredential) {
   return unauthenticated(slugLike ? 'Invalid share slug' : 'Invalid share key');
 }
 
+/** A cache kept per link elsewhere (the asset and `/me` body caches): dropped with the link. */
+export interface LinkInvalidationListener {
+  invalidate(msg: LinkInvalidation): void;
+  clear(): void;
+}
+
 export interface LinkResolverOptions {
   db: Db;
   ttlMs: number;
   now?: () => number;
+  /** caches that must forget a link (or everything) whenever the resolver does */
+  dependents?: readonly LinkInvalidationListener[];
 }
 
 export class LinkResolver {
@@ -95,15 +101,13 @@ export class LinkResolver {
   /** bumped by every invalidation: a read that started before one must not repopulate the cache */
   #generation = 0;
   #subscriber: RedisConnection | null = null;
-  /** a link's assets by `<linkId>:<assetId>` (media requests check membership on every request) */
-  readonly assets = new LinkScopedCache<AssetRow>(MAX_ENTRIES);
-  /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON) */
-  readonly bodies = new LinkScopedCache<EncodedBody>(256);
+  readonly #dependents: readonly LinkInvalidationListener[];
 
   constructor(opts: LinkResolverOptions) {
     this.#db = opts.db;
     this.#ttlMs = opts.ttlMs;
     this.#now = opts.now ?? Date.now;
+    this.#dependents = opts.dependents ?? [];
   }
 
   /** Looks the credential up: active, expired (with the date, for the HTML 410 page) or not found. */
@@ -150,19 +154,10 @@ export class LinkResolver {
   }
 
   /** Drops cached entries of a link and/or of every link of an album (an empty message drops everything). */
-  get ttlMs(): number {
-    return this.#ttlMs;
-  }
-
-  now(): number {
-    return this.#now();
-  }
-
   invalidate(msg: LinkInvalidation): void {
     this.#generation++;
     this.#loading.clear(); // reads started before the change must not serve requests that come after it
-    this.assets.invalidate(msg);
-    this.bodies.invalidate(msg);
+    for (const d of this.#dependents) d.invalidate(msg);
     if (!msg.linkId && !msg.albumId) {
       this.#cache.clear();
       return;
@@ -180,8 +175,7 @@ export class LinkResolver {
     this.#generation++;
     this.#loading.clear();
     this.#cache.clear();
-    this.assets.clear();
-    this.bodies.clear();
+    for (const d of this.#dependents) d.clear();
   }
 
   /**

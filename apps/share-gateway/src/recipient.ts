@@ -2,8 +2,10 @@ import type { AssetRow } from '@immish/db';
 import { requireLinkAsset } from '@immish/domain';
 import type { ConcurrencyGate } from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ByteLru } from './cache.ts';
+import type { LinkAssetCache } from './asset-cache.ts';
+import type { ByteLru, LinkScopedCache } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
+import type { EncodedBody } from './encoded-body.ts';
 import type { LinkActivityRecorder } from './link-activity.ts';
 import { type ActiveLink, credentialOf, type LinkCredential, type LinkResolver } from './link-resolver.ts';
 import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieName } from './unlock.ts';
@@ -15,6 +17,10 @@ import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieN
 export interface GatewayContext {
   deps: GatewayDeps;
   links: LinkResolver;
+  /** the assets each link shows (membership, checked on every media request), dropped with the link */
+  assets: LinkAssetCache;
+  /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON), dropped with it */
+  bodies: LinkScopedCache<EncodedBody>;
   tokens: UnlockTokens;
   throttle: UnlockThrottle;
   /** bounds the argon2 verifications this process runs at once (memory and the libuv thread pool) */
@@ -96,11 +102,5 @@ export const linkPathSegment = (link: ActiveLink): string => link.link.slug ?? l
  * a change.
  */
 export async function requireRecipientAsset(ctx: GatewayContext, link: ActiveLink, assetId: string): Promise<AssetRow> {
-  return ctx.links.assets.getOrLoad(
-    `${link.link.id}:${assetId}`,
-    ctx.links.ttlMs,
-    ctx.links.now(),
-    { linkId: link.link.id, albumId: link.link.album_id },
-    () => requireLinkAsset(ctx.deps.db, link, assetId),
-  );
+  return ctx.assets.getOrLoad(link, assetId, () => requireLinkAsset(ctx.deps.db, link, assetId));
 }

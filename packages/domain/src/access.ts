@@ -237,7 +237,7 @@ type LinkSettings = Pick<SharedLinkRow, 'allow_download' | 'allow_upload'>;
  * Why the recipient of `link` may not do `permission` on `assetIds`, or null when they may: the link's setting
  * first (403/401), then every asset must be one the link shows (400 "Asset not found in this shared link", like a
  * missing one). `shown` are the ids the link was found to show among `assetIds` (a query of
- * shared-links/recipient.ts, or the gateway's cache of one); ids compare case-insensitively. For callers that
+ * shared-links/queries.ts, or the gateway's cache of one); ids compare case-insensitively. For callers that
  * answer a refusal in their own form (the share page renders HTML); everyone else calls `checkLinkAccess`.
  */
 export function linkAccessRefusal(

@@ -23,6 +23,7 @@ export {
   listAlbumDtos,
   removeAlbumMember,
   removeAssetsFromAlbum,
+  toAlbumResponseDto,
   updateAlbum,
   updateAlbumMemberRole,
 } from './albums/index.ts';

@@ -44,10 +44,8 @@ export const meRoutes =
         // The body of a big album is large and the same for every recipient: built once per cache period
         // (LINK_CACHE_TTL_MS, or until the link/album changes), then sent as bytes, compressed when the
         // client accepts it (encoded-body.ts).
-        const body = await ctx.links.bodies.getOrLoad(
+        const body = await ctx.bodies.getOrLoad(
           `me:${link.link.id}`,
-          ctx.links.ttlMs,
-          ctx.links.now(),
           { linkId: link.link.id, albumId: link.link.album_id },
           async () => {
             const assets = await listLinkAssets(db, link, { offset: 0, limit: ME_MAX_ASSETS });

@@ -90,7 +90,7 @@ export const mediaRoutes =
       const recipient = peekRecipient(ctx, req);
       if (!recipient) return false;
       const { link } = recipient;
-      const asset = ctx.links.assets.get(`${link.link.id}:${assetId}`, ctx.links.ttlMs, ctx.links.now());
+      const asset = ctx.assets.peek(link, assetId);
       if (!asset) return false;
       // the cached row is the membership answer (requireRecipientAsset caches only assets the link shows)
       checkLinkAccess(link.link, 'link.view', [assetId], [asset.id]);

@@ -1,9 +1,19 @@
 import type { AlbumAssetsPageDto, AlbumsAddAssetsResponseDto, BulkIdResponseDto } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
-import { assetNotTrashed, checkAccess } from '../access.ts';
+import { checkAccess } from '../access.ts';
 import { toAssetResponseDto } from '../assets/dto.ts';
-import { assetColumns } from '../assets/queries.ts';
-import { type AlbumCaller, albumActor, albumSubject, lockAlbum } from './queries.ts';
+import {
+  type AlbumCaller,
+  albumActor,
+  albumAssetPage,
+  albumAssetsAmong,
+  albumSubject,
+  deleteAlbumAssets,
+  insertAlbumAssets,
+  lockAlbum,
+  newestLiveAlbumAsset,
+  touchAlbumThumbnail,
+} from './queries.ts';
 
 /**
  * Album assets (docs/spec.md §4.3) with Immich's per-id results. The route has checked the album permission;
@@ -27,18 +37,7 @@ export async function addAssetsToAlbum(
   return db.transaction().execute(async (trx) => {
     const album = await lockAlbum(trx, albumId);
     const unique = [...new Set(ids)];
-    const present = new Set(
-      unique.length === 0
-        ? []
-        : (
-            await trx
-              .selectFrom('album_assets')
-              .select('asset_id')
-              .where('album_id', '=', albumId)
-              .where('asset_id', 'in', unique)
-              .execute()
-          ).map((r) => r.asset_id),
-    );
+    const present = new Set((await albumAssetsAmong(trx, albumId, unique)).map((r) => r.asset_id));
     const allowed = await checkAccess(trx, caller.userId, 'asset.share', unique);
     const seen = new Set<string>();
     const added: string[] = [];
@@ -50,15 +49,8 @@ export async function addAssetsToAlbum(
       return { id, success: true };
     });
     if (added.length > 0) {
-      await trx
-        .insertInto('album_assets')
-        .values(added.map((assetId) => ({ album_id: albumId, asset_id: assetId, added_by: caller.userId })))
-        .execute();
-      await trx
-        .updateTable('albums')
-        .set({ updated_at: new Date(), thumbnail_asset_id: album.thumbnail_asset_id ?? added[0]! })
-        .where('id', '=', albumId)
-        .execute();
+      await insertAlbumAssets(trx, albumId, added, caller.userId);
+      await touchAlbumThumbnail(trx, albumId, album.thumbnail_asset_id ?? added[0]!);
       await appendEvents(trx, [
         {
           type: 'album.assets-added',
@@ -83,15 +75,7 @@ export async function removeAssetsFromAlbum(
   return db.transaction().execute(async (trx) => {
     const album = await lockAlbum(trx, albumId);
     const unique = [...new Set(ids)];
-    const rows =
-      unique.length === 0
-        ? []
-        : await trx
-            .selectFrom('album_assets')
-            .select(['asset_id', 'added_by'])
-            .where('album_id', '=', albumId)
-            .where('asset_id', 'in', unique)
-            .execute();
+    const rows = await albumAssetsAmong(trx, albumId, unique);
     const addedBy = new Map(rows.map((r) => [r.asset_id, r.added_by]));
     const removed: string[] = [];
     const results: BulkIdResponseDto[] = ids.map((id) => {
@@ -104,26 +88,10 @@ export async function removeAssetsFromAlbum(
       return { id, success: true };
     });
     if (removed.length > 0) {
-      await trx.deleteFrom('album_assets').where('album_id', '=', albumId).where('asset_id', 'in', removed).execute();
+      await deleteAlbumAssets(trx, albumId, removed);
       let thumbnail = album.thumbnail_asset_id;
-      if (thumbnail && removed.includes(thumbnail)) {
-        const next = await trx
-          .selectFrom('album_assets')
-          .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
-          .select('assets.id')
-          .where('album_assets.album_id', '=', albumId)
-          .where(assetNotTrashed())
-          .orderBy('assets.file_created_at', 'desc')
-          .orderBy('assets.id')
-          .limit(1)
-          .executeTakeFirst();
-        thumbnail = next?.id ?? null;
-      }
-      await trx
-        .updateTable('albums')
-        .set({ updated_at: new Date(), thumbnail_asset_id: thumbnail })
-        .where('id', '=', albumId)
-        .execute();
+      if (thumbnail && removed.includes(thumbnail)) thumbnail = (await newestLiveAlbumAsset(trx, albumId)) ?? null;
+      await touchAlbumThumbnail(trx, albumId, thumbnail);
       await appendEvents(trx, [
         {
           type: 'album.assets-removed',
@@ -144,24 +112,8 @@ export async function listAlbumAssets(
   page: number,
   size: number,
 ): Promise<AlbumAssetsPageDto> {
-  const base = db
-    .selectFrom('album_assets')
-    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
-    .where('album_assets.album_id', '=', albumId)
-    .where(assetNotTrashed())
-    // a Live Photo's motion shows through its still (`livePhotoVideoId`), as in Immich
-    .where('assets.visibility', '=', 'timeline');
-  const [rows, count] = await Promise.all([
-    base
-      .select(assetColumns)
-      .orderBy('assets.file_created_at', 'desc')
-      .orderBy('assets.id', 'desc')
-      .limit(size)
-      .offset((page - 1) * size)
-      .execute(),
-    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map((r) => toAssetResponseDto(r)), total: Number(count.n), page, size };
+  const { rows, total } = await albumAssetPage(db, albumId, page, size);
+  return { items: rows.map((r) => toAssetResponseDto(r)), total, page, size };
 }
 
 /**

@@ -1,7 +1,21 @@
 import type { AlbumResponseDto, AlbumUserRole, NewEvent } from '@immish/contracts';
 import { invalid } from '@immish/contracts';
 import { type AlbumRole, appendEvents, type Db } from '@immish/db';
-import { type AlbumCaller, albumActor, albumSubject, getAlbumDto, lockAlbum, revokeAlbumLinks } from './queries.ts';
+import {
+  type AlbumCaller,
+  albumActor,
+  albumSubject,
+  deleteMember,
+  findMemberRole,
+  getAlbumDto,
+  insertMembers,
+  liveUsersAmong,
+  lockAlbum,
+  membersAmong,
+  revokeAlbumLinks,
+  setMemberRole,
+  touchAlbum,
+} from './queries.ts';
 
 /**
  * Album members (docs/spec.md §4.3). The route has already checked the caller's permission with the access module;
@@ -34,23 +48,11 @@ export async function resolveNewMembers(
   }
   if (wanted.size === 0) return [];
   const ids = [...wanted.keys()];
-  const known = new Set(
-    (await trx.selectFrom('users').select('id').where('id', 'in', ids).where('deleted_at', 'is', null).execute()).map(
-      (u) => u.id,
-    ),
-  );
+  const known = new Set(await liveUsersAmong(trx, ids));
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length > 0) throw invalid(`User not found: ${unknown.join(', ')}`);
   const existing = new Set<string>([ownerId]);
-  if (albumId) {
-    const rows = await trx
-      .selectFrom('album_users')
-      .select('user_id')
-      .where('album_id', '=', albumId)
-      .where('user_id', 'in', ids)
-      .execute();
-    for (const r of rows) existing.add(r.user_id);
-  }
+  if (albumId) for (const id of await membersAmong(trx, albumId, ids)) existing.add(id);
   return ids.filter((id) => !existing.has(id)).map((userId) => ({ userId, role: wanted.get(userId)! }));
 }
 
@@ -77,18 +79,22 @@ export async function addAlbumMembers(
     const album = await lockAlbum(trx, albumId);
     const added = await resolveNewMembers(trx, albumId, album.owner_id, requested);
     if (added.length === 0) return;
-    await trx
-      .insertInto('album_users')
-      .values(added.map((m) => ({ album_id: albumId, user_id: m.userId, role: m.role })))
-      .onConflict((oc) => oc.columns(['album_id', 'user_id']).doNothing())
-      .execute();
-    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    await insertMembers(trx, albumId, added);
+    await touchAlbum(trx, albumId);
     await appendEvents(trx, memberAddedEvents(caller, albumId, added));
   });
   return getAlbumDto(db, caller.userId, albumId);
 }
 
 const resolveTarget = (caller: AlbumCaller, userId: string) => (userId === 'me' ? caller.userId : userId);
+
+/** Locks the album (concurrent member changes serialize) and returns the user's role in it; 400 when not a member. */
+async function lockedMemberRole(trx: Db, albumId: string, userId: string): Promise<AlbumRole> {
+  await lockAlbum(trx, albumId);
+  const role = await findMemberRole(trx, albumId, userId);
+  if (!role) throw invalid('User is not a member of this album');
+  return role;
+}
 
 /** `PUT /api/albums/:id/user/:userId` `{role}`. */
 export async function updateAlbumMemberRole(
@@ -103,23 +109,11 @@ export async function updateAlbumMemberRole(
   }
   const userId = resolveTarget(caller, userIdOrMe);
   await db.transaction().execute(async (trx) => {
-    await lockAlbum(trx, albumId);
-    const member = await trx
-      .selectFrom('album_users')
-      .select('role')
-      .where('album_id', '=', albumId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    if (!member) throw invalid('User is not a member of this album');
-    if (member.role === 'owner') throw invalid("The album owner's role cannot be changed");
-    if (member.role === role) return;
-    await trx
-      .updateTable('album_users')
-      .set({ role })
-      .where('album_id', '=', albumId)
-      .where('user_id', '=', userId)
-      .execute();
-    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    const current = await lockedMemberRole(trx, albumId, userId);
+    if (current === 'owner') throw invalid("The album owner's role cannot be changed");
+    if (current === role) return;
+    await setMemberRole(trx, albumId, userId, role);
+    await touchAlbum(trx, albumId);
     // a viewer may not share the album: the links they created as an editor stop working
     const revoked = role === 'viewer' ? await revokeAlbumLinks(trx, caller, albumId, userId) : [];
     await appendEvents(trx, [
@@ -147,23 +141,15 @@ export async function removeAlbumMember(
 ): Promise<void> {
   const userId = resolveTarget(caller, userIdOrMe);
   await db.transaction().execute(async (trx) => {
-    await lockAlbum(trx, albumId);
-    const member = await trx
-      .selectFrom('album_users')
-      .select('role')
-      .where('album_id', '=', albumId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    if (!member) throw invalid('User is not a member of this album');
-    if (member.role === 'owner') {
+    if ((await lockedMemberRole(trx, albumId, userId)) === 'owner') {
       throw invalid(
         userId === caller.userId
           ? 'The album owner cannot leave the album; delete it instead'
           : 'The album owner cannot be removed from the album',
       );
     }
-    await trx.deleteFrom('album_users').where('album_id', '=', albumId).where('user_id', '=', userId).execute();
-    await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+    await deleteMember(trx, albumId, userId);
+    await touchAlbum(trx, albumId);
     const revoked = await revokeAlbumLinks(trx, caller, albumId, userId);
     await appendEvents(trx, [
       {

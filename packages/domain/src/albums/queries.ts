@@ -1,3 +1,6 @@
+// The SQL of albums, all of it (docs/architecture.md: SQL only in queries.ts): listings as AlbumResponseDto,
+// filters, statistics, locks, members and album assets. Longer than ~350 lines for that reason: the member
+// listing alone is one ~150-line statement (statistics, thumbnail, members, link flag in one round trip).
 import type {
   AlbumResponseDto,
   AlbumStatisticsResponseDto,
@@ -6,11 +9,13 @@ import type {
   NewEvent,
 } from '@immish/contracts';
 import { noAccess } from '@immish/contracts';
-import type { AlbumRole, Database, Db } from '@immish/db';
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { AlbumRole, AssetRow, Database, Db } from '@immish/db';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql, type Updateable } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { assetNotTrashed, assetVisibleTo } from '../access.ts';
+import { assetColumns } from '../assets/queries.ts';
 import { toUserDto } from '../identity/dto.ts';
+import { toAlbumResponseDto } from './dto.ts';
 
 /** Who is acting (events carry the user as actor and the request's correlation id). */
 export interface AlbumCaller {
@@ -185,30 +190,81 @@ export async function listAlbumDtos(db: Db, viewerId: string, filter: AlbumFilte
     const hasSharedLink = Boolean(r.has_shared_link);
     const owner = users.get(r.owner_id);
     if (!owner) throw new Error(`album ${r.id} has no owner row`);
-    return {
-      id: r.id,
-      albumName: r.name,
-      description: r.description,
-      albumThumbnailAssetId: r.thumbnail_asset_id,
+    return toAlbumResponseDto(r, {
+      owner,
       albumUsers,
       assetCount,
-      createdAt: r.created_at.toISOString(),
-      updatedAt: r.updated_at.toISOString(),
       hasSharedLink,
-      isActivityEnabled: r.is_activity_enabled,
       shared: hasSharedLink || r.members.length > 1,
-      order: r.sort_order,
-      ...(assetCount > 0 && r.start_date && r.end_date && r.last_modified
-        ? {
-            startDate: new Date(r.start_date).toISOString(),
-            endDate: new Date(r.end_date).toISOString(),
-            lastModifiedAssetTimestamp: new Date(r.last_modified).toISOString(),
-          }
-        : {}),
-      ownerId: r.owner_id,
-      owner,
-    };
+      dates:
+        r.start_date && r.end_date && r.last_modified
+          ? { start: new Date(r.start_date), end: new Date(r.end_date), lastModified: new Date(r.last_modified) }
+          : null,
+    });
   });
+}
+
+/**
+ * Albums as Immich's AlbumResponseDto without a viewer (every member listed, the owner first), for the albums of
+ * an owner's links that the owner is no longer a member of. Two queries for any number; an album without its
+ * owner's row is left out (the link is then shown without its album). Deleted albums never.
+ */
+export async function listAlbumDtosWithoutViewer(
+  db: Db,
+  albumIds: readonly string[],
+): Promise<Map<string, AlbumResponseDto>> {
+  const result = new Map<string, AlbumResponseDto>();
+  const ids = [...new Set(albumIds)];
+  if (ids.length === 0) return result;
+  const [albums, members] = await Promise.all([
+    db
+      .selectFrom('albums')
+      .selectAll('albums')
+      .select((eb) => [
+        eb
+          .selectFrom('album_assets')
+          .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+          .select((e) => e.fn.countAll<string>().as('n'))
+          .whereRef('album_assets.album_id', '=', 'albums.id')
+          .where(assetNotTrashed())
+          .as('asset_count'),
+      ])
+      .where('albums.id', 'in', ids)
+      .where('albums.deleted_at', 'is', null)
+      .execute(),
+    db
+      .selectFrom('album_users')
+      .innerJoin('users', 'users.id', 'album_users.user_id')
+      .selectAll('users')
+      .select(['album_users.album_id', 'album_users.role'])
+      .where('album_users.album_id', 'in', ids)
+      .orderBy('users.name')
+      .execute(),
+  ]);
+  const usersByAlbum = new Map<string, AlbumResponseDto['albumUsers']>();
+  for (const { album_id, role, ...user } of members) {
+    const list = usersByAlbum.get(album_id) ?? [];
+    if (list.length === 0) usersByAlbum.set(album_id, list);
+    list.push({ role, user: toUserDto(user) });
+  }
+  for (const a of albums) {
+    const users = usersByAlbum.get(a.id) ?? [];
+    // Immich: the first entry is always the owner.
+    users.sort((x, y) => Number(y.user.id === a.owner_id) - Number(x.user.id === a.owner_id));
+    const owner = users[0]?.user;
+    if (!owner || owner.id !== a.owner_id) continue; // no owner row: the link is shown without its album
+    result.set(
+      a.id,
+      toAlbumResponseDto(a, {
+        owner,
+        albumUsers: users,
+        assetCount: Number(a.asset_count ?? 0),
+        hasSharedLink: true,
+        shared: true,
+      }),
+    );
+  }
+  return result;
 }
 
 /** One album as its member sees it (with Immich's `contributorCounts`); 400 when not a member. */
@@ -240,6 +296,195 @@ export async function lockAlbum(trx: Db, albumId: string) {
     .executeTakeFirst();
   if (!album) throw noAccess();
   return album;
+}
+
+/** The album changed (members, assets, settings): its `updated_at`. */
+export async function touchAlbum(trx: Db, albumId: string): Promise<void> {
+  await trx.updateTable('albums').set({ updated_at: new Date() }).where('id', '=', albumId).execute();
+}
+
+/** A member's role in the album; undefined when the user is not a member. */
+export async function findMemberRole(trx: Db, albumId: string, userId: string): Promise<AlbumRole | undefined> {
+  const member = await trx
+    .selectFrom('album_users')
+    .select('role')
+    .where('album_id', '=', albumId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return member?.role;
+}
+
+/** Which of `userIds` are members of the album. */
+export async function membersAmong(trx: Db, albumId: string, userIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('album_users')
+    .select('user_id')
+    .where('album_id', '=', albumId)
+    .where('user_id', 'in', userIds)
+    .execute();
+  return rows.map((r) => r.user_id);
+}
+
+/** Which of `userIds` are users that exist (not deleted). */
+export async function liveUsersAmong(trx: Db, userIds: readonly string[]): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('users')
+    .select('id')
+    .where('id', 'in', userIds)
+    .where('deleted_at', 'is', null)
+    .execute();
+  return rows.map((u) => u.id);
+}
+
+/** Adds members (already members: skipped). */
+export async function insertMembers(
+  trx: Db,
+  albumId: string,
+  members: readonly { userId: string; role: AlbumRole }[],
+): Promise<void> {
+  await trx
+    .insertInto('album_users')
+    .values(members.map((m) => ({ album_id: albumId, user_id: m.userId, role: m.role })))
+    .onConflict((oc) => oc.columns(['album_id', 'user_id']).doNothing())
+    .execute();
+}
+
+export async function setMemberRole(trx: Db, albumId: string, userId: string, role: AlbumRole): Promise<void> {
+  await trx
+    .updateTable('album_users')
+    .set({ role })
+    .where('album_id', '=', albumId)
+    .where('user_id', '=', userId)
+    .execute();
+}
+
+export async function deleteMember(trx: Db, albumId: string, userId: string): Promise<void> {
+  await trx.deleteFrom('album_users').where('album_id', '=', albumId).where('user_id', '=', userId).execute();
+}
+
+/** Which of `assetIds` are in the album, with who added each. */
+export async function albumAssetsAmong(
+  trx: Db,
+  albumId: string,
+  assetIds: readonly string[],
+): Promise<Array<{ asset_id: string; added_by: string | null }>> {
+  if (assetIds.length === 0) return [];
+  return trx
+    .selectFrom('album_assets')
+    .select(['asset_id', 'added_by'])
+    .where('album_id', '=', albumId)
+    .where('asset_id', 'in', assetIds)
+    .execute();
+}
+
+export async function insertAlbumAssets(
+  trx: Db,
+  albumId: string,
+  assetIds: readonly string[],
+  addedBy: string,
+): Promise<void> {
+  await trx
+    .insertInto('album_assets')
+    .values(assetIds.map((assetId) => ({ album_id: albumId, asset_id: assetId, added_by: addedBy })))
+    .execute();
+}
+
+export async function deleteAlbumAssets(trx: Db, albumId: string, assetIds: readonly string[]): Promise<void> {
+  await trx.deleteFrom('album_assets').where('album_id', '=', albumId).where('asset_id', 'in', assetIds).execute();
+}
+
+/** The newest live asset of the album (the thumbnail when the chosen one goes); undefined when none. */
+export async function newestLiveAlbumAsset(trx: Db, albumId: string): Promise<string | undefined> {
+  const next = await trx
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .select('assets.id')
+    .where('album_assets.album_id', '=', albumId)
+    .where(assetNotTrashed())
+    .orderBy('assets.file_created_at', 'desc')
+    .orderBy('assets.id')
+    .limit(1)
+    .executeTakeFirst();
+  return next?.id;
+}
+
+/** The album changed its assets: `updated_at` and its thumbnail. */
+export async function touchAlbumThumbnail(trx: Db, albumId: string, thumbnailAssetId: string | null): Promise<void> {
+  await trx
+    .updateTable('albums')
+    .set({ updated_at: new Date(), thumbnail_asset_id: thumbnailAssetId })
+    .where('id', '=', albumId)
+    .execute();
+}
+
+/** One page of the album's live timeline assets (newest first) and their total. */
+export async function albumAssetPage(
+  db: Db,
+  albumId: string,
+  page: number,
+  size: number,
+): Promise<{ rows: AssetRow[]; total: number }> {
+  const base = db
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .where('album_assets.album_id', '=', albumId)
+    .where(assetNotTrashed())
+    // a Live Photo's motion shows through its still (`livePhotoVideoId`), as in Immich
+    .where('assets.visibility', '=', 'timeline');
+  const [rows, count] = await Promise.all([
+    base
+      .select(assetColumns)
+      .orderBy('assets.file_created_at', 'desc')
+      .orderBy('assets.id', 'desc')
+      .limit(size)
+      .offset((page - 1) * size)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.n) };
+}
+
+export async function insertAlbum(
+  trx: Db,
+  values: { ownerId: string; name: string; description: string; thumbnailAssetId: string | null },
+): Promise<string> {
+  const album = await trx
+    .insertInto('albums')
+    .values({
+      owner_id: values.ownerId,
+      name: values.name,
+      description: values.description,
+      thumbnail_asset_id: values.thumbnailAssetId,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return album.id;
+}
+
+/** Whether the asset is a live (not trashed) asset of the album. */
+export async function isLiveAlbumAsset(trx: Db, albumId: string, assetId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('album_assets')
+    .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+    .select('assets.id')
+    .where('album_assets.album_id', '=', albumId)
+    .where('album_assets.asset_id', '=', assetId)
+    .where(assetNotTrashed())
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function updateAlbumRow(trx: Db, albumId: string, set: Updateable<Database['albums']>): Promise<void> {
+  await trx
+    .updateTable('albums')
+    .set({ ...set, updated_at: new Date() })
+    .where('id', '=', albumId)
+    .execute();
+}
+
+/** Soft delete: the album disappears from every listing and route. */
+export async function softDeleteAlbum(trx: Db, albumId: string): Promise<void> {
+  await trx.updateTable('albums').set({ deleted_at: new Date() }).where('id', '=', albumId).execute();
 }
 
 export const isAssignableRole = (role: AlbumUserRole): role is Exclude<AlbumRole, 'owner'> => role !== 'owner';

@@ -1,10 +1,22 @@
 import type { AlbumResponseDto, CreateAlbumDto, NewEvent, UpdateAlbumDto } from '@immish/contracts';
 import { invalid } from '@immish/contracts';
 import { appendEvents, type Db } from '@immish/db';
-import { assetNotTrashed } from '../access.ts';
 import { shareableAssetIds } from './album-assets.ts';
 import { memberAddedEvents, resolveNewMembers } from './members.ts';
-import { type AlbumCaller, albumActor, albumSubject, getAlbumDto, lockAlbum, revokeAlbumLinks } from './queries.ts';
+import {
+  type AlbumCaller,
+  albumActor,
+  albumSubject,
+  getAlbumDto,
+  insertAlbum,
+  insertAlbumAssets,
+  insertMembers,
+  isLiveAlbumAsset,
+  lockAlbum,
+  revokeAlbumLinks,
+  softDeleteAlbum,
+  updateAlbumRow,
+} from './queries.ts';
 
 /**
  * Albums (docs/spec.md §4.3, Immich-compatible). Every change writes its docs/spec.md §6 event in the same transaction.
@@ -20,29 +32,16 @@ export async function createAlbum(db: Db, caller: AlbumCaller, dto: CreateAlbumD
   const albumId = await db.transaction().execute(async (trx) => {
     const members = await resolveNewMembers(trx, null, caller.userId, dto.albumUsers ?? []);
     const assetIds = await shareableAssetIds(trx, caller.userId, dto.assetIds ?? []);
-    const album = await trx
-      .insertInto('albums')
-      .values({
-        owner_id: caller.userId,
+    const album = {
+      id: await insertAlbum(trx, {
+        ownerId: caller.userId,
         name: dto.albumName,
         description: dto.description ?? '',
-        thumbnail_asset_id: assetIds[0] ?? null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('album_users')
-      .values([
-        { album_id: album.id, user_id: caller.userId, role: 'owner' as const },
-        ...members.map((m) => ({ album_id: album.id, user_id: m.userId, role: m.role })),
-      ])
-      .execute();
-    if (assetIds.length > 0) {
-      await trx
-        .insertInto('album_assets')
-        .values(assetIds.map((assetId) => ({ album_id: album.id, asset_id: assetId, added_by: caller.userId })))
-        .execute();
-    }
+        thumbnailAssetId: assetIds[0] ?? null,
+      }),
+    };
+    await insertMembers(trx, album.id, [{ userId: caller.userId, role: 'owner' }, ...members]);
+    if (assetIds.length > 0) await insertAlbumAssets(trx, album.id, assetIds, caller.userId);
     const events: NewEvent[] = [
       {
         type: 'album.created',
@@ -88,24 +87,13 @@ export async function updateAlbum(
     if (dto.isActivityEnabled !== undefined) set.is_activity_enabled = dto.isActivityEnabled;
     if (dto.order !== undefined) set.sort_order = dto.order;
     if (dto.albumThumbnailAssetId !== undefined) {
-      const inAlbum = await trx
-        .selectFrom('album_assets')
-        .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
-        .select('assets.id')
-        .where('album_assets.album_id', '=', albumId)
-        .where('album_assets.asset_id', '=', dto.albumThumbnailAssetId)
-        .where(assetNotTrashed())
-        .executeTakeFirst();
-      if (!inAlbum) throw invalid('albumThumbnailAssetId must be an asset of this album');
+      if (!(await isLiveAlbumAsset(trx, albumId, dto.albumThumbnailAssetId)))
+        throw invalid('albumThumbnailAssetId must be an asset of this album');
       set.thumbnail_asset_id = dto.albumThumbnailAssetId;
     }
     for (const key of Object.keys(dto) as (keyof UpdateAlbumDto)[]) if (dto[key] !== undefined) changed.push(key);
     if (changed.length === 0) return;
-    await trx
-      .updateTable('albums')
-      .set({ ...set, updated_at: new Date() })
-      .where('id', '=', albumId)
-      .execute();
+    await updateAlbumRow(trx, albumId, set);
     await appendEvents(trx, [
       { type: 'album.updated', ...albumActor(caller), subject: albumSubject(albumId), data: { albumId, changed } },
     ]);
@@ -121,7 +109,7 @@ export async function updateAlbum(
 export async function deleteAlbum(db: Db, caller: AlbumCaller, albumId: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await lockAlbum(trx, albumId);
-    await trx.updateTable('albums').set({ deleted_at: new Date() }).where('id', '=', albumId).execute();
+    await softDeleteAlbum(trx, albumId);
     const revoked = await revokeAlbumLinks(trx, caller, albumId, null);
     await appendEvents(trx, [
       { type: 'album.deleted', ...albumActor(caller), subject: albumSubject(albumId), data: { albumId } },

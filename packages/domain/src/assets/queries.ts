@@ -1,6 +1,7 @@
 import { noAccess } from '@immish/contracts';
-import type { AssetRow, Db } from '@immish/db';
+import type { AssetRow, Db, NewAsset } from '@immish/db';
 import { sql } from 'kysely';
+import { assetNotTrashed } from '../access.ts';
 
 /** Every column of `assets` (for `selectFrom('assets').select(assetColumns)` in joins). */
 export const assetColumns = [
@@ -86,4 +87,72 @@ export async function findAssetByChecksum(
     .orderBy('created_at')
     .limit(1)
     .executeTakeFirst();
+}
+
+/** A new asset row (an upload: `uploaded` until ingest), in the caller's transaction. */
+export async function insertAsset(trx: Db, values: NewAsset): Promise<void> {
+  await trx.insertInto('assets').values(values).execute();
+}
+
+/** The owner's assets with these checksums (one array parameter), the preferred one of each checksum first. */
+export async function findOwnedByChecksums(db: Db, ownerId: string, checksums: readonly Buffer[]) {
+  return db
+    .selectFrom('assets')
+    .select(['id', 'checksum', 'trashed_at'])
+    .where('owner_id', '=', ownerId)
+    .where(sql<boolean>`checksum = any(${checksums}::bytea[])`)
+    .orderBy(ORIGIN_PREFERENCE)
+    .orderBy('created_at')
+    .execute();
+}
+
+/** Moves the assets not in the trash yet to it; the ones moved, with their owners. */
+export async function markTrashed(trx: Db, ids: readonly string[]): Promise<Array<{ id: string; owner_id: string }>> {
+  return trx
+    .updateTable('assets')
+    .set({ trashed_at: new Date(), updated_at: new Date() })
+    .where('id', 'in', ids)
+    .where('trashed_at', 'is', null)
+    .returning(['id', 'owner_id'])
+    .execute();
+}
+
+/** Albums whose thumbnail is one of `assetIds` get their newest live asset instead (or none). */
+export async function replaceAlbumThumbnails(trx: Db, assetIds: readonly string[]): Promise<void> {
+  await trx
+    .updateTable('albums')
+    .set((eb) => ({
+      thumbnail_asset_id: eb
+        .selectFrom('album_assets')
+        .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+        .select('assets.id')
+        .whereRef('album_assets.album_id', '=', 'albums.id')
+        .where(assetNotTrashed())
+        .orderBy('assets.file_created_at', 'desc')
+        .orderBy('assets.id')
+        .limit(1),
+    }))
+    .where('thumbnail_asset_id', 'in', assetIds)
+    .execute();
+}
+
+/** Counts of the owner's assets (all, images, videos) in the trash or not, by favourite and visibility. */
+export async function countOwnedAssets(
+  db: Db,
+  ownerId: string,
+  filter: { trashed: boolean; isFavorite?: boolean; visibility: 'timeline' | 'hidden' },
+): Promise<{ total: number; images: number; videos: number }> {
+  let q = db
+    .selectFrom('assets')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('total'),
+      eb.fn.count<string>('id').filterWhere('type', '=', 'IMAGE').as('images'),
+      eb.fn.count<string>('id').filterWhere('type', '=', 'VIDEO').as('videos'),
+    ])
+    .where('owner_id', '=', ownerId);
+  q = filter.trashed ? q.where('trashed_at', 'is not', null) : q.where('trashed_at', 'is', null);
+  if (filter.isFavorite !== undefined) q = q.where('is_favorite', '=', filter.isFavorite);
+  q = q.where('visibility', '=', filter.visibility);
+  const row = await q.executeTakeFirstOrThrow();
+  return { images: Number(row.images), videos: Number(row.videos), total: Number(row.total) };
 }

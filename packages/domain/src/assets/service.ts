@@ -1,9 +1,7 @@
 import type { Actor, AssetBulkUploadCheckResult, AssetStatsQuery, AssetStatsResponseDto } from '@immish/contracts';
 import { invalid } from '@immish/contracts';
 import { appendEvents, type Db } from '@immish/db';
-import { sql } from 'kysely';
-import { assetNotTrashed } from '../access.ts';
-import { ORIGIN_PREFERENCE } from './queries.ts';
+import { countOwnedAssets, findOwnedByChecksums, markTrashed, replaceAlbumThumbnails } from './queries.ts';
 
 /**
  * Normalizes a client-sent duration to milliseconds: Immich ≥ 2 sends integer ms; older clients send
@@ -48,14 +46,7 @@ export async function bulkUploadCheck(
   // One array parameter (not thousands of IN-list parameters): cheap to parse and plan, one index probe each.
   for (let i = 0; i < unique.length; i += 10_000) {
     const chunk = unique.slice(i, i + 10_000);
-    const rows = await db
-      .selectFrom('assets')
-      .select(['id', 'checksum', 'trashed_at'])
-      .where('owner_id', '=', ownerId)
-      .where(sql<boolean>`checksum = any(${chunk}::bytea[])`)
-      .orderBy(ORIGIN_PREFERENCE)
-      .orderBy('created_at')
-      .execute();
+    const rows = await findOwnedByChecksums(db, ownerId, chunk);
     // the first row per checksum is the one findAssetByChecksum answers (the same asset either way)
     for (const r of rows) {
       const hex = r.checksum.toString('hex');
@@ -81,30 +72,10 @@ export async function bulkUploadCheck(
 export async function trashAssets(db: Db, actor: Actor, ids: readonly string[], correlationId?: string): Promise<void> {
   if (ids.length === 0) return;
   await db.transaction().execute(async (trx) => {
-    const trashed = await trx
-      .updateTable('assets')
-      .set({ trashed_at: new Date(), updated_at: new Date() })
-      .where('id', 'in', ids)
-      .where('trashed_at', 'is', null)
-      .returning(['id', 'owner_id'])
-      .execute();
+    const trashed = await markTrashed(trx, ids);
     if (trashed.length === 0) return;
     const trashedIds = trashed.map((a) => a.id);
-    await trx
-      .updateTable('albums')
-      .set((eb) => ({
-        thumbnail_asset_id: eb
-          .selectFrom('album_assets')
-          .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
-          .select('assets.id')
-          .whereRef('album_assets.album_id', '=', 'albums.id')
-          .where(assetNotTrashed())
-          .orderBy('assets.file_created_at', 'desc')
-          .orderBy('assets.id')
-          .limit(1),
-      }))
-      .where('thumbnail_asset_id', 'in', trashedIds)
-      .execute();
+    await replaceAlbumThumbnails(trx, trashedIds);
     const byOwner = new Map<string, string[]>();
     for (const a of trashed) byOwner.set(a.owner_id, [...(byOwner.get(a.owner_id) ?? []), a.id]);
     await appendEvents(
@@ -122,21 +93,13 @@ export async function trashAssets(db: Db, actor: Actor, ids: readonly string[], 
 
 /** Immich's `GET /api/assets/statistics`: counts of the caller's own assets (not trashed unless asked). */
 export async function assetStatistics(db: Db, ownerId: string, query: AssetStatsQuery): Promise<AssetStatsResponseDto> {
-  let q = db
-    .selectFrom('assets')
-    .select((eb) => [
-      eb.fn.countAll<string>().as('total'),
-      eb.fn.count<string>('id').filterWhere('type', '=', 'IMAGE').as('images'),
-      eb.fn.count<string>('id').filterWhere('type', '=', 'VIDEO').as('videos'),
-    ])
-    .where('owner_id', '=', ownerId);
-  q = query.isTrashed ? q.where('trashed_at', 'is not', null) : q.where('trashed_at', 'is', null);
-  if (query.isFavorite !== undefined) q = q.where('is_favorite', '=', query.isFavorite);
   // immish has no archive/locked; `hidden` is the motion part of a Live Photo (Immich counts it there, not on the
   // timeline). No visibility asked: the timeline, as Immich.
   const visibility = query.visibility ?? 'timeline';
   if (visibility !== 'timeline' && visibility !== 'hidden') return { images: 0, videos: 0, total: 0 };
-  q = q.where('visibility', '=', visibility);
-  const row = await q.executeTakeFirstOrThrow();
-  return { images: Number(row.images), videos: Number(row.videos), total: Number(row.total) };
+  return countOwnedAssets(db, ownerId, {
+    trashed: query.isTrashed === true,
+    ...(query.isFavorite !== undefined ? { isFavorite: query.isFavorite } : {}),
+    visibility,
+  });
 }

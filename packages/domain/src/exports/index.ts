@@ -2,7 +2,6 @@ export { exportPartToServe } from './download.ts';
 export { toExportDto } from './dto.ts';
 export { exportPartKey, exportStoragePrefix } from './keys.ts';
 export {
-  beginExportAttempt,
   completeExport,
   type ExpireExportsResult,
   type ExportSourceAsset,
@@ -14,8 +13,8 @@ export {
   recordExportProgress,
 } from './lifecycle.ts';
 export { type ExportLimits, exportClientKey } from './limits.ts';
+export { beginExportAttempt, countLinkExportDownload } from './queries.ts';
 export {
-  countLinkExportDownload,
   deleteExport,
   type ExportRequester,
   getExport,

@@ -7,9 +7,17 @@ import {
   type ExportSubstitutionRecord,
 } from '@immish/db';
 import { type BlobStore, UnsupportedByStoreError } from '@immish/storage';
-import { sql } from 'kysely';
 import { someHiddenByTrash } from '../access.ts';
 import { exportStoragePrefix } from './keys.ts';
+import {
+  dueExportIds,
+  linkShowsMetadata,
+  markExportExpired,
+  markExportFailed,
+  markExportReady,
+  selectExportSourceRows,
+  updateRunningExport,
+} from './queries.ts';
 
 /**
  * The worker side of an export's life (docs/spec.md §7): queued → running → ready | failed, ready → expired.
@@ -34,26 +42,6 @@ export interface ExportSourceAsset {
 }
 
 /**
- * Starts an attempt: `queued`/`running` → `running`, attempts + 1, progress reset. Returns the row,
- * or undefined when there is nothing to do (deleted, or already ready/failed/expired: a redelivery).
- */
-export async function beginExportAttempt(db: Db, exportId: string): Promise<ExportRow | undefined> {
-  return db
-    .updateTable('exports')
-    .set((eb) => ({
-      status: 'running',
-      attempts: eb('attempts', '+', 1),
-      bytes_done: 0,
-      error: null,
-      updated_at: new Date(),
-    }))
-    .where('id', '=', exportId)
-    .where('status', 'in', ['queued', 'running'])
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/**
  * Whether trash now hides one of the export's frozen assets from the export's requester (the access module's
  * rule: only an asset's owner still sees it once trashed; a link's export is for its recipients). Such an
  * export is void: the worker refuses to build it and a ready archive is no longer served (it may hold the
@@ -71,11 +59,7 @@ export async function exportHiddenByTrash(db: Db, row: ExportRow): Promise<boole
  */
 export async function loadExportAssets(db: Db, row: ExportRow): Promise<ExportSourceAsset[]> {
   if (row.asset_ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('assets')
-    .select(['id', 'original_file_name', 'original_key', 'mime_type', 'preview_key', 'size', 'file_modified_at'])
-    .where(sql<boolean>`id = any(${row.asset_ids}::uuid[])`)
-    .execute();
+  const rows = await selectExportSourceRows(db, row.asset_ids);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const out: ExportSourceAsset[] = [];
   for (const id of row.asset_ids) {
@@ -103,13 +87,9 @@ export async function loadExportAssets(db: Db, row: ExportRow): Promise<ExportSo
 export async function exportMustHideMetadata(db: Db, row: ExportRow): Promise<boolean> {
   if (row.hides_metadata || row.options.anonymizeNames === true) return true;
   if (row.shared_link_id === null) return false;
-  const link = await db
-    .selectFrom('shared_links')
-    .select('show_metadata')
-    .where('id', '=', row.shared_link_id)
-    .executeTakeFirst();
+  const shows = await linkShowsMetadata(db, row.shared_link_id);
   // No link: it was deleted and the export with it (cascade); build nothing revealing meanwhile.
-  return link ? !link.show_metadata : true;
+  return shows === undefined ? true : !shows;
 }
 
 /**
@@ -123,16 +103,14 @@ export async function recordExportProgress(
   opts: { emitEvent: boolean; correlationId?: string },
 ): Promise<boolean> {
   const update = (trx: Db) =>
-    trx
-      .updateTable('exports')
-      .set({ bytes_done: progress.bytesDone, bytes_total: progress.bytesTotal, updated_at: new Date() })
-      .where('id', '=', exportId)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-  if (!opts.emitEvent) return Number((await update(db)).numUpdatedRows) > 0;
+    updateRunningExport(trx, exportId, {
+      bytes_done: progress.bytesDone,
+      bytes_total: progress.bytesTotal,
+      updated_at: new Date(),
+    });
+  if (!opts.emitEvent) return update(db);
   return db.transaction().execute(async (trx) => {
-    const res = await update(trx);
-    if (Number(res.numUpdatedRows) === 0) return false;
+    if (!(await update(trx))) return false;
     await appendEvents(trx, [
       {
         type: 'export.progress',
@@ -168,25 +146,18 @@ export async function completeExport(
 ): Promise<ExportRow | undefined> {
   const now = done.now ?? new Date();
   return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable('exports')
-      .set({
-        status: 'ready',
-        parts: JSON.stringify(done.parts),
-        hides_metadata: done.hidesMetadata === true,
-        client_key: null, // no longer pending: the per-client cap forgets the client
-        substitutions: JSON.stringify(done.substitutions ?? []),
-        bytes_done: done.bytesTotal,
-        bytes_total: done.bytesTotal,
-        expires_at: new Date(now.getTime() + done.ttlHours * 3600_000),
-        completed_at: now,
-        updated_at: now,
-        error: null,
-      })
-      .where('id', '=', exportId)
-      .where('status', '=', 'running')
-      .returningAll()
-      .executeTakeFirst();
+    const row = await markExportReady(trx, exportId, {
+      parts: JSON.stringify(done.parts),
+      hides_metadata: done.hidesMetadata === true,
+      client_key: null, // no longer pending: the per-client cap forgets the client
+      substitutions: JSON.stringify(done.substitutions ?? []),
+      bytes_done: done.bytesTotal,
+      bytes_total: done.bytesTotal,
+      expires_at: new Date(now.getTime() + done.ttlHours * 3600_000),
+      completed_at: now,
+      updated_at: now,
+      error: null,
+    });
     if (!row) return undefined;
     await appendEvents(trx, [
       {
@@ -210,13 +181,7 @@ export async function failExport(
 ): Promise<boolean> {
   const message = error.slice(0, 2000) || 'Export failed';
   return db.transaction().execute(async (trx) => {
-    const res = await trx
-      .updateTable('exports')
-      .set({ status: 'failed', error: message, client_key: null, updated_at: new Date() })
-      .where('id', '=', exportId)
-      .where('status', 'in', ['queued', 'running'])
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) return false;
+    if (!(await markExportFailed(trx, exportId, message))) return false;
     await appendEvents(trx, [
       {
         type: 'export.failed',
@@ -252,24 +217,11 @@ export async function expireExports(
   const batchSize = opts.batchSize ?? 200;
   let expired = 0;
   for (;;) {
-    const due = await db
-      .selectFrom('exports')
-      .select('id')
-      .where('status', '=', 'ready')
-      .where('expires_at', '<=', now)
-      .orderBy('expires_at')
-      .limit(batchSize)
-      .execute();
+    const due = await dueExportIds(db, now, batchSize);
     if (due.length === 0) break;
-    for (const { id } of due) {
+    for (const id of due) {
       await storage.deletePrefix(exportStoragePrefix(id));
-      const res = await db
-        .updateTable('exports')
-        .set({ status: 'expired', parts: '[]', updated_at: new Date() })
-        .where('id', '=', id)
-        .where('status', '=', 'ready')
-        .executeTakeFirst();
-      expired += Number(res.numUpdatedRows);
+      if (await markExportExpired(db, id)) expired++;
     }
     if (due.length < batchSize) break;
   }

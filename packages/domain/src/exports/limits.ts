@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { rateLimited } from '@immish/contracts';
 import type { Db } from '@immish/db';
-import { sql } from 'kysely';
+import { advisoryLock, clientPendingExports, linkExportCounts } from './queries.ts';
 
 /**
  * Caps on the exports recipients can make (docs/spec.md §14 "limits are atomic"), so that nobody holding a link
@@ -74,7 +74,7 @@ const CLIENT_LOCK_CLASS = 0x1e_0002;
 
 /** Serializes every export request of this link until the transaction ends (also makes reuse race-free). */
 export async function lockLinkExports(trx: Db, sharedLinkId: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${LINK_LOCK_CLASS}, hashtext(${sharedLinkId}))`.execute(trx);
+  await advisoryLock(trx, LINK_LOCK_CLASS, sharedLinkId);
 }
 
 /**
@@ -83,32 +83,15 @@ export async function lockLinkExports(trx: Db, sharedLinkId: string): Promise<vo
  * transaction rolls back.
  */
 export async function enforceExportLimits(trx: Db, sharedLinkId: string, limits: ExportLimits): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${CLIENT_LOCK_CLASS}, hashtext(${limits.clientKey}))`.execute(trx);
-  const link = await trx
-    .selectFrom('exports')
-    .select([
-      sql<string>`count(*) FILTER (WHERE status IN ('queued', 'running'))`.as('pending'),
-      sql<string>`count(*)`.as('kept'),
-      sql<string | null>`ceil(extract(epoch FROM min(expires_at) FILTER (WHERE status = 'ready') - now()))`.as(
-        'secondsToFirstExpiry',
-      ),
-    ])
-    .where('shared_link_id', '=', sharedLinkId)
-    .where((eb) =>
-      eb.or([
-        eb('status', 'in', ['queued', 'running']),
-        eb.and([eb('status', '=', 'ready'), eb('expires_at', '>', sql<Date>`now()`)]),
-      ]),
-    )
-    .executeTakeFirstOrThrow();
-  const pending = Number(link.pending);
+  await advisoryLock(trx, CLIENT_LOCK_CLASS, limits.clientKey);
+  const link = await linkExportCounts(trx, sharedLinkId);
+  const { pending, kept } = link;
   if (pending >= limits.maxPendingPerLink) {
     throw rateLimited(
       `${pending} downloads are being prepared through this link already (at most ${limits.maxPendingPerLink} at once); try again in ${PENDING_EXPORT_RETRY_AFTER_SECONDS} seconds`,
       PENDING_EXPORT_RETRY_AFTER_SECONDS,
     );
   }
-  const kept = Number(link.kept);
   if (kept >= limits.maxKeptPerLink) {
     const untilExpiry = Math.max(1, Number(link.secondsToFirstExpiry ?? PENDING_EXPORT_RETRY_AFTER_SECONDS));
     // Whichever frees a place first: a download being prepared finishing does not (it stays kept), an
@@ -119,13 +102,7 @@ export async function enforceExportLimits(trx: Db, sharedLinkId: string, limits:
       seconds,
     );
   }
-  const client = await trx
-    .selectFrom('exports')
-    .select(sql<string>`count(*)`.as('pending'))
-    .where('client_key', '=', limits.clientKey)
-    .where('status', 'in', ['queued', 'running'])
-    .executeTakeFirstOrThrow();
-  const clientPending = Number(client.pending);
+  const clientPending = await clientPendingExports(trx, limits.clientKey);
   if (clientPending >= limits.maxPendingPerClient) {
     throw rateLimited(
       `${clientPending} of your downloads are being prepared already (at most ${limits.maxPendingPerClient} at once); try again in ${PENDING_EXPORT_RETRY_AFTER_SECONDS} seconds, once one is ready`,

@@ -3,11 +3,19 @@ import type { Actor } from '@immish/contracts';
 import { invalid, isUuid, noAccess } from '@immish/contracts';
 import { appendEvents, type Db, type ExportOptionsRecord, type ExportRow } from '@immish/db';
 import type { BlobStore } from '@immish/storage';
-import { sql } from 'kysely';
-import { assetNotTrashed } from '../access.ts';
 import { exportStoragePrefix } from './keys.ts';
 import { exportHiddenByTrash } from './lifecycle.ts';
 import { type ExportLimits, enforceExportLimits, lockLinkExports } from './limits.ts';
+import {
+  deleteExportRow,
+  findLiveAlbumName,
+  findReadyAssetSizes,
+  findReusableExport,
+  findScopedExport,
+  insertExport,
+  lockContentRequests,
+  selectExportableAssets,
+} from './queries.ts';
 
 /**
  * Exports (docs/spec.md §4.5, §5.3, §7), the request side shared by the owner API (links-api) and the
@@ -103,13 +111,7 @@ async function withLivePhotoMotion(
 ): Promise<Array<{ id: string; size: string }>> {
   const motionIds = selected.flatMap((a) => (a.live_photo_video_id ? [a.live_photo_video_id] : []));
   if (motionIds.length === 0) return selected;
-  const motions = await db
-    .selectFrom('assets')
-    .select(['assets.id', 'assets.size'])
-    .where('assets.id', 'in', motionIds)
-    .where('assets.status', '=', 'ready')
-    .where(assetNotTrashed())
-    .execute();
+  const motions = await findReadyAssetSizes(db, motionIds);
   const byId = new Map(motions.map((m) => [m.id, m]));
   const seen = new Set(selected.map((a) => a.id));
   const out: Array<{ id: string; size: string }> = [];
@@ -143,37 +145,14 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
 
   let albumName: string | null = null;
   if (albumId !== null) {
-    const album = await db
-      .selectFrom('albums')
-      .select('name')
-      .where('id', '=', albumId)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!album) throw noAccess();
-    albumName = album.name;
+    const name = await findLiveAlbumName(db, albumId);
+    if (name === undefined) throw noAccess();
+    albumName = name;
   }
 
-  let query = db
-    .selectFrom('assets')
-    .select(['assets.id', 'assets.size', 'assets.live_photo_video_id'])
-    .where('assets.status', '=', 'ready')
-    .where(assetNotTrashed());
-  if (albumId !== null) {
-    query = query.where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('album_assets')
-          .select(sql`1`.as('one'))
-          .whereRef('album_assets.asset_id', '=', 'assets.id')
-          .where('album_assets.album_id', '=', albumId),
-      ),
-    );
-  }
-  if (wanted !== null) {
-    if (wanted.length === 0) throw invalid('Nothing to export: the selection is empty');
-    query = query.where(sql<boolean>`assets.id = any(${wanted}::uuid[])`);
-  }
+  if (wanted !== null && wanted.length === 0) throw invalid('Nothing to export: the selection is empty');
   // One stable order for identical content: the archive reads like the timeline.
-  const selected = await query.orderBy('assets.file_created_at', 'asc').orderBy('assets.id', 'asc').execute();
+  const selected = await selectExportableAssets(db, { albumId, assetIds: wanted });
   const assets = await withLivePhotoMotion(db, selected);
   if (assets.length === 0) {
     throw invalid('Nothing to export: none of the selected assets is ready for download (processed and not trashed)');
@@ -194,48 +173,30 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
     // Two identical requests at once: the second waits here and then finds the first's row. Through a
     // link every request of the link waits (the caps count the link's exports: limits.ts).
     if (sharedLinkId !== null) await lockLinkExports(trx, sharedLinkId);
-    else {
-      const scope = `${userId ?? ''}||${contentHash}`;
-      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${scope}, 0))`.execute(trx);
-    }
-    let existing = trx
-      .selectFrom('exports')
-      .selectAll()
-      .where('content_hash', '=', contentHash)
-      // The stripping mode is part of the identity (it is in the hash too): a stripped archive is never
-      // handed to a requester that shows metadata, nor one with metadata to a link that hides it.
-      .where('hides_metadata', '=', hideMetadata)
-      .where((eb) =>
-        eb.or([
-          eb('status', 'in', ['queued', 'running']),
-          eb.and([eb('status', '=', 'ready'), eb('expires_at', '>', sql<Date>`now()`)]),
-        ]),
-      );
-    existing =
-      userId !== null
-        ? existing.where('requested_by_user_id', '=', userId).where('shared_link_id', 'is', null)
-        : existing.where('shared_link_id', '=', sharedLinkId);
-    const reusable = await existing.orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    else await lockContentRequests(trx, `${userId ?? ''}||${contentHash}`);
+    // The stripping mode is part of the identity (it is in the hash too): a stripped archive is never
+    // handed to a requester that shows metadata, nor one with metadata to a link that hides it.
+    const reusable = await findReusableExport(trx, {
+      contentHash,
+      hidesMetadata: hideMetadata,
+      scope: userId !== null ? { userId } : { sharedLinkId: sharedLinkId! },
+    });
     if (reusable) return { export: reusable, reused: true };
     if (sharedLinkId !== null && input.limits) await enforceExportLimits(trx, sharedLinkId, input.limits);
 
-    const row = await trx
-      .insertInto('exports')
-      .values({
-        requested_by_user_id: userId,
-        shared_link_id: sharedLinkId,
-        album_id: albumId,
-        asset_ids: assetIds,
-        options: JSON.stringify(options),
-        content_hash: contentHash,
-        hides_metadata: hideMetadata,
-        client_key: sharedLinkId !== null && input.limits ? input.limits.clientKey : null,
-        // The album name as it was when asked (the worker turns it into a safe file name); '' = none.
-        archive_name: albumName ?? '',
-        bytes_total: bytesTotal,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertExport(trx, {
+      requested_by_user_id: userId,
+      shared_link_id: sharedLinkId,
+      album_id: albumId,
+      asset_ids: assetIds,
+      options: JSON.stringify(options),
+      content_hash: contentHash,
+      hides_metadata: hideMetadata,
+      client_key: sharedLinkId !== null && input.limits ? input.limits.clientKey : null,
+      // The album name as it was when asked (the worker turns it into a safe file name); '' = none.
+      archive_name: albumName ?? '',
+      bytes_total: bytesTotal,
+    });
     await appendEvents(trx, [
       {
         type: 'export.requested',
@@ -258,12 +219,8 @@ export async function requestExport(db: Db, input: RequestExportInput): Promise<
  */
 export async function getExport(db: Db, requester: ExportRequester, id: string): Promise<ExportRow> {
   if (!isUuid(id)) throw noAccess();
-  let query = db.selectFrom('exports').selectAll().where('id', '=', id);
-  query =
-    'userId' in requester
-      ? query.where('requested_by_user_id', '=', requester.userId).where('shared_link_id', 'is', null)
-      : query.where('shared_link_id', '=', requester.sharedLinkId);
-  const row = await query.executeTakeFirst();
+  const scope = 'userId' in requester ? { userId: requester.userId } : { sharedLinkId: requester.sharedLinkId };
+  const row = await findScopedExport(db, scope, id);
   if (!row) throw noAccess();
   if (requesterHidesMetadata(requester) && !row.hides_metadata && row.status === 'ready') {
     return { ...row, status: 'expired', parts: [] };
@@ -285,18 +242,6 @@ export function effectiveExportStatus(row: ExportRow, now: Date = new Date()): E
  */
 export async function deleteExport(db: Db, storage: BlobStore, requester: ExportRequester, id: string): Promise<void> {
   const row = await getExport(db, requester, id);
-  await db.deleteFrom('exports').where('id', '=', row.id).execute();
+  await deleteExportRow(db, row.id);
   await storage.deletePrefix(exportStoragePrefix(row.id));
-}
-
-/**
- * docs/spec.md §5.3 counters: one completed download of a link's export. The gateway calls it when a part
- * response delivered its last byte (see `serveExportPart`'s `deliversLastByte`).
- */
-export async function countLinkExportDownload(db: Db, sharedLinkId: string): Promise<void> {
-  await db
-    .updateTable('shared_links')
-    .set({ download_count: sql`download_count + 1`, last_accessed_at: new Date() })
-    .where('id', '=', sharedLinkId)
-    .execute();
 }

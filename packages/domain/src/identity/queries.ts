@@ -1,4 +1,5 @@
-import type { UserRow } from '@immish/db';
+import type { ApiKeyRow, Database, Db, UserRow } from '@immish/db';
+import type { Insertable } from 'kysely';
 
 /**
  * A credential (API key or session) and its user in one round trip: the user's columns are selected next to the
@@ -47,4 +48,54 @@ export function splitUser<R extends Prefixed>(row: R): { user: UserRow; rest: Om
     },
     rest,
   };
+}
+
+/** An API key by the hash of its secret, with its user's columns (`USER_COLUMNS`) in the same row. */
+export async function findApiKeyWithUser(db: Db, keyHash: string) {
+  return db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .selectAll('api_keys')
+    .select(USER_COLUMNS)
+    .where('api_keys.key_hash', '=', keyHash)
+    .executeTakeFirst();
+}
+
+export async function touchApiKey(db: Db, apiKeyId: string): Promise<void> {
+  await db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', apiKeyId).execute();
+}
+
+/** The user with this e-mail address (case-insensitive), deleted or not. */
+export async function findUserByEmailAnyState(db: Db, email: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
+}
+
+export async function insertUser(db: Db, values: Insertable<Database['users']>): Promise<UserRow> {
+  return db.insertInto('users').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Whether the user exists and is not deleted. */
+export async function isLiveUser(db: Db, userId: string): Promise<boolean> {
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return user !== undefined;
+}
+
+export async function insertApiKey(
+  db: Db,
+  values: { userId: string; name: string; keyHash: string; permissions: string[] },
+): Promise<ApiKeyRow> {
+  return db
+    .insertInto('api_keys')
+    .values({ user_id: values.userId, name: values.name, key_hash: values.keyHash, permissions: values.permissions })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

@@ -4,7 +4,15 @@ import { conflict, forbidden, invalid, noAccess, unauthenticated } from '@immish
 import type { ApiKeyRow, Db, SessionRow, UserRow } from '@immish/db';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import { toApiKeyDto } from './dto.ts';
-import { splitUser, USER_COLUMNS } from './queries.ts';
+import {
+  findApiKeyWithUser,
+  findUserByEmailAnyState,
+  insertApiKey,
+  insertUser,
+  isLiveUser,
+  splitUser,
+  touchApiKey,
+} from './queries.ts';
 
 /**
  * API keys: 32 random bytes (base64url) shown once; stored as SHA-256. A key has 256 bits of entropy, so a
@@ -73,17 +81,11 @@ export function assertCanGrant(granter: readonly string[] | null, requested: rea
 export async function authenticateApiKey(db: Db, secret: string | null): Promise<AuthUser> {
   if (!secret) throw unauthenticated('Authentication required');
   if (secret.length > 512) throw unauthenticated('Invalid API key');
-  const row = await db
-    .selectFrom('api_keys')
-    .innerJoin('users', 'users.id', 'api_keys.user_id')
-    .selectAll('api_keys')
-    .select(USER_COLUMNS)
-    .where('api_keys.key_hash', '=', hashApiKey(secret))
-    .executeTakeFirst();
+  const row = await findApiKeyWithUser(db, hashApiKey(secret));
   if (!row || row.u_deleted_at) throw unauthenticated('Invalid API key');
   const { user, rest: apiKey } = splitUser(row);
   if (!apiKey.last_used_at || Date.now() - apiKey.last_used_at.getTime() > 60_000) {
-    await db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', apiKey.id).execute();
+    await touchApiKey(db, apiKey.id);
   }
   return {
     apiKey,
@@ -132,24 +134,15 @@ export async function createUser(
   input: { email: string; name: string; password: string; isAdmin?: boolean; quotaSizeInBytes?: number | null },
 ): Promise<UserRow> {
   const email = input.email.trim();
-  const taken = await db
-    .selectFrom('users')
-    .select('id')
-    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
-    .executeTakeFirst();
-  if (taken) throw conflict('User exists');
+  if (await findUserByEmailAnyState(db, email)) throw conflict('User exists');
   try {
-    return await db
-      .insertInto('users')
-      .values({
-        email,
-        name: input.name,
-        password_hash: await hashPassword(input.password),
-        is_admin: input.isAdmin ?? false,
-        quota_bytes: input.quotaSizeInBytes ?? null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return await insertUser(db, {
+      email,
+      name: input.name,
+      password_hash: await hashPassword(input.password),
+      is_admin: input.isAdmin ?? false,
+      quota_bytes: input.quotaSizeInBytes ?? null,
+    });
   } catch (err) {
     if ((err as { code?: string }).code === '23505') throw conflict('User exists');
     throw err;
@@ -168,20 +161,10 @@ export async function createApiKey(
   grantedBy: readonly string[] | null = null,
 ): Promise<ApiKeyCreateResponseDto> {
   assertCanGrant(grantedBy, permissions);
-  const user = await db
-    .selectFrom('users')
-    .select('id')
-    .where('id', '=', userId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  if (!user) throw noAccess('User not found');
+  if (!(await isLiveUser(db, userId))) throw noAccess('User not found');
   if (permissions.length === 0) throw invalid('permissions must not be empty');
   const secret = newApiKeySecret();
-  const row = await db
-    .insertInto('api_keys')
-    .values({ user_id: userId, name: name || 'API Key', key_hash: hashApiKey(secret), permissions })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const row = await insertApiKey(db, { userId, name: name || 'API Key', keyHash: hashApiKey(secret), permissions });
   return { secret, apiKey: toApiKeyDto(row) };
 }
 
@@ -191,11 +174,7 @@ export async function ensureAdmin(
   email: string,
   name = 'Admin',
 ): Promise<{ user: UserRow; secret: string; created: boolean }> {
-  let user = await db
-    .selectFrom('users')
-    .selectAll()
-    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
-    .executeTakeFirst();
+  let user = await findUserByEmailAnyState(db, email);
   let created = false;
   if (!user) {
     const { randomBytes } = await import('node:crypto');

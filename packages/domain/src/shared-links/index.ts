@@ -1,18 +1,19 @@
 export { toSharedLinkResponseDto } from './dto.ts';
 export { addSharedLinkAssets, removeSharedLinkAssets } from './link-assets.ts';
 export { type LinkPolicy, linkPolicyFromConfig, permissiveLinkPolicy } from './policy.ts';
-export { findLinksWithAssets, type LinkWithAssets } from './queries.ts';
 export {
   countLinkAssets,
+  findLinksWithAssets,
   type LinkAssetPosition,
+  type LinkWithAssets,
   linkAssetIdsAmong,
   linkAssetPosition,
   listLinkAssets,
-  requireLinkAsset,
-  requireLinkVideo,
   type ShowingLink,
   shownAssetIdByChecksum,
-} from './recipient.ts';
+  slugTaken,
+} from './queries.ts';
+export { requireLinkAsset, requireLinkVideo } from './recipient.ts';
 export { linkExpired, looksLikeLinkKey, normalizeSlug, SLUG_RULE, slugProblem, verifyLinkPassword } from './rules.ts';
 export {
   createSharedLink,
@@ -20,7 +21,6 @@ export {
   getSharedLink,
   type LinkContext,
   listSharedLinks,
-  slugTaken,
   updateSharedLink,
 } from './service.ts';
 export { createSharedLinkStore, type SharedLinkStore } from './store.ts';

@@ -1,40 +1,51 @@
 import type { AssetIdsResponseDto } from '@immish/contracts';
 import { invalid } from '@immish/contracts';
-import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
+import { appendEvents, type Db } from '@immish/db';
 import { checkAccess } from '../access.ts';
+import { deleteLinkAssets, insertLinkAssets, linkAssetsAmong, lockLink, touchLink } from './queries.ts';
 import { event, type LinkContext, requireOwnLink, uniqueIds } from './service.ts';
 
-async function requireIndividualLink(db: Db, userId: string, linkId: string): Promise<SharedLinkRow> {
-  const link = await requireOwnLink(db, userId, linkId);
-  if (link.type !== 'INDIVIDUAL') {
-    throw invalid('Invalid shared link type: assets can be added to or removed from INDIVIDUAL links only');
-  }
-  return link;
-}
-
-/** PUT /shared-links/:id/assets — per id: success, or `duplicate` (already on the link) / `no_permission`. */
-export async function addSharedLinkAssets(
+type LinkAssetsChange = (
   db: Db,
   ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
   linkId: string,
   assetIds: readonly string[],
+) => Promise<AssetIdsResponseDto[]>;
+
+/**
+ * The frame of both changes: the caller's own INDIVIDUAL link (else 404 / 400), then `change` in one transaction
+ * with the link row locked, so concurrent changes to one link decide on current data. When `change` reports
+ * assets changed, the link is marked changed and `eventType` is appended in the same transaction. No ids: nothing
+ * to do.
+ */
+async function changeLinkAssets(
+  [db, ctx, linkId, assetIds]: Parameters<LinkAssetsChange>,
+  eventType: 'shared-link.assets-added' | 'shared-link.assets-removed',
+  change: (trx: Db) => Promise<{ results: AssetIdsResponseDto[]; changed: string[] }>,
 ): Promise<AssetIdsResponseDto[]> {
-  await requireIndividualLink(db, ctx.userId, linkId);
+  const link = await requireOwnLink(db, ctx.userId, linkId);
+  if (link.type !== 'INDIVIDUAL') {
+    throw invalid('Invalid shared link type: assets can be added to or removed from INDIVIDUAL links only');
+  }
   if (assetIds.length === 0) return [];
   return db.transaction().execute(async (trx) => {
-    // Lock the link row: concurrent adds to one link serialize, so "duplicate" is decided on current data.
-    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
+    await lockLink(trx, linkId);
+    const { results, changed } = await change(trx);
+    if (changed.length > 0) {
+      await touchLink(trx, linkId);
+      await appendEvents(trx, [event(ctx, eventType, linkId, { linkId, assetIds: changed })]);
+    }
+    return results;
+  });
+}
+
+/** PUT /shared-links/:id/assets — per id: success, or `duplicate` (already on the link) / `no_permission`. */
+export const addSharedLinkAssets: LinkAssetsChange = (...args) => {
+  const [, ctx, linkId, assetIds] = args;
+  return changeLinkAssets(args, 'shared-link.assets-added', async (trx) => {
+    // the link row is locked: "duplicate" is decided on current data
     const ids = uniqueIds(assetIds);
-    const present = new Set(
-      (
-        await trx
-          .selectFrom('shared_link_assets')
-          .select('asset_id')
-          .where('link_id', '=', linkId)
-          .where('asset_id', 'in', ids)
-          .execute()
-      ).map((r) => r.asset_id),
-    );
+    const present = new Set(await linkAssetsAmong(trx, linkId, ids));
     const allowed = await checkAccess(
       trx,
       ctx.userId,
@@ -53,39 +64,16 @@ export async function addSharedLinkAssets(
         added.push(id);
       }
     }
-    if (added.length > 0) {
-      await trx
-        .insertInto('shared_link_assets')
-        .values(added.map((asset_id) => ({ link_id: linkId, asset_id })))
-        .execute();
-      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
-      await appendEvents(trx, [event(ctx, 'shared-link.assets-added', linkId, { linkId, assetIds: added })]);
-    }
-    return results;
+    if (added.length > 0) await insertLinkAssets(trx, linkId, added);
+    return { results, changed: added };
   });
-}
+};
 
 /** DELETE /shared-links/:id/assets — per id: success, or `not_found` (not on the link). */
-export async function removeSharedLinkAssets(
-  db: Db,
-  ctx: Pick<LinkContext, 'userId' | 'correlationId'>,
-  linkId: string,
-  assetIds: readonly string[],
-): Promise<AssetIdsResponseDto[]> {
-  await requireIndividualLink(db, ctx.userId, linkId);
-  if (assetIds.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    await trx.selectFrom('shared_links').select('id').where('id', '=', linkId).forUpdate().executeTakeFirst();
-    const removed = new Set(
-      (
-        await trx
-          .deleteFrom('shared_link_assets')
-          .where('link_id', '=', linkId)
-          .where('asset_id', 'in', uniqueIds(assetIds))
-          .returning('asset_id')
-          .execute()
-      ).map((r) => r.asset_id),
-    );
+export const removeSharedLinkAssets: LinkAssetsChange = (...args) => {
+  const [, , linkId, assetIds] = args;
+  return changeLinkAssets(args, 'shared-link.assets-removed', async (trx) => {
+    const removed = new Set(await deleteLinkAssets(trx, linkId, uniqueIds(assetIds)));
     const results: AssetIdsResponseDto[] = [];
     const reported = new Set<string>();
     for (const assetId of assetIds) {
@@ -95,10 +83,6 @@ export async function removeSharedLinkAssets(
         reported.add(id);
       } else results.push({ assetId, success: false, error: 'not_found' });
     }
-    if (removed.size > 0) {
-      await trx.updateTable('shared_links').set({ updated_at: new Date() }).where('id', '=', linkId).execute();
-      await appendEvents(trx, [event(ctx, 'shared-link.assets-removed', linkId, { linkId, assetIds: [...removed] })]);
-    }
-    return results;
+    return { results, changed: [...removed] };
   });
-}
+};

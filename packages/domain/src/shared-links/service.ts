@@ -3,9 +3,17 @@ import type { NewEvent, SharedLinkCreateDto, SharedLinkEditDto, SharedLinkRespon
 import { conflict, invalid, isUuid, noAccess } from '@immish/contracts';
 import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
 import { checkAccess } from '../access.ts';
-import { loadLinkAssetRows, toSharedLinkResponseDtos } from './dto.ts';
+import { toSharedLinkResponseDtos } from './dto.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './policy.ts';
-import { findLinksWithAssets, type LinkWithAssets } from './queries.ts';
+import {
+  deleteOwnLink,
+  findLinksWithAssets,
+  findOwnLink,
+  type LinkWithAssets,
+  loadLinkAssetRows,
+  slugTaken,
+  updateOwnLink,
+} from './queries.ts';
 import { assertValidSlug, hashLinkPassword, newLinkKey, verifyLinkPassword } from './rules.ts';
 import { createSharedLinkStore, type SharedLinkStore } from './store.ts';
 
@@ -56,15 +64,6 @@ export const uniqueIds = (ids: readonly string[]): string[] => [...new Set(ids.m
 
 /** "" and null both mean "none". */
 const blankToNull = (v: string | null | undefined): string | null | undefined => (v === '' ? null : v);
-
-export async function slugTaken(db: Db, slug: string, exceptLinkId?: string): Promise<boolean> {
-  let q = db
-    .selectFrom('shared_links')
-    .select('id')
-    .where((eb) => eb(eb.fn('lower', ['slug']), '=', slug.toLowerCase()));
-  if (exceptLinkId) q = q.where('id', '!=', exceptLinkId);
-  return (await q.executeTakeFirst()) !== undefined;
-}
 
 const slugConflict = (slug: string) =>
   conflict(`Slug "${slug}" is already in use (slugs are unique regardless of case); choose another`);
@@ -198,12 +197,7 @@ export async function listSharedLinks(
 
 /** The caller's own link, else 400 "Not found or no access" (another user's link looks like a missing one). */
 export async function requireOwnLink(db: Db, userId: string, linkId: string): Promise<SharedLinkRow> {
-  const row = await db
-    .selectFrom('shared_links')
-    .selectAll()
-    .where('id', '=', linkId)
-    .where('owner_id', '=', userId)
-    .executeTakeFirst();
+  const row = await findOwnLink(db, userId, linkId);
   if (!row) throw noAccess('Shared link not found or no access');
   return row;
 }
@@ -302,17 +296,7 @@ export async function updateSharedLink(
   let row: SharedLinkRow;
   try {
     row = await db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('shared_links')
-        .set((eb) => ({
-          ...set,
-          updated_at: now,
-          ...(passwordChanged ? { password_version: eb('password_version', '+', 1) } : {}),
-        }))
-        .where('id', '=', linkId)
-        .where('owner_id', '=', ctx.userId)
-        .returningAll()
-        .executeTakeFirst();
+      const updated = await updateOwnLink(trx, ctx.userId, linkId, { ...set, updated_at: now }, passwordChanged);
       if (!updated) throw noAccess('Shared link not found or no access');
       await appendEvents(trx, [event(ctx, 'shared-link.updated', linkId, { linkId, changed, passwordChanged })]);
       return updated;
@@ -326,13 +310,7 @@ export async function updateSharedLink(
 
 export async function deleteSharedLink(db: Db, ctx: Pick<LinkContext, 'userId' | 'correlationId'>, linkId: string) {
   await db.transaction().execute(async (trx) => {
-    const deleted = await trx
-      .deleteFrom('shared_links')
-      .where('id', '=', linkId)
-      .where('owner_id', '=', ctx.userId)
-      .returning('id')
-      .executeTakeFirst();
-    if (!deleted) throw noAccess('Shared link not found or no access');
+    if (!(await deleteOwnLink(trx, ctx.userId, linkId))) throw noAccess('Shared link not found or no access');
     await appendEvents(trx, [event(ctx, 'shared-link.deleted', linkId, { linkId })]);
   });
 }

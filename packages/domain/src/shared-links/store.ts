@@ -2,7 +2,6 @@ import type { NewEvent } from '@immish/contracts';
 import { appendEvents, Batcher, type Db, type OutboxInsertRow, outboxEntries } from '@immish/db';
 import { checkAccess, ownedAssetSql } from '../access.ts';
 import { assetColumns } from '../assets/queries.ts';
-import { loadLinkAssetRows } from './dto.ts';
 import {
   ASSET_SELECT,
   groupLinkRows,
@@ -11,6 +10,7 @@ import {
   type LinkWithAssets,
   linkColumns,
   linkSelect,
+  loadLinkAssetRows,
   type NewLinkValues,
   runSql,
 } from './queries.ts';

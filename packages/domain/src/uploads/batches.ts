@@ -7,6 +7,26 @@ import {
 } from '@immish/contracts';
 import { appendEvents, type Db, type UploadBatchRow, type UploadItemRow, type UploadItemStatus } from '@immish/db';
 import { toUploadBatchDto } from './dto.ts';
+import {
+  countItemsByStatus,
+  failReceivingItems,
+  findBatch,
+  insertUploadBatch,
+  insertUploadItem,
+  listBatchItems,
+  lockBatch,
+  lockBatchReception,
+  markBatchCompletedIfDone,
+  setBatchReceived,
+  setItemOutcome,
+  staleReceivingBatchIds,
+  touchBatch,
+} from './queries.ts';
+
+/**
+ * The upload batch state machine (docs/spec.md §3): items go from `receiving` to a final status, and a batch
+ * completes once it no longer receives files and every item is final. The SQL is queries.ts.
+ */
 
 // Upload items and batch completion -------------------------------------------------------------------
 
@@ -21,33 +41,10 @@ export const isFinalItemStatus = (s: UploadItemStatus): boolean => FINAL.has(s);
  * Returns the `upload-batch.completed` event to append (at most once per batch: status guards it).
  */
 export async function completeBatchIfDone(trx: Db, batchId: string, actor?: Actor): Promise<NewEvent[]> {
-  const done = await trx
-    .updateTable('upload_batches')
-    .set({ status: 'completed', completed_at: new Date(), updated_at: new Date() })
-    .where('id', '=', batchId)
-    .where('status', '=', 'processing')
-    .where('receiving', '=', false)
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('upload_items')
-            .select('upload_items.id')
-            .whereRef('upload_items.batch_id', '=', 'upload_batches.id')
-            .where('upload_items.status', 'not in', [...FINAL_UPLOAD_ITEM_STATUSES]),
-        ),
-      ),
-    )
-    .returning(['id', 'owner_id', 'uploaded_by_user_id', 'shared_link_id'])
-    .executeTakeFirst();
+  const done = await markBatchCompletedIfDone(trx, batchId);
   if (!done) return [];
-  const totals = await trx
-    .selectFrom('upload_items')
-    .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
-    .where('batch_id', '=', batchId)
-    .groupBy('status')
-    .execute();
-  const count = (s: string) => Number(totals.find((t) => t.status === s)?.n ?? 0);
+  const totals = await countItemsByStatus(trx, batchId);
+  const count = (s: string) => totals.get(s) ?? 0;
   return [
     {
       type: 'upload-batch.completed',
@@ -59,18 +56,13 @@ export async function completeBatchIfDone(trx: Db, batchId: string, actor?: Acto
       subject: { type: 'upload-batch', id: batchId },
       data: {
         batchId,
-        total: totals.reduce((a, t) => a + Number(t.n), 0),
+        total: [...totals.values()].reduce((a, n) => a + n, 0),
         ready: count('ready'),
         duplicate: count('duplicate'),
         failed: count('failed'),
       },
     },
   ];
-}
-
-/** Row lock on the batch: serializes the transactions that may complete it. */
-export async function lockBatch(trx: Db, batchId: string): Promise<void> {
-  await trx.selectFrom('upload_batches').select('id').where('id', '=', batchId).forUpdate().executeTakeFirst();
 }
 
 /**
@@ -84,18 +76,12 @@ export async function finalizeUploadItem(
   outcome: { status: 'ready' | 'duplicate' | 'failed'; assetId?: string | null; error?: string | null; size?: number },
 ): Promise<NewEvent[]> {
   await lockBatch(trx, batchId);
-  await trx
-    .updateTable('upload_items')
-    .set({
-      status: outcome.status,
-      error: outcome.status === 'failed' ? (outcome.error ?? 'failed') : null,
-      ...(outcome.assetId !== undefined ? { asset_id: outcome.assetId } : {}),
-      ...(outcome.size !== undefined ? { size: outcome.size } : {}),
-      updated_at: new Date(),
-    })
-    .where('id', '=', itemId)
-    .where('batch_id', '=', batchId)
-    .execute();
+  await setItemOutcome(trx, batchId, itemId, {
+    status: outcome.status,
+    error: outcome.status === 'failed' ? (outcome.error ?? 'failed') : null,
+    ...(outcome.assetId !== undefined ? { assetId: outcome.assetId } : {}),
+    ...(outcome.size !== undefined ? { size: outcome.size } : {}),
+  });
   return completeBatchIfDone(trx, batchId);
 }
 
@@ -110,17 +96,12 @@ export interface CreateBatchInput {
 
 /** A new batch, open for files (`receiving`) until `endBatchReception`. */
 export async function createUploadBatch(db: Db, input: CreateBatchInput): Promise<UploadBatchRow> {
-  return db
-    .insertInto('upload_batches')
-    .values({
-      owner_id: input.ownerId,
-      uploaded_by_user_id: input.uploadedByUserId,
-      shared_link_id: input.sharedLinkId ?? null,
-      album_id: input.albumId ?? null,
-      receiving: true,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return insertUploadBatch(db, {
+    ownerId: input.ownerId,
+    uploadedByUserId: input.uploadedByUserId,
+    sharedLinkId: input.sharedLinkId ?? null,
+    albumId: input.albumId ?? null,
+  });
 }
 
 export async function addUploadItem(
@@ -130,12 +111,8 @@ export async function addUploadItem(
   fileName: string,
 ): Promise<UploadItemRow> {
   // the batch's updated_at says the request is alive (closeAbandonedUploadBatches)
-  await db.updateTable('upload_batches').set({ updated_at: new Date() }).where('id', '=', batchId).execute();
-  return db
-    .insertInto('upload_items')
-    .values({ batch_id: batchId, position, file_name: fileName.slice(0, 1024) || 'file', status: 'receiving' })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  await touchBatch(db, batchId);
+  return insertUploadItem(db, batchId, position, fileName.slice(0, 1024) || 'file');
 }
 
 /** A file refused at upload time (too large, over quota, storage refused it): fails only its item. */
@@ -149,11 +126,7 @@ export async function failUploadItem(db: Db, batchId: string, itemId: string, re
 export async function endBatchReception(db: Db, batchId: string, extraEvents: NewEvent[] = []): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await lockBatch(trx, batchId);
-    await trx
-      .updateTable('upload_batches')
-      .set({ receiving: false, updated_at: new Date() })
-      .where('id', '=', batchId)
-      .execute();
+    await setBatchReceived(trx, batchId);
     await appendEvents(trx, [...extraEvents, ...(await completeBatchIfDone(trx, batchId))]);
   });
 }
@@ -164,20 +137,10 @@ export async function getUploadBatch(
   batchId: string,
   scope: { userId?: string; sharedLinkId?: string },
 ): Promise<UploadBatchDto> {
-  let q = db.selectFrom('upload_batches').selectAll().where('id', '=', batchId);
-  if (scope.userId)
-    q = q.where((eb) => eb.or([eb('owner_id', '=', scope.userId!), eb('uploaded_by_user_id', '=', scope.userId!)]));
-  if (scope.sharedLinkId) q = q.where('shared_link_id', '=', scope.sharedLinkId);
   if (!scope.userId && !scope.sharedLinkId) throw noAccess();
-  const batch = await q.executeTakeFirst();
+  const batch = await findBatch(db, batchId, scope);
   if (!batch) throw noAccess();
-  const items = await db
-    .selectFrom('upload_items')
-    .selectAll()
-    .where('batch_id', '=', batchId)
-    .orderBy('position')
-    .execute();
-  return toUploadBatchDto(batch, items);
+  return toUploadBatchDto(batch, await listBatchItems(db, batchId));
 }
 
 /**
@@ -188,34 +151,13 @@ export async function getUploadBatch(
  */
 export async function closeAbandonedUploadBatches(db: Db, olderThanMs: number): Promise<number> {
   const cutoff = new Date(Date.now() - olderThanMs);
-  const stale = await db
-    .selectFrom('upload_batches')
-    .select('id')
-    .where('receiving', '=', true)
-    .where('updated_at', '<', cutoff)
-    .limit(100)
-    .execute();
   let closed = 0;
-  for (const { id } of stale) {
+  for (const id of await staleReceivingBatchIds(db, cutoff)) {
     const done = await db.transaction().execute(async (trx) => {
-      const batch = await trx
-        .selectFrom('upload_batches')
-        .select(['id', 'receiving', 'updated_at'])
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst();
+      const batch = await lockBatchReception(trx, id);
       if (!batch?.receiving || batch.updated_at >= cutoff) return false;
-      await trx
-        .updateTable('upload_items')
-        .set({ status: 'failed', error: 'the upload was interrupted', updated_at: new Date() })
-        .where('batch_id', '=', id)
-        .where('status', '=', 'receiving')
-        .execute();
-      await trx
-        .updateTable('upload_batches')
-        .set({ receiving: false, updated_at: new Date() })
-        .where('id', '=', id)
-        .execute();
+      await failReceivingItems(trx, id, 'the upload was interrupted');
+      await setBatchReceived(trx, id);
       await appendEvents(trx, await completeBatchIfDone(trx, id));
       return true;
     });

@@ -4,6 +4,7 @@ import { insufficientStorage, invalid, isUuid, tooLarge } from '@immish/contract
 import { isInsufficientStorage } from '@immish/storage';
 import { addUploadItem, createUploadBatch, endBatchReception, failUploadItem, getUploadBatch } from './batches.ts';
 import type { UploadPlacement } from './placement.ts';
+import { deleteItemAndEmptyBatch, receivingItemIds } from './queries.ts';
 import {
   commitUpload,
   drain,
@@ -133,16 +134,7 @@ export async function receiveUploadBatch(deps: UploadDeps, input: ReceiveBatchIn
  * only file), and the 507 to answer says what of the request was kept.
  */
 async function refuseForNoSpace(deps: UploadDeps, batchId: string, itemId: string, cause: unknown): Promise<Error> {
-  const kept = await deps.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('upload_items').where('id', '=', itemId).execute();
-    const rest = await trx
-      .selectFrom('upload_items')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('batch_id', '=', batchId)
-      .executeTakeFirstOrThrow();
-    if (Number(rest.n) === 0) await trx.deleteFrom('upload_batches').where('id', '=', batchId).execute();
-    return Number(rest.n);
-  });
+  const kept = await deps.db.transaction().execute((trx) => deleteItemAndEmptyBatch(trx, batchId, itemId));
   return insufficientStorage(
     'Insufficient storage: the server has no space left for this file; nothing of it was kept' +
       (kept > 0 ? ` (the ${kept} file(s) sent before it were received: upload batch ${batchId})` : '') +
@@ -154,13 +146,9 @@ async function refuseForNoSpace(deps: UploadDeps, batchId: string, itemId: strin
 /** The request broke off: items still `receiving` fail, and the batch may complete with what it has. */
 async function abandonReception(deps: UploadDeps, batchId: string): Promise<void> {
   try {
-    const open = await deps.db
-      .selectFrom('upload_items')
-      .select('id')
-      .where('batch_id', '=', batchId)
-      .where('status', '=', 'receiving')
-      .execute();
-    for (const item of open) await failUploadItem(deps.db, batchId, item.id, 'the upload was interrupted');
+    for (const itemId of await receivingItemIds(deps.db, batchId)) {
+      await failUploadItem(deps.db, batchId, itemId, 'the upload was interrupted');
+    }
     await endBatchReception(deps.db, batchId);
   } catch {
     // the original error is what the caller needs to see

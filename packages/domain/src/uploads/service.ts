@@ -5,10 +5,11 @@ import { type AssetType, appendEvents, type Db } from '@immish/db';
 import { SUPPORTED_FORMATS } from '@immish/media';
 import type { BlobStore } from '@immish/storage';
 import { assetKeys, fileExtension } from '../assets/keys.ts';
-import { findAssetByChecksum } from '../assets/queries.ts';
+import { findAssetByChecksum, insertAsset } from '../assets/queries.ts';
 import { parseDurationToMs } from '../assets/service.ts';
 import { finalizeUploadItem } from './batches.ts';
 import { placeAssets, type UploadPlacement } from './placement.ts';
+import { markItemStored, quotaUsage } from './queries.ts';
 
 /**
  * Receiving uploaded files (docs/spec.md §4.2, §5.3). Shared by the links-api (`POST /api/assets`,
@@ -103,18 +104,13 @@ export function validateUploadMetadata(m: UploadMetadata): void {
 
 /** Throws 400 when the owner's quota (users.quota_bytes) cannot take `extraBytes` more. */
 export async function assertQuota(db: Db, ownerId: string, extraBytes: number): Promise<void> {
-  const user = await db.selectFrom('users').select('quota_bytes').where('id', '=', ownerId).executeTakeFirst();
-  if (!user || user.quota_bytes === null) return;
-  const quota = Number(user.quota_bytes);
-  const used = await db
-    .selectFrom('assets')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('size'), eb.val('0')).as('used'))
-    .where('owner_id', '=', ownerId)
-    .executeTakeFirstOrThrow();
-  const total = Number(used.used) + extraBytes;
-  if (total > quota || (extraBytes === 0 && Number(used.used) >= quota)) {
+  const usage = await quotaUsage(db, ownerId);
+  if (!usage || usage.quota === null) return;
+  const { quota, used } = usage;
+  const total = used + extraBytes;
+  if (total > quota || (extraBytes === 0 && used >= quota)) {
     throw invalid(
-      `Quota has been exceeded: ${Number(used.used)} of ${quota} bytes are used` +
+      `Quota has been exceeded: ${used} of ${quota} bytes are used` +
         (extraBytes > 0 ? ` and this file needs ${extraBytes} more` : '') +
         '; free space by deleting assets or ask an administrator for a larger quota',
     );
@@ -228,36 +224,27 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
   const duration = parseDurationToMs(metadata.duration);
   try {
     await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('assets')
-        .values({
-          id: stored.assetId,
-          owner_id: input.ownerId,
-          type: guess.type,
-          original_file_name: metadata.fileName,
-          mime_type: guess.mime,
-          size: stored.size,
-          checksum: stored.checksum,
-          original_key: stored.key,
-          file_created_at: fileCreatedAt,
-          file_modified_at: fileModifiedAt,
-          // until ingest reads the capture time: the file's creation time, as Immich does
-          local_date_time: fileCreatedAt,
-          duration: duration === null ? null : String(duration),
-          device_asset_id: metadata.deviceAssetId ?? null,
-          device_id: metadata.deviceId ?? null,
-          is_favorite: metadata.isFavorite ?? false,
-          status: 'uploaded',
-          origin: input.throughLink ? 'shared-link' : 'library',
-        })
-        .execute();
-      if (input.batch) {
-        await trx
-          .updateTable('upload_items')
-          .set({ status: 'stored', asset_id: stored.assetId, size: stored.size, updated_at: new Date() })
-          .where('id', '=', input.batch.itemId)
-          .execute();
-      }
+      await insertAsset(trx, {
+        id: stored.assetId,
+        owner_id: input.ownerId,
+        type: guess.type,
+        original_file_name: metadata.fileName,
+        mime_type: guess.mime,
+        size: stored.size,
+        checksum: stored.checksum,
+        original_key: stored.key,
+        file_created_at: fileCreatedAt,
+        file_modified_at: fileModifiedAt,
+        // until ingest reads the capture time: the file's creation time, as Immich does
+        local_date_time: fileCreatedAt,
+        duration: duration === null ? null : String(duration),
+        device_asset_id: metadata.deviceAssetId ?? null,
+        device_id: metadata.deviceId ?? null,
+        is_favorite: metadata.isFavorite ?? false,
+        status: 'uploaded',
+        origin: input.throughLink ? 'shared-link' : 'library',
+      });
+      if (input.batch) await markItemStored(trx, input.batch.itemId, stored.assetId, stored.size);
       await appendEvents(trx, [
         {
           type: 'asset.stored',
