@@ -12,6 +12,7 @@ import { createDb, createPool, migrateToLatest } from '@immish/db';
 import { MissingBinaryError, startPostgres, startRedis, waitFor } from '@immish/devstack';
 import { ensureAdmin, hashApiKey, PasswordCheck } from '@immish/domain';
 import pg from 'pg';
+import { formatLogLine } from './pretty-log.ts';
 
 const root = resolve(import.meta.dirname, '..');
 process.chdir(root);
@@ -165,12 +166,17 @@ const services = [
 ];
 const opsHost = env.METRICS_HOST && env.METRICS_HOST !== '0.0.0.0' ? env.METRICS_HOST : '127.0.0.1';
 const width = Math.max(...services.map((s) => s.name.length));
+// people read `npm start`: one coloured line per event (LOG_FORMAT=json keeps the services' JSON lines as they are)
+const raw = env.LOG_FORMAT === 'json';
+const color = process.stdout.isTTY === true && !env.NO_COLOR;
 for (const svc of services) {
   const child = spawn(process.execPath, [svc.entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.set(svc.name, child);
   const label = `${svc.name.padEnd(width)} |`;
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`${label} ${line}\n`));
+    createInterface({ input: stream! }).on('line', (line) =>
+      process.stdout.write(`${raw ? `${label} ${line}` : formatLogLine(line, label, color)}\n`),
+    );
   }
   child.once('exit', (code, signal) => {
     if (!stopping) {

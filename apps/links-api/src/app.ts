@@ -31,6 +31,7 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
     requestTimeoutMs: deps.config.REQUEST_TIMEOUT_MS,
     responseDeadlineMs: deps.config.RESPONSE_DEADLINE_MS,
     trustProxy: deps.config.TRUST_PROXY,
+    accessLog: deps.config.ACCESS_LOG,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -48,6 +48,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     responseDeadlineMs: config.RESPONSE_DEADLINE_MS,
     trustProxy: config.TRUST_PROXY,
+    accessLog: config.ACCESS_LOG,
     defaultHeaders: defaultResponseHeaders,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),

@@ -197,6 +197,10 @@ export const HttpEnv = Type.Object({
     trustProxyProblem,
   ),
   BODY_LIMIT_BYTES: Int(1_048_576, 'maximum JSON body size', 1024),
+  ACCESS_LOG: Bool(
+    true,
+    'one `request` log line per request at info, when its answer is complete (method, route, status, ms, reqId); false: none',
+  ),
   REQUEST_TIMEOUT_MS: Int(120_000, 'per-request timeout (uploads and downloads need long ones)', 1000),
   RESPONSE_DEADLINE_MS: Int(
     1500,

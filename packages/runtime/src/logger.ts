@@ -96,7 +96,38 @@ function serializeError(err: unknown): unknown {
   return out;
 }
 
-/** `destination`: where the JSON lines go (default stdout); tests pass a stream to inspect them. */
+/**
+ * The default destination: stdout, written asynchronously (issue 17). A log call only appends to a buffer; the
+ * buffer goes out in one write while the next lines gather, so a busy service writes many lines per system call
+ * and never blocks on a slow reader of its stdout. Nothing waits for a minimum size, so a quiet service's lines
+ * appear at once. pino flushes the buffer synchronously when the process exits. If stdout stops draining (a
+ * stuck pipe) the buffer is capped: lines beyond LOG_BUFFER_MAX_BYTES are dropped, and counted, rather than
+ * growing memory or stalling requests; once it drains, a warning line says how many were lost.
+ */
+const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
+
+function asyncStdout(service: string): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX_BYTES });
+  let dropped = 0;
+  stream.on('drop', () => {
+    dropped++;
+  });
+  // said once the buffer has drained (room again), not on the next line: a still-full buffer would drop it too
+  stream.on('drain', () => {
+    if (dropped === 0) return;
+    const notice = {
+      level: 40,
+      time: new Date().toISOString(),
+      service,
+      msg: `${dropped} log lines dropped: stdout was not draining`,
+    };
+    dropped = 0;
+    stream.write(`${JSON.stringify(notice)}\n`);
+  });
+  return stream;
+}
+
+/** `destination`: where the JSON lines go (default: stdout, asynchronously); tests pass a stream to inspect them. */
 export function createLogger(opts: { service: string; level: string; destination?: DestinationStream }): Logger {
   return pino(
     {
@@ -123,6 +154,6 @@ export function createLogger(opts: { service: string; level: string; destination
         },
       },
     },
-    opts.destination,
+    opts.destination ?? asyncStdout(opts.service),
   );
 }

@@ -24,6 +24,7 @@ export function createOpsApp(opts: OpsAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
+    disableRequestLogging: true,
     genReqId: () => randomUUID(),
     forceCloseConnections: 'idle',
     return503OnClosing: true,

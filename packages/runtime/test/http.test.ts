@@ -152,6 +152,8 @@ describe('createOpsApp (the internal port)', () => {
     const scrape = await ops.inject('/metrics');
     expect(scrape.statusCode).toBe(200);
     expect(scrape.body).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/hello"/);
+    // event-loop delay, for the "no stalls" promise (issue 17): p99 in seconds, labelled with the service
+    expect(scrape.body).toMatch(/nodejs_eventloop_lag_p99_seconds\{service="test-ops"\} \d/);
   });
 });
 
