@@ -1,21 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { GatewayConfig } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { loadConfig } from '@immish/runtime';
-import { type BlobStore, createBlobStore } from '@immish/storage';
-import type { FastifyInstance } from 'fastify';
 import jsQRModule from 'jsqr';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp as buildGateway } from '../../share-gateway/src/app.ts';
-import { addPhoto, launchChromium } from '../../share-gateway/test/browser-kit.ts';
-import type { GatewayHarness } from '../../share-gateway/test/harness.ts';
-import { consoleScreenshot } from './console-kit.ts';
-import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
+import {
+  type ConsoleStack,
+  consoleScreenshot,
+  seriousViolations,
+  signIn as signInAs,
+  startConsoleStack,
+  thumbnailsLoaded,
+} from './console-kit.ts';
+import type { LinksApiHarness, TestUser } from './harness.ts';
 
 /**
  * Issue 14 items 1, 3, 6, 7 in Debian's Chromium (playwright-core, like the share page's tests): sign in to the
@@ -26,18 +24,14 @@ import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts
  * and desktop screenshots under test-results/screenshots/console/.
  */
 
+let stack: ConsoleStack;
 let h: LinksApiHarness;
-let gateway: FastifyInstance;
 let attacker: Server;
-let browser: Browser;
-let storage: BlobStore;
 let owner: TestUser;
 let consoleUrl: string;
 let gatewayUrl: string;
 let attackerUrl: string;
 let photos: AssetRow[];
-const contexts: BrowserContext[] = [];
-const PASSWORD = 'correct horse battery';
 // jsqr is CommonJS with a default export: ESM sees the module object or the function, depending on the loader
 const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as (
   data: Uint8ClampedArray,
@@ -45,40 +39,9 @@ const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default
   height: number,
 ) => { data: string } | null;
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** A port that was free a moment ago (the gateway's URL must be known before links-api builds link URLs). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 beforeAll(async () => {
-  browser = await launchChromium();
-  const gatewayPort = await freePort();
-  gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  h = await startLinksApi({ PUBLIC_URL: gatewayUrl });
-  await h.app.listen({ host: '127.0.0.1', port: 0 });
-  consoleUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-
-  // the real share gateway on the same database and storage, as `npm start` runs them
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(h.redisUrl);
-  storage = createBlobStore({ driver: 'fs', root: h.storageRoot });
-  const config = loadConfig(GatewayConfig, {
-    DATABASE_URL: h.tdb.url,
-    REDIS_URL: h.redisUrl,
-    QUEUE_PREFIX: h.prefix,
-    STORAGE_FS_ROOT: h.storageRoot,
-    PUBLIC_URL: gatewayUrl,
-    UNLOCK_SECRET: 'console-test-unlock-secret-0123456789abcdef',
-  });
-  gateway = await buildGateway({ config, db: h.tdb.db, storage, redis, logger: false });
-  gateway.addHook('onClose', async () => redis.disconnect());
-  await gateway.listen({ host: '127.0.0.1', port: gatewayPort });
+  stack = await startConsoleStack();
+  ({ h, consoleUrl, gatewayUrl } = stack);
 
   // another origin of the same site (127.0.0.1, another port): its requests carry the Lax cookie
   attacker = createServer((_req, res) => {
@@ -89,72 +52,19 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', () => r()));
   attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+  stack.allowedOrigins.push(attackerUrl);
 
-  owner = await h.newUser('console-owner');
-  await h.tdb.db
-    .updateTable('users')
-    .set({ password_hash: await (await import('@immish/domain')).hashPassword(PASSWORD) })
-    .where('id', '=', owner.id)
-    .execute();
-  const fake = { owner: { id: owner.id }, tdb: h.tdb } as unknown as GatewayHarness;
-  photos = [];
-  for (let i = 0; i < 5; i++) photos.push(await addPhoto(fake, storage, i));
+  owner = await stack.signInUser('console-owner');
+  photos = await stack.addPhotos(owner, 5);
 });
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await gateway?.close();
   await new Promise((r) => attacker?.close(r));
-  await storage?.close();
-  await h?.close();
+  await stack?.close();
 });
 
-/** A fresh browser profile whose page fails the test on a script error or a request to anywhere else. */
-async function newPage(viewport = { width: 1280, height: 860 }, storageState?: BrowserContext['storageState']) {
-  const context = await browser.newContext({
-    viewport,
-    ...(storageState ? { storageState: await storageState() } : {}),
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
-  page.on('request', (r) => {
-    const url = r.url();
-    if (![consoleUrl, gatewayUrl, attackerUrl, 'data:'].some((o) => url.startsWith(o)))
-      problems.push(`third-party: ${url}`);
-  });
-  return { context, page, problems };
-}
-
-/** axe-core run in the page (evaluated through the DevTools protocol, which the strict CSP does not block). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(`${axeSource};0`);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
-    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function signIn(page: Page) {
-  await page.goto(`${consoleUrl}/`);
-  await page.waitForSelector('body[data-ready="true"]');
-  await page.getByLabel('Email').fill(owner.email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await Promise.all([page.waitForURL(`${consoleUrl}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
-  await page.waitForSelector('body.page-library[data-ready="true"]');
-}
-
-async function thumbnailsLoaded(page: Page) {
-  await page.waitForFunction(() =>
-    [...document.querySelectorAll<HTMLImageElement>('img[data-placeholder]')].every(
-      (i) => i.complete && i.naturalWidth > 0,
-    ),
-  );
-}
+const newPage = (...args: Parameters<ConsoleStack['newPage']>) => stack.newPage(...args);
+const signIn = (page: Page) => signInAs(page, consoleUrl, owner.email);
 
 describe('the owner console in Chromium', () => {
   it('should sign in, select photos, create an INDIVIDUAL link with every option, and hand its URL over (QR, Copy)', async () => {
