@@ -66,7 +66,8 @@ afterAll(async () => {
 const newPage = (...args: Parameters<ConsoleStack['newPage']>) => stack.newPage(...args);
 const signIn = (page: Page) => signInAs(page, consoleUrl, owner.email);
 
-describe('the owner console in Chromium', () => {
+// real Chromium on a CI runner shared with other test files: generous, not a timing assertion
+describe('the owner console in Chromium', { timeout: 180_000 }, () => {
   it('should sign in, select photos, create an INDIVIDUAL link with every option, and hand its URL over (QR, Copy)', async () => {
     // a link that already has the slug the owner will try first
     await h.app.inject({

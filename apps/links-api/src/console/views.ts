@@ -1,6 +1,7 @@
+import type { AlbumResponseDto, SharedLinkResponseDto } from '@immish/contracts';
 import type { AssetRow, UserRow } from '@immish/db';
 import { thumbhashDataUrl } from '@immish/media';
-import { html, type SafeHtml } from '@immish/runtime';
+import { html, jsonScript, type SafeHtml } from '@immish/runtime';
 import type { ConsoleStrings } from './strings.en.ts';
 
 /** Where the console's own CSS and JS are served from (content-hashed URLs, bundle.ts). */
@@ -60,7 +61,7 @@ function createLinkDialog(t: ConsoleStrings): SafeHtml {
   const c = t.createLink;
   return html`<dialog id="create-link" aria-labelledby="create-link-title">
 <form id="create-link-form" method="dialog" novalidate>
-  <h2 id="create-link-title">${c.title}</h2>
+  <h2 id="create-link-title" data-create="${c.title}" data-edit="${c.editTitle}">${c.title}</h2>
   <p id="create-link-target" class="muted"></p>
   <label for="cl-description">${c.description}</label>
   <input id="cl-description" name="description" type="text" maxlength="1000">
@@ -82,7 +83,7 @@ function createLinkDialog(t: ConsoleStrings): SafeHtml {
   <p id="cl-error" class="error" role="alert"></p>
   <div class="actions">
     <button type="button" id="cl-cancel" class="secondary">${c.cancel}</button>
-    <button type="submit" id="cl-create">${c.create}</button>
+    <button type="submit" id="cl-create" data-create="${c.create}" data-edit="${c.save}">${c.create}</button>
   </div>
 </form>
 <section id="cl-result" hidden aria-labelledby="cl-result-title">
@@ -99,7 +100,50 @@ function createLinkDialog(t: ConsoleStrings): SafeHtml {
 </dialog>`;
 }
 
-export function libraryPage(t: ConsoleStrings, assets: ConsoleAssets, user: UserRow, photos: AssetRow[]): string {
+type Screen = 'library' | 'albums' | 'links';
+
+/** The signed-in frame of every screen: the app bar with the navigation and sign-out, then the screen. */
+function shell(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  screen: Screen,
+  main: SafeHtml,
+  extra: SafeHtml | string = '',
+): string {
+  const item = (s: Screen, href: string) =>
+    html`<a href="${href}"${s === screen ? html` aria-current="page"` : ''}>${t.nav[s]}</a>`;
+  return layout(
+    t,
+    assets,
+    t.nav[screen],
+    `page-${screen}`,
+    html`<header class="bar">
+  <h1>${t.appName}</h1>
+  <nav aria-label="${t.nav.label}" class="screens">${item('library', '/')}${item('albums', '/albums')}${item('links', '/links')}</nav>
+  <div class="account"><span class="muted">${t.nav.signedInAs} ${user.email}</span>
+  <button type="button" id="sign-out" class="secondary">${t.nav.signOut}</button></div>
+</header>
+<main>
+${main}
+</main>
+${extra}`,
+  );
+}
+
+/** An individual link the owner is adding photos to from the library (the Links screen's "Add photos"). */
+export interface AddingTo {
+  id: string;
+  title: string;
+}
+
+export function libraryPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  photos: AssetRow[],
+  addingTo: AddingTo | null = null,
+): string {
   const l = t.library;
   const tiles = photos.map(
     (a, i) => html`<li class="tile status-${a.status}">
@@ -118,27 +162,170 @@ export function libraryPage(t: ConsoleStrings, assets: ConsoleAssets, user: User
   </label>
 </li>`,
   );
-  return layout(
+  return shell(
     t,
     assets,
-    l.title,
-    'page-library',
-    html`<header class="bar">
-  <h1>${t.appName}</h1>
-  <nav aria-label="${t.appName}"><span class="muted">${t.nav.signedInAs} ${user.email}</span>
-  <button type="button" id="sign-out" class="secondary">${t.nav.signOut}</button></nav>
-</header>
-<main>
-  <div class="toolbar" role="toolbar" aria-label="${l.title}">
+    user,
+    'library',
+    html`<div class="toolbar" role="toolbar" aria-label="${l.title}">
     <h2>${l.title}</h2>
     <span id="selection-count" aria-live="polite">${l.selected(0)}</span>
     <button type="button" id="select-all" class="secondary">${l.selectAll}</button>
     <button type="button" id="clear-selection" class="secondary">${l.clearSelection}</button>
-    <button type="button" id="share-selection" disabled>${l.share}</button>
+    ${
+      addingTo
+        ? html`<button type="button" id="add-to-link" data-link-id="${addingTo.id}" disabled>${l.addToLink}</button>
+    <a class="button secondary" href="/links">${l.cancelAdding}</a>`
+        : html`<button type="button" id="share-selection" disabled>${l.share}</button>`
+    }
   </div>
-  <p class="hint">${l.shareHint}</p>
-  ${photos.length === 0 ? html`<p class="empty">${l.empty}</p>` : html`<ul class="grid" id="grid">${tiles}</ul>`}
-</main>
-${createLinkDialog(t)}`,
+  <p class="hint">${addingTo ? l.addingTo(addingTo.title) : l.shareHint}</p>
+  ${photos.length === 0 ? html`<p class="empty">${l.empty}</p>` : html`<ul class="grid" id="grid">${tiles}</ul>`}`,
+    createLinkDialog(t),
+  );
+}
+
+export function albumsPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  albums: AlbumResponseDto[],
+): string {
+  const a = t.albums;
+  const rows = albums.map(
+    (album) => html`<li class="card album" id="album-${album.id}">
+  <h3>${album.albumName}</h3>
+  ${album.description ? html`<p>${album.description}</p>` : ''}
+  <p class="muted">${a.photoCount(album.assetCount)}${album.ownerId === user.id ? '' : html` · ${a.sharedBy(album.owner.name)}`}${
+    album.hasSharedLink ? html` · <a href="/links?albumId=${album.id}">${a.hasLinks}</a>` : ''
+  }</p>
+  <div class="actions">
+    <button type="button" class="share-album" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</button>
+  </div>
+</li>`,
+  );
+  return shell(
+    t,
+    assets,
+    user,
+    'albums',
+    html`<h2>${a.title}</h2>
+${albums.length === 0 ? html`<p class="empty">${a.empty}</p>` : html`<ul class="list" id="albums">${rows}</ul>`}`,
+    createLinkDialog(t),
+  );
+}
+
+/** "in 3 days", "2 hours ago": the largest unit that fits, in the strings' language. */
+function relative(t: ConsoleStrings, to: Date, now: Date): string {
+  const seconds = (to.getTime() - now.getTime()) / 1000;
+  const units: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['year', 365 * 86400],
+    ['month', 30 * 86400],
+    ['day', 86400],
+    ['hour', 3600],
+    ['minute', 60],
+  ];
+  const fmt = new Intl.RelativeTimeFormat(t.locale, { numeric: 'auto' });
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return fmt.format(Math.round(seconds / size), unit);
+  }
+  return fmt.format(Math.round(seconds / 60), 'minute');
+}
+
+const LOCK_ICON = html`<svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5Zm-3 8V7a3 3 0 1 1 6 0v3H9Z"/></svg>`;
+
+export function linksPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  links: SharedLinkResponseDto[],
+  albums: AlbumResponseDto[],
+  albumId: string | null,
+  now: Date,
+): string {
+  const k = t.links;
+  const flag = (on: boolean, name: string) => html`<li class="${on ? 'on' : 'off'}">${name}: ${on ? k.on : k.off}</li>`;
+  const rows = links.map((link) => {
+    const expired = link.expiresAt !== null && new Date(link.expiresAt).getTime() <= now.getTime();
+    const title = link.description || (link.album ? link.album.albumName : k.untitled);
+    return html`<li class="card link${expired ? ' expired' : ''}" id="link-${link.id}" data-link-id="${link.id}">
+  <div class="link-head">
+    <h3>${title}</h3>
+    <span class="badge">${link.type === 'ALBUM' ? k.typeAlbum : k.typeIndividual}</span>
+    ${expired ? html`<span class="badge badge-expired">${k.expired}</span>` : ''}
+    ${link.hasPassword ? html`<span class="lock" title="${k.passwordProtected}">${LOCK_ICON}<span class="visually-hidden">${k.passwordProtected}</span></span>` : ''}
+  </div>
+  <p class="muted">${link.album ? k.album(link.album.albumName) : k.photoCount(link.assets.length)} · ${
+    link.expiresAt === null
+      ? k.neverExpires
+      : expired
+        ? k.expiredAgo(relative(t, new Date(link.expiresAt), now))
+        : k.expiresIn(relative(t, new Date(link.expiresAt), now))
+  }</p>
+  <p class="link-url"><a href="${link.url}" target="_blank" rel="noopener noreferrer" class="open-link">${link.url}</a></p>
+  <ul class="flags" aria-label="${k.flags}">
+    ${flag(link.allowDownload, t.createLink.allowDownload)}
+    ${link.type === 'ALBUM' ? flag(link.allowUpload, t.createLink.allowUpload) : ''}
+    ${flag(link.showMetadata, t.createLink.showMetadata)}
+  </ul>
+  <dl class="counters">
+    <div><dt>${k.views}</dt><dd class="views">${link.views}</dd></div>
+    <div><dt>${k.downloads}</dt><dd class="downloads">${link.downloads}</dd></div>
+    <div><dt>${k.uploads}</dt><dd class="uploads">${link.uploads}</dd></div>
+    <div><dt>${k.lastAccess}</dt><dd class="last-access">${
+      link.lastAccessedAt ? relative(t, new Date(link.lastAccessedAt), now) : k.never
+    }</dd></div>
+  </dl>
+  <div class="actions link-actions">
+    <button type="button" class="secondary" data-action="copy" aria-label="${k.copyOf(title)}">${k.copy}</button>
+    <button type="button" class="secondary" data-action="qr" aria-label="${k.qrOf(title)}">${k.qr}</button>
+    <button type="button" class="secondary" data-action="edit" aria-label="${k.editOf(title)}">${k.edit}</button>
+    ${link.type === 'INDIVIDUAL' ? html`<button type="button" class="secondary" data-action="photos" aria-label="${k.photosOf(title)}">${k.photos}</button>` : ''}
+    <button type="button" class="danger" data-action="delete" aria-label="${k.deleteOf(title)}">${k.delete}</button>
+  </div>
+</li>`;
+  });
+  return shell(
+    t,
+    assets,
+    user,
+    'links',
+    html`<div class="toolbar"><h2>${k.title}</h2></div>
+<form method="get" action="/links" class="filter" id="links-filter">
+  <label for="album-filter">${k.filterByAlbum}</label>
+  <select id="album-filter" name="albumId">
+    <option value="">${k.allLinks}</option>
+    ${albums.map((a) => html`<option value="${a.id}"${a.id === albumId ? html` selected` : ''}>${a.albumName}</option>`)}
+  </select>
+  <button type="submit" class="secondary" id="apply-filter">${k.applyFilter}</button>
+</form>
+${links.length === 0 ? html`<p class="empty">${k.empty}</p>` : html`<ul class="list" id="links">${rows}</ul>`}`,
+    html`${jsonScript('links-data', links)}
+${createLinkDialog(t)}
+<dialog id="qr-dialog" aria-labelledby="qr-title">
+  <h2 id="qr-title">${k.qrTitle}</h2>
+  <p id="qr-url" class="link-url"></p>
+  <div id="qr-code" class="qr" role="img" aria-label="${t.createLink.qr}"></div>
+  <div class="actions"><button type="button" id="qr-close" class="secondary">${k.close}</button></div>
+</dialog>
+<dialog id="confirm-delete" aria-labelledby="confirm-delete-title" aria-describedby="confirm-delete-text">
+  <h2 id="confirm-delete-title">${k.deleteTitle}</h2>
+  <p id="confirm-delete-text"></p>
+  <p id="confirm-delete-error" class="error" role="alert"></p>
+  <div class="actions">
+    <button type="button" id="confirm-delete-cancel" class="secondary">${k.cancel}</button>
+    <button type="button" id="confirm-delete-ok" class="danger">${k.confirmDelete}</button>
+  </div>
+</dialog>
+<dialog id="link-photos" aria-labelledby="link-photos-title">
+  <h2 id="link-photos-title">${k.photosTitle}</h2>
+  <p class="hint">${k.photosHint}</p>
+  <ul id="link-photos-grid" class="grid small"></ul>
+  <p id="link-photos-error" class="error" role="alert"></p>
+  <div class="actions">
+    <a id="link-photos-add" class="button secondary" href="/">${k.addPhotos}</a>
+    <button type="button" id="link-photos-close" class="secondary">${k.close}</button>
+  </div>
+</dialog>`,
   );
 }

@@ -1,14 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SlugAvailabilityDto, SlugAvailabilityQuery } from '@immish/contracts';
 import type { Sessions } from '@immish/domain';
-import { slugProblem, slugTaken } from '@immish/domain';
+import { listAlbumDtos, listSharedLinks, slugProblem, slugTaken } from '@immish/domain';
 import { DomainError, securityHeaders } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
 import { buildConsoleBundle, type ConsoleAsset, type ConsoleBundle } from '../console/bundle.ts';
 import { en } from '../console/strings.en.ts';
-import { libraryPage, loginPage } from '../console/views.ts';
+import { albumsPage, libraryPage, linksPage, loginPage } from '../console/views.ts';
 import type { LinksApiDeps } from '../deps.ts';
 import { sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
@@ -17,6 +17,8 @@ import { type SignInContext, signInWithPassword } from './auth.ts';
 const LIBRARY_PAGE_SIZE = 500;
 /** Only the sign-in form is posted as a form; anything bigger is not one. */
 const FORM_BODY_LIMIT = 8 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const pageHeaders = { ...securityHeaders, 'cache-control': 'no-store' };
 
@@ -61,21 +63,61 @@ export const consoleRoutes =
       serveStatic(built.css),
     );
 
-    app.get('/', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
+    /** The signed-in owner of a page request, or null (the page then shows the sign-in form). */
+    const owner = async (req: FastifyRequest) => (await sessions.authenticate(sessionCookieOf(req)))?.user ?? null;
+    const page = { config: { public: true }, schema: { hide: true } } as const;
+
+    app.get(
+      '/',
+      { ...page, schema: { hide: true, querystring: Type.Object({ addTo: Type.Optional(Type.String()) }) } },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return loginPage(en, assets, null);
+        const photos = await deps.db
+          .selectFrom('assets')
+          .selectAll()
+          .where('owner_id', '=', user.id)
+          .where('trashed_at', 'is', null)
+          .orderBy('file_created_at', 'desc')
+          .orderBy('id')
+          .limit(LIBRARY_PAGE_SIZE)
+          .execute();
+        // adding photos to one of the owner's own individual links (another user's id finds nothing)
+        const addTo = req.query.addTo && UUID.test(req.query.addTo) ? req.query.addTo : null;
+        const [link] = addTo
+          ? await listSharedLinks(deps.db, { userId: user.id, publicUrl: deps.config.PUBLIC_URL }, { id: addTo })
+          : [];
+        const addingTo =
+          link?.type === 'INDIVIDUAL' ? { id: link.id, title: link.description || en.links.untitled } : null;
+        return libraryPage(en, assets, user, photos, addingTo);
+      },
+    );
+
+    app.get('/albums', page, async (req, reply) => {
       reply.headers(pageHeaders).type('text/html; charset=utf-8');
-      const auth = await sessions.authenticate(sessionCookieOf(req));
-      if (!auth) return loginPage(en, assets, null);
-      const photos = await deps.db
-        .selectFrom('assets')
-        .selectAll()
-        .where('owner_id', '=', auth.user.id)
-        .where('trashed_at', 'is', null)
-        .orderBy('file_created_at', 'desc')
-        .orderBy('id')
-        .limit(LIBRARY_PAGE_SIZE)
-        .execute();
-      return libraryPage(en, assets, auth.user, photos);
+      const user = await owner(req);
+      if (!user) return reply.redirect('/', 303);
+      return albumsPage(en, assets, user, await listAlbumDtos(deps.db, user.id));
     });
+
+    app.get(
+      '/links',
+      { ...page, schema: { hide: true, querystring: Type.Object({ albumId: Type.Optional(Type.String()) }) } },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        // a malformed album id filters nothing in: the form's own select only offers real ones
+        const albumId = req.query.albumId && UUID.test(req.query.albumId) ? req.query.albumId : null;
+        const ctx = { userId: user.id, publicUrl: deps.config.PUBLIC_URL };
+        const [links, albums] = await Promise.all([
+          listSharedLinks(deps.db, ctx, albumId ? { albumId } : {}),
+          listAlbumDtos(deps.db, user.id),
+        ]);
+        return linksPage(en, assets, user, links, albums, albumId, new Date());
+      },
+    );
 
     // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
     app.post(

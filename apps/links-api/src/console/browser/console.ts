@@ -51,7 +51,7 @@ function initLogin(form: HTMLFormElement): void {
 function initLibrary(): void {
   const picks = [...document.querySelectorAll<HTMLInputElement>('input.pick')];
   const count = $('selection-count')!;
-  const share = $<HTMLButtonElement>('share-selection')!;
+  const share = ($<HTMLButtonElement>('share-selection') ?? $<HTMLButtonElement>('add-to-link'))!;
   let anchor: number | null = null;
 
   const selected = () => picks.filter((p) => p.checked).map((p) => p.value);
@@ -82,10 +82,15 @@ function initLibrary(): void {
     anchor = null;
     refresh();
   });
-  share.addEventListener('click', () => openCreateLink(selected()));
-  $('sign-out')?.addEventListener('click', async () => {
-    await api('POST', '/api/auth/logout').catch(() => undefined);
-    location.assign('/');
+  share.addEventListener('click', async () => {
+    const linkId = share.dataset.linkId;
+    if (!linkId) {
+      openCreateLink({ kind: 'individual', assetIds: selected() });
+      return;
+    }
+    const res = await api('PUT', `/api/shared-links/${linkId}/assets`, { assetIds: selected() }).catch(() => null);
+    if (res?.ok) location.assign('/links');
+    else count.textContent = t.links.photosFailed;
   });
   // thumbnails replace their placeholders once loaded
   for (const img of document.querySelectorAll<HTMLImageElement>('img[data-placeholder]')) {
@@ -123,22 +128,80 @@ function expiresAt(choice: string): string | null {
   return ms == null ? null : new Date(Date.now() + ms).toISOString();
 }
 
-let currentAssets: string[] = [];
+/** What the Create Shared Link form is for: a selection, an album, or an existing link to edit. */
+type LinkFormTarget =
+  | { kind: 'individual'; assetIds: string[] }
+  | { kind: 'album'; albumId: string; albumName: string }
+  | { kind: 'edit'; link: LinkDto };
+
+interface LinkDto {
+  id: string;
+  type: 'ALBUM' | 'INDIVIDUAL';
+  description: string | null;
+  slug: string | null;
+  url: string;
+  expiresAt: string | null;
+  allowDownload: boolean;
+  allowUpload: boolean;
+  showMetadata: boolean;
+  hasPassword: boolean;
+  album?: { albumName: string };
+  assets: { id: string; originalFileName: string }[];
+}
+
+let target: LinkFormTarget = { kind: 'individual', assetIds: [] };
 let slugOk = true;
 
-function openCreateLink(assetIds: string[]): void {
-  currentAssets = assetIds;
+function openCreateLink(next: LinkFormTarget): void {
+  target = next;
   const dialog = $<HTMLDialogElement>('create-link')!;
   const form = $<HTMLFormElement>('create-link-form')!;
+  const v = (id: string) => $<HTMLInputElement>(id)!;
+  const editing = next.kind === 'edit';
   form.reset();
   form.hidden = false;
   $('cl-result')!.hidden = true;
   $('cl-error')!.textContent = '';
   $('cl-slug-status')!.textContent = '';
+  v('cl-slug').removeAttribute('aria-invalid');
   slugOk = true;
-  $('create-link-target')!.textContent = t.createLink.forSelection(assetIds.length);
-  dialog.showModal();
-  $<HTMLInputElement>('cl-description')!.focus();
+  const title = $('create-link-title')!;
+  title.textContent = (editing ? title.dataset.edit : title.dataset.create) ?? '';
+  const submit = $('cl-create')!;
+  submit.textContent = (editing ? submit.dataset.edit : submit.dataset.create) ?? '';
+
+  // Expires: "Unchanged" exists only while editing (the seed's PATCH with changeExpiryTime=false)
+  const expires = $<HTMLSelectElement>('cl-expires')!;
+  expires.querySelector('option[value="keep"]')?.remove();
+  if (editing) {
+    const keep = new Option(t.createLink.keepExpiry, 'keep', true, true);
+    expires.prepend(keep);
+    expires.value = 'keep';
+  }
+
+  // Allow Upload: album links only
+  const isAlbum = next.kind === 'album' || (next.kind === 'edit' && next.link.type === 'ALBUM');
+  const upload = v('cl-allow-upload');
+  upload.disabled = !isAlbum;
+  $('cl-allow-upload-hint')!.hidden = isAlbum;
+  $('cl-password-hint')!.textContent =
+    editing && next.link.hasPassword ? t.createLink.passwordKeepHint : t.createLink.passwordHint;
+
+  let what: string;
+  if (next.kind === 'individual') what = t.createLink.forSelection(next.assetIds.length);
+  else if (next.kind === 'album') what = t.createLink.forAlbum(next.albumName);
+  else {
+    const l = next.link;
+    what = t.createLink.editing(l.description || l.album?.albumName || t.links.untitled);
+    v('cl-description').value = l.description ?? '';
+    v('cl-allow-download').checked = l.allowDownload;
+    upload.checked = l.allowUpload;
+    v('cl-show-metadata').checked = l.showMetadata;
+    v('cl-slug').value = l.slug ?? '';
+  }
+  $('create-link-target')!.textContent = what;
+  if (!dialog.open) dialog.showModal();
+  v('cl-description').focus();
 }
 
 function drawQr(container: HTMLElement, text: string): void {
@@ -182,7 +245,8 @@ function initCreateLink(): void {
     clearTimeout(slugTimer);
     const value = slug.value.trim();
     slug.removeAttribute('aria-invalid');
-    if (value === '') {
+    const own = target.kind === 'edit' ? target.link.slug : null;
+    if (value === '' || (own !== null && own.toLowerCase() === value.toLowerCase())) {
       slugOk = true;
       slugStatus.textContent = '';
       return;
@@ -217,19 +281,42 @@ function initCreateLink(): void {
       return;
     }
     const v = (id: string) => $<HTMLInputElement>(id)!;
-    const body = {
-      type: 'INDIVIDUAL',
-      assetIds: currentAssets,
+    const choice = $<HTMLSelectElement>('cl-expires')!.value;
+    const common = {
       description: v('cl-description').value || null,
-      expiresAt: expiresAt($<HTMLSelectElement>('cl-expires')!.value),
       allowDownload: v('cl-allow-download').checked,
-      allowUpload: false,
       showMetadata: v('cl-show-metadata').checked,
-      password: v('cl-password').value || null,
-      slug: slug.value.trim() || null,
     };
-    const res = await api('POST', '/api/shared-links', body);
-    if (res.status !== 201) {
+    let res: Response;
+    if (target.kind === 'edit') {
+      const link = target.link;
+      const newSlug = slug.value.trim() || null;
+      const edit = {
+        ...common,
+        changeExpiryTime: choice !== 'keep',
+        ...(choice !== 'keep' ? { expiresAt: expiresAt(choice) } : {}),
+        ...(link.type === 'ALBUM' ? { allowUpload: v('cl-allow-upload').checked } : {}),
+        ...(v('cl-password').value ? { password: v('cl-password').value } : {}),
+        ...(newSlug !== link.slug ? { slug: newSlug } : {}),
+      };
+      res = await api('PATCH', `/api/shared-links/${link.id}`, edit);
+      if (res.ok) {
+        dialog.close();
+        location.reload();
+        return;
+      }
+    } else {
+      res = await api('POST', '/api/shared-links', {
+        ...common,
+        ...(target.kind === 'album'
+          ? { type: 'ALBUM', albumId: target.albumId, allowUpload: v('cl-allow-upload').checked }
+          : { type: 'INDIVIDUAL', assetIds: target.assetIds, allowUpload: false }),
+        expiresAt: expiresAt(choice),
+        password: v('cl-password').value || null,
+        slug: slug.value.trim() || null,
+      });
+    }
+    if (!res.ok) {
       const problem = (await res.json().catch(() => null)) as { message?: string } | null;
       error.textContent = `${t.createLink.failed}: ${problem?.message ?? res.status}`;
       return;
@@ -259,9 +346,141 @@ function initCreateLink(): void {
   });
 }
 
+// ── albums ────────────────────────────────────────────────────────────────────────────────────────────
+
+function initAlbums(): void {
+  initCreateLink();
+  for (const button of document.querySelectorAll<HTMLButtonElement>('button.share-album')) {
+    button.addEventListener('click', () =>
+      openCreateLink({
+        kind: 'album',
+        albumId: button.dataset.albumId ?? '',
+        albumName: button.dataset.albumName ?? '',
+      }),
+    );
+  }
+}
+
+// ── links ─────────────────────────────────────────────────────────────────────────────────────────────
+
+function initLinks(): void {
+  initCreateLink();
+  const data = $('links-data');
+  const links = new Map<string, LinkDto>(
+    ((data ? JSON.parse(data.textContent ?? '[]') : []) as LinkDto[]).map((l) => [l.id, l]),
+  );
+  const filter = $<HTMLSelectElement>('album-filter');
+  // the filter applies on change; its button stays for pages without JavaScript
+  filter?.addEventListener('change', () => $<HTMLFormElement>('links-filter')?.requestSubmit());
+
+  const qrDialog = $<HTMLDialogElement>('qr-dialog')!;
+  $('qr-close')?.addEventListener('click', () => qrDialog.close());
+  const confirm = $<HTMLDialogElement>('confirm-delete')!;
+  let deleting: LinkDto | null = null;
+  let opener: HTMLElement | null = null;
+  $('confirm-delete-cancel')?.addEventListener('click', () => confirm.close());
+  $('confirm-delete-ok')?.addEventListener('click', async () => {
+    if (!deleting) return;
+    const res = await api('DELETE', `/api/shared-links/${deleting.id}`).catch(() => null);
+    if (!res?.ok) {
+      $('confirm-delete-error')!.textContent = t.links.deleteFailed;
+      return;
+    }
+    $(`link-${deleting.id}`)?.remove();
+    links.delete(deleting.id);
+    confirm.close();
+    if (links.size === 0) location.reload();
+    else $<HTMLAnchorElement>('album-filter')?.focus();
+  });
+  confirm.addEventListener('close', () => {
+    if (opener?.isConnected) opener.focus();
+  });
+
+  const photos = $<HTMLDialogElement>('link-photos')!;
+  $('link-photos-close')?.addEventListener('click', () => photos.close());
+  photos.addEventListener('close', () => {
+    if (photos.dataset.changed === 'true') location.reload();
+  });
+
+  for (const row of document.querySelectorAll<HTMLElement>('li.link')) {
+    const link = links.get(row.dataset.linkId ?? '');
+    if (!link) continue;
+    const title = link.description || link.album?.albumName || t.links.untitled;
+    row.querySelector('[data-action="copy"]')?.addEventListener('click', async (ev) => {
+      const button = ev.currentTarget as HTMLButtonElement;
+      await navigator.clipboard.writeText(link.url).catch(() => undefined);
+      button.textContent = t.links.copied;
+    });
+    row.querySelector('[data-action="qr"]')?.addEventListener('click', () => {
+      $('qr-url')!.textContent = link.url;
+      drawQr($('qr-code')!, link.url);
+      qrDialog.showModal();
+      $('qr-close')?.focus();
+    });
+    row.querySelector('[data-action="edit"]')?.addEventListener('click', () => openCreateLink({ kind: 'edit', link }));
+    row.querySelector('[data-action="delete"]')?.addEventListener('click', (ev) => {
+      deleting = link;
+      opener = ev.currentTarget as HTMLElement;
+      $('confirm-delete-text')!.textContent = t.links.deleteText(title);
+      $('confirm-delete-error')!.textContent = '';
+      confirm.showModal();
+      $('confirm-delete-cancel')?.focus();
+    });
+    row.querySelector('[data-action="photos"]')?.addEventListener('click', () => openLinkPhotos(link, photos));
+  }
+}
+
+/** An individual link's photos, each removable; "Add photos" goes to the library to pick more. */
+function openLinkPhotos(link: LinkDto, dialog: HTMLDialogElement): void {
+  const grid = $('link-photos-grid')!;
+  const error = $('link-photos-error')!;
+  error.textContent = '';
+  dialog.dataset.changed = 'false';
+  $<HTMLAnchorElement>('link-photos-add')!.href = `/?addTo=${encodeURIComponent(link.id)}`;
+  grid.replaceChildren(
+    ...link.assets.map((asset) => {
+      const li = document.createElement('li');
+      li.className = 'tile';
+      const img = document.createElement('img');
+      img.src = `/api/assets/${asset.id}/thumbnail`;
+      img.alt = asset.originalFileName;
+      img.width = 120;
+      img.height = 120;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'remove-photo';
+      remove.textContent = '×';
+      remove.setAttribute('aria-label', t.links.removePhoto(asset.originalFileName));
+      remove.addEventListener('click', async () => {
+        const res = await api('DELETE', `/api/shared-links/${link.id}/assets`, { assetIds: [asset.id] }).catch(
+          () => null,
+        );
+        if (!res?.ok) {
+          error.textContent = t.links.photosFailed;
+          return;
+        }
+        dialog.dataset.changed = 'true';
+        const next = li.nextElementSibling ?? li.previousElementSibling;
+        li.remove();
+        (next?.querySelector('button') as HTMLButtonElement | null)?.focus();
+      });
+      li.append(img, remove);
+      return li;
+    }),
+  );
+  dialog.showModal();
+  $('link-photos-close')?.focus();
+}
+
 // ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const login = $<HTMLFormElement>('login-form');
 if (login) initLogin(login);
+$('sign-out')?.addEventListener('click', async () => {
+  await api('POST', '/api/auth/logout').catch(() => undefined);
+  location.assign('/');
+});
 if (document.body.classList.contains('page-library')) initLibrary();
+if (document.body.classList.contains('page-albums')) initAlbums();
+if (document.body.classList.contains('page-links')) initLinks();
 document.body.dataset.ready = 'true';
