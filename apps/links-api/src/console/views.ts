@@ -180,7 +180,18 @@ export function libraryPage(
     }
   </div>
   <p class="hint">${addingTo ? l.addingTo(addingTo.title) : l.shareHint}</p>
-  ${photos.length === 0 ? html`<p class="empty">${l.empty}</p>` : html`<ul class="grid" id="grid">${tiles}</ul>`}`,
+  ${
+    addingTo
+      ? ''
+      : html`<div class="upload">
+    <input id="upload-files" type="file" multiple accept="image/*,video/*" class="visually-hidden" tabindex="-1" aria-hidden="true">
+    <button type="button" id="upload-button" class="secondary">${l.upload.button}</button>
+    <span class="hint">${l.upload.hint}</span>
+  </div>
+  <section id="uploads" hidden aria-label="${l.upload.listLabel}"><ul id="upload-list" class="upload-list"></ul></section>`
+  }
+  ${photos.length === 0 ? html`<p class="empty" id="library-empty">${l.empty}</p>` : ''}
+  <ul class="grid" id="grid">${tiles}</ul>`,
     createLinkDialog(t),
   );
 }

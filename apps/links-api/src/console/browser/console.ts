@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 
+import { thumbHashToDataURL } from 'thumbhash';
 import { encode } from 'uqr';
 import { en as t } from '../strings.en.ts';
 
@@ -49,36 +50,43 @@ function initLogin(form: HTMLFormElement): void {
 // ── library: selection ─────────────────────────────────────────────────────────────────────────────────
 
 function initLibrary(): void {
-  const picks = [...document.querySelectorAll<HTMLInputElement>('input.pick')];
+  const grid = $('grid')!;
+  const picks = () => [...grid.querySelectorAll<HTMLInputElement>('input.pick')];
   const count = $('selection-count')!;
   const share = ($<HTMLButtonElement>('share-selection') ?? $<HTMLButtonElement>('add-to-link'))!;
-  let anchor: number | null = null;
+  let anchor: HTMLInputElement | null = null;
 
-  const selected = () => picks.filter((p) => p.checked).map((p) => p.value);
+  const selected = () =>
+    picks()
+      .filter((p) => p.checked)
+      .map((p) => p.value);
   const refresh = () => {
     const n = selected().length;
     count.textContent = t.library.selected(n);
     share.disabled = n === 0;
-    for (const p of picks) p.closest('li')?.classList.toggle('selected', p.checked);
+    for (const p of picks()) p.closest('li')?.classList.toggle('selected', p.checked);
   };
 
-  for (const [i, pick] of picks.entries()) {
-    // Shift-click selects the range from the last clicked photo, as in every photo manager
-    pick.addEventListener('click', (ev) => {
-      if (ev.shiftKey && anchor !== null) {
-        const [from, to] = anchor < i ? [anchor, i] : [i, anchor];
-        for (let k = from; k <= to; k++) picks[k]!.checked = pick.checked;
-      }
-      anchor = i;
-      refresh();
-    });
-  }
+  // one listener for every tile, uploaded ones included; Shift-click selects the range from the last clicked photo
+  grid.addEventListener('click', (ev) => {
+    const pick = ev.target as HTMLInputElement;
+    if (!pick.classList?.contains('pick')) return;
+    const all = picks();
+    const at = all.indexOf(pick);
+    const from = anchor ? all.indexOf(anchor) : -1;
+    if (ev.shiftKey && from >= 0) {
+      const [a, b] = from < at ? [from, at] : [at, from];
+      for (let k = a; k <= b; k++) all[k]!.checked = pick.checked;
+    }
+    anchor = pick;
+    refresh();
+  });
   $('select-all')?.addEventListener('click', () => {
-    for (const p of picks) p.checked = true;
+    for (const p of picks()) p.checked = true;
     refresh();
   });
   $('clear-selection')?.addEventListener('click', () => {
-    for (const p of picks) p.checked = false;
+    for (const p of picks()) p.checked = false;
     anchor = null;
     refresh();
   });
@@ -92,14 +100,206 @@ function initLibrary(): void {
     if (res?.ok) location.assign('/links');
     else count.textContent = t.links.photosFailed;
   });
-  // thumbnails replace their placeholders once loaded
-  for (const img of document.querySelectorAll<HTMLImageElement>('img[data-placeholder]')) {
-    const done = () => img.closest('label')?.classList.add('loaded');
-    if (img.complete && img.naturalWidth > 0) done();
-    else img.addEventListener('load', done, { once: true });
+  for (const img of grid.querySelectorAll<HTMLImageElement>('img[data-placeholder]')) whenLoaded(img);
+  // tiles still being processed follow their asset until it is ready or failed
+  for (const tile of grid.querySelectorAll<HTMLElement>('li.status-uploaded, li.status-processing')) {
+    const id = tile.querySelector<HTMLInputElement>('input.pick')?.value;
+    if (id) void follow(id, tile);
   }
+  initUpload(grid, refresh);
   initCreateLink();
   refresh();
+}
+
+// ── library: upload ─────────────────────────────────────────────────────────────────────────────────
+
+/** A thumbnail replaces its placeholder once loaded. */
+function whenLoaded(img: HTMLImageElement): void {
+  const done = () => img.closest('label')?.classList.add('loaded');
+  if (img.complete && img.naturalWidth > 0) done();
+  else img.addEventListener('load', done, { once: true });
+}
+
+interface AssetDto {
+  id: string;
+  originalFileName: string;
+  status: 'uploaded' | 'processing' | 'ready' | 'failed';
+  error?: string | null;
+  thumbhash: string | null;
+}
+
+/** The tile's picture, or its status ("Processing", "Failed: reason"): the same markup as the server's. */
+function renderTileBody(label: HTMLElement, asset: AssetDto): void {
+  const name = document.createElement('span');
+  name.className = 'visually-hidden';
+  name.textContent = t.library.photo(asset.originalFileName);
+  const parts: HTMLElement[] = [name];
+  if (asset.status === 'ready') {
+    const img = document.createElement('img');
+    img.src = `/api/assets/${asset.id}/thumbnail`;
+    img.alt = '';
+    img.width = 250;
+    img.height = 250;
+    const placeholder = asset.thumbhash ? thumbhashUrl(asset.thumbhash) : null;
+    if (placeholder) img.dataset.placeholder = 'true';
+    parts.push(img);
+    if (placeholder) {
+      const ph = document.createElement('img');
+      ph.className = 'placeholder';
+      ph.src = placeholder;
+      ph.alt = '';
+      parts.push(ph);
+    }
+    whenLoaded(img);
+  } else {
+    const status = document.createElement('span');
+    status.className = 'status';
+    status.textContent =
+      asset.status === 'failed' && asset.error
+        ? `${t.library.status.failed}: ${asset.error}`
+        : t.library.status[asset.status];
+    parts.push(status);
+  }
+  label.replaceChildren(...parts);
+  label.closest('li')!.className = `tile status-${asset.status}`;
+}
+
+function thumbhashUrl(base64: string): string | null {
+  try {
+    return thumbHashToDataURL(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+}
+
+function newTile(asset: AssetDto): HTMLLIElement {
+  const li = document.createElement('li');
+  const pick = document.createElement('input');
+  pick.type = 'checkbox';
+  pick.className = 'pick';
+  pick.id = `pick-${asset.id}`;
+  pick.value = asset.id;
+  const label = document.createElement('label');
+  label.htmlFor = pick.id;
+  li.append(pick, label);
+  renderTileBody(label, asset);
+  return li;
+}
+
+const FOLLOW_INTERVAL_MS = 1000;
+/** about ten minutes: a photo is ready in seconds, a long video's rendition does not hold its tile */
+const FOLLOW_MAX_POLLS = 600;
+
+/** Polls one asset until the ingest worker has made it ready or failed, updating its tile each time it changes. */
+async function follow(id: string, tile: HTMLElement): Promise<void> {
+  let last = '';
+  for (let i = 0; i < FOLLOW_MAX_POLLS && tile.isConnected; i++) {
+    await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+    const res = await api('GET', `/api/assets/${id}`).catch(() => null);
+    if (!res?.ok) continue;
+    const asset = (await res.json()) as AssetDto;
+    if (asset.status !== last) {
+      last = asset.status;
+      renderTileBody(tile.querySelector('label')!, asset);
+    }
+    if (asset.status === 'ready' || asset.status === 'failed') return;
+  }
+}
+
+/** One file to POST /api/assets (Immich's multipart) with XMLHttpRequest, whose upload events give progress. */
+function sendFile(file: File, progress: HTMLProgressElement): Promise<{ id: string; status: string } | number> {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/assets');
+    xhr.responseType = 'json';
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable) progress.value = e.loaded / e.total;
+    });
+    xhr.addEventListener('load', () =>
+      resolve(xhr.status === 200 || xhr.status === 201 ? (xhr.response as { id: string; status: string }) : xhr.status),
+    );
+    xhr.addEventListener('error', () => resolve(0));
+    const when = new Date(file.lastModified || Date.now()).toISOString();
+    const form = new FormData();
+    form.append('deviceAssetId', `console-${file.name}-${file.size}-${file.lastModified}`);
+    form.append('deviceId', 'immish-console');
+    form.append('fileCreatedAt', when);
+    form.append('fileModifiedAt', when);
+    form.append('assetData', file, file.name);
+    xhr.send(form);
+  });
+}
+
+function initUpload(grid: HTMLElement, refresh: () => void): void {
+  const input = $<HTMLInputElement>('upload-files');
+  const list = $('upload-list');
+  if (!input || !list) return;
+  const u = t.library.upload;
+  $('upload-button')?.addEventListener('click', () => input.click());
+
+  const uploadAll = async (files: File[]) => {
+    if (files.length === 0) return;
+    $('uploads')!.hidden = false;
+    $('library-empty')?.remove();
+    const rows = files.map((file) => {
+      const li = document.createElement('li');
+      const name = document.createElement('span');
+      name.className = 'upload-name';
+      name.textContent = file.name;
+      const progress = document.createElement('progress');
+      progress.max = 1;
+      progress.value = 0;
+      progress.setAttribute('aria-label', u.progressOf(file.name));
+      const state = document.createElement('span');
+      state.className = 'upload-state';
+      state.textContent = u.waiting;
+      li.append(name, progress, state);
+      list.append(li);
+      return { file, li, progress, state };
+    });
+    // one file at a time: the bars fill in order and a phone's uplink is not split many ways
+    for (const row of rows) {
+      row.state.textContent = u.sending;
+      const result = await sendFile(row.file, row.progress);
+      if (typeof result === 'number') {
+        row.li.classList.add('failed');
+        row.state.textContent = result === 413 ? u.tooLarge : result === 415 ? u.unsupported : u.failed;
+        continue;
+      }
+      row.progress.value = 1;
+      row.li.classList.add('done');
+      row.state.textContent = result.status === 'duplicate' ? u.duplicate : u.done;
+      if (result.status === 'duplicate' || document.getElementById(`pick-${result.id}`)) continue;
+      const tile = newTile({
+        id: result.id,
+        originalFileName: row.file.name,
+        status: 'processing',
+        thumbhash: null,
+      });
+      grid.prepend(tile);
+      void follow(result.id, tile);
+    }
+    refresh();
+  };
+
+  input.addEventListener('change', () => {
+    void uploadAll([...(input.files ?? [])]);
+    input.value = '';
+  });
+  // drag-and-drop anywhere on the library
+  const zone = document.querySelector('main')!;
+  zone.addEventListener('dragover', (ev) => {
+    if (!ev.dataTransfer?.types.includes('Files')) return;
+    ev.preventDefault();
+    zone.classList.add('dropping');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dropping'));
+  zone.addEventListener('drop', (ev) => {
+    if (!ev.dataTransfer?.files.length) return;
+    ev.preventDefault();
+    zone.classList.remove('dropping');
+    void uploadAll([...ev.dataTransfer.files]);
+  });
 }
 
 // ── Create Shared Link ────────────────────────────────────────────────────────────────────────────────
