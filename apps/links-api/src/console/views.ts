@@ -1,4 +1,4 @@
-import type { AlbumResponseDto, SharedLinkResponseDto } from '@immish/contracts';
+import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '@immish/contracts';
 import type { AssetRow, UserRow } from '@immish/db';
 import { thumbhashDataUrl } from '@immish/media';
 import { html, jsonScript, type SafeHtml } from '@immish/runtime';
@@ -133,6 +133,7 @@ ${extra}`,
 
 /** An individual link the owner is adding photos to from the library (the Links screen's "Add photos"). */
 export interface AddingTo {
+  kind: 'link' | 'album';
   id: string;
   title: string;
 }
@@ -174,12 +175,16 @@ export function libraryPage(
     <button type="button" id="clear-selection" class="secondary">${l.clearSelection}</button>
     ${
       addingTo
-        ? html`<button type="button" id="add-to-link" data-link-id="${addingTo.id}" disabled>${l.addToLink}</button>
-    <a class="button secondary" href="/links">${l.cancelAdding}</a>`
+        ? html`<button type="button" id="add-to" data-kind="${addingTo.kind}" data-target-id="${addingTo.id}" disabled>${
+            addingTo.kind === 'link' ? l.addToLink : l.addToAlbum
+          }</button>
+    <a class="button secondary" href="${addingTo.kind === 'link' ? '/links' : `/albums/${addingTo.id}`}">${l.cancelAdding}</a>`
         : html`<button type="button" id="share-selection" disabled>${l.share}</button>`
     }
   </div>
-  <p class="hint">${addingTo ? l.addingTo(addingTo.title) : l.shareHint}</p>
+  <p class="hint">${
+    addingTo ? (addingTo.kind === 'link' ? l.addingTo(addingTo.title) : l.addingToAlbum(addingTo.title)) : l.shareHint
+  }</p>
   ${
     addingTo
       ? ''
@@ -205,7 +210,7 @@ export function albumsPage(
   const a = t.albums;
   const rows = albums.map(
     (album) => html`<li class="card album" id="album-${album.id}">
-  <h3>${album.albumName}</h3>
+  <h3><a href="/albums/${album.id}">${album.albumName}</a></h3>
   ${album.description ? html`<p>${album.description}</p>` : ''}
   <p class="muted">${a.photoCount(album.assetCount)}${album.ownerId === user.id ? '' : html` · ${a.sharedBy(album.owner.name)}`}${
     album.hasSharedLink ? html` · <a href="/links?albumId=${album.id}">${a.hasLinks}</a>` : ''
@@ -221,6 +226,17 @@ export function albumsPage(
     user,
     'albums',
     html`<h2>${a.title}</h2>
+<details class="card new-album">
+  <summary>${a.newAlbum}</summary>
+  <form id="new-album-form">
+    <label for="new-album-name">${a.name}</label>
+    <input id="new-album-name" name="albumName" type="text" required maxlength="1000">
+    <label for="new-album-description">${a.description}</label>
+    <textarea id="new-album-description" name="description" maxlength="10000" rows="2"></textarea>
+    <p id="new-album-error" class="error" role="alert"></p>
+    <div class="actions"><button type="submit">${a.create}</button></div>
+  </form>
+</details>
 ${albums.length === 0 ? html`<p class="empty">${a.empty}</p>` : html`<ul class="list" id="albums">${rows}</ul>`}`,
     createLinkDialog(t),
   );
@@ -338,5 +354,95 @@ ${createLinkDialog(t)}
     <button type="button" id="link-photos-close" class="secondary">${k.close}</button>
   </div>
 </dialog>`,
+  );
+}
+
+/** One album: details (owner), photos (owner and editors add and remove), members and roles (owner), leave. */
+export function albumPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  album: AlbumResponseDto,
+  photos: AssetResponseDto[],
+): string {
+  const a = t.albums;
+  const role = album.albumUsers.find((m) => m.user.id === user.id)?.role ?? 'viewer';
+  const isOwner = role === 'owner';
+  const canEdit = isOwner || role === 'editor';
+  const tiles = photos.map((p) => {
+    const placeholder = p.thumbhash ? thumbhashDataUrl(Buffer.from(p.thumbhash, 'base64')) : null;
+    return html`<li class="tile" data-asset-id="${p.id}">
+  ${placeholder ? html`<img class="placeholder" src="${placeholder}" alt="">` : ''}
+  <img src="/api/assets/${p.id}/thumbnail" alt="${p.originalFileName}" loading="lazy" width="250" height="250">
+  ${canEdit ? html`<button type="button" class="remove-photo" aria-label="${a.removePhoto(p.originalFileName)}">×</button>` : ''}
+</li>`;
+  });
+  const members = album.albumUsers.map((m) => {
+    const self = m.user.id === user.id;
+    const who = `${m.user.name} <${m.user.email}>`;
+    return html`<li class="member" data-user-id="${m.user.id}">
+  <span class="member-name">${m.user.name} <span class="muted">${m.user.email}</span>${self ? html` <span class="muted">${a.you}</span>` : ''}</span>
+  ${
+    isOwner && m.role !== 'owner'
+      ? html`<label class="visually-hidden" for="role-${m.user.id}">${a.roleOf(who)}</label>
+  <select id="role-${m.user.id}" class="member-role">
+    <option value="viewer"${m.role === 'viewer' ? html` selected` : ''}>${a.role.viewer}</option>
+    <option value="editor"${m.role === 'editor' ? html` selected` : ''}>${a.role.editor}</option>
+  </select>
+  <button type="button" class="secondary remove-member" aria-label="${a.removeMember(who)}">${a.remove}</button>`
+      : html`<span class="badge">${a.role[m.role]}</span>`
+  }
+</li>`;
+  });
+  return shell(
+    t,
+    assets,
+    user,
+    'albums',
+    html`<p><a href="/albums">← ${a.back}</a></p>
+<div class="toolbar" data-album-id="${album.id}" id="album-toolbar">
+  <h2>${album.albumName}</h2>
+  ${isOwner ? html`<button type="button" class="share-album" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</button>` : ''}
+  ${isOwner ? '' : html`<button type="button" class="secondary" id="leave-album">${a.leave}</button>`}
+</div>
+${album.description ? html`<p id="album-description">${album.description}</p>` : ''}
+${
+  isOwner
+    ? html`<details class="card">
+  <summary>${a.details}</summary>
+  <form id="album-details">
+    <label for="album-name">${a.name}</label>
+    <input id="album-name" name="albumName" type="text" required maxlength="1000" value="${album.albumName}">
+    <label for="album-description-input">${a.description}</label>
+    <textarea id="album-description-input" name="description" maxlength="10000" rows="3">${album.description}</textarea>
+    <p id="album-details-status" class="hint" role="status"></p>
+    <div class="actions"><button type="submit">${a.save}</button></div>
+  </form>
+</details>`
+    : ''
+}
+<section aria-labelledby="album-photos-title">
+  <div class="toolbar"><h3 id="album-photos-title">${a.photos} (${album.assetCount})</h3>
+  ${canEdit ? html`<a class="button secondary" href="/?addToAlbum=${album.id}">${a.addPhotos}</a>` : ''}</div>
+  ${photos.length === 0 ? html`<p class="empty">${a.noPhotos}</p>` : html`<ul class="grid" id="album-grid">${tiles}</ul>`}
+  <p id="album-photos-error" class="error" role="alert"></p>
+</section>
+<section aria-labelledby="members-title">
+  <h3 id="members-title">${a.members}</h3>
+  <ul class="members" id="members">${members}</ul>
+  <p id="members-error" class="error" role="alert"></p>
+  ${
+    isOwner
+      ? html`<form id="invite-form" class="invite">
+    <div><label for="invite-email">${a.inviteEmail}</label>
+    <input id="invite-email" name="email" type="email" required autocomplete="off"></div>
+    <div><label for="invite-role">${a.inviteRole}</label>
+    <select id="invite-role" name="role"><option value="viewer">${a.role.viewer}</option><option value="editor">${a.role.editor}</option></select></div>
+    <button type="submit">${a.invite}</button>
+  </form>`
+      : ''
+  }
+</section>`,
+    isOwner ? createLinkDialog(t) : '',
   );
 }

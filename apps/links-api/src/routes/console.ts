@@ -1,14 +1,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SlugAvailabilityDto, SlugAvailabilityQuery } from '@immish/contracts';
 import type { Sessions } from '@immish/domain';
-import { listAlbumDtos, listSharedLinks, slugProblem, slugTaken } from '@immish/domain';
+import {
+  getAlbumDto,
+  listAlbumAssets,
+  listAlbumDtos,
+  listSharedLinks,
+  requireAccess,
+  slugProblem,
+  slugTaken,
+} from '@immish/domain';
 import { DomainError, securityHeaders } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
 import { buildConsoleBundle, type ConsoleAsset, type ConsoleBundle } from '../console/bundle.ts';
 import { en } from '../console/strings.en.ts';
-import { albumsPage, libraryPage, linksPage, loginPage } from '../console/views.ts';
+import { type AddingTo, albumPage, albumsPage, libraryPage, linksPage, loginPage } from '../console/views.ts';
 import type { LinksApiDeps } from '../deps.ts';
 import { sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
@@ -69,7 +77,13 @@ export const consoleRoutes =
 
     app.get(
       '/',
-      { ...page, schema: { hide: true, querystring: Type.Object({ addTo: Type.Optional(Type.String()) }) } },
+      {
+        ...page,
+        schema: {
+          hide: true,
+          querystring: Type.Object({ addTo: Type.Optional(Type.String()), addToAlbum: Type.Optional(Type.String()) }),
+        },
+      },
       async (req, reply) => {
         reply.headers(pageHeaders).type('text/html; charset=utf-8');
         const user = await owner(req);
@@ -83,14 +97,54 @@ export const consoleRoutes =
           .orderBy('id')
           .limit(LIBRARY_PAGE_SIZE)
           .execute();
-        // adding photos to one of the owner's own individual links (another user's id finds nothing)
-        const addTo = req.query.addTo && UUID.test(req.query.addTo) ? req.query.addTo : null;
-        const [link] = addTo
-          ? await listSharedLinks(deps.db, { userId: user.id, publicUrl: deps.config.PUBLIC_URL }, { id: addTo })
-          : [];
-        const addingTo =
-          link?.type === 'INDIVIDUAL' ? { id: link.id, title: link.description || en.links.untitled } : null;
-        return libraryPage(en, assets, user, photos, addingTo);
+        return libraryPage(en, assets, user, photos, await addingTo(user.id, req.query));
+      },
+    );
+
+    /**
+     * Where the library adds its selection instead of sharing it: one of the owner's own individual links, or an
+     * album the owner may add to. Anything else (another user's, a malformed id) finds nothing: plain library.
+     */
+    const addingTo = async (userId: string, q: { addTo?: string; addToAlbum?: string }): Promise<AddingTo | null> => {
+      if (q.addTo && UUID.test(q.addTo)) {
+        const [link] = await listSharedLinks(deps.db, { userId, publicUrl: deps.config.PUBLIC_URL }, { id: q.addTo });
+        if (link?.type === 'INDIVIDUAL')
+          return { kind: 'link', id: link.id, title: link.description || en.links.untitled };
+      }
+      if (q.addToAlbum && UUID.test(q.addToAlbum)) {
+        const allowed = await requireAccess(deps.db, userId, 'album.addAssets', q.addToAlbum).then(
+          () => true,
+          () => false,
+        );
+        if (allowed) {
+          const album = await getAlbumDto(deps.db, userId, q.addToAlbum);
+          return { kind: 'album', id: album.id, title: album.albumName };
+        }
+      }
+      return null;
+    };
+
+    app.get(
+      '/albums/:id',
+      { ...page, schema: { hide: true, params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        const id = req.params.id;
+        const member =
+          UUID.test(id) &&
+          (await requireAccess(deps.db, user.id, 'album.read', id).then(
+            () => true,
+            () => false,
+          ));
+        // not a member (or no such album): the list, as after leaving one
+        if (!member) return reply.redirect('/albums', 303);
+        const [album, photos] = await Promise.all([
+          getAlbumDto(deps.db, user.id, id),
+          listAlbumAssets(deps.db, id, 1, LIBRARY_PAGE_SIZE),
+        ]);
+        return albumPage(en, assets, user, album, photos.items);
       },
     );
 

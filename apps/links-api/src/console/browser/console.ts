@@ -53,7 +53,7 @@ function initLibrary(): void {
   const grid = $('grid')!;
   const picks = () => [...grid.querySelectorAll<HTMLInputElement>('input.pick')];
   const count = $('selection-count')!;
-  const share = ($<HTMLButtonElement>('share-selection') ?? $<HTMLButtonElement>('add-to-link'))!;
+  const share = ($<HTMLButtonElement>('share-selection') ?? $<HTMLButtonElement>('add-to'))!;
   let anchor: HTMLInputElement | null = null;
 
   const selected = () =>
@@ -91,13 +91,16 @@ function initLibrary(): void {
     refresh();
   });
   share.addEventListener('click', async () => {
-    const linkId = share.dataset.linkId;
-    if (!linkId) {
+    const id = share.dataset.targetId;
+    if (!id) {
       openCreateLink({ kind: 'individual', assetIds: selected() });
       return;
     }
-    const res = await api('PUT', `/api/shared-links/${linkId}/assets`, { assetIds: selected() }).catch(() => null);
-    if (res?.ok) location.assign('/links');
+    const album = share.dataset.kind === 'album';
+    const path = album ? `/api/albums/${id}/assets` : `/api/shared-links/${id}/assets`;
+    const body = album ? { ids: selected() } : { assetIds: selected() };
+    const res = await api('PUT', path, body).catch(() => null);
+    if (res?.ok) location.assign(album ? `/albums/${id}` : '/links');
     else count.textContent = t.links.photosFailed;
   });
   for (const img of grid.querySelectorAll<HTMLImageElement>('img[data-placeholder]')) whenLoaded(img);
@@ -550,6 +553,20 @@ function initCreateLink(): void {
 
 function initAlbums(): void {
   initCreateLink();
+  const form = $<HTMLFormElement>('new-album-form');
+  form?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    const res = await api('POST', '/api/albums', {
+      albumName: String(data.get('albumName') ?? ''),
+      description: String(data.get('description') ?? ''),
+    }).catch(() => null);
+    if (!res?.ok) {
+      $('new-album-error')!.textContent = t.albums.createFailed;
+      return;
+    }
+    location.assign(`/albums/${((await res.json()) as { id: string }).id}`);
+  });
   for (const button of document.querySelectorAll<HTMLButtonElement>('button.share-album')) {
     button.addEventListener('click', () =>
       openCreateLink({
@@ -559,6 +576,84 @@ function initAlbums(): void {
       }),
     );
   }
+}
+
+// ── one album ─────────────────────────────────────────────────────────────────────────────────────────
+
+function initAlbum(): void {
+  initAlbums();
+  const albumId = $('album-toolbar')?.dataset.albumId ?? '';
+  const a = t.albums;
+  const fail = (id: string, text: string) => {
+    $(id)!.textContent = text;
+  };
+
+  const details = $<HTMLFormElement>('album-details');
+  details?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(details);
+    const res = await api('PATCH', `/api/albums/${albumId}`, {
+      albumName: String(data.get('albumName') ?? ''),
+      description: String(data.get('description') ?? ''),
+    }).catch(() => null);
+    if (res?.ok) location.reload();
+    else fail('album-details-status', a.saveFailed);
+  });
+
+  for (const button of document.querySelectorAll<HTMLButtonElement>('#album-grid .remove-photo')) {
+    button.addEventListener('click', async () => {
+      const tile = button.closest<HTMLElement>('li')!;
+      const res = await api('DELETE', `/api/albums/${albumId}/assets`, { ids: [tile.dataset.assetId] }).catch(
+        () => null,
+      );
+      if (!res?.ok) return fail('album-photos-error', a.changeFailed);
+      const next = (tile.nextElementSibling ?? tile.previousElementSibling)?.querySelector('button');
+      tile.remove();
+      (next as HTMLButtonElement | null | undefined)?.focus();
+    });
+  }
+
+  for (const row of document.querySelectorAll<HTMLElement>('#members li.member')) {
+    const userId = row.dataset.userId ?? '';
+    row.querySelector<HTMLSelectElement>('select.member-role')?.addEventListener('change', async (ev) => {
+      const role = (ev.currentTarget as HTMLSelectElement).value;
+      const res = await api('PUT', `/api/albums/${albumId}/user/${userId}`, { role }).catch(() => null);
+      fail('members-error', res?.ok ? '' : a.changeFailed);
+    });
+    row.querySelector('button.remove-member')?.addEventListener('click', async () => {
+      const res = await api('DELETE', `/api/albums/${albumId}/user/${userId}`).catch(() => null);
+      if (res?.ok) row.remove();
+      else fail('members-error', a.changeFailed);
+    });
+  }
+
+  const invite = $<HTMLFormElement>('invite-form');
+  invite?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(invite);
+    const email = String(data.get('email') ?? '')
+      .trim()
+      .toLowerCase();
+    // Immich's way: the user list, then the album's members endpoint with the id
+    const users = await api('GET', '/api/users').catch(() => null);
+    const found = users?.ok
+      ? ((await users.json()) as { id: string; email: string }[]).find((u) => u.email.toLowerCase() === email)
+      : undefined;
+    if (!found) return fail('members-error', a.noSuchUser);
+    if (document.querySelector(`#members li[data-user-id="${found.id}"]`))
+      return fail('members-error', a.alreadyMember);
+    const res = await api('PUT', `/api/albums/${albumId}/users`, {
+      albumUsers: [{ userId: found.id, role: String(data.get('role') ?? 'viewer') }],
+    }).catch(() => null);
+    if (res?.ok) location.reload();
+    else fail('members-error', a.inviteFailed);
+  });
+
+  $('leave-album')?.addEventListener('click', async () => {
+    const res = await api('DELETE', `/api/albums/${albumId}/user/me`).catch(() => null);
+    if (res?.ok) location.assign('/albums');
+    else fail('members-error', a.changeFailed);
+  });
 }
 
 // ── links ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -681,6 +776,9 @@ $('sign-out')?.addEventListener('click', async () => {
   location.assign('/');
 });
 if (document.body.classList.contains('page-library')) initLibrary();
-if (document.body.classList.contains('page-albums')) initAlbums();
+if (document.body.classList.contains('page-albums')) {
+  if ($('album-toolbar')) initAlbum();
+  else initAlbums();
+}
 if (document.body.classList.contains('page-links')) initLinks();
 document.body.dataset.ready = 'true';
