@@ -60,6 +60,39 @@ describe('GET /', () => {
     expect(page.body).toContain('Failed: not a picture &lt;b&gt;');
   });
 
+  it('should page the library beyond 500 photos', async () => {
+    const many = await h.newUser('many');
+    const base = Date.UTC(2026, 0, 1);
+    await h.tdb.db
+      .insertInto('assets')
+      .values(
+        Array.from({ length: 502 }, (_, i) => ({
+          owner_id: many.id,
+          type: 'IMAGE' as const,
+          original_file_name: `p${String(i).padStart(3, '0')}.jpg`,
+          checksum: Buffer.from(`many-${String(i).padStart(15, '0')}`),
+          original_key: `assets/${many.id}/${i}/original.jpg`,
+          status: 'processing' as const,
+          file_created_at: new Date(base + i * 60_000),
+        })),
+      )
+      .execute();
+    const token = (await form(many.email, 'pw')).cookies.find((c) => c.name === 'immich_access_token')!.value;
+    const get = (url: string) => h.app.inject({ url, headers: { host: HOST, cookie: `immich_access_token=${token}` } });
+    const tiles = (body: string) => body.match(/<li class="tile /g)?.length ?? 0;
+    const first = await get('/');
+    expect(tiles(first.body)).toBe(500);
+    expect(first.body).toContain('Photo p501.jpg'); // newest first
+    expect(first.body).toContain('rel="next" href="/?page=2"');
+    expect(first.body).not.toContain('rel="prev"');
+    const second = await get('/?page=2');
+    expect(tiles(second.body)).toBe(2);
+    expect(second.body).toContain('Photo p000.jpg');
+    expect(second.body).toContain('rel="prev" href="/?page=1"');
+    expect(second.body).not.toContain('rel="next"');
+    expect((await get('/?page=0')).statusCode).toBe(400);
+  });
+
   it('should answer a wrong password with the form again (401) and a cross-site form with 403', async () => {
     const wrong = await form(owner.email, 'nope');
     expect(wrong.statusCode).toBe(401);

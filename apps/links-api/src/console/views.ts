@@ -88,7 +88,7 @@ function createLinkDialog(t: ConsoleStrings): SafeHtml {
 </form>
 <section id="cl-result" hidden aria-labelledby="cl-result-title">
   <h2 id="cl-result-title">${c.created}</h2>
-  <label for="cl-url">URL</label>
+  <label for="cl-url">${c.url}</label>
   <input id="cl-url" type="text" readonly>
   <div class="actions">
     <button type="button" id="cl-copy">${c.copy}</button>
@@ -144,6 +144,7 @@ export function libraryPage(
   user: UserRow,
   photos: AssetRow[],
   addingTo: AddingTo | null = null,
+  paging: { page: number; hasMore: boolean } = { page: 1, hasMore: false },
 ): string {
   const l = t.library;
   const tiles = photos.map(
@@ -196,9 +197,21 @@ export function libraryPage(
   <section id="uploads" hidden aria-label="${l.upload.listLabel}"><ul id="upload-list" class="upload-list"></ul></section>`
   }
   ${photos.length === 0 ? html`<p class="empty" id="library-empty">${l.empty}</p>` : ''}
-  <ul class="grid" id="grid">${tiles}</ul>`,
+  <ul class="grid" id="grid">${tiles}</ul>
+  ${pager(t, paging, addingTo)}`,
     createLinkDialog(t),
   );
+}
+
+function pager(t: ConsoleStrings, paging: { page: number; hasMore: boolean }, addingTo: AddingTo | null) {
+  if (paging.page === 1 && !paging.hasMore) return '';
+  const keep = addingTo ? `${addingTo.kind === 'link' ? 'addTo' : 'addToAlbum'}=${addingTo.id}&` : '';
+  const href = (n: number) => `/?${keep}page=${n}`;
+  return html`<nav class="pager" aria-label="${t.library.pages}">
+  ${paging.page > 1 ? html`<a class="button secondary" rel="prev" href="${href(paging.page - 1)}">${t.library.newer}</a>` : ''}
+  <span aria-current="page">${t.library.pageN(paging.page)}</span>
+  ${paging.hasMore ? html`<a class="button secondary" rel="next" href="${href(paging.page + 1)}">${t.library.older}</a>` : ''}
+</nav>`;
 }
 
 export function albumsPage(

@@ -21,7 +21,7 @@ import type { LinksApiDeps } from '../deps.ts';
 import { sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
 
-/** The largest library page rendered at once (the grid pages further with the API later). */
+/** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
 const LIBRARY_PAGE_SIZE = 500;
 /** Only the sign-in form is posted as a form; anything bigger is not one. */
 const FORM_BODY_LIMIT = 8 * 1024;
@@ -81,13 +81,18 @@ export const consoleRoutes =
         ...page,
         schema: {
           hide: true,
-          querystring: Type.Object({ addTo: Type.Optional(Type.String()), addToAlbum: Type.Optional(Type.String()) }),
+          querystring: Type.Object({
+            addTo: Type.Optional(Type.String()),
+            addToAlbum: Type.Optional(Type.String()),
+            page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          }),
         },
       },
       async (req, reply) => {
         reply.headers(pageHeaders).type('text/html; charset=utf-8');
         const user = await owner(req);
         if (!user) return loginPage(en, assets, null);
+        const pageNumber = req.query.page ?? 1;
         const photos = await deps.db
           .selectFrom('assets')
           .selectAll()
@@ -95,9 +100,12 @@ export const consoleRoutes =
           .where('trashed_at', 'is', null)
           .orderBy('file_created_at', 'desc')
           .orderBy('id')
-          .limit(LIBRARY_PAGE_SIZE)
+          .limit(LIBRARY_PAGE_SIZE + 1)
+          .offset((pageNumber - 1) * LIBRARY_PAGE_SIZE)
           .execute();
-        return libraryPage(en, assets, user, photos, await addingTo(user.id, req.query));
+        const paging = { page: pageNumber, hasMore: photos.length > LIBRARY_PAGE_SIZE };
+        const shown = photos.slice(0, LIBRARY_PAGE_SIZE);
+        return libraryPage(en, assets, user, shown, await addingTo(user.id, req.query), paging);
       },
     );
 
