@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ConsoleStack,
   consoleScreenshot,
+  OWNER_PASSWORD,
   seriousViolations,
   signIn as signInAs,
   startConsoleStack,
@@ -219,6 +220,66 @@ describe('the owner console in Chromium', { timeout: 180_000 }, () => {
     await consoleScreenshot(recipient.page, 'desktop-06-recipient-view');
 
     expect([...problems, ...phone.problems, ...recipient.problems]).toEqual([]);
+  });
+
+  it('should be usable with the keyboard alone: sign in, select two photos, create a link', async () => {
+    const { page, problems } = await newPage();
+    /** Tab (or Shift-Tab) until the focused element matches, as a keyboard user would; fails after `max` presses. */
+    const tabTo = async (selector: string, back = false, max = 60) => {
+      for (let i = 0; i < max; i++) {
+        if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+        await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+      }
+      throw new Error(`focus never reached ${selector}`);
+    };
+    await page.goto(`${consoleUrl}/`);
+    await page.waitForSelector('body.page-login[data-ready="true"]');
+    await tabTo('#email');
+    await page.keyboard.type(owner.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(OWNER_PASSWORD);
+    await Promise.all([page.waitForURL(`${consoleUrl}/`), page.keyboard.press('Enter')]);
+    await page.waitForSelector('body.page-library[data-ready="true"]');
+
+    // Space ticks a photo; Tab moves to the next one
+    await tabTo('input.pick');
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.locator('#selection-count').textContent()).toBe('2 photos selected');
+    const chosen = await page
+      .locator('input.pick:checked')
+      .evaluateAll((ps) => ps.map((p) => (p as HTMLInputElement).value));
+
+    // back to Share, Enter opens the form with the focus in it
+    await tabTo('#share-selection', true);
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('cl-description');
+    await page.keyboard.type('Typed, not clicked');
+    await tabTo('#cl-allow-download');
+    await page.keyboard.press('Space'); // Allow Download off
+    await tabTo('#cl-create');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#cl-result:not([hidden])');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('cl-url');
+    const link = await h.tdb.db
+      .selectFrom('shared_links')
+      .selectAll()
+      .where('description', '=', 'Typed, not clicked')
+      .executeTakeFirstOrThrow();
+    expect(link.allow_download).toBe(false);
+    expect(await page.locator('#cl-url').inputValue()).toBe(`${gatewayUrl}/share/${link.key}`);
+    const linked = await h.tdb.db
+      .selectFrom('shared_link_assets')
+      .select('asset_id')
+      .where('link_id', '=', link.id)
+      .execute();
+    expect(linked.map((r) => r.asset_id).sort()).toEqual(chosen.sort());
+    // Escape closes the dialog
+    await page.keyboard.press('Escape');
+    expect(await page.locator('#create-link').evaluate((d) => (d as HTMLDialogElement).open)).toBe(false);
+    expect(problems).toEqual([]);
   });
 
   it('should refuse a cross-site form post carrying the session cookie with 403, and sign out for good', async () => {
