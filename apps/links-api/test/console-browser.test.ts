@@ -222,6 +222,73 @@ describe('the owner console in Chromium', { timeout: 180_000 }, () => {
     expect([...problems, ...phone.problems, ...recipient.problems]).toEqual([]);
   });
 
+  it('should create a link without JavaScript: the library form, the server-rendered Create Shared Link page, a QR', async () => {
+    const context = await stack.browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 1280, height: 860 },
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${consoleUrl}/`);
+      await page.getByLabel('Email').fill(owner.email);
+      await page.getByLabel('Password').fill(OWNER_PASSWORD);
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await page.waitForSelector('body.page-library');
+      const picks = page.locator('input.pick');
+      await picks.nth(1).check();
+      await picks.nth(3).check();
+      const chosen = [await picks.nth(1).inputValue(), await picks.nth(3).inputValue()];
+      await Promise.all([page.waitForURL(/\/links\/new\?/), page.getByRole('button', { name: 'Share' }).click()]);
+      const form = page.locator('#create-link-page');
+      expect(await form.getByLabel('Allow Upload').isDisabled()).toBe(true);
+      await form.getByLabel('Description').fill('No script needed');
+      await form.getByLabel('Expires').selectOption({ label: '1 day' });
+      await form.getByLabel('Allow Download').uncheck();
+      await form.getByLabel('Custom URL').fill('no-script');
+      // axe needs scripts: the same page is scanned in a normal browser below
+      const formUrl = page.url();
+      await consoleScreenshot(page, 'desktop-07-create-link-no-js');
+      const [created] = await Promise.all([
+        page.waitForResponse((r) => r.url() === `${consoleUrl}/links/new` && r.request().method() === 'POST'),
+        page.getByRole('button', { name: 'Create Link' }).click(),
+      ]);
+      expect(created.status()).toBe(201);
+      const url = `${gatewayUrl}/share/no-script`;
+      expect(await page.locator('#cl-url').inputValue()).toBe(url);
+      const png = await page.locator('.qr').screenshot();
+      const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect(
+        jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), info.width, info.height)?.data,
+      ).toBe(url);
+      await consoleScreenshot(page, 'desktop-08-link-created-no-js');
+      const scripted = await newPage(undefined, () => context.storageState());
+      await scripted.page.goto(formUrl);
+      await scripted.page.waitForSelector('body[data-ready="true"]');
+      expect(await seriousViolations(scripted.page)).toEqual([]);
+      expect(scripted.problems).toEqual([]);
+      const link = await h.tdb.db
+        .selectFrom('shared_links')
+        .selectAll()
+        .where('slug', '=', 'no-script')
+        .executeTakeFirstOrThrow();
+      expect(link).toMatchObject({
+        description: 'No script needed',
+        allow_download: false,
+        show_metadata: true,
+        type: 'INDIVIDUAL',
+      });
+      expect(link.expires_at).not.toBeNull();
+      const linked = await h.tdb.db
+        .selectFrom('shared_link_assets')
+        .select('asset_id')
+        .where('link_id', '=', link.id)
+        .execute();
+      expect(linked.map((r) => r.asset_id).sort()).toEqual(chosen.sort());
+    } finally {
+      await context.close();
+    }
+  });
+
   it('should be usable with the keyboard alone: sign in, select two photos, create a link', async () => {
     const { page, problems } = await newPage();
     /** Tab (or Shift-Tab) until the focused element matches, as a keyboard user would; fails after `max` presses. */

@@ -103,6 +103,71 @@ describe('GET /', () => {
     expect(foreign.cookies).toEqual([]);
   });
 
+  it('should create a link from the page form only when it comes from this origin (CSRF)', async () => {
+    const asset = await h.tdb.db
+      .insertInto('assets')
+      .values({
+        owner_id: owner.id,
+        type: 'IMAGE',
+        original_file_name: 'form.jpg',
+        checksum: Buffer.from('form-link-checksum-0'),
+        original_key: `assets/${owner.id}/form/original.jpg`,
+        status: 'ready',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const token = (await form(owner.email, 'pw')).cookies.find((c) => c.name === 'immich_access_token')!.value;
+    const post = (headers: Record<string, string>) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/links/new',
+        headers: {
+          host: HOST,
+          cookie: `immich_access_token=${token}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...headers,
+        },
+        payload: new URLSearchParams({
+          assetId: asset.id,
+          description: 'csrf probe',
+          expires: 'd7',
+          showMetadata: 'on',
+        }).toString(),
+      });
+    const count = async () =>
+      (await h.tdb.db.selectFrom('shared_links').select('id').where('description', '=', 'csrf probe').execute()).length;
+    expect((await post({ origin: 'https://evil.example' })).statusCode).toBe(403);
+    expect((await post({ 'sec-fetch-site': 'same-site' })).statusCode).toBe(403);
+    expect((await post({})).statusCode).toBe(403);
+    expect(await count()).toBe(0);
+    const ok = await post({ origin: `http://${HOST}` });
+    expect(ok.statusCode).toBe(201);
+    expect(ok.body).toContain('http://share.test/share/');
+    expect(ok.body).toMatch(/<svg viewBox="0 0 \d+ \d+"/);
+    expect(await count()).toBe(1);
+    const link = await h.tdb.db
+      .selectFrom('shared_links')
+      .selectAll()
+      .where('description', '=', 'csrf probe')
+      .executeTakeFirstOrThrow();
+    expect(link).toMatchObject({ allow_download: false, show_metadata: true, allow_upload: false });
+    // another user's album id finds nothing: back to the library, no link
+    const other = await h.newUser('other');
+    const theirs = (
+      await h.app.inject({
+        method: 'POST',
+        url: '/api/albums',
+        headers: other.headers,
+        payload: { albumName: 'theirs' },
+      })
+    ).json();
+    const sneaky = await h.app.inject({
+      url: `/links/new?albumId=${theirs.id}`,
+      headers: { host: HOST, cookie: `immich_access_token=${token}` },
+    });
+    expect(sneaky.statusCode).toBe(303);
+  });
+
   it('should serve the bundle with a content hash, immutable when versioned', async () => {
     const page = (await h.app.inject({ url: '/' })).body;
     const js = /src="(\/static\/console\.js\?v=[^"]+)"/.exec(page)![1]!;

@@ -2,6 +2,7 @@ import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '
 import type { AssetRow, UserRow } from '@immish/db';
 import { thumbhashDataUrl } from '@immish/media';
 import { html, jsonScript, type SafeHtml } from '@immish/runtime';
+import { EXPIRY_CHOICES } from './expiry.ts';
 import type { ConsoleStrings } from './strings.en.ts';
 
 /** Where the console's own CSS and JS are served from (content-hashed URLs, bundle.ts). */
@@ -55,23 +56,18 @@ export function loginPage(t: ConsoleStrings, assets: ConsoleAssets, error: strin
   );
 }
 
-const EXPIRY_CHOICES = ['never', 'm30', 'h1', 'h6', 'd1', 'd7', 'd30', 'mo3', 'y1'] as const;
-
-function createLinkDialog(t: ConsoleStrings): SafeHtml {
+/** The seed's Create Shared Link controls, shared by the dialog and the page that works without JavaScript. */
+function linkFields(t: ConsoleStrings, album: boolean): SafeHtml {
   const c = t.createLink;
-  return html`<dialog id="create-link" aria-labelledby="create-link-title">
-<form id="create-link-form" method="dialog" novalidate>
-  <h2 id="create-link-title" data-create="${c.title}" data-edit="${c.editTitle}">${c.title}</h2>
-  <p id="create-link-target" class="muted"></p>
-  <label for="cl-description">${c.description}</label>
+  return html`  <label for="cl-description">${c.description}</label>
   <input id="cl-description" name="description" type="text" maxlength="1000">
   <label for="cl-expires">${c.expires}</label>
   <select id="cl-expires" name="expires">
     ${EXPIRY_CHOICES.map((k) => html`<option value="${k}">${c.expiry[k]}</option>`)}
   </select>
   <div class="toggle"><input id="cl-allow-download" name="allowDownload" type="checkbox" checked><label for="cl-allow-download">${c.allowDownload}</label></div>
-  <div class="toggle"><input id="cl-allow-upload" name="allowUpload" type="checkbox" disabled aria-describedby="cl-allow-upload-hint"><label for="cl-allow-upload">${c.allowUpload}</label></div>
-  <p id="cl-allow-upload-hint" class="hint">${c.allowUploadHint}</p>
+  <div class="toggle"><input id="cl-allow-upload" name="allowUpload" type="checkbox"${album ? '' : html` disabled aria-describedby="cl-allow-upload-hint"`}><label for="cl-allow-upload">${c.allowUpload}</label></div>
+  <p id="cl-allow-upload-hint" class="hint"${album ? html` hidden` : ''}>${c.allowUploadHint}</p>
   <div class="toggle"><input id="cl-show-metadata" name="showMetadata" type="checkbox" checked><label for="cl-show-metadata">${c.showMetadata}</label></div>
   <label for="cl-password">${c.password}</label>
   <input id="cl-password" name="password" type="password" autocomplete="new-password" aria-describedby="cl-password-hint">
@@ -79,6 +75,16 @@ function createLinkDialog(t: ConsoleStrings): SafeHtml {
   <label for="cl-slug">${c.customUrl}</label>
   <input id="cl-slug" name="slug" type="text" autocomplete="off" spellcheck="false" maxlength="40" aria-describedby="cl-slug-hint cl-slug-status">
   <p id="cl-slug-hint" class="hint">${c.customUrlHint}</p>
+`;
+}
+
+function createLinkDialog(t: ConsoleStrings): SafeHtml {
+  const c = t.createLink;
+  return html`<dialog id="create-link" aria-labelledby="create-link-title">
+<form id="create-link-form" method="dialog" novalidate>
+  <h2 id="create-link-title" data-create="${c.title}" data-edit="${c.editTitle}">${c.title}</h2>
+  <p id="create-link-target" class="muted"></p>
+${linkFields(t, false)}
   <p id="cl-slug-status" class="hint" aria-live="polite"></p>
   <p id="cl-error" class="error" role="alert"></p>
   <div class="actions">
@@ -110,6 +116,7 @@ function shell(
   screen: Screen,
   main: SafeHtml,
   extra: SafeHtml | string = '',
+  pageClass = `page-${screen}`,
 ): string {
   const item = (s: Screen, href: string) =>
     html`<a href="${href}"${s === screen ? html` aria-current="page"` : ''}>${t.nav[s]}</a>`;
@@ -117,7 +124,7 @@ function shell(
     t,
     assets,
     t.nav[screen],
-    `page-${screen}`,
+    pageClass,
     html`<header class="bar">
   <h1>${t.appName}</h1>
   <nav aria-label="${t.nav.label}" class="screens">${item('library', '/')}${item('albums', '/albums')}${item('links', '/links')}</nav>
@@ -149,7 +156,7 @@ export function libraryPage(
   const l = t.library;
   const tiles = photos.map(
     (a, i) => html`<li class="tile status-${a.status}">
-  <input type="checkbox" class="pick" id="pick-${a.id}" value="${a.id}" data-index="${i}">
+  <input type="checkbox" class="pick" name="assetId" id="pick-${a.id}" value="${a.id}" data-index="${i}">
   <label for="pick-${a.id}">
     <span class="visually-hidden">${l.photo(a.original_file_name)}</span>
     ${
@@ -169,7 +176,8 @@ export function libraryPage(
     assets,
     user,
     'library',
-    html`<div class="toolbar" role="toolbar" aria-label="${l.title}">
+    html`<form method="get" action="/links/new" id="library-form">
+  <div class="toolbar" role="toolbar" aria-label="${l.title}">
     <h2>${l.title}</h2>
     <span id="selection-count" aria-live="polite">${l.selected(0)}</span>
     <button type="button" id="select-all" class="secondary">${l.selectAll}</button>
@@ -180,7 +188,7 @@ export function libraryPage(
             addingTo.kind === 'link' ? l.addToLink : l.addToAlbum
           }</button>
     <a class="button secondary" href="${addingTo.kind === 'link' ? '/links' : `/albums/${addingTo.id}`}">${l.cancelAdding}</a>`
-        : html`<button type="button" id="share-selection" disabled>${l.share}</button>`
+        : html`<button type="submit" id="share-selection">${l.share}</button>`
     }
   </div>
   <p class="hint">${
@@ -198,6 +206,7 @@ export function libraryPage(
   }
   ${photos.length === 0 ? html`<p class="empty" id="library-empty">${l.empty}</p>` : ''}
   <ul class="grid" id="grid">${tiles}</ul>
+  </form>
   ${pager(t, paging, addingTo)}`,
     createLinkDialog(t),
   );
@@ -229,7 +238,7 @@ export function albumsPage(
     album.hasSharedLink ? html` · <a href="/links?albumId=${album.id}">${a.hasLinks}</a>` : ''
   }</p>
   <div class="actions">
-    <button type="button" class="share-album" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</button>
+    <a class="button share-album" href="/links/new?albumId=${album.id}" role="button" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</a>
   </div>
 </li>`,
   );
@@ -415,7 +424,7 @@ export function albumPage(
     html`<p><a href="/albums">← ${a.back}</a></p>
 <div class="toolbar" data-album-id="${album.id}" id="album-toolbar">
   <h2>${album.albumName}</h2>
-  ${isOwner ? html`<button type="button" class="share-album" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</button>` : ''}
+  ${isOwner ? html`<a class="button share-album" href="/links/new?albumId=${album.id}" role="button" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</a>` : ''}
   ${isOwner ? '' : html`<button type="button" class="secondary" id="leave-album">${a.leave}</button>`}
 </div>
 ${album.description ? html`<p id="album-description">${album.description}</p>` : ''}
@@ -457,5 +466,65 @@ ${
   }
 </section>`,
     isOwner ? createLinkDialog(t) : '',
+  );
+}
+
+/** What the page form creates a link for: photos of the library, or an album. */
+export type LinkPageTarget = { assetIds: string[] } | { albumId: string; albumName: string };
+
+/**
+ * Create Shared Link without JavaScript: the same controls in a form posted to `/links/new` (cookie session,
+ * same-origin check), then the URL and its QR code drawn on the server.
+ */
+export function createLinkPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  target: LinkPageTarget,
+  error: string | null,
+): string {
+  const c = t.createLink;
+  const album = 'albumId' in target;
+  return shell(
+    t,
+    assets,
+    user,
+    album ? 'albums' : 'library',
+    html`<form id="create-link-page" method="post" action="/links/new" class="card form-page">
+  <h2>${c.title}</h2>
+  <p class="muted">${album ? c.forAlbum(target.albumName) : c.forSelection(target.assetIds.length)}</p>
+  ${album ? html`<input type="hidden" name="albumId" value="${target.albumId}">` : target.assetIds.map((id) => html`<input type="hidden" name="assetId" value="${id}">`)}
+  ${linkFields(t, album)}
+  <p id="cl-error" class="error" role="alert">${error ?? ''}</p>
+  <div class="actions"><button type="submit" id="cl-create">${c.create}</button></div>
+</form>`,
+    '',
+    'page-link-form',
+  );
+}
+
+/** The created link without JavaScript: its URL and a QR code drawn on the server (the same encoder). */
+export function linkCreatedPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  url: string,
+  qr: SafeHtml,
+): string {
+  const c = t.createLink;
+  return shell(
+    t,
+    assets,
+    user,
+    'links',
+    html`<section class="card form-page" aria-labelledby="cl-result-title">
+  <h2 id="cl-result-title">${c.created}</h2>
+  <label for="cl-url">${c.url}</label>
+  <input id="cl-url" type="text" readonly value="${url}">
+  <div class="qr" role="img" aria-label="${c.qr}">${qr}</div>
+  <div class="actions"><a class="button secondary" href="/links">${t.nav.links}</a></div>
+</section>`,
+    '',
+    'page-link-created',
   );
 }

@@ -2,7 +2,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SlugAvailabilityDto, SlugAvailabilityQuery } from '@immish/contracts';
 import type { Sessions } from '@immish/domain';
 import {
+  createSharedLink,
   getAlbumDto,
+  linkPolicyFromConfig,
   listAlbumAssets,
   listAlbumDtos,
   listSharedLinks,
@@ -10,15 +12,27 @@ import {
   slugProblem,
   slugTaken,
 } from '@immish/domain';
-import { DomainError, securityHeaders } from '@immish/runtime';
+import { DomainError, html, raw, securityHeaders } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
 import { buildConsoleBundle, type ConsoleAsset, type ConsoleBundle } from '../console/bundle.ts';
+import { expiresAtFor } from '../console/expiry.ts';
+import { qrModules } from '../console/qr.ts';
 import { en } from '../console/strings.en.ts';
-import { type AddingTo, albumPage, albumsPage, libraryPage, linksPage, loginPage } from '../console/views.ts';
+import {
+  type AddingTo,
+  albumPage,
+  albumsPage,
+  createLinkPage,
+  type LinkPageTarget,
+  libraryPage,
+  linkCreatedPage,
+  linksPage,
+  loginPage,
+} from '../console/views.ts';
 import type { LinksApiDeps } from '../deps.ts';
-import { sessionCookieOf } from '../sign-in.ts';
+import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
 
 /** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
@@ -28,7 +42,12 @@ const FORM_BODY_LIMIT = 8 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const pageHeaders = { ...securityHeaders, 'cache-control': 'no-store' };
+/**
+ * The share page's headers, but `Referrer-Policy: same-origin`: under `no-referrer` Chromium sends `Origin: null`
+ * with a form post, so the sign-in and Create Shared Link forms without JavaScript failed the same-origin check.
+ * Console URLs carry no link keys, and no referrer leaves this origin.
+ */
+const pageHeaders = { ...securityHeaders, 'referrer-policy': 'same-origin', 'cache-control': 'no-store' };
 
 function serveStatic(asset: ConsoleAsset) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
@@ -56,7 +75,15 @@ export const consoleRoutes =
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      (_req, body, done) => {
+        // a repeated name (the page form's assetId) becomes an array, as a multi-valued form field is
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of new URLSearchParams(body as string)) {
+          const prev = out[k];
+          out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+        }
+        done(null, out);
+      },
     );
 
     const StaticQuery = { querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }) };
@@ -178,6 +205,114 @@ export const consoleRoutes =
           listAlbumDtos(deps.db, user.id),
         ]);
         return linksPage(en, assets, user, links, albums, albumId, new Date());
+      },
+    );
+
+    // Create Shared Link without JavaScript: the library's form (GET, the ticked photos) or an album's Share link
+    const IdList = Type.Union([
+      Type.String({ maxLength: 64 }),
+      Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 }),
+    ]);
+    const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    /** The link's subject, checked like the API checks it; null when there is none (nothing ticked, no access). */
+    const linkTarget = async (userId: string, q: { assetId?: string | string[]; albumId?: string }) => {
+      if (q.albumId) {
+        if (!UUID.test(q.albumId)) return null;
+        const ok = await requireAccess(deps.db, userId, 'album.read', q.albumId).then(
+          () => true,
+          () => false,
+        );
+        return ok ? { albumId: q.albumId, albumName: (await getAlbumDto(deps.db, userId, q.albumId)).albumName } : null;
+      }
+      const assetIds = list(q.assetId).filter((id) => UUID.test(id));
+      return assetIds.length > 0 ? { assetIds } : null;
+    };
+
+    app.get(
+      '/links/new',
+      {
+        ...page,
+        schema: {
+          hide: true,
+          querystring: Type.Object({
+            assetId: Type.Optional(IdList),
+            albumId: Type.Optional(Type.String({ maxLength: 64 })),
+          }),
+        },
+      },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        const target = await linkTarget(user.id, req.query);
+        if (!target) return reply.redirect(req.query.albumId ? '/albums' : '/', 303);
+        return createLinkPage(en, assets, user, target, null);
+      },
+    );
+
+    const linkPolicy = linkPolicyFromConfig(deps.config);
+    app.post(
+      '/links/new',
+      {
+        ...page,
+        schema: {
+          hide: true,
+          body: Type.Object({
+            assetId: Type.Optional(IdList),
+            albumId: Type.Optional(Type.String({ maxLength: 64 })),
+            description: Type.Optional(Type.String({ maxLength: 1000 })),
+            expires: Type.Optional(Type.String({ maxLength: 10 })),
+            allowDownload: Type.Optional(Type.String({ maxLength: 10 })),
+            allowUpload: Type.Optional(Type.String({ maxLength: 10 })),
+            showMetadata: Type.Optional(Type.String({ maxLength: 10 })),
+            password: Type.Optional(Type.String({ maxLength: 1024 })),
+            slug: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
+        },
+      },
+      async (req, reply) => {
+        // the session cookie alone proves nothing: the form must come from this origin (CSRF, sign-in.ts)
+        assertSameOrigin(req);
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        const b = req.body;
+        const target: LinkPageTarget | null = await linkTarget(user.id, b);
+        if (!target) return reply.redirect('/', 303);
+        const album = 'albumId' in target;
+        try {
+          const link = await createSharedLink(
+            deps.db,
+            {
+              userId: user.id,
+              publicUrl: deps.config.PUBLIC_URL,
+              policy: linkPolicy,
+              correlationId: String(req.id),
+              ...(deps.linkStore ? { store: deps.linkStore } : {}),
+            },
+            {
+              ...(album
+                ? { type: 'ALBUM' as const, albumId: target.albumId }
+                : { type: 'INDIVIDUAL' as const, assetIds: target.assetIds }),
+              description: b.description || null,
+              expiresAt: expiresAtFor(b.expires ?? 'never'),
+              // an unticked checkbox is not sent at all
+              allowDownload: b.allowDownload !== undefined,
+              allowUpload: album && b.allowUpload !== undefined,
+              showMetadata: b.showMetadata !== undefined,
+              password: b.password || null,
+              slug: b.slug?.trim() || null,
+            },
+          );
+          const { size, path } = qrModules(link.url);
+          const qr = html`<svg viewBox="0 0 ${size} ${size}" shape-rendering="crispEdges" aria-hidden="true"><rect width="${size}" height="${size}" fill="#fff"/><path d="${raw(path)}" fill="#000"/></svg>`;
+          return reply.status(201).send(linkCreatedPage(en, assets, user, link.url, qr));
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          return reply
+            .status(e.statusCode)
+            .send(createLinkPage(en, assets, user, target, `${en.createLink.failed}: ${e.message}`));
+        }
       },
     );
 

@@ -2,7 +2,8 @@
 /// <reference lib="dom.iterable" />
 
 import { thumbHashToDataURL } from 'thumbhash';
-import { encode } from 'uqr';
+import { expiresAtFor } from '../expiry.ts';
+import { qrModules } from '../qr.ts';
 import { en as t } from '../strings.en.ts';
 
 /**
@@ -90,7 +91,8 @@ function initLibrary(): void {
     anchor = null;
     refresh();
   });
-  share.addEventListener('click', async () => {
+  share.addEventListener('click', async (ev) => {
+    ev.preventDefault(); // without JavaScript it submits the selection to the page form
     const id = share.dataset.targetId;
     if (!id) {
       openCreateLink({ kind: 'individual', assetIds: selected() });
@@ -180,6 +182,7 @@ function newTile(asset: AssetDto): HTMLLIElement {
   const pick = document.createElement('input');
   pick.type = 'checkbox';
   pick.className = 'pick';
+  pick.name = 'assetId';
   pick.id = `pick-${asset.id}`;
   pick.value = asset.id;
   const label = document.createElement('label');
@@ -308,29 +311,6 @@ function initUpload(grid: HTMLElement, refresh: () => void): void {
 // ── Create Shared Link ────────────────────────────────────────────────────────────────────────────────
 
 const SLUG = /^[A-Za-z0-9_-]{3,40}$/;
-const MINUTE = 60_000;
-const EXPIRY_MS: Record<string, number | null> = {
-  never: null,
-  m30: 30 * MINUTE,
-  h1: 60 * MINUTE,
-  h6: 6 * 60 * MINUTE,
-  d1: 24 * 60 * MINUTE,
-  d7: 7 * 24 * 60 * MINUTE,
-  d30: 30 * 24 * 60 * MINUTE,
-};
-
-/** The chosen expiry as an instant; months and years by the calendar, not a fixed number of days. */
-function expiresAt(choice: string): string | null {
-  if (choice === 'mo3' || choice === 'y1') {
-    const d = new Date();
-    if (choice === 'mo3') d.setMonth(d.getMonth() + 3);
-    else d.setFullYear(d.getFullYear() + 1);
-    return d.toISOString();
-  }
-  const ms = EXPIRY_MS[choice];
-  return ms == null ? null : new Date(Date.now() + ms).toISOString();
-}
-
 /** What the Create Shared Link form is for: a selection, an album, or an existing link to edit. */
 type LinkFormTarget =
   | { kind: 'individual'; assetIds: string[] }
@@ -408,8 +388,7 @@ function openCreateLink(next: LinkFormTarget): void {
 }
 
 function drawQr(container: HTMLElement, text: string): void {
-  const qr = encode(text, { ecc: 'M', border: 4 });
-  const n = qr.size;
+  const { size: n, path: d } = qrModules(text);
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', `0 0 ${n} ${n}`);
@@ -420,12 +399,6 @@ function drawQr(container: HTMLElement, text: string): void {
   bg.setAttribute('height', String(n));
   bg.setAttribute('fill', '#fff');
   svg.append(bg);
-  let d = '';
-  qr.data.forEach((row, y) => {
-    row.forEach((dark, x) => {
-      if (dark) d += `M${x} ${y}h1v1h-1z`;
-    });
-  });
   const path = document.createElementNS(ns, 'path');
   path.setAttribute('d', d);
   path.setAttribute('fill', '#000');
@@ -497,7 +470,7 @@ function initCreateLink(): void {
       const edit = {
         ...common,
         changeExpiryTime: choice !== 'keep',
-        ...(choice !== 'keep' ? { expiresAt: expiresAt(choice) } : {}),
+        ...(choice !== 'keep' ? { expiresAt: expiresAtFor(choice) } : {}),
         ...(link.type === 'ALBUM' ? { allowUpload: v('cl-allow-upload').checked } : {}),
         ...(v('cl-password').value ? { password: v('cl-password').value } : {}),
         ...(newSlug !== link.slug ? { slug: newSlug } : {}),
@@ -514,7 +487,7 @@ function initCreateLink(): void {
         ...(target.kind === 'album'
           ? { type: 'ALBUM', albumId: target.albumId, allowUpload: v('cl-allow-upload').checked }
           : { type: 'INDIVIDUAL', assetIds: target.assetIds, allowUpload: false }),
-        expiresAt: expiresAt(choice),
+        expiresAt: expiresAtFor(choice),
         password: v('cl-password').value || null,
         slug: slug.value.trim() || null,
       });
@@ -567,14 +540,21 @@ function initAlbums(): void {
     }
     location.assign(`/albums/${((await res.json()) as { id: string }).id}`);
   });
-  for (const button of document.querySelectorAll<HTMLButtonElement>('button.share-album')) {
-    button.addEventListener('click', () =>
+  for (const button of document.querySelectorAll<HTMLElement>('.share-album')) {
+    // a link to the page form without JavaScript, a button with it: Space presses it too
+    button.addEventListener('keydown', (ev) => {
+      if (ev.key !== ' ') return;
+      ev.preventDefault();
+      button.click();
+    });
+    button.addEventListener('click', (ev) => {
+      ev.preventDefault();
       openCreateLink({
         kind: 'album',
         albumId: button.dataset.albumId ?? '',
         albumName: button.dataset.albumName ?? '',
-      }),
-    );
+      });
+    });
   }
 }
 
