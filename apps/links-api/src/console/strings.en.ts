@@ -71,7 +71,9 @@ export const en = {
     description: 'Description',
     create: 'Create album',
     createFailed: 'The album could not be created',
-    back: 'All albums',
+    back: '← All albums',
+    /** the visible face of a photo's remove button (its accessible name says what it removes) */
+    removeSymbol: '×',
     details: 'Details',
     save: 'Save',
     saved: 'Saved',

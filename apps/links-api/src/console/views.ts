@@ -396,7 +396,7 @@ export function albumPage(
     return html`<li class="tile" data-asset-id="${p.id}">
   ${placeholder ? html`<img class="placeholder" src="${placeholder}" alt="">` : ''}
   <img src="/api/assets/${p.id}/thumbnail" alt="${p.originalFileName}" loading="lazy" width="250" height="250">
-  ${canEdit ? html`<button type="button" class="remove-photo" aria-label="${a.removePhoto(p.originalFileName)}">×</button>` : ''}
+  ${canEdit ? html`<button type="button" class="remove-photo" aria-label="${a.removePhoto(p.originalFileName)}">${a.removeSymbol}</button>` : ''}
 </li>`;
   });
   const members = album.albumUsers.map((m) => {
@@ -421,7 +421,7 @@ export function albumPage(
     assets,
     user,
     'albums',
-    html`<p><a href="/albums">← ${a.back}</a></p>
+    html`<p><a href="/albums">${a.back}</a></p>
 <div class="toolbar" data-album-id="${album.id}" id="album-toolbar">
   <h2>${album.albumName}</h2>
   ${isOwner ? html`<a class="button share-album" href="/links/new?albumId=${album.id}" role="button" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</a>` : ''}

@@ -724,7 +724,7 @@ function openLinkPhotos(link: LinkDto, dialog: HTMLDialogElement): void {
       const remove = document.createElement('button');
       remove.type = 'button';
       remove.className = 'remove-photo';
-      remove.textContent = '×';
+      remove.textContent = t.albums.removeSymbol;
       remove.setAttribute('aria-label', t.links.removePhoto(asset.originalFileName));
       remove.addEventListener('click', async () => {
         const res = await api('DELETE', `/api/shared-links/${link.id}/assets`, { assetIds: [asset.id] }).catch(
