@@ -203,6 +203,10 @@ describe('the owner console in Chromium', { timeout: 180_000 }, () => {
     await phone.page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();
     expect(await seriousViolations(phone.page)).toEqual([]);
     await consoleScreenshot(phone.page, 'phone-04-create-link-form');
+    await phone.page.getByRole('button', { name: 'Create Link' }).click();
+    await phone.page.waitForSelector('#cl-result:not([hidden])');
+    expect(await seriousViolations(phone.page)).toEqual([]);
+    await consoleScreenshot(phone.page, 'phone-05-link-created');
     const signedOut = await newPage({ width: 360, height: 780 });
     await signedOut.page.goto(`${consoleUrl}/`);
     await signedOut.page.waitForSelector('body.page-login[data-ready="true"]');

@@ -197,6 +197,8 @@ describe('album links and the Links screen in Chromium', { timeout: 180_000 }, (
     await page.getByRole('button', { name: 'QR code of Road trip' }).click();
     await page.getByRole('dialog', { name: 'QR code' }).waitFor();
     expect(await page.locator('#qr-code svg').count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    await consoleScreenshot(page, 'desktop-16-link-qr');
     await page.getByRole('button', { name: 'Close' }).click();
 
     // edit the description only: "Unchanged" keeps the expiry (changeExpiryTime: false)
@@ -273,6 +275,23 @@ describe('album links and the Links screen in Chromium', { timeout: 180_000 }, (
     await noHorizontalScroll(phone.page);
     expect(await seriousViolations(phone.page)).toEqual([]);
     await consoleScreenshot(phone.page, 'phone-13-links');
+    await phone.page.getByRole('button', { name: 'QR code of Road trip 2026' }).click();
+    await phone.page.getByRole('dialog', { name: 'QR code' }).waitFor();
+    expect(await seriousViolations(phone.page)).toEqual([]);
+    await consoleScreenshot(phone.page, 'phone-16-link-qr');
+    await phone.page.keyboard.press('Escape');
+    await phone.page.getByRole('button', { name: 'Edit Road trip 2026' }).click();
+    await phone.page.getByRole('dialog', { name: 'Edit Shared Link' }).waitFor();
+    expect(await seriousViolations(phone.page)).toEqual([]);
+    await consoleScreenshot(phone.page, 'phone-14-edit-link');
+    await phone.page.keyboard.press('Escape');
+    await phone.page.getByRole('button', { name: 'Photos of Road trip 2026' }).click();
+    await phone.page.getByRole('dialog', { name: 'Photos of this link' }).waitFor();
+    await consoleScreenshot(phone.page, 'phone-17-link-photos');
+    await phone.page.keyboard.press('Escape');
+    await phone.page.getByRole('button', { name: 'Delete Road trip 2026' }).click();
+    await phone.page.getByRole('dialog', { name: 'Delete this link?' }).waitFor();
+    await consoleScreenshot(phone.page, 'phone-15-delete-link');
 
     expect([...problems, ...phone.problems]).toEqual([]);
   });
