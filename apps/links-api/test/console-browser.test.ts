@@ -1,21 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { GatewayConfig } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { loadConfig } from '@immish/runtime';
-import { type BlobStore, createBlobStore } from '@immish/storage';
-import type { FastifyInstance } from 'fastify';
 import jsQRModule from 'jsqr';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp as buildGateway } from '../../share-gateway/src/app.ts';
-import { addPhoto, launchChromium } from '../../share-gateway/test/browser-kit.ts';
-import type { GatewayHarness } from '../../share-gateway/test/harness.ts';
-import { consoleScreenshot } from './console-kit.ts';
-import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
+import {
+  type ConsoleStack,
+  consoleScreenshot,
+  OWNER_PASSWORD,
+  seriousViolations,
+  signIn as signInAs,
+  startConsoleStack,
+  thumbnailsLoaded,
+} from './console-kit.ts';
+import type { LinksApiHarness, TestUser } from './harness.ts';
 
 /**
  * Issue 14 items 1, 3, 6, 7 in Debian's Chromium (playwright-core, like the share page's tests): sign in to the
@@ -26,18 +25,14 @@ import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts
  * and desktop screenshots under test-results/screenshots/console/.
  */
 
+let stack: ConsoleStack;
 let h: LinksApiHarness;
-let gateway: FastifyInstance;
 let attacker: Server;
-let browser: Browser;
-let storage: BlobStore;
 let owner: TestUser;
 let consoleUrl: string;
 let gatewayUrl: string;
 let attackerUrl: string;
 let photos: AssetRow[];
-const contexts: BrowserContext[] = [];
-const PASSWORD = 'correct horse battery';
 // jsqr is CommonJS with a default export: ESM sees the module object or the function, depending on the loader
 const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as (
   data: Uint8ClampedArray,
@@ -45,40 +40,9 @@ const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default
   height: number,
 ) => { data: string } | null;
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** A port that was free a moment ago (the gateway's URL must be known before links-api builds link URLs). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 beforeAll(async () => {
-  browser = await launchChromium();
-  const gatewayPort = await freePort();
-  gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  h = await startLinksApi({ PUBLIC_URL: gatewayUrl });
-  await h.app.listen({ host: '127.0.0.1', port: 0 });
-  consoleUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-
-  // the real share gateway on the same database and storage, as `npm start` runs them
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(h.redisUrl);
-  storage = createBlobStore({ driver: 'fs', root: h.storageRoot });
-  const config = loadConfig(GatewayConfig, {
-    DATABASE_URL: h.tdb.url,
-    REDIS_URL: h.redisUrl,
-    QUEUE_PREFIX: h.prefix,
-    STORAGE_FS_ROOT: h.storageRoot,
-    PUBLIC_URL: gatewayUrl,
-    UNLOCK_SECRET: 'console-test-unlock-secret-0123456789abcdef',
-  });
-  gateway = await buildGateway({ config, db: h.tdb.db, storage, redis, logger: false });
-  gateway.addHook('onClose', async () => redis.disconnect());
-  await gateway.listen({ host: '127.0.0.1', port: gatewayPort });
+  stack = await startConsoleStack();
+  ({ h, consoleUrl, gatewayUrl } = stack);
 
   // another origin of the same site (127.0.0.1, another port): its requests carry the Lax cookie
   attacker = createServer((_req, res) => {
@@ -89,74 +53,22 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', () => r()));
   attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+  stack.allowedOrigins.push(attackerUrl);
 
-  owner = await h.newUser('console-owner');
-  await h.tdb.db
-    .updateTable('users')
-    .set({ password_hash: await (await import('@immish/domain')).hashPassword(PASSWORD) })
-    .where('id', '=', owner.id)
-    .execute();
-  const fake = { owner: { id: owner.id }, tdb: h.tdb } as unknown as GatewayHarness;
-  photos = [];
-  for (let i = 0; i < 5; i++) photos.push(await addPhoto(fake, storage, i));
+  owner = await stack.signInUser('console-owner');
+  photos = await stack.addPhotos(owner, 5);
 });
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await gateway?.close();
   await new Promise((r) => attacker?.close(r));
-  await storage?.close();
-  await h?.close();
+  await stack?.close();
 });
 
-/** A fresh browser profile whose page fails the test on a script error or a request to anywhere else. */
-async function newPage(viewport = { width: 1280, height: 860 }, storageState?: BrowserContext['storageState']) {
-  const context = await browser.newContext({
-    viewport,
-    ...(storageState ? { storageState: await storageState() } : {}),
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
-  page.on('request', (r) => {
-    const url = r.url();
-    if (![consoleUrl, gatewayUrl, attackerUrl, 'data:'].some((o) => url.startsWith(o)))
-      problems.push(`third-party: ${url}`);
-  });
-  return { context, page, problems };
-}
+const newPage = (...args: Parameters<ConsoleStack['newPage']>) => stack.newPage(...args);
+const signIn = (page: Page) => signInAs(page, consoleUrl, owner.email);
 
-/** axe-core run in the page (evaluated through the DevTools protocol, which the strict CSP does not block). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(`${axeSource};0`);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
-    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function signIn(page: Page) {
-  await page.goto(`${consoleUrl}/`);
-  await page.waitForSelector('body[data-ready="true"]');
-  await page.getByLabel('Email').fill(owner.email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await Promise.all([page.waitForURL(`${consoleUrl}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
-  await page.waitForSelector('body.page-library[data-ready="true"]');
-}
-
-async function thumbnailsLoaded(page: Page) {
-  await page.waitForFunction(() =>
-    [...document.querySelectorAll<HTMLImageElement>('img[data-placeholder]')].every(
-      (i) => i.complete && i.naturalWidth > 0,
-    ),
-  );
-}
-
-describe('the owner console in Chromium', () => {
+// real Chromium on a CI runner shared with other test files: generous, not a timing assertion
+describe('the owner console in Chromium', { timeout: 180_000 }, () => {
   it('should sign in, select photos, create an INDIVIDUAL link with every option, and hand its URL over (QR, Copy)', async () => {
     // a link that already has the slug the owner will try first
     await h.app.inject({
@@ -291,6 +203,10 @@ describe('the owner console in Chromium', () => {
     await phone.page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();
     expect(await seriousViolations(phone.page)).toEqual([]);
     await consoleScreenshot(phone.page, 'phone-04-create-link-form');
+    await phone.page.getByRole('button', { name: 'Create Link' }).click();
+    await phone.page.waitForSelector('#cl-result:not([hidden])');
+    expect(await seriousViolations(phone.page)).toEqual([]);
+    await consoleScreenshot(phone.page, 'phone-05-link-created');
     const signedOut = await newPage({ width: 360, height: 780 });
     await signedOut.page.goto(`${consoleUrl}/`);
     await signedOut.page.waitForSelector('body.page-login[data-ready="true"]');
@@ -308,6 +224,133 @@ describe('the owner console in Chromium', () => {
     await consoleScreenshot(recipient.page, 'desktop-06-recipient-view');
 
     expect([...problems, ...phone.problems, ...recipient.problems]).toEqual([]);
+  });
+
+  it('should create a link without JavaScript: the library form, the server-rendered Create Shared Link page, a QR', async () => {
+    const context = await stack.browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 1280, height: 860 },
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${consoleUrl}/`);
+      await page.getByLabel('Email').fill(owner.email);
+      await page.getByLabel('Password').fill(OWNER_PASSWORD);
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await page.waitForSelector('body.page-library');
+      const picks = page.locator('input.pick');
+      await picks.nth(1).check();
+      await picks.nth(3).check();
+      const chosen = [await picks.nth(1).inputValue(), await picks.nth(3).inputValue()];
+      await Promise.all([page.waitForURL(/\/links\/new\?/), page.getByRole('button', { name: 'Share' }).click()]);
+      const form = page.locator('#create-link-page');
+      expect(await form.getByLabel('Allow Upload').isDisabled()).toBe(true);
+      await form.getByLabel('Description').fill('No script needed');
+      await form.getByLabel('Expires').selectOption({ label: '1 day' });
+      await form.getByLabel('Allow Download').uncheck();
+      await form.getByLabel('Custom URL').fill('no-script');
+      // axe needs scripts: the same page is scanned in a normal browser below
+      const formUrl = page.url();
+      await consoleScreenshot(page, 'desktop-07-create-link-no-js');
+      const [created] = await Promise.all([
+        page.waitForResponse((r) => r.url() === `${consoleUrl}/links/new` && r.request().method() === 'POST'),
+        page.getByRole('button', { name: 'Create Link' }).click(),
+      ]);
+      expect(created.status()).toBe(201);
+      const url = `${gatewayUrl}/share/no-script`;
+      expect(await page.locator('#cl-url').inputValue()).toBe(url);
+      const png = await page.locator('.qr').screenshot();
+      const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect(
+        jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), info.width, info.height)?.data,
+      ).toBe(url);
+      await consoleScreenshot(page, 'desktop-08-link-created-no-js');
+      const scripted = await newPage(undefined, () => context.storageState());
+      await scripted.page.goto(formUrl);
+      await scripted.page.waitForSelector('body[data-ready="true"]');
+      expect(await seriousViolations(scripted.page)).toEqual([]);
+      expect(scripted.problems).toEqual([]);
+      const link = await h.tdb.db
+        .selectFrom('shared_links')
+        .selectAll()
+        .where('slug', '=', 'no-script')
+        .executeTakeFirstOrThrow();
+      expect(link).toMatchObject({
+        description: 'No script needed',
+        allow_download: false,
+        show_metadata: true,
+        type: 'INDIVIDUAL',
+      });
+      expect(link.expires_at).not.toBeNull();
+      const linked = await h.tdb.db
+        .selectFrom('shared_link_assets')
+        .select('asset_id')
+        .where('link_id', '=', link.id)
+        .execute();
+      expect(linked.map((r) => r.asset_id).sort()).toEqual(chosen.sort());
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('should be usable with the keyboard alone: sign in, select two photos, create a link', async () => {
+    const { page, problems } = await newPage();
+    /** Tab (or Shift-Tab) until the focused element matches, as a keyboard user would; fails after `max` presses. */
+    const tabTo = async (selector: string, back = false, max = 60) => {
+      for (let i = 0; i < max; i++) {
+        if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+        await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+      }
+      throw new Error(`focus never reached ${selector}`);
+    };
+    await page.goto(`${consoleUrl}/`);
+    await page.waitForSelector('body.page-login[data-ready="true"]');
+    await tabTo('#email');
+    await page.keyboard.type(owner.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(OWNER_PASSWORD);
+    await Promise.all([page.waitForURL(`${consoleUrl}/`), page.keyboard.press('Enter')]);
+    await page.waitForSelector('body.page-library[data-ready="true"]');
+
+    // Space ticks a photo; Tab moves to the next one
+    await tabTo('input.pick');
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.locator('#selection-count').textContent()).toBe('2 photos selected');
+    const chosen = await page
+      .locator('input.pick:checked')
+      .evaluateAll((ps) => ps.map((p) => (p as HTMLInputElement).value));
+
+    // back to Share, Enter opens the form with the focus in it
+    await tabTo('#share-selection', true);
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('cl-description');
+    await page.keyboard.type('Typed, not clicked');
+    await tabTo('#cl-allow-download');
+    await page.keyboard.press('Space'); // Allow Download off
+    await tabTo('#cl-create');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#cl-result:not([hidden])');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('cl-url');
+    const link = await h.tdb.db
+      .selectFrom('shared_links')
+      .selectAll()
+      .where('description', '=', 'Typed, not clicked')
+      .executeTakeFirstOrThrow();
+    expect(link.allow_download).toBe(false);
+    expect(await page.locator('#cl-url').inputValue()).toBe(`${gatewayUrl}/share/${link.key}`);
+    const linked = await h.tdb.db
+      .selectFrom('shared_link_assets')
+      .select('asset_id')
+      .where('link_id', '=', link.id)
+      .execute();
+    expect(linked.map((r) => r.asset_id).sort()).toEqual(chosen.sort());
+    // Escape closes the dialog
+    await page.keyboard.press('Escape');
+    expect(await page.locator('#create-link').evaluate((d) => (d as HTMLDialogElement).open)).toBe(false);
+    expect(problems).toEqual([]);
   });
 
   it('should refuse a cross-site form post carrying the session cookie with 403, and sign out for good', async () => {

@@ -1,7 +1,20 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import { GatewayConfig } from '@immish/contracts';
+import type { AssetRow } from '@immish/db';
+import { hashPassword } from '@immish/domain';
+import { loadConfig } from '@immish/runtime';
+import { type BlobStore, createBlobStore } from '@immish/storage';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildApp as buildGateway } from '../../share-gateway/src/app.ts';
+import { addPhoto, launchChromium } from '../../share-gateway/test/browser-kit.ts';
+import type { GatewayHarness } from '../../share-gateway/test/harness.ts';
+import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CONSOLE_SCREENSHOT_DIR = join(repoRoot, 'test-results', 'screenshots', 'console');
@@ -12,4 +25,143 @@ export async function consoleScreenshot(page: Page, name: string): Promise<strin
   const path = join(CONSOLE_SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+export const OWNER_PASSWORD = 'correct horse battery';
+export const PHONE = { width: 360, height: 780 };
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** A port that was free a moment ago (the gateway's URL must be known before links-api builds link URLs). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** What a console browser test runs against: links-api and the real share gateway on one database and storage. */
+export interface ConsoleStack {
+  h: LinksApiHarness;
+  browser: Browser;
+  storage: BlobStore;
+  consoleUrl: string;
+  gatewayUrl: string;
+  /** origins a page may talk to besides the console and the gateway */
+  allowedOrigins: string[];
+  /** a user who signs in with OWNER_PASSWORD */
+  signInUser(name: string): Promise<TestUser>;
+  /** `n` photos of `owner`, ready (derivatives rendered) */
+  addPhotos(owner: TestUser, n: number): Promise<AssetRow[]>;
+  /** A fresh browser profile whose problems list collects script errors and requests to anywhere else. */
+  newPage(
+    viewport?: { width: number; height: number },
+    storageState?: BrowserContext['storageState'],
+  ): Promise<{ context: BrowserContext; page: Page; problems: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function startConsoleStack(): Promise<ConsoleStack> {
+  const browser = await launchChromium();
+  const gatewayPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const h = await startLinksApi({ PUBLIC_URL: gatewayUrl });
+  await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const consoleUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+
+  // the real share gateway on the same database and storage, as `npm start` runs them
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(h.redisUrl);
+  const storage = createBlobStore({ driver: 'fs', root: h.storageRoot });
+  const config = loadConfig(GatewayConfig, {
+    DATABASE_URL: h.tdb.url,
+    REDIS_URL: h.redisUrl,
+    QUEUE_PREFIX: h.prefix,
+    STORAGE_FS_ROOT: h.storageRoot,
+    PUBLIC_URL: gatewayUrl,
+    UNLOCK_SECRET: 'console-test-unlock-secret-0123456789abcdef',
+  });
+  const gateway: FastifyInstance = await buildGateway({ config, db: h.tdb.db, storage, redis, logger: false });
+  gateway.addHook('onClose', async () => redis.disconnect());
+  await gateway.listen({ host: '127.0.0.1', port: gatewayPort });
+
+  const contexts: BrowserContext[] = [];
+  let photoCount = 0;
+  const stack: ConsoleStack = {
+    h,
+    browser,
+    storage,
+    consoleUrl,
+    gatewayUrl,
+    allowedOrigins: [],
+    async signInUser(name) {
+      const user = await h.newUser(name);
+      await h.tdb.db
+        .updateTable('users')
+        .set({ password_hash: await hashPassword(OWNER_PASSWORD) })
+        .where('id', '=', user.id)
+        .execute();
+      return user;
+    },
+    async addPhotos(owner, n) {
+      const fake = { owner: { id: owner.id }, tdb: h.tdb } as unknown as GatewayHarness;
+      const rows: AssetRow[] = [];
+      for (let i = 0; i < n; i++) rows.push(await addPhoto(fake, storage, photoCount++));
+      return rows;
+    },
+    async newPage(viewport = { width: 1280, height: 860 }, storageState) {
+      const context = await browser.newContext({
+        viewport,
+        ...(storageState ? { storageState: await storageState() } : {}),
+      });
+      contexts.push(context);
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+      page.on('request', (r) => {
+        const url = r.url();
+        if (![consoleUrl, gatewayUrl, ...stack.allowedOrigins, 'data:', 'blob:'].some((o) => url.startsWith(o)))
+          problems.push(`third-party: ${url}`);
+      });
+      return { context, page, problems };
+    },
+    async close() {
+      for (const c of contexts) await c.close().catch(() => {});
+      await browser.close();
+      await gateway.close();
+      await storage.close();
+      await h.close();
+    },
+  };
+  return stack;
+}
+
+/** axe-core run in the page (evaluated through the DevTools protocol, which the strict CSP does not block). */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(`${axeSource};0`);
+  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
+    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
+  };
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Signs in through the console's form; ends on the library. */
+export async function signIn(page: Page, consoleUrl: string, email: string): Promise<void> {
+  await page.goto(`${consoleUrl}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(OWNER_PASSWORD);
+  await Promise.all([page.waitForURL(`${consoleUrl}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await page.waitForSelector('body.page-library[data-ready="true"]');
+}
+
+/** Waits until every thumbnail of the page has loaded. */
+export async function thumbnailsLoaded(page: Page): Promise<void> {
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll<HTMLImageElement>('img[data-placeholder]')].every(
+      (i) => i.complete && i.naturalWidth > 0,
+    ),
+  );
 }

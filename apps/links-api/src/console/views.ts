@@ -1,6 +1,8 @@
+import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '@immish/contracts';
 import type { AssetRow, UserRow } from '@immish/db';
 import { thumbhashDataUrl } from '@immish/media';
-import { html, type SafeHtml } from '@immish/runtime';
+import { html, jsonScript, type SafeHtml } from '@immish/runtime';
+import { EXPIRY_CHOICES } from './expiry.ts';
 import type { ConsoleStrings } from './strings.en.ts';
 
 /** Where the console's own CSS and JS are served from (content-hashed URLs, bundle.ts). */
@@ -54,23 +56,18 @@ export function loginPage(t: ConsoleStrings, assets: ConsoleAssets, error: strin
   );
 }
 
-const EXPIRY_CHOICES = ['never', 'm30', 'h1', 'h6', 'd1', 'd7', 'd30', 'mo3', 'y1'] as const;
-
-function createLinkDialog(t: ConsoleStrings): SafeHtml {
+/** The seed's Create Shared Link controls, shared by the dialog and the page that works without JavaScript. */
+function linkFields(t: ConsoleStrings, album: boolean): SafeHtml {
   const c = t.createLink;
-  return html`<dialog id="create-link" aria-labelledby="create-link-title">
-<form id="create-link-form" method="dialog" novalidate>
-  <h2 id="create-link-title">${c.title}</h2>
-  <p id="create-link-target" class="muted"></p>
-  <label for="cl-description">${c.description}</label>
+  return html`  <label for="cl-description">${c.description}</label>
   <input id="cl-description" name="description" type="text" maxlength="1000">
   <label for="cl-expires">${c.expires}</label>
   <select id="cl-expires" name="expires">
     ${EXPIRY_CHOICES.map((k) => html`<option value="${k}">${c.expiry[k]}</option>`)}
   </select>
   <div class="toggle"><input id="cl-allow-download" name="allowDownload" type="checkbox" checked><label for="cl-allow-download">${c.allowDownload}</label></div>
-  <div class="toggle"><input id="cl-allow-upload" name="allowUpload" type="checkbox" disabled aria-describedby="cl-allow-upload-hint"><label for="cl-allow-upload">${c.allowUpload}</label></div>
-  <p id="cl-allow-upload-hint" class="hint">${c.allowUploadHint}</p>
+  <div class="toggle"><input id="cl-allow-upload" name="allowUpload" type="checkbox"${album ? '' : html` disabled aria-describedby="cl-allow-upload-hint"`}><label for="cl-allow-upload">${c.allowUpload}</label></div>
+  <p id="cl-allow-upload-hint" class="hint"${album ? html` hidden` : ''}>${c.allowUploadHint}</p>
   <div class="toggle"><input id="cl-show-metadata" name="showMetadata" type="checkbox" checked><label for="cl-show-metadata">${c.showMetadata}</label></div>
   <label for="cl-password">${c.password}</label>
   <input id="cl-password" name="password" type="password" autocomplete="new-password" aria-describedby="cl-password-hint">
@@ -78,16 +75,26 @@ function createLinkDialog(t: ConsoleStrings): SafeHtml {
   <label for="cl-slug">${c.customUrl}</label>
   <input id="cl-slug" name="slug" type="text" autocomplete="off" spellcheck="false" maxlength="40" aria-describedby="cl-slug-hint cl-slug-status">
   <p id="cl-slug-hint" class="hint">${c.customUrlHint}</p>
+`;
+}
+
+function createLinkDialog(t: ConsoleStrings): SafeHtml {
+  const c = t.createLink;
+  return html`<dialog id="create-link" aria-labelledby="create-link-title">
+<form id="create-link-form" method="dialog" novalidate>
+  <h2 id="create-link-title" data-create="${c.title}" data-edit="${c.editTitle}">${c.title}</h2>
+  <p id="create-link-target" class="muted"></p>
+${linkFields(t, false)}
   <p id="cl-slug-status" class="hint" aria-live="polite"></p>
   <p id="cl-error" class="error" role="alert"></p>
   <div class="actions">
     <button type="button" id="cl-cancel" class="secondary">${c.cancel}</button>
-    <button type="submit" id="cl-create">${c.create}</button>
+    <button type="submit" id="cl-create" data-create="${c.create}" data-edit="${c.save}">${c.create}</button>
   </div>
 </form>
 <section id="cl-result" hidden aria-labelledby="cl-result-title">
   <h2 id="cl-result-title">${c.created}</h2>
-  <label for="cl-url">URL</label>
+  <label for="cl-url">${c.url}</label>
   <input id="cl-url" type="text" readonly>
   <div class="actions">
     <button type="button" id="cl-copy">${c.copy}</button>
@@ -99,11 +106,57 @@ function createLinkDialog(t: ConsoleStrings): SafeHtml {
 </dialog>`;
 }
 
-export function libraryPage(t: ConsoleStrings, assets: ConsoleAssets, user: UserRow, photos: AssetRow[]): string {
+type Screen = 'library' | 'albums' | 'links';
+
+/** The signed-in frame of every screen: the app bar with the navigation and sign-out, then the screen. */
+function shell(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  screen: Screen,
+  main: SafeHtml,
+  extra: SafeHtml | string = '',
+  pageClass = `page-${screen}`,
+): string {
+  const item = (s: Screen, href: string) =>
+    html`<a href="${href}"${s === screen ? html` aria-current="page"` : ''}>${t.nav[s]}</a>`;
+  return layout(
+    t,
+    assets,
+    t.nav[screen],
+    pageClass,
+    html`<header class="bar">
+  <h1>${t.appName}</h1>
+  <nav aria-label="${t.nav.label}" class="screens">${item('library', '/')}${item('albums', '/albums')}${item('links', '/links')}</nav>
+  <div class="account"><span class="muted">${t.nav.signedInAs} ${user.email}</span>
+  <button type="button" id="sign-out" class="secondary">${t.nav.signOut}</button></div>
+</header>
+<main>
+${main}
+</main>
+${extra}`,
+  );
+}
+
+/** An individual link the owner is adding photos to from the library (the Links screen's "Add photos"). */
+export interface AddingTo {
+  kind: 'link' | 'album';
+  id: string;
+  title: string;
+}
+
+export function libraryPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  photos: AssetRow[],
+  addingTo: AddingTo | null = null,
+  paging: { page: number; hasMore: boolean } = { page: 1, hasMore: false },
+): string {
   const l = t.library;
   const tiles = photos.map(
     (a, i) => html`<li class="tile status-${a.status}">
-  <input type="checkbox" class="pick" id="pick-${a.id}" value="${a.id}" data-index="${i}">
+  <input type="checkbox" class="pick" name="assetId" id="pick-${a.id}" value="${a.id}" data-index="${i}">
   <label for="pick-${a.id}">
     <span class="visually-hidden">${l.photo(a.original_file_name)}</span>
     ${
@@ -118,27 +171,360 @@ export function libraryPage(t: ConsoleStrings, assets: ConsoleAssets, user: User
   </label>
 </li>`,
   );
-  return layout(
+  return shell(
     t,
     assets,
-    l.title,
-    'page-library',
-    html`<header class="bar">
-  <h1>${t.appName}</h1>
-  <nav aria-label="${t.appName}"><span class="muted">${t.nav.signedInAs} ${user.email}</span>
-  <button type="button" id="sign-out" class="secondary">${t.nav.signOut}</button></nav>
-</header>
-<main>
+    user,
+    'library',
+    html`<form method="get" action="/links/new" id="library-form">
   <div class="toolbar" role="toolbar" aria-label="${l.title}">
     <h2>${l.title}</h2>
     <span id="selection-count" aria-live="polite">${l.selected(0)}</span>
     <button type="button" id="select-all" class="secondary">${l.selectAll}</button>
     <button type="button" id="clear-selection" class="secondary">${l.clearSelection}</button>
-    <button type="button" id="share-selection" disabled>${l.share}</button>
+    ${
+      addingTo
+        ? html`<button type="button" id="add-to" data-kind="${addingTo.kind}" data-target-id="${addingTo.id}" disabled>${
+            addingTo.kind === 'link' ? l.addToLink : l.addToAlbum
+          }</button>
+    <a class="button secondary" href="${addingTo.kind === 'link' ? '/links' : `/albums/${addingTo.id}`}">${l.cancelAdding}</a>`
+        : html`<button type="submit" id="share-selection">${l.share}</button>`
+    }
   </div>
-  <p class="hint">${l.shareHint}</p>
-  ${photos.length === 0 ? html`<p class="empty">${l.empty}</p>` : html`<ul class="grid" id="grid">${tiles}</ul>`}
-</main>
-${createLinkDialog(t)}`,
+  <p class="hint">${
+    addingTo ? (addingTo.kind === 'link' ? l.addingTo(addingTo.title) : l.addingToAlbum(addingTo.title)) : l.shareHint
+  }</p>
+  ${
+    addingTo
+      ? ''
+      : html`<div class="upload">
+    <input id="upload-files" type="file" multiple accept="image/*,video/*" class="visually-hidden" tabindex="-1" aria-hidden="true">
+    <button type="button" id="upload-button" class="secondary">${l.upload.button}</button>
+    <span class="hint">${l.upload.hint}</span>
+  </div>
+  <section id="uploads" hidden aria-label="${l.upload.listLabel}"><ul id="upload-list" class="upload-list"></ul></section>`
+  }
+  ${photos.length === 0 ? html`<p class="empty" id="library-empty">${l.empty}</p>` : ''}
+  <ul class="grid" id="grid">${tiles}</ul>
+  </form>
+  ${pager(t, paging, addingTo)}`,
+    createLinkDialog(t),
+  );
+}
+
+function pager(t: ConsoleStrings, paging: { page: number; hasMore: boolean }, addingTo: AddingTo | null) {
+  if (paging.page === 1 && !paging.hasMore) return '';
+  const keep = addingTo ? `${addingTo.kind === 'link' ? 'addTo' : 'addToAlbum'}=${addingTo.id}&` : '';
+  const href = (n: number) => `/?${keep}page=${n}`;
+  return html`<nav class="pager" aria-label="${t.library.pages}">
+  ${paging.page > 1 ? html`<a class="button secondary" rel="prev" href="${href(paging.page - 1)}">${t.library.newer}</a>` : ''}
+  <span aria-current="page">${t.library.pageN(paging.page)}</span>
+  ${paging.hasMore ? html`<a class="button secondary" rel="next" href="${href(paging.page + 1)}">${t.library.older}</a>` : ''}
+</nav>`;
+}
+
+export function albumsPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  albums: AlbumResponseDto[],
+): string {
+  const a = t.albums;
+  const rows = albums.map(
+    (album) => html`<li class="card album" id="album-${album.id}">
+  <h3><a href="/albums/${album.id}">${album.albumName}</a></h3>
+  ${album.description ? html`<p>${album.description}</p>` : ''}
+  <p class="muted">${a.photoCount(album.assetCount)}${album.ownerId === user.id ? '' : html` · ${a.sharedBy(album.owner.name)}`}${
+    album.hasSharedLink ? html` · <a href="/links?albumId=${album.id}">${a.hasLinks}</a>` : ''
+  }</p>
+  <div class="actions">
+    <a class="button share-album" href="/links/new?albumId=${album.id}" role="button" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</a>
+  </div>
+</li>`,
+  );
+  return shell(
+    t,
+    assets,
+    user,
+    'albums',
+    html`<h2>${a.title}</h2>
+<details class="card new-album">
+  <summary>${a.newAlbum}</summary>
+  <form id="new-album-form">
+    <label for="new-album-name">${a.name}</label>
+    <input id="new-album-name" name="albumName" type="text" required maxlength="1000">
+    <label for="new-album-description">${a.description}</label>
+    <textarea id="new-album-description" name="description" maxlength="10000" rows="2"></textarea>
+    <p id="new-album-error" class="error" role="alert"></p>
+    <div class="actions"><button type="submit">${a.create}</button></div>
+  </form>
+</details>
+${albums.length === 0 ? html`<p class="empty">${a.empty}</p>` : html`<ul class="list" id="albums">${rows}</ul>`}`,
+    createLinkDialog(t),
+  );
+}
+
+/** "in 3 days", "2 hours ago": the largest unit that fits, in the strings' language. */
+function relative(t: ConsoleStrings, to: Date, now: Date): string {
+  const seconds = (to.getTime() - now.getTime()) / 1000;
+  const units: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['year', 365 * 86400],
+    ['month', 30 * 86400],
+    ['day', 86400],
+    ['hour', 3600],
+    ['minute', 60],
+  ];
+  const fmt = new Intl.RelativeTimeFormat(t.locale, { numeric: 'auto' });
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return fmt.format(Math.round(seconds / size), unit);
+  }
+  return fmt.format(Math.round(seconds / 60), 'minute');
+}
+
+const LOCK_ICON = html`<svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5Zm-3 8V7a3 3 0 1 1 6 0v3H9Z"/></svg>`;
+
+export function linksPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  links: SharedLinkResponseDto[],
+  albums: AlbumResponseDto[],
+  albumId: string | null,
+  now: Date,
+): string {
+  const k = t.links;
+  const flag = (on: boolean, name: string) => html`<li class="${on ? 'on' : 'off'}">${name}: ${on ? k.on : k.off}</li>`;
+  const rows = links.map((link) => {
+    const expired = link.expiresAt !== null && new Date(link.expiresAt).getTime() <= now.getTime();
+    const title = link.description || (link.album ? link.album.albumName : k.untitled);
+    return html`<li class="card link${expired ? ' expired' : ''}" id="link-${link.id}" data-link-id="${link.id}">
+  <div class="link-head">
+    <h3>${title}</h3>
+    <span class="badge">${link.type === 'ALBUM' ? k.typeAlbum : k.typeIndividual}</span>
+    ${expired ? html`<span class="badge badge-expired">${k.expired}</span>` : ''}
+    ${link.hasPassword ? html`<span class="lock" title="${k.passwordProtected}">${LOCK_ICON}<span class="visually-hidden">${k.passwordProtected}</span></span>` : ''}
+  </div>
+  <p class="muted">${link.album ? k.album(link.album.albumName) : k.photoCount(link.assets.length)} · ${
+    link.expiresAt === null
+      ? k.neverExpires
+      : expired
+        ? k.expiredAgo(relative(t, new Date(link.expiresAt), now))
+        : k.expiresIn(relative(t, new Date(link.expiresAt), now))
+  }</p>
+  <p class="link-url"><a href="${link.url}" target="_blank" rel="noopener noreferrer" class="open-link">${link.url}</a></p>
+  <ul class="flags" aria-label="${k.flags}">
+    ${flag(link.allowDownload, t.createLink.allowDownload)}
+    ${link.type === 'ALBUM' ? flag(link.allowUpload, t.createLink.allowUpload) : ''}
+    ${flag(link.showMetadata, t.createLink.showMetadata)}
+  </ul>
+  <dl class="counters">
+    <div><dt>${k.views}</dt><dd class="views">${link.views}</dd></div>
+    <div><dt>${k.downloads}</dt><dd class="downloads">${link.downloads}</dd></div>
+    <div><dt>${k.uploads}</dt><dd class="uploads">${link.uploads}</dd></div>
+    <div><dt>${k.lastAccess}</dt><dd class="last-access">${
+      link.lastAccessedAt ? relative(t, new Date(link.lastAccessedAt), now) : k.never
+    }</dd></div>
+  </dl>
+  <div class="actions link-actions">
+    <button type="button" class="secondary" data-action="copy" aria-label="${k.copyOf(title)}">${k.copy}</button>
+    <button type="button" class="secondary" data-action="qr" aria-label="${k.qrOf(title)}">${k.qr}</button>
+    <button type="button" class="secondary" data-action="edit" aria-label="${k.editOf(title)}">${k.edit}</button>
+    ${link.type === 'INDIVIDUAL' ? html`<button type="button" class="secondary" data-action="photos" aria-label="${k.photosOf(title)}">${k.photos}</button>` : ''}
+    <button type="button" class="danger" data-action="delete" aria-label="${k.deleteOf(title)}">${k.delete}</button>
+  </div>
+</li>`;
+  });
+  return shell(
+    t,
+    assets,
+    user,
+    'links',
+    html`<div class="toolbar"><h2>${k.title}</h2></div>
+<form method="get" action="/links" class="filter" id="links-filter">
+  <label for="album-filter">${k.filterByAlbum}</label>
+  <select id="album-filter" name="albumId">
+    <option value="">${k.allLinks}</option>
+    ${albums.map((a) => html`<option value="${a.id}"${a.id === albumId ? html` selected` : ''}>${a.albumName}</option>`)}
+  </select>
+  <button type="submit" class="secondary" id="apply-filter">${k.applyFilter}</button>
+</form>
+${links.length === 0 ? html`<p class="empty">${k.empty}</p>` : html`<ul class="list" id="links">${rows}</ul>`}`,
+    html`${jsonScript('links-data', links)}
+${createLinkDialog(t)}
+<dialog id="qr-dialog" aria-labelledby="qr-title">
+  <h2 id="qr-title">${k.qrTitle}</h2>
+  <p id="qr-url" class="link-url"></p>
+  <div id="qr-code" class="qr" role="img" aria-label="${t.createLink.qr}"></div>
+  <div class="actions"><button type="button" id="qr-close" class="secondary">${k.close}</button></div>
+</dialog>
+<dialog id="confirm-delete" aria-labelledby="confirm-delete-title" aria-describedby="confirm-delete-text">
+  <h2 id="confirm-delete-title">${k.deleteTitle}</h2>
+  <p id="confirm-delete-text"></p>
+  <p id="confirm-delete-error" class="error" role="alert"></p>
+  <div class="actions">
+    <button type="button" id="confirm-delete-cancel" class="secondary">${k.cancel}</button>
+    <button type="button" id="confirm-delete-ok" class="danger">${k.confirmDelete}</button>
+  </div>
+</dialog>
+<dialog id="link-photos" aria-labelledby="link-photos-title">
+  <h2 id="link-photos-title">${k.photosTitle}</h2>
+  <p class="hint">${k.photosHint}</p>
+  <ul id="link-photos-grid" class="grid small"></ul>
+  <p id="link-photos-error" class="error" role="alert"></p>
+  <div class="actions">
+    <a id="link-photos-add" class="button secondary" href="/">${k.addPhotos}</a>
+    <button type="button" id="link-photos-close" class="secondary">${k.close}</button>
+  </div>
+</dialog>`,
+  );
+}
+
+/** One album: details (owner), photos (owner and editors add and remove), members and roles (owner), leave. */
+export function albumPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  album: AlbumResponseDto,
+  photos: AssetResponseDto[],
+): string {
+  const a = t.albums;
+  const role = album.albumUsers.find((m) => m.user.id === user.id)?.role ?? 'viewer';
+  const isOwner = role === 'owner';
+  const canEdit = isOwner || role === 'editor';
+  const tiles = photos.map((p) => {
+    const placeholder = p.thumbhash ? thumbhashDataUrl(Buffer.from(p.thumbhash, 'base64')) : null;
+    return html`<li class="tile" data-asset-id="${p.id}">
+  ${placeholder ? html`<img class="placeholder" src="${placeholder}" alt="">` : ''}
+  <img src="/api/assets/${p.id}/thumbnail" alt="${p.originalFileName}" loading="lazy" width="250" height="250">
+  ${canEdit ? html`<button type="button" class="remove-photo" aria-label="${a.removePhoto(p.originalFileName)}">${a.removeSymbol}</button>` : ''}
+</li>`;
+  });
+  const members = album.albumUsers.map((m) => {
+    const self = m.user.id === user.id;
+    const who = `${m.user.name} <${m.user.email}>`;
+    return html`<li class="member" data-user-id="${m.user.id}">
+  <span class="member-name">${m.user.name} <span class="muted">${m.user.email}</span>${self ? html` <span class="muted">${a.you}</span>` : ''}</span>
+  ${
+    isOwner && m.role !== 'owner'
+      ? html`<label class="visually-hidden" for="role-${m.user.id}">${a.roleOf(who)}</label>
+  <select id="role-${m.user.id}" class="member-role">
+    <option value="viewer"${m.role === 'viewer' ? html` selected` : ''}>${a.role.viewer}</option>
+    <option value="editor"${m.role === 'editor' ? html` selected` : ''}>${a.role.editor}</option>
+  </select>
+  <button type="button" class="secondary remove-member" aria-label="${a.removeMember(who)}">${a.remove}</button>`
+      : html`<span class="badge">${a.role[m.role]}</span>`
+  }
+</li>`;
+  });
+  return shell(
+    t,
+    assets,
+    user,
+    'albums',
+    html`<p><a href="/albums">${a.back}</a></p>
+<div class="toolbar" data-album-id="${album.id}" id="album-toolbar">
+  <h2>${album.albumName}</h2>
+  ${isOwner ? html`<a class="button share-album" href="/links/new?albumId=${album.id}" role="button" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</a>` : ''}
+  ${isOwner ? '' : html`<button type="button" class="secondary" id="leave-album">${a.leave}</button>`}
+</div>
+${album.description ? html`<p id="album-description">${album.description}</p>` : ''}
+${
+  isOwner
+    ? html`<details class="card">
+  <summary>${a.details}</summary>
+  <form id="album-details">
+    <label for="album-name">${a.name}</label>
+    <input id="album-name" name="albumName" type="text" required maxlength="1000" value="${album.albumName}">
+    <label for="album-description-input">${a.description}</label>
+    <textarea id="album-description-input" name="description" maxlength="10000" rows="3">${album.description}</textarea>
+    <p id="album-details-status" class="hint" role="status"></p>
+    <div class="actions"><button type="submit">${a.save}</button></div>
+  </form>
+</details>`
+    : ''
+}
+<section aria-labelledby="album-photos-title">
+  <div class="toolbar"><h3 id="album-photos-title">${a.photos} (${album.assetCount})</h3>
+  ${canEdit ? html`<a class="button secondary" href="/?addToAlbum=${album.id}">${a.addPhotos}</a>` : ''}</div>
+  ${photos.length === 0 ? html`<p class="empty">${a.noPhotos}</p>` : html`<ul class="grid" id="album-grid">${tiles}</ul>`}
+  <p id="album-photos-error" class="error" role="alert"></p>
+</section>
+<section aria-labelledby="members-title">
+  <h3 id="members-title">${a.members}</h3>
+  <ul class="members" id="members">${members}</ul>
+  <p id="members-error" class="error" role="alert"></p>
+  ${
+    isOwner
+      ? html`<form id="invite-form" class="invite">
+    <div><label for="invite-email">${a.inviteEmail}</label>
+    <input id="invite-email" name="email" type="email" required autocomplete="off"></div>
+    <div><label for="invite-role">${a.inviteRole}</label>
+    <select id="invite-role" name="role"><option value="viewer">${a.role.viewer}</option><option value="editor">${a.role.editor}</option></select></div>
+    <button type="submit">${a.invite}</button>
+  </form>`
+      : ''
+  }
+</section>`,
+    isOwner ? createLinkDialog(t) : '',
+  );
+}
+
+/** What the page form creates a link for: photos of the library, or an album. */
+export type LinkPageTarget = { assetIds: string[] } | { albumId: string; albumName: string };
+
+/**
+ * Create Shared Link without JavaScript: the same controls in a form posted to `/links/new` (cookie session,
+ * same-origin check), then the URL and its QR code drawn on the server.
+ */
+export function createLinkPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  target: LinkPageTarget,
+  error: string | null,
+): string {
+  const c = t.createLink;
+  const album = 'albumId' in target;
+  return shell(
+    t,
+    assets,
+    user,
+    album ? 'albums' : 'library',
+    html`<form id="create-link-page" method="post" action="/links/new" class="card form-page">
+  <h2>${c.title}</h2>
+  <p class="muted">${album ? c.forAlbum(target.albumName) : c.forSelection(target.assetIds.length)}</p>
+  ${album ? html`<input type="hidden" name="albumId" value="${target.albumId}">` : target.assetIds.map((id) => html`<input type="hidden" name="assetId" value="${id}">`)}
+  ${linkFields(t, album)}
+  <p id="cl-error" class="error" role="alert">${error ?? ''}</p>
+  <div class="actions"><button type="submit" id="cl-create">${c.create}</button></div>
+</form>`,
+    '',
+    'page-link-form',
+  );
+}
+
+/** The created link without JavaScript: its URL and a QR code drawn on the server (the same encoder). */
+export function linkCreatedPage(
+  t: ConsoleStrings,
+  assets: ConsoleAssets,
+  user: UserRow,
+  url: string,
+  qr: SafeHtml,
+): string {
+  const c = t.createLink;
+  return shell(
+    t,
+    assets,
+    user,
+    'links',
+    html`<section class="card form-page" aria-labelledby="cl-result-title">
+  <h2 id="cl-result-title">${c.created}</h2>
+  <label for="cl-url">${c.url}</label>
+  <input id="cl-url" type="text" readonly value="${url}">
+  <div class="qr" role="img" aria-label="${c.qr}">${qr}</div>
+  <div class="actions"><a class="button secondary" href="/links">${t.nav.links}</a></div>
+</section>`,
+    '',
+    'page-link-created',
   );
 }

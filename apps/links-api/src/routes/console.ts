@@ -1,24 +1,53 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SlugAvailabilityDto, SlugAvailabilityQuery } from '@immish/contracts';
 import type { Sessions } from '@immish/domain';
-import { slugProblem, slugTaken } from '@immish/domain';
-import { DomainError, securityHeaders } from '@immish/runtime';
+import {
+  createSharedLink,
+  getAlbumDto,
+  linkPolicyFromConfig,
+  listAlbumAssets,
+  listAlbumDtos,
+  listSharedLinks,
+  requireAccess,
+  slugProblem,
+  slugTaken,
+} from '@immish/domain';
+import { DomainError, html, raw, securityHeaders } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
 import { buildConsoleBundle, type ConsoleAsset, type ConsoleBundle } from '../console/bundle.ts';
+import { expiresAtFor } from '../console/expiry.ts';
+import { qrModules } from '../console/qr.ts';
 import { en } from '../console/strings.en.ts';
-import { libraryPage, loginPage } from '../console/views.ts';
+import {
+  type AddingTo,
+  albumPage,
+  albumsPage,
+  createLinkPage,
+  type LinkPageTarget,
+  libraryPage,
+  linkCreatedPage,
+  linksPage,
+  loginPage,
+} from '../console/views.ts';
 import type { LinksApiDeps } from '../deps.ts';
-import { sessionCookieOf } from '../sign-in.ts';
+import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
 
-/** The largest library page rendered at once (the grid pages further with the API later). */
+/** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
 const LIBRARY_PAGE_SIZE = 500;
 /** Only the sign-in form is posted as a form; anything bigger is not one. */
 const FORM_BODY_LIMIT = 8 * 1024;
 
-const pageHeaders = { ...securityHeaders, 'cache-control': 'no-store' };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The share page's headers, but `Referrer-Policy: same-origin`: under `no-referrer` Chromium sends `Origin: null`
+ * with a form post, so the sign-in and Create Shared Link forms without JavaScript failed the same-origin check.
+ * Console URLs carry no link keys, and no referrer leaves this origin.
+ */
+const pageHeaders = { ...securityHeaders, 'referrer-policy': 'same-origin', 'cache-control': 'no-store' };
 
 function serveStatic(asset: ConsoleAsset) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
@@ -46,7 +75,15 @@ export const consoleRoutes =
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      (_req, body, done) => {
+        // a repeated name (the page form's assetId) becomes an array, as a multi-valued form field is
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of new URLSearchParams(body as string)) {
+          const prev = out[k];
+          out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+        }
+        done(null, out);
+      },
     );
 
     const StaticQuery = { querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }) };
@@ -61,21 +98,223 @@ export const consoleRoutes =
       serveStatic(built.css),
     );
 
-    app.get('/', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
+    /** The signed-in owner of a page request, or null (the page then shows the sign-in form). */
+    const owner = async (req: FastifyRequest) => (await sessions.authenticate(sessionCookieOf(req)))?.user ?? null;
+    const page = { config: { public: true }, schema: { hide: true } } as const;
+
+    app.get(
+      '/',
+      {
+        ...page,
+        schema: {
+          hide: true,
+          querystring: Type.Object({
+            addTo: Type.Optional(Type.String()),
+            addToAlbum: Type.Optional(Type.String()),
+            page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          }),
+        },
+      },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return loginPage(en, assets, null);
+        const pageNumber = req.query.page ?? 1;
+        const photos = await deps.db
+          .selectFrom('assets')
+          .selectAll()
+          .where('owner_id', '=', user.id)
+          .where('trashed_at', 'is', null)
+          .orderBy('file_created_at', 'desc')
+          .orderBy('id')
+          .limit(LIBRARY_PAGE_SIZE + 1)
+          .offset((pageNumber - 1) * LIBRARY_PAGE_SIZE)
+          .execute();
+        const paging = { page: pageNumber, hasMore: photos.length > LIBRARY_PAGE_SIZE };
+        const shown = photos.slice(0, LIBRARY_PAGE_SIZE);
+        return libraryPage(en, assets, user, shown, await addingTo(user.id, req.query), paging);
+      },
+    );
+
+    /**
+     * Where the library adds its selection instead of sharing it: one of the owner's own individual links, or an
+     * album the owner may add to. Anything else (another user's, a malformed id) finds nothing: plain library.
+     */
+    const addingTo = async (userId: string, q: { addTo?: string; addToAlbum?: string }): Promise<AddingTo | null> => {
+      if (q.addTo && UUID.test(q.addTo)) {
+        const [link] = await listSharedLinks(deps.db, { userId, publicUrl: deps.config.PUBLIC_URL }, { id: q.addTo });
+        if (link?.type === 'INDIVIDUAL')
+          return { kind: 'link', id: link.id, title: link.description || en.links.untitled };
+      }
+      if (q.addToAlbum && UUID.test(q.addToAlbum)) {
+        const allowed = await requireAccess(deps.db, userId, 'album.addAssets', q.addToAlbum).then(
+          () => true,
+          () => false,
+        );
+        if (allowed) {
+          const album = await getAlbumDto(deps.db, userId, q.addToAlbum);
+          return { kind: 'album', id: album.id, title: album.albumName };
+        }
+      }
+      return null;
+    };
+
+    app.get(
+      '/albums/:id',
+      { ...page, schema: { hide: true, params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        const id = req.params.id;
+        const member =
+          UUID.test(id) &&
+          (await requireAccess(deps.db, user.id, 'album.read', id).then(
+            () => true,
+            () => false,
+          ));
+        // not a member (or no such album): the list, as after leaving one
+        if (!member) return reply.redirect('/albums', 303);
+        const [album, photos] = await Promise.all([
+          getAlbumDto(deps.db, user.id, id),
+          listAlbumAssets(deps.db, id, 1, LIBRARY_PAGE_SIZE),
+        ]);
+        return albumPage(en, assets, user, album, photos.items);
+      },
+    );
+
+    app.get('/albums', page, async (req, reply) => {
       reply.headers(pageHeaders).type('text/html; charset=utf-8');
-      const auth = await sessions.authenticate(sessionCookieOf(req));
-      if (!auth) return loginPage(en, assets, null);
-      const photos = await deps.db
-        .selectFrom('assets')
-        .selectAll()
-        .where('owner_id', '=', auth.user.id)
-        .where('trashed_at', 'is', null)
-        .orderBy('file_created_at', 'desc')
-        .orderBy('id')
-        .limit(LIBRARY_PAGE_SIZE)
-        .execute();
-      return libraryPage(en, assets, auth.user, photos);
+      const user = await owner(req);
+      if (!user) return reply.redirect('/', 303);
+      return albumsPage(en, assets, user, await listAlbumDtos(deps.db, user.id));
     });
+
+    app.get(
+      '/links',
+      { ...page, schema: { hide: true, querystring: Type.Object({ albumId: Type.Optional(Type.String()) }) } },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        // a malformed album id filters nothing in: the form's own select only offers real ones
+        const albumId = req.query.albumId && UUID.test(req.query.albumId) ? req.query.albumId : null;
+        const ctx = { userId: user.id, publicUrl: deps.config.PUBLIC_URL };
+        const [links, albums] = await Promise.all([
+          listSharedLinks(deps.db, ctx, albumId ? { albumId } : {}),
+          listAlbumDtos(deps.db, user.id),
+        ]);
+        return linksPage(en, assets, user, links, albums, albumId, new Date());
+      },
+    );
+
+    // Create Shared Link without JavaScript: the library's form (GET, the ticked photos) or an album's Share link
+    const IdList = Type.Union([
+      Type.String({ maxLength: 64 }),
+      Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 }),
+    ]);
+    const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    /** The link's subject, checked like the API checks it; null when there is none (nothing ticked, no access). */
+    const linkTarget = async (userId: string, q: { assetId?: string | string[]; albumId?: string }) => {
+      if (q.albumId) {
+        if (!UUID.test(q.albumId)) return null;
+        const ok = await requireAccess(deps.db, userId, 'album.read', q.albumId).then(
+          () => true,
+          () => false,
+        );
+        return ok ? { albumId: q.albumId, albumName: (await getAlbumDto(deps.db, userId, q.albumId)).albumName } : null;
+      }
+      const assetIds = list(q.assetId).filter((id) => UUID.test(id));
+      return assetIds.length > 0 ? { assetIds } : null;
+    };
+
+    app.get(
+      '/links/new',
+      {
+        ...page,
+        schema: {
+          hide: true,
+          querystring: Type.Object({
+            assetId: Type.Optional(IdList),
+            albumId: Type.Optional(Type.String({ maxLength: 64 })),
+          }),
+        },
+      },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        const target = await linkTarget(user.id, req.query);
+        if (!target) return reply.redirect(req.query.albumId ? '/albums' : '/', 303);
+        return createLinkPage(en, assets, user, target, null);
+      },
+    );
+
+    const linkPolicy = linkPolicyFromConfig(deps.config);
+    app.post(
+      '/links/new',
+      {
+        ...page,
+        schema: {
+          hide: true,
+          body: Type.Object({
+            assetId: Type.Optional(IdList),
+            albumId: Type.Optional(Type.String({ maxLength: 64 })),
+            description: Type.Optional(Type.String({ maxLength: 1000 })),
+            expires: Type.Optional(Type.String({ maxLength: 10 })),
+            allowDownload: Type.Optional(Type.String({ maxLength: 10 })),
+            allowUpload: Type.Optional(Type.String({ maxLength: 10 })),
+            showMetadata: Type.Optional(Type.String({ maxLength: 10 })),
+            password: Type.Optional(Type.String({ maxLength: 1024 })),
+            slug: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
+        },
+      },
+      async (req, reply) => {
+        // the session cookie alone proves nothing: the form must come from this origin (CSRF, sign-in.ts)
+        assertSameOrigin(req);
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        const b = req.body;
+        const target: LinkPageTarget | null = await linkTarget(user.id, b);
+        if (!target) return reply.redirect('/', 303);
+        const album = 'albumId' in target;
+        try {
+          const link = await createSharedLink(
+            deps.db,
+            {
+              userId: user.id,
+              publicUrl: deps.config.PUBLIC_URL,
+              policy: linkPolicy,
+              correlationId: String(req.id),
+              ...(deps.linkStore ? { store: deps.linkStore } : {}),
+            },
+            {
+              ...(album
+                ? { type: 'ALBUM' as const, albumId: target.albumId }
+                : { type: 'INDIVIDUAL' as const, assetIds: target.assetIds }),
+              description: b.description || null,
+              expiresAt: expiresAtFor(b.expires ?? 'never'),
+              // an unticked checkbox is not sent at all
+              allowDownload: b.allowDownload !== undefined,
+              allowUpload: album && b.allowUpload !== undefined,
+              showMetadata: b.showMetadata !== undefined,
+              password: b.password || null,
+              slug: b.slug?.trim() || null,
+            },
+          );
+          const { size, path } = qrModules(link.url);
+          const qr = html`<svg viewBox="0 0 ${size} ${size}" shape-rendering="crispEdges" aria-hidden="true"><rect width="${size}" height="${size}" fill="#fff"/><path d="${raw(path)}" fill="#000"/></svg>`;
+          return reply.status(201).send(linkCreatedPage(en, assets, user, link.url, qr));
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          return reply
+            .status(e.statusCode)
+            .send(createLinkPage(en, assets, user, target, `${en.createLink.failed}: ${e.message}`));
+        }
+      },
+    );
 
     // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
     app.post(

@@ -1,7 +1,9 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 
-import { encode } from 'uqr';
+import { thumbHashToDataURL } from 'thumbhash';
+import { expiresAtFor } from '../expiry.ts';
+import { qrModules } from '../qr.ts';
 import { en as t } from '../strings.en.ts';
 
 /**
@@ -49,101 +51,344 @@ function initLogin(form: HTMLFormElement): void {
 // ── library: selection ─────────────────────────────────────────────────────────────────────────────────
 
 function initLibrary(): void {
-  const picks = [...document.querySelectorAll<HTMLInputElement>('input.pick')];
+  const grid = $('grid')!;
+  const picks = () => [...grid.querySelectorAll<HTMLInputElement>('input.pick')];
   const count = $('selection-count')!;
-  const share = $<HTMLButtonElement>('share-selection')!;
-  let anchor: number | null = null;
+  const share = ($<HTMLButtonElement>('share-selection') ?? $<HTMLButtonElement>('add-to'))!;
+  let anchor: HTMLInputElement | null = null;
 
-  const selected = () => picks.filter((p) => p.checked).map((p) => p.value);
+  const selected = () =>
+    picks()
+      .filter((p) => p.checked)
+      .map((p) => p.value);
   const refresh = () => {
     const n = selected().length;
     count.textContent = t.library.selected(n);
     share.disabled = n === 0;
-    for (const p of picks) p.closest('li')?.classList.toggle('selected', p.checked);
+    for (const p of picks()) p.closest('li')?.classList.toggle('selected', p.checked);
   };
 
-  for (const [i, pick] of picks.entries()) {
-    // Shift-click selects the range from the last clicked photo, as in every photo manager
-    pick.addEventListener('click', (ev) => {
-      if (ev.shiftKey && anchor !== null) {
-        const [from, to] = anchor < i ? [anchor, i] : [i, anchor];
-        for (let k = from; k <= to; k++) picks[k]!.checked = pick.checked;
-      }
-      anchor = i;
-      refresh();
-    });
-  }
+  // one listener for every tile, uploaded ones included; Shift-click selects the range from the last clicked photo
+  grid.addEventListener('click', (ev) => {
+    const pick = ev.target as HTMLInputElement;
+    if (!pick.classList?.contains('pick')) return;
+    const all = picks();
+    const at = all.indexOf(pick);
+    const from = anchor ? all.indexOf(anchor) : -1;
+    if (ev.shiftKey && from >= 0) {
+      const [a, b] = from < at ? [from, at] : [at, from];
+      for (let k = a; k <= b; k++) all[k]!.checked = pick.checked;
+    }
+    anchor = pick;
+    refresh();
+  });
   $('select-all')?.addEventListener('click', () => {
-    for (const p of picks) p.checked = true;
+    for (const p of picks()) p.checked = true;
     refresh();
   });
   $('clear-selection')?.addEventListener('click', () => {
-    for (const p of picks) p.checked = false;
+    for (const p of picks()) p.checked = false;
     anchor = null;
     refresh();
   });
-  share.addEventListener('click', () => openCreateLink(selected()));
-  $('sign-out')?.addEventListener('click', async () => {
-    await api('POST', '/api/auth/logout').catch(() => undefined);
-    location.assign('/');
+  share.addEventListener('click', async (ev) => {
+    ev.preventDefault(); // without JavaScript it submits the selection to the page form
+    const id = share.dataset.targetId;
+    if (!id) {
+      openCreateLink({ kind: 'individual', assetIds: selected() });
+      return;
+    }
+    const album = share.dataset.kind === 'album';
+    const path = album ? `/api/albums/${id}/assets` : `/api/shared-links/${id}/assets`;
+    const body = album ? { ids: selected() } : { assetIds: selected() };
+    const res = await api('PUT', path, body).catch(() => null);
+    if (res?.ok) location.assign(album ? `/albums/${id}` : '/links');
+    else count.textContent = t.links.photosFailed;
   });
-  // thumbnails replace their placeholders once loaded
-  for (const img of document.querySelectorAll<HTMLImageElement>('img[data-placeholder]')) {
-    const done = () => img.closest('label')?.classList.add('loaded');
-    if (img.complete && img.naturalWidth > 0) done();
-    else img.addEventListener('load', done, { once: true });
+  for (const img of grid.querySelectorAll<HTMLImageElement>('img[data-placeholder]')) whenLoaded(img);
+  // tiles still being processed follow their asset until it is ready or failed
+  for (const tile of grid.querySelectorAll<HTMLElement>('li.status-uploaded, li.status-processing')) {
+    const id = tile.querySelector<HTMLInputElement>('input.pick')?.value;
+    if (id) void follow(id, tile);
   }
+  initUpload(grid, refresh);
   initCreateLink();
   refresh();
+}
+
+// ── library: upload ─────────────────────────────────────────────────────────────────────────────────
+
+/** A thumbnail replaces its placeholder once loaded. */
+function whenLoaded(img: HTMLImageElement): void {
+  const done = () => img.closest('label')?.classList.add('loaded');
+  if (img.complete && img.naturalWidth > 0) done();
+  else img.addEventListener('load', done, { once: true });
+}
+
+interface AssetDto {
+  id: string;
+  originalFileName: string;
+  status: 'uploaded' | 'processing' | 'ready' | 'failed';
+  error?: string | null;
+  thumbhash: string | null;
+}
+
+/** The tile's picture, or its status ("Processing", "Failed: reason"): the same markup as the server's. */
+function renderTileBody(label: HTMLElement, asset: AssetDto): void {
+  const name = document.createElement('span');
+  name.className = 'visually-hidden';
+  name.textContent = t.library.photo(asset.originalFileName);
+  const parts: HTMLElement[] = [name];
+  if (asset.status === 'ready') {
+    const img = document.createElement('img');
+    img.src = `/api/assets/${asset.id}/thumbnail`;
+    img.alt = '';
+    img.width = 250;
+    img.height = 250;
+    const placeholder = asset.thumbhash ? thumbhashUrl(asset.thumbhash) : null;
+    if (placeholder) img.dataset.placeholder = 'true';
+    parts.push(img);
+    if (placeholder) {
+      const ph = document.createElement('img');
+      ph.className = 'placeholder';
+      ph.src = placeholder;
+      ph.alt = '';
+      parts.push(ph);
+    }
+    whenLoaded(img);
+  } else {
+    const status = document.createElement('span');
+    status.className = 'status';
+    status.textContent =
+      asset.status === 'failed' && asset.error
+        ? `${t.library.status.failed}: ${asset.error}`
+        : t.library.status[asset.status];
+    parts.push(status);
+  }
+  label.replaceChildren(...parts);
+  label.closest('li')!.className = `tile status-${asset.status}`;
+}
+
+function thumbhashUrl(base64: string): string | null {
+  try {
+    return thumbHashToDataURL(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+}
+
+function newTile(asset: AssetDto): HTMLLIElement {
+  const li = document.createElement('li');
+  const pick = document.createElement('input');
+  pick.type = 'checkbox';
+  pick.className = 'pick';
+  pick.name = 'assetId';
+  pick.id = `pick-${asset.id}`;
+  pick.value = asset.id;
+  const label = document.createElement('label');
+  label.htmlFor = pick.id;
+  li.append(pick, label);
+  renderTileBody(label, asset);
+  return li;
+}
+
+const FOLLOW_INTERVAL_MS = 1000;
+/** about ten minutes: a photo is ready in seconds, a long video's rendition does not hold its tile */
+const FOLLOW_MAX_POLLS = 600;
+
+/** Polls one asset until the ingest worker has made it ready or failed, updating its tile each time it changes. */
+async function follow(id: string, tile: HTMLElement): Promise<void> {
+  let last = '';
+  for (let i = 0; i < FOLLOW_MAX_POLLS && tile.isConnected; i++) {
+    await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+    const res = await api('GET', `/api/assets/${id}`).catch(() => null);
+    if (!res?.ok) continue;
+    const asset = (await res.json()) as AssetDto;
+    if (asset.status !== last) {
+      last = asset.status;
+      renderTileBody(tile.querySelector('label')!, asset);
+    }
+    if (asset.status === 'ready' || asset.status === 'failed') return;
+  }
+}
+
+/** One file to POST /api/assets (Immich's multipart) with XMLHttpRequest, whose upload events give progress. */
+function sendFile(file: File, progress: HTMLProgressElement): Promise<{ id: string; status: string } | number> {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/assets');
+    xhr.responseType = 'json';
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable) progress.value = e.loaded / e.total;
+    });
+    xhr.addEventListener('load', () =>
+      resolve(xhr.status === 200 || xhr.status === 201 ? (xhr.response as { id: string; status: string }) : xhr.status),
+    );
+    xhr.addEventListener('error', () => resolve(0));
+    const when = new Date(file.lastModified || Date.now()).toISOString();
+    const form = new FormData();
+    form.append('deviceAssetId', `console-${file.name}-${file.size}-${file.lastModified}`);
+    form.append('deviceId', 'immish-console');
+    form.append('fileCreatedAt', when);
+    form.append('fileModifiedAt', when);
+    form.append('assetData', file, file.name);
+    xhr.send(form);
+  });
+}
+
+function initUpload(grid: HTMLElement, refresh: () => void): void {
+  const input = $<HTMLInputElement>('upload-files');
+  const list = $('upload-list');
+  if (!input || !list) return;
+  const u = t.library.upload;
+  $('upload-button')?.addEventListener('click', () => input.click());
+
+  const uploadAll = async (files: File[]) => {
+    if (files.length === 0) return;
+    $('uploads')!.hidden = false;
+    $('library-empty')?.remove();
+    const rows = files.map((file) => {
+      const li = document.createElement('li');
+      const name = document.createElement('span');
+      name.className = 'upload-name';
+      name.textContent = file.name;
+      const progress = document.createElement('progress');
+      progress.max = 1;
+      progress.value = 0;
+      progress.setAttribute('aria-label', u.progressOf(file.name));
+      const state = document.createElement('span');
+      state.className = 'upload-state';
+      state.textContent = u.waiting;
+      li.append(name, progress, state);
+      list.append(li);
+      return { file, li, progress, state };
+    });
+    // one file at a time: the bars fill in order and a phone's uplink is not split many ways
+    for (const row of rows) {
+      row.state.textContent = u.sending;
+      const result = await sendFile(row.file, row.progress);
+      if (typeof result === 'number') {
+        row.li.classList.add('failed');
+        row.state.textContent = result === 413 ? u.tooLarge : result === 415 ? u.unsupported : u.failed;
+        continue;
+      }
+      row.progress.value = 1;
+      row.li.classList.add('done');
+      row.state.textContent = result.status === 'duplicate' ? u.duplicate : u.done;
+      if (result.status === 'duplicate' || document.getElementById(`pick-${result.id}`)) continue;
+      const tile = newTile({
+        id: result.id,
+        originalFileName: row.file.name,
+        status: 'processing',
+        thumbhash: null,
+      });
+      grid.prepend(tile);
+      void follow(result.id, tile);
+    }
+    refresh();
+  };
+
+  input.addEventListener('change', () => {
+    void uploadAll([...(input.files ?? [])]);
+    input.value = '';
+  });
+  // drag-and-drop anywhere on the library
+  const zone = document.querySelector('main')!;
+  zone.addEventListener('dragover', (ev) => {
+    if (!ev.dataTransfer?.types.includes('Files')) return;
+    ev.preventDefault();
+    zone.classList.add('dropping');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dropping'));
+  zone.addEventListener('drop', (ev) => {
+    if (!ev.dataTransfer?.files.length) return;
+    ev.preventDefault();
+    zone.classList.remove('dropping');
+    void uploadAll([...ev.dataTransfer.files]);
+  });
 }
 
 // ── Create Shared Link ────────────────────────────────────────────────────────────────────────────────
 
 const SLUG = /^[A-Za-z0-9_-]{3,40}$/;
-const MINUTE = 60_000;
-const EXPIRY_MS: Record<string, number | null> = {
-  never: null,
-  m30: 30 * MINUTE,
-  h1: 60 * MINUTE,
-  h6: 6 * 60 * MINUTE,
-  d1: 24 * 60 * MINUTE,
-  d7: 7 * 24 * 60 * MINUTE,
-  d30: 30 * 24 * 60 * MINUTE,
-};
+/** What the Create Shared Link form is for: a selection, an album, or an existing link to edit. */
+type LinkFormTarget =
+  | { kind: 'individual'; assetIds: string[] }
+  | { kind: 'album'; albumId: string; albumName: string }
+  | { kind: 'edit'; link: LinkDto };
 
-/** The chosen expiry as an instant; months and years by the calendar, not a fixed number of days. */
-function expiresAt(choice: string): string | null {
-  if (choice === 'mo3' || choice === 'y1') {
-    const d = new Date();
-    if (choice === 'mo3') d.setMonth(d.getMonth() + 3);
-    else d.setFullYear(d.getFullYear() + 1);
-    return d.toISOString();
-  }
-  const ms = EXPIRY_MS[choice];
-  return ms == null ? null : new Date(Date.now() + ms).toISOString();
+interface LinkDto {
+  id: string;
+  type: 'ALBUM' | 'INDIVIDUAL';
+  description: string | null;
+  slug: string | null;
+  url: string;
+  expiresAt: string | null;
+  allowDownload: boolean;
+  allowUpload: boolean;
+  showMetadata: boolean;
+  hasPassword: boolean;
+  album?: { albumName: string };
+  assets: { id: string; originalFileName: string }[];
 }
 
-let currentAssets: string[] = [];
+let target: LinkFormTarget = { kind: 'individual', assetIds: [] };
 let slugOk = true;
 
-function openCreateLink(assetIds: string[]): void {
-  currentAssets = assetIds;
+function openCreateLink(next: LinkFormTarget): void {
+  target = next;
   const dialog = $<HTMLDialogElement>('create-link')!;
   const form = $<HTMLFormElement>('create-link-form')!;
+  const v = (id: string) => $<HTMLInputElement>(id)!;
+  const editing = next.kind === 'edit';
   form.reset();
   form.hidden = false;
   $('cl-result')!.hidden = true;
   $('cl-error')!.textContent = '';
   $('cl-slug-status')!.textContent = '';
+  v('cl-slug').removeAttribute('aria-invalid');
   slugOk = true;
-  $('create-link-target')!.textContent = t.createLink.forSelection(assetIds.length);
-  dialog.showModal();
-  $<HTMLInputElement>('cl-description')!.focus();
+  const title = $('create-link-title')!;
+  title.textContent = (editing ? title.dataset.edit : title.dataset.create) ?? '';
+  const submit = $('cl-create')!;
+  submit.textContent = (editing ? submit.dataset.edit : submit.dataset.create) ?? '';
+
+  // Expires: "Unchanged" exists only while editing (the seed's PATCH with changeExpiryTime=false)
+  const expires = $<HTMLSelectElement>('cl-expires')!;
+  expires.querySelector('option[value="keep"]')?.remove();
+  if (editing) {
+    const keep = new Option(t.createLink.keepExpiry, 'keep', true, true);
+    expires.prepend(keep);
+    expires.value = 'keep';
+  }
+
+  // Allow Upload: album links only
+  const isAlbum = next.kind === 'album' || (next.kind === 'edit' && next.link.type === 'ALBUM');
+  const upload = v('cl-allow-upload');
+  upload.disabled = !isAlbum;
+  $('cl-allow-upload-hint')!.hidden = isAlbum;
+  $('cl-password-hint')!.textContent =
+    editing && next.link.hasPassword ? t.createLink.passwordKeepHint : t.createLink.passwordHint;
+
+  let what: string;
+  if (next.kind === 'individual') what = t.createLink.forSelection(next.assetIds.length);
+  else if (next.kind === 'album') what = t.createLink.forAlbum(next.albumName);
+  else {
+    const l = next.link;
+    what = t.createLink.editing(l.description || l.album?.albumName || t.links.untitled);
+    v('cl-description').value = l.description ?? '';
+    v('cl-allow-download').checked = l.allowDownload;
+    upload.checked = l.allowUpload;
+    v('cl-show-metadata').checked = l.showMetadata;
+    v('cl-slug').value = l.slug ?? '';
+  }
+  $('create-link-target')!.textContent = what;
+  if (!dialog.open) dialog.showModal();
+  v('cl-description').focus();
 }
 
 function drawQr(container: HTMLElement, text: string): void {
-  const qr = encode(text, { ecc: 'M', border: 4 });
-  const n = qr.size;
+  const { size: n, path: d } = qrModules(text);
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', `0 0 ${n} ${n}`);
@@ -154,12 +399,6 @@ function drawQr(container: HTMLElement, text: string): void {
   bg.setAttribute('height', String(n));
   bg.setAttribute('fill', '#fff');
   svg.append(bg);
-  let d = '';
-  qr.data.forEach((row, y) => {
-    row.forEach((dark, x) => {
-      if (dark) d += `M${x} ${y}h1v1h-1z`;
-    });
-  });
   const path = document.createElementNS(ns, 'path');
   path.setAttribute('d', d);
   path.setAttribute('fill', '#000');
@@ -182,7 +421,8 @@ function initCreateLink(): void {
     clearTimeout(slugTimer);
     const value = slug.value.trim();
     slug.removeAttribute('aria-invalid');
-    if (value === '') {
+    const own = target.kind === 'edit' ? target.link.slug : null;
+    if (value === '' || (own !== null && own.toLowerCase() === value.toLowerCase())) {
       slugOk = true;
       slugStatus.textContent = '';
       return;
@@ -217,19 +457,42 @@ function initCreateLink(): void {
       return;
     }
     const v = (id: string) => $<HTMLInputElement>(id)!;
-    const body = {
-      type: 'INDIVIDUAL',
-      assetIds: currentAssets,
+    const choice = $<HTMLSelectElement>('cl-expires')!.value;
+    const common = {
       description: v('cl-description').value || null,
-      expiresAt: expiresAt($<HTMLSelectElement>('cl-expires')!.value),
       allowDownload: v('cl-allow-download').checked,
-      allowUpload: false,
       showMetadata: v('cl-show-metadata').checked,
-      password: v('cl-password').value || null,
-      slug: slug.value.trim() || null,
     };
-    const res = await api('POST', '/api/shared-links', body);
-    if (res.status !== 201) {
+    let res: Response;
+    if (target.kind === 'edit') {
+      const link = target.link;
+      const newSlug = slug.value.trim() || null;
+      const edit = {
+        ...common,
+        changeExpiryTime: choice !== 'keep',
+        ...(choice !== 'keep' ? { expiresAt: expiresAtFor(choice) } : {}),
+        ...(link.type === 'ALBUM' ? { allowUpload: v('cl-allow-upload').checked } : {}),
+        ...(v('cl-password').value ? { password: v('cl-password').value } : {}),
+        ...(newSlug !== link.slug ? { slug: newSlug } : {}),
+      };
+      res = await api('PATCH', `/api/shared-links/${link.id}`, edit);
+      if (res.ok) {
+        dialog.close();
+        location.reload();
+        return;
+      }
+    } else {
+      res = await api('POST', '/api/shared-links', {
+        ...common,
+        ...(target.kind === 'album'
+          ? { type: 'ALBUM', albumId: target.albumId, allowUpload: v('cl-allow-upload').checked }
+          : { type: 'INDIVIDUAL', assetIds: target.assetIds, allowUpload: false }),
+        expiresAt: expiresAtFor(choice),
+        password: v('cl-password').value || null,
+        slug: slug.value.trim() || null,
+      });
+    }
+    if (!res.ok) {
       const problem = (await res.json().catch(() => null)) as { message?: string } | null;
       error.textContent = `${t.createLink.failed}: ${problem?.message ?? res.status}`;
       return;
@@ -259,9 +522,243 @@ function initCreateLink(): void {
   });
 }
 
+// ── albums ────────────────────────────────────────────────────────────────────────────────────────────
+
+function initAlbums(): void {
+  initCreateLink();
+  const form = $<HTMLFormElement>('new-album-form');
+  form?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    const res = await api('POST', '/api/albums', {
+      albumName: String(data.get('albumName') ?? ''),
+      description: String(data.get('description') ?? ''),
+    }).catch(() => null);
+    if (!res?.ok) {
+      $('new-album-error')!.textContent = t.albums.createFailed;
+      return;
+    }
+    location.assign(`/albums/${((await res.json()) as { id: string }).id}`);
+  });
+  for (const button of document.querySelectorAll<HTMLElement>('.share-album')) {
+    // a link to the page form without JavaScript, a button with it: Space presses it too
+    button.addEventListener('keydown', (ev) => {
+      if (ev.key !== ' ') return;
+      ev.preventDefault();
+      button.click();
+    });
+    button.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      openCreateLink({
+        kind: 'album',
+        albumId: button.dataset.albumId ?? '',
+        albumName: button.dataset.albumName ?? '',
+      });
+    });
+  }
+}
+
+// ── one album ─────────────────────────────────────────────────────────────────────────────────────────
+
+function initAlbum(): void {
+  initAlbums();
+  const albumId = $('album-toolbar')?.dataset.albumId ?? '';
+  const a = t.albums;
+  const fail = (id: string, text: string) => {
+    $(id)!.textContent = text;
+  };
+
+  const details = $<HTMLFormElement>('album-details');
+  details?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(details);
+    const res = await api('PATCH', `/api/albums/${albumId}`, {
+      albumName: String(data.get('albumName') ?? ''),
+      description: String(data.get('description') ?? ''),
+    }).catch(() => null);
+    if (res?.ok) location.reload();
+    else fail('album-details-status', a.saveFailed);
+  });
+
+  for (const button of document.querySelectorAll<HTMLButtonElement>('#album-grid .remove-photo')) {
+    button.addEventListener('click', async () => {
+      const tile = button.closest<HTMLElement>('li')!;
+      const res = await api('DELETE', `/api/albums/${albumId}/assets`, { ids: [tile.dataset.assetId] }).catch(
+        () => null,
+      );
+      if (!res?.ok) return fail('album-photos-error', a.changeFailed);
+      const next = (tile.nextElementSibling ?? tile.previousElementSibling)?.querySelector('button');
+      tile.remove();
+      (next as HTMLButtonElement | null | undefined)?.focus();
+    });
+  }
+
+  for (const row of document.querySelectorAll<HTMLElement>('#members li.member')) {
+    const userId = row.dataset.userId ?? '';
+    row.querySelector<HTMLSelectElement>('select.member-role')?.addEventListener('change', async (ev) => {
+      const role = (ev.currentTarget as HTMLSelectElement).value;
+      const res = await api('PUT', `/api/albums/${albumId}/user/${userId}`, { role }).catch(() => null);
+      fail('members-error', res?.ok ? '' : a.changeFailed);
+    });
+    row.querySelector('button.remove-member')?.addEventListener('click', async () => {
+      const res = await api('DELETE', `/api/albums/${albumId}/user/${userId}`).catch(() => null);
+      if (res?.ok) row.remove();
+      else fail('members-error', a.changeFailed);
+    });
+  }
+
+  const invite = $<HTMLFormElement>('invite-form');
+  invite?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(invite);
+    const email = String(data.get('email') ?? '')
+      .trim()
+      .toLowerCase();
+    // Immich's way: the user list, then the album's members endpoint with the id
+    const users = await api('GET', '/api/users').catch(() => null);
+    const found = users?.ok
+      ? ((await users.json()) as { id: string; email: string }[]).find((u) => u.email.toLowerCase() === email)
+      : undefined;
+    if (!found) return fail('members-error', a.noSuchUser);
+    if (document.querySelector(`#members li[data-user-id="${found.id}"]`))
+      return fail('members-error', a.alreadyMember);
+    const res = await api('PUT', `/api/albums/${albumId}/users`, {
+      albumUsers: [{ userId: found.id, role: String(data.get('role') ?? 'viewer') }],
+    }).catch(() => null);
+    if (res?.ok) location.reload();
+    else fail('members-error', a.inviteFailed);
+  });
+
+  $('leave-album')?.addEventListener('click', async () => {
+    const res = await api('DELETE', `/api/albums/${albumId}/user/me`).catch(() => null);
+    if (res?.ok) location.assign('/albums');
+    else fail('members-error', a.changeFailed);
+  });
+}
+
+// ── links ─────────────────────────────────────────────────────────────────────────────────────────────
+
+function initLinks(): void {
+  initCreateLink();
+  const data = $('links-data');
+  const links = new Map<string, LinkDto>(
+    ((data ? JSON.parse(data.textContent ?? '[]') : []) as LinkDto[]).map((l) => [l.id, l]),
+  );
+  const filter = $<HTMLSelectElement>('album-filter');
+  // the filter applies on change; its button stays for pages without JavaScript
+  filter?.addEventListener('change', () => $<HTMLFormElement>('links-filter')?.requestSubmit());
+
+  const qrDialog = $<HTMLDialogElement>('qr-dialog')!;
+  $('qr-close')?.addEventListener('click', () => qrDialog.close());
+  const confirm = $<HTMLDialogElement>('confirm-delete')!;
+  let deleting: LinkDto | null = null;
+  let opener: HTMLElement | null = null;
+  $('confirm-delete-cancel')?.addEventListener('click', () => confirm.close());
+  $('confirm-delete-ok')?.addEventListener('click', async () => {
+    if (!deleting) return;
+    const res = await api('DELETE', `/api/shared-links/${deleting.id}`).catch(() => null);
+    if (!res?.ok) {
+      $('confirm-delete-error')!.textContent = t.links.deleteFailed;
+      return;
+    }
+    $(`link-${deleting.id}`)?.remove();
+    links.delete(deleting.id);
+    confirm.close();
+    if (links.size === 0) location.reload();
+    else $<HTMLAnchorElement>('album-filter')?.focus();
+  });
+  confirm.addEventListener('close', () => {
+    if (opener?.isConnected) opener.focus();
+  });
+
+  const photos = $<HTMLDialogElement>('link-photos')!;
+  $('link-photos-close')?.addEventListener('click', () => photos.close());
+  photos.addEventListener('close', () => {
+    if (photos.dataset.changed === 'true') location.reload();
+  });
+
+  for (const row of document.querySelectorAll<HTMLElement>('li.link')) {
+    const link = links.get(row.dataset.linkId ?? '');
+    if (!link) continue;
+    const title = link.description || link.album?.albumName || t.links.untitled;
+    row.querySelector('[data-action="copy"]')?.addEventListener('click', async (ev) => {
+      const button = ev.currentTarget as HTMLButtonElement;
+      await navigator.clipboard.writeText(link.url).catch(() => undefined);
+      button.textContent = t.links.copied;
+    });
+    row.querySelector('[data-action="qr"]')?.addEventListener('click', () => {
+      $('qr-url')!.textContent = link.url;
+      drawQr($('qr-code')!, link.url);
+      qrDialog.showModal();
+      $('qr-close')?.focus();
+    });
+    row.querySelector('[data-action="edit"]')?.addEventListener('click', () => openCreateLink({ kind: 'edit', link }));
+    row.querySelector('[data-action="delete"]')?.addEventListener('click', (ev) => {
+      deleting = link;
+      opener = ev.currentTarget as HTMLElement;
+      $('confirm-delete-text')!.textContent = t.links.deleteText(title);
+      $('confirm-delete-error')!.textContent = '';
+      confirm.showModal();
+      $('confirm-delete-cancel')?.focus();
+    });
+    row.querySelector('[data-action="photos"]')?.addEventListener('click', () => openLinkPhotos(link, photos));
+  }
+}
+
+/** An individual link's photos, each removable; "Add photos" goes to the library to pick more. */
+function openLinkPhotos(link: LinkDto, dialog: HTMLDialogElement): void {
+  const grid = $('link-photos-grid')!;
+  const error = $('link-photos-error')!;
+  error.textContent = '';
+  dialog.dataset.changed = 'false';
+  $<HTMLAnchorElement>('link-photos-add')!.href = `/?addTo=${encodeURIComponent(link.id)}`;
+  grid.replaceChildren(
+    ...link.assets.map((asset) => {
+      const li = document.createElement('li');
+      li.className = 'tile';
+      const img = document.createElement('img');
+      img.src = `/api/assets/${asset.id}/thumbnail`;
+      img.alt = asset.originalFileName;
+      img.width = 120;
+      img.height = 120;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'remove-photo';
+      remove.textContent = t.albums.removeSymbol;
+      remove.setAttribute('aria-label', t.links.removePhoto(asset.originalFileName));
+      remove.addEventListener('click', async () => {
+        const res = await api('DELETE', `/api/shared-links/${link.id}/assets`, { assetIds: [asset.id] }).catch(
+          () => null,
+        );
+        if (!res?.ok) {
+          error.textContent = t.links.photosFailed;
+          return;
+        }
+        dialog.dataset.changed = 'true';
+        const next = li.nextElementSibling ?? li.previousElementSibling;
+        li.remove();
+        (next?.querySelector('button') as HTMLButtonElement | null)?.focus();
+      });
+      li.append(img, remove);
+      return li;
+    }),
+  );
+  dialog.showModal();
+  $('link-photos-close')?.focus();
+}
+
 // ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const login = $<HTMLFormElement>('login-form');
 if (login) initLogin(login);
+$('sign-out')?.addEventListener('click', async () => {
+  await api('POST', '/api/auth/logout').catch(() => undefined);
+  location.assign('/');
+});
 if (document.body.classList.contains('page-library')) initLibrary();
+if (document.body.classList.contains('page-albums')) {
+  if ($('album-toolbar')) initAlbum();
+  else initAlbums();
+}
+if (document.body.classList.contains('page-links')) initLinks();
 document.body.dataset.ready = 'true';
