@@ -39,7 +39,9 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const satisfies readonly EventType[];
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
-export const WebhookEventTypeSchema = Type.Union(WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t)));
+export const WebhookEventTypeSchema = Type.Enum([...WEBHOOK_EVENT_TYPES], {
+  description: 'an event type an owner may subscribe to',
+});
 
 /** Deliveries to one endpoint in flight at once (across every worker process). */
 export const WEBHOOK_MAX_CONCURRENCY = 4;
