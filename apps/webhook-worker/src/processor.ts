@@ -46,6 +46,20 @@ export async function fanOutEvent(event: DomainEvent, deps: Pick<WebhookJobDeps,
   return ids.length;
 }
 
+/**
+ * An endpoint slot, waited for briefly (a delivery to a fast endpoint frees one within milliseconds); past
+ * SLOT_WAIT_MS the job is postponed instead, so a slow endpoint never keeps the worker's own slots waiting long.
+ */
+const SLOT_WAIT_MS = 250;
+async function acquireSlot(slots: EndpointSlots, endpointId: string, limit: number, holder: string): Promise<boolean> {
+  const deadline = Date.now() + SLOT_WAIT_MS;
+  for (;;) {
+    if (await slots.acquire(endpointId, limit, holder)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+  }
+}
+
 export type DeliveryResult =
   | { outcome: 'skipped' }
   | { outcome: 'busy' }
@@ -65,7 +79,7 @@ export async function deliverOnce(
   const d = await deliveryToAttempt(deps.db, job.deliveryId);
   if (!d) return { outcome: 'skipped' };
   if (job.attempt != null && job.attempt !== d.attempt_count + 1) return { outcome: 'skipped' };
-  if (!(await deps.slots.acquire(d.endpoint_id, d.concurrency, holder))) return { outcome: 'busy' };
+  if (!(await acquireSlot(deps.slots, d.endpoint_id, d.concurrency, holder))) return { outcome: 'busy' };
   let outcome: Awaited<ReturnType<typeof sendWebhook>>;
   const started = performance.now();
   try {

@@ -81,6 +81,7 @@ export async function startWebhookWorker(opts: {
   const fanOut = startQueueWorker<DomainEvent, number>({
     ...common,
     queue: Queues.webhooks,
+    // a fan-out is a few short statements; more in parallel only competes with the deliveries for the pool
     concurrency: 4,
     processor: (job) => fanOutEvent(job.data, deps),
   });

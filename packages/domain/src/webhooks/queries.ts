@@ -69,26 +69,22 @@ export const subscribedEndpoints = (db: Db, ownerId: string, eventType: string) 
     .where(sql<boolean>`${eventType} = ANY(events)`)
     .execute();
 
-/** One delivery per (endpoint, event): a repeated fan-out (a re-run job) adds nothing and returns the existing ids. */
+/**
+ * One delivery per (endpoint, event): a repeated fan-out (a re-run job) adds nothing and returns the existing rows
+ * (the no-op DO UPDATE makes RETURNING include them: one round trip).
+ */
 export async function insertDeliveries(
   db: Db,
   rows: { endpoint_id: string; event_id: string; event_type: string; body: string }[],
 ): Promise<{ id: string; status: string }[]> {
   if (rows.length === 0) return [];
-  await db
+  return db
     .insertInto('webhook_deliveries')
     .values(rows.map((r) => ({ ...r, next_attempt_at: sql<Date>`now()` })))
-    .onConflict((oc) => oc.columns(['endpoint_id', 'event_id']).doNothing())
-    .execute();
-  return db
-    .selectFrom('webhook_deliveries')
-    .select(['id', 'status'])
-    .where('event_id', '=', rows[0]!.event_id)
-    .where(
-      'endpoint_id',
-      'in',
-      rows.map((r) => r.endpoint_id),
+    .onConflict((oc) =>
+      oc.columns(['endpoint_id', 'event_id']).doUpdateSet({ event_id: (eb) => eb.ref('excluded.event_id') }),
     )
+    .returning(['id', 'status'])
     .execute();
 }
 
