@@ -9,6 +9,16 @@ export {
   requireAlbumRole,
 } from './access.ts';
 export {
+  type ActivityClient,
+  BOT_SIGNATURES,
+  botProduct,
+  type ClientAddressMode,
+  describeClient,
+  hashAddress,
+  looksLikeBot,
+  truncateAddress,
+} from './activity/index.ts';
+export {
   type AlbumCaller,
   addAlbumMembers,
   addAssetsToAlbum,
