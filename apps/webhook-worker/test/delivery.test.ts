@@ -225,6 +225,33 @@ describe('delivery', () => {
     await h.call('DELETE', `/api/webhooks/${hook.id}`, h.owner);
   });
 
+  it("should keep at most the endpoint's concurrency in flight at once, and sign with that endpoint's secret only", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const r = await receiver((_, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.end('ok');
+      }, 150);
+      return undefined;
+    });
+    const hook = await register(h, r.url, ['album.created']);
+    const other = await register(h, r.url, ['album.updated']);
+    const one = await h.call('PATCH', `/api/webhooks/${hook.id}`, h.owner, { concurrency: 1 });
+    expect(one.json().concurrency).toBe(1);
+    for (let i = 0; i < 5; i++) await createAlbum(`burst ${i}`);
+    await until('five deliveries', () => r.received.length >= 5);
+    expect(most).toBe(1);
+    verifyAll(hook.secret, r.received);
+    expect(() => verifyAll(other.secret, r.received.slice(0, 1))).toThrow();
+    const tooMany = await h.call('PATCH', `/api/webhooks/${hook.id}`, h.owner, { concurrency: 5 });
+    expect(tooMany.statusCode).toBe(400);
+    await h.call('DELETE', `/api/webhooks/${hook.id}`, h.owner);
+    await h.call('DELETE', `/api/webhooks/${other.id}`, h.owner);
+  });
+
   it('should send a signed webhook.ping on POST …/test, and attempt a delivery again on POST …/retry', async () => {
     let ok = false;
     const r = await receiver((_, res) => {
