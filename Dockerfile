@@ -1,4 +1,4 @@
-# One image for the four services (the command picks the service). Node 24 runs the TypeScript sources
+# One image for the five services (the command picks the service). Node 24 runs the TypeScript sources
 # directly (type stripping), so there is no build stage; the share page's browser bundle is built here and
 # Node's compile cache is filled.
 FROM node:24-bookworm-slim

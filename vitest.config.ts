@@ -15,6 +15,7 @@ const workspaces = [
   'apps/share-gateway',
   'apps/export-worker',
   'apps/ingest-worker',
+  'apps/webhook-worker',
 ];
 
 export default defineConfig({

@@ -10,6 +10,8 @@ const usedBy: Record<string, string> = {
   GatewayEnv: 'share-gateway',
   IngestWorkerEnv: 'ingest-worker',
   ExportWorkerEnv: 'export-worker',
+  WebhookEnv: 'links-api, webhook-worker',
+  WebhookWorkerEnv: 'webhook-worker',
 };
 const seen = new Set<string>();
 const rows = ['| variable | default | used by | meaning |', '|---|---|---|---|'];

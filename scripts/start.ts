@@ -1,7 +1,7 @@
 // `npm start`: the whole stack on one machine (docs/spec.md §12). Uses DATABASE_URL / REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES) when set; otherwise
 // starts private PostgreSQL and Redis from the system binaries with data under .data/. Runs migrations,
 // creates the demo admin on first start (key printed and written to .data/admin-api-key, a sign-in password for
-// the owner console written to .data/admin-password), starts the four
+// the owner console written to .data/admin-password), starts the five
 // services with prefixed logs, prints their URLs, and stops everything cleanly on Ctrl-C.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -93,6 +93,13 @@ if (!env.UNLOCK_SECRET) {
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
   env.UNLOCK_SECRET = readFileSync(secretFile, 'utf8').trim();
 }
+// the key that seals webhook signing secrets (README "Webhooks and link activity"): kept, or the stored secrets are lost
+const webhookKeyFile = resolve(dataDir, 'webhook-secret-key');
+if (!env.WEBHOOK_SECRET_KEY) {
+  if (!existsSync(webhookKeyFile))
+    writeFileSync(webhookKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  env.WEBHOOK_SECRET_KEY = readFileSync(webhookKeyFile, 'utf8').trim();
+}
 env.STORAGE_FS_ROOT ??= resolve(dataDir, 'storage');
 env.NODE_ENV ??= 'development';
 // the services' type-stripped modules are cached across starts (less memory per process, faster start)
@@ -162,6 +169,12 @@ const services = [
     entry: 'apps/ingest-worker/src/main.ts',
     port: null,
     opsPort: Number(env.INGEST_METRICS_PORT ?? 9102),
+  },
+  {
+    name: 'webhook-worker',
+    entry: 'apps/webhook-worker/src/main.ts',
+    port: null,
+    opsPort: Number(env.WEBHOOK_METRICS_PORT ?? 9105),
   },
 ];
 const opsHost = env.METRICS_HOST && env.METRICS_HOST !== '0.0.0.0' ? env.METRICS_HOST : '127.0.0.1';

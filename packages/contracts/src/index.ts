@@ -11,4 +11,5 @@ export * from './http/permissions.ts';
 export * from './http/shared-links.ts';
 export * from './http/uploads.ts';
 export * from './http/users.ts';
+export * from './http/webhooks.ts';
 export * from './queues.ts';

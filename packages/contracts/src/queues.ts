@@ -1,4 +1,5 @@
 import type { EventType } from './events.ts';
+import { WEBHOOK_EVENT_TYPES } from './http/webhooks.ts';
 
 /** BullMQ queue names. Their key prefix: queuePrefix. */
 export const Queues = {
@@ -7,6 +8,10 @@ export const Queues = {
   maintenance: 'maintenance',
   /** web-playable video renditions, made by the ingest worker process */
   renditions: 'renditions',
+  /** events owners may subscribe to, and the webhook.* requests: fanned out to endpoints by the webhook worker */
+  webhooks: 'webhooks',
+  /** one job per attempt of one delivery (one event to one endpoint), made by the webhook worker */
+  webhookDeliveries: 'webhook-deliveries',
 } as const;
 export type QueueName = (typeof Queues)[keyof typeof Queues];
 
@@ -35,7 +40,7 @@ export interface EventRoute {
 const none: EventRoute = { queues: [] };
 
 /** docs/spec.md §6 routing: one table. Events not routed to a queue are still recorded and marked published. */
-export const eventRoutes: Record<EventType, EventRoute> = {
+const ownRoutes: Record<EventType, EventRoute> = {
   'shared-link.created': none,
   'shared-link.updated': { queues: [], invalidateLinkCache: true },
   'shared-link.deleted': { queues: [], invalidateLinkCache: true },
@@ -64,7 +69,22 @@ export const eventRoutes: Record<EventType, EventRoute> = {
   'export.progress': none,
   'export.completed': none,
   'export.failed': none,
+  'webhook.ping': { queues: [Queues.webhooks] },
+  'webhook.retry-requested': { queues: [Queues.webhooks] },
 };
+
+/**
+ * The routing table: `ownRoutes`, plus the `webhooks` queue for every event an owner may subscribe to
+ * (contracts WEBHOOK_EVENT_TYPES), so the webhook worker hears each of them once, whether or not anyone subscribed.
+ */
+export const eventRoutes: Record<EventType, EventRoute> = Object.fromEntries(
+  Object.entries(ownRoutes).map(([type, route]) => [
+    type,
+    (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type)
+      ? { ...route, queues: [...route.queues, Queues.webhooks] }
+      : route,
+  ]),
+) as Record<EventType, EventRoute>;
 
 /** Message published on LINK_INVALIDATION_CHANNEL. */
 export interface LinkInvalidation {

@@ -24,7 +24,7 @@ describe('events', () => {
 
   it('should send uploads to ingest and export requests to the export queue', () => {
     expect(eventRoutes['asset.stored'].queues).toEqual(['ingest']);
-    expect(eventRoutes['export.requested'].queues).toEqual(['exports']);
+    expect(eventRoutes['export.requested'].queues).toEqual(['exports', 'webhooks']);
     expect(eventRoutes['shared-link.deleted'].invalidateLinkCache).toBe(true);
   });
 

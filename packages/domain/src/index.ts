@@ -9,6 +9,16 @@ export {
   requireAlbumRole,
 } from './access.ts';
 export {
+  type ActivityClient,
+  BOT_SIGNATURES,
+  botProduct,
+  type ClientAddressMode,
+  describeClient,
+  hashAddress,
+  looksLikeBot,
+  truncateAddress,
+} from './activity/index.ts';
+export {
   type AlbumCaller,
   addAlbumMembers,
   addAssetsToAlbum,
@@ -145,3 +155,30 @@ export {
   type UploadPart,
   type UploadPlacement,
 } from './uploads/index.ts';
+export {
+  type AttemptOutcome,
+  createWebhook,
+  type DeliveryToMake,
+  deleteWebhook,
+  deliveryToAttempt,
+  eventOwner,
+  getWebhook,
+  isNonPublicAddress,
+  listWebhookDeliveries,
+  listWebhooks,
+  openSecret,
+  parseRetryDelays,
+  planDeliveries,
+  type RetryPolicy,
+  recordAttempt,
+  requestWebhookPing,
+  requestWebhookRetry,
+  resolveWebhookTarget,
+  signWebhook,
+  type TargetPolicy,
+  toWebhookDeliveryDto,
+  toWebhookDto,
+  updateWebhook,
+  type WebhookSettings,
+  type WebhookTarget,
+} from './webhooks/index.ts';

@@ -1,5 +1,5 @@
 import { type QueueName, queuePrefix } from '@immish/contracts';
-import { type Job, type Processor, RateLimitError, Worker } from 'bullmq';
+import { DelayedError, type Job, type Processor, RateLimitError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { isBackingServiceDown, isStorageFull } from './errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -16,7 +16,11 @@ export interface QueueWorkerOptions<T, R> {
   metrics?: Metrics;
   /** how long a job may go without renewing its lock before another worker takes it over (crash recovery) */
   lockDurationMs?: number;
-  processor: (job: Job<T, R>) => Promise<R>;
+  /**
+   * The work. `token` is the job's lock token, for a processor that postpones its job itself
+   * (`job.moveToDelayed(when, token)` then `throw new DelayedError()`: not a failure, no attempt spent).
+   */
+  processor: (job: Job<T, R>, token?: string) => Promise<R>;
   /** how long the queue pauses when a job meets a backing service that is down (default 2 s) */
   backingServicePauseMs?: number;
   /**
@@ -48,7 +52,7 @@ export function startQueueWorker<T, R>(
 ): { worker: Worker<T, R>; close(): Promise<void> } {
   const connection = createRedis(opts.redis, 'worker');
   let closing = false;
-  const processor: Processor<T, R> = async (job) => {
+  const processor: Processor<T, R> = async (job, token) => {
     const started = process.hrtime.bigint();
     const correlationId = (job.data as { correlationId?: string } | undefined)?.correlationId;
     const log = opts.logger.child({
@@ -63,7 +67,7 @@ export function startQueueWorker<T, R>(
     opts.metrics?.jobWait.observe({ queue: opts.queue }, Math.max(0, Date.now() - runnableSince) / 1000);
     log.debug('job started');
     try {
-      const result = await opts.processor(job);
+      const result = await opts.processor(job, token);
       opts.metrics?.jobDuration.observe(
         { queue: opts.queue, outcome: 'completed' },
         Number(process.hrtime.bigint() - started) / 1e9,
@@ -71,6 +75,7 @@ export function startQueueWorker<T, R>(
       log.info('job completed');
       return result;
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       if (isBackingServiceDown(err) && !closing) {
         log.warn({ err: (err as Error).message }, 'backing service unavailable: job handed back, queue paused');
         await worker.rateLimit(opts.backingServicePauseMs ?? 2000);

@@ -194,6 +194,16 @@ export const IMMISH_ROUTE_PERMISSIONS = {
   // The console's as-you-type slug check is part of making a link (not under /shared-links/: Immich's
   // GET /shared-links/{id} would claim the path) (Immich: POST /shared-links → sharedLink.create).
   'GET /api/shared-link-slugs/availability': 'sharedLink.create',
+  // Webhooks (issue 18) send every subscribed event of the user to a URL of the caller's choosing: no Immich
+  // operation comes close, and a scoped key must not reach that much, so only a full-access key (or a session).
+  'POST /api/webhooks': 'all',
+  'GET /api/webhooks': 'all',
+  'GET /api/webhooks/:id': 'all',
+  'PATCH /api/webhooks/:id': 'all',
+  'DELETE /api/webhooks/:id': 'all',
+  'GET /api/webhooks/:id/deliveries': 'all',
+  'POST /api/webhooks/:id/deliveries/:deliveryId/retry': 'all',
+  'POST /api/webhooks/:id/test': 'all',
 } as const satisfies Record<string, Permission>;
 
 /** An upload batch that names an album also places assets in it (Immich: PUT /albums/:id/assets). */

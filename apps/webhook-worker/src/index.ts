@@ -1,0 +1,4 @@
+export { type DeliveryQueue, deliverOnce, fanOutEvent, type WebhookJobDeps } from './processor.ts';
+export { SNIPPET_BYTES, sendWebhook } from './send.ts';
+export { EndpointSlots } from './slots.ts';
+export { startWebhookWorker } from './worker.ts';

@@ -1,0 +1,149 @@
+/**
+ * Webhook delivery (issue 18): 1,000 events written to the outbox (one transaction each, ~200 per second, as
+ * changes arrive) and delivered to a receiver on loopback by the webhook worker in its own process (started like
+ * production: `node apps/webhook-worker/src/main.ts`, WEBHOOK_ALLOW_PRIVATE=true for the loopback receiver), with
+ * an outbox relay in this process as a service would run it. Event-to-delivery = the receiver's clock at arrival
+ * minus the event's `occurredAt` (same machine, same clock).
+ *
+ *   node bench/webhooks.bench.ts          # or: npm run bench webhooks
+ *
+ * Goal: p50 ≤ 50 ms, p99 ≤ 250 ms. Baseline measured alongside: the same signed POST sent straight from this
+ * process to the same receiver (what a delivery costs without the outbox, Redis and the worker).
+ * Uses DATABASE_URL / REDIS_URL when set (a fresh database on that server), else a private PostgreSQL and Redis.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { appendEvent, BullEventPublisher, createDb, createPool, migrateToLatest, OutboxRelay } from '@immish/db';
+import { freePort, waitFor } from '@immish/devstack';
+import { createUser, createWebhook, signWebhook } from '@immish/domain';
+import { createRedis } from '@immish/runtime';
+import { startBacking } from './support.ts';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000);
+const PER_SECOND = Number(process.env.BENCH_RATE ?? 200);
+const SECRET_KEY = 'bench-webhook-sealing-key-0123456789';
+
+const backing = await startBacking('webhooks');
+const pool = createPool({ connectionString: backing.databaseUrl, max: 4 });
+const db = createDb(pool);
+let worker: ChildProcess | undefined;
+try {
+  await migrateToLatest(db as never);
+  const arrivals = new Map<string, number>();
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      arrivals.set(String(req.headers['webhook-id']), Date.now());
+      res.end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+
+  const owner = await createUser(db, { email: 'owner@bench.test', name: 'owner', password: 'bench' });
+  const { secret } = await createWebhook(db, { allowPrivate: true, secretKey: SECRET_KEY }, owner.id, {
+    url,
+    events: ['album.created'],
+  });
+
+  // baseline: the signed POST alone, from this process
+  const direct: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const body = JSON.stringify({ type: 'album.created', timestamp: new Date().toISOString(), data: { i } });
+    const started = performance.now();
+    await fetch(url, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        ...signWebhook(secret, randomUUID(), Math.floor(Date.now() / 1000), body),
+      },
+    });
+    direct.push(performance.now() - started);
+  }
+
+  const publisher = new BullEventPublisher({
+    connection: createRedis({ REDIS_URL: backing.redisUrl }, 'producer'),
+    prefix: 'bench',
+    waitReplicas: 0,
+  });
+  const relay = new OutboxRelay({ db, databaseUrl: backing.databaseUrl, publisher });
+  relay.start();
+  worker = spawn(process.execPath, ['apps/webhook-worker/src/main.ts'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: backing.databaseUrl,
+      REDIS_URL: backing.redisUrl,
+      QUEUE_PREFIX: 'bench',
+      WEBHOOK_METRICS_PORT: String(await freePort()),
+      WEBHOOK_SECRET_KEY: SECRET_KEY,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  // warm-up: the worker is ready once a first event arrives
+  const warm = await appendEvent(db, albumCreated(owner.id));
+  await waitFor(async () => arrivals.has(warm[0]!.id), { timeoutMs: 60_000, what: 'the first delivery' });
+
+  const occurred = new Map<string, number>();
+  const started = Date.now();
+  for (let i = 0; i < EVENTS; i++) {
+    const [event] = await appendEvent(db, albumCreated(owner.id));
+    occurred.set(event!.id, Date.parse(event!.occurredAt));
+    const due = started + ((i + 1) * 1000) / PER_SECOND;
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+  }
+  await waitFor(async () => [...occurred.keys()].every((id) => arrivals.has(id)), {
+    timeoutMs: 120_000,
+    what: `${EVENTS} deliveries`,
+  });
+  const latencies = [...occurred].map(([id, at]) => arrivals.get(id)! - at);
+  const pct = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+  const p50 = pct(latencies, 0.5);
+  const p99 = pct(latencies, 0.99);
+  const base50 = pct(direct, 0.5);
+  console.log(`${EVENTS} events at ${PER_SECOND}/s, each in its own transaction → webhook worker → loopback receiver`);
+  console.log(
+    `event-to-delivery: p50 ${p50} ms, p99 ${p99} ms, max ${Math.max(...latencies)} ms (goal: p50 ≤ 50, p99 ≤ 250)`,
+  );
+  console.log(
+    `baseline, the signed POST alone: p50 ${base50.toFixed(2)} ms, p99 ${pct(direct, 0.99).toFixed(2)} ms; ratio p50 ${(p50 / base50).toFixed(1)}×`,
+  );
+  if (process.env.BENCH_STAGES) {
+    const rows = await db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_attempts as a', 'a.delivery_id', 'd.id')
+      .innerJoin('outbox_events as o', 'o.id', 'd.event_id')
+      .select(['o.occurred_at', 'o.published_at', 'd.created_at', 'a.at'])
+      .execute();
+    const stage = (f: (r: (typeof rows)[number]) => number) => pct(rows.map(f), 0.5);
+    const t = (d: Date | null) => (d ? new Date(d).getTime() : Number.NaN);
+    console.log(
+      `stages (p50 from the event): published ${stage((r) => t(r.published_at) - t(r.occurred_at))} ms, fanned out ${stage((r) => t(r.created_at) - t(r.occurred_at))} ms, attempt recorded ${stage((r) => t(r.at) - t(r.occurred_at))} ms`,
+    );
+  }
+  await relay.stop();
+  await publisher.close();
+  server.closeAllConnections();
+  server.close();
+} finally {
+  worker?.kill('SIGTERM');
+  if (worker) await new Promise((r) => worker!.once('exit', r));
+  await db.destroy();
+  await backing.stop();
+}
+
+function albumCreated(ownerId: string) {
+  const albumId = randomUUID();
+  return {
+    type: 'album.created' as const,
+    actor: { type: 'user' as const, id: ownerId },
+    subject: { type: 'album' as const, id: albumId },
+    data: { albumId, ownerId },
+  };
+}
