@@ -145,7 +145,8 @@ ${(meta?.fields ?? []).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
 
 function stage(m: LinkPageBase, item: ViewItem | null, label: string): SafeHtml {
   if (item?.playable) {
-    return html`<video class="viewer-media" id="viewer-media" controls playsinline preload="metadata" poster="${mediaUrl(m.base, item.id, 'preview')}" src="${mediaUrl(m.base, item.id, 'video')}" aria-label="${label}"></video>`;
+    // watching is not downloading: without the download permission the player offers no "Download" of its own
+    return html`<video class="viewer-media" id="viewer-media" controls${m.allowDownload ? '' : html` controlslist="nodownload"`} playsinline preload="metadata" poster="${mediaUrl(m.base, item.id, 'preview')}" src="${mediaUrl(m.base, item.id, 'video')}" aria-label="${label}"></video>`;
   }
   if (item?.livePhoto) {
     // the still; the bundle plays its motion over it on press/hover (without JavaScript it is a photo)

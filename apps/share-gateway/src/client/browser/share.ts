@@ -186,6 +186,7 @@ function initGridViewer(data: ShareData): void {
       video.controls = true;
       video.preload = 'metadata';
       video.playsInline = true;
+      if (!data.allowDownload) video.setAttribute('controlslist', 'nodownload');
       video.poster = mediaUrl(data, item.id, 'preview');
       video.src = mediaUrl(data, item.id, 'video');
       video.setAttribute('aria-label', label);
