@@ -71,6 +71,7 @@ ${
   m.allowDownload && m.total > 0
     ? html`<div class="download" id="download">
 <button type="button" class="button button-primary" id="download-all" data-export-url="${m.base}/exports" hidden>Download all</button>
+<button type="button" class="button" id="select-start" aria-controls="selection-bar" hidden>Select</button>
 <noscript><p class="hint">Turn on JavaScript to download everything as one archive; each photo page has its own download link.</p></noscript>
 <div class="download-status" id="download-status" role="status" aria-live="polite" hidden>
 <label for="download-progress" id="download-label">Preparing the archive…</label>
@@ -91,6 +92,21 @@ ${
 </form>`
     : ''
 }
+</div>`;
+}
+
+/**
+ * The selection bar (issue 21 §2): filled and shown by the bundle once something is selected (a tile's checkbox,
+ * a long press on touch, or "Select"); without JavaScript there is nothing to select, so it stays hidden. Selecting
+ * is for downloading, so a link without downloads has none.
+ */
+function selectionBar(m: AlbumPageModel): SafeHtml | string {
+  if (m.total === 0 || !m.allowDownload) return '';
+  return html`<div class="selection-bar" id="selection-bar" role="region" aria-label="Selection" hidden>
+<span class="selection-count" id="selection-count" aria-live="polite">0 selected</span>
+<button type="button" class="button" id="select-all">Select all</button>
+<button type="button" class="button" id="select-none">Clear</button>
+<button type="button" class="button button-primary" id="download-selected">Download selected</button>
 </div>`;
 }
 
@@ -227,6 +243,7 @@ ${m.items.map((item, i) => tile(m, item, m.firstIndex + i))}
 }
 ${pagination(m)}
 </main>
+${selectionBar(m)}
 ${viewer(m, null)}
 <div class="drop-overlay" id="drop-overlay" hidden><p>Drop photos to add them</p></div>
 ${footer()}

@@ -8,6 +8,10 @@
  * into the DOM through `textContent`, never as markup.
  */
 
+import { byId } from './dom.ts';
+import { createExporter, initDownloadAll } from './export.ts';
+import { initSelection } from './selection.ts';
+
 interface ShareItem {
   id: string;
   type: 'IMAGE' | 'VIDEO' | 'OTHER';
@@ -32,47 +36,6 @@ interface ShareData {
   allowUpload: boolean;
   showMetadata: boolean;
   items: ShareItem[];
-}
-
-interface ExportPart {
-  index: number;
-  fileName: string;
-  size: number;
-  downloadUrl?: string;
-}
-
-interface ExportDto {
-  id: string;
-  status: 'queued' | 'running' | 'ready' | 'failed' | 'expired';
-  progress: { bytesDone: number; bytesTotal: number };
-  parts: ExportPart[];
-  error?: string;
-}
-
-const byId = <T extends HTMLElement = HTMLElement>(id: string): T | null => document.getElementById(id) as T | null;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-async function errorMessage(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as { message?: unknown };
-    if (typeof body.message === 'string' && body.message) return body.message;
-  } catch {
-    // not JSON
-  }
-  return `The server answered ${res.status}`;
 }
 
 function readData(): ShareData | null {
@@ -383,91 +346,6 @@ function initPhotoPage(): void {
   initInfoToggle();
 }
 
-// ── download all ────────────────────────────────────────────────────────────────────────────────────
-
-function initDownloadAll(): void {
-  const button = byId<HTMLButtonElement>('download-all');
-  const status = byId('download-status');
-  const label = byId('download-label');
-  const progress = byId<HTMLProgressElement>('download-progress');
-  const partsList = byId('download-parts');
-  const url = button?.dataset.exportUrl;
-  if (!button || !status || !label || !progress || !partsList || !url) return;
-  button.hidden = false;
-
-  const say = (text: string) => {
-    label.textContent = text;
-  };
-
-  function showProgress(dto: ExportDto) {
-    const { bytesDone, bytesTotal } = dto.progress;
-    if (bytesTotal > 0) {
-      progress!.max = bytesTotal;
-      progress!.value = Math.min(bytesDone, bytesTotal);
-      const pct = Math.floor((100 * bytesDone) / bytesTotal);
-      say(`Preparing the archive… ${pct}% (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`);
-    } else {
-      progress!.removeAttribute('value');
-      say(dto.status === 'queued' ? 'Waiting for the archive to start…' : 'Preparing the archive…');
-    }
-  }
-
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    status.hidden = false;
-    status.classList.remove('error');
-    partsList.replaceChildren();
-    progress.hidden = false;
-    progress.removeAttribute('value');
-    say('Preparing the archive…');
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: '{}',
-        credentials: 'same-origin',
-      });
-      if (!res.ok) throw new Error(await errorMessage(res));
-      let dto = (await res.json()) as ExportDto;
-      while (dto.status === 'queued' || dto.status === 'running') {
-        showProgress(dto);
-        await sleep(1000);
-        const poll = await fetch(`${url}/${encodeURIComponent(dto.id)}`, {
-          headers: { accept: 'application/json' },
-          credentials: 'same-origin',
-        });
-        if (!poll.ok) throw new Error(await errorMessage(poll));
-        dto = (await poll.json()) as ExportDto;
-      }
-      if (dto.status !== 'ready') throw new Error(dto.error || `The archive could not be prepared (${dto.status})`);
-      const parts = dto.parts.filter((p): p is ExportPart & { downloadUrl: string } => !!p.downloadUrl);
-      if (parts.length === 0) throw new Error('The archive is empty');
-      progress.max = 1;
-      progress.value = 1;
-      for (const part of parts) {
-        const li = document.createElement('li');
-        const a = document.createElement('a');
-        a.href = part.downloadUrl;
-        a.textContent = `${part.fileName} (${formatBytes(part.size)})`;
-        li.append(a);
-        partsList.append(li);
-      }
-      say(
-        parts.length === 1
-          ? 'Your download is starting.'
-          : `Ready in ${parts.length} archives: the first one is starting, download the others below.`,
-      );
-      location.assign(parts[0]!.downloadUrl);
-    } catch (e) {
-      status.classList.add('error');
-      progress.hidden = true;
-      say(`Download failed: ${(e as Error).message}`);
-    } finally {
-      button.disabled = false;
-    }
-  });
-}
-
 // ── upload ──────────────────────────────────────────────────────────────────────────────────────────
 
 interface UploadBatchAnswer {
@@ -677,11 +555,13 @@ function start(): void {
   const body = document.body;
   if (body.classList.contains('page-album')) {
     const data = readData();
+    const exporter = createExporter();
     if (data) {
       initGridViewer(data);
       initInfiniteScroll(data);
+      initSelection(data, exporter);
     }
-    initDownloadAll();
+    initDownloadAll(exporter);
     initUpload();
   } else if (body.classList.contains('page-photo')) {
     initPhotoPage();
