@@ -44,11 +44,11 @@ export async function launchChromium(): Promise<Browser> {
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const SCREENSHOT_DIR = join(repoRoot, 'test-results', 'screenshots', 'share-page');
 
-/** Saves a full-page screenshot as a test artifact (test-results/ is gitignored). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a screenshot (full page unless told) as a test artifact (test-results/ is gitignored). */
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: opts.fullPage ?? true });
   return path;
 }
 
@@ -158,8 +158,13 @@ async function insertPhoto(h: GatewayHarness, storage: BlobStore, n: number, pho
 }
 
 /** A ready photo of the harness owner with real derivatives (thumbnail, preview, thumbhash). */
-export async function addPhoto(h: GatewayHarness, storage: BlobStore, n: number): Promise<AssetRow> {
-  return insertPhoto(h, storage, n, await renderPhoto(n));
+export async function addPhoto(
+  h: GatewayHarness,
+  storage: BlobStore,
+  n: number,
+  size?: { width: number; height: number },
+): Promise<AssetRow> {
+  return insertPhoto(h, storage, n, await renderPhoto(n, size));
 }
 
 /**

@@ -225,6 +225,11 @@ function pageData(m: AlbumPageModel) {
       height: i.height,
       download: i.download,
       playable: i.playable,
+      livePhoto: i.livePhoto,
+      duration: i.duration,
+      hasThumbnail: i.hasThumbnail,
+      // the tile the bundle lays out itself (justified rows, only the nearby ones in the DOM)
+      placeholder: thumbhashDataUrl(i.thumbhash),
       meta: i.meta,
     })),
   };

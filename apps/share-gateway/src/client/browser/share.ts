@@ -10,6 +10,7 @@
 
 import { byId } from './dom.ts';
 import { createExporter, initDownloadAll } from './export.ts';
+import { initVirtualGrid, type VirtualGrid } from './layout.ts';
 import { initSelection } from './selection.ts';
 
 interface ShareItem {
@@ -17,6 +18,9 @@ interface ShareItem {
   type: 'IMAGE' | 'VIDEO' | 'OTHER';
   width: number | null;
   height: number | null;
+  duration: string | null;
+  hasThumbnail: boolean;
+  placeholder: string | null;
   download: 'original' | 'preview' | null;
   playable: boolean;
   livePhoto: boolean;
@@ -112,7 +116,7 @@ function attachLiveMotion(img: HTMLImageElement): void {
 
 // ── viewer on the grid page ─────────────────────────────────────────────────────────────────────────
 
-function initGridViewer(data: ShareData): void {
+function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void {
   const viewer = byId('viewer');
   const grid = byId('grid');
   if (!viewer || !grid || data.items.length === 0) return;
@@ -232,7 +236,8 @@ function initGridViewer(data: ShareData): void {
     const media = byId('viewer-media');
     if (media instanceof HTMLVideoElement) media.pause();
     const id = data.items[current]?.id;
-    const tile = id ? document.querySelector<HTMLElement>(`#a-${CSS.escape(id)} a`) : null;
+    const tile =
+      virtualGrid?.reveal(current) ?? (id ? document.querySelector<HTMLElement>(`#a-${CSS.escape(id)} a`) : null);
     (tile ?? opener)?.focus();
     current = -1;
   }
@@ -483,69 +488,38 @@ function initUpload(): void {
   });
 }
 
-// ── infinite scroll ─────────────────────────────────────────────────────────────────────────────────
+// ── the grid: laid out here, next pages fetched as you scroll ──────────────────────────────────────
 
 /** Must match CONTINUATION_HEADER of routes/pages.ts: these fetches are not counted as page views. */
 const CONTINUATION_HEADER = 'x-share-continuation';
 
 /**
- * When the page links come into view, fetches the next grid page (the server-rendered HTML, so tiles and
- * placeholders are made in one place), appends its tiles and hands its items to the viewer (`data` is
- * shared). On any failure it stops: the page links still work.
+ * Fetches the next grid page (the server-rendered page, whose `#share-data` holds its items) and hands its items
+ * to the grid and the viewer (`data` is shared). Resolves whether more pages remain; throws on any failure (the
+ * page links still work then). Once every page from the first is loaded, the page links go.
  */
-function initInfiniteScroll(data: ShareData): void {
-  const grid = byId('grid');
-  let nav = byId('pagination');
-  if (!grid || !nav || data.page >= data.pageCount || !('IntersectionObserver' in window)) return;
+function createPageLoader(data: ShareData): (() => Promise<boolean>) | null {
+  if (data.page >= data.pageCount) return null;
   const startPage = data.page;
   let lastPage = data.page;
-  let loading = false;
-
-  async function loadNext(observer: IntersectionObserver) {
-    loading = true;
-    try {
-      const res = await fetch(`${data.base}?page=${lastPage + 1}`, {
-        headers: { accept: 'text/html', [CONTINUATION_HEADER]: '1' },
-        credentials: 'same-origin',
-      });
-      if (!res.ok) throw new Error(`next page: ${res.status}`);
-      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
-      const more = JSON.parse(doc.getElementById('share-data')?.textContent ?? 'null') as ShareData | null;
-      if (!more || more.page !== lastPage + 1) throw new Error('next page: unexpected answer');
-      const offset = data.items.length;
-      for (const tile of doc.querySelectorAll<HTMLElement>('#grid > li.tile')) {
-        const a = tile.querySelector<HTMLAnchorElement>('a[data-index]');
-        if (a) a.dataset.index = String(offset + Number(a.dataset.index));
-        grid!.append(document.adoptNode(tile));
-      }
-      data.items.push(...more.items);
-      data.after = more.after;
-      lastPage = more.page;
-      const nextNav = doc.getElementById('pagination');
-      observer.unobserve(nav!);
-      if (lastPage >= data.pageCount && startPage === 1) {
-        nav!.remove();
-      } else if (nextNav) {
-        const adopted = document.adoptNode(nextNav);
-        nav!.replaceWith(adopted);
-        nav = adopted;
-      }
-      if (lastPage < data.pageCount && nav?.isConnected) observer.observe(nav);
-      else observer.disconnect();
-    } catch {
-      observer.disconnect();
-    } finally {
-      loading = false;
-    }
-  }
-
-  const observer = new IntersectionObserver(
-    (entries, obs) => {
-      if (!loading && entries.some((e) => e.isIntersecting)) void loadNext(obs);
-    },
-    { rootMargin: '800px 0px' },
-  );
-  observer.observe(nav);
+  return async () => {
+    const res = await fetch(`${data.base}?page=${lastPage + 1}`, {
+      headers: { accept: 'text/html', [CONTINUATION_HEADER]: '1' },
+      credentials: 'same-origin',
+    });
+    if (!res.ok) throw new Error(`next page: ${res.status}`);
+    const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+    const more = JSON.parse(doc.getElementById('share-data')?.textContent ?? 'null') as ShareData | null;
+    if (!more || more.page !== lastPage + 1) throw new Error('next page: unexpected answer');
+    data.items.push(...more.items);
+    data.after = more.after;
+    lastPage = more.page;
+    const nav = byId('pagination');
+    const nextNav = doc.getElementById('pagination');
+    if (lastPage >= data.pageCount && startPage === 1) nav?.remove();
+    else if (nav && nextNav) nav.replaceWith(document.adoptNode(nextNav));
+    return lastPage < data.pageCount;
+  };
 }
 
 // ── start ───────────────────────────────────────────────────────────────────────────────────────────
@@ -557,8 +531,8 @@ function start(): void {
     const data = readData();
     const exporter = createExporter();
     if (data) {
-      initGridViewer(data);
-      initInfiniteScroll(data);
+      const grid = initVirtualGrid(data, createPageLoader(data));
+      initGridViewer(data, grid);
       initSelection(data, exporter);
     }
     initDownloadAll(exporter);
