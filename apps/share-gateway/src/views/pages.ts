@@ -64,6 +64,15 @@ ${opts.withActions ? actions(m) : ''}
 </header>`;
 }
 
+/** A slideshow needs something to show: a photo or a video that plays. */
+const hasSlides = (m: AlbumPageModel) => m.items.some((i) => i.type === 'IMAGE' || i.playable);
+
+/** "Slideshow" (shown by the bundle). */
+function slideshowButton(m: AlbumPageModel): SafeHtml | string {
+  if (!hasSlides(m)) return '';
+  return html`<button type="button" class="button slideshow-start" id="slideshow-start" hidden>▶ Slideshow</button>`;
+}
+
 function actions(m: LinkPageBase): SafeHtml | string {
   if (!m.allowDownload && !m.allowUpload) return '';
   return html`<div class="share-actions">
@@ -172,12 +181,28 @@ function stage(m: LinkPageBase, item: ViewItem | null, label: string): SafeHtml 
 }
 
 /**
+ * The slideshow's controls in the viewer bar of the grid page (issue 21 §3): the bundle shows them; a photo page
+ * (no JavaScript needed) has none.
+ */
+function slideshowControls(): SafeHtml {
+  return html`<span class="slideshow-controls" id="slideshow-controls" hidden>
+<button type="button" class="button" id="slideshow-toggle" aria-pressed="false">Play</button>
+<label class="visually-hidden" for="slideshow-interval">Seconds per photo</label>
+<select class="slideshow-interval" id="slideshow-interval">
+${[3, 5, 10].map((s) => html`<option value="${s}"${s === 5 ? html` selected` : ''}>${s} s</option>`)}
+</select>
+<button type="button" class="button" id="viewer-fullscreen" aria-pressed="false">Full screen</button>
+</span>`;
+}
+
+/**
  * The viewer. Server-rendered open on a photo page (works without JavaScript: prev/next/close are links);
  * on the grid page it is rendered empty and hidden, and the bundle fills it for the photo clicked.
  */
 function viewer(
   m: LinkPageBase,
   v: { item: ViewItem; index: number; prev: string | null; next: string | null; close: string } | null,
+  slides = false,
 ): SafeHtml {
   const item = v?.item ?? null;
   const label = item && v ? `${kindWord(item)} ${v.index + 1} of ${m.total}` : '';
@@ -191,6 +216,7 @@ ${
     ? html`<a class="viewer-download button" id="viewer-download" href="${item?.download ? mediaUrl(m.base, item.id, item.download) : ''}" download${item?.download ? '' : html` hidden`}>${item?.download === 'preview' ? 'Download preview' : 'Download'}</a>`
     : ''
 }
+${slides ? slideshowControls() : ''}
 ${m.showMetadata ? html`<button type="button" class="viewer-info button js-only" id="viewer-info" aria-controls="viewer-meta" aria-expanded="true">Info</button>` : ''}
 </div>
 <div class="viewer-body">
@@ -239,6 +265,7 @@ export function albumPage(m: AlbumPageModel): string {
   const body = html`<a class="skip-link" href="#grid">Skip to photos</a>
 ${header(m, { withActions: true })}
 <main class="share-main" id="main">
+${slideshowButton(m)}
 ${
   m.items.length === 0
     ? html`<p class="empty">${m.total === 0 ? 'No photos here yet.' : 'There are no photos on this page.'}</p>`
@@ -249,7 +276,7 @@ ${m.items.map((item, i) => tile(m, item, m.firstIndex + i))}
 ${pagination(m)}
 </main>
 ${selectionBar(m)}
-${viewer(m, null)}
+${viewer(m, null, hasSlides(m))}
 <div class="drop-overlay" id="drop-overlay" hidden><p>Drop photos to add them</p></div>
 ${footer()}
 ${jsonScript('share-data', pageData(m))}`;

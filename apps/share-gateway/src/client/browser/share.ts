@@ -318,6 +318,107 @@ function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void 
     }
   });
   initInfoToggle();
+  const slideshow = initSlideshow({
+    viewer,
+    count: () => data.items.length,
+    current: () => current,
+    show: (i) => open(i),
+    closed: () => viewer.hidden,
+  });
+  // leaving the viewer stops the show
+  new MutationObserver(() => {
+    if (viewer.hidden) slideshow?.stop();
+  }).observe(viewer, { attributes: true, attributeFilter: ['hidden'] });
+}
+
+/**
+ * The slideshow (issue 21 §3): "Slideshow" or `s` opens the viewer and moves on every few seconds (3, 5 or 10),
+ * waiting for a video to finish; play/pause and full screen in the viewer bar; arrow keys still move by hand.
+ * It loops over the items loaded on this page.
+ */
+function initSlideshow(v: {
+  viewer: HTMLElement;
+  count: () => number;
+  current: () => number;
+  show: (i: number) => void;
+  closed: () => boolean;
+}): { stop: () => void } | null {
+  const controls = byId('slideshow-controls');
+  const toggle = byId<HTMLButtonElement>('slideshow-toggle');
+  const interval = byId<HTMLSelectElement>('slideshow-interval');
+  const fullscreen = byId<HTMLButtonElement>('viewer-fullscreen');
+  const start = byId<HTMLButtonElement>('slideshow-start');
+  if (!controls || !toggle || !interval || !fullscreen || !start) return null;
+  controls.hidden = false;
+  start.hidden = false;
+  let playing = false;
+  let timer: number | undefined;
+
+  function setPlaying(on: boolean) {
+    playing = on;
+    toggle!.textContent = on ? 'Pause' : 'Play';
+    toggle!.setAttribute('aria-pressed', String(on));
+    v.viewer.classList.toggle('slideshow', on);
+    schedule();
+  }
+
+  /** Waits on the item now shown: a video until it ends, anything else for the interval. */
+  /** Each wait has a number; a wait that was replaced (moved by hand, paused) no longer advances. */
+  let wait = 0;
+  function schedule() {
+    clearTimeout(timer);
+    timer = undefined;
+    const mine = ++wait;
+    if (!playing) return;
+    const next = () => {
+      if (mine === wait) advance();
+    };
+    const media = byId('viewer-media');
+    if (media instanceof HTMLVideoElement) {
+      media.addEventListener('ended', next, { once: true });
+      media.play().catch(() => {
+        // autoplay refused (no sound allowed yet): muted it may play
+        media.muted = true;
+        media.play().catch(next);
+      });
+      return;
+    }
+    timer = window.setTimeout(next, Number(interval!.value) * 1000);
+  }
+
+  /** The next item; showing it changes the position, which starts its wait (the observer below). */
+  function advance() {
+    if (!playing || v.closed()) return;
+    const n = v.count();
+    if (n > 0) v.show((v.current() + 1) % n);
+  }
+
+  function play() {
+    if (v.closed()) v.show(Math.max(0, v.current()));
+    setPlaying(true);
+  }
+
+  start.addEventListener('click', play);
+  toggle.addEventListener('click', () => (playing ? setPlaying(false) : play()));
+  interval.addEventListener('change', schedule);
+  fullscreen.addEventListener('click', () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void v.viewer.requestFullscreen?.().catch(() => {});
+  });
+  document.addEventListener('fullscreenchange', () =>
+    fullscreen.setAttribute('aria-pressed', String(document.fullscreenElement === v.viewer)),
+  );
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 's' || typing(e) || e.altKey || e.ctrlKey || e.metaKey) return;
+    e.preventDefault();
+    if (playing) setPlaying(false);
+    else play();
+  });
+  // moving by hand restarts the wait on the new item
+  new MutationObserver(() => {
+    if (playing) schedule();
+  }).observe(byId('viewer-position') ?? v.viewer, { childList: true, characterData: true, subtree: true });
+  return { stop: () => playing && setPlaying(false) };
 }
 
 /** The Info button shows/hides the metadata panel (it starts open). */
