@@ -25,12 +25,17 @@ export interface ViewItem {
   thumbhash: Buffer | null;
   /** what per-photo download serves: the original, the full-size preview (original not strippable), or none */
   download: 'original' | 'preview' | null;
+  /** zooming in may show the original: downloads allowed and a format every browser shows */
+  zoomOriginal: boolean;
   /** a video the page plays inline (`/assets/:id/video`: its rendition, or the web-playable original) */
   playable: boolean;
   /** a Live Photo's still: its motion plays (muted) while the still is pressed or hovered */
   livePhoto: boolean;
   meta: ViewMeta | null;
 }
+
+/** what an <img> shows in every browser (an original in another format stays behind its preview) */
+const BROWSER_IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif']);
 
 export interface LinkView {
   showMetadata: boolean;
@@ -102,6 +107,7 @@ export function toViewItem(link: LinkView, row: AssetRow): ViewItem {
     hasThumbnail: row.thumbnail_key !== null,
     thumbhash: row.thumbhash,
     download,
+    zoomOriginal: download === 'original' && row.type === 'IMAGE' && BROWSER_IMAGE_TYPES.has(row.mime_type),
     playable: row.type === 'VIDEO' && canPlay(link, row),
     livePhoto: row.type === 'IMAGE' && row.live_photo_video_id !== null,
     meta: hidden ? null : metaOf(row),

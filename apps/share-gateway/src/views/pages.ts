@@ -177,7 +177,7 @@ function stage(m: LinkPageBase, item: ViewItem | null, label: string): SafeHtml 
     // the still; the bundle plays its motion over it on press/hover (without JavaScript it is a photo)
     return html`<img class="viewer-media" id="viewer-media" src="${mediaUrl(m.base, item.id, 'preview')}" alt="${label} (Live Photo)" data-live="${mediaUrl(m.base, item.id, 'video')}"${item.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
   }
-  return html`<img class="viewer-media" id="viewer-media" src="${item ? mediaUrl(m.base, item.id, 'preview') : ''}" alt="${label}"${item?.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
+  return html`<img class="viewer-media" id="viewer-media" src="${item ? mediaUrl(m.base, item.id, 'preview') : ''}"${item?.zoomOriginal ? html` data-zoom="${mediaUrl(m.base, item.id, 'original')}"` : ''} alt="${label}"${item?.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
 }
 
 /**
@@ -252,6 +252,7 @@ function pageData(m: AlbumPageModel) {
       download: i.download,
       playable: i.playable,
       livePhoto: i.livePhoto,
+      zoomOriginal: i.zoomOriginal,
       duration: i.duration,
       hasThumbnail: i.hasThumbnail,
       // the tile the bundle lays out itself (justified rows, only the nearby ones in the DOM)

@@ -10,6 +10,7 @@
 
 import { byId } from './dom.ts';
 import { createExporter, initDownloadAll } from './export.ts';
+import { attachGestures, type Gestures } from './gestures.ts';
 import { initVirtualGrid, type VirtualGrid } from './layout.ts';
 import { initSelection } from './selection.ts';
 
@@ -24,6 +25,7 @@ interface ShareItem {
   download: 'original' | 'preview' | null;
   playable: boolean;
   livePhoto: boolean;
+  zoomOriginal: boolean;
   meta: { fileName: string; fields: [string, string][] } | null;
 }
 
@@ -114,6 +116,19 @@ function attachLiveMotion(img: HTMLImageElement): void {
   if (img.parentElement) observer.observe(img.parentElement, { childList: true });
 }
 
+/** Zoomed in: the larger image replaces the preview once it has loaded (the zoom stays where it is). */
+function loadLarger(img: HTMLImageElement, src: string): void {
+  if (img.dataset.full) return;
+  img.dataset.full = 'loading';
+  const big = new Image();
+  big.addEventListener('load', () => {
+    if (!img.isConnected) return;
+    img.src = src;
+    img.dataset.full = 'true';
+  });
+  big.src = src;
+}
+
 // ── viewer on the grid page ─────────────────────────────────────────────────────────────────────────
 
 function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void {
@@ -181,10 +196,13 @@ function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void 
     if (media instanceof HTMLImageElement) attachLiveMotion(media);
   }
 
+  let gestures: Gestures | null = null;
+
   function render(i: number) {
     const item = data.items[i];
     if (!item) return;
     current = i;
+    gestures?.reset();
     const absolute = data.firstIndex + i + 1;
     const label = `${kindWord(item)} ${absolute} of ${data.total}`;
     setMedia(item, label);
@@ -317,6 +335,20 @@ function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void 
       hide();
     }
   });
+  const stage = viewer.querySelector<HTMLElement>('.viewer-stage');
+  if (stage) {
+    gestures = attachGestures(stage, {
+      media: () => byId('viewer-media'),
+      next: () => step(1),
+      prev: () => step(-1),
+      close: closeViewer,
+      zoomed: () => {
+        const item = data.items[current];
+        const img = byId('viewer-media');
+        if (item?.zoomOriginal && img instanceof HTMLImageElement) loadLarger(img, mediaUrl(data, item.id, 'original'));
+      },
+    });
+  }
   initInfoToggle();
   const slideshow = initSlideshow({
     viewer,
@@ -449,6 +481,18 @@ function initPhotoPage(): void {
   });
   const media = byId('viewer-media');
   if (media instanceof HTMLImageElement) attachLiveMotion(media);
+  const stage = document.querySelector<HTMLElement>('.viewer-stage');
+  if (stage) {
+    attachGestures(stage, {
+      media: () => byId('viewer-media'),
+      next: () => follow('viewer-next'),
+      prev: () => follow('viewer-prev'),
+      close: () => follow('viewer-close'),
+      zoomed: () => {
+        if (media instanceof HTMLImageElement && media.dataset.zoom) loadLarger(media, media.dataset.zoom);
+      },
+    });
+  }
   initInfoToggle();
 }
 
