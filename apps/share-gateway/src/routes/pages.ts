@@ -1,5 +1,6 @@
 import { isUuid } from '@immish/contracts';
 import { countLinkAssets, linkAccessRefusal, linkAssetPosition, listLinkAssets } from '@immish/domain';
+import { CARD_HEIGHT, CARD_WIDTH } from '@immish/media';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
@@ -140,12 +141,23 @@ export const pageRoutes =
       };
     }
 
-    function openGraph(b: LinkPageBase, firstAssetId: string | null, path: string): OpenGraph {
+    /** `cardPath`: `og.jpg` (the album's card) or `assets/<id>/card.jpg` (a photo page's) */
+    function openGraph(
+      b: LinkPageBase,
+      firstAssetId: string | null,
+      path: string,
+      hasPassword: boolean,
+      cardPath = 'og.jpg',
+    ): OpenGraph {
       return {
         title: b.title,
         description: ogDescription(b.total),
         url: `${publicBase}${path}`,
-        image: firstAssetId ? `${publicBase}${b.base}/assets/${firstAssetId}/thumbnail` : null,
+        // the card of media.ts (cover, first asset, or this photo); a password link names no picture
+        image:
+          firstAssetId && !hasPassword
+            ? { url: `${publicBase}${b.base}/${cardPath}`, width: CARD_WIDTH, height: CARD_HEIGHT }
+            : null,
       };
     }
 
@@ -176,7 +188,7 @@ export const pageRoutes =
           items: rows.map((row) => toViewItem(b, row)),
           before: before?.id ?? null,
           after: after?.id ?? null,
-          og: openGraph(b, first?.id ?? null, page > 1 ? `${b.base}?page=${page}` : b.base),
+          og: openGraph(b, first?.id ?? null, page > 1 ? `${b.base}?page=${page}` : b.base, !!link.link.password_hash),
         }),
       );
     }
@@ -217,7 +229,7 @@ export const pageRoutes =
           prev,
           next,
           gridPage: Math.floor(index / GRID_PAGE_SIZE) + 1,
-          og: openGraph(b, row.id, photoUrl(b.base, row.id)),
+          og: openGraph(b, row.id, photoUrl(b.base, row.id), !!link.link.password_hash, `assets/${row.id}/card.jpg`),
         }),
       );
     }

@@ -11,7 +11,8 @@ export interface OpenGraph {
   description: string;
   /** absolute URLs */
   url: string;
-  image: string | null;
+  /** the preview card (absolute URL, JPEG) */
+  image: { url: string; width: number; height: number } | null;
 }
 
 export interface LayoutOptions {
@@ -49,7 +50,14 @@ ${
 <meta property="og:title" content="${og.title}">
 <meta property="og:description" content="${og.description}">
 <meta property="og:url" content="${og.url}">
-${og.image ? html`<meta property="og:image" content="${og.image}">` : ''}
+${
+  og.image
+    ? html`<meta property="og:image" content="${og.image.url}">
+<meta property="og:image:type" content="image/jpeg">
+<meta property="og:image:width" content="${og.image.width}">
+<meta property="og:image:height" content="${og.image.height}">`
+    : ''
+}
 <meta name="twitter:card" content="${og.image ? 'summary_large_image' : 'summary'}">`
     : ''
 }
