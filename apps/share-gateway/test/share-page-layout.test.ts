@@ -184,7 +184,9 @@ describe('the grid layout (Chromium)', () => {
       .toBe('10000');
     await page.keyboard.press('End');
     await page.waitForSelector('li.tile a[data-index="9999"]');
-    expect(await page.getAttribute('li.tile a[data-index="9999"] img.tile-thumb', 'alt')).toBe('Photo 10000 of 10000');
+    expect(await page.getAttribute('li.tile a[data-index="9999"] img.tile-thumb', 'alt')).toBe(
+      'Photo 10,000 of 10,000',
+    ); // counts through Intl;
     await page.waitForFunction(() =>
       [...document.querySelectorAll<HTMLImageElement>('img.tile-thumb')].every((i) => i.complete && i.naturalWidth),
     );

@@ -6,6 +6,7 @@ import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, isUnlocked, linkPathSegment } from '../recipient.ts';
+import { type MessageKey, pickLocale, translator } from '../views/i18n/index.ts';
 import type { OpenGraph, StaticUrls } from '../views/layout.ts';
 import { type LinkView, toViewItem } from '../views/model.ts';
 import {
@@ -33,9 +34,9 @@ export const GRID_PAGE_SIZE = 120;
 /** Sent by the bundle when it fetches the next grid page for infinite scrolling. */
 export const CONTINUATION_HEADER = 'x-share-continuation';
 
-const UNLOCK_ERRORS: Record<string, string> = {
-  invalid_password: 'Wrong password. Try again.',
-  too_many_attempts: 'Too many wrong passwords. Try again later.',
+const UNLOCK_ERRORS: Record<string, MessageKey> = {
+  invalid_password: 'wrongPassword',
+  too_many_attempts: 'tooManyAttempts',
 };
 
 const Segment = Type.String({ minLength: 1, maxLength: 512 });
@@ -74,22 +75,30 @@ export const pageRoutes =
     app.get('/static/share.js', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.js));
     app.get('/static/share.css', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.css));
 
+    // the page's language follows Accept-Language (issue 21 §7), so the answer varies with it
     const html = (reply: FastifyReply, status: number, body: string) =>
-      reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+      reply
+        .status(status)
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('vary', 'accept-language')
+        .send(body);
+    const translatorOf = (req: FastifyRequest) => translator(pickLocale(req.headers['accept-language']));
 
     /**
      * The link of a page request, or the reply already sent: 404 "Link not found", 410 "This link expired on
      * <date>", or the password form (401) when the link is locked for this browser.
      */
     async function resolvePageLink(req: FastifyRequest, reply: FastifyReply): Promise<ActiveLink | null> {
+      const tr = translatorOf(req);
       const credential = credentialOf(req);
       const found = credential ? await ctx.links.lookup(credential) : ({ status: 'not-found' } as const);
       if (found.status === 'not-found') {
-        html(reply, 404, notFoundPage(assets));
+        html(reply, 404, notFoundPage(assets, tr));
         return null;
       }
       if (found.status === 'expired') {
-        html(reply, 410, expiredPage(assets, found.expiresAt));
+        html(reply, 410, expiredPage(assets, found.expiresAt, tr));
         return null;
       }
       const link = found.link;
@@ -105,11 +114,12 @@ export const pageRoutes =
           401,
           lockedPage({
             assets,
+            tr,
             action: `/api/shared-links/login?${param}`,
             returnTo: page > 1 ? `${path}?page=${page}` : path,
             error:
               query.unlock_error && Object.hasOwn(UNLOCK_ERRORS, query.unlock_error)
-                ? UNLOCK_ERRORS[query.unlock_error]!
+                ? tr.t(UNLOCK_ERRORS[query.unlock_error]!)
                 : null,
           }),
         );
@@ -127,12 +137,14 @@ export const pageRoutes =
       ctx.activity.count(link.link.id, 'view', 1, String(req.id));
     }
 
-    function base(link: ActiveLink, total: number): LinkPageBase & LinkView {
+    function base(req: FastifyRequest, link: ActiveLink, total: number): LinkPageBase & LinkView {
       const l = link.link;
+      const tr = translatorOf(req);
       return {
         assets,
+        tr,
         base: `/share/${encodeURIComponent(linkPathSegment(link))}`,
-        title: link.album?.name || l.description || 'Shared photos',
+        title: link.album?.name || l.description || tr.t('sharedPhotos'),
         description: link.album ? link.album.description || l.description || null : null,
         total,
         allowDownload: l.allow_download,
@@ -151,7 +163,7 @@ export const pageRoutes =
     ): OpenGraph {
       return {
         title: b.title,
-        description: ogDescription(b.total),
+        description: ogDescription(b.tr, b.total),
         url: `${publicBase}${path}`,
         // the card of media.ts (cover, first asset, or this photo); a password link names no picture
         image:
@@ -174,7 +186,7 @@ export const pageRoutes =
       const before = offset > 0 ? (rows.shift() ?? null) : null;
       const after = rows.length > GRID_PAGE_SIZE ? (rows.pop() ?? null) : null;
       countView(req, link);
-      const b = base(link, total);
+      const b = base(req, link, total);
       const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
       return html(
         reply,
@@ -202,22 +214,23 @@ export const pageRoutes =
       const { assetId } = req.params;
       const position = isUuid(assetId) ? await linkAssetPosition(db, link, assetId.toLowerCase()) : null;
       if (!position || linkAccessRefusal(link.link, 'link.view', [assetId], [position.row.id])) {
-        const b = base(link, await countLinkAssets(db, link));
+        const b = base(req, link, await countLinkAssets(db, link));
         return html(
           reply,
           isUuid(assetId) ? 404 : 400,
           messagePage({
             assets,
-            title: 'Photo not found',
-            heading: 'Photo not found',
-            text: 'This photo is not part of this shared link (any more).',
+            tr: b.tr,
+            title: b.tr.t('photoNotFound'),
+            heading: b.tr.t('photoNotFound'),
+            text: b.tr.t('photoNotFoundText'),
             pageClass: 'page-not-found',
-            backTo: { href: b.base, label: 'See all photos' },
+            backTo: { href: b.base, label: b.tr.t('seeAllPhotos') },
           }),
         );
       }
       const { row, index, total, prev, next } = position;
-      const b = base(link, total);
+      const b = base(req, link, total);
       countView(req, link);
       return html(
         reply,

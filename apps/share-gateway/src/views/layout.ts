@@ -16,6 +16,8 @@ export interface OpenGraph {
 }
 
 export interface LayoutOptions {
+  /** the page's language (BCP 47) */
+  lang: string;
   title: string;
   assets: StaticUrls;
   body: SafeHtml;
@@ -35,7 +37,7 @@ export interface LayoutOptions {
 export function layout(o: LayoutOptions): string {
   const og = o.og;
   return html`<!doctype html>
-<html lang="en">
+<html lang="${o.lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import { byId, errorMessage, formatBytes, sleep } from './dom.ts';
+import { t } from './i18n.ts';
 
 /**
  * Archives through the export worker (docs/spec.md §5.3 "Download all / selected"): `POST /share/:key/exports`
@@ -51,7 +52,7 @@ export function createExporter(): Exporter | null {
       say(`Preparing the archive… ${pct}% (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`);
     } else {
       progress!.removeAttribute('value');
-      say(dto.status === 'queued' ? 'Waiting for the archive to start…' : 'Preparing the archive…');
+      say(dto.status === 'queued' ? 'Waiting for the archive to start…' : t('preparing'));
     }
   }
 
@@ -62,7 +63,7 @@ export function createExporter(): Exporter | null {
     partsList!.replaceChildren();
     progress!.hidden = false;
     progress!.removeAttribute('value');
-    say('Preparing the archive…');
+    say(t('preparing'));
     try {
       const res = await fetch(url!, {
         method: 'POST',

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+import { itemLabel } from './i18n.ts';
 
 /**
  * The album grid with JavaScript (issue 21 §5): justified rows on wide screens (each row filled, every photo at
@@ -53,7 +54,6 @@ const PHONE_GAP = 2;
 /** how far beyond the viewport tiles are kept, in viewport heights */
 const OVERSCAN = 1;
 
-const kindWord = (t: TileItem['type']) => (t === 'VIDEO' ? 'Video' : t === 'IMAGE' ? 'Photo' : 'File');
 const aspect = (it: TileItem) => (it.width && it.height ? Math.min(Math.max(it.width / it.height, 0.25), 4) : 1);
 
 /** Justified rows: items added to a row until it would be wider than the grid, then the row is scaled to fit. */
@@ -125,7 +125,7 @@ export function initVirtualGrid(source: GridSource, loadMore: (() => Promise<boo
     const a = document.createElement('a');
     a.href = `${source.base}/photos/${item.id}`;
     a.dataset.index = String(i);
-    const label = `${kindWord(item.type)} ${source.firstIndex + i + 1} of ${source.total}`;
+    const label = itemLabel(item.type, source.firstIndex + i + 1, source.total);
     if (item.placeholder) {
       const ph = document.createElement('img');
       ph.className = 'tile-placeholder';
@@ -234,13 +234,18 @@ export function initVirtualGrid(source: GridSource, loadMore: (() => Promise<boo
     if (more && !loading && to + view > laidBottom) void fetchMore();
   }
 
+  let failures = 0;
   async function fetchMore() {
     if (!loadMore) return;
     loading = true;
     try {
       more = await loadMore();
+      failures = 0;
     } catch {
-      more = false;
+      // a slow or failed page: try again a little later, then leave it to the page links
+      failures++;
+      if (failures >= 3) more = false;
+      else await new Promise((resolve) => setTimeout(resolve, 1000 * failures));
     } finally {
       loading = false;
     }

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import { byId } from './dom.ts';
 import type { Exporter } from './export.ts';
+import { plural, t } from './i18n.ts';
 
 /**
  * Picking photos to download (issue 21 §2): a checkbox on each tile (shown on hover and keyboard focus), a long
@@ -44,7 +45,7 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
 
   function update() {
     const n = selectedCount();
-    count!.textContent = n === 1 ? '1 selected' : `${n} selected`;
+    count!.textContent = plural('selected', n);
     bar!.hidden = !selecting();
     document.body.classList.toggle('selecting', selecting());
     downloadButton!.disabled = n === 0 || exporter!.busy();
@@ -93,7 +94,7 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
     const check = document.createElement('input');
     check.type = 'checkbox';
     check.className = 'tile-check';
-    check.setAttribute('aria-label', `Select ${label}`);
+    check.setAttribute('aria-label', t('selectItem', { label }));
     tile.prepend(check);
     paint(tile);
   }

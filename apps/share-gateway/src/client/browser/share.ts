@@ -11,6 +11,7 @@
 import { byId } from './dom.ts';
 import { createExporter, initDownloadAll } from './export.ts';
 import { attachGestures, type Gestures } from './gestures.ts';
+import { itemLabel, setStrings, t } from './i18n.ts';
 import { initVirtualGrid, type VirtualGrid } from './layout.ts';
 import { initSelection } from './selection.ts';
 
@@ -42,6 +43,8 @@ interface ShareData {
   allowUpload: boolean;
   showMetadata: boolean;
   items: ShareItem[];
+  locale?: string;
+  strings?: Record<string, string>;
 }
 
 function readData(): ShareData | null {
@@ -65,7 +68,6 @@ const photoUrl = (data: ShareData, id: string) => `${data.base}/photos/${id}`;
 const mediaUrl = (data: ShareData, id: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${data.base}/assets/${id}/${kind}`;
 const gridUrl = (data: ShareData) => (data.page > 1 ? `${data.base}?page=${data.page}` : data.base);
-const kindWord = (item: ShareItem) => (item.type === 'VIDEO' ? 'Video' : item.type === 'IMAGE' ? 'Photo' : 'File');
 
 /**
  * A Live Photo: the still shows; pressing or hovering it plays its motion (muted, inline) over it, and letting go
@@ -186,7 +188,7 @@ function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void 
       img.src = mediaUrl(data, item.id, 'preview');
       if (item.livePhoto) {
         img.dataset.live = mediaUrl(data, item.id, 'video');
-        img.alt = `${label} (Live Photo)`;
+        img.alt = `${label} (${t('livePhoto')})`;
       }
       media = img;
     }
@@ -204,7 +206,7 @@ function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void 
     current = i;
     gestures?.reset();
     const absolute = data.firstIndex + i + 1;
-    const label = `${kindWord(item)} ${absolute} of ${data.total}`;
+    const label = itemLabel(item.type, absolute, data.total);
     setMedia(item, label);
     if (position) position.textContent = `${absolute} / ${data.total}`;
     setNav(prev, neighbour(i - 1));
@@ -214,7 +216,7 @@ function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void 
       download.hidden = item.download === null;
       if (item.download) {
         download.href = mediaUrl(data, item.id, item.download);
-        download.textContent = item.download === 'preview' ? 'Download preview' : 'Download';
+        download.textContent = item.download === 'preview' ? t('downloadPreview') : t('download');
       }
     }
     if (metaTitle && metaFields) {
@@ -388,7 +390,7 @@ function initSlideshow(v: {
 
   function setPlaying(on: boolean) {
     playing = on;
-    toggle!.textContent = on ? 'Pause' : 'Play';
+    toggle!.textContent = on ? t('pause') : t('play');
     toggle!.setAttribute('aria-pressed', String(on));
     v.viewer.classList.toggle('slideshow', on);
     schedule();
@@ -674,6 +676,7 @@ function start(): void {
   const body = document.body;
   if (body.classList.contains('page-album')) {
     const data = readData();
+    setStrings(data?.locale, data?.strings);
     const exporter = createExporter();
     if (data) {
       const grid = initVirtualGrid(data, createPageLoader(data));
