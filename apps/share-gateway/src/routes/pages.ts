@@ -42,6 +42,8 @@ const UNLOCK_ERRORS: Record<string, MessageKey> = {
 const Segment = Type.String({ minLength: 1, maxLength: 512 });
 const PageQuery = Type.Object({
   page: Type.Optional(Type.String({ maxLength: 16 })),
+  /** the recipient's oldest/newest toggle (album links); the album's own order when absent */
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   unlock_error: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
@@ -177,17 +179,20 @@ export const pageRoutes =
       const link = await resolvePageLink(req, reply);
       if (!link) return reply;
       const total = await countLinkAssets(db, link);
+      // the toggle re-sorts an album's assets for this page only; the album keeps its order
+      const chosen = link.album ? (req.query.order ?? null) : null;
+      const shown = chosen && link.album ? { ...link, album: { ...link.album, sort_order: chosen } } : link;
       const pageCount = Math.max(1, Math.ceil(total / GRID_PAGE_SIZE));
       const page = Math.min(pageNumber(req.query.page), pageCount);
       const offset = (page - 1) * GRID_PAGE_SIZE;
       // one row on each side of the page: the viewer steps across page boundaries
       const from = Math.max(0, offset - 1);
-      const rows = await listLinkAssets(db, link, { offset: from, limit: GRID_PAGE_SIZE + (offset - from) + 1 });
+      const rows = await listLinkAssets(db, shown, { offset: from, limit: GRID_PAGE_SIZE + (offset - from) + 1 });
       const before = offset > 0 ? (rows.shift() ?? null) : null;
       const after = rows.length > GRID_PAGE_SIZE ? (rows.pop() ?? null) : null;
       countView(req, link);
       const b = base(req, link, total);
-      const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
+      const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, shown, { offset: 0, limit: 1 }))[0];
       return html(
         reply,
         200,
@@ -196,6 +201,7 @@ export const pageRoutes =
           page,
           pageCount,
           pageSize: GRID_PAGE_SIZE,
+          order: shown.album ? { current: shown.album.sort_order, chosen } : null,
           firstIndex: offset,
           items: rows.map((row) => toViewItem(b, row)),
           before: before?.id ?? null,

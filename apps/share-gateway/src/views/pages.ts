@@ -28,6 +28,8 @@ export interface AlbumPageModel extends LinkPageBase {
   page: number;
   pageCount: number;
   pageSize: number;
+  /** an album's order: the one shown, and the recipient's choice (null: the album's own) */
+  order: { current: 'asc' | 'desc'; chosen: 'asc' | 'desc' | null } | null;
   /** position of items[0] in the whole link (0-based) */
   firstIndex: number;
   items: ViewItem[];
@@ -51,7 +53,10 @@ export const countLabel = (tr: Translator, n: number): string => tr.plural('coun
 /** og:description (docs/spec.md §5.4: "N shared photos & videos") */
 export const ogDescription = (tr: Translator, n: number): string => tr.plural('ogDescription', n);
 
-const gridUrl = (base: string, page: number) => (page > 1 ? `${base}?page=${page}` : base);
+const gridUrl = (base: string, page: number, order: 'asc' | 'desc' | null = null) => {
+  const query = [page > 1 ? `page=${page}` : '', order ? `order=${order}` : ''].filter(Boolean).join('&');
+  return query ? `${base}?${query}` : base;
+};
 export const photoUrl = (base: string, assetId: string) => `${base}/photos/${assetId}`;
 const mediaUrl = (base: string, assetId: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${base}/assets/${assetId}/${kind}`;
@@ -68,6 +73,18 @@ ${m.description ? html`<p class="share-description">${m.description}</p>` : ''}
 </div>
 ${opts.withActions ? actions(m) : ''}
 </header>`;
+}
+
+/** Newest / oldest first (album links, more than one asset): plain links, so it works without JavaScript. */
+function orderToggle(m: AlbumPageModel): SafeHtml | string {
+  if (!m.order || m.total < 2) return '';
+  const { current } = m.order;
+  const option = (order: 'asc' | 'desc', label: string) =>
+    html`<a class="button" href="${gridUrl(m.base, 1, order)}"${current === order ? html` aria-current="true"` : ''}>${label}</a>`;
+  return html`<nav class="order-toggle" aria-label="${m.tr.t('order')}">
+${option('desc', m.tr.t('newestFirst'))}
+${option('asc', m.tr.t('oldestFirst'))}
+</nav>`;
 }
 
 /** A slideshow needs something to show: a photo or a video that plays. */
@@ -150,17 +167,17 @@ function pagination(m: AlbumPageModel): SafeHtml | string {
     else if (pages[pages.length - 1] !== null) pages.push(null);
   }
   return html`<nav class="pagination" id="pagination" aria-label="${m.tr.t('pages')}">
-${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1)}">${m.tr.t('previousPage')}</a>` : ''}
+${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1, m.order?.chosen)}">${m.tr.t('previousPage')}</a>` : ''}
 <ol>
 ${pages.map((p) =>
   p === null
     ? html`<li class="gap" aria-hidden="true">…</li>`
     : p === m.page
       ? html`<li><span aria-current="page">${p}</span></li>`
-      : html`<li><a href="${gridUrl(m.base, p)}" aria-label="${m.tr.t('pageN', { n: p })}">${p}</a></li>`,
+      : html`<li><a href="${gridUrl(m.base, p, m.order?.chosen)}" aria-label="${m.tr.t('pageN', { n: p })}">${p}</a></li>`,
 )}
 </ol>
-${m.page < m.pageCount ? html`<a class="button" rel="next" href="${gridUrl(m.base, m.page + 1)}">${m.tr.t('nextPage')}</a>` : ''}
+${m.page < m.pageCount ? html`<a class="button" rel="next" href="${gridUrl(m.base, m.page + 1, m.order?.chosen)}">${m.tr.t('nextPage')}</a>` : ''}
 </nav>`;
 }
 
@@ -244,6 +261,7 @@ function pageData(m: AlbumPageModel) {
     page: m.page,
     pageCount: m.pageCount,
     pageSize: m.pageSize,
+    order: m.order?.chosen ?? null,
     firstIndex: m.firstIndex,
     before: m.before,
     after: m.after,
@@ -275,7 +293,10 @@ export function albumPage(m: AlbumPageModel): string {
   const body = html`<a class="skip-link" href="#grid">${m.tr.t('skipToPhotos')}</a>
 ${header(m, { withActions: true })}
 <main class="share-main" id="main">
+<div class="grid-tools">
 ${slideshowButton(m)}
+${orderToggle(m)}
+</div>
 ${
   m.items.length === 0
     ? html`<p class="empty">${m.total === 0 ? m.tr.t('noPhotos') : m.tr.t('noPhotosOnPage')}</p>`

@@ -36,6 +36,7 @@ interface ShareData {
   page: number;
   pageCount: number;
   pageSize: number;
+  order: 'asc' | 'desc' | null;
   firstIndex: number;
   before: string | null;
   after: string | null;
@@ -67,7 +68,10 @@ const plainClick = (e: MouseEvent) => e.button === 0 && !e.metaKey && !e.ctrlKey
 const photoUrl = (data: ShareData, id: string) => `${data.base}/photos/${id}`;
 const mediaUrl = (data: ShareData, id: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${data.base}/assets/${id}/${kind}`;
-const gridUrl = (data: ShareData) => (data.page > 1 ? `${data.base}?page=${data.page}` : data.base);
+const gridUrl = (data: ShareData) => {
+  const query = [data.page > 1 ? `page=${data.page}` : '', data.order ? `order=${data.order}` : ''].filter(Boolean);
+  return query.length ? `${data.base}?${query.join('&')}` : data.base;
+};
 
 /**
  * A Live Photo: the still shows; pressing or hovering it plays its motion (muted, inline) over it, and letting go
@@ -650,7 +654,8 @@ function createPageLoader(data: ShareData): (() => Promise<boolean>) | null {
   const startPage = data.page;
   let lastPage = data.page;
   return async () => {
-    const res = await fetch(`${data.base}?page=${lastPage + 1}`, {
+    const order = data.order ? `&order=${data.order}` : '';
+    const res = await fetch(`${data.base}?page=${lastPage + 1}${order}`, {
       headers: { accept: 'text/html', [CONTINUATION_HEADER]: '1' },
       credentials: 'same-origin',
     });

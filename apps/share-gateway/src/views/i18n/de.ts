@@ -71,5 +71,8 @@ export const de: Messages = {
   photoNotFound: 'Foto nicht gefunden',
   photoNotFoundText: 'Dieses Foto gehört nicht (mehr) zu diesem geteilten Link.',
   seeAllPhotos: 'Alle Fotos ansehen',
+  order: 'Reihenfolge',
+  newestFirst: 'Neueste zuerst',
+  oldestFirst: 'Älteste zuerst',
   sharedPhotos: 'Geteilte Fotos',
 };

@@ -75,6 +75,9 @@ export const en = {
   photoNotFound: 'Photo not found',
   photoNotFoundText: 'This photo is not part of this shared link (any more).',
   seeAllPhotos: 'See all photos',
+  order: 'Order',
+  newestFirst: 'Newest first',
+  oldestFirst: 'Oldest first',
   sharedPhotos: 'Shared photos',
 };
 

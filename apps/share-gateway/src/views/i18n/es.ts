@@ -71,5 +71,8 @@ export const es: Messages = {
   photoNotFound: 'Foto no encontrada',
   photoNotFoundText: 'Esta foto no forma parte (o ya no) de este enlace compartido.',
   seeAllPhotos: 'Ver todas las fotos',
+  order: 'Orden',
+  newestFirst: 'Más recientes primero',
+  oldestFirst: 'Más antiguas primero',
   sharedPhotos: 'Fotos compartidas',
 };

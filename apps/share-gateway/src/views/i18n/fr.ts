@@ -71,5 +71,8 @@ export const fr: Messages = {
   photoNotFound: 'Photo introuvable',
   photoNotFoundText: 'Cette photo ne fait pas (ou plus) partie de ce lien partagé.',
   seeAllPhotos: 'Voir toutes les photos',
+  order: 'Ordre',
+  newestFirst: "Plus récentes d'abord",
+  oldestFirst: "Plus anciennes d'abord",
   sharedPhotos: 'Photos partagées',
 };

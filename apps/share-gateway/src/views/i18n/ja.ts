@@ -71,5 +71,8 @@ export const ja: Messages = {
   photoNotFound: '写真が見つかりません',
   photoNotFoundText: 'この写真はこの共有リンクに含まれていません（もうありません）。',
   seeAllPhotos: 'すべての写真を見る',
+  order: '並び順',
+  newestFirst: '新しい順',
+  oldestFirst: '古い順',
   sharedPhotos: '共有された写真',
 };

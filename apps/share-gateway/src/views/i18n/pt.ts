@@ -71,5 +71,8 @@ export const pt: Messages = {
   photoNotFound: 'Foto não encontrada',
   photoNotFoundText: 'Esta foto não faz (ou já não faz) parte desta ligação partilhada.',
   seeAllPhotos: 'Ver todas as fotos',
+  order: 'Ordem',
+  newestFirst: 'Mais recentes primeiro',
+  oldestFirst: 'Mais antigas primeiro',
   sharedPhotos: 'Fotos partilhadas',
 };

@@ -69,5 +69,8 @@ export const zh: Messages = {
   photoNotFound: '找不到照片',
   photoNotFoundText: '此照片不在（或已不在）此共享链接中。',
   seeAllPhotos: '查看全部照片',
+  order: '排序',
+  newestFirst: '最新优先',
+  oldestFirst: '最早优先',
   sharedPhotos: '共享的照片',
 };
