@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,11 +44,11 @@ export async function launchChromium(): Promise<Browser> {
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const SCREENSHOT_DIR = join(repoRoot, 'test-results', 'screenshots', 'share-page');
 
-/** Saves a full-page screenshot as a test artifact (test-results/ is gitignored). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a screenshot (full page unless told) as a test artifact (test-results/ is gitignored). */
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: opts.fullPage ?? true });
   return path;
 }
 
@@ -157,8 +158,13 @@ async function insertPhoto(h: GatewayHarness, storage: BlobStore, n: number, pho
 }
 
 /** A ready photo of the harness owner with real derivatives (thumbnail, preview, thumbhash). */
-export async function addPhoto(h: GatewayHarness, storage: BlobStore, n: number): Promise<AssetRow> {
-  return insertPhoto(h, storage, n, await renderPhoto(n));
+export async function addPhoto(
+  h: GatewayHarness,
+  storage: BlobStore,
+  n: number,
+  size?: { width: number; height: number },
+): Promise<AssetRow> {
+  return insertPhoto(h, storage, n, await renderPhoto(n, size));
 }
 
 /**
@@ -189,3 +195,69 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * A ready VIDEO asset of the harness owner: `original` (an MP4 made by ffmpeg in the test), its poster frames
+ * rendered from photo `n`, and optionally a web-playable `rendition` beside it (rendition_status 'ready').
+ */
+export async function addVideo(
+  h: GatewayHarness,
+  storage: BlobStore,
+  n: number,
+  video: { original: Buffer; rendition?: Buffer; seconds: number; fileName?: string },
+): Promise<AssetRow> {
+  const still = await renderPhoto(n, { width: 320, height: 240 });
+  const id = randomUUID();
+  const prefix = `assets/${h.owner.id}/${id}`;
+  await storage.put(`${prefix}/original.mp4`, video.original);
+  await storage.put(`${prefix}/thumbnail.webp`, still.thumbnail);
+  await storage.put(`${prefix}/preview.jpg`, still.preview);
+  if (video.rendition) await storage.put(`${prefix}/rendition.mp4`, video.rendition);
+  const taken = new Date(Date.UTC(2026, 6, 10 + (n % 18), 20, 0, n % 60));
+  return h.tdb.db
+    .insertInto('assets')
+    .values({
+      id,
+      owner_id: h.owner.id,
+      type: 'VIDEO',
+      original_file_name: video.fileName ?? `VID_${String(2000 + n)}.mp4`,
+      mime_type: 'video/mp4',
+      size: video.original.length,
+      checksum: createHash('sha1').update(video.original).digest(),
+      original_key: `${prefix}/original.mp4`,
+      thumbnail_key: `${prefix}/thumbnail.webp`,
+      preview_key: `${prefix}/preview.jpg`,
+      width: 320,
+      height: 240,
+      thumbhash: still.thumbhash,
+      duration: String(video.seconds * 1000),
+      file_created_at: taken,
+      file_modified_at: taken,
+      local_date_time: taken,
+      status: 'ready',
+      ...(video.rendition
+        ? { rendition_key: `${prefix}/rendition.mp4`, rendition_status: 'ready' as const, rendition_progress: 100 }
+        : {}),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations of the page as it is now (evaluated through CDP: CSP allows it). */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(`${axeSource};0`);
+  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
+    violations: { id: string; impact: string | null; nodes: { target: unknown }[] }[];
+  };
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+}
+
+/** The two viewports every share page state is checked at: a phone (touch) and a desktop. */
+export const VIEWPORTS = {
+  phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 },
+  desktop: { viewport: { width: 1280, height: 800 }, hasTouch: false, isMobile: false, deviceScaleFactor: 1 },
+} as const;

@@ -85,9 +85,7 @@ describe('GET /share/:key', () => {
     const og = ogTags(body);
     expect(og['og:title']).toBe('Summer 2026');
     expect(og['og:description']).toBe('3 shared photos &amp; videos');
-    expect(og['og:image']).toMatch(
-      new RegExp(`^http://share\\.test/share/${link.key}/assets/[0-9a-f-]{36}/thumbnail$`),
-    );
+    expect(og['og:image']).toBe(`http://share.test/share/${link.key}/og.jpg`);
     expect(og['og:url']).toBe(`http://share.test/share/${link.key}`);
   });
 
@@ -364,7 +362,7 @@ describe('GET /share/:key/photos/:assetId', () => {
     expect(body).toContain('2 / 3');
     expect(body).toContain(`href="/share/${link.key}/assets/${order[1]}/original" download`);
     expect(body).toMatch(/<dt>Camera<\/dt><dd>SecretCam X100<\/dd>/);
-    expect(ogTags(body)['og:image']).toBe(`http://share.test/share/${link.key}/assets/${order[1]}/thumbnail`);
+    expect(ogTags(body)['og:image']).toBe(`http://share.test/share/${link.key}/assets/${order[1]}/card.jpg`);
   });
 
   it('should place every photo exactly as the grid orders them (ties, microseconds, both album orders)', async () => {

@@ -1,3 +1,4 @@
+export { CARD_HEIGHT, CARD_WIDTH, renderCard } from './card.ts';
 export {
   type Derivatives,
   genericThumbnail,

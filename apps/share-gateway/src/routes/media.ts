@@ -1,9 +1,16 @@
 import { pipeline, type Readable, Transform } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { AssetOriginalQuery, AssetThumbnailQuery, IdParams, ShareAssetParams } from '@immish/contracts';
+import { AssetOriginalQuery, AssetThumbnailQuery, IdParams, ShareAssetParams, ShareParams } from '@immish/contracts';
 import type { AssetRow } from '@immish/db';
-import { anonymousFileName, checkLinkAccess, requireLinkVideo, videoPlayback } from '@immish/domain';
-import { createMetadataStripper } from '@immish/media';
+import {
+  anonymousFileName,
+  checkLinkAccess,
+  linkAssetIdsAmong,
+  listLinkAssets,
+  requireLinkVideo,
+  videoPlayback,
+} from '@immish/domain';
+import { createMetadataStripper, renderCard } from '@immish/media';
 import {
   blobError,
   DomainError,
@@ -309,6 +316,53 @@ export const mediaRoutes =
         sendFromMemory(req, reply, req.params.assetId, req.params.kind)
           ? reply
           : serve(req, reply, req.params.assetId, req.params.kind),
+    );
+
+    /**
+     * The Open Graph card (issue 21 §8): a 1200×630 JPEG of the album's cover, or of the link's first asset (or of one
+     * photo, for its page), cut
+     * from its preview (no metadata). A password link has none: its page names no image and this refuses.
+     */
+    async function serveCard(req: FastifyRequest, reply: FastifyReply, assetId: string | null) {
+      const { link } = await requireRecipient(ctx, req);
+      if (link.link.password_hash) throw notFound('A password-protected link has no preview card');
+      const { db } = ctx.deps;
+      const coverId = link.album?.thumbnail_asset_id ?? null;
+      const cover = coverId && (await linkAssetIdsAmong(db, link, [coverId])).has(coverId) ? coverId : null;
+      const chosen = assetId ?? cover;
+      const asset = chosen
+        ? await requireRecipientAsset(ctx, link, chosen)
+        : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
+      const d = asset && derivativeOf(asset, 'preview');
+      if (!asset || !d) throw notFound('This link has no photo to show yet');
+      const etag = `"card-${asset.id}-${asset.updated_at.getTime().toString(36)}"`;
+      reply.header('etag', etag).header('cache-control', 'private, max-age=3600');
+      if (etagMatches(req.headers['if-none-match'], etag)) return reply.status(304).send();
+      const cacheKey = `${d.cacheKey}#card`;
+      let card = ctx.derivatives.get(cacheKey);
+      if (!card) {
+        let preview: Buffer;
+        try {
+          preview = Buffer.concat(await (await storage.get(d.key)).toArray());
+        } catch (e) {
+          throw blobError(e);
+        }
+        card = await renderCard(preview);
+        ctx.derivatives.set(cacheKey, card);
+      }
+      return reply.type('image/jpeg').send(card);
+    }
+
+    app.get(
+      '/share/:key/og.jpg',
+      { schema: { tags: ['share'], params: ShareParams, response: errors } },
+      (req, reply) => serveCard(req, reply, null),
+    );
+    // a photo page's card: that photo
+    app.get(
+      '/share/:key/assets/:assetId/card.jpg',
+      { schema: { tags: ['share'], params: ShareAssetParams, response: errors } },
+      (req, reply) => serveCard(req, reply, req.params.assetId),
     );
 
     app.get(

@@ -1,10 +1,12 @@
 import { isUuid } from '@immish/contracts';
 import { countLinkAssets, linkAccessRefusal, linkAssetPosition, listLinkAssets } from '@immish/domain';
+import { CARD_HEIGHT, CARD_WIDTH } from '@immish/media';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
 import { type GatewayContext, isUnlocked, linkPathSegment } from '../recipient.ts';
+import { type MessageKey, pickLocale, translator } from '../views/i18n/index.ts';
 import type { OpenGraph, StaticUrls } from '../views/layout.ts';
 import { type LinkView, toViewItem } from '../views/model.ts';
 import {
@@ -32,14 +34,16 @@ export const GRID_PAGE_SIZE = 120;
 /** Sent by the bundle when it fetches the next grid page for infinite scrolling. */
 export const CONTINUATION_HEADER = 'x-share-continuation';
 
-const UNLOCK_ERRORS: Record<string, string> = {
-  invalid_password: 'Wrong password. Try again.',
-  too_many_attempts: 'Too many wrong passwords. Try again later.',
+const UNLOCK_ERRORS: Record<string, MessageKey> = {
+  invalid_password: 'wrongPassword',
+  too_many_attempts: 'tooManyAttempts',
 };
 
 const Segment = Type.String({ minLength: 1, maxLength: 512 });
 const PageQuery = Type.Object({
   page: Type.Optional(Type.String({ maxLength: 16 })),
+  /** the recipient's oldest/newest toggle (album links); the album's own order when absent */
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   unlock_error: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
@@ -73,22 +77,30 @@ export const pageRoutes =
     app.get('/static/share.js', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.js));
     app.get('/static/share.css', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.css));
 
+    // the page's language follows Accept-Language (issue 21 §7), so the answer varies with it
     const html = (reply: FastifyReply, status: number, body: string) =>
-      reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+      reply
+        .status(status)
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('vary', 'accept-language')
+        .send(body);
+    const translatorOf = (req: FastifyRequest) => translator(pickLocale(req.headers['accept-language']));
 
     /**
      * The link of a page request, or the reply already sent: 404 "Link not found", 410 "This link expired on
      * <date>", or the password form (401) when the link is locked for this browser.
      */
     async function resolvePageLink(req: FastifyRequest, reply: FastifyReply): Promise<ActiveLink | null> {
+      const tr = translatorOf(req);
       const credential = credentialOf(req);
       const found = credential ? await ctx.links.lookup(credential) : ({ status: 'not-found' } as const);
       if (found.status === 'not-found') {
-        html(reply, 404, notFoundPage(assets));
+        html(reply, 404, notFoundPage(assets, tr));
         return null;
       }
       if (found.status === 'expired') {
-        html(reply, 410, expiredPage(assets, found.expiresAt));
+        html(reply, 410, expiredPage(assets, found.expiresAt, tr));
         return null;
       }
       const link = found.link;
@@ -104,11 +116,12 @@ export const pageRoutes =
           401,
           lockedPage({
             assets,
+            tr,
             action: `/api/shared-links/login?${param}`,
             returnTo: page > 1 ? `${path}?page=${page}` : path,
             error:
               query.unlock_error && Object.hasOwn(UNLOCK_ERRORS, query.unlock_error)
-                ? UNLOCK_ERRORS[query.unlock_error]!
+                ? tr.t(UNLOCK_ERRORS[query.unlock_error]!)
                 : null,
           }),
         );
@@ -126,12 +139,14 @@ export const pageRoutes =
       ctx.activity.count(link.link.id, 'view', 1, String(req.id));
     }
 
-    function base(link: ActiveLink, total: number): LinkPageBase & LinkView {
+    function base(req: FastifyRequest, link: ActiveLink, total: number): LinkPageBase & LinkView {
       const l = link.link;
+      const tr = translatorOf(req);
       return {
         assets,
+        tr,
         base: `/share/${encodeURIComponent(linkPathSegment(link))}`,
-        title: link.album?.name || l.description || 'Shared photos',
+        title: link.album?.name || l.description || tr.t('sharedPhotos'),
         description: link.album ? link.album.description || l.description || null : null,
         total,
         allowDownload: l.allow_download,
@@ -140,12 +155,23 @@ export const pageRoutes =
       };
     }
 
-    function openGraph(b: LinkPageBase, firstAssetId: string | null, path: string): OpenGraph {
+    /** `cardPath`: `og.jpg` (the album's card) or `assets/<id>/card.jpg` (a photo page's) */
+    function openGraph(
+      b: LinkPageBase,
+      firstAssetId: string | null,
+      path: string,
+      hasPassword: boolean,
+      cardPath = 'og.jpg',
+    ): OpenGraph {
       return {
         title: b.title,
-        description: ogDescription(b.total),
+        description: ogDescription(b.tr, b.total),
         url: `${publicBase}${path}`,
-        image: firstAssetId ? `${publicBase}${b.base}/assets/${firstAssetId}/thumbnail` : null,
+        // the card of media.ts (cover, first asset, or this photo); a password link names no picture
+        image:
+          firstAssetId && !hasPassword
+            ? { url: `${publicBase}${b.base}/${cardPath}`, width: CARD_WIDTH, height: CARD_HEIGHT }
+            : null,
       };
     }
 
@@ -153,17 +179,20 @@ export const pageRoutes =
       const link = await resolvePageLink(req, reply);
       if (!link) return reply;
       const total = await countLinkAssets(db, link);
+      // the toggle re-sorts an album's assets for this page only; the album keeps its order
+      const chosen = link.album ? (req.query.order ?? null) : null;
+      const shown = chosen && link.album ? { ...link, album: { ...link.album, sort_order: chosen } } : link;
       const pageCount = Math.max(1, Math.ceil(total / GRID_PAGE_SIZE));
       const page = Math.min(pageNumber(req.query.page), pageCount);
       const offset = (page - 1) * GRID_PAGE_SIZE;
       // one row on each side of the page: the viewer steps across page boundaries
       const from = Math.max(0, offset - 1);
-      const rows = await listLinkAssets(db, link, { offset: from, limit: GRID_PAGE_SIZE + (offset - from) + 1 });
+      const rows = await listLinkAssets(db, shown, { offset: from, limit: GRID_PAGE_SIZE + (offset - from) + 1 });
       const before = offset > 0 ? (rows.shift() ?? null) : null;
       const after = rows.length > GRID_PAGE_SIZE ? (rows.pop() ?? null) : null;
       countView(req, link);
-      const b = base(link, total);
-      const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
+      const b = base(req, link, total);
+      const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, shown, { offset: 0, limit: 1 }))[0];
       return html(
         reply,
         200,
@@ -172,11 +201,12 @@ export const pageRoutes =
           page,
           pageCount,
           pageSize: GRID_PAGE_SIZE,
+          order: shown.album ? { current: shown.album.sort_order, chosen } : null,
           firstIndex: offset,
           items: rows.map((row) => toViewItem(b, row)),
           before: before?.id ?? null,
           after: after?.id ?? null,
-          og: openGraph(b, first?.id ?? null, page > 1 ? `${b.base}?page=${page}` : b.base),
+          og: openGraph(b, first?.id ?? null, page > 1 ? `${b.base}?page=${page}` : b.base, !!link.link.password_hash),
         }),
       );
     }
@@ -190,22 +220,23 @@ export const pageRoutes =
       const { assetId } = req.params;
       const position = isUuid(assetId) ? await linkAssetPosition(db, link, assetId.toLowerCase()) : null;
       if (!position || linkAccessRefusal(link.link, 'link.view', [assetId], [position.row.id])) {
-        const b = base(link, await countLinkAssets(db, link));
+        const b = base(req, link, await countLinkAssets(db, link));
         return html(
           reply,
           isUuid(assetId) ? 404 : 400,
           messagePage({
             assets,
-            title: 'Photo not found',
-            heading: 'Photo not found',
-            text: 'This photo is not part of this shared link (any more).',
+            tr: b.tr,
+            title: b.tr.t('photoNotFound'),
+            heading: b.tr.t('photoNotFound'),
+            text: b.tr.t('photoNotFoundText'),
             pageClass: 'page-not-found',
-            backTo: { href: b.base, label: 'See all photos' },
+            backTo: { href: b.base, label: b.tr.t('seeAllPhotos') },
           }),
         );
       }
       const { row, index, total, prev, next } = position;
-      const b = base(link, total);
+      const b = base(req, link, total);
       countView(req, link);
       return html(
         reply,
@@ -217,7 +248,7 @@ export const pageRoutes =
           prev,
           next,
           gridPage: Math.floor(index / GRID_PAGE_SIZE) + 1,
-          og: openGraph(b, row.id, photoUrl(b.base, row.id)),
+          og: openGraph(b, row.id, photoUrl(b.base, row.id), !!link.link.password_hash, `assets/${row.id}/card.jpg`),
         }),
       );
     }

@@ -11,10 +11,13 @@ export interface OpenGraph {
   description: string;
   /** absolute URLs */
   url: string;
-  image: string | null;
+  /** the preview card (absolute URL, JPEG) */
+  image: { url: string; width: number; height: number } | null;
 }
 
 export interface LayoutOptions {
+  /** the page's language (BCP 47) */
+  lang: string;
   title: string;
   assets: StaticUrls;
   body: SafeHtml;
@@ -34,7 +37,7 @@ export interface LayoutOptions {
 export function layout(o: LayoutOptions): string {
   const og = o.og;
   return html`<!doctype html>
-<html lang="en">
+<html lang="${o.lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -49,7 +52,14 @@ ${
 <meta property="og:title" content="${og.title}">
 <meta property="og:description" content="${og.description}">
 <meta property="og:url" content="${og.url}">
-${og.image ? html`<meta property="og:image" content="${og.image}">` : ''}
+${
+  og.image
+    ? html`<meta property="og:image" content="${og.image.url}">
+<meta property="og:image:type" content="image/jpeg">
+<meta property="og:image:width" content="${og.image.width}">
+<meta property="og:image:height" content="${og.image.height}">`
+    : ''
+}
 <meta name="twitter:card" content="${og.image ? 'summary_large_image' : 'summary'}">`
     : ''
 }

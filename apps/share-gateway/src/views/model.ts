@@ -1,6 +1,7 @@
 import type { AssetRow } from '@immish/db';
 import { durationMs, videoPlayback } from '@immish/domain';
 import { canStripMetadata } from '@immish/media';
+import type { Translator } from './i18n/index.ts';
 
 /**
  * What the share page shows of an asset. `toViewItem` is the ONE place that reads asset rows for the page:
@@ -25,6 +26,8 @@ export interface ViewItem {
   thumbhash: Buffer | null;
   /** what per-photo download serves: the original, the full-size preview (original not strippable), or none */
   download: 'original' | 'preview' | null;
+  /** zooming in may show the original: downloads allowed and a format every browser shows */
+  zoomOriginal: boolean;
   /** a video the page plays inline (`/assets/:id/video`: its rendition, or the web-playable original) */
   playable: boolean;
   /** a Live Photo's still: its motion plays (muted) while the still is pressed or hovered */
@@ -32,16 +35,15 @@ export interface ViewItem {
   meta: ViewMeta | null;
 }
 
+/** what an <img> shows in every browser (an original in another format stays behind its preview) */
+const BROWSER_IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif']);
+
 export interface LinkView {
   showMetadata: boolean;
   allowDownload: boolean;
+  /** labels and dates of the metadata panel in the page's language */
+  tr: Translator;
 }
-
-const dateFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
-const longDate = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' });
-
-/** "27 November 2026" (UTC): the expiry date on the 410 page. */
-export const formatLongDate = (d: Date): string => longDate.format(d);
 
 export function formatDuration(ms: number | null): string | null {
   if (ms === null) return null;
@@ -73,15 +75,15 @@ function formatExposure(row: AssetRow): string | null {
   return parts.length ? parts.join(' · ') : null;
 }
 
-function metaOf(row: AssetRow): ViewMeta {
+function metaOf(tr: Translator, row: AssetRow): ViewMeta {
   const fields: [string, string | null][] = [
-    ['Date', dateFormat.format(row.exif_date_time_original ?? row.local_date_time)],
-    ['Camera', [row.exif_make, row.exif_model].filter(Boolean).join(' ') || null],
-    ['Lens', row.exif_lens_model],
-    ['Exposure', formatExposure(row)],
-    ['Place', formatPlace(row.exif_latitude, row.exif_longitude)],
-    ['Size', row.width && row.height ? `${row.width} × ${row.height}` : null],
-    ['Description', row.exif_description],
+    [tr.t('fieldDate'), tr.dateTime(row.exif_date_time_original ?? row.local_date_time)],
+    [tr.t('fieldCamera'), [row.exif_make, row.exif_model].filter(Boolean).join(' ') || null],
+    [tr.t('fieldLens'), row.exif_lens_model],
+    [tr.t('fieldExposure'), formatExposure(row)],
+    [tr.t('fieldPlace'), formatPlace(row.exif_latitude, row.exif_longitude)],
+    [tr.t('fieldSize'), row.width && row.height ? `${row.width} × ${row.height}` : null],
+    [tr.t('fieldDescription'), row.exif_description],
   ];
   return {
     fileName: row.original_file_name,
@@ -102,9 +104,10 @@ export function toViewItem(link: LinkView, row: AssetRow): ViewItem {
     hasThumbnail: row.thumbnail_key !== null,
     thumbhash: row.thumbhash,
     download,
+    zoomOriginal: download === 'original' && row.type === 'IMAGE' && BROWSER_IMAGE_TYPES.has(row.mime_type),
     playable: row.type === 'VIDEO' && canPlay(link, row),
     livePhoto: row.type === 'IMAGE' && row.live_photo_video_id !== null,
-    meta: hidden ? null : metaOf(row),
+    meta: hidden ? null : metaOf(link.tr, row),
   };
 }
 

@@ -1,6 +1,8 @@
 import { html, jsonScript, type SafeHtml } from './html.ts';
+import { CLIENT_STRING_KEYS } from './i18n/client-keys.ts';
+import type { Translator } from './i18n/index.ts';
 import { layout, type OpenGraph, type StaticUrls } from './layout.ts';
-import { formatLongDate, type ViewItem } from './model.ts';
+import type { ViewItem } from './model.ts';
 import { thumbhashDataUrl } from './placeholder.ts';
 
 /**
@@ -18,12 +20,16 @@ export interface LinkPageBase {
   allowDownload: boolean;
   allowUpload: boolean;
   showMetadata: boolean;
+  /** the page's language (Accept-Language) */
+  tr: Translator;
 }
 
 export interface AlbumPageModel extends LinkPageBase {
   page: number;
   pageCount: number;
   pageSize: number;
+  /** an album's order: the one shown, and the recipient's choice (null: the album's own) */
+  order: { current: 'asc' | 'desc'; chosen: 'asc' | 'desc' | null } | null;
   /** position of items[0] in the whole link (0-based) */
   firstIndex: number;
   items: ViewItem[];
@@ -43,25 +49,51 @@ export interface PhotoPageModel extends LinkPageBase {
   og: OpenGraph;
 }
 
-export const countLabel = (n: number): string => (n === 1 ? '1 photo or video' : `${n} photos & videos`);
+export const countLabel = (tr: Translator, n: number): string => tr.plural('count', n);
 /** og:description (docs/spec.md §5.4: "N shared photos & videos") */
-export const ogDescription = (n: number): string => `${n} shared photos & videos`;
+export const ogDescription = (tr: Translator, n: number): string => tr.plural('ogDescription', n);
 
-const gridUrl = (base: string, page: number) => (page > 1 ? `${base}?page=${page}` : base);
+const gridUrl = (base: string, page: number, order: 'asc' | 'desc' | null = null) => {
+  const query = [page > 1 ? `page=${page}` : '', order ? `order=${order}` : ''].filter(Boolean).join('&');
+  return query ? `${base}?${query}` : base;
+};
 export const photoUrl = (base: string, assetId: string) => `${base}/photos/${assetId}`;
 const mediaUrl = (base: string, assetId: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${base}/assets/${assetId}/${kind}`;
-const kindWord = (item: ViewItem) => (item.type === 'VIDEO' ? 'Video' : item.type === 'IMAGE' ? 'Photo' : 'File');
+/** "Photo 3 of 120" */
+const itemLabel = (tr: Translator, item: ViewItem, i: number, n: number) =>
+  tr.t(item.type === 'VIDEO' ? 'videoOf' : item.type === 'IMAGE' ? 'photoOf' : 'fileOf', { i, n });
 
 function header(m: LinkPageBase, opts: { withActions: boolean }): SafeHtml {
   return html`<header class="share-header">
 <div class="share-titles">
 <h1>${m.title}</h1>
 ${m.description ? html`<p class="share-description">${m.description}</p>` : ''}
-<p class="share-count">${countLabel(m.total)}</p>
+<p class="share-count">${countLabel(m.tr, m.total)}</p>
 </div>
 ${opts.withActions ? actions(m) : ''}
 </header>`;
+}
+
+/** Newest / oldest first (album links, more than one asset): plain links, so it works without JavaScript. */
+function orderToggle(m: AlbumPageModel): SafeHtml | string {
+  if (!m.order || m.total < 2) return '';
+  const { current } = m.order;
+  const option = (order: 'asc' | 'desc', label: string) =>
+    html`<a class="button" href="${gridUrl(m.base, 1, order)}"${current === order ? html` aria-current="true"` : ''}>${label}</a>`;
+  return html`<nav class="order-toggle" aria-label="${m.tr.t('order')}">
+${option('desc', m.tr.t('newestFirst'))}
+${option('asc', m.tr.t('oldestFirst'))}
+</nav>`;
+}
+
+/** A slideshow needs something to show: a photo or a video that plays. */
+const hasSlides = (m: AlbumPageModel) => m.items.some((i) => i.type === 'IMAGE' || i.playable);
+
+/** "Slideshow" (shown by the bundle). */
+function slideshowButton(m: AlbumPageModel): SafeHtml | string {
+  if (!hasSlides(m)) return '';
+  return html`<button type="button" class="button slideshow-start" id="slideshow-start" hidden>${m.tr.t('slideshow')}</button>`;
 }
 
 function actions(m: LinkPageBase): SafeHtml | string {
@@ -70,10 +102,11 @@ function actions(m: LinkPageBase): SafeHtml | string {
 ${
   m.allowDownload && m.total > 0
     ? html`<div class="download" id="download">
-<button type="button" class="button button-primary" id="download-all" data-export-url="${m.base}/exports" hidden>Download all</button>
-<noscript><p class="hint">Turn on JavaScript to download everything as one archive; each photo page has its own download link.</p></noscript>
+<button type="button" class="button button-primary" id="download-all" data-export-url="${m.base}/exports" hidden>${m.tr.t('downloadAll')}</button>
+<button type="button" class="button" id="select-start" aria-controls="selection-bar" hidden>${m.tr.t('select')}</button>
+<noscript><p class="hint">${m.tr.t('noscriptDownload')}</p></noscript>
 <div class="download-status" id="download-status" role="status" aria-live="polite" hidden>
-<label for="download-progress" id="download-label">Preparing the archive…</label>
+<label for="download-progress" id="download-label">${m.tr.t('preparing')}</label>
 <progress id="download-progress" max="1"></progress>
 <ul class="download-parts" id="download-parts"></ul>
 </div>
@@ -83,10 +116,10 @@ ${
 ${
   m.allowUpload
     ? html`<form class="upload" id="upload" method="post" action="${m.base}/uploads" enctype="multipart/form-data">
-<label for="upload-files" class="button">Add photos &amp; videos</label>
+<label for="upload-files" class="button">${m.tr.t('addPhotos')}</label>
 <input id="upload-files" class="file-input" name="files" type="file" multiple accept="image/*,video/*">
-<noscript><button type="submit" class="button">Upload</button></noscript>
-<p class="hint js-only">or drop files anywhere on this page</p>
+<noscript><button type="submit" class="button">${m.tr.t('upload')}</button></noscript>
+<p class="hint js-only">${m.tr.t('dropHint')}</p>
 <ul class="upload-list" id="upload-list" aria-live="polite"></ul>
 </form>`
     : ''
@@ -94,9 +127,24 @@ ${
 </div>`;
 }
 
+/**
+ * The selection bar (issue 21 §2): filled and shown by the bundle once something is selected (a tile's checkbox,
+ * a long press on touch, or "Select"); without JavaScript there is nothing to select, so it stays hidden. Selecting
+ * is for downloading, so a link without downloads has none.
+ */
+function selectionBar(m: AlbumPageModel): SafeHtml | string {
+  if (m.total === 0 || !m.allowDownload) return '';
+  return html`<div class="selection-bar" id="selection-bar" role="region" aria-label="${m.tr.t('selection')}" hidden>
+<span class="selection-count" id="selection-count" aria-live="polite">${m.tr.plural('selected', 0)}</span>
+<button type="button" class="button" id="select-all">${m.tr.t('selectAll')}</button>
+<button type="button" class="button" id="select-none">${m.tr.t('clear')}</button>
+<button type="button" class="button button-primary" id="download-selected">${m.tr.t('downloadSelected')}</button>
+</div>`;
+}
+
 function tile(m: AlbumPageModel, item: ViewItem, index: number): SafeHtml {
   const placeholder = thumbhashDataUrl(item.thumbhash);
-  const label = `${kindWord(item)} ${index + 1} of ${m.total}`;
+  const label = itemLabel(m.tr, item, index + 1, m.total);
   return html`<li class="tile" id="a-${item.id}">
 <a href="${photoUrl(m.base, item.id)}" data-index="${index - m.firstIndex}">
 ${placeholder ? html`<img class="tile-placeholder" src="${placeholder}" alt="" aria-hidden="true">` : ''}
@@ -118,24 +166,24 @@ function pagination(m: AlbumPageModel): SafeHtml | string {
     if (p === 1 || p === m.pageCount || Math.abs(p - m.page) <= window) pages.push(p);
     else if (pages[pages.length - 1] !== null) pages.push(null);
   }
-  return html`<nav class="pagination" id="pagination" aria-label="Pages">
-${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1)}">← Previous</a>` : ''}
+  return html`<nav class="pagination" id="pagination" aria-label="${m.tr.t('pages')}">
+${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1, m.order?.chosen)}">${m.tr.t('previousPage')}</a>` : ''}
 <ol>
 ${pages.map((p) =>
   p === null
     ? html`<li class="gap" aria-hidden="true">…</li>`
     : p === m.page
       ? html`<li><span aria-current="page">${p}</span></li>`
-      : html`<li><a href="${gridUrl(m.base, p)}" aria-label="Page ${p}">${p}</a></li>`,
+      : html`<li><a href="${gridUrl(m.base, p, m.order?.chosen)}" aria-label="${m.tr.t('pageN', { n: p })}">${p}</a></li>`,
 )}
 </ol>
-${m.page < m.pageCount ? html`<a class="button" rel="next" href="${gridUrl(m.base, m.page + 1)}">Next →</a>` : ''}
+${m.page < m.pageCount ? html`<a class="button" rel="next" href="${gridUrl(m.base, m.page + 1, m.order?.chosen)}">${m.tr.t('nextPage')}</a>` : ''}
 </nav>`;
 }
 
-function metaPanel(item: ViewItem | null, hidden: boolean): SafeHtml {
+function metaPanel(tr: Translator, item: ViewItem | null, hidden: boolean): SafeHtml {
   const meta = item?.meta;
-  return html`<aside class="viewer-meta" id="viewer-meta" aria-label="Photo details"${hidden ? html` hidden` : ''}>
+  return html`<aside class="viewer-meta" id="viewer-meta" aria-label="${tr.t('photoDetails')}"${hidden ? html` hidden` : ''}>
 <h2 class="viewer-meta-title" id="viewer-meta-title">${meta?.fileName ?? ''}</h2>
 <dl id="viewer-meta-fields">
 ${(meta?.fields ?? []).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
@@ -145,13 +193,29 @@ ${(meta?.fields ?? []).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
 
 function stage(m: LinkPageBase, item: ViewItem | null, label: string): SafeHtml {
   if (item?.playable) {
-    return html`<video class="viewer-media" id="viewer-media" controls playsinline preload="metadata" poster="${mediaUrl(m.base, item.id, 'preview')}" src="${mediaUrl(m.base, item.id, 'video')}" aria-label="${label}"></video>`;
+    // watching is not downloading: without the download permission the player offers no "Download" of its own
+    return html`<video class="viewer-media" id="viewer-media" controls${m.allowDownload ? '' : html` controlslist="nodownload"`} playsinline preload="metadata" poster="${mediaUrl(m.base, item.id, 'preview')}" src="${mediaUrl(m.base, item.id, 'video')}" aria-label="${label}"></video>`;
   }
   if (item?.livePhoto) {
     // the still; the bundle plays its motion over it on press/hover (without JavaScript it is a photo)
-    return html`<img class="viewer-media" id="viewer-media" src="${mediaUrl(m.base, item.id, 'preview')}" alt="${label} (Live Photo)" data-live="${mediaUrl(m.base, item.id, 'video')}"${item.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
+    return html`<img class="viewer-media" id="viewer-media" src="${mediaUrl(m.base, item.id, 'preview')}" alt="${label} (${m.tr.t('livePhoto')})" data-live="${mediaUrl(m.base, item.id, 'video')}"${item.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
   }
-  return html`<img class="viewer-media" id="viewer-media" src="${item ? mediaUrl(m.base, item.id, 'preview') : ''}" alt="${label}"${item?.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
+  return html`<img class="viewer-media" id="viewer-media" src="${item ? mediaUrl(m.base, item.id, 'preview') : ''}"${item?.zoomOriginal ? html` data-zoom="${mediaUrl(m.base, item.id, 'original')}"` : ''} alt="${label}"${item?.width && item.height ? html` width="${item.width}" height="${item.height}"` : ''}>`;
+}
+
+/**
+ * The slideshow's controls in the viewer bar of the grid page (issue 21 §3): the bundle shows them; a photo page
+ * (no JavaScript needed) has none.
+ */
+function slideshowControls(tr: Translator): SafeHtml {
+  return html`<span class="slideshow-controls" id="slideshow-controls" hidden>
+<button type="button" class="button" id="slideshow-toggle" aria-pressed="false">${tr.t('play')}</button>
+<label class="visually-hidden" for="slideshow-interval">${tr.t('secondsPerPhoto')}</label>
+<select class="slideshow-interval" id="slideshow-interval">
+${[3, 5, 10].map((s) => html`<option value="${s}"${s === 5 ? html` selected` : ''}>${tr.t('seconds', { n: s })}</option>`)}
+</select>
+<button type="button" class="button" id="viewer-fullscreen" aria-pressed="false">${tr.t('fullScreen')}</button>
+</span>`;
 }
 
 /**
@@ -161,28 +225,30 @@ function stage(m: LinkPageBase, item: ViewItem | null, label: string): SafeHtml 
 function viewer(
   m: LinkPageBase,
   v: { item: ViewItem; index: number; prev: string | null; next: string | null; close: string } | null,
+  slides = false,
 ): SafeHtml {
   const item = v?.item ?? null;
-  const label = item && v ? `${kindWord(item)} ${v.index + 1} of ${m.total}` : '';
+  const label = item && v ? itemLabel(m.tr, item, v.index + 1, m.total) : '';
   const download = item?.download ?? (m.allowDownload ? 'original' : null);
-  return html`<div class="viewer" id="viewer" role="dialog" aria-modal="${v ? 'false' : 'true'}" aria-label="Photo viewer"${v ? '' : html` hidden`}>
+  return html`<div class="viewer" id="viewer" role="dialog" aria-modal="${v ? 'false' : 'true'}" aria-label="${m.tr.t('viewer')}"${v ? '' : html` hidden`}>
 <div class="viewer-bar">
-<a class="viewer-close button" id="viewer-close" href="${v?.close ?? m.base}" aria-label="Close viewer and back to all photos">✕ <span class="label">All photos</span></a>
+<a class="viewer-close button" id="viewer-close" href="${v?.close ?? m.base}" aria-label="${m.tr.t('closeViewer')}">✕ <span class="label">${m.tr.t('allPhotos')}</span></a>
 <span class="viewer-position" id="viewer-position" aria-live="polite">${v ? `${v.index + 1} / ${m.total}` : ''}</span>
 ${
   download
-    ? html`<a class="viewer-download button" id="viewer-download" href="${item?.download ? mediaUrl(m.base, item.id, item.download) : ''}" download${item?.download ? '' : html` hidden`}>${item?.download === 'preview' ? 'Download preview' : 'Download'}</a>`
+    ? html`<a class="viewer-download button" id="viewer-download" href="${item?.download ? mediaUrl(m.base, item.id, item.download) : ''}" download${item?.download ? '' : html` hidden`}>${item?.download === 'preview' ? m.tr.t('downloadPreview') : m.tr.t('download')}</a>`
     : ''
 }
-${m.showMetadata ? html`<button type="button" class="viewer-info button js-only" id="viewer-info" aria-controls="viewer-meta" aria-expanded="true">Info</button>` : ''}
+${slides ? slideshowControls(m.tr) : ''}
+${m.showMetadata ? html`<button type="button" class="viewer-info button js-only" id="viewer-info" aria-controls="viewer-meta" aria-expanded="true">${m.tr.t('info')}</button>` : ''}
 </div>
 <div class="viewer-body">
 <figure class="viewer-stage">
 ${stage(m, item, label)}
-<a class="viewer-nav viewer-prev" id="viewer-prev" rel="prev" href="${v?.prev ? photoUrl(m.base, v.prev) : ''}" aria-label="Previous photo"${v?.prev ? '' : html` hidden`}>‹</a>
-<a class="viewer-nav viewer-next" id="viewer-next" rel="next" href="${v?.next ? photoUrl(m.base, v.next) : ''}" aria-label="Next photo"${v?.next ? '' : html` hidden`}>›</a>
+<a class="viewer-nav viewer-prev" id="viewer-prev" rel="prev" href="${v?.prev ? photoUrl(m.base, v.prev) : ''}" aria-label="${m.tr.t('previousPhoto')}"${v?.prev ? '' : html` hidden`}>‹</a>
+<a class="viewer-nav viewer-next" id="viewer-next" rel="next" href="${v?.next ? photoUrl(m.base, v.next) : ''}" aria-label="${m.tr.t('nextPhoto')}"${v?.next ? '' : html` hidden`}>›</a>
 </figure>
-${m.showMetadata ? metaPanel(item, false) : ''}
+${m.showMetadata ? metaPanel(m.tr, item, false) : ''}
 </div>
 </div>`;
 }
@@ -195,12 +261,16 @@ function pageData(m: AlbumPageModel) {
     page: m.page,
     pageCount: m.pageCount,
     pageSize: m.pageSize,
+    order: m.order?.chosen ?? null,
     firstIndex: m.firstIndex,
     before: m.before,
     after: m.after,
     allowDownload: m.allowDownload,
     allowUpload: m.allowUpload,
     showMetadata: m.showMetadata,
+    locale: m.tr.locale,
+    // the templates of what the bundle writes itself (client/browser/i18n.ts)
+    strings: Object.fromEntries(CLIENT_STRING_KEYS.map((k) => [k, m.tr.t(k)])),
     items: m.items.map((i) => ({
       id: i.id,
       type: i.type,
@@ -208,29 +278,41 @@ function pageData(m: AlbumPageModel) {
       height: i.height,
       download: i.download,
       playable: i.playable,
+      livePhoto: i.livePhoto,
+      zoomOriginal: i.zoomOriginal,
+      duration: i.duration,
+      hasThumbnail: i.hasThumbnail,
+      // the tile the bundle lays out itself (justified rows, only the nearby ones in the DOM)
+      placeholder: thumbhashDataUrl(i.thumbhash),
       meta: i.meta,
     })),
   };
 }
 
 export function albumPage(m: AlbumPageModel): string {
-  const body = html`<a class="skip-link" href="#grid">Skip to photos</a>
+  const body = html`<a class="skip-link" href="#grid">${m.tr.t('skipToPhotos')}</a>
 ${header(m, { withActions: true })}
 <main class="share-main" id="main">
+<div class="grid-tools">
+${slideshowButton(m)}
+${orderToggle(m)}
+</div>
 ${
   m.items.length === 0
-    ? html`<p class="empty">${m.total === 0 ? 'No photos here yet.' : 'There are no photos on this page.'}</p>`
-    : html`<ul class="grid" id="grid" aria-label="Photos">
+    ? html`<p class="empty">${m.total === 0 ? m.tr.t('noPhotos') : m.tr.t('noPhotosOnPage')}</p>`
+    : html`<ul class="grid" id="grid" aria-label="${m.tr.t('photos')}">
 ${m.items.map((item, i) => tile(m, item, m.firstIndex + i))}
 </ul>`
 }
 ${pagination(m)}
 </main>
-${viewer(m, null)}
-<div class="drop-overlay" id="drop-overlay" hidden><p>Drop photos to add them</p></div>
-${footer()}
+${selectionBar(m)}
+${viewer(m, null, hasSlides(m))}
+<div class="drop-overlay" id="drop-overlay" hidden><p>${m.tr.t('dropOverlay')}</p></div>
+${footer(m.tr)}
 ${jsonScript('share-data', pageData(m))}`;
   return layout({
+    lang: m.tr.locale,
     title: m.title,
     description: m.description,
     assets: m.assets,
@@ -245,7 +327,8 @@ export function photoPage(m: PhotoPageModel): string {
   const body = html`<h1 class="visually-hidden">${m.title}</h1>
 ${viewer(m, { item: m.item, index: m.index, prev: m.prev, next: m.next, close })}`;
   return layout({
-    title: `${kindWord(m.item)} ${m.index + 1} of ${m.total} · ${m.title}`,
+    lang: m.tr.locale,
+    title: `${itemLabel(m.tr, m.item, m.index + 1, m.total)} · ${m.title}`,
     description: m.description,
     assets: m.assets,
     og: m.og,
@@ -260,23 +343,30 @@ export interface LockedPageModel {
   action: string;
   returnTo: string;
   error: string | null;
+  tr: Translator;
 }
 
 export function lockedPage(m: LockedPageModel): string {
   const body = html`<main class="message-card" id="main">
 <svg class="lock-icon" aria-hidden="true" viewBox="0 0 24 24" width="40" height="40" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"><rect x="4.5" y="10.5" width="15" height="10" rx="2"/><path d="M8 10.5V7.5a4 4 0 0 1 8 0v3"/><circle cx="12" cy="15.5" r="1.3" fill="currentColor"/></svg>
-<h1>Password required</h1>
-<p>This shared link is protected. Enter its password to see the photos.</p>
+<h1>${m.tr.t('passwordRequired')}</h1>
+<p>${m.tr.t('passwordText')}</p>
 ${m.error ? html`<p class="form-error" id="password-error" role="alert">${m.error}</p>` : ''}
 <form class="password-form" method="post" action="${m.action}">
 <input type="hidden" name="returnTo" value="${m.returnTo}">
-<label class="field-label" for="password">Password</label>
+<label class="field-label" for="password">${m.tr.t('password')}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required autofocus${m.error ? html` aria-invalid="true" aria-describedby="password-error"` : ''}>
-<button type="submit" class="button button-primary">Unlock</button>
+<button type="submit" class="button button-primary">${m.tr.t('unlock')}</button>
 </form>
 </main>
-${footer()}`;
-  return layout({ title: 'Password required', assets: m.assets, pageClass: 'page-message page-locked', body });
+${footer(m.tr)}`;
+  return layout({
+    lang: m.tr.locale,
+    title: m.tr.t('passwordRequired'),
+    assets: m.assets,
+    pageClass: 'page-message page-locked',
+    body,
+  });
 }
 
 export function messagePage(m: {
@@ -286,32 +376,45 @@ export function messagePage(m: {
   text: string;
   pageClass: string;
   backTo?: { href: string; label: string };
+  tr: Translator;
 }): string {
   const body = html`<main class="message-card" id="main">
 <h1>${m.heading}</h1>
 <p>${m.text}</p>
 ${m.backTo ? html`<p><a class="button" href="${m.backTo.href}">${m.backTo.label}</a></p>` : ''}
 </main>
-${footer()}`;
-  return layout({ title: m.title, assets: m.assets, pageClass: `page-message ${m.pageClass}`, body, script: false });
+${footer(m.tr)}`;
+  return layout({
+    lang: m.tr.locale,
+    title: m.title,
+    assets: m.assets,
+    pageClass: `page-message ${m.pageClass}`,
+    body,
+    script: false,
+  });
 }
 
-export const notFoundPage = (assets: StaticUrls): string =>
+export const notFoundPage = (assets: StaticUrls, tr: Translator): string =>
   messagePage({
     assets,
-    title: 'Link not found',
-    heading: 'Link not found',
-    text: 'This shared link does not exist or was removed. Check the address, or ask the person who shared it for a new link.',
+    tr,
+    title: tr.t('notFound'),
+    heading: tr.t('notFound'),
+    text: tr.t('notFoundText'),
     pageClass: 'page-not-found',
   });
 
-export const expiredPage = (assets: StaticUrls, expiresAt: Date): string =>
-  messagePage({
+export function expiredPage(assets: StaticUrls, expiresAt: Date, tr: Translator): string {
+  // the date goes inside <time>, wherever the language puts it in the sentence
+  const [before = '', after = ''] = tr.t('expiredOn', { date: '\u0000' }).split('\u0000');
+  return messagePage({
     assets,
-    title: 'Link expired',
-    heading: html`This link expired on <time datetime="${expiresAt.toISOString()}">${formatLongDate(expiresAt)}</time>`,
-    text: 'Ask the person who shared it for a new link.',
+    tr,
+    title: tr.t('expiredTitle'),
+    heading: html`${before}<time datetime="${expiresAt.toISOString()}">${tr.longDate(expiresAt)}</time>${after}`,
+    text: tr.t('expiredText'),
     pageClass: 'page-expired',
   });
+}
 
-const footer = () => html`<footer class="share-footer"><p>Shared with immish</p></footer>`;
+const footer = (tr: Translator) => html`<footer class="share-footer"><p>${tr.t('sharedWith')}</p></footer>`;

@@ -8,14 +8,25 @@
  * into the DOM through `textContent`, never as markup.
  */
 
+import { byId } from './dom.ts';
+import { createExporter, initDownloadAll } from './export.ts';
+import { attachGestures, type Gestures } from './gestures.ts';
+import { itemLabel, setStrings, t } from './i18n.ts';
+import { initVirtualGrid, type VirtualGrid } from './layout.ts';
+import { initSelection } from './selection.ts';
+
 interface ShareItem {
   id: string;
   type: 'IMAGE' | 'VIDEO' | 'OTHER';
   width: number | null;
   height: number | null;
+  duration: string | null;
+  hasThumbnail: boolean;
+  placeholder: string | null;
   download: 'original' | 'preview' | null;
   playable: boolean;
   livePhoto: boolean;
+  zoomOriginal: boolean;
   meta: { fileName: string; fields: [string, string][] } | null;
 }
 
@@ -25,6 +36,7 @@ interface ShareData {
   page: number;
   pageCount: number;
   pageSize: number;
+  order: 'asc' | 'desc' | null;
   firstIndex: number;
   before: string | null;
   after: string | null;
@@ -32,47 +44,8 @@ interface ShareData {
   allowUpload: boolean;
   showMetadata: boolean;
   items: ShareItem[];
-}
-
-interface ExportPart {
-  index: number;
-  fileName: string;
-  size: number;
-  downloadUrl?: string;
-}
-
-interface ExportDto {
-  id: string;
-  status: 'queued' | 'running' | 'ready' | 'failed' | 'expired';
-  progress: { bytesDone: number; bytesTotal: number };
-  parts: ExportPart[];
-  error?: string;
-}
-
-const byId = <T extends HTMLElement = HTMLElement>(id: string): T | null => document.getElementById(id) as T | null;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-async function errorMessage(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as { message?: unknown };
-    if (typeof body.message === 'string' && body.message) return body.message;
-  } catch {
-    // not JSON
-  }
-  return `The server answered ${res.status}`;
+  locale?: string;
+  strings?: Record<string, string>;
 }
 
 function readData(): ShareData | null {
@@ -95,8 +68,10 @@ const plainClick = (e: MouseEvent) => e.button === 0 && !e.metaKey && !e.ctrlKey
 const photoUrl = (data: ShareData, id: string) => `${data.base}/photos/${id}`;
 const mediaUrl = (data: ShareData, id: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${data.base}/assets/${id}/${kind}`;
-const gridUrl = (data: ShareData) => (data.page > 1 ? `${data.base}?page=${data.page}` : data.base);
-const kindWord = (item: ShareItem) => (item.type === 'VIDEO' ? 'Video' : item.type === 'IMAGE' ? 'Photo' : 'File');
+const gridUrl = (data: ShareData) => {
+  const query = [data.page > 1 ? `page=${data.page}` : '', data.order ? `order=${data.order}` : ''].filter(Boolean);
+  return query.length ? `${data.base}?${query.join('&')}` : data.base;
+};
 
 /**
  * A Live Photo: the still shows; pressing or hovering it plays its motion (muted, inline) over it, and letting go
@@ -147,9 +122,22 @@ function attachLiveMotion(img: HTMLImageElement): void {
   if (img.parentElement) observer.observe(img.parentElement, { childList: true });
 }
 
+/** Zoomed in: the larger image replaces the preview once it has loaded (the zoom stays where it is). */
+function loadLarger(img: HTMLImageElement, src: string): void {
+  if (img.dataset.full) return;
+  img.dataset.full = 'loading';
+  const big = new Image();
+  big.addEventListener('load', () => {
+    if (!img.isConnected) return;
+    img.src = src;
+    img.dataset.full = 'true';
+  });
+  big.src = src;
+}
+
 // ── viewer on the grid page ─────────────────────────────────────────────────────────────────────────
 
-function initGridViewer(data: ShareData): void {
+function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void {
   const viewer = byId('viewer');
   const grid = byId('grid');
   if (!viewer || !grid || data.items.length === 0) return;
@@ -186,6 +174,7 @@ function initGridViewer(data: ShareData): void {
       video.controls = true;
       video.preload = 'metadata';
       video.playsInline = true;
+      if (!data.allowDownload) video.setAttribute('controlslist', 'nodownload');
       video.poster = mediaUrl(data, item.id, 'preview');
       video.src = mediaUrl(data, item.id, 'video');
       video.setAttribute('aria-label', label);
@@ -203,7 +192,7 @@ function initGridViewer(data: ShareData): void {
       img.src = mediaUrl(data, item.id, 'preview');
       if (item.livePhoto) {
         img.dataset.live = mediaUrl(data, item.id, 'video');
-        img.alt = `${label} (Live Photo)`;
+        img.alt = `${label} (${t('livePhoto')})`;
       }
       media = img;
     }
@@ -213,12 +202,15 @@ function initGridViewer(data: ShareData): void {
     if (media instanceof HTMLImageElement) attachLiveMotion(media);
   }
 
+  let gestures: Gestures | null = null;
+
   function render(i: number) {
     const item = data.items[i];
     if (!item) return;
     current = i;
+    gestures?.reset();
     const absolute = data.firstIndex + i + 1;
-    const label = `${kindWord(item)} ${absolute} of ${data.total}`;
+    const label = itemLabel(item.type, absolute, data.total);
     setMedia(item, label);
     if (position) position.textContent = `${absolute} / ${data.total}`;
     setNav(prev, neighbour(i - 1));
@@ -228,7 +220,7 @@ function initGridViewer(data: ShareData): void {
       download.hidden = item.download === null;
       if (item.download) {
         download.href = mediaUrl(data, item.id, item.download);
-        download.textContent = item.download === 'preview' ? 'Download preview' : 'Download';
+        download.textContent = item.download === 'preview' ? t('downloadPreview') : t('download');
       }
     }
     if (metaTitle && metaFields) {
@@ -268,7 +260,8 @@ function initGridViewer(data: ShareData): void {
     const media = byId('viewer-media');
     if (media instanceof HTMLVideoElement) media.pause();
     const id = data.items[current]?.id;
-    const tile = id ? document.querySelector<HTMLElement>(`#a-${CSS.escape(id)} a`) : null;
+    const tile =
+      virtualGrid?.reveal(current) ?? (id ? document.querySelector<HTMLElement>(`#a-${CSS.escape(id)} a`) : null);
     (tile ?? opener)?.focus();
     current = -1;
   }
@@ -348,7 +341,122 @@ function initGridViewer(data: ShareData): void {
       hide();
     }
   });
+  const stage = viewer.querySelector<HTMLElement>('.viewer-stage');
+  if (stage) {
+    gestures = attachGestures(stage, {
+      media: () => byId('viewer-media'),
+      next: () => step(1),
+      prev: () => step(-1),
+      close: closeViewer,
+      zoomed: () => {
+        const item = data.items[current];
+        const img = byId('viewer-media');
+        if (item?.zoomOriginal && img instanceof HTMLImageElement) loadLarger(img, mediaUrl(data, item.id, 'original'));
+      },
+    });
+  }
   initInfoToggle();
+  const slideshow = initSlideshow({
+    viewer,
+    count: () => data.items.length,
+    current: () => current,
+    show: (i) => open(i),
+    closed: () => viewer.hidden,
+  });
+  // leaving the viewer stops the show
+  new MutationObserver(() => {
+    if (viewer.hidden) slideshow?.stop();
+  }).observe(viewer, { attributes: true, attributeFilter: ['hidden'] });
+}
+
+/**
+ * The slideshow (issue 21 §3): "Slideshow" or `s` opens the viewer and moves on every few seconds (3, 5 or 10),
+ * waiting for a video to finish; play/pause and full screen in the viewer bar; arrow keys still move by hand.
+ * It loops over the items loaded on this page.
+ */
+function initSlideshow(v: {
+  viewer: HTMLElement;
+  count: () => number;
+  current: () => number;
+  show: (i: number) => void;
+  closed: () => boolean;
+}): { stop: () => void } | null {
+  const controls = byId('slideshow-controls');
+  const toggle = byId<HTMLButtonElement>('slideshow-toggle');
+  const interval = byId<HTMLSelectElement>('slideshow-interval');
+  const fullscreen = byId<HTMLButtonElement>('viewer-fullscreen');
+  const start = byId<HTMLButtonElement>('slideshow-start');
+  if (!controls || !toggle || !interval || !fullscreen || !start) return null;
+  controls.hidden = false;
+  start.hidden = false;
+  let playing = false;
+  let timer: number | undefined;
+
+  function setPlaying(on: boolean) {
+    playing = on;
+    toggle!.textContent = on ? t('pause') : t('play');
+    toggle!.setAttribute('aria-pressed', String(on));
+    v.viewer.classList.toggle('slideshow', on);
+    schedule();
+  }
+
+  /** Waits on the item now shown: a video until it ends, anything else for the interval. */
+  /** Each wait has a number; a wait that was replaced (moved by hand, paused) no longer advances. */
+  let wait = 0;
+  function schedule() {
+    clearTimeout(timer);
+    timer = undefined;
+    const mine = ++wait;
+    if (!playing) return;
+    const next = () => {
+      if (mine === wait) advance();
+    };
+    const media = byId('viewer-media');
+    if (media instanceof HTMLVideoElement) {
+      media.addEventListener('ended', next, { once: true });
+      media.play().catch(() => {
+        // autoplay refused (no sound allowed yet): muted it may play
+        media.muted = true;
+        media.play().catch(next);
+      });
+      return;
+    }
+    timer = window.setTimeout(next, Number(interval!.value) * 1000);
+  }
+
+  /** The next item; showing it changes the position, which starts its wait (the observer below). */
+  function advance() {
+    if (!playing || v.closed()) return;
+    const n = v.count();
+    if (n > 0) v.show((v.current() + 1) % n);
+  }
+
+  function play() {
+    if (v.closed()) v.show(Math.max(0, v.current()));
+    setPlaying(true);
+  }
+
+  start.addEventListener('click', play);
+  toggle.addEventListener('click', () => (playing ? setPlaying(false) : play()));
+  interval.addEventListener('change', schedule);
+  fullscreen.addEventListener('click', () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void v.viewer.requestFullscreen?.().catch(() => {});
+  });
+  document.addEventListener('fullscreenchange', () =>
+    fullscreen.setAttribute('aria-pressed', String(document.fullscreenElement === v.viewer)),
+  );
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 's' || typing(e) || e.altKey || e.ctrlKey || e.metaKey) return;
+    e.preventDefault();
+    if (playing) setPlaying(false);
+    else play();
+  });
+  // moving by hand restarts the wait on the new item
+  new MutationObserver(() => {
+    if (playing) schedule();
+  }).observe(byId('viewer-position') ?? v.viewer, { childList: true, characterData: true, subtree: true });
+  return { stop: () => playing && setPlaying(false) };
 }
 
 /** The Info button shows/hides the metadata panel (it starts open). */
@@ -379,92 +487,19 @@ function initPhotoPage(): void {
   });
   const media = byId('viewer-media');
   if (media instanceof HTMLImageElement) attachLiveMotion(media);
-  initInfoToggle();
-}
-
-// ── download all ────────────────────────────────────────────────────────────────────────────────────
-
-function initDownloadAll(): void {
-  const button = byId<HTMLButtonElement>('download-all');
-  const status = byId('download-status');
-  const label = byId('download-label');
-  const progress = byId<HTMLProgressElement>('download-progress');
-  const partsList = byId('download-parts');
-  const url = button?.dataset.exportUrl;
-  if (!button || !status || !label || !progress || !partsList || !url) return;
-  button.hidden = false;
-
-  const say = (text: string) => {
-    label.textContent = text;
-  };
-
-  function showProgress(dto: ExportDto) {
-    const { bytesDone, bytesTotal } = dto.progress;
-    if (bytesTotal > 0) {
-      progress!.max = bytesTotal;
-      progress!.value = Math.min(bytesDone, bytesTotal);
-      const pct = Math.floor((100 * bytesDone) / bytesTotal);
-      say(`Preparing the archive… ${pct}% (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`);
-    } else {
-      progress!.removeAttribute('value');
-      say(dto.status === 'queued' ? 'Waiting for the archive to start…' : 'Preparing the archive…');
-    }
+  const stage = document.querySelector<HTMLElement>('.viewer-stage');
+  if (stage) {
+    attachGestures(stage, {
+      media: () => byId('viewer-media'),
+      next: () => follow('viewer-next'),
+      prev: () => follow('viewer-prev'),
+      close: () => follow('viewer-close'),
+      zoomed: () => {
+        if (media instanceof HTMLImageElement && media.dataset.zoom) loadLarger(media, media.dataset.zoom);
+      },
+    });
   }
-
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    status.hidden = false;
-    status.classList.remove('error');
-    partsList.replaceChildren();
-    progress.hidden = false;
-    progress.removeAttribute('value');
-    say('Preparing the archive…');
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: '{}',
-        credentials: 'same-origin',
-      });
-      if (!res.ok) throw new Error(await errorMessage(res));
-      let dto = (await res.json()) as ExportDto;
-      while (dto.status === 'queued' || dto.status === 'running') {
-        showProgress(dto);
-        await sleep(1000);
-        const poll = await fetch(`${url}/${encodeURIComponent(dto.id)}`, {
-          headers: { accept: 'application/json' },
-          credentials: 'same-origin',
-        });
-        if (!poll.ok) throw new Error(await errorMessage(poll));
-        dto = (await poll.json()) as ExportDto;
-      }
-      if (dto.status !== 'ready') throw new Error(dto.error || `The archive could not be prepared (${dto.status})`);
-      const parts = dto.parts.filter((p): p is ExportPart & { downloadUrl: string } => !!p.downloadUrl);
-      if (parts.length === 0) throw new Error('The archive is empty');
-      progress.max = 1;
-      progress.value = 1;
-      for (const part of parts) {
-        const li = document.createElement('li');
-        const a = document.createElement('a');
-        a.href = part.downloadUrl;
-        a.textContent = `${part.fileName} (${formatBytes(part.size)})`;
-        li.append(a);
-        partsList.append(li);
-      }
-      say(
-        parts.length === 1
-          ? 'Your download is starting.'
-          : `Ready in ${parts.length} archives: the first one is starting, download the others below.`,
-      );
-      location.assign(parts[0]!.downloadUrl);
-    } catch (e) {
-      status.classList.add('error');
-      progress.hidden = true;
-      say(`Download failed: ${(e as Error).message}`);
-    } finally {
-      button.disabled = false;
-    }
-  });
+  initInfoToggle();
 }
 
 // ── upload ──────────────────────────────────────────────────────────────────────────────────────────
@@ -604,69 +639,39 @@ function initUpload(): void {
   });
 }
 
-// ── infinite scroll ─────────────────────────────────────────────────────────────────────────────────
+// ── the grid: laid out here, next pages fetched as you scroll ──────────────────────────────────────
 
 /** Must match CONTINUATION_HEADER of routes/pages.ts: these fetches are not counted as page views. */
 const CONTINUATION_HEADER = 'x-share-continuation';
 
 /**
- * When the page links come into view, fetches the next grid page (the server-rendered HTML, so tiles and
- * placeholders are made in one place), appends its tiles and hands its items to the viewer (`data` is
- * shared). On any failure it stops: the page links still work.
+ * Fetches the next grid page (the server-rendered page, whose `#share-data` holds its items) and hands its items
+ * to the grid and the viewer (`data` is shared). Resolves whether more pages remain; throws on any failure (the
+ * page links still work then). Once every page from the first is loaded, the page links go.
  */
-function initInfiniteScroll(data: ShareData): void {
-  const grid = byId('grid');
-  let nav = byId('pagination');
-  if (!grid || !nav || data.page >= data.pageCount || !('IntersectionObserver' in window)) return;
+function createPageLoader(data: ShareData): (() => Promise<boolean>) | null {
+  if (data.page >= data.pageCount) return null;
   const startPage = data.page;
   let lastPage = data.page;
-  let loading = false;
-
-  async function loadNext(observer: IntersectionObserver) {
-    loading = true;
-    try {
-      const res = await fetch(`${data.base}?page=${lastPage + 1}`, {
-        headers: { accept: 'text/html', [CONTINUATION_HEADER]: '1' },
-        credentials: 'same-origin',
-      });
-      if (!res.ok) throw new Error(`next page: ${res.status}`);
-      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
-      const more = JSON.parse(doc.getElementById('share-data')?.textContent ?? 'null') as ShareData | null;
-      if (!more || more.page !== lastPage + 1) throw new Error('next page: unexpected answer');
-      const offset = data.items.length;
-      for (const tile of doc.querySelectorAll<HTMLElement>('#grid > li.tile')) {
-        const a = tile.querySelector<HTMLAnchorElement>('a[data-index]');
-        if (a) a.dataset.index = String(offset + Number(a.dataset.index));
-        grid!.append(document.adoptNode(tile));
-      }
-      data.items.push(...more.items);
-      data.after = more.after;
-      lastPage = more.page;
-      const nextNav = doc.getElementById('pagination');
-      observer.unobserve(nav!);
-      if (lastPage >= data.pageCount && startPage === 1) {
-        nav!.remove();
-      } else if (nextNav) {
-        const adopted = document.adoptNode(nextNav);
-        nav!.replaceWith(adopted);
-        nav = adopted;
-      }
-      if (lastPage < data.pageCount && nav?.isConnected) observer.observe(nav);
-      else observer.disconnect();
-    } catch {
-      observer.disconnect();
-    } finally {
-      loading = false;
-    }
-  }
-
-  const observer = new IntersectionObserver(
-    (entries, obs) => {
-      if (!loading && entries.some((e) => e.isIntersecting)) void loadNext(obs);
-    },
-    { rootMargin: '800px 0px' },
-  );
-  observer.observe(nav);
+  return async () => {
+    const order = data.order ? `&order=${data.order}` : '';
+    const res = await fetch(`${data.base}?page=${lastPage + 1}${order}`, {
+      headers: { accept: 'text/html', [CONTINUATION_HEADER]: '1' },
+      credentials: 'same-origin',
+    });
+    if (!res.ok) throw new Error(`next page: ${res.status}`);
+    const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+    const more = JSON.parse(doc.getElementById('share-data')?.textContent ?? 'null') as ShareData | null;
+    if (!more || more.page !== lastPage + 1) throw new Error('next page: unexpected answer');
+    data.items.push(...more.items);
+    data.after = more.after;
+    lastPage = more.page;
+    const nav = byId('pagination');
+    const nextNav = doc.getElementById('pagination');
+    if (lastPage >= data.pageCount && startPage === 1) nav?.remove();
+    else if (nav && nextNav) nav.replaceWith(document.adoptNode(nextNav));
+    return lastPage < data.pageCount;
+  };
 }
 
 // ── start ───────────────────────────────────────────────────────────────────────────────────────────
@@ -676,11 +681,14 @@ function start(): void {
   const body = document.body;
   if (body.classList.contains('page-album')) {
     const data = readData();
+    setStrings(data?.locale, data?.strings);
+    const exporter = createExporter();
     if (data) {
-      initGridViewer(data);
-      initInfiniteScroll(data);
+      const grid = initVirtualGrid(data, createPageLoader(data));
+      initGridViewer(data, grid);
+      initSelection(data, exporter);
     }
-    initDownloadAll();
+    initDownloadAll(exporter);
     initUpload();
   } else if (body.classList.contains('page-photo')) {
     initPhotoPage();
