@@ -154,6 +154,12 @@ describe('the console without JavaScript, in Chromium', { timeout: 180_000 }, ()
     expect(await roleOf(albumId, friend.id)).toBeNull();
     expect(await page.locator(`#members li[data-user-id="${friend.id}"]`).count()).toBe(0);
 
+    // and signs out, still without scripts: the sign-in form again, the session gone
+    await submit(page, () => page.getByRole('button', { name: 'Sign out' }).click());
+    expect(await page.locator('#login-form').count()).toBe(1);
+    await page.goto(`${stack.consoleUrl}/albums`);
+    expect(await page.locator('#login-form').count()).toBe(1);
+
     expect(violations).toEqual([]);
   });
 

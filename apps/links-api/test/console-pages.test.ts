@@ -391,6 +391,27 @@ describe('the no-JavaScript forms of the Links and Albums screens', () => {
     expect(still).toHaveLength(1);
   });
 
+  it('should sign out through the form only from this origin, ending the session', async () => {
+    const session = (await form(friend.email, 'pw')).cookies.find((c) => c.name === 'immich_access_token')!.value;
+    const logout = (origin: string) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/logout',
+        headers: { host: HOST, cookie: `immich_access_token=${session}`, origin },
+      });
+    const signedIn = async () =>
+      (
+        await h.app.inject({ url: '/', headers: { host: HOST, cookie: `immich_access_token=${session}` } })
+      ).body.includes('class="page-library"');
+    expect((await logout(evil)).statusCode).toBe(403);
+    expect(await signedIn()).toBe(true);
+    const out = await logout(`http://${HOST}`);
+    expect(out.statusCode).toBe(303);
+    expect(out.headers.location).toBe('/');
+    expect(out.cookies.find((c) => c.name === 'immich_access_token')?.value).toBe('');
+    expect(await signedIn()).toBe(false);
+  });
+
   it('should page an album beyond 500 photos', async () => {
     const albumId = (
       await h.app.inject({ method: 'POST', url: '/api/albums', headers: owner.headers, payload: { albumName: 'big' } })

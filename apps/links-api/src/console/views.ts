@@ -156,7 +156,7 @@ export function shell(
   <h1>${t.appName}</h1>
   <nav aria-label="${t.nav.label}" class="screens">${item('library', '/')}${item('albums', '/albums')}${item('links', '/links')}</nav>
   <div class="account"><span class="muted">${t.nav.signedInAs} ${user.email}</span>
-  <button type="button" id="sign-out" class="secondary">${t.nav.signOut}</button></div>
+  <form method="post" action="/logout" class="inline"><button type="submit" id="sign-out" class="secondary">${t.nav.signOut}</button></form></div>
 </header>
 <main>
 ${noticeBlock(notice)}
@@ -235,16 +235,25 @@ export function libraryPage(
   ${photos.length === 0 ? html`<p class="empty" id="library-empty">${l.empty}</p>` : ''}
   <ul class="grid" id="grid">${tiles}</ul>
   </form>
-  ${pager(t, paging, addingTo)}`,
+  ${libraryPager(t, paging, addingTo)}`,
     createLinkDialog(t),
   );
 }
 
-function pager(t: ConsoleStrings, paging: { page: number; hasMore: boolean }, addingTo: AddingTo | null) {
-  if (paging.page === 1 && !paging.hasMore) return '';
+function libraryPager(t: ConsoleStrings, paging: { page: number; hasMore: boolean }, addingTo: AddingTo | null) {
   const keep = addingTo ? `${addingTo.kind === 'link' ? 'addTo' : 'addToAlbum'}=${addingTo.id}&` : '';
-  const href = (n: number) => `/?${keep}page=${n}`;
-  return html`<nav class="pager" aria-label="${t.library.pages}">
+  return pager(t, t.library.pages, paging, (n) => `/?${keep}page=${n}`);
+}
+
+/** Newer / Page N / Older, for any grid of 500 photos a page. */
+function pager(
+  t: ConsoleStrings,
+  label: string,
+  paging: { page: number; hasMore: boolean },
+  href: (n: number) => string,
+) {
+  if (paging.page === 1 && !paging.hasMore) return '';
+  return html`<nav class="pager" aria-label="${label}">
   ${paging.page > 1 ? html`<a class="button secondary" rel="prev" href="${href(paging.page - 1)}">${t.library.newer}</a>` : ''}
   <span aria-current="page">${t.library.pageN(paging.page)}</span>
   ${paging.hasMore ? html`<a class="button secondary" rel="next" href="${href(paging.page + 1)}">${t.library.older}</a>` : ''}
@@ -514,13 +523,7 @@ ${
 
 /** An album's photos past the first page (`/albums/:id?page=2`), like the library's pager. */
 function albumPager(t: ConsoleStrings, albumId: string, paging: { page: number; hasMore: boolean }) {
-  if (paging.page === 1 && !paging.hasMore) return '';
-  const href = (n: number) => `/albums/${albumId}?page=${n}`;
-  return html`<nav class="pager" aria-label="${t.albums.pages}">
-  ${paging.page > 1 ? html`<a class="button secondary" rel="prev" href="${href(paging.page - 1)}">${t.library.newer}</a>` : ''}
-  <span aria-current="page">${t.library.pageN(paging.page)}</span>
-  ${paging.hasMore ? html`<a class="button secondary" rel="next" href="${href(paging.page + 1)}">${t.library.older}</a>` : ''}
-</nav>`;
+  return pager(t, t.albums.pages, paging, (n) => `/albums/${albumId}?page=${n}`);
 }
 
 /** What the page form creates a link for: photos of the library, or an album. */

@@ -12,6 +12,7 @@ import {
   listAlbumDtos,
   removeAlbumMember,
   requireAccess,
+  type Sessions,
   updateAlbum,
   updateAlbumMemberRole,
   updateSharedLink,
@@ -25,9 +26,19 @@ import { deleteLinkPage, editLinkPage } from '../console/form-views.ts';
 import { en } from '../console/strings.en.ts';
 import { albumPage, albumsPage, type ConsoleAssets, type Notice } from '../console/views.ts';
 import type { LinksApiDeps } from '../deps.ts';
-import { assertSameOrigin } from '../sign-in.ts';
+import { assertSameOrigin, clearSessionCookies, sessionCookieOf } from '../sign-in.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The Create Shared Link form's fields as posted (unticked checkboxes are not sent): `/links/new` and the edit page. */
+export const LINK_FORM_FIELDS = {
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
+  expires: Type.Optional(Type.String({ maxLength: 10 })),
+  allowDownload: Type.Optional(Type.String({ maxLength: 10 })),
+  allowUpload: Type.Optional(Type.String({ maxLength: 10 })),
+  showMetadata: Type.Optional(Type.String({ maxLength: 10 })),
+  password: Type.Optional(Type.String({ maxLength: 1024 })),
+  slug: Type.Optional(Type.String({ maxLength: 200 })),
+};
 /** Photos per album page, like the library's. */
 export const ALBUM_PAGE_SIZE = 500;
 
@@ -68,6 +79,7 @@ const allowed = (p: Promise<unknown>) =>
 export function consoleFormRoutes(
   fastify: FastifyInstance,
   deps: LinksApiDeps,
+  sessions: Sessions,
   owner: (req: FastifyRequest) => Promise<UserRow | null>,
   assets: ConsoleAssets,
   pageHeaders: Record<string, string>,
@@ -88,6 +100,15 @@ export function consoleFormRoutes(
     UUID.test(id) && (await allowed(requireAccess(db, user.id, 'sharedLink.update', id)))
       ? getSharedLink(db, linkContext(user, req), id)
       : null;
+  /**
+   * Every form post starts here: refused cross-site (the session cookie alone proves nothing), then the signed-in
+   * owner, or null (the handler then redirects to the sign-in page).
+   */
+  const poster = async (req: FastifyRequest, reply: FastifyReply) => {
+    assertSameOrigin(req);
+    html(reply, pageHeaders);
+    return owner(req);
+  };
   const expiryText = (expiresAt: string | null) =>
     expiresAt === null ? en.links.neverExpires : new Date(expiresAt).toLocaleString(en.locale, { timeZone: 'UTC' });
 
@@ -108,21 +129,11 @@ export function consoleFormRoutes(
       schema: {
         hide: true,
         params: IdParams,
-        body: Type.Object({
-          description: Type.Optional(Type.String({ maxLength: 1000 })),
-          expires: Type.Optional(Type.String({ maxLength: 10 })),
-          allowDownload: Type.Optional(Type.String({ maxLength: 10 })),
-          allowUpload: Type.Optional(Type.String({ maxLength: 10 })),
-          showMetadata: Type.Optional(Type.String({ maxLength: 10 })),
-          password: Type.Optional(Type.String({ maxLength: 1024 })),
-          slug: Type.Optional(Type.String({ maxLength: 200 })),
-        }),
+        body: Type.Object(LINK_FORM_FIELDS),
       },
     },
     async (req, reply) => {
-      assertSameOrigin(req);
-      html(reply, pageHeaders);
-      const user = await owner(req);
+      const user = await poster(req, reply);
       if (!user) return reply.redirect('/', 303);
       const link = await ownLink(user, req, req.params.id);
       if (!link) return reply.redirect('/links', 303);
@@ -165,9 +176,7 @@ export function consoleFormRoutes(
   });
 
   app.post('/links/:id/delete', { ...page, schema: { hide: true, params: IdParams } }, async (req, reply) => {
-    assertSameOrigin(req);
-    html(reply, pageHeaders);
-    const user = await owner(req);
+    const user = await poster(req, reply);
     if (!user) return reply.redirect('/', 303);
     const link = await ownLink(user, req, req.params.id);
     if (!link) return reply.redirect('/links', 303);
@@ -180,6 +189,15 @@ export function consoleFormRoutes(
         .send(deleteLinkPage(en, assets, user, link, `${en.links.deleteFailed}: ${e.message}`));
     }
     return reply.redirect('/links?notice=linkDeleted', 303);
+  });
+
+  // ── sign out: the session ends, its cookies go, back to the sign-in form ─────────────────────────────
+  app.post('/logout', { ...page, schema: { hide: true } }, async (req, reply) => {
+    assertSameOrigin(req);
+    const auth = await sessions.authenticate(sessionCookieOf(req));
+    if (auth?.session) await sessions.revoke(auth.user.id, auth.session.id);
+    clearSessionCookies(req, reply);
+    return reply.headers(pageHeaders).redirect('/', 303);
   });
 
   // ── albums: create, details, members, leave ──────────────────────────────────────────────────────────
@@ -203,9 +221,7 @@ export function consoleFormRoutes(
     UUID.test(id) ? allowed(requireAccess(db, user.id, 'album.read', id)) : Promise.resolve(false);
 
   app.post('/albums/new', { ...page, schema: { hide: true, body: AlbumFields } }, async (req, reply) => {
-    assertSameOrigin(req);
-    html(reply, pageHeaders);
-    const user = await owner(req);
+    const user = await poster(req, reply);
     if (!user) return reply.redirect('/', 303);
     try {
       const album = await createAlbum(db, who(user, req), {
@@ -226,9 +242,7 @@ export function consoleFormRoutes(
     '/albums/:id/details',
     { ...page, schema: { hide: true, params: IdParams, body: AlbumFields } },
     async (req, reply) => {
-      assertSameOrigin(req);
-      html(reply, pageHeaders);
-      const user = await owner(req);
+      const user = await poster(req, reply);
       if (!user) return reply.redirect('/', 303);
       const id = req.params.id;
       if (!(await member(user, id))) return reply.redirect('/albums', 303);
@@ -259,9 +273,7 @@ export function consoleFormRoutes(
       },
     },
     async (req, reply) => {
-      assertSameOrigin(req);
-      html(reply, pageHeaders);
-      const user = await owner(req);
+      const user = await poster(req, reply);
       if (!user) return reply.redirect('/', 303);
       const id = req.params.id;
       if (!(await member(user, id))) return reply.redirect('/albums', 303);
@@ -298,9 +310,7 @@ export function consoleFormRoutes(
       },
     },
     async (req, reply) => {
-      assertSameOrigin(req);
-      html(reply, pageHeaders);
-      const user = await owner(req);
+      const user = await poster(req, reply);
       if (!user) return reply.redirect('/', 303);
       const { id, userId } = req.params;
       if (!(await member(user, id))) return reply.redirect('/albums', 303);
@@ -320,9 +330,7 @@ export function consoleFormRoutes(
   );
 
   app.post('/albums/:id/leave', { ...page, schema: { hide: true, params: IdParams } }, async (req, reply) => {
-    assertSameOrigin(req);
-    html(reply, pageHeaders);
-    const user = await owner(req);
+    const user = await poster(req, reply);
     if (!user) return reply.redirect('/', 303);
     const id = req.params.id;
     if (!(await member(user, id))) return reply.redirect('/albums', 303);

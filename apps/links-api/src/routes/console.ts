@@ -34,7 +34,7 @@ import {
 import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
-import { ALBUM_PAGE_SIZE, consoleFormRoutes, NoticeQuery, noticeFor } from './console-forms.ts';
+import { ALBUM_PAGE_SIZE, consoleFormRoutes, LINK_FORM_FIELDS, NoticeQuery, noticeFor } from './console-forms.ts';
 
 /** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
 const LIBRARY_PAGE_SIZE = 500;
@@ -283,13 +283,7 @@ export const consoleRoutes =
           body: Type.Object({
             assetId: Type.Optional(IdList),
             albumId: Type.Optional(Type.String({ maxLength: 64 })),
-            description: Type.Optional(Type.String({ maxLength: 1000 })),
-            expires: Type.Optional(Type.String({ maxLength: 10 })),
-            allowDownload: Type.Optional(Type.String({ maxLength: 10 })),
-            allowUpload: Type.Optional(Type.String({ maxLength: 10 })),
-            showMetadata: Type.Optional(Type.String({ maxLength: 10 })),
-            password: Type.Optional(Type.String({ maxLength: 1024 })),
-            slug: Type.Optional(Type.String({ maxLength: 200 })),
+            ...LINK_FORM_FIELDS,
           }),
         },
       },
@@ -340,7 +334,7 @@ export const consoleRoutes =
     );
 
     // Links and Albums actions without JavaScript (console-forms.ts)
-    consoleFormRoutes(fastify, deps, owner, assets, pageHeaders);
+    consoleFormRoutes(fastify, deps, sessions, owner, assets, pageHeaders);
 
     // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
     app.post(

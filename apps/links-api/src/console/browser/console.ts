@@ -763,7 +763,8 @@ function openLinkPhotos(link: LinkDto, dialog: HTMLDialogElement): void {
 
 const login = $<HTMLFormElement>('login-form');
 if (login) initLogin(login);
-$('sign-out')?.addEventListener('click', async () => {
+$('sign-out')?.addEventListener('click', async (ev) => {
+  ev.preventDefault(); // without JavaScript it posts its form to /logout
   await api('POST', '/api/auth/logout').catch(() => undefined);
   location.assign('/');
 });
