@@ -96,6 +96,16 @@ export const en = {
     changeFailed: 'The change failed',
     leave: 'Leave album',
     you: '(you)',
+    /** without JavaScript: the button that posts a member's new role */
+    changeRole: 'Change role',
+    changeRoleOf: (name: string) => `Change the role of ${name}`,
+    pages: 'Album pages',
+    created: 'Album created',
+    savedNotice: 'Album saved',
+    inviteDone: 'Member invited',
+    roleChanged: 'Role changed',
+    removed: 'Member removed',
+    left: 'You left the album',
   },
   links: {
     title: 'Shared links',
@@ -137,6 +147,11 @@ export const en = {
     deleteTitle: 'Delete this link?',
     deleteText: (title: string) => `“${title}” stops working for everyone who has it. This cannot be undone.`,
     confirmDelete: 'Delete link',
+    /** the edit page's first "Expires" choice: leave the expiry as it is (the seed's changeExpiryTime false) */
+    keepExpiry: (current: string) => `Keep: ${current}`,
+    saved: 'Link saved',
+    deleted: 'Link deleted',
+    saveFailed: 'The link could not be saved',
     cancel: 'Cancel',
     deleteFailed: 'The link could not be deleted',
     photosTitle: 'Photos of this link',

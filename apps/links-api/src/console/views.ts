@@ -56,24 +56,37 @@ export function loginPage(t: ConsoleStrings, assets: ConsoleAssets, error: strin
   );
 }
 
-/** The seed's Create Shared Link controls, shared by the dialog and the page that works without JavaScript. */
-function linkFields(t: ConsoleStrings, album: boolean): SafeHtml {
+/** An existing link's values, when the page form edits it instead of creating one. */
+export interface LinkFieldValues {
+  description: string;
+  allowDownload: boolean;
+  allowUpload: boolean;
+  showMetadata: boolean;
+  slug: string;
+  /** the "Expires" select's first choice, selected: keep the link's current expiry */
+  keepExpiry: string;
+}
+
+/** The seed's Create Shared Link controls, shared by the dialog and the pages that work without JavaScript. */
+export function linkFields(t: ConsoleStrings, album: boolean, v: LinkFieldValues | null = null): SafeHtml {
   const c = t.createLink;
+  const on = (b: boolean) => (b ? html` checked` : '');
   return html`  <label for="cl-description">${c.description}</label>
-  <input id="cl-description" name="description" type="text" maxlength="1000">
+  <input id="cl-description" name="description" type="text" maxlength="1000" value="${v?.description ?? ''}">
   <label for="cl-expires">${c.expires}</label>
   <select id="cl-expires" name="expires">
+    ${v ? html`<option value="keep" selected>${v.keepExpiry}</option>` : ''}
     ${EXPIRY_CHOICES.map((k) => html`<option value="${k}">${c.expiry[k]}</option>`)}
   </select>
-  <div class="toggle"><input id="cl-allow-download" name="allowDownload" type="checkbox" checked><label for="cl-allow-download">${c.allowDownload}</label></div>
-  <div class="toggle"><input id="cl-allow-upload" name="allowUpload" type="checkbox"${album ? '' : html` disabled aria-describedby="cl-allow-upload-hint"`}><label for="cl-allow-upload">${c.allowUpload}</label></div>
+  <div class="toggle"><input id="cl-allow-download" name="allowDownload" type="checkbox"${on(v?.allowDownload ?? true)}><label for="cl-allow-download">${c.allowDownload}</label></div>
+  <div class="toggle"><input id="cl-allow-upload" name="allowUpload" type="checkbox"${album ? on(v?.allowUpload ?? false) : html` disabled aria-describedby="cl-allow-upload-hint"`}><label for="cl-allow-upload">${c.allowUpload}</label></div>
   <p id="cl-allow-upload-hint" class="hint"${album ? html` hidden` : ''}>${c.allowUploadHint}</p>
-  <div class="toggle"><input id="cl-show-metadata" name="showMetadata" type="checkbox" checked><label for="cl-show-metadata">${c.showMetadata}</label></div>
+  <div class="toggle"><input id="cl-show-metadata" name="showMetadata" type="checkbox"${on(v?.showMetadata ?? true)}><label for="cl-show-metadata">${c.showMetadata}</label></div>
   <label for="cl-password">${c.password}</label>
   <input id="cl-password" name="password" type="password" autocomplete="new-password" aria-describedby="cl-password-hint">
   <p id="cl-password-hint" class="hint">${c.passwordHint}</p>
   <label for="cl-slug">${c.customUrl}</label>
-  <input id="cl-slug" name="slug" type="text" autocomplete="off" spellcheck="false" maxlength="40" aria-describedby="cl-slug-hint cl-slug-status">
+  <input id="cl-slug" name="slug" type="text" autocomplete="off" spellcheck="false" maxlength="40" aria-describedby="cl-slug-hint cl-slug-status" value="${v?.slug ?? ''}">
   <p id="cl-slug-hint" class="hint">${c.customUrlHint}</p>
 `;
 }
@@ -108,8 +121,21 @@ ${linkFields(t, false)}
 
 type Screen = 'library' | 'albums' | 'links';
 
+/** The result of a form posted without JavaScript, shown at the top of the page it led to. */
+export interface Notice {
+  text: string;
+  error: boolean;
+}
+
+function noticeBlock(notice: Notice | null | undefined): SafeHtml | string {
+  if (!notice) return '';
+  return notice.error
+    ? html`<p id="notice" class="notice error" role="alert">${notice.text}</p>`
+    : html`<p id="notice" class="notice" role="status">${notice.text}</p>`;
+}
+
 /** The signed-in frame of every screen: the app bar with the navigation and sign-out, then the screen. */
-function shell(
+export function shell(
   t: ConsoleStrings,
   assets: ConsoleAssets,
   user: UserRow,
@@ -117,6 +143,7 @@ function shell(
   main: SafeHtml,
   extra: SafeHtml | string = '',
   pageClass = `page-${screen}`,
+  notice: Notice | null = null,
 ): string {
   const item = (s: Screen, href: string) =>
     html`<a href="${href}"${s === screen ? html` aria-current="page"` : ''}>${t.nav[s]}</a>`;
@@ -129,9 +156,10 @@ function shell(
   <h1>${t.appName}</h1>
   <nav aria-label="${t.nav.label}" class="screens">${item('library', '/')}${item('albums', '/albums')}${item('links', '/links')}</nav>
   <div class="account"><span class="muted">${t.nav.signedInAs} ${user.email}</span>
-  <button type="button" id="sign-out" class="secondary">${t.nav.signOut}</button></div>
+  <form method="post" action="/logout" class="inline"><button type="submit" id="sign-out" class="secondary">${t.nav.signOut}</button></form></div>
 </header>
 <main>
+${noticeBlock(notice)}
 ${main}
 </main>
 ${extra}`,
@@ -207,16 +235,25 @@ export function libraryPage(
   ${photos.length === 0 ? html`<p class="empty" id="library-empty">${l.empty}</p>` : ''}
   <ul class="grid" id="grid">${tiles}</ul>
   </form>
-  ${pager(t, paging, addingTo)}`,
+  ${libraryPager(t, paging, addingTo)}`,
     createLinkDialog(t),
   );
 }
 
-function pager(t: ConsoleStrings, paging: { page: number; hasMore: boolean }, addingTo: AddingTo | null) {
-  if (paging.page === 1 && !paging.hasMore) return '';
+function libraryPager(t: ConsoleStrings, paging: { page: number; hasMore: boolean }, addingTo: AddingTo | null) {
   const keep = addingTo ? `${addingTo.kind === 'link' ? 'addTo' : 'addToAlbum'}=${addingTo.id}&` : '';
-  const href = (n: number) => `/?${keep}page=${n}`;
-  return html`<nav class="pager" aria-label="${t.library.pages}">
+  return pager(t, t.library.pages, paging, (n) => `/?${keep}page=${n}`);
+}
+
+/** Newer / Page N / Older, for any grid of 500 photos a page. */
+function pager(
+  t: ConsoleStrings,
+  label: string,
+  paging: { page: number; hasMore: boolean },
+  href: (n: number) => string,
+) {
+  if (paging.page === 1 && !paging.hasMore) return '';
+  return html`<nav class="pager" aria-label="${label}">
   ${paging.page > 1 ? html`<a class="button secondary" rel="prev" href="${href(paging.page - 1)}">${t.library.newer}</a>` : ''}
   <span aria-current="page">${t.library.pageN(paging.page)}</span>
   ${paging.hasMore ? html`<a class="button secondary" rel="next" href="${href(paging.page + 1)}">${t.library.older}</a>` : ''}
@@ -228,6 +265,7 @@ export function albumsPage(
   assets: ConsoleAssets,
   user: UserRow,
   albums: AlbumResponseDto[],
+  notice: Notice | null = null,
 ): string {
   const a = t.albums;
   const rows = albums.map(
@@ -250,7 +288,7 @@ export function albumsPage(
     html`<h2>${a.title}</h2>
 <details class="card new-album">
   <summary>${a.newAlbum}</summary>
-  <form id="new-album-form">
+  <form id="new-album-form" method="post" action="/albums/new">
     <label for="new-album-name">${a.name}</label>
     <input id="new-album-name" name="albumName" type="text" required maxlength="1000">
     <label for="new-album-description">${a.description}</label>
@@ -261,6 +299,8 @@ export function albumsPage(
 </details>
 ${albums.length === 0 ? html`<p class="empty">${a.empty}</p>` : html`<ul class="list" id="albums">${rows}</ul>`}`,
     createLinkDialog(t),
+    'page-albums',
+    notice,
   );
 }
 
@@ -291,6 +331,7 @@ export function linksPage(
   albums: AlbumResponseDto[],
   albumId: string | null,
   now: Date,
+  notice: Notice | null = null,
 ): string {
   const k = t.links;
   const flag = (on: boolean, name: string) => html`<li class="${on ? 'on' : 'off'}">${name}: ${on ? k.on : k.off}</li>`;
@@ -328,9 +369,9 @@ export function linksPage(
   <div class="actions link-actions">
     <button type="button" class="secondary" data-action="copy" aria-label="${k.copyOf(title)}">${k.copy}</button>
     <button type="button" class="secondary" data-action="qr" aria-label="${k.qrOf(title)}">${k.qr}</button>
-    <button type="button" class="secondary" data-action="edit" aria-label="${k.editOf(title)}">${k.edit}</button>
+    <a class="button secondary" role="button" href="/links/${link.id}/edit" data-action="edit" aria-label="${k.editOf(title)}">${k.edit}</a>
     ${link.type === 'INDIVIDUAL' ? html`<button type="button" class="secondary" data-action="photos" aria-label="${k.photosOf(title)}">${k.photos}</button>` : ''}
-    <button type="button" class="danger" data-action="delete" aria-label="${k.deleteOf(title)}">${k.delete}</button>
+    <a class="button danger" role="button" href="/links/${link.id}/delete" data-action="delete" aria-label="${k.deleteOf(title)}">${k.delete}</a>
   </div>
 </li>`;
   });
@@ -376,6 +417,8 @@ ${createLinkDialog(t)}
     <button type="button" id="link-photos-close" class="secondary">${k.close}</button>
   </div>
 </dialog>`,
+    'page-links',
+    notice,
   );
 }
 
@@ -386,6 +429,8 @@ export function albumPage(
   user: UserRow,
   album: AlbumResponseDto,
   photos: AssetResponseDto[],
+  notice: Notice | null = null,
+  paging: { page: number; hasMore: boolean } = { page: 1, hasMore: false },
 ): string {
   const a = t.albums;
   const role = album.albumUsers.find((m) => m.user.id === user.id)?.role ?? 'viewer';
@@ -402,16 +447,20 @@ export function albumPage(
   const members = album.albumUsers.map((m) => {
     const self = m.user.id === user.id;
     const who = `${m.user.name} <${m.user.email}>`;
+    // without JavaScript each row is a form: "Change role" (shown only then) or "Remove" posts it
     return html`<li class="member" data-user-id="${m.user.id}">
   <span class="member-name">${m.user.name} <span class="muted">${m.user.email}</span>${self ? html` <span class="muted">${a.you}</span>` : ''}</span>
   ${
     isOwner && m.role !== 'owner'
-      ? html`<label class="visually-hidden" for="role-${m.user.id}">${a.roleOf(who)}</label>
-  <select id="role-${m.user.id}" class="member-role">
+      ? html`<form method="post" action="/albums/${album.id}/members/${m.user.id}" class="member-form">
+  <label class="visually-hidden" for="role-${m.user.id}">${a.roleOf(who)}</label>
+  <select id="role-${m.user.id}" class="member-role" name="role">
     <option value="viewer"${m.role === 'viewer' ? html` selected` : ''}>${a.role.viewer}</option>
     <option value="editor"${m.role === 'editor' ? html` selected` : ''}>${a.role.editor}</option>
   </select>
-  <button type="button" class="secondary remove-member" aria-label="${a.removeMember(who)}">${a.remove}</button>`
+  <noscript><button type="submit" class="secondary" name="action" value="role" aria-label="${a.changeRoleOf(who)}">${a.changeRole}</button></noscript>
+  <button type="submit" class="secondary remove-member" name="action" value="remove" aria-label="${a.removeMember(who)}">${a.remove}</button>
+</form>`
       : html`<span class="badge">${a.role[m.role]}</span>`
   }
 </li>`;
@@ -425,14 +474,14 @@ export function albumPage(
 <div class="toolbar" data-album-id="${album.id}" id="album-toolbar">
   <h2>${album.albumName}</h2>
   ${isOwner ? html`<a class="button share-album" href="/links/new?albumId=${album.id}" role="button" data-album-id="${album.id}" data-album-name="${album.albumName}" aria-label="${a.shareAlbum(album.albumName)}">${a.share}</a>` : ''}
-  ${isOwner ? '' : html`<button type="button" class="secondary" id="leave-album">${a.leave}</button>`}
+  ${isOwner ? '' : html`<form method="post" action="/albums/${album.id}/leave" class="inline"><button type="submit" class="secondary" id="leave-album">${a.leave}</button></form>`}
 </div>
 ${album.description ? html`<p id="album-description">${album.description}</p>` : ''}
 ${
   isOwner
     ? html`<details class="card">
   <summary>${a.details}</summary>
-  <form id="album-details">
+  <form id="album-details" method="post" action="/albums/${album.id}/details">
     <label for="album-name">${a.name}</label>
     <input id="album-name" name="albumName" type="text" required maxlength="1000" value="${album.albumName}">
     <label for="album-description-input">${a.description}</label>
@@ -447,6 +496,7 @@ ${
   <div class="toolbar"><h3 id="album-photos-title">${a.photos} (${album.assetCount})</h3>
   ${canEdit ? html`<a class="button secondary" href="/?addToAlbum=${album.id}">${a.addPhotos}</a>` : ''}</div>
   ${photos.length === 0 ? html`<p class="empty">${a.noPhotos}</p>` : html`<ul class="grid" id="album-grid">${tiles}</ul>`}
+  ${albumPager(t, album.id, paging)}
   <p id="album-photos-error" class="error" role="alert"></p>
 </section>
 <section aria-labelledby="members-title">
@@ -455,7 +505,7 @@ ${
   <p id="members-error" class="error" role="alert"></p>
   ${
     isOwner
-      ? html`<form id="invite-form" class="invite">
+      ? html`<form id="invite-form" class="invite" method="post" action="/albums/${album.id}/members">
     <div><label for="invite-email">${a.inviteEmail}</label>
     <input id="invite-email" name="email" type="email" required autocomplete="off"></div>
     <div><label for="invite-role">${a.inviteRole}</label>
@@ -466,7 +516,14 @@ ${
   }
 </section>`,
     isOwner ? createLinkDialog(t) : '',
+    'page-albums',
+    notice,
   );
+}
+
+/** An album's photos past the first page (`/albums/:id?page=2`), like the library's pager. */
+function albumPager(t: ConsoleStrings, albumId: string, paging: { page: number; hasMore: boolean }) {
+  return pager(t, t.albums.pages, paging, (n) => `/albums/${albumId}?page=${n}`);
 }
 
 /** What the page form creates a link for: photos of the library, or an album. */

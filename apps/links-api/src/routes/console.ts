@@ -34,6 +34,7 @@ import {
 import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
+import { ALBUM_PAGE_SIZE, consoleFormRoutes, LINK_FORM_FIELDS, NoticeQuery, noticeFor } from './console-forms.ts';
 
 /** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
 const LIBRARY_PAGE_SIZE = 500;
@@ -161,7 +162,17 @@ export const consoleRoutes =
 
     app.get(
       '/albums/:id',
-      { ...page, schema: { hide: true, params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+      {
+        ...page,
+        schema: {
+          hide: true,
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          querystring: Type.Object({
+            notice: NoticeQuery,
+            page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          }),
+        },
+      },
       async (req, reply) => {
         reply.headers(pageHeaders).type('text/html; charset=utf-8');
         const user = await owner(req);
@@ -175,24 +186,36 @@ export const consoleRoutes =
           ));
         // not a member (or no such album): the list, as after leaving one
         if (!member) return reply.redirect('/albums', 303);
+        const pageNumber = req.query.page ?? 1;
         const [album, photos] = await Promise.all([
           getAlbumDto(deps.db, user.id, id),
-          listAlbumAssets(deps.db, id, 1, LIBRARY_PAGE_SIZE),
+          listAlbumAssets(deps.db, id, pageNumber, ALBUM_PAGE_SIZE),
         ]);
-        return albumPage(en, assets, user, album, photos.items);
+        const paging = { page: pageNumber, hasMore: pageNumber * ALBUM_PAGE_SIZE < photos.total };
+        return albumPage(en, assets, user, album, photos.items, noticeFor(req.query.notice), paging);
       },
     );
 
-    app.get('/albums', page, async (req, reply) => {
-      reply.headers(pageHeaders).type('text/html; charset=utf-8');
-      const user = await owner(req);
-      if (!user) return reply.redirect('/', 303);
-      return albumsPage(en, assets, user, await listAlbumDtos(deps.db, user.id));
-    });
+    app.get(
+      '/albums',
+      { ...page, schema: { hide: true, querystring: Type.Object({ notice: NoticeQuery }) } },
+      async (req, reply) => {
+        reply.headers(pageHeaders).type('text/html; charset=utf-8');
+        const user = await owner(req);
+        if (!user) return reply.redirect('/', 303);
+        return albumsPage(en, assets, user, await listAlbumDtos(deps.db, user.id), noticeFor(req.query.notice));
+      },
+    );
 
     app.get(
       '/links',
-      { ...page, schema: { hide: true, querystring: Type.Object({ albumId: Type.Optional(Type.String()) }) } },
+      {
+        ...page,
+        schema: {
+          hide: true,
+          querystring: Type.Object({ albumId: Type.Optional(Type.String()), notice: NoticeQuery }),
+        },
+      },
       async (req, reply) => {
         reply.headers(pageHeaders).type('text/html; charset=utf-8');
         const user = await owner(req);
@@ -204,7 +227,7 @@ export const consoleRoutes =
           listSharedLinks(deps.db, ctx, albumId ? { albumId } : {}),
           listAlbumDtos(deps.db, user.id),
         ]);
-        return linksPage(en, assets, user, links, albums, albumId, new Date());
+        return linksPage(en, assets, user, links, albums, albumId, new Date(), noticeFor(req.query.notice));
       },
     );
 
@@ -260,13 +283,7 @@ export const consoleRoutes =
           body: Type.Object({
             assetId: Type.Optional(IdList),
             albumId: Type.Optional(Type.String({ maxLength: 64 })),
-            description: Type.Optional(Type.String({ maxLength: 1000 })),
-            expires: Type.Optional(Type.String({ maxLength: 10 })),
-            allowDownload: Type.Optional(Type.String({ maxLength: 10 })),
-            allowUpload: Type.Optional(Type.String({ maxLength: 10 })),
-            showMetadata: Type.Optional(Type.String({ maxLength: 10 })),
-            password: Type.Optional(Type.String({ maxLength: 1024 })),
-            slug: Type.Optional(Type.String({ maxLength: 200 })),
+            ...LINK_FORM_FIELDS,
           }),
         },
       },
@@ -315,6 +332,9 @@ export const consoleRoutes =
         }
       },
     );
+
+    // Links and Albums actions without JavaScript (console-forms.ts)
+    consoleFormRoutes(fastify, deps, sessions, owner, assets, pageHeaders);
 
     // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
     app.post(

@@ -600,7 +600,9 @@ function initAlbum(): void {
       const res = await api('PUT', `/api/albums/${albumId}/user/${userId}`, { role }).catch(() => null);
       fail('members-error', res?.ok ? '' : a.changeFailed);
     });
-    row.querySelector('button.remove-member')?.addEventListener('click', async () => {
+    // a submit button of the row's form without JavaScript
+    row.querySelector('button.remove-member')?.addEventListener('click', async (ev) => {
+      ev.preventDefault();
       const res = await api('DELETE', `/api/albums/${albumId}/user/${userId}`).catch(() => null);
       if (res?.ok) row.remove();
       else fail('members-error', a.changeFailed);
@@ -629,7 +631,8 @@ function initAlbum(): void {
     else fail('members-error', a.inviteFailed);
   });
 
-  $('leave-album')?.addEventListener('click', async () => {
+  $('leave-album')?.addEventListener('click', async (ev) => {
+    ev.preventDefault(); // it submits its form without JavaScript
     const res = await api('DELETE', `/api/albums/${albumId}/user/me`).catch(() => null);
     if (res?.ok) location.assign('/albums');
     else fail('members-error', a.changeFailed);
@@ -692,6 +695,15 @@ function initLinks(): void {
       qrDialog.showModal();
       $('qr-close')?.focus();
     });
+    // Edit and Delete are links to their pages without JavaScript, buttons opening a dialog with it
+    for (const button of row.querySelectorAll<HTMLElement>('a[data-action]')) {
+      button.addEventListener('keydown', (ev) => {
+        if (ev.key !== ' ') return;
+        ev.preventDefault();
+        button.click();
+      });
+      button.addEventListener('click', (ev) => ev.preventDefault());
+    }
     row.querySelector('[data-action="edit"]')?.addEventListener('click', () => openCreateLink({ kind: 'edit', link }));
     row.querySelector('[data-action="delete"]')?.addEventListener('click', (ev) => {
       deleting = link;
@@ -751,7 +763,8 @@ function openLinkPhotos(link: LinkDto, dialog: HTMLDialogElement): void {
 
 const login = $<HTMLFormElement>('login-form');
 if (login) initLogin(login);
-$('sign-out')?.addEventListener('click', async () => {
+$('sign-out')?.addEventListener('click', async (ev) => {
+  ev.preventDefault(); // without JavaScript it posts its form to /logout
   await api('POST', '/api/auth/logout').catch(() => undefined);
   location.assign('/');
 });
