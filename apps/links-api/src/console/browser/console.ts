@@ -761,4 +761,6 @@ if (document.body.classList.contains('page-albums')) {
   else initAlbums();
 }
 if (document.body.classList.contains('page-links')) initLinks();
+// the PWA's service worker: the share target and the app shell (issue 15; src/console/pwa/sw.ts)
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
 document.body.dataset.ready = 'true';
