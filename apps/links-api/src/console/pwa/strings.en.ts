@@ -34,4 +34,20 @@ export const shareEn = {
   done: (ok: number, total: number) => `${ok} of ${total} uploaded`,
   lost: 'The shared files did not reach immish (the app was not installed yet). Share them again.',
 };
+/** The library's "Share…" (issue 15 item 1, the seed's "Share via"). */
+export const shareSheetEn = {
+  button: 'Share…',
+  fetching: (done: number, total: number) => `Preparing ${done} of ${total}…`,
+  failed: 'Could not prepare the photos. Try again.',
+  dialogTitle: 'Share',
+  download: 'Download',
+  downloadZip: (n: number) => `Download ${n} photos as a zip`,
+  zipping: (pct: number) => `Preparing the zip… ${pct}%`,
+  copyLink: 'Copy a new link',
+  copied: 'Link copied',
+  email: 'Email',
+  emailSubject: 'Photos for you',
+  close: 'Close',
+};
+
 export type ShareStrings = typeof shareEn;
