@@ -7,6 +7,7 @@ import { PasswordCheck, Sessions } from '@immish/domain';
 import { ConcurrencyGate, createHttpApp } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { registerAuth } from './auth.ts';
+import { buildConsoleBundle } from './console/bundle.ts';
 import type { LinksApiDeps } from './deps.ts';
 import { albumsRoutes } from './routes/albums.ts';
 import { assetsRoutes } from './routes/assets.ts';
@@ -15,6 +16,7 @@ import { consoleRoutes } from './routes/console.ts';
 import { exportsRoutes } from './routes/exports.ts';
 import { serverRoutes } from './routes/server.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { shareTargetRoutes } from './routes/share-target.ts';
 import { sharedLinksRoutes } from './routes/shared-links.ts';
 import { uploadBatchesRoutes } from './routes/upload-batches.ts';
 import { userRoutes } from './routes/users.ts';
@@ -82,7 +84,9 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
     }),
   };
   await app.register(authRoutes(signIn));
-  await app.register(consoleRoutes(deps, signIn));
+  const consoleBundle = await buildConsoleBundle();
+  await app.register(consoleRoutes(deps, signIn, consoleBundle));
+  await app.register(shareTargetRoutes(deps, signIn, consoleBundle));
   await app.register(sessionRoutes(sessions));
   await app.register(albumsRoutes(deps));
   await app.register(sharedLinksRoutes(deps));

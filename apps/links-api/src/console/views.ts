@@ -24,7 +24,8 @@ function layout(t: ConsoleStrings, assets: ConsoleAssets, title: string, pageCla
 <meta name="robots" content="noindex, nofollow">
 <meta name="color-scheme" content="light dark">
 <title>${title} · ${t.appName}</title>
-<link rel="icon" href="data:,">
+<link rel="icon" href="/icons/icon-192.png" type="image/png">
+<link rel="manifest" href="/manifest.webmanifest">
 <link rel="stylesheet" href="${assets.css}">
 <script src="${assets.js}" defer></script>
 </head>

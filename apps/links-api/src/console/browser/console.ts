@@ -5,6 +5,7 @@ import { thumbHashToDataURL } from 'thumbhash';
 import { expiresAtFor } from '../expiry.ts';
 import { qrModules } from '../qr.ts';
 import { en as t } from '../strings.en.ts';
+import { initShareSheet } from './share-sheet.ts';
 
 /**
  * The owner console's one client bundle: sign-in without a page reload, selection in the library grid (click,
@@ -91,6 +92,7 @@ function initLibrary(): void {
     anchor = null;
     refresh();
   });
+  if (!share.dataset.targetId) initShareSheet(share, selected, count);
   share.addEventListener('click', async (ev) => {
     ev.preventDefault(); // without JavaScript it submits the selection to the page form
     const id = share.dataset.targetId;
@@ -774,4 +776,6 @@ if (document.body.classList.contains('page-albums')) {
   else initAlbums();
 }
 if (document.body.classList.contains('page-links')) initLinks();
+// the PWA's service worker: the share target and the app shell (issue 15; src/console/pwa/sw.ts)
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
 document.body.dataset.ready = 'true';
