@@ -3,7 +3,13 @@ import { validateHeaderValue } from 'node:http';
 import { type ErrorResponse, parseTrustProxy, reasonPhrase } from '@immish/contracts';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { registerResponseDeadline } from '../deadline.ts';
 import {
@@ -162,7 +168,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1_048_576,
     requestTimeout: opts.requestTimeoutMs ?? 120_000,
     trustProxy: trustProxyOption(opts.trustProxy),
