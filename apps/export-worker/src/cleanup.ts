@@ -1,16 +1,27 @@
 import { MaintenanceJobs, Queues, queuePrefix } from '@immish/contracts';
 import type { Db } from '@immish/db';
-import { type ExpireExportsResult, expireExports } from '@immish/domain';
+import { deleteActivityOlderThan, type ExpireExportsResult, expireExports } from '@immish/domain';
 import type { BlobStore } from '@immish/storage';
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-/** Processor of the `maintenance` queue: `expire-exports` marks expired exports and deletes their archives. */
+/** How often the link activity retention runs (README "Webhooks and link activity"). */
+const ACTIVITY_PURGE_EVERY_MS = 60 * 60_000;
+
+/**
+ * Processor of the `maintenance` queue: `expire-exports` marks expired exports and deletes their archives;
+ * `purge-link-activity` deletes link activity entries older than ACTIVITY_RETENTION_DAYS.
+ */
 export async function processMaintenanceJob(
   jobName: string,
-  deps: { db: Db; storage: BlobStore; logger: Logger },
+  deps: { db: Db; storage: BlobStore; logger: Logger; activityRetentionDays?: number },
 ): Promise<ExpireExportsResult | undefined> {
+  if (jobName === MaintenanceJobs.purgeLinkActivity) {
+    const purgedActivity = await deleteActivityOlderThan(deps.db, deps.activityRetentionDays ?? 90);
+    if (purgedActivity > 0) deps.logger.info({ purgedActivity }, 'old link activity deleted');
+    return undefined;
+  }
   if (jobName !== MaintenanceJobs.expireExports) {
     deps.logger.warn({ jobName }, 'unknown maintenance job: ignored');
     return undefined;
@@ -21,7 +32,7 @@ export async function processMaintenanceJob(
 }
 
 /**
- * Registers the repeatable cleanup (one scheduler id, so every worker process upserting it at start-up
+ * Registers the repeatable cleanups, export expiry and link activity retention (one scheduler id each, so every worker process upserting it at start-up
  * keeps a single schedule; the interval follows the latest EXPORT_CLEANUP_INTERVAL_MS).
  */
 export async function scheduleExportCleanup(opts: {
@@ -39,6 +50,11 @@ export async function scheduleExportCleanup(opts: {
     MaintenanceJobs.expireExports,
     { every: opts.everyMs },
     { name: MaintenanceJobs.expireExports, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+  );
+  await queue.upsertJobScheduler(
+    MaintenanceJobs.purgeLinkActivity,
+    { every: ACTIVITY_PURGE_EVERY_MS },
+    { name: MaintenanceJobs.purgeLinkActivity, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
   );
   return queue;
 }

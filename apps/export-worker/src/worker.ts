@@ -21,7 +21,8 @@ type WorkerConfig = RedisConfig &
     | 'EXPORT_CLEANUP_INTERVAL_MS'
     | 'EXPORT_LOCK_DURATION_MS'
     | 'EXPORT_READ_BYTES_PER_SECOND'
-  >;
+  > &
+  Partial<Pick<ExportWorkerConfig, 'ACTIVITY_RETENTION_DAYS'>>;
 
 /**
  * The export worker's BullMQ wiring: the `exports` queue (export.requested → processExportJob), the
@@ -67,7 +68,8 @@ export async function startExportWorker(opts: {
     ...common,
     queue: Queues.maintenance,
     concurrency: 1,
-    processor: (job) => processMaintenanceJob(job.name, { db, storage, logger }),
+    processor: (job) =>
+      processMaintenanceJob(job.name, { db, storage, logger, activityRetentionDays: config.ACTIVITY_RETENTION_DAYS }),
   });
 
   const schedulerConnection = createRedis(config, 'worker');

@@ -312,6 +312,12 @@ export const ExportWorkerEnv = Type.Object({
     0,
     'cap on how fast one export job reads originals, to leave disk/network bandwidth to the rest of the machine (0 = unlimited)',
   ),
+  ACTIVITY_RETENTION_DAYS: Int(
+    90,
+    'days a link activity entry is kept; older ones are deleted by the hourly maintenance job (export-worker)',
+    1,
+    3650,
+  ),
 });
 
 /** Webhooks (README "Webhooks and link activity"): read by links-api (registration) and the webhook worker. */

@@ -92,7 +92,8 @@ export interface LinkInvalidation {
   albumId?: string;
 }
 
-/** Jobs that are not events: the repeatable export cleanup. */
+/** Jobs that are not events: the repeatable cleanups (expired exports, link activity past its retention). */
 export const MaintenanceJobs = {
   expireExports: 'expire-exports',
+  purgeLinkActivity: 'purge-link-activity',
 } as const;

@@ -8,6 +8,7 @@ import * as exportClientKey from './migrations/2026-11-28T0910_export_client_key
 import * as sessions from './migrations/2026-12-05T0800_sessions.ts';
 import * as phoneFormats from './migrations/2026-12-05T0900_phone_formats.ts';
 import * as webhooks from './migrations/2026-12-06T0900_webhooks.ts';
+import * as activity from './migrations/2026-12-06T1000_activity.ts';
 
 /** The ordered list of migrations (explicit imports: no directory scanning at run time). */
 const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-05T0800_sessions': sessions,
   '2026-12-05T0900_phone_formats': phoneFormats,
   '2026-12-06T0900_webhooks': webhooks,
+  '2026-12-06T1000_activity': activity,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -298,6 +298,32 @@ export interface WebhookAttemptsTable {
   response_snippet: Generated<string>;
 }
 
+export type LinkActivityAction =
+  | 'visit'
+  | 'unlock'
+  | 'unlock-failed'
+  | 'unlock-throttled'
+  | 'download-original'
+  | 'export-requested'
+  | 'export-ready'
+  | 'export-downloaded'
+  | 'upload';
+
+/** One recipient action on a link (issue 18 item 1). `client_net`: truncated address or keyed hash, never a full IP. */
+export interface LinkActivityTable {
+  id: Generated<string>;
+  link_id: string;
+  at: CreatedAt;
+  action: LinkActivityAction;
+  asset_id: string | null;
+  export_id: string | null;
+  client_net: Generated<string>;
+  browser: Generated<string>;
+  os: Generated<string>;
+  bot: Generated<boolean>;
+  visit_key: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -315,11 +341,14 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  link_activity: LinkActivityTable;
 }
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+export type LinkActivityRow = Selectable<LinkActivityTable>;
+export type NewLinkActivity = Insertable<LinkActivityTable>;
 
 export type UserRow = Selectable<UsersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;

@@ -10,11 +10,17 @@ export {
 } from './access.ts';
 export {
   type ActivityClient,
+  type ActivityCounts,
+  type ActivityCursor,
+  activitySummary,
   BOT_SIGNATURES,
   botProduct,
   type ClientAddressMode,
+  deleteActivityOlderThan,
   describeClient,
   hashAddress,
+  insertActivity,
+  listActivityPage,
   looksLikeBot,
   truncateAddress,
 } from './activity/index.ts';

@@ -1,3 +1,11 @@
-// Link activity (issue 18 item 1): so far the client description and the one bot list; the log itself is to come.
+// Link activity (issue 18 item 1): the client description, the one bot list, and the log's SQL.
 export { BOT_SIGNATURES, botProduct, looksLikeBot } from './bots.ts';
+export {
+  type ActivityCounts,
+  type ActivityCursor,
+  activitySummary,
+  deleteActivityOlderThan,
+  insertActivity,
+  listActivityPage,
+} from './queries.ts';
 export { type ActivityClient, type ClientAddressMode, describeClient, hashAddress, truncateAddress } from './rules.ts';
