@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConsoleAsset, ConsoleBundle } from '../console/bundle.ts';
 import { buildPwaBundle } from '../console/pwa/bundle.ts';
 import { ICON_SIZES, iconPng } from '../console/pwa/icons.ts';
-import { SHARE_TARGET_PATH } from '../console/pwa/inbox.ts';
+import { SHARE_TARGET_PATH } from '../console/pwa/paths.ts';
 import { webManifest } from '../console/pwa/manifest.ts';
 import { shareEn } from '../console/pwa/strings.en.ts';
 import { shareScreenPage, shareSignInPage } from '../console/pwa/views.ts';

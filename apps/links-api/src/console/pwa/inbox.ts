@@ -3,11 +3,9 @@
  * screen: one Cache Storage cache of synthetic entries, one per file, kept until the owner uploads or cancels —
  * through a sign-in too. Not an app-shell cache: the worker's clean-up of old versions leaves it alone.
  */
-export const INBOX_CACHE = 'immish-share-inbox';
-export const SHELL_CACHE_PREFIX = 'immish-shell-';
-export const SHARE_TARGET_PATH = '/share-target';
-/** The manifest's `share_target.params.files[0].name`: the form field the phone puts the files in. */
-export const SHARE_FILES_FIELD = 'media';
+import { INBOX_CACHE } from './paths.ts';
+
+export { INBOX_CACHE, SHARE_FILES_FIELD, SHARE_TARGET_PATH, SHELL_CACHE_PREFIX } from './paths.ts';
 
 const key = (i: number) => `/__share-inbox/${Date.now()}-${i}`;
 

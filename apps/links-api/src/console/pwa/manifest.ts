@@ -1,4 +1,4 @@
-import { SHARE_FILES_FIELD, SHARE_TARGET_PATH } from './inbox.ts';
+import { SHARE_FILES_FIELD, SHARE_TARGET_PATH } from './paths.ts';
 import { shareEn } from './strings.en.ts';
 
 /**
