@@ -79,8 +79,11 @@ describe('the library share sheet in Chromium', { timeout: 180_000 }, () => {
       };
     });
     await signIn(page, stack.consoleUrl, owner.email);
+    // nothing selected: nothing to share
+    expect(await page.getByRole('button', { name: 'Share…' }).isDisabled()).toBe(true);
     await page.locator('#grid input.pick').nth(0).click();
     await page.locator('#grid input.pick').nth(2).click();
+    expect(await page.getByRole('button', { name: 'Share…' }).isDisabled()).toBe(false);
     await page.getByRole('button', { name: 'Share…' }).click();
     const shared = (await page.waitForFunction(() => (window as unknown as { shared: unknown }).shared)).jsonValue();
     const files = (await shared) as { name: string; type: string; base64: string }[];

@@ -66,6 +66,8 @@ function initLibrary(): void {
     const n = selected().length;
     count.textContent = t.library.selected(n);
     share.disabled = n === 0;
+    const sheet = $<HTMLButtonElement>('share-sheet-button');
+    if (sheet && sheet.dataset.busy !== 'true') sheet.disabled = n === 0;
     for (const p of picks()) p.closest('li')?.classList.toggle('selected', p.checked);
   };
 

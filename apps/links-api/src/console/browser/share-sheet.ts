@@ -147,6 +147,7 @@ export function initShareSheet(after: HTMLElement, selected: () => string[], sta
   button.type = 'button';
   button.id = 'share-sheet-button';
   button.textContent = t.button;
+  button.disabled = selected().length === 0; // like the selection bar's own button; the library's refresh keeps it so
   after.insertAdjacentElement('afterend', button);
   button.addEventListener('click', async () => {
     const ids = selected();
@@ -156,6 +157,7 @@ export function initShareSheet(after: HTMLElement, selected: () => string[], sta
       return;
     }
     button.disabled = true;
+    button.dataset.busy = 'true';
     let files: File[] = [];
     try {
       let done = 0;
@@ -170,7 +172,8 @@ export function initShareSheet(after: HTMLElement, selected: () => string[], sta
       status.textContent = t.failed;
     } finally {
       files = []; // the only references: the bytes go with them
-      button.disabled = false;
+      delete button.dataset.busy;
+      button.disabled = selected().length === 0;
     }
   });
 }
