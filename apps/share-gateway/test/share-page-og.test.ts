@@ -96,6 +96,15 @@ describe('Open Graph card', () => {
     expect((await cardAt(`http://x/share/${link.key}/assets/${photos[0]!.id}/card.jpg`, cookie)).statusCode).toBe(404);
   });
 
+  it('should answer 100 parallel first requests for a card with the same JPEG (rendered once, not per request)', async () => {
+    const link = await h.createLink({ assetIds: [photos[0]!.id] });
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => h.app.inject(`/share/${link.key}/assets/${photos[0]!.id}/card.jpg`)),
+    );
+    expect(new Set(answers.map((a) => a.statusCode))).toEqual(new Set([200]));
+    expect(new Set(answers.map((a) => a.rawPayload.toString('base64'))).size).toBe(1);
+  });
+
   it('should refuse a card of an asset the link does not show', async () => {
     const link = await h.createLink({ assetIds: [photos[0]!.id] });
     // as every media route: Immich's "Not found or no access" (400), the same for a forged id and another's asset

@@ -323,6 +323,7 @@ export const mediaRoutes =
      * photo, for its page), cut
      * from its preview (no metadata). A password link has none: its page names no image and this refuses.
      */
+    const cardsRendering = new Map<string, Promise<Buffer>>();
     async function serveCard(req: FastifyRequest, reply: FastifyReply, assetId: string | null) {
       const { link } = await requireRecipient(ctx, req);
       if (link.link.password_hash) throw notFound('A password-protected link has no preview card');
@@ -341,14 +342,24 @@ export const mediaRoutes =
       const cacheKey = `${d.cacheKey}#card`;
       let card = ctx.derivatives.get(cacheKey);
       if (!card) {
-        let preview: Buffer;
-        try {
-          preview = Buffer.concat(await (await storage.get(d.key)).toArray());
-        } catch (e) {
-          throw blobError(e);
+        // one render per card however many ask at once: a link pasted into a busy chat is fetched by many
+        // previewers together, and each render is a decode + resize + encode
+        let rendering = cardsRendering.get(cacheKey);
+        if (!rendering) {
+          rendering = (async () => {
+            let preview: Buffer;
+            try {
+              preview = Buffer.concat(await (await storage.get(d.key)).toArray());
+            } catch (e) {
+              throw blobError(e);
+            }
+            const rendered = await renderCard(preview);
+            ctx.derivatives.set(cacheKey, rendered);
+            return rendered;
+          })().finally(() => cardsRendering.delete(cacheKey));
+          cardsRendering.set(cacheKey, rendering);
         }
-        card = await renderCard(preview);
-        ctx.derivatives.set(cacheKey, card);
+        card = await rendering;
       }
       return reply.type('image/jpeg').send(card);
     }
