@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse } from '@immish/contracts';
 import { createHttpApp, createRedis, withDeadline } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
+import { ActivityLogRecorder } from './activity-log.ts';
 import { LinkAssetCache } from './asset-cache.ts';
 import { ByteLru, LinkScopedCache } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
@@ -26,6 +27,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** the link counters being written in the background (`settled()`: tests wait for them) */
     linkActivity: LinkActivityRecorder;
+    /** the per-link activity log's background writer (undefined when ACTIVITY_LOG=false) */
+    activityLog: ActivityLogRecorder | undefined;
   }
 }
 
@@ -105,11 +108,26 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         'link counters not written (retried while running)',
       ),
     ),
+    activityLog: config.ACTIVITY_LOG
+      ? new ActivityLogRecorder(deps.db, {
+          onError: (err, entries) =>
+            app.log.warn(
+              { err: (err as Error).message, entries },
+              'activity log entries not written yet (kept, retried)',
+            ),
+        })
+      : undefined,
+    activityClient: {
+      mode: config.ACTIVITY_IP_MODE,
+      ...(config.ACTIVITY_IP_MODE === 'hash' ? { hashKey: config.ACTIVITY_HASH_KEY } : {}),
+    },
   };
 
   app.decorate('linkActivity', ctx.activity);
   // after the HTTP server has stopped: counter increments still being written land before the pool closes
   app.addHook('onClose', async () => ctx.activity.drain());
+  app.decorate('activityLog', ctx.activityLog);
+  app.addHook('onClose', async () => ctx.activityLog?.drain());
 
   await app.register(unlockRoutes(ctx));
   await app.register(meRoutes(ctx));

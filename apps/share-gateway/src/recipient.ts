@@ -1,7 +1,8 @@
-import type { AssetRow } from '@immish/db';
-import { requireLinkAsset } from '@immish/domain';
+import type { AssetRow, LinkActivityAction } from '@immish/db';
+import { type ClientAddressMode, describeClient, requireLinkAsset } from '@immish/domain';
 import type { ConcurrencyGate } from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ActivityLogRecorder } from './activity-log.ts';
 import type { LinkAssetCache } from './asset-cache.ts';
 import type { ByteLru, LinkScopedCache } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
@@ -29,6 +30,34 @@ export interface GatewayContext {
   derivatives: ByteLru;
   /** link counters (views, downloads, uploads), written in the background: one write per link in flight */
   activity: LinkActivityRecorder;
+  /**
+   * the per-link activity log (who did what, issue 18; `activity-log.ts`), distinct from the counters above;
+   * undefined when ACTIVITY_LOG=false
+   */
+  activityLog: ActivityLogRecorder | undefined;
+  /** how the log describes a client's address (ACTIVITY_IP_MODE, ACTIVITY_HASH_KEY) */
+  activityClient: { mode: ClientAddressMode; hashKey?: string };
+}
+
+/**
+ * Appends one recipient action to the link's activity log. Never awaited: the recorder buffers and writes in
+ * the background. The address is fastify's `req.ip` (X-Forwarded-For only from the TRUST_PROXY hops), never
+ * kept whole (truncated or hashed by domain's `describeClient`).
+ */
+export function logActivity(
+  ctx: GatewayContext,
+  req: FastifyRequest,
+  linkId: string,
+  action: LinkActivityAction,
+  ids: { assetId?: string; exportId?: string } = {},
+): void {
+  if (!ctx.activityLog) return;
+  ctx.activityLog.record({
+    linkId,
+    action,
+    client: describeClient(req.ip, req.headers['user-agent'], ctx.activityClient),
+    ...ids,
+  });
 }
 
 export interface Recipient {

@@ -281,7 +281,20 @@ export const GatewayEnv = Type.Object({
     20,
     'exports of one link queued, being built, or ready and not yet expired (archives kept in storage)',
     1,
+  ), // The per-link activity log (README "Link activity log"): what the owner sees of each recipient's client.
+  ACTIVITY_LOG: Bool(
+    true,
+    "record recipients' actions in each link's activity log (false: nothing is recorded; the counters stay)",
   ),
+  ACTIVITY_IP_MODE: Type.Union([Type.Literal('truncate'), Type.Literal('hash')], {
+    default: 'truncate',
+    description:
+      'how a client address is kept in the activity log: truncate (IPv4 to its /24, IPv6 to its /48) or hash (a keyed HMAC of the full address, needs ACTIVITY_HASH_KEY)',
+  }),
+  ACTIVITY_HASH_KEY: Type.String({
+    default: '',
+    description: 'key of the address hash when ACTIVITY_IP_MODE=hash (required then, ≥ 32 chars; keep it secret)',
+  }),
 });
 
 export const IngestWorkerEnv = Type.Object({
@@ -440,4 +453,12 @@ export function parseHostPorts(list: string): { host: string; port: number }[] {
       const colon = e.lastIndexOf(':');
       return { host: e.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(e.slice(colon + 1)) };
     });
+}
+
+/** The activity log's address settings across variables: hash mode needs its key (the gateway refuses to start). */
+export const ACTIVITY_HASH_KEY_MIN = 32;
+export function activityAddressProblem(c: { ACTIVITY_IP_MODE?: string; ACTIVITY_HASH_KEY?: string }): string | null {
+  if (c.ACTIVITY_IP_MODE !== 'hash') return null;
+  if ((c.ACTIVITY_HASH_KEY ?? '').length >= ACTIVITY_HASH_KEY_MIN) return null;
+  return `ACTIVITY_HASH_KEY: required when ACTIVITY_IP_MODE=hash, at least ${ACTIVITY_HASH_KEY_MIN} characters (any long random string; without it the hashed addresses could be reversed by trying every address), or set ACTIVITY_IP_MODE=truncate`;
 }

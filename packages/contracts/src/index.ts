@@ -7,6 +7,7 @@ export * from './http/assets.ts';
 export * from './http/auth.ts';
 export * from './http/exports.ts';
 export * from './http/gateway.ts';
+export * from './http/link-activity.ts';
 export * from './http/permissions.ts';
 export * from './http/shared-links.ts';
 export * from './http/uploads.ts';

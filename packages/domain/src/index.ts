@@ -16,12 +16,17 @@ export {
   BOT_SIGNATURES,
   botProduct,
   type ClientAddressMode,
+  decodeActivityCursor,
   deleteActivityOlderThan,
   describeClient,
+  encodeActivityCursor,
   hashAddress,
   insertActivity,
   listActivityPage,
+  listLinkActivity,
   looksLikeBot,
+  summarizeLinkActivity,
+  toLinkActivityEntryDto,
   truncateAddress,
 } from './activity/index.ts';
 export {

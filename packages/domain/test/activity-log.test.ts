@@ -88,6 +88,8 @@ describe('link_activity', () => {
       { link_id: linkId, at: '2026-12-02T08:05:00Z', action: 'export-downloaded', client_net: '198.51.100.0/24' },
       { link_id: linkId, at: '2026-12-02T08:06:00Z', action: 'upload', client_net: '198.51.100.0/24' },
       { link_id: linkId, at: '2026-12-02T08:07:00Z', action: 'unlock-failed', client_net: '192.0.2.0/24' },
+      // a link-preview bot's fetch is listed but is never a visit nor a visitor
+      { link_id: linkId, at: '2026-12-02T08:08:00Z', action: 'visit', client_net: '192.0.2.0/24', bot: true },
     ]);
     const s = await activitySummary(tdb.db, linkId);
     expect(s.total).toEqual({ visits: 3, uniqueVisitors: 2, downloads: 2, uploads: 1 });

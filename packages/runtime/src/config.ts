@@ -1,4 +1,4 @@
-import { redisMode } from '@immish/contracts';
+import { activityAddressProblem, redisMode } from '@immish/contracts';
 import type { Static, TObject, TSchema } from 'typebox';
 import Value from 'typebox/value';
 
@@ -84,6 +84,11 @@ export function loadConfig<T extends TObject>(schema: T, env: Env = process.env)
   if ('REDIS_URL' in schema.properties && !problems.some((p) => p.startsWith('REDIS_'))) {
     const mode = redisMode(out as Parameters<typeof redisMode>[0]);
     if ('problem' in mode) problems.push(mode.problem);
+  }
+  // the activity log's hash mode needs its key
+  if ('ACTIVITY_IP_MODE' in schema.properties && !problems.some((p) => p.startsWith('ACTIVITY_'))) {
+    const problem = activityAddressProblem(out as Parameters<typeof activityAddressProblem>[0]);
+    if (problem) problems.push(problem);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Static<T>;

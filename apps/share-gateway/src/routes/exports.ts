@@ -16,7 +16,7 @@ import { serveDownloadPart } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
-import { type GatewayContext, isUnlocked, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, isUnlocked, logActivity, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err };
@@ -88,6 +88,7 @@ export const exportRoutes =
           },
           correlationId: String(req.id),
         });
+        logActivity(ctx, req, link.link.id, 'export-requested', { exportId: row.id });
         return reply.status(202).send(toExportDto(row, partUrl(req.params.key, row.id)));
       },
     );
@@ -196,10 +197,12 @@ export const exportRoutes =
         checkLinkAccess(link.link, 'link.download');
         const row = await getExport(db, linkRequester(link), req.params.id);
         const isLastPart = req.params.n === Math.max(0, ...row.parts.map((p) => p.index));
-        const count = () =>
-          countLinkExportDownload(db, link.link.id).catch((e) =>
+        const count = () => {
+          logActivity(ctx, req, link.link.id, 'export-downloaded', { exportId: row.id });
+          return countLinkExportDownload(db, link.link.id).catch((e) =>
             reply.log.warn({ err: (e as Error).message }, 'could not count a link download'),
           );
+        };
         // listen before sending (a small part can be sent before serveDownloadPart returns); judge after
         let finished = false;
         let countOnFinish = false;

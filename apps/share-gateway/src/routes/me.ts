@@ -11,7 +11,7 @@ import { countLinkAssets, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync } from 'fastify';
 import { EncodedBody } from '../encoded-body.ts';
 import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
-import { type GatewayContext, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, logActivity, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 
@@ -54,7 +54,10 @@ export const meRoutes =
             return new EncodedBody(Buffer.from(json));
           },
         );
-        if (req.method !== 'HEAD') ctx.activity.count(link.link.id, 'view', 1, String(req.id));
+        if (req.method !== 'HEAD') {
+          ctx.activity.count(link.link.id, 'view', 1, String(req.id));
+          logActivity(ctx, req, link.link.id, 'visit');
+        }
         const { coding, bytes } = await body.encoded(req.headers['accept-encoding']);
         reply.header('vary', 'accept-encoding');
         if (coding !== 'identity') reply.header('content-encoding', coding);

@@ -25,7 +25,13 @@ import { contentDisposition, contentTypeFromKey } from '@immish/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { ActiveLink } from '../link-resolver.ts';
-import { type GatewayContext, peekRecipient, requireRecipient, requireRecipientAsset } from '../recipient.ts';
+import {
+  type GatewayContext,
+  logActivity,
+  peekRecipient,
+  requireRecipient,
+  requireRecipientAsset,
+} from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err, 404: err, 416: err };
@@ -148,7 +154,7 @@ export const mediaRoutes =
      * Counts a completed download: once a response carrying the last byte has been sent (or redirected).
      * Attached before the response starts, judged when it finished.
      */
-    function countDownloadWhenDone(reply: FastifyReply, linkId: string, correlationId: string) {
+    function countDownloadWhenDone(reply: FastifyReply, linkId: string, correlationId: string, assetId: string) {
       if (reply.request.method === 'HEAD') return;
       reply.raw.once('finish', () => {
         const status = reply.statusCode;
@@ -157,6 +163,7 @@ export const mediaRoutes =
           if (!m || Number(m[2]) !== Number(m[3]) - 1) return;
         } else if (status !== 200 && status !== 302) return;
         ctx.activity.count(linkId, 'download', 1, correlationId);
+        logActivity(ctx, reply.request, linkId, 'download-original', { assetId });
       });
     }
 
@@ -181,10 +188,10 @@ export const mediaRoutes =
           .header('cache-control', 'private, no-cache')
           .header('accept-ranges', 'none')
           .header('content-disposition', contentDisposition(anonymousFileName(asset)));
-        countDownloadWhenDone(reply, link.link.id, String(req.id));
+        countDownloadWhenDone(reply, link.link.id, String(req.id), asset.id);
         return reply.send(body);
       }
-      countDownloadWhenDone(reply, link.link.id, String(req.id));
+      countDownloadWhenDone(reply, link.link.id, String(req.id), asset.id);
       await serveBlob(reply, storage, asset.original_key, {
         range: req.headers.range,
         ifNoneMatch: req.headers['if-none-match'],

@@ -5,7 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
-import { type GatewayContext, isUnlocked, linkPathSegment } from '../recipient.ts';
+import { type GatewayContext, isUnlocked, linkPathSegment, logActivity } from '../recipient.ts';
 import { type MessageKey, pickLocale, translator } from '../views/i18n/index.ts';
 import type { OpenGraph, StaticUrls } from '../views/layout.ts';
 import { type LinkView, toViewItem } from '../views/model.ts';
@@ -137,6 +137,7 @@ export const pageRoutes =
     function countView(req: FastifyRequest, link: ActiveLink) {
       if (req.method !== 'GET' || req.headers[CONTINUATION_HEADER] === '1') return;
       ctx.activity.count(link.link.id, 'view', 1, String(req.id));
+      logActivity(ctx, req, link.link.id, 'visit');
     }
 
     function base(req: FastifyRequest, link: ActiveLink, total: number): LinkPageBase & LinkView {

@@ -6,7 +6,7 @@ import { DomainError, invalid, unauthenticated } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { toRecipientLinkDto } from '../link-dto.ts';
 import { credentialOf } from '../link-resolver.ts';
-import { type GatewayContext, linkPathSegment, setUnlockCookie } from '../recipient.ts';
+import { type GatewayContext, linkPathSegment, logActivity, setUnlockCookie } from '../recipient.ts';
 import type { UnlockAttempt } from '../unlock.ts';
 
 const err = { $ref: 'ErrorResponse#' };
@@ -99,6 +99,8 @@ export const unlockRoutes =
         try {
           attempt = await ctx.throttle.reserve(link.link.id, req.ip);
         } catch (e) {
+          if (e instanceof DomainError && e.kind === 'rate-limited')
+            logActivity(ctx, req, link.link.id, 'unlock-throttled');
           if (e instanceof DomainError && e.kind === 'rate-limited' && form) {
             reply.header('retry-after', String(e.retryAfterSeconds ?? 60));
             return fail('too_many_attempts', e, reply);
@@ -112,7 +114,11 @@ export const unlockRoutes =
           await giveBack(attempt, req); // not verified (this process is busy): not a wrong password
           throw e;
         }
-        if (!right) return fail('invalid_password', unauthenticated('Invalid password'), reply);
+        if (!right) {
+          logActivity(ctx, req, link.link.id, 'unlock-failed');
+          return fail('invalid_password', unauthenticated('Invalid password'), reply);
+        }
+        logActivity(ctx, req, link.link.id, 'unlock');
         await giveBack(attempt, req); // the budget is of wrong passwords
         await db.transaction().execute((trx) =>
           appendEvents(trx, [

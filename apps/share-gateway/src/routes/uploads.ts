@@ -16,7 +16,7 @@ import { invalid, partsOrBadRequest } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { ActiveLink } from '../link-resolver.ts';
-import { type GatewayContext, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, logActivity, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err, 413: err, 415: err };
@@ -96,6 +96,9 @@ export const uploadRoutes =
         // what the link brought in: a duplicate of a shown asset brings nothing
         const received = batch.items.filter((i) => i.status !== 'failed' && i.status !== 'duplicate').length;
         if (received > 0) ctx.activity.count(link.link.id, 'upload', received, String(req.id));
+        for (const item of batch.items)
+          if (item.status !== 'failed' && item.status !== 'duplicate')
+            logActivity(ctx, req, link.link.id, 'upload', item.assetId ? { assetId: item.assetId } : {});
         return reply.status(202).send(batch);
       },
     );
@@ -156,7 +159,10 @@ export const uploadRoutes =
           },
         );
         // the owner's `shared-link.upload-received` was written with the asset (commitUpload); here only the counter
-        if (outcome.status === 'created') ctx.activity.count(link.link.id, 'upload', 1, correlationId);
+        if (outcome.status === 'created') {
+          ctx.activity.count(link.link.id, 'upload', 1, correlationId);
+          logActivity(ctx, req, link.link.id, 'upload', { assetId: outcome.assetId });
+        }
         return reply
           .status(outcome.status === 'created' ? 201 : 200)
           .send({ id: outcome.assetId, status: outcome.status });

@@ -194,6 +194,9 @@ export const IMMISH_ROUTE_PERMISSIONS = {
   // The console's as-you-type slug check is part of making a link (not under /shared-links/: Immich's
   // GET /shared-links/{id} would claim the path) (Immich: POST /shared-links → sharedLink.create).
   'GET /api/shared-link-slugs/availability': 'sharedLink.create',
+  // A link's activity log (issue 18) is part of reading the link, like its view count (sharedLink.read).
+  'GET /api/shared-links/:id/activity': 'sharedLink.read',
+  'GET /api/shared-links/:id/activity/summary': 'sharedLink.read',
   // Webhooks (issue 18) send every subscribed event of the user to a URL of the caller's choosing: no Immich
   // operation comes close, and a scoped key must not reach that much, so only a full-access key (or a session).
   'POST /api/webhooks': 'all',

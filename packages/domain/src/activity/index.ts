@@ -1,5 +1,6 @@
 // Link activity (issue 18 item 1): the client description, the one bot list, and the log's SQL.
 export { BOT_SIGNATURES, botProduct, looksLikeBot } from './bots.ts';
+export { toLinkActivityEntryDto } from './dto.ts';
 export {
   type ActivityCounts,
   type ActivityCursor,
@@ -9,3 +10,4 @@ export {
   listActivityPage,
 } from './queries.ts';
 export { type ActivityClient, type ClientAddressMode, describeClient, hashAddress, truncateAddress } from './rules.ts';
+export { decodeActivityCursor, encodeActivityCursor, listLinkActivity, summarizeLinkActivity } from './service.ts';

@@ -45,8 +45,8 @@ export interface ActivityCounts {
 
 const countsSelect = sql<ActivityCounts>`
   json_build_object(
-    'visits', count(*) FILTER (WHERE action = 'visit'),
-    'uniqueVisitors', count(DISTINCT client_net) FILTER (WHERE action = 'visit' AND client_net <> ''),
+    'visits', count(*) FILTER (WHERE action = 'visit' AND NOT bot),
+    'uniqueVisitors', count(DISTINCT client_net) FILTER (WHERE action = 'visit' AND NOT bot AND client_net <> ''),
     'downloads', count(*) FILTER (WHERE action IN ('download-original', 'export-downloaded')),
     'uploads', count(*) FILTER (WHERE action = 'upload')
   )`;

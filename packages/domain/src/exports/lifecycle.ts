@@ -8,6 +8,7 @@ import {
 } from '@immish/db';
 import { type BlobStore, UnsupportedByStoreError } from '@immish/storage';
 import { someHiddenByTrash } from '../access.ts';
+import { insertActivity } from '../activity/queries.ts';
 import { exportStoragePrefix } from './keys.ts';
 import {
   dueExportIds,
@@ -168,6 +169,11 @@ export async function completeExport(
         ...withCorrelation(done.correlationId),
       },
     ]);
+    // a link's export: its activity log says when the archive was ready (README "Link activity log")
+    if (row.shared_link_id !== null)
+      await insertActivity(trx, [
+        { link_id: row.shared_link_id, at: now, action: 'export-ready', export_id: exportId },
+      ]);
     return row;
   });
 }
