@@ -61,11 +61,12 @@ export interface ConsoleStack {
   close(): Promise<void>;
 }
 
-export async function startConsoleStack(): Promise<ConsoleStack> {
+/** `env`: more links-api configuration (the Webhooks screen's test: WEBHOOK_SECRET_KEY, WEBHOOK_ALLOW_PRIVATE). */
+export async function startConsoleStack(env: Record<string, string> = {}): Promise<ConsoleStack> {
   const browser = await launchChromium();
   const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const h = await startLinksApi({ PUBLIC_URL: gatewayUrl });
+  const h = await startLinksApi({ PUBLIC_URL: gatewayUrl, ...env });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   const consoleUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
 

@@ -120,7 +120,7 @@ ${linkFields(t, false)}
 </dialog>`;
 }
 
-type Screen = 'library' | 'albums' | 'links';
+type Screen = 'library' | 'albums' | 'links' | 'webhooks';
 
 /** The result of a form posted without JavaScript, shown at the top of the page it led to. */
 export interface Notice {
@@ -155,7 +155,7 @@ export function shell(
     pageClass,
     html`<header class="bar">
   <h1>${t.appName}</h1>
-  <nav aria-label="${t.nav.label}" class="screens">${item('library', '/')}${item('albums', '/albums')}${item('links', '/links')}</nav>
+  <nav aria-label="${t.nav.label}" class="screens">${item('library', '/')}${item('albums', '/albums')}${item('links', '/links')}${item('webhooks', '/webhooks')}</nav>
   <div class="account"><span class="muted">${t.nav.signedInAs} ${user.email}</span>
   <form method="post" action="/logout" class="inline"><button type="submit" id="sign-out" class="secondary">${t.nav.signOut}</button></form></div>
 </header>

@@ -10,7 +10,8 @@ import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 
 export interface EventPublisher {
-  publish(event: DomainEvent): Promise<void>;
+  /** `skip`: queues of the event's route not to add it to (the relay's webhook audience check) */
+  publish(event: DomainEvent, skip?: ReadonlySet<QueueName>): Promise<void>;
   /**
    * Resolves once what was published so far would survive the loss of the Redis primary; rejects otherwise
    * (the relay then leaves the events unpublished and publishes them again). Optional: a publisher without
@@ -97,11 +98,11 @@ export class BullEventPublisher implements EventPublisher {
     return q;
   }
 
-  async publish(event: DomainEvent): Promise<void> {
+  async publish(event: DomainEvent, skip?: ReadonlySet<QueueName>): Promise<void> {
     const route = eventRoutes[event.type];
-    const work: Promise<unknown>[] = route.queues.map((name) =>
-      this.#queue(name).add(event.type, event, { jobId: event.id }),
-    );
+    const work: Promise<unknown>[] = route.queues
+      .filter((name) => !skip?.has(name))
+      .map((name) => this.#queue(name).add(event.type, event, { jobId: event.id }));
     if (route.invalidateLinkCache) {
       const msg: LinkInvalidation = {};
       const data = event.data as Record<string, unknown>;

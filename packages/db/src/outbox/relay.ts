@@ -1,8 +1,11 @@
-import type { DomainEvent } from '@immish/contracts';
+import { type DomainEvent, type QueueName, Queues } from '@immish/contracts';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../pool.ts';
 import type { EventPublisher } from './publisher.ts';
+import { eventsWithoutWebhookAudience } from './webhook-audience.ts';
+
+const NO_WEBHOOKS: ReadonlySet<QueueName> = new Set([Queues.webhooks]);
 
 export interface RelayLogger {
   info(obj: object, msg?: string): void;
@@ -28,6 +31,12 @@ export interface OutboxRelayOptions {
   listenerTimeoutMs?: number;
   /** how often the LISTEN connection proves it is alive (`SELECT 1`). Default 10000 ms. */
   listenerHeartbeatMs?: number;
+  /**
+   * Skip the `webhooks` queue for events whose owner has no enabled endpoint subscribed to their type
+   * (webhook-audience.ts). Default true; false sends every subscribable event to the webhook worker (the
+   * behaviour before, kept for the benchmark's comparison).
+   */
+  webhookAudience?: boolean;
 }
 
 /** pg keeps the socket of a client here (not in its types). */
@@ -75,6 +84,7 @@ export class OutboxRelay {
       batchSize: 100,
       pollIntervalMs: 1000,
       logger: silent,
+      webhookAudience: true,
       listenerTimeoutMs: 2000,
       listenerHeartbeatMs: 10_000,
       ...opts,
@@ -101,7 +111,7 @@ export class OutboxRelay {
 
   /** Publishes one batch; returns how many events it published. Exposed for tests and tools. */
   async drainOnce(): Promise<number> {
-    const { db, publisher, batchSize } = this.#opts;
+    const { db, publisher, batchSize, webhookAudience } = this.#opts;
     const published = await db.transaction().execute(async (trx) => {
       const rows = await trx
         .selectFrom('outbox_events')
@@ -114,9 +124,13 @@ export class OutboxRelay {
         .execute();
       if (rows.length === 0) return [];
       const events = rows.map((r) => r.payload as DomainEvent);
+      // asked after the claim, in this transaction: an endpoint committed before an event was written is seen
+      const unheard = webhookAudience ? await eventsWithoutWebhookAudience(trx, events) : new Set<string>();
       // all at once: ioredis sends them in this order on one connection (a queue's jobs keep their order), and
       // a batch costs one round trip instead of one per event
-      await Promise.all(events.map((event) => publisher.publish(event)));
+      await Promise.all(
+        events.map((event) => publisher.publish(event, unheard.has(event.id) ? NO_WEBHOOKS : undefined)),
+      );
       // not marked published before the jobs would survive a Redis failover (BullEventPublisher.confirm)
       await publisher.confirm?.();
       await trx

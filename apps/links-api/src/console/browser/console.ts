@@ -767,6 +767,29 @@ function openLinkPhotos(link: LinkDto, dialog: HTMLDialogElement): void {
 
 const login = $<HTMLFormElement>('login-form');
 if (login) initLogin(login);
+// ── webhooks: the secret, shown once ────────────────────────────────────────────────────────────────────
+
+/**
+ * The page that answers the add form shows the secret; a reload must not show it again (nor post the form
+ * again): the address becomes the endpoint's own page. Copy puts the secret on the clipboard.
+ */
+function initWebhookCreated(): void {
+  const section = $('webhook-created');
+  const secret = $<HTMLInputElement>('wh-secret');
+  const copy = $<HTMLButtonElement>('wh-copy');
+  if (!section || !secret || !copy) return;
+  history.replaceState(null, '', `/webhooks/${section.dataset.webhookId}`);
+  copy.hidden = false;
+  copy.onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(secret.value);
+    } catch {
+      secret.select(); // no clipboard permission: leave it selected for Ctrl-C
+    }
+    copy.textContent = copy.dataset.copied ?? copy.textContent;
+  };
+}
+
 $('sign-out')?.addEventListener('click', async (ev) => {
   ev.preventDefault(); // without JavaScript it posts its form to /logout
   await api('POST', '/api/auth/logout').catch(() => undefined);
@@ -778,6 +801,7 @@ if (document.body.classList.contains('page-albums')) {
   else initAlbums();
 }
 if (document.body.classList.contains('page-links')) initLinks();
+if (document.body.classList.contains('page-webhook-created')) initWebhookCreated();
 // the PWA's service worker: the share target and the app shell (issue 15; src/console/pwa/sw.ts)
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
 document.body.dataset.ready = 'true';
