@@ -11,7 +11,7 @@ import { countLinkAssets, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync } from 'fastify';
 import { EncodedBody } from '../encoded-body.ts';
 import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
-import { type GatewayContext, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, isPreviewBot, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 
@@ -40,7 +40,7 @@ export const meRoutes =
         },
       },
       async (req, reply) => {
-        const { link } = await requireRecipient(ctx, req);
+        const { link } = await requireRecipient(ctx, req, 'entry');
         // The body of a big album is large and the same for every recipient: built once per cache period
         // (LINK_CACHE_TTL_MS, or until the link/album changes), then sent as bytes, compressed when the
         // client accepts it (encoded-body.ts).
@@ -54,7 +54,7 @@ export const meRoutes =
             return new EncodedBody(Buffer.from(json));
           },
         );
-        if (req.method !== 'HEAD') ctx.activity.count(link.link.id, 'view', 1, String(req.id));
+        if (req.method !== 'HEAD' && !isPreviewBot(req)) ctx.activity.count(link.link.id, 'view', 1, String(req.id));
         const { coding, bytes } = await body.encoded(req.headers['accept-encoding']);
         reply.header('vary', 'accept-encoding');
         if (coding !== 'identity') reply.header('content-encoding', coding);
