@@ -9,6 +9,7 @@ import { ByteLru, LinkScopedCache } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { EncodedBody } from './encoded-body.ts';
 import { LinkActivityRecorder } from './link-activity.ts';
+import { AdmissionTokens, LinkLimits } from './link-limits.ts';
 import { LinkResolver } from './link-resolver.ts';
 import type { GatewayContext } from './recipient.ts';
 import { exportRoutes } from './routes/exports.ts';
@@ -121,7 +122,20 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       mode: config.ACTIVITY_IP_MODE,
       ...(config.ACTIVITY_IP_MODE === 'hash' ? { hashKey: config.ACTIVITY_HASH_KEY } : {}),
     },
+    limits: new LinkLimits({
+      db: deps.db,
+      redis: deps.redis,
+      prefix: config.QUEUE_PREFIX,
+      links,
+      tokens: new AdmissionTokens({ unlockSecret: config.UNLOCK_SECRET }),
+      onError: (err) => app.log.warn({ err: (err as Error).message }, 'link exhaustion not published'),
+    }),
   };
+  // limited links: the admission cookie a request earned (or renewed) goes out with its response, whatever it is
+  app.addHook('onSend', async (req, reply, payload) => {
+    ctx.limits.applyCookie(req, reply);
+    return payload;
+  });
 
   app.decorate('linkActivity', ctx.activity);
   // after the HTTP server has stopped: counter increments still being written land before the pool closes

@@ -1,6 +1,17 @@
 import type { AssetRow, LinkActivityAction } from '@immish/db';
-import { type ClientAddressMode, describeClient, requireLinkAsset } from '@immish/domain';
-import type { ConcurrencyGate } from '@immish/runtime';
+import {
+  type ClientAddressMode,
+  describeClient,
+  isLimitedLink,
+  type LinkUse,
+  linkUsedUp,
+  looksLikeBot,
+  requireLinkAsset,
+  usedUp,
+  usedUpError,
+  useLimit,
+} from '@immish/domain';
+import { type ConcurrencyGate, forbidden } from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActivityLogRecorder } from './activity-log.ts';
 import type { LinkAssetCache } from './asset-cache.ts';
@@ -8,6 +19,7 @@ import type { ByteLru, LinkScopedCache } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { EncodedBody } from './encoded-body.ts';
 import type { LinkActivityRecorder } from './link-activity.ts';
+import type { LinkLimits } from './link-limits.ts';
 import { type ActiveLink, credentialOf, type LinkCredential, type LinkResolver } from './link-resolver.ts';
 import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieName } from './unlock.ts';
 
@@ -37,6 +49,8 @@ export interface GatewayContext {
   activityLog: ActivityLogRecorder | undefined;
   /** how the log describes a client's address (ACTIVITY_IP_MODE, ACTIVITY_HASH_KEY) */
   activityClient: { mode: ClientAddressMode; hashKey?: string };
+  /** limited links: admission cookies and counted uses (link-limits.ts); the rules are `gateRecipient` below */
+  limits: LinkLimits;
 }
 
 /**
@@ -76,14 +90,90 @@ export function isUnlocked(ctx: GatewayContext, req: FastifyRequest, link: Activ
 }
 
 /**
- * The link a recipient request names, checked: it exists and works (else 401 `Invalid share key|slug`) and,
- * when it has a password, the request carries a valid unlock (else 401 `Password required`).
+ * What a recipient route serves, for the limited-link and bot gate (`gateRecipient`):
+ * - `entry`: a page or `/me` load, which admits a client to a visit-limited link (counting a visit);
+ * - `content`: everything else of the link (its JSON, media, downloads, exports, uploads);
+ * - `card`: the Open Graph image, which link-preview bots may fetch of any link without a password.
  */
-export async function requireRecipient(ctx: GatewayContext, req: FastifyRequest): Promise<Recipient> {
+export type RecipientSurface = 'entry' | 'content' | 'card';
+
+/**
+ * The link a recipient request names, checked: it exists and works (else 401 `Invalid share key|slug`), it is not
+ * used up for this client (else 410), when it has a password the request carries a valid unlock (else 401
+ * `Password required`), and the limited-link rules let this request through (`gateRecipient`).
+ */
+export async function requireRecipient(
+  ctx: GatewayContext,
+  req: FastifyRequest,
+  surface: RecipientSurface = 'content',
+): Promise<Recipient> {
   const credential = credentialOf(req);
   const link = await ctx.links.require(credential);
+  refuseUsedUp(ctx, req, link);
   if (!isUnlocked(ctx, req, link)) throw passwordRequired();
+  await gateRecipient(ctx, req, link, surface);
   return { credential: credential!, link };
+}
+
+/** A link-preview bot (the one list: `@immish/domain` activity/bots.ts). */
+export const isPreviewBot = (req: FastifyRequest): boolean => looksLikeBot(req.headers['user-agent']);
+
+export const BOT_REFUSED =
+  'Link-preview bots get only the preview card of a limited link (docs: README "Link-preview bots")';
+const ADMISSION_REQUIRED =
+  'This link can be opened a limited number of times: open its page (or GET /api/shared-links/me) first';
+
+/**
+ * Limited links (issue 19): a link whose visits are used up answers 410 "used up" on every route, like an expired
+ * link, to every client but those admitted before it was (they keep browsing while their admission lasts).
+ */
+export function refuseUsedUp(ctx: GatewayContext, req: FastifyRequest, link: ActiveLink): void {
+  if (linkUsedUp(link.link) && ctx.limits.admission(req, link) === 'none') throw usedUpError('visit');
+}
+
+/**
+ * THE limited-link and link-preview-bot gate (issue 19, README "Limited links", "Link-preview bots"), after the
+ * unlock check, for every recipient route:
+ * - a card is open to anyone who may see the link (bots included);
+ * - a bot gets nothing else of a limited link (403), and never consumes or counts anything;
+ * - a visit-limited link needs an admission: a page or `/me` load (GET) admits a client that has none by counting
+ *   a visit (410 when none is left); every other request without one is refused (403); a valid one is renewed.
+ */
+export async function gateRecipient(
+  ctx: GatewayContext,
+  req: FastifyRequest,
+  link: ActiveLink,
+  surface: RecipientSurface,
+): Promise<void> {
+  const row = link.link;
+  if (surface === 'card' || !isLimitedLink(row)) return;
+  if (isPreviewBot(req)) throw forbidden(BOT_REFUSED);
+  if (row.max_visits === null) return;
+  const admission = ctx.limits.admission(req, link);
+  if (admission !== 'none') {
+    if (admission === 'stale') ctx.limits.admitOnSend(req, link, isSecureRequest(ctx, req));
+    return;
+  }
+  if (surface !== 'entry' || req.method !== 'GET') throw forbidden(ADMISSION_REQUIRED);
+  await admitVisit(ctx, req, link);
+}
+
+/** Counts a visit and admits the client (410 when the link has none left). Unlocking is a visit too. */
+export async function admitVisit(ctx: GatewayContext, req: FastifyRequest, link: ActiveLink): Promise<void> {
+  const outcome = await ctx.limits.consume(link, 'visit');
+  if (!outcome.granted) throw usedUpError('visit');
+  ctx.limits.admitOnSend(req, link, isSecureRequest(ctx, req));
+}
+
+/**
+ * Counts one download (an original, or an export archive) of a download-limited link: 403 once none is left.
+ * Nothing to count on a link without `maxDownloads`.
+ */
+export async function countLimitedUse(ctx: GatewayContext, link: ActiveLink, use: Exclude<LinkUse, 'visit'>) {
+  if (useLimit(link.link, use) === null) return;
+  if (usedUp(link.link, use)) throw usedUpError(use);
+  const outcome = await ctx.limits.consume(link, use);
+  if (!outcome.granted) throw usedUpError(use);
 }
 
 /**
@@ -95,7 +185,8 @@ export function peekRecipient(ctx: GatewayContext, req: FastifyRequest): Recipie
   const credential = credentialOf(req);
   if (!credential) return undefined;
   const link = ctx.links.peek(credential);
-  if (!link || !isUnlocked(ctx, req, link)) return undefined;
+  // a limited link always takes the full path (gateRecipient)
+  if (!link || isLimitedLink(link.link) || !isUnlocked(ctx, req, link)) return undefined;
   return { credential, link };
 }
 

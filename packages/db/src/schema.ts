@@ -157,6 +157,13 @@ export interface SharedLinksTable {
   last_accessed_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
+  /** limited links (migration 2026-12-07T0900): caps (null = none) and what of each has been used */
+  max_visits: number | null;
+  max_downloads: number | null;
+  max_uploads: number | null;
+  visits_used: Generated<number>;
+  downloads_used: Generated<number>;
+  uploads_used: Generated<number>;
 }
 
 export interface SharedLinkAssetsTable {

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ExportDto, ExportPartParams, ShareExportCreateDto, ShareParams } from '@immish/contracts';
 import {
   checkLinkAccess,
+  consumeLinkUse,
   countLinkExportDownload,
   type ExportRequester,
   exportClientKey,
@@ -16,7 +17,7 @@ import { serveDownloadPart } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
-import { type GatewayContext, isUnlocked, logActivity, requireRecipient } from '../recipient.ts';
+import { countLimitedUse, type GatewayContext, isUnlocked, logActivity, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 const errors = { 400: err, 401: err, 403: err };
@@ -74,6 +75,10 @@ export const exportRoutes =
             .execute();
           assetIds = rows.map((r) => r.asset_id);
         }
+        // a download-limited link counts each archive requested (its parts are then served however often);
+        // given back when the request is refused after all (too many assets, too many exports pending)
+        await countLimitedUse(ctx, link, 'download');
+        const counted = link.link.max_downloads !== null;
         const { export: row } = await requestExport(db, {
           requester: linkRequester(link),
           ...(link.link.type === 'ALBUM' ? { albumId: link.link.album_id! } : {}),
@@ -87,6 +92,9 @@ export const exportRoutes =
             clientKey: exportClientKey(req.ip),
           },
           correlationId: String(req.id),
+        }).catch(async (e: unknown) => {
+          if (counted) await consumeLinkUse(db, link.link.id, 'download', -1);
+          throw e;
         });
         logActivity(ctx, req, link.link.id, 'export-requested', { exportId: row.id });
         return reply.status(202).send(toExportDto(row, partUrl(req.params.key, row.id)));

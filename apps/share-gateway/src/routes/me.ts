@@ -11,7 +11,7 @@ import { countLinkAssets, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync } from 'fastify';
 import { EncodedBody } from '../encoded-body.ts';
 import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
-import { type GatewayContext, logActivity, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, isPreviewBot, logActivity, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 
@@ -40,7 +40,7 @@ export const meRoutes =
         },
       },
       async (req, reply) => {
-        const { link } = await requireRecipient(ctx, req);
+        const { link } = await requireRecipient(ctx, req, 'entry');
         // The body of a big album is large and the same for every recipient: built once per cache period
         // (LINK_CACHE_TTL_MS, or until the link/album changes), then sent as bytes, compressed when the
         // client accepts it (encoded-body.ts).
@@ -55,7 +55,8 @@ export const meRoutes =
           },
         );
         if (req.method !== 'HEAD') {
-          ctx.activity.count(link.link.id, 'view', 1, String(req.id));
+          // a link-preview bot is logged (as a bot) but is not a view
+          if (!isPreviewBot(req)) ctx.activity.count(link.link.id, 'view', 1, String(req.id));
           logActivity(ctx, req, link.link.id, 'visit');
         }
         const { coding, bytes } = await body.encoded(req.headers['accept-encoding']);

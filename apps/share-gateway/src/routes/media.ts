@@ -8,6 +8,9 @@ import {
   linkAssetIdsAmong,
   listLinkAssets,
   requireLinkVideo,
+  usedUp,
+  usedUpError,
+  useLimit,
   videoPlayback,
 } from '@immish/domain';
 import { createMetadataStripper, renderCard } from '@immish/media';
@@ -26,6 +29,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { ActiveLink } from '../link-resolver.ts';
 import {
+  countLimitedUse,
   type GatewayContext,
   logActivity,
   peekRecipient,
@@ -169,6 +173,11 @@ export const mediaRoutes =
 
     async function sendOriginal(req: FastifyRequest, reply: FastifyReply, link: ActiveLink, asset: AssetRow) {
       checkLinkAccess(link.link, 'link.download');
+      // a download-limited link counts each original download started: a request from the first byte. A range
+      // from further in continues one (resuming, a player seeking) and is not counted again; once the limit is
+      // reached every original is refused, continuations included (README "Limited links").
+      if (req.method !== 'HEAD' && !continuesDownload(req.headers.range)) await countLimitedUse(ctx, link, 'download');
+      else if (useLimit(link.link, 'download') !== null && usedUp(link.link, 'download')) throw usedUpError('download');
       if (!link.link.show_metadata) {
         // Strip EXIF/XMP/IPTC/GPS without re-encoding; the output size is known only once streamed.
         const stripper = createMetadataStripper(asset.mime_type);
@@ -332,7 +341,7 @@ export const mediaRoutes =
      */
     const cardsRendering = new Map<string, Promise<Buffer>>();
     async function serveCard(req: FastifyRequest, reply: FastifyReply, assetId: string | null) {
-      const { link } = await requireRecipient(ctx, req);
+      const { link } = await requireRecipient(ctx, req, 'card');
       if (link.link.password_hash) throw notFound('A password-protected link has no preview card');
       const { db } = ctx.deps;
       const coverId = link.album?.thumbnail_asset_id ?? null;
@@ -414,6 +423,12 @@ export const mediaRoutes =
       async (req, reply) => serve(req, reply, req.params.id, 'original'),
     );
   };
+
+/** A Range request starting past the first byte: the continuation of a download already started. */
+function continuesDownload(range: string | undefined): boolean {
+  const m = range ? /^\s*bytes\s*=\s*(\d+)\s*-/i.exec(range) : null;
+  return m !== null && Number(m[1]) > 0;
+}
 
 /**
  * Passes bytes `start`..`end` (inclusive) of a stream and ends it there: a byte range of a stream that has to be

@@ -1,11 +1,20 @@
 import { isUuid } from '@immish/contracts';
 import { countLinkAssets, linkAccessRefusal, linkAssetPosition, listLinkAssets } from '@immish/domain';
 import { CARD_HEIGHT, CARD_WIDTH } from '@immish/media';
+import { DomainError } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
-import { type GatewayContext, isUnlocked, linkPathSegment, logActivity } from '../recipient.ts';
+import {
+  type GatewayContext,
+  gateRecipient,
+  isPreviewBot,
+  isUnlocked,
+  linkPathSegment,
+  logActivity,
+  refuseUsedUp,
+} from '../recipient.ts';
 import { type MessageKey, pickLocale, translator } from '../views/i18n/index.ts';
 import type { OpenGraph, StaticUrls } from '../views/layout.ts';
 import { type LinkView, toViewItem } from '../views/model.ts';
@@ -19,6 +28,8 @@ import {
   ogDescription,
   photoPage,
   photoUrl,
+  previewCardPage,
+  usedUpPage,
 } from '../views/pages.ts';
 
 /**
@@ -104,6 +115,18 @@ export const pageRoutes =
         return null;
       }
       const link = found.link;
+      // limited links and link-preview bots (issue 19): the gate of every recipient route, answered as pages
+      try {
+        refuseUsedUp(ctx, req, link);
+      } catch (e) {
+        return usedUp(e, req, reply);
+      }
+      if (isPreviewBot(req)) {
+        // in the activity log as a bot's fetch (never a visit in the summary, never a use of a limited link)
+        if (req.method === 'GET') logActivity(ctx, req, link.link.id, 'visit');
+        await previewCard(req, reply, link);
+        return null;
+      }
       if (!isUnlocked(ctx, req, link)) {
         const query = req.query as { page?: string; unlock_error?: string };
         const param = link.link.slug
@@ -127,7 +150,45 @@ export const pageRoutes =
         );
         return null;
       }
+      try {
+        await gateRecipient(ctx, req, link, 'entry');
+      } catch (e) {
+        return usedUp(e, req, reply);
+      }
       return link;
+    }
+
+    /** 410 "used up" as a page; any other refusal as the JSON error it is */
+    function usedUp(e: unknown, req: FastifyRequest, reply: FastifyReply): null {
+      if (!(e instanceof DomainError) || e.kind !== 'gone') throw e;
+      html(reply, 410, usedUpPage(assets, translatorOf(req)));
+      return null;
+    }
+
+    /**
+     * What a link-preview bot gets of any page (issue 19 item 2): the Open Graph card only. Of a password link, no
+     * image and nothing the password guards: the generic title, no album name, no count.
+     */
+    async function previewCard(req: FastifyRequest, reply: FastifyReply, link: ActiveLink) {
+      const tr = translatorOf(req);
+      const path = req.url.split('?')[0] ?? '/';
+      if (link.link.password_hash) {
+        const og = {
+          title: tr.t('sharedPhotos'),
+          description: tr.t('passwordRequired'),
+          url: `${publicBase}${path}`,
+          image: null,
+        };
+        return html(reply, 200, previewCardPage({ assets, tr, og }));
+      }
+      const b = base(req, link, await countLinkAssets(db, link));
+      const photoId = (req.params as { assetId?: string }).assetId;
+      const shown = photoId && isUuid(photoId) ? await linkAssetPosition(db, link, photoId.toLowerCase()) : null;
+      const first = shown ? shown.row : (await listLinkAssets(db, link, { offset: 0, limit: 1 }))[0];
+      const og = shown
+        ? openGraph(b, shown.row.id, photoUrl(b.base, shown.row.id), false, `assets/${shown.row.id}/card.jpg`)
+        : openGraph(b, first?.id ?? null, b.base, false);
+      return html(reply, 200, previewCardPage({ assets, tr, og }));
     }
 
     /**

@@ -2,11 +2,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SharedLinkLoginDto, SharedLinkResponseDto, ShareQuery } from '@immish/contracts';
 import { appendEvents } from '@immish/db';
 import { countLinkAssets, listLinkAssets, verifyLinkPassword } from '@immish/domain';
-import { DomainError, invalid, unauthenticated } from '@immish/runtime';
+import { DomainError, forbidden, invalid, unauthenticated } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { toRecipientLinkDto } from '../link-dto.ts';
 import { credentialOf } from '../link-resolver.ts';
-import { type GatewayContext, linkPathSegment, logActivity, setUnlockCookie } from '../recipient.ts';
+import {
+  admitVisit,
+  type GatewayContext,
+  isPreviewBot,
+  linkPathSegment,
+  logActivity,
+  refuseUsedUp,
+  setUnlockCookie,
+} from '../recipient.ts';
 import type { UnlockAttempt } from '../unlock.ts';
 
 const err = { $ref: 'ErrorResponse#' };
@@ -88,6 +96,9 @@ export const unlockRoutes =
         const credential = credentialOf(req);
         // not from the cache: a password changed a moment ago must be the one checked (and signed into the token)
         const link = await ctx.links.require(credential, { fresh: true });
+        // limited links and link-preview bots (issue 19): a used-up link is 410, and a bot never unlocks anything
+        refuseUsedUp(ctx, req, link);
+        if (isPreviewBot(req)) throw forbidden('Link-preview bots cannot unlock a link');
         const back = safeReturnTo(req.body.returnTo) ?? `/share/${encodeURIComponent(linkPathSegment(link))}`;
         const fail = (reason: string, error: DomainError, r: FastifyReply) => {
           if (!form) throw error;
@@ -120,6 +131,15 @@ export const unlockRoutes =
         }
         logActivity(ctx, req, link.link.id, 'unlock');
         await giveBack(attempt, req); // the budget is of wrong passwords
+        // a new unlock of a visit-limited link is a visit (one already admitted keeps its visit)
+        if (link.link.max_visits !== null && ctx.limits.admission(req, link) === 'none') {
+          try {
+            await admitVisit(ctx, req, link);
+          } catch (e) {
+            if (form && e instanceof DomainError && e.kind === 'gone') return reply.redirect(back, 303); // its page says "used up"
+            throw e;
+          }
+        }
         await db.transaction().execute((trx) =>
           appendEvents(trx, [
             {

@@ -11,6 +11,8 @@ import {
   type ThroughLink,
   type UploadPart,
   type UploadPlacement,
+  usedUp,
+  usedUpError,
 } from '@immish/domain';
 import { invalid, partsOrBadRequest } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -33,7 +35,20 @@ const placementOf = (link: ActiveLink): UploadPlacement =>
 const throughLinkOf = (ctx: GatewayContext, link: ActiveLink): ThroughLink => ({
   linkId: link.link.id,
   findShown: (checksum) => shownAssetIdByChecksum(ctx.deps.db, link, checksum),
+  // an upload-limited link counts each accepted upload, in the transaction that records it (README "Limited links")
+  ...(link.link.max_uploads !== null
+    ? {
+        countUpload: async (trx) => {
+          if (!(await ctx.limits.consume(link, 'upload', { db: trx })).granted) throw usedUpError('upload');
+        },
+      }
+    : {}),
 });
+
+/** An upload-limited link with no upload left is refused before its body is read. */
+const refuseUploadsUsedUp = (link: ActiveLink) => {
+  if (usedUp(link.link, 'upload')) throw usedUpError('upload');
+};
 
 const header = (req: FastifyRequest, name: string): string | undefined => {
   const v = req.headers[name];
@@ -74,6 +89,7 @@ export const uploadRoutes =
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
         checkLinkAccess(link.link, 'link.upload');
+        refuseUploadsUsedUp(link);
         if (!req.isMultipart()) throw invalid('Expected a multipart/form-data body with one or more files');
         const placement = placementOf(link);
         const batch = await receiveUploadBatch(
@@ -132,6 +148,7 @@ export const uploadRoutes =
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req);
         checkLinkAccess(link.link, 'link.upload');
+        refuseUploadsUsedUp(link);
         const ownerId = link.link.owner_id;
         const actor = { type: 'link' as const, id: link.link.id };
         const placement = placementOf(link);

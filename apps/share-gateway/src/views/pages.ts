@@ -417,4 +417,36 @@ export function expiredPage(assets: StaticUrls, expiresAt: Date, tr: Translator)
   });
 }
 
+/** A limited link whose visits are used up (issue 19): 410, worded like the expired page. */
+export const usedUpPage = (assets: StaticUrls, tr: Translator): string =>
+  messagePage({
+    assets,
+    tr,
+    title: tr.t('usedUpTitle'),
+    heading: tr.t('usedUpHeading'),
+    text: tr.t('usedUpText'),
+    pageClass: 'page-used-up',
+  });
+
+/**
+ * What a link-preview bot gets (issue 19 item 2): the Open Graph card and nothing of the link's content (no grid,
+ * no script, no asset URL but the card image, which a password link does not name).
+ */
+export function previewCardPage(m: { assets: StaticUrls; tr: Translator; og: OpenGraph }): string {
+  const body = html`<main class="message-card" id="main">
+<h1>${m.og.title}</h1>
+<p>${m.og.description}</p>
+</main>
+${footer(m.tr)}`;
+  return layout({
+    lang: m.tr.locale,
+    title: m.og.title,
+    assets: m.assets,
+    pageClass: 'page-message page-preview-card',
+    body,
+    og: m.og,
+    script: false,
+  });
+}
+
 const footer = (tr: Translator) => html`<footer class="share-footer"><p>${tr.t('sharedWith')}</p></footer>`;

@@ -7,7 +7,9 @@ import { AssetResponseDto } from './assets.ts';
  * Shared links, owner side (docs/spec.md §4.4). Immich-compatible: SharedLinkCreateDto, SharedLinkEditDto,
  * SharedLinkResponseDto, AssetIdsDto, AssetIdsResponseDto of reference/immich-openapi-3.1.0.json.
  * immish additions (docs/spec.md §13): `changeExpiryTime` on edit (the seed's field), and on the response
- * `url`, `hasPassword`, `views`, `downloads`, `uploads`, `lastAccessedAt` (`password` is always null).
+ * `url`, `hasPassword`, `views`, `downloads`, `uploads`, `lastAccessedAt` (`password` is always null); the
+ * limited-link fields `maxVisits|maxDownloads|maxUploads` (create, edit, response) and `visitsUsed|downloadsUsed|
+ * uploadsUsed` (response).
  */
 
 export const SharedLinkType = Type.Enum(['ALBUM', 'INDIVIDUAL'], { description: 'Shared link type' });
@@ -31,6 +33,20 @@ const Slug = Type.Union([Type.String({ maxLength: 200 }), Type.Null()], {
   description: 'Custom URL slug: 3–40 of [A-Za-z0-9_-], unique case-insensitively, not a reserved word; null = none',
 });
 
+// Limited links (issue 19, README "Limited links"): immish extensions, absent from Immich's shapes (its clients
+// simply don't send them). A positive integer caps that use; null (or absent on create) = no limit.
+const UseLimit = (what: string) =>
+  Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), Type.Null()], {
+      description: `immish: at most this many ${what} (a positive integer); null = no limit`,
+    }),
+  );
+const LinkLimitFields = {
+  maxVisits: UseLimit('recipient visits (a new unlock, or a first page/`/me` load from a client not seen in 30 min)'),
+  maxDownloads: UseLimit('downloads started (originals and export archives)'),
+  maxUploads: UseLimit('files uploaded through the link'),
+};
+
 export const SharedLinkCreateDto = Type.Object(
   {
     type: SharedLinkType,
@@ -43,6 +59,7 @@ export const SharedLinkCreateDto = Type.Object(
     showMetadata: Type.Optional(Type.Boolean({ default: true, description: 'Show metadata' })),
     password: Type.Optional(Password),
     slug: Type.Optional(Slug),
+    ...LinkLimitFields,
   },
   { additionalProperties: false },
 );
@@ -64,6 +81,7 @@ export const SharedLinkEditDto = Type.Object(
     showMetadata: Type.Optional(Type.Boolean({ description: 'Show metadata' })),
     password: Type.Optional(Password),
     slug: Type.Optional(Slug),
+    ...LinkLimitFields,
   },
   { additionalProperties: false },
 );
@@ -98,6 +116,12 @@ export const SharedLinkResponseDto = Type.Object(
     downloads: Type.Integer({ description: 'immish: downloads through the link' }),
     uploads: Type.Integer({ description: 'immish: files uploaded through the link' }),
     lastAccessedAt: Type.Union([IsoDateTime, Type.Null()], { description: 'immish: last recipient access' }),
+    maxVisits: Type.Union([Type.Integer(), Type.Null()], { description: 'immish: visit limit (null = none)' }),
+    maxDownloads: Type.Union([Type.Integer(), Type.Null()], { description: 'immish: download limit (null = none)' }),
+    maxUploads: Type.Union([Type.Integer(), Type.Null()], { description: 'immish: upload limit (null = none)' }),
+    visitsUsed: Type.Integer({ description: 'immish: visits counted against maxVisits' }),
+    downloadsUsed: Type.Integer({ description: 'immish: downloads started, counted against maxDownloads' }),
+    uploadsUsed: Type.Integer({ description: 'immish: uploads accepted, counted against maxUploads' }),
   },
   { description: 'Shared link response' },
 );

@@ -2,6 +2,7 @@ import type { AlbumResponseDto, AssetResponseDto, SharedLinkResponseDto } from '
 import type { Db, SharedLinkRow } from '@immish/db';
 import { listAlbumDtos, listAlbumDtosWithoutViewer } from '../albums/queries.ts';
 import { toAssetResponseDto } from '../assets/dto.ts';
+import { limitFieldsOf } from './limits.ts';
 import type { LinkWithAssets } from './queries.ts';
 import { shareUrl } from './rules.ts';
 
@@ -34,6 +35,7 @@ export function toSharedLinkResponseDto(
     downloads: Number(link.download_count),
     uploads: Number(link.upload_count),
     lastAccessedAt: link.last_accessed_at ? link.last_accessed_at.toISOString() : null,
+    ...limitFieldsOf(link),
   };
 }
 

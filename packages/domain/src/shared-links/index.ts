@@ -1,10 +1,23 @@
 export { toSharedLinkResponseDto } from './dto.ts';
+export {
+  DOWNLOADS_USED_UP_MESSAGE,
+  isLimitedLink,
+  LINK_USED_UP_MESSAGE,
+  type LinkUse,
+  linkUsedUp,
+  UPLOADS_USED_UP_MESSAGE,
+  usedUp,
+  usedUpError,
+  useLimit,
+} from './limits.ts';
 export { addSharedLinkAssets, removeSharedLinkAssets } from './link-assets.ts';
 export { type LinkPolicy, linkPolicyFromConfig, permissiveLinkPolicy } from './policy.ts';
 export {
+  consumeLinkUse,
   countLinkAssets,
   findLinksWithAssets,
   type LinkAssetPosition,
+  type LinkUseOutcome,
   type LinkWithAssets,
   linkAssetIdsAmong,
   linkAssetPosition,

@@ -3,6 +3,7 @@ import type { AlbumRow, AssetRow, Db, SharedLinkRow, SharedLinksTable } from '@i
 import { CompiledQuery, sql, type Updateable } from 'kysely';
 import { assetNotTrashed } from '../access.ts';
 import { assetColumns } from '../assets/queries.ts';
+import { LIMIT_COLUMNS, type LinkUse } from './limits.ts';
 
 /**
  * The SQL of shared links. The link-with-assets reads are fixed SQL texts built once at load time: building that
@@ -45,6 +46,13 @@ export const linkColumns = [
   'last_accessed_at',
   'created_at',
   'updated_at',
+  // limited links (limits.ts)
+  'max_visits',
+  'max_downloads',
+  'max_uploads',
+  'visits_used',
+  'downloads_used',
+  'uploads_used',
 ] as const satisfies readonly (keyof SharedLinkRow)[];
 
 const linkColumnsComplete: Exclude<keyof SharedLinkRow, (typeof linkColumns)[number]> extends never ? true : never =
@@ -146,6 +154,9 @@ export type NewLinkValues = Pick<
   | 'allow_download'
   | 'allow_upload'
   | 'show_metadata'
+  | 'max_visits'
+  | 'max_downloads'
+  | 'max_uploads'
 >;
 
 /** Inserts a link (in the caller's transaction); unique and foreign-key violations reject as PostgreSQL reports them. */
@@ -416,4 +427,29 @@ export async function linkAssetPosition(db: Db, link: ShowingLink, assetId: stri
     countLinkAssets(db, link),
   ]);
   return { row, index: Number(earlier.n), total, prev: prev?.id ?? null, next: next?.id ?? null };
+}
+
+/** What a counted use left: granted or not, and the counter and cap after it. */
+export interface LinkUseOutcome {
+  granted: boolean;
+  used: number;
+  max: number | null;
+}
+
+/**
+ * Counts one use of a limited link (limits.ts) in ONE conditional UPDATE: granted only while the counter is below
+ * its cap (or there is no cap any more), so N concurrent uses of a link with room for k grant exactly k. `by` > 1
+ * counts several uses at once, all or none.
+ */
+export async function consumeLinkUse(db: Db, linkId: string, use: LinkUse, by = 1): Promise<LinkUseOutcome> {
+  const max = sql.ref(LIMIT_COLUMNS[use].max);
+  const used = sql.ref(LIMIT_COLUMNS[use].used);
+  const { rows } = await sql<{ used: number; max: number | null }>`
+    UPDATE shared_links SET ${used} = ${used} + ${by}
+     WHERE id = ${linkId} AND (${max} IS NULL OR ${used} + ${by} <= ${max})
+    RETURNING ${used} AS used, ${max} AS max`.execute(db);
+  if (rows[0]) return { granted: true, used: rows[0].used, max: rows[0].max };
+  const current = await sql<{ used: number; max: number | null }>`
+    SELECT ${used} AS used, ${max} AS max FROM shared_links WHERE id = ${linkId}`.execute(db);
+  return { granted: false, used: current.rows[0]?.used ?? 0, max: current.rows[0]?.max ?? null };
 }

@@ -4,6 +4,7 @@ import { conflict, invalid, isUuid, noAccess } from '@immish/contracts';
 import { appendEvents, type Db, type SharedLinkRow } from '@immish/db';
 import { checkAccess } from '../access.ts';
 import { toSharedLinkResponseDtos } from './dto.ts';
+import { limitChangesOf, limitValuesOf } from './limits.ts';
 import { checkLinkExpiry, checkLinkPassword, defaultLinkExpiry, type LinkPolicy } from './policy.ts';
 import {
   deleteOwnLink,
@@ -149,6 +150,7 @@ export async function createSharedLink(
     allow_download: dto.allowDownload ?? true,
     allow_upload: allowUpload,
     show_metadata: dto.showMetadata ?? true,
+    ...limitValuesOf(dto),
   };
   const store = ctx.store ?? createSharedLinkStore(db);
   for (let attempt = 0; ; attempt++) {
@@ -235,8 +237,14 @@ export async function updateSharedLink(
     show_metadata?: boolean;
     slug?: string | null;
     password_hash?: string | null;
+    max_visits?: number | null;
+    max_downloads?: number | null;
+    max_uploads?: number | null;
   } = {};
   const changed: string[] = [];
+  const limits = limitChangesOf(current, dto); // limited links: raising or clearing a cap reopens the link
+  Object.assign(set, limits.set);
+  changed.push(...limits.changed);
 
   if (dto.description !== undefined && dto.description !== current.description) {
     set.description = dto.description;

@@ -87,9 +87,10 @@ const belongsToOneInput = (err: unknown) => /^2[23]/.test(String((err as { code?
  */
 const INSERT_LINKS_SQL = `WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                         $8::text[], $9::timestamptz[], $10::boolean[], $11::boolean[], $12::boolean[])
+                         $8::text[], $9::timestamptz[], $10::boolean[], $11::boolean[], $12::boolean[],
+                         $21::integer[], $22::integer[], $23::integer[])
       AS i(id, owner_id, type, album_id, key, slug, description, password_hash, expires_at,
-           allow_download, allow_upload, show_metadata)
+           allow_download, allow_upload, show_metadata, max_visits, max_downloads, max_uploads)
   ),
   events AS (
     SELECT * FROM unnest($13::uuid[], $14::text[], $15::text[], $16::uuid[], $17::jsonb[], $18::timestamptz[])
@@ -110,9 +111,9 @@ const INSERT_LINKS_SQL = `WITH input AS (
   ),
   link AS (
     INSERT INTO shared_links (id, owner_id, type, album_id, key, slug, description, password_hash, expires_at,
-                              allow_download, allow_upload, show_metadata)
+                              allow_download, allow_upload, show_metadata, max_visits, max_downloads, max_uploads)
     SELECT i.id, i.owner_id, i.type, i.album_id, i.key, i.slug, i.description, i.password_hash, i.expires_at,
-           i.allow_download, i.allow_upload, i.show_metadata
+           i.allow_download, i.allow_upload, i.show_metadata, i.max_visits, i.max_downloads, i.max_uploads
       FROM input i JOIN allowed USING (id)
     RETURNING ${linkColumns.join(', ')}
   ),
@@ -156,6 +157,9 @@ async function insertLinks(db: Db, links: readonly NewLink[]): Promise<(LinkWith
     event((e) => e.occurred_at),
     links.flatMap((l) => l.assetIds.map(() => l.values.id)),
     links.flatMap((l) => l.assetIds),
+    link((v) => v.max_visits), // limited links ($21–$23)
+    link((v) => v.max_downloads),
+    link((v) => v.max_uploads),
   ]);
   const created = new Map(groupLinkRows(rows).map((l) => [l.link.id, l]));
   return links.map((l) => created.get(l.values.id) ?? null);

@@ -50,6 +50,11 @@ export interface UploadDeps {
 export interface ThroughLink {
   linkId: string;
   findShown(checksum: Buffer): Promise<string | undefined>;
+  /**
+   * Limited links (issue 19): counts this upload against the link's `maxUploads` in the transaction that records
+   * it (throws the refusal when none is left, and the stored bytes are removed). Absent: nothing to count.
+   */
+  countUpload?(trx: Db): Promise<void>;
 }
 
 /** Immich's AssetMediaCreateDto fields, as received (multipart values are strings). */
@@ -224,6 +229,7 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
   const duration = parseDurationToMs(metadata.duration);
   try {
     await db.transaction().execute(async (trx) => {
+      await input.throughLink?.countUpload?.(trx);
       await insertAsset(trx, {
         id: stored.assetId,
         owner_id: input.ownerId,

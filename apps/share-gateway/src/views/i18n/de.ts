@@ -67,6 +67,10 @@ export const de: Messages = {
   expiredTitle: 'Link abgelaufen',
   expiredOn: 'Dieser Link ist am {date} abgelaufen',
   expiredText: 'Bitten Sie die Person, die ihn geteilt hat, um einen neuen Link.',
+  usedUpTitle: 'Link aufgebraucht',
+  usedUpHeading: 'Dieser Link ist aufgebraucht',
+  usedUpText:
+    'Er konnte nur begrenzt oft geöffnet werden. Bitten Sie die Person, die ihn geteilt hat, um einen neuen Link.',
   sharedWith: 'Geteilt mit immish',
   photoNotFound: 'Foto nicht gefunden',
   photoNotFoundText: 'Dieses Foto gehört nicht (mehr) zu diesem geteilten Link.',

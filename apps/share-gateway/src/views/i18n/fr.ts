@@ -67,6 +67,10 @@ export const fr: Messages = {
   expiredTitle: 'Lien expiré',
   expiredOn: 'Ce lien a expiré le {date}',
   expiredText: "Demandez un nouveau lien à la personne qui l'a partagé.",
+  usedUpTitle: 'Lien épuisé',
+  usedUpHeading: 'Ce lien a été utilisé autant de fois que permis',
+  usedUpText:
+    "Il ne pouvait être ouvert qu'un nombre limité de fois. Demandez un nouveau lien à la personne qui l'a partagé.",
   sharedWith: 'Partagé avec immish',
   photoNotFound: 'Photo introuvable',
   photoNotFoundText: 'Cette photo ne fait pas (ou plus) partie de ce lien partagé.',
