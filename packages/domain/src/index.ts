@@ -119,6 +119,7 @@ export {
   type LinkPolicy,
   type LinkWithAssets,
   linkAssetIdsAmong,
+  linkAssetIdsExcept,
   linkAssetPosition,
   linkExpired,
   linkPolicyFromConfig,

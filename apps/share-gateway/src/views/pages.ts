@@ -139,6 +139,27 @@ function selectionBar(m: AlbumPageModel): SafeHtml | string {
 <button type="button" class="button" id="select-all">${m.tr.t('selectAll')}</button>
 <button type="button" class="button" id="select-none">${m.tr.t('clear')}</button>
 <button type="button" class="button button-primary" id="download-selected">${m.tr.t('downloadSelected')}</button>
+<button type="button" class="button" id="share-selected" aria-controls="share-sheet" hidden>${m.tr.t('share')}</button>
+</div>
+${shareSheet(m)}`;
+}
+
+/**
+ * "Share…" of a selection (issues 15 and 21): the bundle hands the files to the system share sheet where the browser
+ * can share files; otherwise, or when it cannot, this panel offers download, the page's link and email. A recipient
+ * cannot make links, so "copy" copies this page's address.
+ */
+function shareSheet(m: AlbumPageModel): SafeHtml {
+  return html`<div class="share-sheet" id="share-sheet" role="dialog" aria-modal="false" aria-labelledby="share-sheet-title" hidden>
+<h2 class="share-sheet-title" id="share-sheet-title">${m.tr.t('shareTitle')}</h2>
+<p class="share-sheet-status" id="share-sheet-status" role="status" aria-live="polite"></p>
+<progress class="share-sheet-progress" id="share-sheet-progress" max="1" aria-labelledby="share-sheet-status" hidden></progress>
+<div class="share-sheet-options" id="share-sheet-options" hidden>
+<button type="button" class="button button-primary" id="share-download">${m.tr.t('shareDownload')}</button>
+<button type="button" class="button" id="share-copy">${m.tr.t('copyPageLink')}</button>
+<a class="button" id="share-email" href="mailto:">${m.tr.t('email')}</a>
+</div>
+<button type="button" class="button share-sheet-close" id="share-close">${m.tr.t('close')}</button>
 </div>`;
 }
 

@@ -7,6 +7,7 @@ export {
   type LinkAssetPosition,
   type LinkWithAssets,
   linkAssetIdsAmong,
+  linkAssetIdsExcept,
   linkAssetPosition,
   listLinkAssets,
   type ShowingLink,

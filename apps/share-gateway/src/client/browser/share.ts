@@ -14,6 +14,7 @@ import { attachGestures, type Gestures } from './gestures.ts';
 import { itemLabel, setStrings, t } from './i18n.ts';
 import { initVirtualGrid, type VirtualGrid } from './layout.ts';
 import { initSelection } from './selection.ts';
+import { initShareSheet } from './share-sheet.ts';
 
 interface ShareItem {
   id: string;
@@ -537,7 +538,7 @@ function initUpload(): void {
       const fail = (message: string) => {
         failed++;
         row.classList.add('failed');
-        state.textContent = 'Failed';
+        state.textContent = t('uploadFailed');
         row.title = message;
         const why = document.createElement('span');
         why.className = 'summary';
@@ -552,18 +553,19 @@ function initUpload(): void {
         } catch {
           // not JSON
         }
-        if (xhr.status < 200 || xhr.status >= 300) return fail(answer.message || `The server answered ${xhr.status}`);
+        if (xhr.status < 200 || xhr.status >= 300)
+          return fail(answer.message || t('serverAnswered', { status: xhr.status }));
         const item = answer.items?.[0];
-        if (item?.status === 'failed') return fail(item.error || 'The file was refused');
+        if (item?.status === 'failed') return fail(item.error || t('fileRefused'));
         done++;
         bar.max = 1;
         bar.value = 1;
         row.classList.add('done');
-        state.textContent = item?.status === 'duplicate' ? 'Already there' : 'Uploaded';
+        state.textContent = item?.status === 'duplicate' ? t('uploadDuplicate') : t('uploadDone');
         resolve();
       });
-      xhr.addEventListener('error', () => fail('Network error'));
-      xhr.addEventListener('abort', () => fail('Cancelled'));
+      xhr.addEventListener('error', () => fail(t('networkError')));
+      xhr.addEventListener('abort', () => fail(t('cancelled')));
       xhr.send(body);
     });
   }
@@ -573,10 +575,10 @@ function initUpload(): void {
     summary.className = 'summary';
     summary.replaceChildren();
     const text = document.createElement('span');
-    text.textContent = `${done} uploaded${failed ? `, ${failed} failed` : ''}. New photos appear here once they are processed. `;
+    text.textContent = `${failed ? t('uploadedSummaryFailed', { done, failed }) : t('uploadedSummary', { done })} `;
     const refresh = document.createElement('a');
     refresh.href = location.pathname + location.search;
-    refresh.textContent = 'Refresh';
+    refresh.textContent = t('refresh');
     summary.append(text, refresh);
     list!.append(summary);
   }
@@ -589,11 +591,11 @@ function initUpload(): void {
       name.textContent = file.name;
       const state = document.createElement('span');
       state.className = 'state';
-      state.textContent = 'Waiting';
+      state.textContent = t('uploadWaiting');
       const bar = document.createElement('progress');
       bar.max = 1;
       bar.value = 0;
-      bar.setAttribute('aria-label', `Upload progress of ${file.name}`);
+      bar.setAttribute('aria-label', t('uploadProgressOf', { name: file.name }));
       row.append(name, state, bar);
       list!.append(row);
       queue = queue.then(() => uploadOne(file, row, bar, state));
@@ -686,7 +688,8 @@ function start(): void {
     if (data) {
       const grid = initVirtualGrid(data, createPageLoader(data));
       initGridViewer(data, grid);
-      initSelection(data, exporter);
+      const selection = initSelection(data, exporter);
+      initShareSheet(data, selection, exporter);
     }
     initDownloadAll(exporter);
     initUpload();
