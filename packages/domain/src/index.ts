@@ -131,6 +131,7 @@ export {
   type LinkUseOutcome,
   type LinkWithAssets,
   linkAssetIdsAmong,
+  linkAssetIdsExcept,
   linkAssetPosition,
   linkExpired,
   linkPolicyFromConfig,

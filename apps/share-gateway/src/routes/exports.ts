@@ -10,10 +10,11 @@ import {
   exportPartToServe,
   getExport,
   linkAssetIdsAmong,
+  linkAssetIdsExcept,
   requestExport,
   toExportDto,
 } from '@immish/domain';
-import { serveDownloadPart } from '@immish/runtime';
+import { invalid, serveDownloadPart } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
@@ -64,10 +65,13 @@ export const exportRoutes =
         const { link } = await requireRecipient(ctx, req);
         checkLinkAccess(link.link, 'link.download');
         const requested = req.body.assetIds;
+        const except = req.body.exceptAssetIds;
+        if (requested && except) throw invalid('Give assetIds or exceptAssetIds, not both');
         if (requested)
           checkLinkAccess(link.link, 'link.download', requested, await linkAssetIdsAmong(db, link, requested));
         let assetIds = requested;
-        if (!assetIds && link.link.type === 'INDIVIDUAL') {
+        if (except) assetIds = await linkAssetIdsExcept(db, link, except);
+        else if (!assetIds && link.link.type === 'INDIVIDUAL') {
           const rows = await db
             .selectFrom('shared_link_assets')
             .select('asset_id')

@@ -55,6 +55,8 @@ const PageQuery = Type.Object({
   page: Type.Optional(Type.String({ maxLength: 16 })),
   /** the recipient's oldest/newest toggle (album links); the album's own order when absent */
   order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+  /** grouping by day or month (issue 21 §5); ignored on a link that hides metadata (dates are metadata) */
+  group: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('month')])),
   unlock_error: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
@@ -264,6 +266,7 @@ export const pageRoutes =
           pageCount,
           pageSize: GRID_PAGE_SIZE,
           order: shown.album ? { current: shown.album.sort_order, chosen } : null,
+          group: link.link.show_metadata ? (req.query.group ?? null) : null,
           firstIndex: offset,
           items: rows.map((row) => toViewItem(b, row)),
           before: before?.id ?? null,
@@ -280,7 +283,10 @@ export const pageRoutes =
       const link = await resolvePageLink(req, reply);
       if (!link) return reply;
       const { assetId } = req.params;
-      const position = isUuid(assetId) ? await linkAssetPosition(db, link, assetId.toLowerCase()) : null;
+      // the recipient's oldest/newest choice: previous/next follow it (issue 21 §5)
+      const chosen = link.album ? (req.query.order ?? null) : null;
+      const shown = chosen && link.album ? { ...link, album: { ...link.album, sort_order: chosen } } : link;
+      const position = isUuid(assetId) ? await linkAssetPosition(db, shown, assetId.toLowerCase()) : null;
       if (!position || linkAccessRefusal(link.link, 'link.view', [assetId], [position.row.id])) {
         const b = base(req, link, await countLinkAssets(db, link));
         return html(
@@ -310,6 +316,7 @@ export const pageRoutes =
           prev,
           next,
           gridPage: Math.floor(index / GRID_PAGE_SIZE) + 1,
+          view: { order: chosen, group: link.link.show_metadata ? (req.query.group ?? null) : null },
           og: openGraph(b, row.id, photoUrl(b.base, row.id), !!link.link.password_hash, `assets/${row.id}/card.jpg`),
         }),
       );

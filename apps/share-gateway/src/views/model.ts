@@ -33,6 +33,8 @@ export interface ViewItem {
   /** a Live Photo's still: its motion plays (muted) while the still is pressed or hovered */
   livePhoto: boolean;
   meta: ViewMeta | null;
+  /** the day it was taken (local date, `YYYY-MM-DD`) for grouping; null when the link hides metadata */
+  day: string | null;
 }
 
 /** what an <img> shows in every browser (an original in another format stays behind its preview) */
@@ -108,6 +110,8 @@ export function toViewItem(link: LinkView, row: AssetRow): ViewItem {
     playable: row.type === 'VIDEO' && canPlay(link, row),
     livePhoto: row.type === 'IMAGE' && row.live_photo_video_id !== null,
     meta: hidden ? null : metaOf(link.tr, row),
+    // local_date_time is the wall-clock time where it was taken, stored as UTC (as Immich groups its timeline)
+    day: hidden ? null : row.local_date_time.toISOString().slice(0, 10),
   };
 }
 

@@ -30,6 +30,8 @@ export interface AlbumPageModel extends LinkPageBase {
   pageSize: number;
   /** an album's order: the one shown, and the recipient's choice (null: the album's own) */
   order: { current: 'asc' | 'desc'; chosen: 'asc' | 'desc' | null } | null;
+  /** grouping by day or month (null: none); offered only when the link shows dates (metadata) */
+  group: GroupBy | null;
   /** position of items[0] in the whole link (0-based) */
   firstIndex: number;
   items: ViewItem[];
@@ -46,6 +48,8 @@ export interface PhotoPageModel extends LinkPageBase {
   next: string | null;
   /** grid page that holds the photo */
   gridPage: number;
+  /** the recipient's order and grouping, carried on to previous/next and back to the grid */
+  view: ViewChoice;
   og: OpenGraph;
 }
 
@@ -53,11 +57,24 @@ export const countLabel = (tr: Translator, n: number): string => tr.plural('coun
 /** og:description (docs/spec.md §5.4: "N shared photos & videos") */
 export const ogDescription = (tr: Translator, n: number): string => tr.plural('ogDescription', n);
 
-const gridUrl = (base: string, page: number, order: 'asc' | 'desc' | null = null) => {
-  const query = [page > 1 ? `page=${page}` : '', order ? `order=${order}` : ''].filter(Boolean).join('&');
+/** How the recipient looks at the link (query parameters every page link carries on): order and grouping. */
+export interface ViewChoice {
+  order: 'asc' | 'desc' | null;
+  group: GroupBy | null;
+}
+export type GroupBy = 'day' | 'month';
+const NO_CHOICE: ViewChoice = { order: null, group: null };
+
+const viewQuery = (v: ViewChoice) => [v.order ? `order=${v.order}` : '', v.group ? `group=${v.group}` : ''];
+const gridUrl = (base: string, page: number, v: ViewChoice = NO_CHOICE) => {
+  const query = [page > 1 ? `page=${page}` : '', ...viewQuery(v)].filter(Boolean).join('&');
   return query ? `${base}?${query}` : base;
 };
-export const photoUrl = (base: string, assetId: string) => `${base}/photos/${assetId}`;
+/** a photo page; with the recipient's order its previous/next follow that order (issue 21 §5) */
+export const photoUrl = (base: string, assetId: string, v: ViewChoice = NO_CHOICE) => {
+  const query = viewQuery(v).filter(Boolean).join('&');
+  return `${base}/photos/${assetId}${query ? `?${query}` : ''}`;
+};
 const mediaUrl = (base: string, assetId: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${base}/assets/${assetId}/${kind}`;
 /** "Photo 3 of 120" */
@@ -75,16 +92,50 @@ ${opts.withActions ? actions(m) : ''}
 </header>`;
 }
 
+const choiceOf = (m: AlbumPageModel): ViewChoice => ({ order: m.order?.chosen ?? null, group: m.group });
+
 /** Newest / oldest first (album links, more than one asset): plain links, so it works without JavaScript. */
 function orderToggle(m: AlbumPageModel): SafeHtml | string {
   if (!m.order || m.total < 2) return '';
   const { current } = m.order;
   const option = (order: 'asc' | 'desc', label: string) =>
-    html`<a class="button" href="${gridUrl(m.base, 1, order)}"${current === order ? html` aria-current="true"` : ''}>${label}</a>`;
+    html`<a class="button" href="${gridUrl(m.base, 1, { order, group: m.group })}"${current === order ? html` aria-current="true"` : ''}>${label}</a>`;
   return html`<nav class="order-toggle" aria-label="${m.tr.t('order')}">
 ${option('desc', m.tr.t('newestFirst'))}
 ${option('asc', m.tr.t('oldestFirst'))}
 </nav>`;
+}
+
+/** The group an item falls in: its day or its month (null when not grouping or the date is hidden). */
+export const groupKey = (item: { day: string | null }, by: GroupBy | null): string | null =>
+  by && item.day ? (by === 'month' ? item.day.slice(0, 7) : item.day) : null;
+
+/**
+ * None / by day / by month (issue 21 §5): plain links (`?group=`), so it works without JavaScript. Dates are
+ * metadata: a link that hides metadata offers no grouping.
+ */
+function groupToggle(m: AlbumPageModel): SafeHtml | string {
+  if (!m.showMetadata || m.total < 2) return '';
+  const option = (group: GroupBy | null, label: string) =>
+    html`<a class="button" href="${gridUrl(m.base, 1, { order: m.order?.chosen ?? null, group })}"${m.group === group ? html` aria-current="true"` : ''}>${label}</a>`;
+  return html`<nav class="group-toggle" aria-label="${m.tr.t('group')}">
+${option(null, m.tr.t('groupNone'))}
+${option('day', m.tr.t('groupDay'))}
+${option('month', m.tr.t('groupMonth'))}
+</nav>`;
+}
+
+/** The tiles, a heading (in the page's language, through Intl) before each new day or month when grouping. */
+function tiles(m: AlbumPageModel): SafeHtml[] {
+  const out: SafeHtml[] = [];
+  let last: string | null = null;
+  m.items.forEach((item, i) => {
+    const key = groupKey(item, m.group);
+    if (key && key !== last) out.push(html`<li class="group-heading"><h2>${m.tr.groupHeading(key)}</h2></li>`);
+    last = key;
+    out.push(tile(m, item, m.firstIndex + i));
+  });
+  return out;
 }
 
 /** A slideshow needs something to show: a photo or a video that plays. */
@@ -139,6 +190,27 @@ function selectionBar(m: AlbumPageModel): SafeHtml | string {
 <button type="button" class="button" id="select-all">${m.tr.t('selectAll')}</button>
 <button type="button" class="button" id="select-none">${m.tr.t('clear')}</button>
 <button type="button" class="button button-primary" id="download-selected">${m.tr.t('downloadSelected')}</button>
+<button type="button" class="button" id="share-selected" aria-controls="share-sheet" hidden>${m.tr.t('share')}</button>
+</div>
+${shareSheet(m)}`;
+}
+
+/**
+ * "Share…" of a selection (issues 15 and 21): the bundle hands the files to the system share sheet where the browser
+ * can share files; otherwise, or when it cannot, this panel offers download, the page's link and email. A recipient
+ * cannot make links, so "copy" copies this page's address.
+ */
+function shareSheet(m: AlbumPageModel): SafeHtml {
+  return html`<div class="share-sheet" id="share-sheet" role="dialog" aria-modal="false" aria-labelledby="share-sheet-title" hidden>
+<h2 class="share-sheet-title" id="share-sheet-title">${m.tr.t('shareTitle')}</h2>
+<p class="share-sheet-status" id="share-sheet-status" role="status" aria-live="polite"></p>
+<progress class="share-sheet-progress" id="share-sheet-progress" max="1" aria-labelledby="share-sheet-status" hidden></progress>
+<div class="share-sheet-options" id="share-sheet-options" hidden>
+<button type="button" class="button button-primary" id="share-download">${m.tr.t('shareDownload')}</button>
+<button type="button" class="button" id="share-copy">${m.tr.t('copyPageLink')}</button>
+<a class="button" id="share-email" href="mailto:">${m.tr.t('email')}</a>
+</div>
+<button type="button" class="button share-sheet-close" id="share-close">${m.tr.t('close')}</button>
 </div>`;
 }
 
@@ -146,7 +218,7 @@ function tile(m: AlbumPageModel, item: ViewItem, index: number): SafeHtml {
   const placeholder = thumbhashDataUrl(item.thumbhash);
   const label = itemLabel(m.tr, item, index + 1, m.total);
   return html`<li class="tile" id="a-${item.id}">
-<a href="${photoUrl(m.base, item.id)}" data-index="${index - m.firstIndex}">
+<a href="${photoUrl(m.base, item.id, choiceOf(m))}" data-index="${index - m.firstIndex}">
 ${placeholder ? html`<img class="tile-placeholder" src="${placeholder}" alt="" aria-hidden="true">` : ''}
 ${
   item.hasThumbnail
@@ -167,17 +239,17 @@ function pagination(m: AlbumPageModel): SafeHtml | string {
     else if (pages[pages.length - 1] !== null) pages.push(null);
   }
   return html`<nav class="pagination" id="pagination" aria-label="${m.tr.t('pages')}">
-${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1, m.order?.chosen)}">${m.tr.t('previousPage')}</a>` : ''}
+${m.page > 1 ? html`<a class="button" rel="prev" href="${gridUrl(m.base, m.page - 1, choiceOf(m))}">${m.tr.t('previousPage')}</a>` : ''}
 <ol>
 ${pages.map((p) =>
   p === null
     ? html`<li class="gap" aria-hidden="true">…</li>`
     : p === m.page
       ? html`<li><span aria-current="page">${p}</span></li>`
-      : html`<li><a href="${gridUrl(m.base, p, m.order?.chosen)}" aria-label="${m.tr.t('pageN', { n: p })}">${p}</a></li>`,
+      : html`<li><a href="${gridUrl(m.base, p, choiceOf(m))}" aria-label="${m.tr.t('pageN', { n: p })}">${p}</a></li>`,
 )}
 </ol>
-${m.page < m.pageCount ? html`<a class="button" rel="next" href="${gridUrl(m.base, m.page + 1, m.order?.chosen)}">${m.tr.t('nextPage')}</a>` : ''}
+${m.page < m.pageCount ? html`<a class="button" rel="next" href="${gridUrl(m.base, m.page + 1, choiceOf(m))}">${m.tr.t('nextPage')}</a>` : ''}
 </nav>`;
 }
 
@@ -224,7 +296,14 @@ ${[3, 5, 10].map((s) => html`<option value="${s}"${s === 5 ? html` selected` : '
  */
 function viewer(
   m: LinkPageBase,
-  v: { item: ViewItem; index: number; prev: string | null; next: string | null; close: string } | null,
+  v: {
+    item: ViewItem;
+    index: number;
+    prev: string | null;
+    next: string | null;
+    close: string;
+    view: ViewChoice;
+  } | null,
   slides = false,
 ): SafeHtml {
   const item = v?.item ?? null;
@@ -245,8 +324,8 @@ ${m.showMetadata ? html`<button type="button" class="viewer-info button js-only"
 <div class="viewer-body">
 <figure class="viewer-stage">
 ${stage(m, item, label)}
-<a class="viewer-nav viewer-prev" id="viewer-prev" rel="prev" href="${v?.prev ? photoUrl(m.base, v.prev) : ''}" aria-label="${m.tr.t('previousPhoto')}"${v?.prev ? '' : html` hidden`}>‹</a>
-<a class="viewer-nav viewer-next" id="viewer-next" rel="next" href="${v?.next ? photoUrl(m.base, v.next) : ''}" aria-label="${m.tr.t('nextPhoto')}"${v?.next ? '' : html` hidden`}>›</a>
+<a class="viewer-nav viewer-prev" id="viewer-prev" rel="prev" href="${v?.prev ? photoUrl(m.base, v.prev, v.view) : ''}" aria-label="${m.tr.t('previousPhoto')}"${v?.prev ? '' : html` hidden`}>‹</a>
+<a class="viewer-nav viewer-next" id="viewer-next" rel="next" href="${v?.next ? photoUrl(m.base, v.next, v.view) : ''}" aria-label="${m.tr.t('nextPhoto')}"${v?.next ? '' : html` hidden`}>›</a>
 </figure>
 ${m.showMetadata ? metaPanel(m.tr, item, false) : ''}
 </div>
@@ -262,6 +341,14 @@ function pageData(m: AlbumPageModel) {
     pageCount: m.pageCount,
     pageSize: m.pageSize,
     order: m.order?.chosen ?? null,
+    group: m.group,
+    // the headings of this page's groups, formatted here like the server's (one Intl, the page's language)
+    groupLabels: Object.fromEntries(
+      m.items.flatMap((i) => {
+        const key = groupKey(i, m.group);
+        return key ? [[key, m.tr.groupHeading(key)]] : [];
+      }),
+    ),
     firstIndex: m.firstIndex,
     before: m.before,
     after: m.after,
@@ -285,6 +372,7 @@ function pageData(m: AlbumPageModel) {
       // the tile the bundle lays out itself (justified rows, only the nearby ones in the DOM)
       placeholder: thumbhashDataUrl(i.thumbhash),
       meta: i.meta,
+      day: i.day,
     })),
   };
 }
@@ -296,12 +384,13 @@ ${header(m, { withActions: true })}
 <div class="grid-tools">
 ${slideshowButton(m)}
 ${orderToggle(m)}
+${groupToggle(m)}
 </div>
 ${
   m.items.length === 0
     ? html`<p class="empty">${m.total === 0 ? m.tr.t('noPhotos') : m.tr.t('noPhotosOnPage')}</p>`
     : html`<ul class="grid" id="grid" aria-label="${m.tr.t('photos')}">
-${m.items.map((item, i) => tile(m, item, m.firstIndex + i))}
+${tiles(m)}
 </ul>`
 }
 ${pagination(m)}
@@ -323,9 +412,9 @@ ${jsonScript('share-data', pageData(m))}`;
 }
 
 export function photoPage(m: PhotoPageModel): string {
-  const close = `${gridUrl(m.base, m.gridPage)}#a-${m.item.id}`;
+  const close = `${gridUrl(m.base, m.gridPage, m.view)}#a-${m.item.id}`;
   const body = html`<h1 class="visually-hidden">${m.title}</h1>
-${viewer(m, { item: m.item, index: m.index, prev: m.prev, next: m.next, close })}`;
+${viewer(m, { item: m.item, index: m.index, prev: m.prev, next: m.next, close, view: m.view })}`;
   return layout({
     lang: m.tr.locale,
     title: `${itemLabel(m.tr, m.item, m.index + 1, m.total)} · ${m.title}`,

@@ -99,6 +99,11 @@ export type ExportCreateDto = Type.Static<typeof ExportCreateDto>;
 export const ShareExportCreateDto = Type.Object(
   {
     assetIds: Type.Optional(Type.Array(Uuid, { maxItems: 100_000 })),
+    /**
+     * "Select all" but these: every asset of the link except the ones listed (assets the page never loaded
+     * included). Not with `assetIds`.
+     */
+    exceptAssetIds: Type.Optional(Type.Array(Uuid, { maxItems: 100_000 })),
     maxPartSize: Type.Optional(MaxPartSize),
   },
   { additionalProperties: false },

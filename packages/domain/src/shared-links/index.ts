@@ -20,6 +20,7 @@ export {
   type LinkUseOutcome,
   type LinkWithAssets,
   linkAssetIdsAmong,
+  linkAssetIdsExcept,
   linkAssetPosition,
   listLinkAssets,
   type ShowingLink,

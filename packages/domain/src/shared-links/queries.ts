@@ -363,6 +363,17 @@ export async function linkAssetIdsAmong(db: Db, link: ShowingLink, assetIds: rea
   return new Set(rows.map((r) => r.id));
 }
 
+/**
+ * Every asset id the link shows except `except` (a recipient's "Select all" with some unticked, issue 21 §2):
+ * the selection is resolved here, so items the recipient never loaded are included.
+ */
+export async function linkAssetIdsExcept(db: Db, link: ShowingLink, except: readonly string[]): Promise<string[]> {
+  let q = linkAssetsQuery(db, link).select('assets.id');
+  if (except.length > 0) q = q.where('assets.id', 'not in', except);
+  const rows = await q.execute();
+  return rows.map((r) => r.id);
+}
+
 export async function countLinkAssets(db: Db, link: ShowingLink): Promise<number> {
   const row = await linkAssetsQuery(db, link)
     .select((eb) => eb.fn.countAll<string>().as('n'))

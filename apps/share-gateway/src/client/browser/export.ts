@@ -25,7 +25,7 @@ interface ExportDto {
 
 export interface Exporter {
   /** Builds and downloads an archive; resolves when it started downloading or failed (shown in the status). */
-  run(body: { assetIds?: string[] }): Promise<void>;
+  run(body: { assetIds?: string[]; exceptAssetIds?: string[] }): Promise<void>;
   busy(): boolean;
 }
 
@@ -49,14 +49,14 @@ export function createExporter(): Exporter | null {
       progress!.max = bytesTotal;
       progress!.value = Math.min(bytesDone, bytesTotal);
       const pct = Math.floor((100 * bytesDone) / bytesTotal);
-      say(`Preparing the archive… ${pct}% (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`);
+      say(t('preparingProgress', { pct, done: formatBytes(bytesDone), total: formatBytes(bytesTotal) }));
     } else {
       progress!.removeAttribute('value');
-      say(dto.status === 'queued' ? 'Waiting for the archive to start…' : t('preparing'));
+      say(dto.status === 'queued' ? t('waitingArchive') : t('preparing'));
     }
   }
 
-  async function run(body: { assetIds?: string[] }) {
+  async function run(body: { assetIds?: string[]; exceptAssetIds?: string[] }) {
     running = true;
     status!.hidden = false;
     status!.classList.remove('error');
@@ -85,7 +85,7 @@ export function createExporter(): Exporter | null {
       }
       if (dto.status !== 'ready') throw new Error(dto.error || `The archive could not be prepared (${dto.status})`);
       const parts = dto.parts.filter((p): p is ExportPart & { downloadUrl: string } => !!p.downloadUrl);
-      if (parts.length === 0) throw new Error('The archive is empty');
+      if (parts.length === 0) throw new Error(t('archiveEmpty'));
       progress!.max = 1;
       progress!.value = 1;
       for (const part of parts) {
@@ -96,16 +96,12 @@ export function createExporter(): Exporter | null {
         li.append(a);
         partsList!.append(li);
       }
-      say(
-        parts.length === 1
-          ? 'Your download is starting.'
-          : `Ready in ${parts.length} archives: the first one is starting, download the others below.`,
-      );
+      say(parts.length === 1 ? t('downloadStarting') : t('downloadParts', { n: parts.length }));
       location.assign(parts[0]!.downloadUrl);
     } catch (e) {
       status!.classList.add('error');
       progress!.hidden = true;
-      say(`Download failed: ${(e as Error).message}`);
+      say(t('downloadFailed', { error: (e as Error).message }));
     } finally {
       running = false;
     }

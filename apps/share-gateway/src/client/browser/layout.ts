@@ -17,6 +17,8 @@ export interface TileItem {
   duration?: string | null;
   hasThumbnail?: boolean;
   placeholder?: string | null;
+  /** the day it was taken (`YYYY-MM-DD`), when the link shows dates */
+  day?: string | null;
 }
 
 export interface GridSource {
@@ -24,6 +26,12 @@ export interface GridSource {
   total: number;
   firstIndex: number;
   items: TileItem[];
+  /** grouping by day or month: a heading before each group (issue 21 §5) */
+  group?: 'day' | 'month' | null;
+  /** the headings, formatted by the server in the page's language (merged as pages arrive) */
+  groupLabels?: Record<string, string>;
+  /** the query a photo link carries (order, grouping) */
+  photoQuery?: string;
 }
 
 export interface VirtualGrid {
@@ -53,6 +61,29 @@ const JUSTIFIED_GAP = 6;
 const PHONE_GAP = 2;
 /** how far beyond the viewport tiles are kept, in viewport heights */
 const OVERSCAN = 1;
+/** a group's heading (2.5rem) */
+const HEADING_HEIGHT = 40;
+
+interface Heading {
+  key: string;
+  top: number;
+  first: number;
+}
+
+const groupOf = (it: TileItem, by: GridSource['group']): string | null =>
+  by && it.day ? (by === 'month' ? it.day.slice(0, 7) : it.day) : null;
+
+/** Consecutive runs of items in the same group: [start, end) pairs (one run when not grouping). */
+function runs(items: TileItem[], by: GridSource['group']): { key: string | null; start: number; end: number }[] {
+  const out: { key: string | null; start: number; end: number }[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const key = groupOf(items[i]!, by);
+    const last = out[out.length - 1];
+    if (last && last.key === key) last.end = i + 1;
+    else out.push({ key, start: i, end: i + 1 });
+  }
+  return out;
+}
 
 const aspect = (it: TileItem) => (it.width && it.height ? Math.min(Math.max(it.width / it.height, 0.25), 4) : 1);
 
@@ -109,6 +140,8 @@ export function initVirtualGrid(source: GridSource, loadMore: (() => Promise<boo
   grid.classList.add('virtual');
   grid.replaceChildren();
   const tiles = new Map<number, HTMLLIElement>();
+  const headingEls = new Map<string, HTMLLIElement>();
+  let headings: Heading[] = [];
   let boxes: Box[] = [];
   let rows: Row[] = [];
   let laidOut = 0;
@@ -123,7 +156,7 @@ export function initVirtualGrid(source: GridSource, loadMore: (() => Promise<boo
     li.className = 'tile';
     li.id = `a-${item.id}`;
     const a = document.createElement('a');
-    a.href = `${source.base}/photos/${item.id}`;
+    a.href = `${source.base}/photos/${item.id}${source.photoQuery ?? ''}`;
     a.dataset.index = String(i);
     const label = itemLabel(item.type, source.firstIndex + i + 1, source.total);
     if (item.placeholder) {
@@ -157,14 +190,45 @@ export function initVirtualGrid(source: GridSource, loadMore: (() => Promise<boo
     return li;
   }
 
+  /** Each group laid out on its own (justified rows or squares) under its heading, one below the other. */
+  function layoutGroups() {
+    const justified = width >= JUSTIFY_MIN_WIDTH;
+    const gap = justified ? JUSTIFIED_GAP : PHONE_GAP;
+    const all = runs(source.items, source.group);
+    const out = { boxes: [] as Box[], rows: [] as Row[], headings: [] as Heading[], height: 0, laidOut: 0 };
+    let top = 0;
+    for (const [g, run] of all.entries()) {
+      // a group followed by another is complete; the last one waits for more items while pages remain
+      const complete = !more || g < all.length - 1;
+      const items = source.items.slice(run.start, run.end);
+      const l = justified ? justify(items, width, complete) : squares(items, width, PHONE_GAP);
+      if (l.laidOut === 0) break;
+      if (run.key !== null) {
+        out.headings.push({ key: run.key, top, first: run.start });
+        top += HEADING_HEIGHT;
+      }
+      for (const b of l.boxes) out.boxes.push({ ...b, top: b.top + top });
+      for (const r of l.rows)
+        out.rows.push({ top: r.top + top, height: r.height, first: r.first + run.start, last: r.last + run.start });
+      out.laidOut = run.start + l.laidOut;
+      out.height = top + l.height;
+      top += l.height + gap;
+      if (l.laidOut < items.length) break;
+    }
+    return out;
+  }
+
   function layout() {
     width = grid!.clientWidth;
-    const complete = !more;
-    const l =
-      width >= JUSTIFY_MIN_WIDTH ? justify(source.items, width, complete) : squares(source.items, width, PHONE_GAP);
+    const l = layoutGroups();
     boxes = l.boxes;
     rows = l.rows;
     laidOut = l.laidOut;
+    headings = l.headings;
+    for (const [key, li] of headingEls) {
+      li.remove();
+      headingEls.delete(key);
+    }
     // room for what is not loaded yet, so the scrollbar tells the album's length
     const lastRow = rows[rows.length - 1];
     const perRow = rows.length ? laidOut / rows.length : 1;
@@ -230,8 +294,38 @@ export function initVirtualGrid(source: GridSource, loadMore: (() => Promise<boo
       }
       before = li;
     }
+    renderHeadings(from, to);
     const laidBottom = rows.length ? rows[rows.length - 1]!.top + rows[rows.length - 1]!.height : 0;
     if (more && !loading && to + view > laidBottom) void fetchMore();
+  }
+
+  /** The headings near the viewport, each just before its group's first tile (reading order). */
+  function renderHeadings(from: number, to: number) {
+    const shown = new Set<string>();
+    for (const h of headings) {
+      if (h.top + HEADING_HEIGHT < from || h.top > to) continue;
+      const id = String(h.first);
+      shown.add(id);
+      let li = headingEls.get(id);
+      if (!li) {
+        li = document.createElement('li');
+        li.className = 'group-heading';
+        const h2 = document.createElement('h2');
+        h2.textContent = source.groupLabels?.[h.key] ?? h.key;
+        li.append(h2);
+        li.style.transform = `translateY(${h.top}px)`;
+        li.style.height = `${HEADING_HEIGHT}px`;
+        headingEls.set(id, li);
+      }
+      const next = tiles.get(h.first) ?? null;
+      if (li.nextSibling !== next || !li.isConnected) grid!.insertBefore(li, next);
+    }
+    for (const [key, li] of headingEls) {
+      if (!shown.has(key)) {
+        li.remove();
+        headingEls.delete(key);
+      }
+    }
   }
 
   let failures = 0;

@@ -18,7 +18,25 @@ export interface SelectableData {
   total: number;
 }
 
-export function initSelection(data: SelectableData, exporter: Exporter | null): void {
+/** What is selected: explicit ids, or "Select all" minus the ones unticked since (`except`). */
+export interface SelectionState {
+  all: boolean;
+  ids: string[];
+  except: string[];
+  count: number;
+}
+
+/** The export request of a selection: its ids, or the whole link minus the unticked ones (issue 21 §2). */
+export const exportBody = (s: SelectionState): { assetIds?: string[]; exceptAssetIds?: string[] } =>
+  s.all ? (s.except.length ? { exceptAssetIds: s.except } : {}) : { assetIds: s.ids };
+
+export interface Selection {
+  state(): SelectionState;
+  /** called whenever the selection changes */
+  onChange(listener: (s: SelectionState) => void): void;
+}
+
+export function initSelection(data: SelectableData, exporter: Exporter | null): Selection | null {
   const grid = byId('grid');
   const bar = byId('selection-bar');
   const count = byId('selection-count');
@@ -26,11 +44,14 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
   const allButton = byId<HTMLButtonElement>('select-all');
   const noneButton = byId<HTMLButtonElement>('select-none');
   const downloadButton = byId<HTMLButtonElement>('download-selected');
-  if (!grid || !bar || !count || !allButton || !noneButton || !downloadButton || !exporter) return;
+  if (!grid || !bar || !count || !allButton || !noneButton || !downloadButton || !exporter) return null;
 
   const selected = new Set<string>();
   /** "Select all": every asset of the link, loaded on this page or not (the export is then the whole link) */
   let everything = false;
+  /** with "Select all": the ones unticked since, loaded or not the others stay selected */
+  const except = new Set<string>();
+  const listeners: ((s: SelectionState) => void)[] = [];
   /** "Select" was pressed: tiles toggle even with nothing selected yet */
   let mode = false;
   let anchor: number | null = null;
@@ -39,9 +60,15 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
     const a = el?.closest('.tile')?.querySelector<HTMLAnchorElement>('a[data-index]');
     return a ? Number(a.dataset.index) : null;
   };
-  const isSelected = (id: string) => everything || selected.has(id);
+  const isSelected = (id: string) => (everything ? !except.has(id) : selected.has(id));
   const selecting = () => mode || everything || selected.size > 0;
-  const selectedCount = () => (everything ? data.total : selected.size);
+  const selectedCount = () => (everything ? Math.max(0, data.total - except.size) : selected.size);
+  const state = (): SelectionState => ({
+    all: everything,
+    ids: everything ? [] : [...selected],
+    except: everything ? [...except] : [],
+    count: selectedCount(),
+  });
 
   function update() {
     const n = selectedCount();
@@ -50,6 +77,8 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
     document.body.classList.toggle('selecting', selecting());
     downloadButton!.disabled = n === 0 || exporter!.busy();
     for (const tile of grid!.querySelectorAll<HTMLElement>('.tile')) paint(tile);
+    const now = state();
+    for (const listener of listeners) listener(now);
   }
 
   function paint(tile: HTMLElement) {
@@ -65,10 +94,11 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
   function set(i: number, on: boolean) {
     const id = data.items[i]?.id;
     if (!id) return;
-    if (everything && !on) {
-      // leaving "everything": what is loaded here, minus this one
-      everything = false;
-      for (const item of data.items) selected.add(item.id);
+    if (everything) {
+      // "all except": the unticked ones are remembered, so assets not loaded yet stay selected
+      if (on) except.delete(id);
+      else except.add(id);
+      return;
     }
     if (on) selected.add(id);
     else selected.delete(id);
@@ -176,10 +206,12 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
   }
   allButton.addEventListener('click', () => {
     everything = true;
+    except.clear();
     update();
   });
   function clear() {
     everything = false;
+    except.clear();
     mode = false;
     selected.clear();
     anchor = null;
@@ -195,9 +227,10 @@ export function initSelection(data: SelectableData, exporter: Exporter | null): 
     if (exporter.busy() || selectedCount() === 0) return;
     downloadButton.disabled = true;
     try {
-      await exporter.run(everything ? {} : { assetIds: [...selected] });
+      await exporter.run(exportBody(state()));
     } finally {
       update();
     }
   });
+  return { state, onChange: (listener) => listeners.push(listener) };
 }

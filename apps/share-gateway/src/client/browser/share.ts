@@ -14,6 +14,7 @@ import { attachGestures, type Gestures } from './gestures.ts';
 import { itemLabel, setStrings, t } from './i18n.ts';
 import { initVirtualGrid, type VirtualGrid } from './layout.ts';
 import { initSelection } from './selection.ts';
+import { initShareSheet } from './share-sheet.ts';
 
 interface ShareItem {
   id: string;
@@ -28,6 +29,7 @@ interface ShareItem {
   livePhoto: boolean;
   zoomOriginal: boolean;
   meta: { fileName: string; fields: [string, string][] } | null;
+  day: string | null;
 }
 
 interface ShareData {
@@ -37,6 +39,10 @@ interface ShareData {
   pageCount: number;
   pageSize: number;
   order: 'asc' | 'desc' | null;
+  group: 'day' | 'month' | null;
+  groupLabels: Record<string, string>;
+  /** `?order=…&group=…` (or empty): what every photo and grid link carries on */
+  photoQuery?: string;
   firstIndex: number;
   before: string | null;
   after: string | null;
@@ -65,11 +71,14 @@ const typing = (e: KeyboardEvent) => {
 
 const plainClick = (e: MouseEvent) => e.button === 0 && !e.metaKey && !e.ctrlKey && !e.shiftKey && !e.altKey;
 
-const photoUrl = (data: ShareData, id: string) => `${data.base}/photos/${id}`;
+const viewQuery = (data: ShareData) =>
+  [data.order ? `order=${data.order}` : '', data.group ? `group=${data.group}` : ''].filter(Boolean);
+/** a photo page, with the recipient's order (its previous/next follow it) and grouping */
+const photoUrl = (data: ShareData, id: string) => `${data.base}/photos/${id}${data.photoQuery ?? ''}`;
 const mediaUrl = (data: ShareData, id: string, kind: 'thumbnail' | 'preview' | 'original' | 'video') =>
   `${data.base}/assets/${id}/${kind}`;
 const gridUrl = (data: ShareData) => {
-  const query = [data.page > 1 ? `page=${data.page}` : '', data.order ? `order=${data.order}` : ''].filter(Boolean);
+  const query = [data.page > 1 ? `page=${data.page}` : '', ...viewQuery(data)];
   return query.length ? `${data.base}?${query.join('&')}` : data.base;
 };
 
@@ -137,7 +146,11 @@ function loadLarger(img: HTMLImageElement, src: string): void {
 
 // ── viewer on the grid page ─────────────────────────────────────────────────────────────────────────
 
-function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void {
+function initGridViewer(
+  data: ShareData,
+  virtualGrid: VirtualGrid | null,
+  loadMore: (() => Promise<boolean>) | null,
+): void {
   const viewer = byId('viewer');
   const grid = byId('grid');
   if (!viewer || !grid || data.items.length === 0) return;
@@ -362,6 +375,15 @@ function initGridViewer(data: ShareData, virtualGrid: VirtualGrid | null): void 
     current: () => current,
     show: (i) => open(i),
     closed: () => viewer.hidden,
+    // past the last item loaded, the show fetches the next page (a big album plays to its end)
+    more: loadMore
+      ? async () => {
+          const before = data.items.length;
+          await loadMore();
+          virtualGrid?.refresh();
+          return data.items.length > before;
+        }
+      : null,
   });
   // leaving the viewer stops the show
   new MutationObserver(() => {
@@ -380,6 +402,8 @@ function initSlideshow(v: {
   current: () => number;
   show: (i: number) => void;
   closed: () => boolean;
+  /** loads more items; resolves whether some arrived */
+  more: (() => Promise<boolean>) | null;
 }): { stop: () => void } | null {
   const controls = byId('slideshow-controls');
   const toggle = byId<HTMLButtonElement>('slideshow-toggle');
@@ -409,7 +433,7 @@ function initSlideshow(v: {
     const mine = ++wait;
     if (!playing) return;
     const next = () => {
-      if (mine === wait) advance();
+      if (mine === wait) void advance();
     };
     const media = byId('viewer-media');
     if (media instanceof HTMLVideoElement) {
@@ -424,11 +448,21 @@ function initSlideshow(v: {
     timer = window.setTimeout(next, Number(interval!.value) * 1000);
   }
 
-  /** The next item; showing it changes the position, which starts its wait (the observer below). */
-  function advance() {
+  /**
+   * The next item; showing it changes the position, which starts its wait (the observer below). At the end of
+   * what is loaded, the next page is fetched first; at the end of the album, it starts again.
+   */
+  async function advance() {
     if (!playing || v.closed()) return;
+    const target = v.current() + 1;
+    if (target >= v.count() && v.more) {
+      const mine = wait;
+      const arrived = await v.more().catch(() => false);
+      if (mine !== wait || !playing || v.closed()) return;
+      if (arrived) return v.show(target);
+    }
     const n = v.count();
-    if (n > 0) v.show((v.current() + 1) % n);
+    if (n > 0) v.show(target % n);
   }
 
   function play() {
@@ -537,7 +571,7 @@ function initUpload(): void {
       const fail = (message: string) => {
         failed++;
         row.classList.add('failed');
-        state.textContent = 'Failed';
+        state.textContent = t('uploadFailed');
         row.title = message;
         const why = document.createElement('span');
         why.className = 'summary';
@@ -552,18 +586,19 @@ function initUpload(): void {
         } catch {
           // not JSON
         }
-        if (xhr.status < 200 || xhr.status >= 300) return fail(answer.message || `The server answered ${xhr.status}`);
+        if (xhr.status < 200 || xhr.status >= 300)
+          return fail(answer.message || t('serverAnswered', { status: xhr.status }));
         const item = answer.items?.[0];
-        if (item?.status === 'failed') return fail(item.error || 'The file was refused');
+        if (item?.status === 'failed') return fail(item.error || t('fileRefused'));
         done++;
         bar.max = 1;
         bar.value = 1;
         row.classList.add('done');
-        state.textContent = item?.status === 'duplicate' ? 'Already there' : 'Uploaded';
+        state.textContent = item?.status === 'duplicate' ? t('uploadDuplicate') : t('uploadDone');
         resolve();
       });
-      xhr.addEventListener('error', () => fail('Network error'));
-      xhr.addEventListener('abort', () => fail('Cancelled'));
+      xhr.addEventListener('error', () => fail(t('networkError')));
+      xhr.addEventListener('abort', () => fail(t('cancelled')));
       xhr.send(body);
     });
   }
@@ -573,10 +608,10 @@ function initUpload(): void {
     summary.className = 'summary';
     summary.replaceChildren();
     const text = document.createElement('span');
-    text.textContent = `${done} uploaded${failed ? `, ${failed} failed` : ''}. New photos appear here once they are processed. `;
+    text.textContent = `${failed ? t('uploadedSummaryFailed', { done, failed }) : t('uploadedSummary', { done })} `;
     const refresh = document.createElement('a');
     refresh.href = location.pathname + location.search;
-    refresh.textContent = 'Refresh';
+    refresh.textContent = t('refresh');
     summary.append(text, refresh);
     list!.append(summary);
   }
@@ -589,11 +624,11 @@ function initUpload(): void {
       name.textContent = file.name;
       const state = document.createElement('span');
       state.className = 'state';
-      state.textContent = 'Waiting';
+      state.textContent = t('uploadWaiting');
       const bar = document.createElement('progress');
       bar.max = 1;
       bar.value = 0;
-      bar.setAttribute('aria-label', `Upload progress of ${file.name}`);
+      bar.setAttribute('aria-label', t('uploadProgressOf', { name: file.name }));
       row.append(name, state, bar);
       list!.append(row);
       queue = queue.then(() => uploadOne(file, row, bar, state));
@@ -653,9 +688,20 @@ function createPageLoader(data: ShareData): (() => Promise<boolean>) | null {
   if (data.page >= data.pageCount) return null;
   const startPage = data.page;
   let lastPage = data.page;
-  return async () => {
-    const order = data.order ? `&order=${data.order}` : '';
-    const res = await fetch(`${data.base}?page=${lastPage + 1}${order}`, {
+  // the grid and the slideshow both ask for more: one fetch at a time, each page once
+  let inFlight: Promise<boolean> | null = null;
+  return () => {
+    if (lastPage >= data.pageCount) return Promise.resolve(false);
+    inFlight ??= loadNext().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+  async function loadNext(): Promise<boolean> {
+    const query = viewQuery(data)
+      .map((q) => `&${q}`)
+      .join('');
+    const res = await fetch(`${data.base}?page=${lastPage + 1}${query}`, {
       headers: { accept: 'text/html', [CONTINUATION_HEADER]: '1' },
       credentials: 'same-origin',
     });
@@ -664,6 +710,7 @@ function createPageLoader(data: ShareData): (() => Promise<boolean>) | null {
     const more = JSON.parse(doc.getElementById('share-data')?.textContent ?? 'null') as ShareData | null;
     if (!more || more.page !== lastPage + 1) throw new Error('next page: unexpected answer');
     data.items.push(...more.items);
+    Object.assign(data.groupLabels, more.groupLabels);
     data.after = more.after;
     lastPage = more.page;
     const nav = byId('pagination');
@@ -671,7 +718,7 @@ function createPageLoader(data: ShareData): (() => Promise<boolean>) | null {
     if (lastPage >= data.pageCount && startPage === 1) nav?.remove();
     else if (nav && nextNav) nav.replaceWith(document.adoptNode(nextNav));
     return lastPage < data.pageCount;
-  };
+  }
 }
 
 // ── start ───────────────────────────────────────────────────────────────────────────────────────────
@@ -684,9 +731,14 @@ function start(): void {
     setStrings(data?.locale, data?.strings);
     const exporter = createExporter();
     if (data) {
-      const grid = initVirtualGrid(data, createPageLoader(data));
-      initGridViewer(data, grid);
-      initSelection(data, exporter);
+      data.groupLabels ??= {};
+      const query = viewQuery(data).join('&');
+      data.photoQuery = query ? `?${query}` : '';
+      const loadMore = createPageLoader(data);
+      const grid = initVirtualGrid(data, loadMore);
+      initGridViewer(data, grid, loadMore);
+      const selection = initSelection(data, exporter);
+      initShareSheet(data, selection, exporter);
     }
     initDownloadAll(exporter);
     initUpload();

@@ -45,6 +45,8 @@ export interface Translator {
   longDate(d: Date): string;
   /** a date and time (UTC), medium form */
   dateTime(d: Date): string;
+  /** a grouping heading: a day (`2026-07-10` → "Friday 10 July 2026") or a month (`2026-07` → "July 2026") */
+  groupHeading(key: string): string;
 }
 
 const translators = new Map<Locale, Translator>();
@@ -61,6 +63,15 @@ export function translator(locale: Locale): Translator {
     timeStyle: 'short',
     timeZone: 'UTC',
   });
+  const dayHeading = new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : locale, {
+    dateStyle: 'full',
+    timeZone: 'UTC',
+  });
+  const monthHeading = new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : locale, {
+    year: 'numeric',
+    month: 'long',
+    timeZone: 'UTC',
+  });
   const fill = (text: string, vars: Record<string, string | number> = {}) =>
     text.replace(/\{(\w+)\}/g, (whole, name: string) => {
       const v = vars[name];
@@ -75,6 +86,10 @@ export function translator(locale: Locale): Translator {
     },
     longDate: (d) => long.format(d),
     dateTime: (d) => medium.format(d),
+    groupHeading: (key) =>
+      key.length === 7
+        ? monthHeading.format(new Date(`${key}-01T00:00:00Z`))
+        : dayHeading.format(new Date(`${key}T00:00:00Z`)),
   };
   translators.set(locale, t);
   return t;
