@@ -71,7 +71,7 @@ export function linkActivityPage(
   ${
     days.length === 0
       ? html`<p class="empty">${a.noDays}</p>`
-      : html`<div class="table-scroll"><table id="activity-days" class="activity-days">
+      : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="activity-days-title"><table id="activity-days" class="activity-days">
     <thead><tr><th scope="col">${a.day}</th><th scope="col">${a.visits}</th><th scope="col">${a.visitors}</th><th scope="col">${a.downloads}</th><th scope="col">${a.uploads}</th></tr></thead>
     <tbody>${days.map((d) => html`<tr><th scope="row">${d.day}</th><td>${d.visits}</td><td>${d.uniqueVisitors}</td><td>${d.downloads}</td><td>${d.uploads}</td></tr>`)}</tbody>
   </table></div>`
@@ -92,7 +92,7 @@ export function linkActivityPage(
   <p id="activity-status" class="hint" role="status"></p>
   ${
     log.nextCursor
-      ? html`<p><a class="button secondary" role="button" id="activity-more" href="${activityPageUrl(link.id, action, log.nextCursor)}">${a.more}</a></p>`
+      ? html`<p><a class="button secondary" id="activity-more" href="${activityPageUrl(link.id, action, log.nextCursor)}">${a.more}</a></p>`
       : ''
   }
 </section>`,
