@@ -371,6 +371,7 @@ export function linksPage(
     <button type="button" class="secondary" data-action="copy" aria-label="${k.copyOf(title)}">${k.copy}</button>
     <button type="button" class="secondary" data-action="qr" aria-label="${k.qrOf(title)}">${k.qr}</button>
     <a class="button secondary" role="button" href="/links/${link.id}/edit" data-action="edit" aria-label="${k.editOf(title)}">${k.edit}</a>
+    <a class="button secondary" href="/links/${link.id}/activity" data-nav="activity" aria-label="${t.activity.openOf(title)}">${t.activity.open}</a>
     ${link.type === 'INDIVIDUAL' ? html`<button type="button" class="secondary" data-action="photos" aria-label="${k.photosOf(title)}">${k.photos}</button>` : ''}
     <a class="button danger" role="button" href="/links/${link.id}/delete" data-action="delete" aria-label="${k.deleteOf(title)}">${k.delete}</a>
   </div>

@@ -34,6 +34,7 @@ import {
 import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
+import { consoleActivityRoutes } from './console-activity.ts';
 import { ALBUM_PAGE_SIZE, consoleFormRoutes, LINK_FORM_FIELDS, NoticeQuery, noticeFor } from './console-forms.ts';
 import { consoleWebhookRoutes } from './console-webhooks.ts';
 
@@ -338,6 +339,8 @@ export const consoleRoutes =
     consoleFormRoutes(fastify, deps, sessions, owner, assets, pageHeaders);
     // the Webhooks screen (console-webhooks.ts)
     consoleWebhookRoutes(fastify, deps, owner, assets, pageHeaders);
+    // a link's Activity screen (console-activity.ts)
+    consoleActivityRoutes(fastify, deps, owner, assets, pageHeaders);
 
     // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
     app.post(

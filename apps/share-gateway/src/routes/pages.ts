@@ -130,6 +130,8 @@ export const pageRoutes =
         return null;
       }
       if (!isUnlocked(ctx, req, link)) {
+        // opening a password link is a visit in its activity log (not a view in the counters: nothing was shown)
+        if (req.method === 'GET') logActivity(ctx, req, link.link.id, 'visit');
         const query = req.query as { page?: string; unlock_error?: string };
         const param = link.link.slug
           ? `slug=${encodeURIComponent(link.link.slug)}`

@@ -5,6 +5,7 @@ import { thumbHashToDataURL } from 'thumbhash';
 import { expiresAtFor } from '../expiry.ts';
 import { qrModules } from '../qr.ts';
 import { en as t } from '../strings.en.ts';
+import { initActivity } from './activity.ts';
 import { initShareSheet } from './share-sheet.ts';
 
 /**
@@ -802,6 +803,7 @@ if (document.body.classList.contains('page-albums')) {
 }
 if (document.body.classList.contains('page-links')) initLinks();
 if (document.body.classList.contains('page-webhook-created')) initWebhookCreated();
+if (document.body.classList.contains('page-link-activity')) initActivity();
 // the PWA's service worker: the share target and the app shell (issue 15; src/console/pwa/sw.ts)
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
 document.body.dataset.ready = 'true';
