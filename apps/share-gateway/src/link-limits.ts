@@ -114,7 +114,8 @@ export class LinkLimits {
     if (!admit) return;
     this.#toAdmit.delete(req);
     const { token, expiresAt } = this.tokens.issue(admit.linkId);
-    reply.setCookie(admissionCookieName(admit.linkId), token, {
+    // written here rather than through reply.setCookie: @fastify/cookie's own onSend hook may have run already
+    const cookie = req.server.serializeCookie(admissionCookieName(admit.linkId), token, {
       path: '/',
       httpOnly: true,
       sameSite: 'lax',
@@ -122,6 +123,9 @@ export class LinkLimits {
       maxAge: ADMISSION_WINDOW_MS / 1000,
       expires: expiresAt,
     });
+    const current = reply.getHeader('set-cookie');
+    const list = current === undefined ? [] : Array.isArray(current) ? current : [String(current)];
+    reply.header('set-cookie', [...list, cookie]);
   }
 
   /**
