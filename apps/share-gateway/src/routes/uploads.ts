@@ -33,6 +33,7 @@ const placementOf = (link: ActiveLink): UploadPlacement =>
 const throughLinkOf = (ctx: GatewayContext, link: ActiveLink): ThroughLink => ({
   linkId: link.link.id,
   findShown: (checksum) => shownAssetIdByChecksum(ctx.deps.db, link, checksum),
+  review: link.link.upload_review,
 });
 
 const header = (req: FastifyRequest, name: string): string | undefined => {

@@ -27,6 +27,13 @@ const Expiry = Type.Union([IsoDateTime, Type.Null()], {
 const Password = Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], {
   description: 'Link password (stored as an argon2id hash). On edit, null or "" removes it',
 });
+// immish extensions (issue 19 item 3, guest-upload moderation); Immich clients do not send them.
+const UploadReview = Type.Boolean({
+  description: "immish: uploads through the link wait for the owner's review before anyone else sees them",
+});
+const MaxUploadBytes = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+  description: 'immish: byte budget for uploads through the link; null = none',
+});
 const Slug = Type.Union([Type.String({ maxLength: 200 }), Type.Null()], {
   description: 'Custom URL slug: 3–40 of [A-Za-z0-9_-], unique case-insensitively, not a reserved word; null = none',
 });
@@ -43,6 +50,8 @@ export const SharedLinkCreateDto = Type.Object(
     showMetadata: Type.Optional(Type.Boolean({ default: true, description: 'Show metadata' })),
     password: Type.Optional(Password),
     slug: Type.Optional(Slug),
+    uploadReview: Type.Optional(UploadReview),
+    maxUploadBytes: Type.Optional(MaxUploadBytes),
   },
   { additionalProperties: false },
 );
@@ -64,6 +73,8 @@ export const SharedLinkEditDto = Type.Object(
     showMetadata: Type.Optional(Type.Boolean({ description: 'Show metadata' })),
     password: Type.Optional(Password),
     slug: Type.Optional(Slug),
+    uploadReview: Type.Optional(UploadReview),
+    maxUploadBytes: Type.Optional(MaxUploadBytes),
   },
   { additionalProperties: false },
 );
@@ -98,6 +109,9 @@ export const SharedLinkResponseDto = Type.Object(
     downloads: Type.Integer({ description: 'immish: downloads through the link' }),
     uploads: Type.Integer({ description: 'immish: files uploaded through the link' }),
     lastAccessedAt: Type.Union([IsoDateTime, Type.Null()], { description: 'immish: last recipient access' }),
+    uploadReview: Type.Optional(UploadReview),
+    maxUploadBytes: Type.Optional(MaxUploadBytes),
+    uploadBytes: Type.Optional(Type.Integer({ description: 'immish: bytes taken by uploads through the link' })),
   },
   { description: 'Shared link response' },
 );
@@ -127,3 +141,39 @@ export const SlugAvailabilityDto = Type.Object({
   problem: Type.Union([Type.String(), Type.Null()]),
 });
 export type SlugAvailabilityDto = Type.Static<typeof SlugAvailabilityDto>;
+
+// Guest-upload moderation (issue 19 item 3): the owner's review queue of a link with `uploadReview`.
+export const LinkUploadStatus = Type.Enum(['pending', 'approved', 'rejected'], {
+  description: 'pending: waiting for the owner; approved: placed in the album/link; rejected: deleted',
+});
+export type LinkUploadStatus = Type.Static<typeof LinkUploadStatus>;
+
+export const LinkUploadsQuery = Type.Object({ status: Type.Optional(LinkUploadStatus) });
+export type LinkUploadsQuery = Type.Static<typeof LinkUploadsQuery>;
+
+export const LinkUploadDto = Type.Object({
+  assetId: Uuid,
+  status: LinkUploadStatus,
+  bytes: Type.Integer(),
+  fileName: Type.String(),
+  type: Type.String({ description: 'IMAGE | VIDEO | OTHER' }),
+  /** null until the ingest worker has made it (or for a rejected upload) */
+  thumbnailUrl: Type.Union([Type.String(), Type.Null()], {
+    description: "the owner's thumbnail URL (/api/assets/{id}/thumbnail); null until ingested or once rejected",
+  }),
+  createdAt: IsoDateTime,
+  decidedAt: Type.Union([IsoDateTime, Type.Null()]),
+});
+export type LinkUploadDto = Type.Static<typeof LinkUploadDto>;
+
+export const LinkUploadDecisionDto = Type.Object(
+  { assetIds: Type.Array(Uuid, { minItems: 1, maxItems: 1000, description: 'pending uploads of the link' }) },
+  { additionalProperties: false },
+);
+export type LinkUploadDecisionDto = Type.Static<typeof LinkUploadDecisionDto>;
+
+export const LinkUploadDecisionResponseDto = Type.Object({
+  status: LinkUploadStatus,
+  assetIds: Type.Array(Uuid),
+});
+export type LinkUploadDecisionResponseDto = Type.Static<typeof LinkUploadDecisionResponseDto>;

@@ -38,6 +38,9 @@ export const linkColumns = [
   'expires_at',
   'allow_download',
   'allow_upload',
+  'upload_review',
+  'max_upload_bytes',
+  'upload_bytes',
   'show_metadata',
   'view_count',
   'download_count',
@@ -146,7 +149,7 @@ export type NewLinkValues = Pick<
   | 'allow_download'
   | 'allow_upload'
   | 'show_metadata'
->;
+> & { upload_review?: boolean; max_upload_bytes?: number | null };
 
 /** Inserts a link (in the caller's transaction); unique and foreign-key violations reject as PostgreSQL reports them. */
 export async function insertLink(trx: Db, values: NewLinkValues): Promise<SharedLinkRow> {

@@ -18,6 +18,8 @@ const ENGLISH: Record<string, string> = {
   download: 'Download',
   downloadPreview: 'Download preview',
   preparing: 'Preparing the archive…',
+  uploadReviewPending_one: "Your {n} photo is waiting for the owner's review.",
+  uploadReviewPending_other: "Your {n} photos are waiting for the owner's review.",
 };
 
 let strings: Record<string, string> = ENGLISH;

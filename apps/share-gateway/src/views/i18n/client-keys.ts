@@ -14,4 +14,6 @@ export const CLIENT_STRING_KEYS: MessageKey[] = [
   'download',
   'downloadPreview',
   'preparing',
+  'uploadReviewPending_one',
+  'uploadReviewPending_other',
 ];
