@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   IdParams,
+  IMMISH_ROUTE_PERMISSIONS,
   LinkUploadDecisionDto,
   LinkUploadDecisionResponseDto,
   LinkUploadDto,
@@ -33,7 +34,7 @@ export const linkUploadsRoutes =
     app.get(
       '/api/shared-links/:id/uploads',
       {
-        config: { permission: 'sharedLink.read' },
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['GET /api/shared-links/:id/uploads'] },
         schema: {
           tags,
           operationId: 'getSharedLinkUploads',
@@ -50,7 +51,7 @@ export const linkUploadsRoutes =
     app.post(
       '/api/shared-links/:id/uploads/approve',
       {
-        config: { permission: 'sharedLink.update' },
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['POST /api/shared-links/:id/uploads/approve'] },
         schema: {
           tags,
           operationId: 'approveSharedLinkUploads',
@@ -66,7 +67,7 @@ export const linkUploadsRoutes =
     app.post(
       '/api/shared-links/:id/uploads/reject',
       {
-        config: { permission: 'sharedLink.update' },
+        config: { permission: IMMISH_ROUTE_PERMISSIONS['POST /api/shared-links/:id/uploads/reject'] },
         schema: {
           tags,
           operationId: 'rejectSharedLinkUploads',

@@ -194,6 +194,10 @@ export const IMMISH_ROUTE_PERMISSIONS = {
   // The console's as-you-type slug check is part of making a link (not under /shared-links/: Immich's
   // GET /shared-links/{id} would claim the path) (Immich: POST /shared-links → sharedLink.create).
   'GET /api/shared-link-slugs/availability': 'sharedLink.create',
+  // Guest-upload moderation (issue 19): reading a link's review queue reads the link; deciding changes what it shows.
+  'GET /api/shared-links/:id/uploads': 'sharedLink.read',
+  'POST /api/shared-links/:id/uploads/approve': 'sharedLink.update',
+  'POST /api/shared-links/:id/uploads/reject': 'sharedLink.update',
   // Webhooks (issue 18) send every subscribed event of the user to a URL of the caller's choosing: no Immich
   // operation comes close, and a scoped key must not reach that much, so only a full-access key (or a session).
   'POST /api/webhooks': 'all',
