@@ -22,7 +22,7 @@ type WorkerConfig = RedisConfig &
     | 'EXPORT_LOCK_DURATION_MS'
     | 'EXPORT_READ_BYTES_PER_SECOND'
   > &
-  Partial<Pick<ExportWorkerConfig, 'ACTIVITY_RETENTION_DAYS'>>;
+  Partial<Pick<ExportWorkerConfig, 'ACTIVITY_RETENTION_DAYS' | 'UPLOAD_REVIEW_TTL_DAYS'>>;
 
 /**
  * The export worker's BullMQ wiring: the `exports` queue (export.requested → processExportJob), the
@@ -69,7 +69,13 @@ export async function startExportWorker(opts: {
     queue: Queues.maintenance,
     concurrency: 1,
     processor: (job) =>
-      processMaintenanceJob(job.name, { db, storage, logger, activityRetentionDays: config.ACTIVITY_RETENTION_DAYS }),
+      processMaintenanceJob(job.name, {
+        db,
+        storage,
+        logger,
+        activityRetentionDays: config.ACTIVITY_RETENTION_DAYS,
+        uploadReviewTtlDays: config.UPLOAD_REVIEW_TTL_DAYS,
+      }),
   });
 
   const schedulerConnection = createRedis(config, 'worker');

@@ -15,6 +15,7 @@ import { authRoutes } from './routes/auth.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { exportsRoutes } from './routes/exports.ts';
 import { linkActivityRoutes } from './routes/link-activity.ts';
+import { linkUploadsRoutes } from './routes/link-uploads.ts';
 import { serverRoutes } from './routes/server.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { shareTargetRoutes } from './routes/share-target.ts';
@@ -92,6 +93,7 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   await app.register(albumsRoutes(deps));
   await app.register(sharedLinksRoutes(deps));
   await app.register(linkActivityRoutes(deps));
+  await app.register(linkUploadsRoutes(deps));
   await app.register(assetsRoutes(deps));
   await app.register(uploadBatchesRoutes(deps));
   await app.register(exportsRoutes(deps));

@@ -331,6 +331,12 @@ export const ExportWorkerEnv = Type.Object({
     1,
     3650,
   ),
+  UPLOAD_REVIEW_TTL_DAYS: Int(
+    30,
+    "days a guest upload waits for the owner's review; older pending ones are removed like a rejection by the hourly maintenance job (export-worker)",
+    1,
+    3650,
+  ),
 });
 
 /** Webhooks (README "Webhooks and link activity"): read by links-api (registration) and the webhook worker. */

@@ -31,6 +31,15 @@ export const EventData = {
     batchId: Type.Union([Uuid, Type.Null()]),
     assetIds: Ids,
   }),
+  /** issue 19 item 3: the owner approved pending uploads of a reviewed link (they joined the album/link) */
+  'shared-link.upload-approved': Type.Object({ linkId: Uuid, ownerId: Uuid, assetIds: Ids }),
+  /** the owner rejected pending uploads (or they expired: `expired`): assets deleted, bytes removed from storage */
+  'shared-link.upload-rejected': Type.Object({
+    linkId: Uuid,
+    ownerId: Uuid,
+    assetIds: Ids,
+    expired: Type.Optional(Type.Boolean()),
+  }),
   'album.created': Type.Object({ albumId: Uuid, ownerId: Uuid }),
   'album.updated': Type.Object({ albumId: Uuid, changed: Type.Array(Type.String()) }),
   'album.deleted': Type.Object({ albumId: Uuid }),

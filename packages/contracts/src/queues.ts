@@ -49,6 +49,8 @@ const ownRoutes: Record<EventType, EventRoute> = {
   'shared-link.viewed': none,
   'shared-link.unlocked': none,
   'shared-link.upload-received': none,
+  'shared-link.upload-approved': { queues: [], invalidateLinkCache: true },
+  'shared-link.upload-rejected': none,
   'album.created': none,
   'album.updated': { queues: [], invalidateLinkCache: true },
   'album.deleted': { queues: [], invalidateLinkCache: true },
@@ -96,4 +98,6 @@ export interface LinkInvalidation {
 export const MaintenanceJobs = {
   expireExports: 'expire-exports',
   purgeLinkActivity: 'purge-link-activity',
+  /** issue 19: pending guest uploads older than UPLOAD_REVIEW_TTL_DAYS, removed like a rejection */
+  expireLinkUploads: 'expire-link-uploads',
 } as const;

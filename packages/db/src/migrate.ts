@@ -10,6 +10,7 @@ import * as phoneFormats from './migrations/2026-12-05T0900_phone_formats.ts';
 import * as webhooks from './migrations/2026-12-06T0900_webhooks.ts';
 import * as activity from './migrations/2026-12-06T1000_activity.ts';
 import * as linkLimits from './migrations/2026-12-07T0900_link_limits.ts';
+import * as linkUploadReview from './migrations/2026-12-07T0930_link_upload_review.ts';
 
 /** The ordered list of migrations (explicit imports: no directory scanning at run time). */
 const migrations: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-06T0900_webhooks': webhooks,
   '2026-12-06T1000_activity': activity,
   '2026-12-07T0900_link_limits': linkLimits,
+  '2026-12-07T0930_link_upload_review': linkUploadReview,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -150,6 +150,11 @@ export interface SharedLinksTable {
   expires_at: Timestamp | null;
   allow_download: Generated<boolean>;
   allow_upload: Generated<boolean>;
+  /** issue 19: uploads through the link wait for the owner's review (link_uploads) */
+  upload_review: Generated<boolean>;
+  /** issue 19: the link's byte budget for uploads (null = none) and what it has taken */
+  max_upload_bytes: BigIntColumn | null;
+  upload_bytes: BigIntDefault;
   show_metadata: Generated<boolean>;
   view_count: BigIntDefault;
   download_count: BigIntDefault;
@@ -331,6 +336,18 @@ export interface LinkActivityTable {
   visit_key: string | null;
 }
 
+export type LinkUploadStatus = 'pending' | 'approved' | 'rejected';
+
+/** An upload through a link with `upload_review` (issue 19 item 3): pending until the owner decides. */
+export interface LinkUploadsTable {
+  link_id: string;
+  asset_id: string;
+  status: ColumnType<LinkUploadStatus, LinkUploadStatus | undefined, LinkUploadStatus>;
+  bytes: BigIntColumn;
+  created_at: CreatedAt;
+  decided_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -349,12 +366,14 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   link_activity: LinkActivityTable;
+  link_uploads: LinkUploadsTable;
 }
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 export type LinkActivityRow = Selectable<LinkActivityTable>;
+export type LinkUploadRow = Selectable<LinkUploadsTable>;
 export type NewLinkActivity = Insertable<LinkActivityTable>;
 
 export type UserRow = Selectable<UsersTable>;

@@ -101,6 +101,14 @@ export {
   toUserDto,
 } from './identity/index.ts';
 export {
+  approveLinkUploads,
+  countPendingUploads,
+  expirePendingUploads,
+  type LinkUploadCaller,
+  listLinkUploads,
+  rejectLinkUploads,
+} from './link-uploads/index.ts';
+export {
   type DeviceInfo,
   deviceFromUserAgent,
   hashSessionToken,

@@ -217,6 +217,7 @@ export const pageRoutes =
         total,
         allowDownload: l.allow_download,
         allowUpload: l.allow_upload,
+        uploadReview: l.upload_review,
         showMetadata: l.show_metadata,
       };
     }

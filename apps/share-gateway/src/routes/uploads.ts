@@ -43,6 +43,7 @@ const throughLinkOf = (ctx: GatewayContext, link: ActiveLink): ThroughLink => ({
         },
       }
     : {}),
+  review: link.link.upload_review,
 });
 
 /** An upload-limited link with no upload left is refused before its body is read. */

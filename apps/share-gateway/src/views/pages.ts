@@ -19,6 +19,8 @@ export interface LinkPageBase {
   total: number;
   allowDownload: boolean;
   allowUpload: boolean;
+  /** issue 19: uploads wait for the owner's review (the uploader is told so) */
+  uploadReview?: boolean;
   showMetadata: boolean;
   /** the page's language (Accept-Language) */
   tr: Translator;
@@ -166,11 +168,12 @@ ${
 }
 ${
   m.allowUpload
-    ? html`<form class="upload" id="upload" method="post" action="${m.base}/uploads" enctype="multipart/form-data">
+    ? html`<form class="upload" id="upload" method="post" action="${m.base}/uploads" enctype="multipart/form-data"${m.uploadReview ? html` data-review="1"` : ''}>
 <label for="upload-files" class="button">${m.tr.t('addPhotos')}</label>
 <input id="upload-files" class="file-input" name="files" type="file" multiple accept="image/*,video/*">
 <noscript><button type="submit" class="button">${m.tr.t('upload')}</button></noscript>
 <p class="hint js-only">${m.tr.t('dropHint')}</p>
+${m.uploadReview ? html`<p class="hint upload-review" id="upload-review" role="status">${m.tr.t('uploadReviewNote')}</p>` : ''}
 <ul class="upload-list" id="upload-list" aria-live="polite"></ul>
 </form>`
     : ''

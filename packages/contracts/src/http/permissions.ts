@@ -197,6 +197,10 @@ export const IMMISH_ROUTE_PERMISSIONS = {
   // A link's activity log (issue 18) is part of reading the link, like its view count (sharedLink.read).
   'GET /api/shared-links/:id/activity': 'sharedLink.read',
   'GET /api/shared-links/:id/activity/summary': 'sharedLink.read',
+  // Guest-upload moderation (issue 19): reading a link's review queue reads the link; deciding changes what it shows.
+  'GET /api/shared-links/:id/uploads': 'sharedLink.read',
+  'POST /api/shared-links/:id/uploads/approve': 'sharedLink.update',
+  'POST /api/shared-links/:id/uploads/reject': 'sharedLink.update',
   // Webhooks (issue 18) send every subscribed event of the user to a URL of the caller's choosing: no Immich
   // operation comes close, and a scoped key must not reach that much, so only a full-access key (or a session).
   'POST /api/webhooks': 'all',

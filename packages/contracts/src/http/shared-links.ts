@@ -29,6 +29,13 @@ const Expiry = Type.Union([IsoDateTime, Type.Null()], {
 const Password = Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], {
   description: 'Link password (stored as an argon2id hash). On edit, null or "" removes it',
 });
+// immish extensions (issue 19 item 3, guest-upload moderation); Immich clients do not send them.
+const UploadReview = Type.Boolean({
+  description: "immish: uploads through the link wait for the owner's review before anyone else sees them",
+});
+const MaxUploadBytes = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+  description: 'immish: byte budget for uploads through the link; null = none',
+});
 const Slug = Type.Union([Type.String({ maxLength: 200 }), Type.Null()], {
   description: 'Custom URL slug: 3–40 of [A-Za-z0-9_-], unique case-insensitively, not a reserved word; null = none',
 });
@@ -60,6 +67,8 @@ export const SharedLinkCreateDto = Type.Object(
     password: Type.Optional(Password),
     slug: Type.Optional(Slug),
     ...LinkLimitFields,
+    uploadReview: Type.Optional(UploadReview),
+    maxUploadBytes: Type.Optional(MaxUploadBytes),
   },
   { additionalProperties: false },
 );
@@ -82,6 +91,8 @@ export const SharedLinkEditDto = Type.Object(
     password: Type.Optional(Password),
     slug: Type.Optional(Slug),
     ...LinkLimitFields,
+    uploadReview: Type.Optional(UploadReview),
+    maxUploadBytes: Type.Optional(MaxUploadBytes),
   },
   { additionalProperties: false },
 );
@@ -122,6 +133,9 @@ export const SharedLinkResponseDto = Type.Object(
     visitsUsed: Type.Integer({ description: 'immish: visits counted against maxVisits' }),
     downloadsUsed: Type.Integer({ description: 'immish: downloads started, counted against maxDownloads' }),
     uploadsUsed: Type.Integer({ description: 'immish: uploads accepted, counted against maxUploads' }),
+    uploadReview: Type.Optional(UploadReview),
+    maxUploadBytes: Type.Optional(MaxUploadBytes),
+    uploadBytes: Type.Optional(Type.Integer({ description: 'immish: bytes taken by uploads through the link' })),
   },
   { description: 'Shared link response' },
 );
@@ -151,3 +165,39 @@ export const SlugAvailabilityDto = Type.Object({
   problem: Type.Union([Type.String(), Type.Null()]),
 });
 export type SlugAvailabilityDto = Type.Static<typeof SlugAvailabilityDto>;
+
+// Guest-upload moderation (issue 19 item 3): the owner's review queue of a link with `uploadReview`.
+export const LinkUploadStatus = Type.Enum(['pending', 'approved', 'rejected'], {
+  description: 'pending: waiting for the owner; approved: placed in the album/link; rejected: deleted',
+});
+export type LinkUploadStatus = Type.Static<typeof LinkUploadStatus>;
+
+export const LinkUploadsQuery = Type.Object({ status: Type.Optional(LinkUploadStatus) });
+export type LinkUploadsQuery = Type.Static<typeof LinkUploadsQuery>;
+
+export const LinkUploadDto = Type.Object({
+  assetId: Uuid,
+  status: LinkUploadStatus,
+  bytes: Type.Integer(),
+  fileName: Type.String(),
+  type: Type.String({ description: 'IMAGE | VIDEO | OTHER' }),
+  /** null until the ingest worker has made it (or for a rejected upload) */
+  thumbnailUrl: Type.Union([Type.String(), Type.Null()], {
+    description: "the owner's thumbnail URL (/api/assets/{id}/thumbnail); null until ingested or once rejected",
+  }),
+  createdAt: IsoDateTime,
+  decidedAt: Type.Union([IsoDateTime, Type.Null()]),
+});
+export type LinkUploadDto = Type.Static<typeof LinkUploadDto>;
+
+export const LinkUploadDecisionDto = Type.Object(
+  { assetIds: Type.Array(Uuid, { minItems: 1, maxItems: 1000, description: 'pending uploads of the link' }) },
+  { additionalProperties: false },
+);
+export type LinkUploadDecisionDto = Type.Static<typeof LinkUploadDecisionDto>;
+
+export const LinkUploadDecisionResponseDto = Type.Object({
+  status: LinkUploadStatus,
+  assetIds: Type.Array(Uuid),
+});
+export type LinkUploadDecisionResponseDto = Type.Static<typeof LinkUploadDecisionResponseDto>;

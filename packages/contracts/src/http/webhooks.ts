@@ -21,6 +21,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'shared-link.viewed',
   'shared-link.unlocked',
   'shared-link.upload-received',
+  'shared-link.upload-approved',
+  'shared-link.upload-rejected',
   'album.created',
   'album.updated',
   'album.deleted',

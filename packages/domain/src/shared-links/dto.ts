@@ -36,8 +36,16 @@ export function toSharedLinkResponseDto(
     uploads: Number(link.upload_count),
     lastAccessedAt: link.last_accessed_at ? link.last_accessed_at.toISOString() : null,
     ...limitFieldsOf(link),
+    ...uploadModerationDto(link),
   };
 }
+
+/** The guest-upload moderation options (issue 19 item 3), immish extensions of the response. */
+const uploadModerationDto = (link: SharedLinkRow) => ({
+  uploadReview: link.upload_review,
+  maxUploadBytes: link.max_upload_bytes === null ? null : Number(link.max_upload_bytes),
+  uploadBytes: Number(link.upload_bytes),
+});
 
 /**
  * Albums of ALBUM links as Immich's AlbumResponseDto (no assets), by album id, as `viewerId` (the links'

@@ -39,6 +39,9 @@ export const linkColumns = [
   'expires_at',
   'allow_download',
   'allow_upload',
+  'upload_review',
+  'max_upload_bytes',
+  'upload_bytes',
   'show_metadata',
   'view_count',
   'download_count',
@@ -157,7 +160,7 @@ export type NewLinkValues = Pick<
   | 'max_visits'
   | 'max_downloads'
   | 'max_uploads'
->;
+> & { upload_review?: boolean; max_upload_bytes?: number | null };
 
 /** Inserts a link (in the caller's transaction); unique and foreign-key violations reject as PostgreSQL reports them. */
 export async function insertLink(trx: Db, values: NewLinkValues): Promise<SharedLinkRow> {

@@ -151,6 +151,7 @@ export async function createSharedLink(
     allow_upload: allowUpload,
     show_metadata: dto.showMetadata ?? true,
     ...limitValuesOf(dto),
+    ...uploadModerationValues(dto),
   };
   const store = ctx.store ?? createSharedLinkStore(db);
   for (let attempt = 0; ; attempt++) {
@@ -212,6 +213,33 @@ export async function getSharedLink(
   return linkResponse(db, ctx, linkId);
 }
 
+/** The guest-upload moderation options of a new link (issue 19 item 3); absent = Immich's behaviour. */
+function uploadModerationValues(dto: SharedLinkCreateDto): { upload_review?: boolean; max_upload_bytes?: number } {
+  return {
+    ...(dto.uploadReview ? { upload_review: true } : {}),
+    ...(dto.maxUploadBytes != null ? { max_upload_bytes: dto.maxUploadBytes } : {}),
+  };
+}
+
+/** PATCH of the moderation options: fills `set`, returns the names of the fields that changed. */
+function applyUploadModeration(
+  dto: SharedLinkEditDto,
+  current: SharedLinkRow,
+  set: { upload_review?: boolean; max_upload_bytes?: number | null },
+): string[] {
+  const changed: string[] = [];
+  if (dto.uploadReview !== undefined && dto.uploadReview !== current.upload_review) {
+    set.upload_review = dto.uploadReview;
+    changed.push('uploadReview');
+  }
+  const currentBudget = current.max_upload_bytes === null ? null : Number(current.max_upload_bytes);
+  if (dto.maxUploadBytes !== undefined && dto.maxUploadBytes !== currentBudget) {
+    set.max_upload_bytes = dto.maxUploadBytes;
+    changed.push('maxUploadBytes');
+  }
+  return changed;
+}
+
 /** docs/spec.md §4.4 expiry semantics of PATCH: `undefined` = leave the expiry as it is. */
 export function requestedExpiry(
   dto: Pick<SharedLinkEditDto, 'changeExpiryTime' | 'expiresAt'>,
@@ -240,6 +268,8 @@ export async function updateSharedLink(
     max_visits?: number | null;
     max_downloads?: number | null;
     max_uploads?: number | null;
+    upload_review?: boolean;
+    max_upload_bytes?: number | null;
   } = {};
   const changed: string[] = [];
   const limits = limitChangesOf(current, dto); // limited links: raising or clearing a cap reopens the link
@@ -293,6 +323,7 @@ export async function updateSharedLink(
     }
     if (passwordChanged) changed.push('password');
   }
+  changed.push(...applyUploadModeration(dto, current, set));
   if (passwordChanged || set.allow_upload !== undefined) {
     checkLinkPassword(ctx.policy, {
       hasPassword: (set.password_hash === undefined ? current.password_hash : set.password_hash) !== null,

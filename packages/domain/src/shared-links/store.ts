@@ -54,9 +54,15 @@ export function createSharedLinkStore(db: Db, opts: { batching?: boolean } = {})
   });
   return {
     // inside a transaction the link is written on its own (a failed statement there would abort the caller's)
-    create: (link) => (db.isTransaction ? createInTransaction(db, link) : batcher.submit(link)),
+    // a link with guest-upload moderation options (issue 19) is written the plain way: the batched statement
+    // carries Immich's options and the limits only
+    create: (link) =>
+      db.isTransaction || hasUploadModeration(link) ? createInTransaction(db, link) : batcher.submit(link),
   };
 }
+
+const hasUploadModeration = ({ values }: NewLink) =>
+  values.upload_review === true || (values.max_upload_bytes ?? null) !== null;
 
 /** The plain form: one transaction, read top to bottom. */
 async function createInTransaction(db: Db, { values, assetIds, event }: NewLink): Promise<LinkWithAssets | null> {

@@ -8,6 +8,7 @@ import { deleteItemAndEmptyBatch, receivingItemIds } from './queries.ts';
 import {
   commitUpload,
   drain,
+  linkBudgetLeft,
   receiveUpload,
   type StoredUpload,
   storeUpload,
@@ -209,11 +210,14 @@ export async function receiveAssetUpload(deps: UploadDeps, input: AssetUploadInp
       if (fields.fileCreatedAt !== undefined && fields.fileModifiedAt !== undefined) {
         validateUploadMetadata(metadataFromFields(fields, partFileName));
       }
+      const budgetLeft = await linkBudgetLeft(deps.db, input.throughLink);
+      if (budgetLeft !== null && budgetLeft <= 0) drain(part.file);
       stored = await storeUpload(deps.storage, {
         ownerId: input.ownerId,
         file: part.file,
         fileName: fields.filename?.trim() || partFileName,
         maxFileBytes: input.maxFileBytes,
+        budgetLeft,
       });
     }
     if (!stored) throw invalid('assetData is required: the file part of the multipart body');

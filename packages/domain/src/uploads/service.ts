@@ -7,6 +7,7 @@ import type { BlobStore } from '@immish/storage';
 import { assetKeys, fileExtension } from '../assets/keys.ts';
 import { findAssetByChecksum, insertAsset } from '../assets/queries.ts';
 import { parseDurationToMs } from '../assets/service.ts';
+import { insertPendingUpload, remainingLinkUploadBytes, reserveLinkUploadBytes } from '../link-uploads/queries.ts';
 import { finalizeUploadItem } from './batches.ts';
 import { placeAssets, type UploadPlacement } from './placement.ts';
 import { markItemStored, quotaUsage } from './queries.ts';
@@ -55,6 +56,23 @@ export interface ThroughLink {
    * it (throws the refusal when none is left, and the stored bytes are removed). Absent: nothing to count.
    */
   countUpload?(trx: Db): Promise<void>;
+  /** issue 19: the link's uploads wait for the owner's review (`link_uploads`), unplaced (README "Guest-upload moderation") */
+  review?: boolean;
+}
+
+/**
+ * A link's byte budget (`maxUploadBytes`): a file is refused (413) as soon as it would exceed what is left, before
+ * more is stored; the commit then takes its bytes atomically (link-uploads/queries.ts), so parallel uploads can
+ * never take more than the budget together.
+ */
+const overLinkBudget = (fileName: string, left: number) =>
+  tooLarge(
+    `The file "${fileName}" does not fit in this link's upload budget (${left} bytes left); ask the link's owner for more`,
+  );
+
+/** What is left of the link's budget before a file is read (null: no budget, or not through a link). */
+export async function linkBudgetLeft(db: Db, throughLink: ThroughLink | undefined): Promise<number | null> {
+  return throughLink ? remainingLinkUploadBytes(db, throughLink.linkId) : null;
 }
 
 /** Immich's AssetMediaCreateDto fields, as received (multipart values are strings). */
@@ -134,8 +152,20 @@ const truncatedUpload = (fileName: string) =>
 
 export async function storeUpload(
   storage: BlobStore,
-  input: { ownerId: string; file: Readable; fileName: string; maxFileBytes: number; assetId?: string },
+  input: {
+    ownerId: string;
+    file: Readable;
+    fileName: string;
+    maxFileBytes: number;
+    assetId?: string;
+    /** a link's byte budget left (linkBudgetLeft): a tighter limit than maxFileBytes, with its own message */
+    budgetLeft?: number | null;
+  },
 ): Promise<StoredUpload> {
+  const budgetLeft = input.budgetLeft ?? null;
+  if (budgetLeft !== null && budgetLeft <= 0) throw overLinkBudget(input.fileName, 0);
+  const byBudget = budgetLeft !== null && budgetLeft < input.maxFileBytes;
+  const limit = byBudget ? budgetLeft : input.maxFileBytes;
   const assetId = input.assetId ?? randomUUID();
   const key = assetKeys(input.ownerId, assetId, fileExtension(input.fileName)).original;
   const hash = createHash('sha1');
@@ -150,7 +180,7 @@ export async function storeUpload(
     transform(chunk: Buffer, _enc, cb) {
       if (over) return cb();
       size += chunk.length;
-      if (size > input.maxFileBytes) {
+      if (size > limit) {
         over = true;
         return cb();
       }
@@ -178,6 +208,7 @@ export async function storeUpload(
   }
   if (over || source.truncated) {
     await storage.delete(key).catch(() => {});
+    if (byBudget) throw overLinkBudget(input.fileName, limit);
     throw tooLarge(
       `The file "${input.fileName}" is larger than the limit of ${input.maxFileBytes} bytes (UPLOAD_MAX_FILE_BYTES)`,
     );
@@ -227,6 +258,8 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
 
   const guess = guessFromName(metadata.fileName);
   const duration = parseDurationToMs(metadata.duration);
+  // a reviewed link's upload is not placed when ingested: it waits for the owner (link-uploads/service.ts)
+  const placement = input.throughLink?.review ? undefined : input.placement;
   try {
     await db.transaction().execute(async (trx) => {
       await input.throughLink?.countUpload?.(trx);
@@ -251,6 +284,7 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
         origin: input.throughLink ? 'shared-link' : 'library',
       });
       if (input.batch) await markItemStored(trx, input.batch.itemId, stored.assetId, stored.size);
+      if (input.throughLink) await takeLinkBytes(trx, input.throughLink, stored, metadata.fileName);
       await appendEvents(trx, [
         {
           type: 'asset.stored',
@@ -260,8 +294,8 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
             assetId: stored.assetId,
             ownerId: input.ownerId,
             batchId: input.batch?.batchId ?? null,
-            ...(input.placement?.albumId ? { albumId: input.placement.albumId } : {}),
-            ...(input.placement?.sharedLinkId ? { sharedLinkId: input.placement.sharedLinkId } : {}),
+            ...(placement?.albumId ? { albumId: placement.albumId } : {}),
+            ...(placement?.sharedLinkId ? { sharedLinkId: placement.sharedLinkId } : {}),
           },
           ...(input.correlationId ? { correlationId: input.correlationId } : {}),
         },
@@ -295,6 +329,15 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
     return recordDuplicate(deps, input, winner.id);
   }
   return { status: 'created', assetId: stored.assetId, size: stored.size, checksum: stored.checksum };
+}
+
+/** Through a link: the bytes from its budget (atomically; 413 when they no longer fit) and, when reviewed, the pending row. */
+async function takeLinkBytes(trx: Db, link: ThroughLink, stored: StoredUpload, fileName: string): Promise<void> {
+  if (!(await reserveLinkUploadBytes(trx, link.linkId, stored.size))) {
+    const left = (await remainingLinkUploadBytes(trx, link.linkId)) ?? 0;
+    throw overLinkBudget(fileName, left);
+  }
+  if (link.review) await insertPendingUpload(trx, { linkId: link.linkId, assetId: stored.assetId, bytes: stored.size });
 }
 
 async function recordDuplicate(deps: UploadDeps, input: CommitUploadInput, existingId: string): Promise<UploadOutcome> {
@@ -349,11 +392,20 @@ export async function receiveUpload(deps: UploadDeps, input: ReceiveUploadInput)
     drain(input.file);
     throw err;
   }
+  let budgetLeft: number | null;
+  try {
+    budgetLeft = await linkBudgetLeft(deps.db, input.throughLink);
+    if (budgetLeft !== null && budgetLeft <= 0) throw overLinkBudget(input.metadata.fileName, 0);
+  } catch (err) {
+    drain(input.file);
+    throw err;
+  }
   const stored = await storeUpload(deps.storage, {
     ownerId: input.ownerId,
     file: input.file,
     fileName: input.metadata.fileName,
     maxFileBytes: input.maxFileBytes,
+    budgetLeft,
   });
   return commitUpload(deps, {
     ownerId: input.ownerId,

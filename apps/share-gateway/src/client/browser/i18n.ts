@@ -39,6 +39,8 @@ const ENGLISH: Record<string, string> = {
   shareFetching: 'Getting the files\u2026 {i} of {n}',
   shareFailed: 'Could not share: {error}',
   linkCopied: 'Link copied',
+  uploadReviewPending_one: "Your {n} photo is waiting for the owner's review.",
+  uploadReviewPending_other: "Your {n} photos are waiting for the owner's review.",
 };
 
 let strings: Record<string, string> = ENGLISH;

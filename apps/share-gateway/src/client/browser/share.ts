@@ -11,7 +11,7 @@
 import { byId } from './dom.ts';
 import { createExporter, initDownloadAll } from './export.ts';
 import { attachGestures, type Gestures } from './gestures.ts';
-import { itemLabel, setStrings, t } from './i18n.ts';
+import { itemLabel, plural, setStrings, t } from './i18n.ts';
 import { initVirtualGrid, type VirtualGrid } from './layout.ts';
 import { initSelection } from './selection.ts';
 import { initShareSheet } from './share-sheet.ts';
@@ -595,6 +595,7 @@ function initUpload(): void {
         bar.value = 1;
         row.classList.add('done');
         state.textContent = item?.status === 'duplicate' ? t('uploadDuplicate') : t('uploadDone');
+        if (item?.status !== 'duplicate') waiting++;
         resolve();
       });
       xhr.addEventListener('error', () => fail(t('networkError')));
@@ -614,6 +615,15 @@ function initUpload(): void {
     refresh.textContent = t('refresh');
     summary.append(text, refresh);
     list!.append(summary);
+    showReviewWait();
+  }
+
+  // issue 19: through a reviewed link, what this visitor uploaded waits for the owner (not shown in the grid)
+  let waiting = 0;
+  function showReviewWait() {
+    const note = byId('upload-review');
+    if (!form!.dataset.review || !note || waiting === 0) return;
+    note.textContent = plural('uploadReviewPending', waiting);
   }
 
   function enqueue(files: File[]) {

@@ -35,4 +35,6 @@ export const CLIENT_STRING_KEYS: MessageKey[] = [
   'shareFetching',
   'shareFailed',
   'linkCopied',
+  'uploadReviewPending_one',
+  'uploadReviewPending_other',
 ];
