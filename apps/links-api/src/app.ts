@@ -86,7 +86,7 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
     }),
   };
   await app.register(authRoutes(signIn));
-  const consoleBundle = await buildConsoleBundle();
+  const consoleBundle = deps.consoleBundle ?? (await buildConsoleBundle());
   await app.register(consoleRoutes(deps, signIn, consoleBundle));
   await app.register(shareTargetRoutes(deps, signIn, consoleBundle));
   await app.register(sessionRoutes(sessions));

@@ -4,6 +4,7 @@ import type { SharedLinkStore } from '@immish/domain';
 import type { Metrics, RedisConnection } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Logger } from 'pino';
+import type { ConsoleBundle } from './console/bundle.ts';
 
 /** Everything the links-api needs, created by main.ts (or a test) and passed in: no hidden singletons. */
 export interface LinksApiDeps {
@@ -19,4 +20,9 @@ export interface LinksApiDeps {
   logger: Logger | false;
   metrics?: Metrics;
   readiness?: Record<string, () => Promise<unknown>>;
+  /**
+   * The console's static bundle (src/console/bundle.ts), built from the sources at start-up when absent; a test
+   * gives its own to serve one version, then another (the service worker's update).
+   */
+  consoleBundle?: ConsoleBundle;
 }

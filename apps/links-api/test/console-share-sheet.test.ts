@@ -141,4 +141,80 @@ describe('the library share sheet in Chromium', { timeout: 180_000 }, () => {
     }
     expect(problems).toEqual([]);
   });
+
+  /** The owner's links: id, key and their asset ids. */
+  async function linksOf() {
+    const db = stack.h.tdb.db;
+    const links = await db.selectFrom('shared_links').select(['id', 'key']).where('owner_id', '=', owner.id).execute();
+    const out: { id: string; key: string; assetIds: string[] }[] = [];
+    for (const l of links) {
+      const rows = await db.selectFrom('shared_link_assets').select('asset_id').where('link_id', '=', l.id).execute();
+      out.push({ ...l, assetIds: rows.map((r) => r.asset_id).sort() });
+    }
+    return out;
+  }
+
+  /** A browser without file sharing, its `mailto:` clicks recorded instead of leaving the page. */
+  async function fallbackPage() {
+    const { page, context, problems } = await stack.newPage(PHONE);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.consoleUrl });
+    await context.addInitScript(() => {
+      Object.defineProperty(navigator, 'canShare', { value: undefined });
+      const w = window as unknown as { mailto: string[] };
+      w.mailto = [];
+      const click = HTMLAnchorElement.prototype.click;
+      HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+        if (this.href.startsWith('mailto:')) w.mailto.push(this.href);
+        else click.call(this);
+      };
+    });
+    await signIn(page, stack.consoleUrl, owner.email);
+    return { page, problems };
+  }
+
+  it('should create exactly one link on "Copy a new link", its URL on the clipboard', async () => {
+    for (const l of await linksOf()) await stack.h.tdb.db.deleteFrom('shared_links').where('id', '=', l.id).execute();
+    const { page, problems } = await fallbackPage();
+    await page.locator('#grid input.pick').nth(0).click();
+    await page.locator('#grid input.pick').nth(1).click();
+    const picked = await page.$$eval('#grid input.pick:checked', (els) =>
+      els.map((el) => (el as HTMLInputElement).value),
+    );
+    await page.getByRole('button', { name: 'Share…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Share' });
+    await dialog.waitFor();
+    expect(await linksOf()).toEqual([]); // opening the dialog makes nothing
+    await dialog.getByRole('button', { name: 'Copy a new link' }).click();
+    await page.waitForFunction(() => document.getElementById('share-sheet-status')?.textContent === 'Link copied');
+    const links = await linksOf();
+    expect(links).toHaveLength(1);
+    expect(links[0]!.assetIds).toEqual([...picked].sort());
+    const clip = await page.evaluate(() => navigator.clipboard.readText());
+    expect(clip).toContain(links[0]!.key);
+    expect(clip.startsWith(stack.gatewayUrl)).toBe(true);
+    await consoleScreenshot(page, 'phone-36-share-sheet-copied');
+    expect(problems).toEqual([]);
+  });
+
+  it('should create the link only when "Email" is chosen, the mailto: carrying it', async () => {
+    for (const l of await linksOf()) await stack.h.tdb.db.deleteFrom('shared_links').where('id', '=', l.id).execute();
+    const { page, problems } = await fallbackPage();
+    await page.locator('#grid input.pick').nth(2).click();
+    await page.getByRole('button', { name: 'Share…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Share' });
+    await dialog.waitFor();
+    expect(await linksOf()).toEqual([]);
+    await dialog.getByRole('button', { name: 'Email' }).click();
+    const mailto = (await (
+      await page.waitForFunction(() => (window as unknown as { mailto: string[] }).mailto[0])
+    ).jsonValue()) as string;
+    const links = await linksOf();
+    expect(links).toHaveLength(1);
+    expect(links[0]!.assetIds).toHaveLength(1);
+    expect(mailto.startsWith('mailto:?')).toBe(true);
+    const body = new URLSearchParams(mailto.slice('mailto:?'.length)).get('body') ?? '';
+    expect(body).toContain(links[0]!.key);
+    expect(body.startsWith(stack.gatewayUrl)).toBe(true);
+    expect(problems).toEqual([]);
+  });
 });

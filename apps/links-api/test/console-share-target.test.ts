@@ -217,6 +217,46 @@ describe('the console as a PWA share target in Chromium', { timeout: 180_000 }, 
     expect(problems).toEqual([]);
   });
 
+  it('should upload the shared files into a new album made on the screen ("New album…")', async () => {
+    const { page, problems } = await stack.newPage(PHONE);
+    await signIn(page, stack.consoleUrl, owner.email);
+    await controlled(page);
+    const photos = await Promise.all([photoJpeg(21), photoJpeg(22)]);
+    await shareFromAnotherApp(
+      page,
+      photos.map((bytes, i) => ({ name: `beach-${i + 1}.jpg`, type: 'image/jpeg', bytes })),
+    );
+    expect(await page.locator('#share-count').textContent()).toBe('2 photos ready to upload');
+    const before = await stack.h.tdb.db.selectFrom('albums').select('id').where('owner_id', '=', owner.id).execute();
+    await page.getByLabel('Add to Album (optional)').selectOption({ label: 'New album…' });
+    await page.getByLabel('New album name').fill('Beach 2026');
+    await consoleScreenshot(page, 'phone-32-share-new-album');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await expect
+      .poll(() => page.locator('#share-progress .upload-state').allTextContents(), { timeout: 60_000, interval: 250 })
+      .toEqual(['Uploaded', 'Uploaded']);
+    const albums = await stack.h.tdb.db
+      .selectFrom('albums')
+      .select(['id', 'name'])
+      .where('owner_id', '=', owner.id)
+      .where(
+        'id',
+        'not in',
+        before.map((a) => a.id),
+      )
+      .execute();
+    expect(albums.map((a) => a.name)).toEqual(['Beach 2026']);
+    const inAlbum = await stack.h.tdb.db
+      .selectFrom('album_assets')
+      .innerJoin('assets', 'assets.id', 'album_assets.asset_id')
+      .select('assets.original_file_name')
+      .where('album_assets.album_id', '=', albums[0]!.id)
+      .orderBy('assets.original_file_name')
+      .execute();
+    expect(inAlbum.map((r) => r.original_file_name)).toEqual(['beach-1.jpg', 'beach-2.jpg']);
+    expect(problems).toEqual([]);
+  });
+
   it('should keep the files of a share received while signed out until the owner signs in', async () => {
     const { page, problems } = await stack.newPage(PHONE);
     await page.goto(stack.consoleUrl);

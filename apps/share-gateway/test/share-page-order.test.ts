@@ -86,7 +86,7 @@ describe('oldest/newest toggle', () => {
       await page.waitForURL(/order=asc/);
       await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
       expect(await page.getAttribute('#grid li.tile a[data-index="0"]', 'href')).toBe(
-        `/share/${link.key}/photos/${byDate[0]!.id}`,
+        `/share/${link.key}/photos/${byDate[0]!.id}?order=asc`, // its previous/next follow the order too
       );
       await screenshot(page, 'order-oldest-first-desktop', { fullPage: false });
       expect(await seriousViolations(page)).toEqual([]);
@@ -95,7 +95,7 @@ describe('oldest/newest toggle', () => {
       await page.keyboard.press('End');
       const last = `li.tile a[data-index="${photos.length - 1}"]`;
       await page.waitForSelector(last);
-      expect(await page.getAttribute(last, 'href')).toBe(`/share/${link.key}/photos/${byDate.at(-1)!.id}`);
+      expect(await page.getAttribute(last, 'href')).toBe(`/share/${link.key}/photos/${byDate.at(-1)!.id}?order=asc`);
     } finally {
       await context.close();
     }

@@ -63,6 +63,15 @@ function download(href: string, name: string): void {
   a.remove();
 }
 
+/** Opens the mail app on a `mailto:` URL (a clicked link, as a user's own click would). */
+function openMail(href: string): void {
+  const a = document.createElement('a');
+  a.href = href;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 async function downloadZip(assetIds: string[], status: HTMLElement): Promise<void> {
   const res = await fetch('/api/exports', {
     method: 'POST',
@@ -131,7 +140,7 @@ function fallbackDialog(assetIds: string[]): void {
     button(t.email, async () => {
       const url = await newLinkUrl(assetIds);
       if (!url) status.textContent = t.failed;
-      else location.href = `mailto:?subject=${encodeURIComponent(t.emailSubject)}&body=${encodeURIComponent(url)}`;
+      else openMail(`mailto:?subject=${encodeURIComponent(t.emailSubject)}&body=${encodeURIComponent(url)}`);
     }),
     status,
     button(t.close, () => dialog.close()),

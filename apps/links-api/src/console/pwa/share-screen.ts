@@ -174,7 +174,7 @@ async function signIn(form: HTMLFormElement): Promise<void> {
     body: JSON.stringify({ email: data.get('email'), password: data.get('password') }),
   }).catch(() => null);
   if (res?.status === 201) location.reload();
-  else $('share-login-error').textContent = res?.status === 429 ? 'Too many attempts' : 'Sign-in failed';
+  else $('share-login-error').textContent = res?.status === 429 ? t.tooManyAttempts : t.signInFailed;
 }
 
 async function init(): Promise<void> {

@@ -18,6 +18,12 @@ export const shareEn = {
   upload: 'Upload',
   back: 'Back',
   signInFirst: 'Sign in to upload the shared files. They stay on this device until you do.',
+  // the signed-out form of the share target screen
+  email: 'Email',
+  password: 'Password',
+  signIn: 'Sign in',
+  signInFailed: 'Sign-in failed',
+  tooManyAttempts: 'Too many attempts',
   noPreview: 'No preview',
   progressOf: (name: string) => `Upload progress of ${name}`,
   state: {

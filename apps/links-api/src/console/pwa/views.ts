@@ -42,12 +42,12 @@ export function shareSignInPage(t: ShareStrings, assets: ShareScreenAssets): str
 <p>${t.signInFirst}</p>
 <p id="share-waiting" role="status"></p>
 <form id="share-login" class="card">
-  <label for="email">Email</label>
+  <label for="email">${t.email}</label>
   <input id="email" name="email" type="email" autocomplete="username" required>
-  <label for="password">Password</label>
+  <label for="password">${t.password}</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <p id="share-login-error" role="alert"></p>
-  <button type="submit" class="primary">Sign in</button>
+  <button type="submit" class="primary">${t.signIn}</button>
 </form>
 </main>`,
   );
