@@ -112,7 +112,7 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
     const headers = { cookie, 'user-agent': BROWSER_UA, 'accept-encoding': 'gzip, deflate, br, zstd' };
     const scenarios = [
       {
-        label: 'GET /api/shared-links/me (1,000-asset album, unlocked; records a visit)',
+        label: 'GET /api/shared-links/me (1,000-asset album, unlocked; records a visit; browser Accept-Encoding → br)',
         path: `/api/shared-links/me?key=${s.key}`,
       },
       {
