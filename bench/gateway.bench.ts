@@ -103,7 +103,7 @@ async function serve(): Promise<void> {
 
 // ── parent: setup, seeding, load ────────────────────────────────────────────────────────────────────
 
-interface Seed {
+export interface Seed {
   key: string;
   linkId: string;
   passwordVersion: number;
@@ -111,7 +111,7 @@ interface Seed {
 }
 
 /** One owner, 1,000 ready assets (with a stored ≈250 px WebP thumbnail each), an album and a password link. */
-async function seed(b: Backing): Promise<Seed> {
+export async function seed(b: Backing): Promise<Seed> {
   const pool = createPool({ connectionString: b.databaseUrl, max: 4 });
   const db = createDb(pool);
   const storage = createBlobStore({ driver: 'fs', root: join(b.dir, 'storage') });
@@ -350,7 +350,8 @@ export async function runGatewayBench(): Promise<{ markdown: string }> {
   }
 }
 
-if (process.argv.includes('--serve')) {
+// only when this file is the entry point (bench/activity.bench.ts imports its seed)
+if (process.argv[1] === THIS_FILE && process.argv.includes('--serve')) {
   await serve();
 } else if (process.argv[1] === THIS_FILE) {
   const { markdown } = await runGatewayBench();

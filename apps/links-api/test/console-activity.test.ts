@@ -101,9 +101,9 @@ describe('the Activity screen of a link in Chromium', { timeout: 180_000 }, () =
 
     const entries = page.locator('#activity-log > li');
     expect(await entries.count()).toBe(50);
-    expect(await entries.first().innerText()).toContain('Uploaded a file');
-    expect(await entries.first().innerText()).toContain('2026-12-04 09:05 UTC');
-    expect(await entries.nth(1).innerText()).toContain('Downloaded an original');
+    expect(await entries.first().textContent()).toContain('Uploaded a file');
+    expect(await entries.first().textContent()).toContain('2026-12-04 09:05 UTC');
+    expect(await entries.nth(1).textContent()).toContain('Downloaded an original');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_390.width);
     expect(await seriousViolations(page)).toEqual([]);
     await consoleScreenshot(page, 'phone390-20-link-activity');
@@ -116,7 +116,7 @@ describe('the Activity screen of a link in Chromium', { timeout: 180_000 }, () =
     expect(await page.locator('#activity-more').count()).toBe(0);
     const ids = await entries.evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.entryId)));
     expect(new Set(ids).size).toBe(62);
-    expect(await entries.last().innerText()).toContain('2026-12-03 08:00 UTC');
+    expect(await entries.last().textContent()).toContain('2026-12-03 08:00 UTC');
     expect(await seriousViolations(page)).toEqual([]);
 
     // the action filter applies on change
@@ -155,7 +155,7 @@ describe('the Activity screen of a link in Chromium', { timeout: 180_000 }, () =
       await noJs.getByRole('link', { name: 'Load more' }).click();
       await noJs.waitForURL(/cursor=/);
       expect(await noJs.locator('#activity-log > li').count()).toBe(12);
-      expect(await noJs.locator('#activity-log > li').last().innerText()).toContain('2026-12-03 08:00 UTC');
+      expect(await noJs.locator('#activity-log > li').last().textContent()).toContain('2026-12-03 08:00 UTC');
     } finally {
       await context.close();
     }

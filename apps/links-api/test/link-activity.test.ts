@@ -265,6 +265,18 @@ describe('the activity log after a scripted visit', () => {
     expect(JSON.stringify(await allEntries(link.id))).not.toContain('127.0.0');
   });
 
+  it("should take the address the trusted proxy saw (TRUST_PROXY), IPv6 to its /48, and never the client's own claim", async () => {
+    const link = await newLink();
+    const g = await startGateway({ TRUST_PROXY: '127.0.0.1' });
+    // behind the proxy on 127.0.0.1: the client is the right-most address that is not the proxy
+    const seen = await visit(g.base, `/api/shared-links/me?key=${link.key}`, {
+      headers: { 'x-forwarded-for': '192.0.2.77, 2001:db8:abcd:12::5' },
+    });
+    expect(seen.status).toBe(200);
+    await g.app.activityLog!.settled();
+    expect((await allEntries(link.id)).map((e) => e.client.network)).toEqual(['2001:db8:abcd::/48']);
+  });
+
   it('should refuse to start in hash mode without a key of at least 32 characters, saying so', () => {
     const env = {
       DATABASE_URL: h.tdb.url,
