@@ -16,9 +16,9 @@ import {
   findEndpoint,
   insertDeliveries,
   insertEndpoint,
+  insertSubscribedDeliveries,
   listDeliveries,
   listEndpoints,
-  subscribedEndpoints,
   updateEndpoint,
 } from './queries.ts';
 import { resolveWebhookTarget, retryDelayMs, type TargetPolicy } from './rules.ts';
@@ -202,21 +202,18 @@ export async function planDeliveries(db: Db, event: DomainEvent): Promise<string
   }
   const owner = await eventOwner(db, event);
   if (!owner) return [];
-  let endpoints: { id: string }[];
+  let rows: { id: string; status: string }[];
   if (event.type === 'webhook.ping') {
     const ep = await endpointById(db, (event.data as { webhookId: string }).webhookId);
-    endpoints = ep && ep.owner_id === owner ? [{ id: ep.id }] : [];
+    if (!ep || ep.owner_id !== owner) return [];
+    const body = JSON.stringify(await webhookBody(db, event));
+    rows = await insertDeliveries(db, [{ endpoint_id: ep.id, event_id: event.id, event_type: event.type, body }]);
   } else if ((WEBHOOK_EVENT_TYPES as readonly string[]).includes(event.type)) {
-    endpoints = await subscribedEndpoints(db, owner, event.type);
+    // one statement: the subscribed endpoints and their deliveries (the relay already skipped events nobody wants)
+    rows = await insertSubscribedDeliveries(db, owner, event, JSON.stringify(await webhookBody(db, event)));
   } else {
-    endpoints = [];
+    return [];
   }
-  if (endpoints.length === 0) return [];
-  const body = JSON.stringify(await webhookBody(db, event));
-  const rows = await insertDeliveries(
-    db,
-    endpoints.map((e) => ({ endpoint_id: e.id, event_id: event.id, event_type: event.type, body })),
-  );
   return rows.filter((r) => r.status === 'pending').map((r) => r.id);
 }
 
