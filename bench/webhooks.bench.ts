@@ -130,6 +130,8 @@ try {
       WEBHOOK_METRICS_PORT: String(await freePort()),
       WEBHOOK_SECRET_KEY: SECRET_KEY,
       WEBHOOK_ALLOW_PRIVATE: 'true',
+      // the worker's own default unless set here (how many deliveries one worker has in flight)
+      ...(process.env.WEBHOOK_CONCURRENCY ? { WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
