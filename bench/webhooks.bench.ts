@@ -9,13 +9,24 @@
  *
  * Goal: p50 ≤ 50 ms, p99 ≤ 250 ms. Baseline measured alongside: the same signed POST sent straight from this
  * process to the same receiver (what a delivery costs without the outbox, Redis and the worker).
+ * Also the relay's rate with nobody subscribed (RELAY_EVENTS subscribable events, default 5,000, already in the
+ * outbox): with the webhook audience check (the default: no `webhooks` job for an event nobody listens to) and
+ * without it (every subscribable event queued for the worker, the behaviour before), interleaved, 3 rounds each.
  * Uses DATABASE_URL / REDIS_URL when set (a fresh database on that server), else a private PostgreSQL and Redis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appendEvent, BullEventPublisher, createDb, createPool, migrateToLatest, OutboxRelay } from '@immish/db';
+import {
+  appendEvent,
+  appendEvents,
+  BullEventPublisher,
+  createDb,
+  createPool,
+  migrateToLatest,
+  OutboxRelay,
+} from '@immish/db';
 import { freePort, waitFor } from '@immish/devstack';
 import { createUser, createWebhook, signWebhook } from '@immish/domain';
 import { createRedis } from '@immish/runtime';
@@ -43,6 +54,43 @@ try {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 
   const owner = await createUser(db, { email: 'owner@bench.test', name: 'owner', password: 'bench' });
+
+  // relay rate with no endpoint anywhere: audience check on (skips the webhooks queue) vs off (before)
+  const RELAY_EVENTS = Number(process.env.RELAY_EVENTS ?? 5000);
+  const relayRate = async (webhookAudience: boolean, round: number) => {
+    for (let i = 0; i < RELAY_EVENTS; i += 500) {
+      const n = Math.min(500, RELAY_EVENTS - i);
+      await appendEvents(
+        db,
+        Array.from({ length: n }, () => albumCreated(owner.id)),
+      );
+    }
+    const p = new BullEventPublisher({
+      connection: createRedis({ REDIS_URL: backing.redisUrl }, 'producer'),
+      prefix: `bench-relay-${webhookAudience ? 'on' : 'off'}-${round}`,
+      waitReplicas: 0,
+    });
+    const r = new OutboxRelay({ db, databaseUrl: backing.databaseUrl, publisher: p, webhookAudience });
+    const t0 = performance.now();
+    let moved = 0;
+    for (;;) {
+      const n = await r.drainOnce();
+      if (n === 0) break;
+      moved += n;
+    }
+    const rate = moved / ((performance.now() - t0) / 1000);
+    await p.close();
+    return rate;
+  };
+  const rates: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  for (let round = 0; round < 3; round++) {
+    rates.off.push(await relayRate(false, round));
+    rates.on.push(await relayRate(true, round));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(
+    `relay, ${RELAY_EVENTS} subscribable events, no endpoint: ${median(rates.on).toFixed(0)} events/s skipping the webhooks queue (median of 3) vs ${median(rates.off).toFixed(0)} events/s queuing each for the worker (before); ratio ${(median(rates.on) / median(rates.off)).toFixed(2)}×`,
+  );
   const { secret } = await createWebhook(db, { allowPrivate: true, secretKey: SECRET_KEY }, owner.id, {
     url,
     events: ['album.created'],
@@ -82,6 +130,8 @@ try {
       WEBHOOK_METRICS_PORT: String(await freePort()),
       WEBHOOK_SECRET_KEY: SECRET_KEY,
       WEBHOOK_ALLOW_PRIVATE: 'true',
+      // the worker's own default unless set here (how many deliveries one worker has in flight)
+      ...(process.env.WEBHOOK_CONCURRENCY ? { WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -59,16 +59,6 @@ export async function deleteEndpoint(db: Db, ownerId: string, id: string): Promi
   return r.numDeletedRows > 0n;
 }
 
-/** The owner's enabled endpoints subscribed to `eventType`. */
-export const subscribedEndpoints = (db: Db, ownerId: string, eventType: string) =>
-  db
-    .selectFrom('webhook_endpoints')
-    .select(['id'])
-    .where('owner_id', '=', ownerId)
-    .where('enabled', '=', true)
-    .where(sql<boolean>`${eventType} = ANY(events)`)
-    .execute();
-
 /**
  * One delivery per (endpoint, event): a repeated fan-out (a re-run job) adds nothing and returns the existing rows
  * (the no-op DO UPDATE makes RETURNING include them: one round trip).
@@ -81,6 +71,40 @@ export async function insertDeliveries(
   return db
     .insertInto('webhook_deliveries')
     .values(rows.map((r) => ({ ...r, next_attempt_at: sql<Date>`now()` })))
+    .onConflict((oc) =>
+      oc.columns(['endpoint_id', 'event_id']).doUpdateSet({ event_id: (eb) => eb.ref('excluded.event_id') }),
+    )
+    .returning(['id', 'status'])
+    .execute();
+}
+
+/**
+ * The fan-out of one event in one statement: a delivery for each of the owner's enabled endpoints subscribed to
+ * `eventType`, written once per (endpoint, event) like insertDeliveries (a re-run returns the existing rows).
+ */
+export async function insertSubscribedDeliveries(
+  db: Db,
+  ownerId: string,
+  event: { id: string; type: string },
+  body: string,
+): Promise<{ id: string; status: string }[]> {
+  return db
+    .insertInto('webhook_deliveries')
+    .columns(['endpoint_id', 'event_id', 'event_type', 'body', 'next_attempt_at'])
+    .expression(
+      db
+        .selectFrom('webhook_endpoints')
+        .select([
+          'id',
+          sql<string>`${event.id}`.as('event_id'),
+          sql<string>`${event.type}`.as('event_type'),
+          sql<string>`${body}`.as('body'),
+          sql<Date>`now()`.as('next_attempt_at'),
+        ])
+        .where('owner_id', '=', ownerId)
+        .where('enabled', '=', true)
+        .where(sql<boolean>`${event.type} = ANY(events)`),
+    )
     .onConflict((oc) =>
       oc.columns(['endpoint_id', 'event_id']).doUpdateSet({ event_id: (eb) => eb.ref('excluded.event_id') }),
     )
