@@ -34,7 +34,14 @@ import {
 import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
-import { ALBUM_PAGE_SIZE, consoleFormRoutes, LINK_FORM_FIELDS, NoticeQuery, noticeFor } from './console-forms.ts';
+import {
+  ALBUM_PAGE_SIZE,
+  consoleFormRoutes,
+  formLimits,
+  LINK_FORM_FIELDS,
+  NoticeQuery,
+  noticeFor,
+} from './console-forms.ts';
 
 /** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
 const LIBRARY_PAGE_SIZE = 500;
@@ -319,6 +326,7 @@ export const consoleRoutes =
               showMetadata: b.showMetadata !== undefined,
               password: b.password || null,
               slug: b.slug?.trim() || null,
+              ...formLimits(b),
             },
           );
           const { size, path } = qrModules(link.url);
