@@ -3,7 +3,7 @@ import { permissiveLinkPolicy, updateSharedLink } from '@immish/domain';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admissionCookieName } from '../src/link-limits.ts';
-import { type GatewayHarness, multipart, startGateway } from './harness.ts';
+import { type GatewayHarness, multipart, startGateway, TEST_UNLOCK_SECRET } from './harness.ts';
 
 /**
  * Issue 19 item 1: limited links. Counting is atomic in PostgreSQL (50 parallel first visits to a `maxVisits: 10`
@@ -166,11 +166,10 @@ describe('maxVisits', () => {
     expect(cookieB).toBeDefined();
     // A uses the last visit
     expect((await me(link)).statusCode).toBe(200);
-    const exhaustedAt = Date.now();
+    // within 1 s (the requirement), though the cache TTL is a minute: the invalidation the last visit published
     await expect
       .poll(async () => (await me(link, cookieB, b)).json().visitsUsed, { timeout: 1000, interval: 20 })
       .toBe(2);
-    expect(Date.now() - exhaustedAt).toBeLessThan(1000);
     // B answers a new client "used up" on every route, and still serves its admitted client
     expect((await b.inject(`/share/${link.key}`)).statusCode).toBe(410);
     expect((await me(link, undefined, b)).statusCode).toBe(410);
@@ -291,6 +290,43 @@ describe('maxUploads', () => {
     expect(items.filter((i) => i.status !== 'failed')).toHaveLength(2);
     expect(items.filter((i) => i.status === 'failed')).toHaveLength(1);
     expect((await used(link.id)).uploads_used).toBe(2);
+  });
+});
+
+describe('admission renewal and bots on links without limits', () => {
+  it('should renew an admission older than 5 minutes on any route of the link, without counting a visit', async () => {
+    const { AdmissionTokens } = await import('../src/link-limits.ts');
+    const link = await limitedLink({ max_visits: 3 });
+    const earlier = new AdmissionTokens({ unlockSecret: TEST_UNLOCK_SECRET, now: () => Date.now() - 10 * 60_000 });
+    const cookie = `${admissionCookieName(link.id)}=${earlier.issue(link.id).token}`;
+    const thumb = await h.app.inject({
+      url: `/share/${link.key}/assets/${photos[0]!.id}/thumbnail`,
+      headers: { cookie },
+    });
+    expect(thumb.statusCode).toBe(200);
+    const renewed = thumb.cookies.find((c) => c.name === admissionCookieName(link.id));
+    expect(renewed?.maxAge).toBe(1800);
+    expect(renewed?.httpOnly).toBe(true);
+    // a fresh one is not renewed again
+    const again = await h.app.inject({
+      url: `/share/${link.key}/assets/${photos[0]!.id}/thumbnail`,
+      headers: { cookie: `${renewed!.name}=${renewed!.value}` },
+    });
+    expect(again.cookies).toHaveLength(0);
+    expect((await used(link.id)).visits_used).toBe(0);
+  });
+
+  it('should give a bot only the card of a link without limits, and count no view for it', async () => {
+    const link = await h.createLink({ assetIds: photos.map((p) => p.id), description: 'Open to all' });
+    const ua = { 'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)' };
+    const page = await h.app.inject({ url: `/share/${link.key}`, headers: ua });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<meta property="og:title" content="Open to all">');
+    expect(page.body).not.toContain('tile-thumb');
+    expect((await h.app.inject({ url: `/api/shared-links/me?key=${link.key}`, headers: ua })).statusCode).toBe(200);
+    expect((await h.counters(link.id)).view).toBe(0);
+    expect((await h.app.inject(`/share/${link.key}`)).body).toContain('tile-thumb');
+    expect((await h.counters(link.id)).view).toBe(1);
   });
 });
 

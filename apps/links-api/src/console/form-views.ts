@@ -37,6 +37,9 @@ ${linkFields(t, album, {
   showMetadata: link.showMetadata,
   slug: link.slug ?? '',
   keepExpiry: t.links.keepExpiry(currentExpiry),
+  maxVisits: link.maxVisits,
+  maxDownloads: link.maxDownloads,
+  maxUploads: link.maxUploads,
 })}
   <p id="cl-error" class="error" role="alert">${error ?? ''}</p>
   <div class="actions">

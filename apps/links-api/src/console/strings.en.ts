@@ -130,6 +130,13 @@ export const en = {
     views: 'Views',
     downloads: 'Downloads',
     uploads: 'Uploads',
+    // limited links (issue 19)
+    limits: 'Limits',
+    usedOf: (used: number, max: number, what: string) => `${used} of ${max} ${what}`,
+    limitVisits: 'visits',
+    limitDownloads: 'downloads',
+    limitUploads: 'uploads',
+    usedUp: 'Used up',
     lastAccess: 'Last access',
     never: 'Never',
     copy: 'Copy',
@@ -191,6 +198,12 @@ export const en = {
     passwordHint: 'Optional. Recipients must enter it.',
     customUrl: 'Custom URL',
     customUrlHint: '3–40 letters, digits, - or _. Leave empty for a random link.',
+    // limited links (issue 19)
+    maxVisits: 'Visit limit',
+    maxDownloads: 'Download limit',
+    maxUploads: 'Upload limit',
+    limitsHint:
+      'Optional. After that many visits the link stops working; after that many downloads or uploads, those stop. Empty: no limit. Link-preview bots never count.',
     slugChecking: 'Checking…',
     slugAvailable: 'Available',
     slugTaken: 'Already taken',

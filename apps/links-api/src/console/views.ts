@@ -66,6 +66,25 @@ export interface LinkFieldValues {
   slug: string;
   /** the "Expires" select's first choice, selected: keep the link's current expiry */
   keepExpiry: string;
+  /** limited links (issue 19): null = no limit */
+  maxVisits?: number | null;
+  maxDownloads?: number | null;
+  maxUploads?: number | null;
+}
+
+/** The three limits of a link form (issue 19): number fields, empty = no limit. */
+function limitFields(t: ConsoleStrings, v: LinkFieldValues | null): SafeHtml {
+  const c = t.createLink;
+  const field = (id: string, name: string, label: string, value: number | null | undefined) =>
+    html`<label for="${id}">${label}</label>
+  <input id="${id}" name="${name}" type="number" min="1" step="1" inputmode="numeric" aria-describedby="cl-limits-hint" value="${value ?? ''}">`;
+  return html`<fieldset class="limits"><legend>${t.links.limits}</legend>
+  ${field('cl-max-visits', 'maxVisits', c.maxVisits, v?.maxVisits)}
+  ${field('cl-max-downloads', 'maxDownloads', c.maxDownloads, v?.maxDownloads)}
+  ${field('cl-max-uploads', 'maxUploads', c.maxUploads, v?.maxUploads)}
+  <p id="cl-limits-hint" class="hint">${c.limitsHint}</p>
+  </fieldset>
+`;
 }
 
 /** The seed's Create Shared Link controls, shared by the dialog and the pages that work without JavaScript. */
@@ -89,7 +108,24 @@ export function linkFields(t: ConsoleStrings, album: boolean, v: LinkFieldValues
   <label for="cl-slug">${c.customUrl}</label>
   <input id="cl-slug" name="slug" type="text" autocomplete="off" spellcheck="false" maxlength="40" aria-describedby="cl-slug-hint cl-slug-status" value="${v?.slug ?? ''}">
   <p id="cl-slug-hint" class="hint">${c.customUrlHint}</p>
-`;
+${limitFields(t, v)}`;
+}
+
+/** "3 of 10 visits" for each limit a link has (issue 19), marked when used up. */
+function limitCounters(t: ConsoleStrings, link: SharedLinkResponseDto): SafeHtml {
+  const k = t.links;
+  const rows = (
+    [
+      ['visits', link.maxVisits, link.visitsUsed, k.limitVisits],
+      ['downloads', link.maxDownloads, link.downloadsUsed, k.limitDownloads],
+      ['uploads', link.maxUploads, link.uploadsUsed, k.limitUploads],
+    ] as const
+  ).filter(([, max]) => max !== null);
+  if (rows.length === 0) return html``;
+  return html`<div class="limits"><dt>${k.limits}</dt>${rows.map(
+    ([kind, max, used, what]) =>
+      html`<dd class="limit limit-${kind}${used >= max! ? ' used-up' : ''}">${k.usedOf(used, max!, what)}${used >= max! ? html` <span class="badge badge-expired">${k.usedUp}</span>` : ''}</dd>`,
+  )}</div>`;
 }
 
 function createLinkDialog(t: ConsoleStrings): SafeHtml {
@@ -363,6 +399,7 @@ export function linksPage(
     <div><dt>${k.views}</dt><dd class="views">${link.views}</dd></div>
     <div><dt>${k.downloads}</dt><dd class="downloads">${link.downloads}</dd></div>
     <div><dt>${k.uploads}</dt><dd class="uploads">${link.uploads}</dd></div>
+    ${limitCounters(t, link)}
     <div><dt>${k.lastAccess}</dt><dd class="last-access">${
       link.lastAccessedAt ? relative(t, new Date(link.lastAccessedAt), now) : k.never
     }</dd></div>

@@ -38,7 +38,17 @@ export const LINK_FORM_FIELDS = {
   showMetadata: Type.Optional(Type.String({ maxLength: 10 })),
   password: Type.Optional(Type.String({ maxLength: 1024 })),
   slug: Type.Optional(Type.String({ maxLength: 200 })),
+  // limited links (issue 19): empty = no limit
+  maxVisits: Type.Optional(Type.String({ maxLength: 12 })),
+  maxDownloads: Type.Optional(Type.String({ maxLength: 12 })),
+  maxUploads: Type.Optional(Type.String({ maxLength: 12 })),
 };
+
+/** The limits of a posted link form: an empty field is "no limit" (null); anything else must be a positive integer. */
+export function formLimits(b: { maxVisits?: string; maxDownloads?: string; maxUploads?: string }) {
+  const limit = (v: string | undefined) => (v === undefined || v.trim() === '' ? null : Number(v.trim()));
+  return { maxVisits: limit(b.maxVisits), maxDownloads: limit(b.maxDownloads), maxUploads: limit(b.maxUploads) };
+}
 /** Photos per album page, like the library's. */
 export const ALBUM_PAGE_SIZE = 500;
 
@@ -153,6 +163,7 @@ export function consoleFormRoutes(
           // an empty password field keeps the current one (the form cannot show it)
           ...(b.password ? { password: b.password } : {}),
           ...(slug !== (link.slug ?? null) ? { slug } : {}),
+          ...formLimits(b),
         });
         return reply.redirect('/links?notice=linkSaved', 303);
       } catch (e) {

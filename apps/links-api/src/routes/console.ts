@@ -35,7 +35,14 @@ import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
 import { consoleActivityRoutes } from './console-activity.ts';
-import { ALBUM_PAGE_SIZE, consoleFormRoutes, LINK_FORM_FIELDS, NoticeQuery, noticeFor } from './console-forms.ts';
+import {
+  ALBUM_PAGE_SIZE,
+  consoleFormRoutes,
+  formLimits,
+  LINK_FORM_FIELDS,
+  NoticeQuery,
+  noticeFor,
+} from './console-forms.ts';
 import { consoleWebhookRoutes } from './console-webhooks.ts';
 
 /** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
@@ -321,6 +328,7 @@ export const consoleRoutes =
               showMetadata: b.showMetadata !== undefined,
               password: b.password || null,
               slug: b.slug?.trim() || null,
+              ...formLimits(b),
             },
           );
           const { size, path } = qrModules(link.url);

@@ -1,4 +1,4 @@
-import { forbidden, gone, type SharedLinkCreateDto, type SharedLinkEditDto } from '@immish/contracts';
+import { forbidden, gone, invalid, type SharedLinkCreateDto, type SharedLinkEditDto } from '@immish/contracts';
 import type { SharedLinkRow } from '@immish/db';
 
 /**
@@ -55,14 +55,28 @@ export function usedUpError(use: LinkUse) {
   return forbidden(use === 'download' ? DOWNLOADS_USED_UP_MESSAGE : UPLOADS_USED_UP_MESSAGE);
 }
 
-/** The caps of a new link (absent = none). Validation (positive integers or null) is the contract's schema. */
+const MAX_LIMIT = 2_147_483_647;
+
+/**
+ * A cap as given: a positive integer or null (none). The HTTP schema refuses anything else first; this guards the
+ * other callers (the console's forms post text).
+ */
+function checkedLimit(field: string, value: number | null | undefined): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
+    throw invalid(`${field} must be a positive integer (or empty/null for no limit)`);
+  }
+  return value;
+}
+
+/** The caps of a new link (absent = none). */
 export function limitValuesOf(
   dto: SharedLinkCreateDto,
 ): Pick<LinkLimitColumns, 'max_visits' | 'max_downloads' | 'max_uploads'> {
   return {
-    max_visits: dto.maxVisits ?? null,
-    max_downloads: dto.maxDownloads ?? null,
-    max_uploads: dto.maxUploads ?? null,
+    max_visits: checkedLimit('maxVisits', dto.maxVisits) ?? null,
+    max_downloads: checkedLimit('maxDownloads', dto.maxDownloads) ?? null,
+    max_uploads: checkedLimit('maxUploads', dto.maxUploads) ?? null,
   };
 }
 
@@ -78,7 +92,7 @@ export function limitChangesOf(
     ['maxDownloads', 'max_downloads'],
     ['maxUploads', 'max_uploads'],
   ] as const) {
-    const value = dto[field];
+    const value = checkedLimit(field, dto[field]);
     if (value !== undefined && value !== current[column]) {
       set[column] = value;
       changed.push(field);

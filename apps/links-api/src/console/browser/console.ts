@@ -333,6 +333,9 @@ interface LinkDto {
   allowUpload: boolean;
   showMetadata: boolean;
   hasPassword: boolean;
+  maxVisits: number | null;
+  maxDownloads: number | null;
+  maxUploads: number | null;
   album?: { albumName: string };
   assets: { id: string; originalFileName: string }[];
 }
@@ -386,6 +389,9 @@ function openCreateLink(next: LinkFormTarget): void {
     upload.checked = l.allowUpload;
     v('cl-show-metadata').checked = l.showMetadata;
     v('cl-slug').value = l.slug ?? '';
+    v('cl-max-visits').value = l.maxVisits === null ? '' : String(l.maxVisits);
+    v('cl-max-downloads').value = l.maxDownloads === null ? '' : String(l.maxDownloads);
+    v('cl-max-uploads').value = l.maxUploads === null ? '' : String(l.maxUploads);
   }
   $('create-link-target')!.textContent = what;
   if (!dialog.open) dialog.showModal();
@@ -463,10 +469,15 @@ function initCreateLink(): void {
     }
     const v = (id: string) => $<HTMLInputElement>(id)!;
     const choice = $<HTMLSelectElement>('cl-expires')!.value;
+    // limited links (issue 19): an empty field is no limit (null); the API refuses anything but a positive integer
+    const limit = (id: string) => (v(id).value.trim() === '' ? null : Number(v(id).value.trim()));
     const common = {
       description: v('cl-description').value || null,
       allowDownload: v('cl-allow-download').checked,
       showMetadata: v('cl-show-metadata').checked,
+      maxVisits: limit('cl-max-visits'),
+      maxDownloads: limit('cl-max-downloads'),
+      maxUploads: limit('cl-max-uploads'),
     };
     let res: Response;
     if (target.kind === 'edit') {
