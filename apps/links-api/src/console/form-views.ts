@@ -37,6 +37,8 @@ ${linkFields(t, album, {
   showMetadata: link.showMetadata,
   slug: link.slug ?? '',
   keepExpiry: t.links.keepExpiry(currentExpiry),
+  uploadReview: link.uploadReview ?? false,
+  maxUploadBytes: link.maxUploadBytes ?? null,
 })}
   <p id="cl-error" class="error" role="alert">${error ?? ''}</p>
   <div class="actions">

@@ -24,6 +24,7 @@ import {
   type AddingTo,
   albumPage,
   albumsPage,
+  budgetBytes,
   createLinkPage,
   type LinkPageTarget,
   libraryPage,
@@ -35,6 +36,7 @@ import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin, sessionCookieOf } from '../sign-in.ts';
 import { type SignInContext, signInWithPassword } from './auth.ts';
 import { ALBUM_PAGE_SIZE, consoleFormRoutes, LINK_FORM_FIELDS, NoticeQuery, noticeFor } from './console-forms.ts';
+import { consoleReviewRoutes } from './console-review.ts';
 
 /** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
 const LIBRARY_PAGE_SIZE = 500;
@@ -316,6 +318,9 @@ export const consoleRoutes =
               // an unticked checkbox is not sent at all
               allowDownload: b.allowDownload !== undefined,
               allowUpload: album && b.allowUpload !== undefined,
+              ...(album
+                ? { uploadReview: b.uploadReview !== undefined, maxUploadBytes: budgetBytes(b.maxUploadMb) }
+                : {}),
               showMetadata: b.showMetadata !== undefined,
               password: b.password || null,
               slug: b.slug?.trim() || null,
@@ -335,6 +340,8 @@ export const consoleRoutes =
 
     // Links and Albums actions without JavaScript (console-forms.ts)
     consoleFormRoutes(fastify, deps, sessions, owner, assets, pageHeaders);
+    // the review screen of a link's guest uploads (issue 19)
+    consoleReviewRoutes(fastify, deps, owner, assets, pageHeaders);
 
     // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
     app.post(

@@ -332,6 +332,8 @@ interface LinkDto {
   allowUpload: boolean;
   showMetadata: boolean;
   hasPassword: boolean;
+  uploadReview?: boolean;
+  maxUploadBytes?: number | null;
   album?: { albumName: string };
   assets: { id: string; originalFileName: string }[];
 }
@@ -370,6 +372,8 @@ function openCreateLink(next: LinkFormTarget): void {
   const isAlbum = next.kind === 'album' || (next.kind === 'edit' && next.link.type === 'ALBUM');
   const upload = v('cl-allow-upload');
   upload.disabled = !isAlbum;
+  v('cl-upload-review').disabled = !isAlbum;
+  v('cl-upload-budget').disabled = !isAlbum;
   $('cl-allow-upload-hint')!.hidden = isAlbum;
   $('cl-password-hint')!.textContent =
     editing && next.link.hasPassword ? t.createLink.passwordKeepHint : t.createLink.passwordHint;
@@ -383,6 +387,8 @@ function openCreateLink(next: LinkFormTarget): void {
     v('cl-description').value = l.description ?? '';
     v('cl-allow-download').checked = l.allowDownload;
     upload.checked = l.allowUpload;
+    v('cl-upload-review').checked = l.uploadReview ?? false;
+    v('cl-upload-budget').value = l.maxUploadBytes ? String(l.maxUploadBytes / 1_000_000) : '';
     v('cl-show-metadata').checked = l.showMetadata;
     v('cl-slug').value = l.slug ?? '';
   }
@@ -461,6 +467,14 @@ function initCreateLink(): void {
       return;
     }
     const v = (id: string) => $<HTMLInputElement>(id)!;
+    // issue 19: guest-upload moderation (album links); the budget is typed in MB (1 MB = 1 000 000 bytes)
+    const moderation = () => {
+      const mb = Number(v('cl-upload-budget').value);
+      return {
+        uploadReview: v('cl-upload-review').checked,
+        maxUploadBytes: v('cl-upload-budget').value.trim() && mb > 0 ? Math.max(1, Math.round(mb * 1_000_000)) : null,
+      };
+    };
     const choice = $<HTMLSelectElement>('cl-expires')!.value;
     const common = {
       description: v('cl-description').value || null,
@@ -475,7 +489,7 @@ function initCreateLink(): void {
         ...common,
         changeExpiryTime: choice !== 'keep',
         ...(choice !== 'keep' ? { expiresAt: expiresAtFor(choice) } : {}),
-        ...(link.type === 'ALBUM' ? { allowUpload: v('cl-allow-upload').checked } : {}),
+        ...(link.type === 'ALBUM' ? { allowUpload: v('cl-allow-upload').checked, ...moderation() } : {}),
         ...(v('cl-password').value ? { password: v('cl-password').value } : {}),
         ...(newSlug !== link.slug ? { slug: newSlug } : {}),
       };
@@ -489,7 +503,7 @@ function initCreateLink(): void {
       res = await api('POST', '/api/shared-links', {
         ...common,
         ...(target.kind === 'album'
-          ? { type: 'ALBUM', albumId: target.albumId, allowUpload: v('cl-allow-upload').checked }
+          ? { type: 'ALBUM', albumId: target.albumId, allowUpload: v('cl-allow-upload').checked, ...moderation() }
           : { type: 'INDIVIDUAL', assetIds: target.assetIds, allowUpload: false }),
         expiresAt: expiresAtFor(choice),
         password: v('cl-password').value || null,
