@@ -42,7 +42,9 @@ describe('link activity retention', () => {
       await (await scheduleExportCleanup({ connection, prefix, everyMs: 60_000 })).close();
       const schedulers = await queue.getJobSchedulers();
       const ids = schedulers.map((s) => s.key).sort();
-      expect(ids).toEqual([MaintenanceJobs.expireExports, MaintenanceJobs.purgeLinkActivity].sort());
+      expect(ids).toEqual(
+        [MaintenanceJobs.expireExports, MaintenanceJobs.purgeLinkActivity, MaintenanceJobs.expireLinkUploads].sort(),
+      );
     } finally {
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();

@@ -40,6 +40,8 @@ ${linkFields(t, album, {
   maxVisits: link.maxVisits,
   maxDownloads: link.maxDownloads,
   maxUploads: link.maxUploads,
+  uploadReview: link.uploadReview ?? false,
+  maxUploadBytes: link.maxUploadBytes ?? null,
 })}
   <p id="cl-error" class="error" role="alert">${error ?? ''}</p>
   <div class="actions">

@@ -70,6 +70,9 @@ export interface LinkFieldValues {
   maxVisits?: number | null;
   maxDownloads?: number | null;
   maxUploads?: number | null;
+  /** issue 19: guest-upload moderation */
+  uploadReview?: boolean;
+  maxUploadBytes?: number | null;
 }
 
 /** The three limits of a link form (issue 19): number fields, empty = no limit. */
@@ -87,6 +90,13 @@ function limitFields(t: ConsoleStrings, v: LinkFieldValues | null): SafeHtml {
 `;
 }
 
+/** The byte budget as the form shows it (MB, 1 MB = 1 000 000 bytes) and back. */
+export const budgetMb = (bytes: number | null | undefined) => (bytes ? String(bytes / 1_000_000) : '');
+export const budgetBytes = (mb: string | undefined): number | null => {
+  const n = Number((mb ?? '').trim());
+  return (mb ?? '').trim() === '' || !Number.isFinite(n) || n <= 0 ? null : Math.max(1, Math.round(n * 1_000_000));
+};
+
 /** The seed's Create Shared Link controls, shared by the dialog and the pages that work without JavaScript. */
 export function linkFields(t: ConsoleStrings, album: boolean, v: LinkFieldValues | null = null): SafeHtml {
   const c = t.createLink;
@@ -101,6 +111,11 @@ export function linkFields(t: ConsoleStrings, album: boolean, v: LinkFieldValues
   <div class="toggle"><input id="cl-allow-download" name="allowDownload" type="checkbox"${on(v?.allowDownload ?? true)}><label for="cl-allow-download">${c.allowDownload}</label></div>
   <div class="toggle"><input id="cl-allow-upload" name="allowUpload" type="checkbox"${album ? on(v?.allowUpload ?? false) : html` disabled aria-describedby="cl-allow-upload-hint"`}><label for="cl-allow-upload">${c.allowUpload}</label></div>
   <p id="cl-allow-upload-hint" class="hint"${album ? html` hidden` : ''}>${c.allowUploadHint}</p>
+  <div class="toggle"><input id="cl-upload-review" name="uploadReview" type="checkbox" aria-describedby="cl-upload-review-hint"${album ? on(v?.uploadReview ?? false) : html` disabled`}><label for="cl-upload-review">${c.uploadReview}</label></div>
+  <p id="cl-upload-review-hint" class="hint">${c.uploadReviewHint}</p>
+  <label for="cl-upload-budget">${c.uploadBudget}</label>
+  <input id="cl-upload-budget" name="maxUploadMb" type="number" min="0" step="any" inputmode="decimal" aria-describedby="cl-upload-budget-hint" value="${budgetMb(v?.maxUploadBytes)}"${album ? '' : html` disabled`}>
+  <p id="cl-upload-budget-hint" class="hint">${c.uploadBudgetHint}</p>
   <div class="toggle"><input id="cl-show-metadata" name="showMetadata" type="checkbox"${on(v?.showMetadata ?? true)}><label for="cl-show-metadata">${c.showMetadata}</label></div>
   <label for="cl-password">${c.password}</label>
   <input id="cl-password" name="password" type="password" autocomplete="new-password" aria-describedby="cl-password-hint">
@@ -409,6 +424,7 @@ export function linksPage(
     <button type="button" class="secondary" data-action="qr" aria-label="${k.qrOf(title)}">${k.qr}</button>
     <a class="button secondary" role="button" href="/links/${link.id}/edit" data-action="edit" aria-label="${k.editOf(title)}">${k.edit}</a>
     <a class="button secondary" href="/links/${link.id}/activity" data-nav="activity" aria-label="${t.activity.openOf(title)}">${t.activity.open}</a>
+    ${link.uploadReview ? html`<a class="button secondary" href="/links/${link.id}/uploads" data-review aria-label="${t.review.openOf(title)}">${t.review.open}</a>` : ''}
     ${link.type === 'INDIVIDUAL' ? html`<button type="button" class="secondary" data-action="photos" aria-label="${k.photosOf(title)}">${k.photos}</button>` : ''}
     <a class="button danger" role="button" href="/links/${link.id}/delete" data-action="delete" aria-label="${k.deleteOf(title)}">${k.delete}</a>
   </div>

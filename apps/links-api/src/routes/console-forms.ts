@@ -24,7 +24,7 @@ import Type from 'typebox';
 import { expiresAtFor } from '../console/expiry.ts';
 import { deleteLinkPage, editLinkPage } from '../console/form-views.ts';
 import { en } from '../console/strings.en.ts';
-import { albumPage, albumsPage, type ConsoleAssets, type Notice } from '../console/views.ts';
+import { albumPage, albumsPage, budgetBytes, type ConsoleAssets, type Notice } from '../console/views.ts';
 import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin, clearSessionCookies, sessionCookieOf } from '../sign-in.ts';
 
@@ -42,6 +42,8 @@ export const LINK_FORM_FIELDS = {
   maxVisits: Type.Optional(Type.String({ maxLength: 12 })),
   maxDownloads: Type.Optional(Type.String({ maxLength: 12 })),
   maxUploads: Type.Optional(Type.String({ maxLength: 12 })),
+  uploadReview: Type.Optional(Type.String({ maxLength: 10 })),
+  maxUploadMb: Type.Optional(Type.String({ maxLength: 32 })),
 };
 
 /** The limits of a posted link form: an empty field is "no limit" (null); anything else must be a positive integer. */
@@ -159,6 +161,9 @@ export function consoleFormRoutes(
             : { changeExpiryTime: true, ...optionalExpiry(expiresAtFor(expires)) }),
           allowDownload: b.allowDownload !== undefined,
           ...(link.type === 'ALBUM' ? { allowUpload: b.allowUpload !== undefined } : {}),
+          ...(link.type === 'ALBUM'
+            ? { uploadReview: b.uploadReview !== undefined, maxUploadBytes: budgetBytes(b.maxUploadMb) }
+            : {}),
           showMetadata: b.showMetadata !== undefined,
           // an empty password field keeps the current one (the form cannot show it)
           ...(b.password ? { password: b.password } : {}),

@@ -24,6 +24,7 @@ import {
   type AddingTo,
   albumPage,
   albumsPage,
+  budgetBytes,
   createLinkPage,
   type LinkPageTarget,
   libraryPage,
@@ -43,6 +44,7 @@ import {
   NoticeQuery,
   noticeFor,
 } from './console-forms.ts';
+import { consoleReviewRoutes } from './console-review.ts';
 import { consoleWebhookRoutes } from './console-webhooks.ts';
 
 /** Photos per library page (`/?page=2` for the next ones: a grid of thousands stays light on a phone). */
@@ -325,6 +327,9 @@ export const consoleRoutes =
               // an unticked checkbox is not sent at all
               allowDownload: b.allowDownload !== undefined,
               allowUpload: album && b.allowUpload !== undefined,
+              ...(album
+                ? { uploadReview: b.uploadReview !== undefined, maxUploadBytes: budgetBytes(b.maxUploadMb) }
+                : {}),
               showMetadata: b.showMetadata !== undefined,
               password: b.password || null,
               slug: b.slug?.trim() || null,
@@ -349,6 +354,8 @@ export const consoleRoutes =
     consoleWebhookRoutes(fastify, deps, owner, assets, pageHeaders);
     // a link's Activity screen (console-activity.ts)
     consoleActivityRoutes(fastify, deps, owner, assets, pageHeaders);
+    // the review screen of a link's guest uploads (issue 19)
+    consoleReviewRoutes(fastify, deps, owner, assets, pageHeaders);
 
     // The sign-in form without JavaScript: a session cookie and back to `/`, or the form again with the reason
     app.post(

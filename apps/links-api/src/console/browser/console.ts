@@ -336,6 +336,8 @@ interface LinkDto {
   maxVisits: number | null;
   maxDownloads: number | null;
   maxUploads: number | null;
+  uploadReview?: boolean;
+  maxUploadBytes?: number | null;
   album?: { albumName: string };
   assets: { id: string; originalFileName: string }[];
 }
@@ -374,6 +376,8 @@ function openCreateLink(next: LinkFormTarget): void {
   const isAlbum = next.kind === 'album' || (next.kind === 'edit' && next.link.type === 'ALBUM');
   const upload = v('cl-allow-upload');
   upload.disabled = !isAlbum;
+  v('cl-upload-review').disabled = !isAlbum;
+  v('cl-upload-budget').disabled = !isAlbum;
   $('cl-allow-upload-hint')!.hidden = isAlbum;
   $('cl-password-hint')!.textContent =
     editing && next.link.hasPassword ? t.createLink.passwordKeepHint : t.createLink.passwordHint;
@@ -387,6 +391,8 @@ function openCreateLink(next: LinkFormTarget): void {
     v('cl-description').value = l.description ?? '';
     v('cl-allow-download').checked = l.allowDownload;
     upload.checked = l.allowUpload;
+    v('cl-upload-review').checked = l.uploadReview ?? false;
+    v('cl-upload-budget').value = l.maxUploadBytes ? String(l.maxUploadBytes / 1_000_000) : '';
     v('cl-show-metadata').checked = l.showMetadata;
     v('cl-slug').value = l.slug ?? '';
     v('cl-max-visits').value = l.maxVisits === null ? '' : String(l.maxVisits);
@@ -468,6 +474,14 @@ function initCreateLink(): void {
       return;
     }
     const v = (id: string) => $<HTMLInputElement>(id)!;
+    // issue 19: guest-upload moderation (album links); the budget is typed in MB (1 MB = 1 000 000 bytes)
+    const moderation = () => {
+      const mb = Number(v('cl-upload-budget').value);
+      return {
+        uploadReview: v('cl-upload-review').checked,
+        maxUploadBytes: v('cl-upload-budget').value.trim() && mb > 0 ? Math.max(1, Math.round(mb * 1_000_000)) : null,
+      };
+    };
     const choice = $<HTMLSelectElement>('cl-expires')!.value;
     // limited links (issue 19): an empty field is no limit (null); the API refuses anything but a positive integer
     const limit = (id: string) => (v(id).value.trim() === '' ? null : Number(v(id).value.trim()));
@@ -487,7 +501,7 @@ function initCreateLink(): void {
         ...common,
         changeExpiryTime: choice !== 'keep',
         ...(choice !== 'keep' ? { expiresAt: expiresAtFor(choice) } : {}),
-        ...(link.type === 'ALBUM' ? { allowUpload: v('cl-allow-upload').checked } : {}),
+        ...(link.type === 'ALBUM' ? { allowUpload: v('cl-allow-upload').checked, ...moderation() } : {}),
         ...(v('cl-password').value ? { password: v('cl-password').value } : {}),
         ...(newSlug !== link.slug ? { slug: newSlug } : {}),
       };
@@ -501,7 +515,7 @@ function initCreateLink(): void {
       res = await api('POST', '/api/shared-links', {
         ...common,
         ...(target.kind === 'album'
-          ? { type: 'ALBUM', albumId: target.albumId, allowUpload: v('cl-allow-upload').checked }
+          ? { type: 'ALBUM', albumId: target.albumId, allowUpload: v('cl-allow-upload').checked, ...moderation() }
           : { type: 'INDIVIDUAL', assetIds: target.assetIds, allowUpload: false }),
         expiresAt: expiresAtFor(choice),
         password: v('cl-password').value || null,
