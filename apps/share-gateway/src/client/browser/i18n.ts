@@ -1,47 +1,14 @@
 /// <reference lib="dom" />
+import { CLIENT_STRING_KEYS } from '../../views/i18n/client-keys.ts';
+import { en } from '../../views/i18n/en.ts';
 
 /**
  * The page's strings for what the bundle writes itself (tile labels, "3 selected", Play/Pause…): the server puts
  * the page language's templates in the page data (views/i18n, issue 21 §7); without them, English.
  */
 
-const ENGLISH: Record<string, string> = {
-  photoOf: 'Photo {i} of {n}',
-  videoOf: 'Video {i} of {n}',
-  fileOf: 'File {i} of {n}',
-  livePhoto: 'Live Photo',
-  selected_one: '{n} selected',
-  selected_other: '{n} selected',
-  selectItem: 'Select {label}',
-  play: 'Play',
-  pause: 'Pause',
-  download: 'Download',
-  downloadPreview: 'Download preview',
-  preparing: 'Preparing the archive…',
-  preparingProgress: 'Preparing the archive\u2026 {pct}% ({done} of {total})',
-  waitingArchive: 'Waiting for the archive to start\u2026',
-  downloadStarting: 'Your download is starting.',
-  downloadParts: 'Ready in {n} archives: the first one is starting, download the others below.',
-  downloadFailed: 'Download failed: {error}',
-  archiveEmpty: 'The archive is empty',
-  uploadWaiting: 'Waiting',
-  uploadFailed: 'Failed',
-  uploadDone: 'Uploaded',
-  uploadDuplicate: 'Already there',
-  uploadProgressOf: 'Upload progress of {name}',
-  uploadedSummary: '{done} uploaded. New photos appear here once they are processed.',
-  uploadedSummaryFailed: '{done} uploaded, {failed} failed. New photos appear here once they are processed.',
-  refresh: 'Refresh',
-  networkError: 'Network error',
-  cancelled: 'Cancelled',
-  serverAnswered: 'The server answered {status}',
-  fileRefused: 'The file was refused',
-  shareFetching: 'Getting the files\u2026 {i} of {n}',
-  shareFailed: 'Could not share: {error}',
-  linkCopied: 'Link copied',
-  uploadReviewPending_one: "Your {n} photo is waiting for the owner's review.",
-  uploadReviewPending_other: "Your {n} photos are waiting for the owner's review.",
-};
+// The English fallbacks are the server's own catalogue entries (one copy of each string): the few the bundle writes.
+const ENGLISH: Record<string, string> = Object.fromEntries(CLIENT_STRING_KEYS.map((k) => [k, en[k]]));
 
 let strings: Record<string, string> = ENGLISH;
 let numbers = new Intl.NumberFormat('en');

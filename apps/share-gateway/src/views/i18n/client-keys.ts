@@ -1,6 +1,6 @@
 import type { MessageKey } from './index.ts';
 
-/** The messages the bundle writes itself (client/browser/i18n.ts has their English fallbacks), sent in the page data. */
+/** The messages the bundle writes itself (client/browser/i18n.ts takes their English fallbacks from en.ts), sent in the page data. */
 export const CLIENT_STRING_KEYS: MessageKey[] = [
   'photoOf',
   'videoOf',
