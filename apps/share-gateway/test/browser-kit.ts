@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AssetRow } from '@immish/db';
+import { startExportWorker } from '@immish/export-worker';
 import { renderDerivatives } from '@immish/media';
+import { createLogger } from '@immish/runtime';
 import { type BlobStore, createBlobStore } from '@immish/storage';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -261,3 +263,25 @@ export const VIEWPORTS = {
   phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 },
   desktop: { viewport: { width: 1280, height: 800 }, hasTouch: false, isMobile: false, deviceScaleFactor: 1 },
 } as const;
+
+/**
+ * The real export worker on the harness's queue and storage (one archive at a time, no read throttle), for the
+ * browser tests that download zips; returns its close.
+ */
+export async function startTestExportWorker(h: GatewayHarness, storage: BlobStore, service: string) {
+  const worker = await startExportWorker({
+    config: {
+      REDIS_URL: h.redisUrl,
+      QUEUE_PREFIX: h.prefix,
+      EXPORT_CONCURRENCY: 1,
+      EXPORT_TTL_HOURS: 24,
+      EXPORT_CLEANUP_INTERVAL_MS: 3_600_000,
+      EXPORT_LOCK_DURATION_MS: 30_000,
+      EXPORT_READ_BYTES_PER_SECOND: 0,
+    },
+    db: h.tdb.db,
+    storage,
+    logger: createLogger({ service, level: 'silent' }),
+  });
+  return () => worker.close();
+}

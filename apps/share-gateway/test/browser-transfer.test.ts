@@ -4,13 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AssetRow } from '@immish/db';
-import { startExportWorker } from '@immish/export-worker';
 import { startIngestWorker } from '@immish/ingest-worker';
 import { createLogger } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addPhoto, eventually, harnessStorage, launchChromium, listen, photoJpeg, screenshot } from './browser-kit.ts';
+import {
+  addPhoto,
+  eventually,
+  harnessStorage,
+  launchChromium,
+  listen,
+  photoJpeg,
+  screenshot,
+  startTestExportWorker,
+} from './browser-kit.ts';
 import { type GatewayHarness, startGateway } from './harness.ts';
 
 /**
@@ -41,21 +49,7 @@ beforeAll(async () => {
 
   const logger = createLogger({ service: 'browser-test', level: 'silent' });
   h.startRelay();
-  const exportWorker = await startExportWorker({
-    config: {
-      REDIS_URL: h.redisUrl,
-      QUEUE_PREFIX: h.prefix,
-      EXPORT_CONCURRENCY: 1,
-      EXPORT_TTL_HOURS: 24,
-      EXPORT_CLEANUP_INTERVAL_MS: 3_600_000,
-      EXPORT_LOCK_DURATION_MS: 30_000,
-      EXPORT_READ_BYTES_PER_SECOND: 0,
-    },
-    db: h.tdb.db,
-    storage,
-    logger,
-  });
-  stops.push(() => exportWorker.close());
+  stops.push(await startTestExportWorker(h, storage, 'browser-test'));
   const ingestWorker = startIngestWorker({
     config: {
       REDIS_URL: h.redisUrl,

@@ -4,13 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AssetRow } from '@immish/db';
-import { startExportWorker } from '@immish/export-worker';
-import { createLogger } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GRID_PAGE_SIZE } from '../src/routes/pages.ts';
-import { addManyPhotos, harnessStorage, launchChromium, listen, screenshot, VIEWPORTS } from './browser-kit.ts';
+import {
+  addManyPhotos,
+  harnessStorage,
+  launchChromium,
+  listen,
+  screenshot,
+  startTestExportWorker,
+  VIEWPORTS,
+} from './browser-kit.ts';
 import { type GatewayHarness, startGateway } from './harness.ts';
 
 /**
@@ -45,21 +51,7 @@ beforeAll(async () => {
   );
   linkKey = (await h.createLink({ albumId, allowDownload: true })).key;
   h.startRelay();
-  const exportWorker = await startExportWorker({
-    config: {
-      REDIS_URL: h.redisUrl,
-      QUEUE_PREFIX: h.prefix,
-      EXPORT_CONCURRENCY: 1,
-      EXPORT_TTL_HOURS: 24,
-      EXPORT_CLEANUP_INTERVAL_MS: 3_600_000,
-      EXPORT_LOCK_DURATION_MS: 30_000,
-      EXPORT_READ_BYTES_PER_SECOND: 0,
-    },
-    db: h.tdb.db,
-    storage,
-    logger: createLogger({ service: 'big-album-test', level: 'silent' }),
-  });
-  stops.push(() => exportWorker.close());
+  stops.push(await startTestExportWorker(h, storage, 'big-album-test'));
 }, 180_000);
 
 afterAll(async () => {

@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AssetRow } from '@immish/db';
-import { startExportWorker } from '@immish/export-worker';
-import { createLogger } from '@immish/runtime';
 import type { BlobStore } from '@immish/storage';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +14,7 @@ import {
   listen,
   screenshot,
   seriousViolations,
+  startTestExportWorker,
   VIEWPORTS,
 } from './browser-kit.ts';
 import { type GatewayHarness, startGateway } from './harness.ts';
@@ -70,21 +69,7 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'immish-share-sheet-'));
   photos = await addManyPhotos(h, storage, 5);
   h.startRelay();
-  const exportWorker = await startExportWorker({
-    config: {
-      REDIS_URL: h.redisUrl,
-      QUEUE_PREFIX: h.prefix,
-      EXPORT_CONCURRENCY: 1,
-      EXPORT_TTL_HOURS: 24,
-      EXPORT_CLEANUP_INTERVAL_MS: 3_600_000,
-      EXPORT_LOCK_DURATION_MS: 30_000,
-      EXPORT_READ_BYTES_PER_SECOND: 0,
-    },
-    db: h.tdb.db,
-    storage,
-    logger: createLogger({ service: 'share-sheet-test', level: 'silent' }),
-  });
-  stops.push(() => exportWorker.close());
+  stops.push(await startTestExportWorker(h, storage, 'share-sheet-test'));
 }, 60_000);
 
 afterAll(async () => {
