@@ -75,6 +75,31 @@ describe('POST /api/exports', () => {
     expect(res.json().message).toBe('Not found or no access');
   });
 
+  it("should check a selection as long as the schema allows (beyond PostgreSQL's 65,535 bind parameters)", async () => {
+    // the access check sends the ids as one array parameter: a 70,000-id selection is answered, not a 500
+    const big = await startLinksApi({ BODY_LIMIT_BYTES: String(8 * 1024 * 1024) });
+    try {
+      const u = await big.newUser('bulk');
+      const bigStore = createBlobStore({ driver: 'fs', root: big.storageRoot });
+      const mine = await seedAsset(big.tdb.db, bigStore, { ownerId: u.id, fileName: 'mine.jpg', size: 2000 });
+      await bigStore.close();
+      const filler = Array.from(
+        { length: 70_000 },
+        (_, i) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+      );
+      const res = await big.app.inject({
+        method: 'POST',
+        url: '/api/exports',
+        headers: u.headers,
+        payload: { assetIds: [mine.id, ...filler] },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().message).toBe('Not found or no access');
+    } finally {
+      await big.close();
+    }
+  });
+
   it('should refuse bad bodies with 400', async () => {
     const a = await seed(owner.id, 'x.jpg');
     const album = await seedAlbum(h.tdb.db, owner.id, 'Album', [a.id]);

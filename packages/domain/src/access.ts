@@ -55,7 +55,7 @@ export async function albumRoles(db: Db, userId: string, albumIds: readonly stri
     .innerJoin('albums', 'albums.id', 'album_users.album_id')
     .select(['album_users.album_id', 'album_users.role'])
     .where('album_users.user_id', '=', userId)
-    .where('album_users.album_id', 'in', albumIds)
+    .where(sql<boolean>`album_users.album_id = any(${albumIds}::uuid[])`)
     .where('albums.deleted_at', 'is', null)
     .execute();
   return new Map(rows.map((r) => [r.album_id, r.role]));
@@ -131,7 +131,7 @@ const readableAssets: Checker = async (db, userId, ids) => {
     .distinct()
     .where('album_users.user_id', '=', userId)
     .where('albums.deleted_at', 'is', null)
-    .where('album_assets.asset_id', 'in', rest)
+    .where(sql<boolean>`album_assets.asset_id = any(${rest}::uuid[])`)
     .where(assetNotTrashed())
     .execute();
   for (const r of rows) owned.add(r.asset_id);
@@ -143,7 +143,7 @@ const ownedLinks: Checker = async (db, userId, ids) => {
     .selectFrom('shared_links')
     .select('id')
     .where('owner_id', '=', userId)
-    .where('id', 'in', ids)
+    .where(sql<boolean>`id = any(${ids}::uuid[])`)
     .execute();
   return new Set(rows.map((r) => r.id));
 };

@@ -362,7 +362,11 @@ export async function shownAssetIdByChecksum(db: Db, link: ShowingLink, checksum
 /** Which of `assetIds` belong to the link. */
 export async function linkAssetIdsAmong(db: Db, link: ShowingLink, assetIds: readonly string[]): Promise<Set<string>> {
   if (assetIds.length === 0) return new Set();
-  const rows = await linkAssetsQuery(db, link).select('assets.id').where('assets.id', 'in', assetIds).execute();
+  // one array parameter, however long the list (the schema allows 100,000 ids; PostgreSQL binds at most 65,535)
+  const rows = await linkAssetsQuery(db, link)
+    .select('assets.id')
+    .where(sql<boolean>`assets.id = any(${assetIds}::uuid[])`)
+    .execute();
   return new Set(rows.map((r) => r.id));
 }
 
@@ -372,7 +376,7 @@ export async function linkAssetIdsAmong(db: Db, link: ShowingLink, assetIds: rea
  */
 export async function linkAssetIdsExcept(db: Db, link: ShowingLink, except: readonly string[]): Promise<string[]> {
   let q = linkAssetsQuery(db, link).select('assets.id');
-  if (except.length > 0) q = q.where('assets.id', 'not in', except);
+  if (except.length > 0) q = q.where(sql<boolean>`assets.id <> all(${except}::uuid[])`);
   const rows = await q.execute();
   return rows.map((r) => r.id);
 }
