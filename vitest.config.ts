@@ -24,6 +24,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     maxWorkers: 3,
+    // expect.poll waits for something a browser or a worker does next; its default (1 s) is shorter than one
+    // Chromium frame under the suite's own load on 2 cores, which made polls that were right fail as timeouts
+    expect: { poll: { timeout: 10_000 } },
     projects: [
       ...workspaces.map((dir) => ({
         extends: true as const,
