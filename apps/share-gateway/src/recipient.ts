@@ -15,10 +15,10 @@ import { type ConcurrencyGate, forbidden } from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActivityLogRecorder } from './activity-log.ts';
 import type { LinkAssetCache } from './asset-cache.ts';
-import type { ByteLru, LinkScopedCache } from './cache.ts';
+import type { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
-import type { EncodedBody } from './encoded-body.ts';
 import type { LinkActivityRecorder } from './link-activity.ts';
+import type { LinkBodyCache } from './link-bodies.ts';
 import type { LinkLimits } from './link-limits.ts';
 import { type ActiveLink, credentialOf, type LinkCredential, type LinkResolver } from './link-resolver.ts';
 import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieName } from './unlock.ts';
@@ -32,8 +32,8 @@ export interface GatewayContext {
   links: LinkResolver;
   /** the assets each link shows (membership, checked on every media request), dropped with the link */
   assets: LinkAssetCache;
-  /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON), dropped with it */
-  bodies: LinkScopedCache<EncodedBody>;
+  /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON), rebuilt on changes */
+  bodies: LinkBodyCache;
   tokens: UnlockTokens;
   throttle: UnlockThrottle;
   /** bounds the argon2 verifications this process runs at once (memory and the libuv thread pool) */
