@@ -274,7 +274,7 @@ export async function startBareServer(
 
 /**
  * The event-loop delay p99 (ms) a service measured since the last read: its `/metrics`
- * (`nodejs_eventloop_lag_p99_seconds`, runtime's monitorEventLoopDelay histogram, which every read resets). Read
+ * (`nodejs_eventloop_lag_p99_seconds`, runtime metrics.ts: monitorEventLoopDelay sampled every 1 ms, reset by every read). Read
  * once before a measured run (the reset) and once after it: the p99 over that run.
  */
 export async function eventLoopP99Ms(service: Pick<ServiceProcess, 'metricsUrl'>): Promise<number> {
