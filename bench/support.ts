@@ -1,13 +1,16 @@
 // Shared by the benchmarks: the load generator and the backing services they run against.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { freePort, startPostgres, startRedis } from '@immish/devstack';
 import pg from 'pg';
+
+/** the repository's root: services are started from there, as `npm start` does */
+const REPO_ROOT = resolve(import.meta.dirname, '..');
 
 export interface AutocannonResult {
   requests: { average: number; total: number };
@@ -126,4 +129,230 @@ export function ensureWrk(): string {
     if (again) return again;
   }
   throw new Error('this benchmark needs wrk on the PATH (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)');
+}
+
+// ── services as users run them (issue 17) ───────────────────────────────────────────────────────────────────────
+
+/** clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux) */
+const USER_HZ = 100;
+
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15; Linux). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/** The HTTP services and the variables that set their public and internal (metrics) ports. */
+const SERVICE_PORTS = {
+  'links-api': ['LINKS_API_PORT', 'LINKS_API_METRICS_PORT'],
+  'share-gateway': ['GATEWAY_PORT', 'GATEWAY_METRICS_PORT'],
+} as const;
+export type ServiceName = keyof typeof SERVICE_PORTS;
+
+export interface ServiceProcess {
+  name: ServiceName;
+  pid: number;
+  /** `http://127.0.0.1:<port>`: the public port */
+  url: string;
+  /** `http://127.0.0.1:<port>`: the internal port (`/metrics`, detailed health) */
+  metricsUrl: string;
+  /** where its stdout (the JSON log lines) goes: /dev/null unless a file was asked for */
+  logFile: string;
+  /** SIGTERM, and resolves once it has exited (its shutdown drains what it buffered) */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a service as production and `npm start` do: `node apps/<name>/src/main.ts`, its own process, the default
+ * configuration (the caller gives only the URLs, the storage directory, secrets and what the benchmark varies;
+ * the ports are free ones chosen here), logging on at the default LOG_LEVEL. Its stdout goes to a file (or
+ * /dev/null), never to a pipe this process would have to read: a pipe nobody drains fast enough would stall the
+ * service, and reading it would cost this process CPU the load generator needs. stderr is inherited (crashes show).
+ * Resolves once `/health/ready` answers 200. `nodeFlags`: e.g. `--cpu-prof --cpu-prof-dir=…` (written when it stops).
+ */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  opts: { nodeFlags?: readonly string[]; logFile?: string } = {},
+): Promise<ServiceProcess> {
+  const [portVar, metricsPortVar] = SERVICE_PORTS[name];
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const logFile = opts.logFile ?? '/dev/null';
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), `apps/${name}/src/main.ts`], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      ...env,
+      [portVar]: String(port),
+      [metricsPortVar]: String(metricsPort),
+      METRICS_HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', out, 'inherit'],
+  });
+  closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const service: ServiceProcess = {
+    name,
+    pid: child.pid as number,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    logFile,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting`);
+    const ok = await fetch(`${service.url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return service;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await service.stop();
+  throw new Error(`${name} did not become ready within 30 s`);
+}
+
+/**
+ * A bare fastify server in a process of its own, answering `GET /<name>` with the given bytes and headers from
+ * memory: the baseline a service's route is compared with (the same bytes, nothing else: no logging, no hooks).
+ */
+export async function startBareServer(
+  routes: Record<string, { body: Buffer; headers: Record<string, string> }>,
+): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'immish-bare-'));
+  const manifest: Record<string, { file: string; headers: Record<string, string> }> = {};
+  for (const [route, { body, headers }] of Object.entries(routes)) {
+    const file = join(dir, `${route}.bin`);
+    writeFileSync(file, body);
+    manifest[route] = { file, headers };
+  }
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import Fastify from 'fastify';
+    const manifest = ${JSON.stringify(manifest)};
+    const app = Fastify({ logger: false });
+    for (const [route, { file, headers }] of Object.entries(manifest)) {
+      const body = readFileSync(file);
+      app.get('/' + route, (_req, reply) => reply.headers(headers).send(body));
+    }
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    process.stdout.write('READY ' + app.server.address().port + '\\n');
+    process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
+  });
+  child.stdout.resume();
+  return {
+    pid: child.pid as number,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The event-loop delay p99 (ms) a service measured since the last read: its `/metrics`
+ * (`nodejs_eventloop_lag_p99_seconds`, runtime metrics.ts: monitorEventLoopDelay sampled every 1 ms, reset by every read). Read
+ * once before a measured run (the reset) and once after it: the p99 over that run.
+ */
+export async function eventLoopP99Ms(service: Pick<ServiceProcess, 'metricsUrl'>): Promise<number> {
+  const text = await (await fetch(`${service.metricsUrl}/metrics`)).text();
+  const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(text);
+  return m ? Number(m[1]) * 1000 : Number.NaN;
+}
+
+export interface WrkResult {
+  requests: number;
+  /** responses that were not 2xx/3xx, plus socket errors and timeouts */
+  failed: number;
+  perSecond: number;
+  latencyMs: Record<'50' | '90' | '99', number>;
+}
+
+const toMs = (value: string): number => {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+};
+
+/**
+ * One wrk run: 1 thread, `connections` (default 50) keep-alive connections, closed loop, `--latency` (wrk's
+ * corrected percentiles). Headers go as `-H`; `script` is a wrk Lua file for requests that vary.
+ */
+export function runWrk(
+  url: string,
+  opts: { seconds: number; connections?: number; headers?: Record<string, string>; script?: string },
+): Promise<WrkResult> {
+  const wrk = ensureWrk();
+  const args = [
+    '-t1',
+    `-c${opts.connections ?? 50}`,
+    `-d${opts.seconds}s`,
+    '--latency',
+    ...Object.entries(opts.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    ...(opts.script ? ['-s', opts.script] : []),
+    url,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrk, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`wrk exited with ${code}:\n${out}`));
+      const pct = (p: string) => toMs(new RegExp(`^\\s*${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
+      const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      resolve({
+        requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+        failed:
+          Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +
+          (socketErrors ? socketErrors.slice(1).reduce((a, n) => a + Number(n), 0) : 0),
+        perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+        latencyMs: { '50': pct('50'), '90': pct('90'), '99': pct('99') },
+      });
+    });
+  });
+}
+
+/** A wrk run with the CPU a process used meanwhile, as a share of one core (1 = one core busy the whole run). */
+export async function runWrkMeasuring(
+  url: string,
+  opts: Parameters<typeof runWrk>[1],
+  pid: number,
+): Promise<WrkResult & { cpuCores: number }> {
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const result = await runWrk(url, opts);
+  const cpuCores = (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
+  return { ...result, cpuCores };
+}
+
+/** The 1-minute load average and the machine, for a report's first lines. */
+export function machineNote(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, 1-minute load average ${loadavg()[0]?.toFixed(1)}`;
 }

@@ -5,10 +5,10 @@ import { createHttpApp, createRedis, withDeadline } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { ActivityLogRecorder } from './activity-log.ts';
 import { LinkAssetCache } from './asset-cache.ts';
-import { ByteLru, LinkScopedCache } from './cache.ts';
+import { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
-import type { EncodedBody } from './encoded-body.ts';
 import { LinkActivityRecorder } from './link-activity.ts';
+import { LinkBodyCache } from './link-bodies.ts';
 import { AdmissionTokens, LinkLimits } from './link-limits.ts';
 import { LinkResolver } from './link-resolver.ts';
 import type { GatewayContext } from './recipient.ts';
@@ -74,7 +74,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   // the link cache and the caches kept per link: the resolver drops a link from all of them at once
   const assets = new LinkAssetCache({ ttlMs: config.LINK_CACHE_TTL_MS });
-  const bodies = new LinkScopedCache<EncodedBody>({ maxEntries: 256, ttlMs: config.LINK_CACHE_TTL_MS });
+  const bodies = new LinkBodyCache({ maxEntries: 256, ttlMs: config.LINK_CACHE_TTL_MS });
   const links = new LinkResolver({ db: deps.db, ttlMs: config.LINK_CACHE_TTL_MS, dependents: [assets, bodies] });
   // A subscribed connection can do nothing else, and it must wait out Redis outages rather than fail fast.
   const subscriber = deps.subscriber ?? createRedis(config, 'subscriber', { connectionName: 'share-gateway:links' });
@@ -132,9 +132,10 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     }),
   };
   // limited links: the admission cookie a request earned (or renewed) goes out with its response, whatever it is
-  app.addHook('onSend', async (req, reply, payload) => {
+  // (callback style: an async hook costs every response a promise and a microtask turn)
+  app.addHook('onSend', (req, reply, payload, done) => {
     ctx.limits.applyCookie(req, reply);
-    return payload;
+    done(null, payload);
   });
 
   app.decorate('linkActivity', ctx.activity);

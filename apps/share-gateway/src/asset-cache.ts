@@ -10,7 +10,7 @@ const MAX_ENTRIES = 10_000;
  * The assets a link shows, by link and asset id: a grid of thumbnails asks for each asset again and again, and
  * membership is checked on every request. Only assets the link shows are cached (the loader refuses the others),
  * so a hit IS the membership answer (the thumbnail fast path of `routes/media.ts` relies on it). Entries go with
- * their link or album (the link resolver forwards the invalidation messages) and after LINK_CACHE_TTL_MS.
+ * their link, album or asset (the link resolver forwards the invalidation messages) and after LINK_CACHE_TTL_MS.
  */
 export class LinkAssetCache {
   readonly #cache: LinkScopedCache<AssetRow>;
@@ -28,7 +28,7 @@ export class LinkAssetCache {
   getOrLoad(link: ActiveLink, assetId: string, load: () => Promise<AssetRow>): Promise<AssetRow> {
     return this.#cache.getOrLoad(
       `${link.link.id}:${assetId}`,
-      { linkId: link.link.id, albumId: link.link.album_id },
+      { linkId: link.link.id, albumId: link.link.album_id, assetIds: new Set([assetId]) },
       load,
     );
   }

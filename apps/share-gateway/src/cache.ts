@@ -1,13 +1,34 @@
 import type { LinkInvalidation } from '@immish/contracts';
 
 /**
- * Per-process caches of what recipients ask for again and again (the link, its assets, its `/me` body).
- * Every entry belongs to one link (and its album): the link-invalidation messages drop them with the link,
- * and entries older than the TTL (LINK_CACHE_TTL_MS) are not used, so nothing is stale for longer than that
- * even when a change sends no message (an asset removed from an album, trashed…).
+ * What a cached value depends on: its link, that link's album, and the assets it shows (`assetIds`; absent:
+ * any asset). The link-invalidation messages drop the entries whose scope they name (`dropsScope`).
+ */
+export interface CacheScope {
+  linkId: string;
+  albumId: string | null;
+  assetIds?: ReadonlySet<string>;
+}
+
+/** Does this invalidation message concern an entry of this scope? (A message naming nothing concerns all.) */
+export function dropsScope(msg: LinkInvalidation, scope: CacheScope): boolean {
+  const assets = msg.assetIds?.length ? msg.assetIds : undefined;
+  if (!msg.linkId && !msg.albumId && !assets) return true;
+  if (msg.linkId && scope.linkId === msg.linkId) return true;
+  if (msg.albumId && scope.albumId === msg.albumId) return true;
+  if (!assets) return false;
+  const shown = scope.assetIds;
+  return shown === undefined || assets.some((id) => shown.has(id));
+}
+
+/**
+ * Per-process caches of what recipients ask for again and again (the link's assets, by link and asset id).
+ * Every entry belongs to one link (and its album, and the assets it shows): the link-invalidation messages drop
+ * them with the link, and entries older than the TTL (LINK_CACHE_TTL_MS) are not used, so nothing is stale for
+ * longer than that even when a change sends no message.
  */
 export class LinkScopedCache<V> {
-  readonly #entries = new Map<string, { value: V; at: number; linkId: string; albumId: string | null }>();
+  readonly #entries = new Map<string, { value: V; at: number; scope: CacheScope }>();
   readonly #maxEntries: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -38,16 +59,10 @@ export class LinkScopedCache<V> {
   }
 
   /** `generation`: taken when the load started; a value read before an invalidation is not cached after it */
-  #set(
-    key: string,
-    value: V,
-    scope: { linkId: string; albumId: string | null },
-    now: number,
-    generation: number,
-  ): void {
+  #set(key: string, value: V, scope: CacheScope, now: number, generation: number): void {
     if (generation !== this.#generation) return;
     this.#entries.delete(key);
-    this.#entries.set(key, { value, at: now, ...scope });
+    this.#entries.set(key, { value, at: now, scope });
     if (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
@@ -58,7 +73,7 @@ export class LinkScopedCache<V> {
    * The cached value, or the result of `load` (cached for the TTL). Concurrent callers of a missing key share
    * one load. Failures are not cached.
    */
-  async getOrLoad(key: string, scope: { linkId: string; albumId: string | null }, load: () => Promise<V>): Promise<V> {
+  async getOrLoad(key: string, scope: CacheScope, load: () => Promise<V>): Promise<V> {
     const now = this.#now();
     const hit = this.#fresh(key, now);
     if (hit !== undefined) return hit;
@@ -80,14 +95,7 @@ export class LinkScopedCache<V> {
   invalidate(msg: LinkInvalidation): void {
     this.#generation++;
     this.#loading.clear();
-    if (!msg.linkId && !msg.albumId) {
-      this.#entries.clear();
-      return;
-    }
-    for (const [k, e] of this.#entries) {
-      if ((msg.linkId && e.linkId === msg.linkId) || (msg.albumId && e.albumId === msg.albumId))
-        this.#entries.delete(k);
-    }
+    for (const [k, e] of this.#entries) if (dropsScope(msg, e.scope)) this.#entries.delete(k);
   }
 
   clear(): void {

@@ -51,25 +51,38 @@ export class EncodedBody {
     this.identity = identity;
   }
 
+  /**
+   * Makes every compressed form now (on zlib's thread pool), so no request waits for one; resolves once they
+   * are made (a failure is not remembered: that coding is tried again on demand).
+   */
+  async precompress(): Promise<void> {
+    if (this.identity.length < MIN_COMPRESS_BYTES) return;
+    await Promise.allSettled([this.#brotli(), this.#gzipped()]);
+  }
+
+  #brotli(): Promise<Buffer> {
+    this.#br ??= brotli(this.identity, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } }).catch(
+      (e: unknown) => {
+        this.#br = undefined; // not remembered: the next request tries again
+        throw e;
+      },
+    );
+    return this.#br;
+  }
+
+  #gzipped(): Promise<Buffer> {
+    this.#gzip ??= gzipAsync(this.identity, { level: GZIP_LEVEL }).catch((e: unknown) => {
+      this.#gzip = undefined;
+      throw e;
+    });
+    return this.#gzip;
+  }
+
   /** The bytes to send for this `Accept-Encoding`, and their coding. */
   async encoded(acceptEncoding: string | string[] | undefined): Promise<{ coding: ContentCoding; bytes: Buffer }> {
     const coding = this.identity.length < MIN_COMPRESS_BYTES ? 'identity' : negotiateCoding(acceptEncoding);
-    if (coding === 'br') {
-      this.#br ??= brotli(this.identity, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } }).catch(
-        (e: unknown) => {
-          this.#br = undefined; // not remembered: the next request tries again
-          throw e;
-        },
-      );
-      return { coding, bytes: await this.#br };
-    }
-    if (coding === 'gzip') {
-      this.#gzip ??= gzipAsync(this.identity, { level: GZIP_LEVEL }).catch((e: unknown) => {
-        this.#gzip = undefined;
-        throw e;
-      });
-      return { coding, bytes: await this.#gzip };
-    }
+    if (coding === 'br') return { coding, bytes: await this.#brotli() };
+    if (coding === 'gzip') return { coding, bytes: await this.#gzipped() };
     return { coding, bytes: this.identity };
   }
 }

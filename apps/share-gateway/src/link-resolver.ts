@@ -8,7 +8,7 @@ import { unauthenticated } from '@immish/runtime';
  * Link resolution (docs/spec.md §5.1): which shared link a recipient request names, and whether it still works.
  * One module for every recipient route (JSON, media, exports, uploads, pages).
  *
- * Resolved links are cached per process (key/slug → link). The outbox relay announces link and album
+ * Resolved links are cached per process (key/slug → link). The outbox relay announces link, album and asset
  * changes on `${QUEUE_PREFIX}:link-invalidation`; every gateway replica drops the affected entries as soon
  * as the message arrives, and entries older than LINK_CACHE_TTL_MS are re-read anyway (the fallback when a
  * message is lost, e.g. while Redis reconnects). Expiry is evaluated on every request, never cached.
@@ -153,19 +153,29 @@ export class LinkResolver {
     return res.link;
   }
 
-  /** Drops cached entries of a link and/or of every link of an album (an empty message drops everything). */
+  /**
+   * Drops cached entries of a link and/or of every link of an album (an empty message drops everything), and
+   * tells the dependent caches, which also drop what shows the message's assets. A link row shows no asset but
+   * its album's cover (`thumbnail_asset_id`, replaced when that asset is trashed): those links are dropped too.
+   */
   invalidate(msg: LinkInvalidation): void {
     this.#generation++;
     this.#loading.clear(); // reads started before the change must not serve requests that come after it
     for (const d of this.#dependents) d.invalidate(msg);
-    if (!msg.linkId && !msg.albumId) {
+    const assets = msg.assetIds?.length ? new Set(msg.assetIds) : null;
+    if (!msg.linkId && !msg.albumId && !assets) {
       this.#cache.clear();
       return;
     }
     for (const [k, entry] of this.#cache) {
       const v = entry.value;
       if (!v) continue;
-      if ((msg.linkId && v.link.id === msg.linkId) || (msg.albumId && v.link.album_id === msg.albumId)) {
+      const cover = v.album?.thumbnail_asset_id;
+      if (
+        (msg.linkId && v.link.id === msg.linkId) ||
+        (msg.albumId && v.link.album_id === msg.albumId) ||
+        (assets && cover && assets.has(cover))
+      ) {
         this.#cache.delete(k);
       }
     }
@@ -189,9 +199,11 @@ export class LinkResolver {
       if (ch !== channel) return;
       try {
         const msg = JSON.parse(message) as LinkInvalidation;
+        const assetIds = Array.isArray(msg.assetIds) ? msg.assetIds.filter((id) => typeof id === 'string') : [];
         this.invalidate({
           ...(typeof msg.linkId === 'string' ? { linkId: msg.linkId } : {}),
           ...(typeof msg.albumId === 'string' ? { albumId: msg.albumId } : {}),
+          ...(assetIds.length > 0 ? { assetIds } : {}),
         });
       } catch {
         this.clear();

@@ -1,5 +1,6 @@
 import type { AssetRow, LinkActivityAction } from '@immish/db';
 import {
+  type ActivityClient,
   type ClientAddressMode,
   describeClient,
   isLimitedLink,
@@ -15,10 +16,10 @@ import { type ConcurrencyGate, forbidden } from '@immish/runtime';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActivityLogRecorder } from './activity-log.ts';
 import type { LinkAssetCache } from './asset-cache.ts';
-import type { ByteLru, LinkScopedCache } from './cache.ts';
+import type { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
-import type { EncodedBody } from './encoded-body.ts';
 import type { LinkActivityRecorder } from './link-activity.ts';
+import type { LinkBodyCache } from './link-bodies.ts';
 import type { LinkLimits } from './link-limits.ts';
 import { type ActiveLink, credentialOf, type LinkCredential, type LinkResolver } from './link-resolver.ts';
 import { passwordRequired, type UnlockThrottle, type UnlockTokens, unlockCookieName } from './unlock.ts';
@@ -32,8 +33,8 @@ export interface GatewayContext {
   links: LinkResolver;
   /** the assets each link shows (membership, checked on every media request), dropped with the link */
   assets: LinkAssetCache;
-  /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON), dropped with it */
-  bodies: LinkScopedCache<EncodedBody>;
+  /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON), rebuilt on changes */
+  bodies: LinkBodyCache;
   tokens: UnlockTokens;
   throttle: UnlockThrottle;
   /** bounds the argon2 verifications this process runs at once (memory and the libuv thread pool) */
@@ -66,12 +67,33 @@ export function logActivity(
   ids: { assetId?: string; exportId?: string } = {},
 ): void {
   if (!ctx.activityLog) return;
-  ctx.activityLog.record({
-    linkId,
-    action,
-    client: describeClient(req.ip, req.headers['user-agent'], ctx.activityClient),
-    ...ids,
-  });
+  ctx.activityLog.record({ linkId, action, client: describedClient(ctx, req), ...ids });
+}
+
+/** described clients remembered per (address, User-Agent), per gateway; when full the memory starts over */
+const DESCRIBED_MAX = 10_000;
+const described = new WeakMap<GatewayContext['activityClient'], Map<string, ActivityClient>>();
+
+/**
+ * `describeClient` of the request, remembered: a recipient's browser sends the same address and User-Agent with
+ * every request, and parsing the User-Agent (and, in hash mode, an HMAC of the address) was most of what
+ * recording a visit cost (issue 18 benchmark: `/me` with the log on vs off).
+ */
+function describedClient(ctx: GatewayContext, req: FastifyRequest): ActivityClient {
+  let memory = described.get(ctx.activityClient);
+  if (!memory) {
+    memory = new Map();
+    described.set(ctx.activityClient, memory);
+  }
+  const ua = req.headers['user-agent'];
+  const key = `${req.ip}\n${ua === undefined ? '\u0000' : ua}`;
+  let client = memory.get(key);
+  if (!client) {
+    client = describeClient(req.ip, ua, ctx.activityClient);
+    if (memory.size >= DESCRIBED_MAX) memory.clear();
+    memory.set(key, client);
+  }
+  return client;
 }
 
 export interface Recipient {

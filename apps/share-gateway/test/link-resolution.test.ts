@@ -1,4 +1,5 @@
 import { appendEvents } from '@immish/db';
+import { addAssetsToAlbum, removeAssetsFromAlbum, trashAssets } from '@immish/domain';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type GatewayHarness, startGateway } from './harness.ts';
@@ -241,7 +242,7 @@ describe('cached link content', () => {
     }
   });
 
-  it('should stop serving an asset removed from the album within the cache TTL', async () => {
+  it('should stop serving an asset removed from the album without an event within the link cache TTL', async () => {
     const app = await h.newApp({ LINK_CACHE_TTL_MS: '200' });
     const asset = await h.createAsset();
     const albumId = await h.createAlbum([asset.id]);
@@ -250,6 +251,52 @@ describe('cached link content', () => {
     expect((await app.inject(url)).statusCode).toBe(200);
     await h.tdb.db.deleteFrom('album_assets').where('album_id', '=', albumId).execute();
     await eventually(async () => (await app.inject(url)).statusCode === 400, 'the removed asset refused');
-    expect((await me(app, `/api/shared-links/me?key=${link.key}`)).json().assets).toEqual([]);
+  });
+
+  it('should rebuild a cached /me on two replicas within 1 s of an album change, only through its event', async () => {
+    // a minute of TTL: only the album.assets-added / album.assets-removed messages can make the changes visible
+    const a1 = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+    const a2 = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+    h.startRelay();
+    const first = await h.createAsset();
+    const second = await h.createAsset();
+    const albumId = await h.createAlbum([first.id]);
+    const link = await h.createLink({ albumId });
+    const url = `/api/shared-links/me?key=${link.key}`;
+    const ids = async (app: FastifyInstance) =>
+      ((await me(app, url)).json().assets as { id: string }[]).map((a) => a.id).sort();
+    for (const app of [a1, a2]) expect(await ids(app)).toEqual([first.id]);
+
+    // what PUT /api/albums/:id/assets does: the rows and album.assets-added in one transaction
+    await addAssetsToAlbum(h.tdb.db, { userId: h.owner.id }, albumId, [second.id]);
+    for (const app of [a1, a2]) {
+      await eventually(async () => (await ids(app)).length === 2, 'the added asset listed by the cached /me', 1000);
+      expect(await ids(app)).toEqual([first.id, second.id].sort());
+    }
+
+    await removeAssetsFromAlbum(h.tdb.db, { userId: h.owner.id }, albumId, 'owner', [first.id]);
+    for (const app of [a1, a2]) {
+      await eventually(async () => (await ids(app)).length === 1, 'the removed asset gone from /me', 1000);
+      expect(await ids(app)).toEqual([second.id]);
+      expect((await app.inject(`/share/${link.key}/assets/${first.id}/thumbnail`)).statusCode).toBe(400);
+    }
+  });
+
+  it('should rebuild a cached /me when an asset it lists is trashed, and keep the bodies of other links', async () => {
+    const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+    h.startRelay();
+    const kept = await h.createAsset();
+    const trashed = await h.createAsset();
+    const other = await h.createAsset();
+    const link = await h.createLink({ albumId: await h.createAlbum([kept.id, trashed.id]) });
+    const otherLink = await h.createLink({ assetIds: [other.id] });
+    const bodyOf = async (key: string) => (await me(app, `/api/shared-links/me?key=${key}`)).json();
+    expect((await bodyOf(link.key)).assets).toHaveLength(2);
+    const otherBefore = await bodyOf(otherLink.key);
+    await trashAssets(h.tdb.db, { type: 'user', id: h.owner.id }, [trashed.id]);
+    await eventually(async () => (await bodyOf(link.key)).assets.length === 1, 'the trashed asset gone from /me');
+    expect((await bodyOf(link.key)).assets[0].id).toBe(kept.id);
+    // a link that does not show the asset keeps its body (same bytes: its counters were not rebuilt either)
+    expect(await bodyOf(otherLink.key)).toEqual(otherBefore);
   });
 });

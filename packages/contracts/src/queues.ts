@@ -33,7 +33,10 @@ export const LINK_INVALIDATION_CHANNEL = 'link-invalidation';
 export interface EventRoute {
   /** queues that receive the event as a job (job id = event id, job name = event type) */
   queues: readonly QueueName[];
-  /** announce on the gateway cache-invalidation channel */
+  /**
+   * announce on the gateway cache-invalidation channel: the link, album and assets the event names (publisher.ts
+   * builds the LinkInvalidation from its data); gateways drop what they cached of them
+   */
   invalidateLinkCache?: boolean;
 }
 
@@ -54,17 +57,19 @@ const ownRoutes: Record<EventType, EventRoute> = {
   'album.created': none,
   'album.updated': { queues: [], invalidateLinkCache: true },
   'album.deleted': { queues: [], invalidateLinkCache: true },
-  'album.assets-added': none,
-  'album.assets-removed': none,
+  // what an ALBUM link shows changed: its cached `/me` body is rebuilt (issue 17: bodies are rebuilt on events)
+  'album.assets-added': { queues: [], invalidateLinkCache: true },
+  'album.assets-removed': { queues: [], invalidateLinkCache: true },
   'album.member-added': none,
   'album.member-updated': none,
   'album.member-removed': none,
   'asset.stored': { queues: [Queues.ingest] },
-  'asset.ingested': none,
-  // The message names no link or album (an asset can be in many): every gateway drops its link caches, so a
-  // trashed asset leaves every link at once rather than after LINK_CACHE_TTL_MS. Trash is rare; caches refill.
+  // The asset events name no link or album (an asset can be in many): the message names the assets, and every
+  // gateway drops what it cached that shows them (a `/me` body listing one, the asset's membership), so an asset
+  // that became ready (thumbnail, EXIF), failed (hidden) or was trashed changes every link at once.
+  'asset.ingested': { queues: [], invalidateLinkCache: true },
   'asset.trashed': { queues: [], invalidateLinkCache: true },
-  'asset.ingest-failed': none,
+  'asset.ingest-failed': { queues: [], invalidateLinkCache: true },
   'asset.rendition-requested': { queues: [Queues.renditions] },
   'upload-batch.completed': none,
   'export.requested': { queues: [Queues.exports] },
@@ -88,10 +93,15 @@ export const eventRoutes: Record<EventType, EventRoute> = Object.fromEntries(
   ]),
 ) as Record<EventType, EventRoute>;
 
-/** Message published on LINK_INVALIDATION_CHANNEL. */
+/**
+ * Message published on LINK_INVALIDATION_CHANNEL: what changed. A gateway drops the cached entries of the link,
+ * of every link of the album, and every cached entry showing one of the assets; a message naming nothing drops
+ * everything (a gateway that does not know `assetIds` reads an asset message so).
+ */
 export interface LinkInvalidation {
   linkId?: string;
   albumId?: string;
+  assetIds?: string[];
 }
 
 /** Jobs that are not events: the repeatable cleanups (expired exports, link activity past its retention). */

@@ -210,6 +210,44 @@ describe('OutboxRelay', () => {
     sub.disconnect();
     await publisher.close();
   });
+
+  it('should announce what an album or asset change concerns: the album and the assets', async () => {
+    const prefix = `${redis.prefix}f`;
+    const sub = new Redis(redis.url);
+    const got: unknown[] = [];
+    await sub.subscribe(`${prefix}:link-invalidation`);
+    sub.on('message', (_c, m) => got.push(JSON.parse(m)));
+    const connection = createRedis({ REDIS_URL: redis.url }, 'producer');
+    if (connection.status !== 'ready') await new Promise((r) => connection.once('ready', r)); // fail-fast: no queue
+    const publisher = new BullEventPublisher({ connection, prefix });
+    const albumId = randomUUID();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const system = { type: 'system' as const, id: null };
+    for (const event of [
+      { type: 'album.assets-added' as const, data: { albumId, assetIds: [a, b] } },
+      { type: 'album.assets-removed' as const, data: { albumId, assetIds: [a] } },
+      { type: 'asset.ingested' as const, data: { assetId: b, ownerId: randomUUID(), batchId: null } },
+      { type: 'asset.trashed' as const, data: { ownerId: randomUUID(), assetIds: [a] } },
+    ]) {
+      await publisher.publish({
+        id: randomUUID(),
+        version: 1,
+        ...event,
+        actor: system,
+        subject: { type: 'album', id: albumId },
+        occurredAt: new Date().toISOString(),
+      } as never);
+    }
+    await waitUntil(async () => got.length >= 4, 5000);
+    expect(got).toEqual([
+      { albumId, assetIds: [a, b] },
+      { albumId, assetIds: [a] },
+      { assetIds: [b] },
+      { assetIds: [a] },
+    ]);
+    sub.disconnect();
+    await publisher.close();
+  });
 });
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000) {

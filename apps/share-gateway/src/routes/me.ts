@@ -9,17 +9,12 @@ import {
 } from '@immish/contracts';
 import { countLinkAssets, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync } from 'fastify';
-import { EncodedBody } from '../encoded-body.ts';
-import { toRecipientAsset, toRecipientLinkDto } from '../link-dto.ts';
+import { toRecipientAsset } from '../link-dto.ts';
+import { buildMeBody, meHead } from '../me-body.ts';
 import { type GatewayContext, isPreviewBot, logActivity, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 
-/**
- * `/me` lists at most this many assets (~1.2 KB of JSON each); `album.assetCount` gives the real total and
- * `GET /share/:key/assets?page=&size=` pages through all of them (docs/spec.md §5.3 "paginated for large albums").
- */
-export const ME_MAX_ASSETS = 10_000;
 const errors = { 400: err, 401: err };
 
 /** docs/spec.md §5.3: the recipient's view of the link, and its assets page by page for large albums. */
@@ -41,18 +36,13 @@ export const meRoutes =
       },
       async (req, reply) => {
         const { link } = await requireRecipient(ctx, req, 'entry');
-        // The body of a big album is large and the same for every recipient: built once per cache period
-        // (LINK_CACHE_TTL_MS, or until the link/album changes), then sent as bytes, compressed when the
-        // client accepts it (encoded-body.ts).
-        const body = await ctx.bodies.getOrLoad(
+        // The body of a big album is large and the same for every recipient: built when the link or what it
+        // shows changed (link-bodies.ts), then sent as bytes, compressed ahead of time (encoded-body.ts).
+        const body = await ctx.bodies.get(
           `me:${link.link.id}`,
           { linkId: link.link.id, albumId: link.link.album_id },
-          async () => {
-            const assets = await listLinkAssets(db, link, { offset: 0, limit: ME_MAX_ASSETS });
-            const total = assets.length < ME_MAX_ASSETS ? assets.length : await countLinkAssets(db, link);
-            const json = JSON.stringify(toRecipientLinkDto(config.PUBLIC_URL, link, assets, total));
-            return new EncodedBody(Buffer.from(json));
-          },
+          meHead(config.PUBLIC_URL, link),
+          () => buildMeBody(db, config.PUBLIC_URL, link),
         );
         if (req.method !== 'HEAD') {
           // a link-preview bot is logged (as a bot) but is not a view

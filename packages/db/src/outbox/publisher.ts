@@ -44,6 +44,24 @@ export interface BullPublisherOptions {
   warn?: (message: string) => void;
 }
 
+/**
+ * What a gateway must forget for an event routed with `invalidateLinkCache` (contracts LinkInvalidation): the
+ * link, the album and the assets (`assetId` / `assetIds`) its data names.
+ */
+export function linkInvalidationOf(event: DomainEvent): LinkInvalidation {
+  const msg: LinkInvalidation = {};
+  const data = event.data as Record<string, unknown>;
+  if (typeof data.linkId === 'string') msg.linkId = data.linkId;
+  if (typeof data.albumId === 'string') msg.albumId = data.albumId;
+  const assetIds = Array.isArray(data.assetIds)
+    ? data.assetIds.filter((id): id is string => typeof id === 'string')
+    : typeof data.assetId === 'string'
+      ? [data.assetId]
+      : [];
+  if (assetIds.length > 0) msg.assetIds = assetIds;
+  return msg;
+}
+
 /** A managed endpoint's "we do not offer this command" (not a failure of the command itself). */
 const refusedCommand = (err: unknown) =>
   /unknown command|not supported|unsupported|not allowed|disabled|no permissions/i.test((err as Error)?.message ?? '');
@@ -104,10 +122,7 @@ export class BullEventPublisher implements EventPublisher {
       .filter((name) => !skip?.has(name))
       .map((name) => this.#queue(name).add(event.type, event, { jobId: event.id }));
     if (route.invalidateLinkCache) {
-      const msg: LinkInvalidation = {};
-      const data = event.data as Record<string, unknown>;
-      if (typeof data.linkId === 'string') msg.linkId = data.linkId;
-      if (typeof data.albumId === 'string') msg.albumId = data.albumId;
+      const msg = linkInvalidationOf(event);
       // Plain PUBLISH (not sharded SPUBLISH): on a cluster every node forwards it to every other, so a gateway
       // subscribed on any node hears it (README "Redis: one node, Sentinel or Cluster" says why this one).
       work.push(this.#redis.publish(`${this.#prefix}:${LINK_INVALIDATION_CHANNEL}`, JSON.stringify(msg)));

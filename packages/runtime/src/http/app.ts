@@ -19,7 +19,7 @@ import {
   isStorageFull,
   STORAGE_FULL_MESSAGE,
 } from '../errors.ts';
-import { scrubUrl } from '../logger.ts';
+import { scrubUrl, writeAccessLine } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
 export interface RouteInfo {
@@ -257,10 +257,13 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     const ms = reply.elapsedTime;
     metrics?.observe({ method: req.method, route, status: String(reply.statusCode) }, ms / 1000);
     if (accessLog && (req.log as Logger).isLevelEnabled('info')) {
-      req.log.info(
-        { method: req.method, route, url: scrubUrl(req.url), status: reply.statusCode, ms: Math.round(ms * 10) / 10 },
-        'request',
-      );
+      writeAccessLine(req.log as Logger, {
+        method: req.method,
+        route,
+        url: scrubUrl(req.url),
+        status: reply.statusCode,
+        ms: Math.round(ms * 10) / 10,
+      });
     }
     done();
   });
