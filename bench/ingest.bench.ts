@@ -3,7 +3,8 @@
  *
  *   node bench/ingest.bench.ts
  *   (INGEST_BENCH_PHOTOS: photos, default 160, 0 = only the bulk check; INGEST_BENCH_ROUNDS: default 4;
- *    INGEST_BENCH_CPU_PROF=<dir>: both services write a V8 CPU profile there when they stop)
+ *    INGEST_BENCH_CPU_PROF=<dir>: both services write a V8 CPU profile there when they stop; INGEST_CONCURRENCY is
+ *    passed to the worker when set, else it keeps its default)
  *
  * 1. Ingest end to end, as users run it: links-api and ingest-worker each in their own process, started as
  *    `npm start` starts them (`node apps/<app>/src/main.ts`, default configuration, JSON logging on, the outbox
@@ -403,7 +404,11 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
     started.push(linksApi);
     const worker = await startService({
       app: 'ingest-worker',
-      env: { ...env, INGEST_METRICS_PORT: String(workerOps) },
+      env: {
+        ...env,
+        INGEST_METRICS_PORT: String(workerOps),
+        ...(process.env.INGEST_CONCURRENCY ? { INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY } : {}),
+      },
       opsPort: workerOps,
       logFile: join(dir, 'ingest-worker.log'),
       ...(cpuProfDir ? { cpuProfDir } : {}),
