@@ -1,49 +1,52 @@
 /**
- * Ingest benchmark (issue 4), not a test: figures are printed, never asserted.
+ * Ingest benchmark (issues 4 and 17), not a test: figures are printed, never asserted.
  *
  *   node bench/ingest.bench.ts
- *   (INGEST_BENCH_PHOTOS: photos, default 300, 0 = only the bulk check;
- *    INGEST_BENCH_CONCURRENCY: jobs/ops in parallel, default the number of cores)
+ *   (INGEST_BENCH_PHOTOS: photos, default 160, 0 = only the bulk check; INGEST_BENCH_ROUNDS: default 4;
+ *    INGEST_BENCH_CPU_PROF=<dir>: both services write a V8 CPU profile there when they stop; INGEST_CONCURRENCY is
+ *    passed to the worker when set, else it keeps its default)
  *
- * 1. Ingest throughput: N generated 12-megapixel JPEGs with EXIF are uploaded (not timed), then one ingest
- *    worker (concurrency = CPU cores) processes them through the real pipeline (outbox relay → BullMQ →
- *    download + SHA-1 verify → probe/EXIF → thumbnail + preview + thumbhash → storage → one transaction).
- *    Baseline, same run, same files, same concurrency: a bare sharp script doing decode + preview (JPEG,
- *    1440 px) + thumbnail (WebP, 250 px). Target: ≥ 0.8× the baseline's photos/s.
+ * 1. Ingest end to end, as users run it: links-api and ingest-worker each in their own process, started as
+ *    `npm start` starts them (`node apps/<app>/src/main.ts`, default configuration, JSON logging on, the outbox
+ *    relay in each service). N generated 12-megapixel JPEGs with EXIF are uploaded over HTTP through the
+ *    Immich-compatible `POST /api/assets` (multipart, API key), 2 at a time, like a phone's backup. The clock
+ *    runs from the first byte of the first upload to the moment the last asset is `ready` (a LISTEN on the
+ *    outbox's NOTIFY, which the worker's final transaction fires: no polling). Baseline, same run, same bytes:
+ *    a bare sharp script, 2 at a time, decoding each file from memory into a 1440 px JPEG preview and a 250 px
+ *    WebP thumbnail. Target: ≥ 0.8× the baseline's photos/s. Also reported: the CPU each process spent per photo
+ *    (/proc) and each service's event-loop delay p99 during the ingest (its metrics port).
  * 2. `POST /api/assets/bulk-upload-check` with 5,000 checksums (half known) for an owner of 50,000 assets,
- *    over HTTP against the real links-api: p50/p99 of 100 requests. Target: p99 ≤ 200 ms.
+ *    over HTTP against the same links-api process: p50/p99 of 100 requests. Target: p99 ≤ 200 ms.
  *
  * Uses DATABASE_URL / REDIS_URL when set (a fresh database is created there and dropped after), else starts
  * a private PostgreSQL and Redis (@immish/devstack) in a temp dir.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LinksApiConfig, Queues } from '@immish/contracts';
-import { BullEventPublisher, createDb, createPool, type Db, migrateToLatest, OutboxRelay } from '@immish/db';
-import { createApiKey, createUser, receiveUpload } from '@immish/domain';
-import { createLogger, createRedis, loadConfig } from '@immish/runtime';
-import { createBlobStore } from '@immish/storage';
-import { QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createDb, createPool, type Db, migrateToLatest } from '@immish/db';
+import { freePort } from '@immish/devstack';
+import { createApiKey, createUser } from '@immish/domain';
 import { sql } from 'kysely';
+import pg from 'pg';
 import sharp from 'sharp';
-import { startIngestWorker } from '../apps/ingest-worker/src/worker.ts';
-import { buildApp } from '../apps/links-api/src/app.ts';
+import { eventLoopDelay, procCpuSeconds, type ServiceProcess, startService } from './service-process.ts';
 import { startBacking } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
-const PHOTOS = Number(process.env.INGEST_BENCH_PHOTOS ?? 300);
+const PHOTOS = Number(process.env.INGEST_BENCH_PHOTOS ?? 160);
+const ROUNDS = Number(process.env.INGEST_BENCH_ROUNDS ?? 4);
+const WARMUP = 4;
+const AT_ONCE = 2; // uploads in flight, and the baseline's sharp calls in flight
 const BASES = 6; // distinct pixel contents; the rest differ by a JPEG comment (unique checksums)
 const WIDTH = 4000;
 const HEIGHT = 3000;
 const CHECK_ASSETS = 50_000;
 const CHECK_BATCH = 5_000;
 const CHECK_REQUESTS = 100;
-const ROUNDS = 6;
 
 const EXIF = {
   IFD0: { Make: 'BenchCam', Model: 'B-12', ImageDescription: 'generated bench photo' },
@@ -82,12 +85,12 @@ function withComment(jpeg: Buffer, text: string): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), seg, jpeg.subarray(2)]);
 }
 
-async function generatePhotos(dir: string): Promise<string[]> {
+async function generatePhotos(dir: string, count: number): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const bases: Buffer[] = [];
   for (let b = 0; b < BASES; b++) bases.push(await basePhoto(b + 1));
   const files: string[] = [];
-  for (let i = 0; i < PHOTOS; i++) {
+  for (let i = 0; i < count; i++) {
     const path = join(dir, `IMG_${String(i).padStart(4, '0')}.jpg`);
     writeFileSync(path, withComment(bases[i % BASES] as Buffer, `immish bench photo ${i}`));
     files.push(path);
@@ -107,11 +110,11 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
   );
 }
 
-/** The baseline: what sharp alone needs for the same derivatives. */
-async function bareSharp(files: readonly string[], concurrency: number): Promise<number> {
+/** The baseline: what sharp alone needs for the same derivatives, from the same bytes already in memory. */
+async function bareSharp(photos: readonly Buffer[]): Promise<number> {
   const started = performance.now();
-  await pool(files, concurrency, async (file) => {
-    const preview = await sharp(file)
+  await pool(photos, AT_ONCE, async (bytes) => {
+    const preview = await sharp(bytes)
       .rotate()
       .resize(1440, 1440, { fit: 'inside', withoutEnlargement: true })
       .jpeg({ quality: 80 })
@@ -122,161 +125,212 @@ async function bareSharp(files: readonly string[], concurrency: number): Promise
 }
 
 /**
- * Interleaved rounds (baseline chunk, then ingest chunk of the same files) so both see the same machine
- * load: on a shared machine, two long phases one after the other would mostly measure the load change.
- * Per ingest round: the chunk is uploaded and queued with the worker paused (not timed), then the clock runs
- * from the worker's resume until every asset of the chunk is ready or failed.
+ * One file through the phone apps' route: `POST /api/assets`, multipart (the fields first, then `assetData`), the
+ * file streamed from disk with node:http. Not fetch + FormData: on the same 2 cores, undici's web streams cost the
+ * client ~35 ms of CPU per 3.5 MB photo, taken from the services; a phone does that work on its own CPU.
  */
-async function interleavedRuns(
-  db: Db,
-  databaseUrl: string,
-  redisUrl: string,
-  storageRoot: string,
-  files: readonly string[],
-  concurrency: number,
-  rounds: number,
-): Promise<{ baselineSeconds: number; ingestSeconds: number; ready: number; failed: number }> {
-  const storage = createBlobStore({ driver: 'fs', root: storageRoot });
-  const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
-  const prefix = `ingestbench${randomBytes(3).toString('hex')}`;
-  const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redisUrl }, 'producer'), prefix });
-  const worker = startIngestWorker({
-    config: {
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: prefix,
-      INGEST_CONCURRENCY: concurrency,
-      INGEST_MAX_PIXELS: 100_000_000,
-      INGEST_KEEP_FAILED_ORIGINALS: true,
-    },
-    db,
-    storage,
-    logger: createLogger({ service: 'ingest-bench', level: 'silent' }),
-  });
-  await worker.pause();
-  const finishedJobs = new JobCounter(new QueueEvents(Queues.ingest, { connection: { url: redisUrl }, prefix }));
-  await finishedJobs.ready();
-  const relay = new OutboxRelay({ db, databaseUrl, publisher, pollIntervalMs: 50, batchSize: 500 });
-  relay.start();
-  let baselineSeconds = 0;
-  let ingestSeconds = 0;
-  let counts = { ready: 0, failed: 0 };
-  const size = Math.ceil(files.length / rounds);
-  for (let r = 0; r < rounds; r++) {
-    const chunk = files.slice(r * size, (r + 1) * size);
-    if (chunk.length === 0) break;
-    baselineSeconds += await bareSharp(chunk, concurrency);
-
-    for (const file of chunk) {
-      await receiveUpload(
-        { db, storage },
-        {
-          ownerId: owner.id,
-          actor: { type: 'user', id: owner.id },
-          file: createReadStream(file),
-          metadata: {
-            fileName: file.split('/').at(-1) ?? 'x.jpg',
-            fileCreatedAt: new Date(),
-            fileModifiedAt: new Date(),
-          },
-          maxFileBytes: 100 * 1024 * 1024,
+async function upload(baseUrl: string, apiKey: string, file: string): Promise<void> {
+  const boundary = `----immishbench${randomBytes(8).toString('hex')}`;
+  const now = new Date().toISOString();
+  const field = (name: string, value: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const head = Buffer.from(
+    field('deviceAssetId', basename(file)) +
+      field('deviceId', 'ingest-bench') +
+      field('fileCreatedAt', now) +
+      field('fileModifiedAt', now) +
+      `--${boundary}\r\nContent-Disposition: form-data; name="assetData"; filename="${basename(file)}"\r\nContent-Type: image/jpeg\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const size = statSync(file).size;
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      `${baseUrl}/api/assets`,
+      {
+        method: 'POST',
+        agent: keepAlive,
+        headers: {
+          'x-api-key': apiKey,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': head.length + size + tail.length,
         },
-      );
-    }
-    const target = r * size + chunk.length;
-    finishedJobs.reset();
-    // every job of the chunk is in the queue before the clock starts
-    while (
-      Number(
-        (
-          await db
-            .selectFrom('outbox_events')
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .where('published_at', 'is', null)
-            .executeTakeFirstOrThrow()
-        ).n,
-      ) > 0
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    const started = performance.now();
-    worker.resume();
-    while (counts.ready + counts.failed < target) {
-      // woken by the queue's job events (a blocking Redis read), not by a fast polling loop: polling the
-      // database 40 times a second competed with the worker for the same 2 cores
-      await finishedJobs.waitFor(chunk.length, 1000);
-      const rows = await db
-        .selectFrom('assets')
-        .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
-        .where('owner_id', '=', owner.id)
-        .groupBy('status')
-        .execute();
-      const n = (s: string) => Number(rows.find((row) => row.status === s)?.n ?? 0);
-      counts = { ready: n('ready'), failed: n('failed') };
-    }
-    ingestSeconds += (performance.now() - started) / 1000;
-    await worker.pause();
-    console.error(
-      `round ${r + 1}/${rounds}: baseline ${baselineSeconds.toFixed(1)} s, ingest ${ingestSeconds.toFixed(1)} s`,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
     );
-  }
-  await relay.stop();
-  await finishedJobs.close();
-  await worker.close();
-  await publisher.close();
-  await storage.close();
-  return { baselineSeconds, ingestSeconds, ...counts };
+    req.on('error', reject);
+    req.write(head);
+    const bytes = createReadStream(file, { highWaterMark: 256 * 1024 });
+    bytes.on('error', reject);
+    bytes.on('end', () => req.end(tail));
+    bytes.pipe(req, { end: false });
+  });
+  if (status !== 201) throw new Error(`upload of ${basename(file)} answered ${status}: ${body}`);
 }
 
-/** Counts the ingest queue's finished jobs (completed or failed) and wakes a waiter when enough have. */
-class JobCounter {
-  readonly #events: QueueEvents;
-  #count = 0;
-  #wake: (() => void) | undefined;
+const keepAlive = new Agent({ keepAlive: true, maxSockets: AT_ONCE });
 
-  constructor(events: QueueEvents) {
-    this.#events = events;
-    const bump = () => {
-      this.#count++;
-      this.#wake?.();
-    };
-    events.on('completed', bump);
-    events.on('failed', bump);
+/**
+ * Wakes when the owner's finished assets (ready or failed) reach a count: a LISTEN on the outbox channel, which
+ * every transaction that writes an event notifies at commit (the worker's last one writes `asset.ingested`), then
+ * one count. No polling interval stands between the last commit and the clock stopping.
+ */
+class FinishedAssets {
+  readonly #client: pg.Client;
+  readonly #ownerId: string;
+  #counts = { ready: 0, failed: 0 };
+  #running: Promise<void> | null = null;
+  #again = false;
+  #waiters: { target: number; resolve: () => void }[] = [];
+
+  private constructor(client: pg.Client, ownerId: string) {
+    this.#client = client;
+    this.#ownerId = ownerId;
   }
 
-  ready(): Promise<void> {
-    return this.#events.waitUntilReady().then(() => undefined);
+  static async open(databaseUrl: string, ownerId: string): Promise<FinishedAssets> {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    const watcher = new FinishedAssets(client, ownerId);
+    client.on('notification', () => watcher.#check());
+    await client.query('LISTEN outbox_events');
+    return watcher;
   }
 
-  reset(): void {
-    this.#count = 0;
+  get counts() {
+    return this.#counts;
   }
 
-  /** Resolves once `n` jobs finished since the last reset, or after `timeoutMs` (the caller checks the database). */
-  waitFor(n: number, timeoutMs: number): Promise<void> {
-    if (this.#count >= n) return new Promise((resolve) => setTimeout(resolve, 100)); // a retried failure counted twice
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.#wake = undefined;
-        resolve();
+  #check(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#count().finally(() => {
+      this.#running = null;
+      if (this.#again) {
+        this.#again = false;
+        this.#check();
       }
-      this.#wake = () => {
-        if (this.#count >= n) done();
-      };
     });
   }
 
-  close(): Promise<void> {
-    return this.#events.close();
+  async #count(): Promise<void> {
+    const { rows } = await this.#client.query<{ ready: string; failed: string }>(
+      `SELECT count(*) FILTER (WHERE status = 'ready') AS ready, count(*) FILTER (WHERE status = 'failed') AS failed
+       FROM assets WHERE owner_id = $1`,
+      [this.#ownerId],
+    );
+    this.#counts = { ready: Number(rows[0]?.ready), failed: Number(rows[0]?.failed) };
+    const done = this.#counts.ready + this.#counts.failed;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (done < w.target) return true;
+      w.resolve();
+      return false;
+    });
   }
+
+  /** Resolves once ready + failed ≥ target (a fallback check every 2 s only guards against a lost notification). */
+  until(target: number): Promise<void> {
+    const fallback = setInterval(() => this.#check(), 2000);
+    return new Promise<void>((resolve) => {
+      this.#waiters.push({ target, resolve });
+      this.#check();
+    }).finally(() => clearInterval(fallback));
+  }
+
+  close(): Promise<void> {
+    return this.#client.end();
+  }
+}
+
+interface IngestRun {
+  baselineSeconds: number;
+  ingestSeconds: number;
+  uploadSeconds: number;
+  ready: number;
+  failed: number;
+  /** CPU seconds during the timed ingest: links-api, ingest-worker, this process (the uploading client) */
+  cpu: { linksApi: number; worker: number; client: number };
+  /** per timed round: each service's event-loop delay p99 and max, ms */
+  eventLoop: { linksApi: { p99: number; max: number }[]; worker: { p99: number; max: number }[] };
+}
+
+/**
+ * Interleaved rounds (a baseline chunk, then the ingest of the same files) so both see the same machine load: on a
+ * shared machine, two long phases one after the other would mostly measure the load change. A warm-up round first
+ * (not counted) lets both services and sharp reach steady state.
+ */
+async function ingestRuns(
+  services: { linksApi: ServiceProcess; worker: ServiceProcess; baseUrl: string },
+  apiKey: string,
+  finished: FinishedAssets,
+  warmup: readonly string[],
+  files: readonly string[],
+): Promise<IngestRun> {
+  const run: IngestRun = {
+    baselineSeconds: 0,
+    ingestSeconds: 0,
+    uploadSeconds: 0,
+    ready: 0,
+    failed: 0,
+    cpu: { linksApi: 0, worker: 0, client: 0 },
+    eventLoop: { linksApi: [], worker: [] },
+  };
+  let target = 0;
+  const round = async (chunk: readonly string[], timed: boolean) => {
+    const bytes = chunk.map((f) => readFileSync(f));
+    const baseline = await bareSharp(bytes);
+    bytes.length = 0;
+    await Promise.all([eventLoopDelay(services.linksApi.opsUrl), eventLoopDelay(services.worker.opsUrl)]); // window starts
+    const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), procCpuSeconds(process.pid)];
+    target += chunk.length;
+    const started = performance.now();
+    await pool(chunk, AT_ONCE, (file) => upload(services.baseUrl, apiKey, file));
+    const uploaded = performance.now();
+    await finished.until(target);
+    const ended = performance.now();
+    const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), procCpuSeconds(process.pid)];
+    const [apiLoop, workerLoop] = await Promise.all([
+      eventLoopDelay(services.linksApi.opsUrl),
+      eventLoopDelay(services.worker.opsUrl),
+    ]);
+    if (!timed) return;
+    run.baselineSeconds += baseline;
+    run.ingestSeconds += (ended - started) / 1000;
+    run.uploadSeconds += (uploaded - started) / 1000;
+    run.cpu.linksApi += (cpu1[0] as number) - (cpu0[0] as number);
+    run.cpu.worker += (cpu1[1] as number) - (cpu0[1] as number);
+    run.cpu.client += (cpu1[2] as number) - (cpu0[2] as number);
+    run.eventLoop.linksApi.push({ p99: apiLoop.p99, max: apiLoop.max });
+    run.eventLoop.worker.push({ p99: workerLoop.p99, max: workerLoop.max });
+    console.error(
+      `round ${run.eventLoop.worker.length}/${ROUNDS}: baseline ${run.baselineSeconds.toFixed(1)} s, ingest ${run.ingestSeconds.toFixed(1)} s ` +
+        `(uploads done after ${((uploaded - started) / 1000).toFixed(1)} s); event-loop p99 links-api ${apiLoop.p99.toFixed(1)} ms, ingest-worker ${workerLoop.p99.toFixed(1)} ms`,
+    );
+  };
+  await round(warmup, false);
+  const size = Math.ceil(files.length / ROUNDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    const chunk = files.slice(r * size, (r + 1) * size);
+    if (chunk.length > 0) await round(chunk, true);
+  }
+  run.ready = finished.counts.ready;
+  run.failed = finished.counts.failed;
+  return run;
 }
 
 const checksumOf = (i: number) =>
   createHash('md5').update(`bench${i}`).digest('hex') + createHash('md5').update(`x${i}`).digest('hex').slice(0, 8);
 
-async function bulkCheckRun(db: Db, databaseUrl: string, redisUrl: string, storageRoot: string) {
+async function bulkCheckRun(db: Db, baseUrl: string) {
   const owner = await createUser(db, { email: 'check@bench.test', name: 'Check', password: 'bench' });
   await sql`
     INSERT INTO assets (owner_id, type, original_file_name, checksum, original_key, status)
@@ -286,28 +340,7 @@ async function bulkCheckRun(db: Db, databaseUrl: string, redisUrl: string, stora
     FROM generate_series(1, ${CHECK_ASSETS}) AS i`.execute(db);
   await sql`ANALYZE assets`.execute(db);
   const { secret } = await createApiKey(db, owner.id, 'bench');
-
-  // The links-api runs in a child process so that the client's JSON work (300 KB out, 5,000 results in)
-  // does not share the server's event loop and get counted as server latency.
-  const server = spawn(process.execPath, [THIS_FILE, '--serve-links-api'], {
-    env: {
-      ...process.env,
-      BENCH_DATABASE_URL: databaseUrl,
-      BENCH_REDIS_URL: redisUrl,
-      BENCH_STORAGE_ROOT: storageRoot,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    server.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    server.once('exit', (code) => reject(new Error(`links-api child exited ${code}`)));
-  });
-  const url = `http://127.0.0.1:${port}/api/assets/bulk-upload-check`;
+  const url = `${baseUrl}/api/assets/bulk-upload-check`;
 
   const latencies: number[] = [];
   let rejected = 0;
@@ -332,88 +365,106 @@ async function bulkCheckRun(db: Db, databaseUrl: string, redisUrl: string, stora
       rejected += json.results.filter((x) => x.action === 'reject').length;
     }
   }
-  server.kill('SIGTERM');
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? 0;
   return { p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? 0, rejected, requests: latencies.length };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : ((s[(s.length - 1) >> 1] as number) + (s[s.length >> 1] as number)) / 2;
+};
+
 export async function runIngestBench(): Promise<{ markdown: string }> {
   const backing = await startBacking('ingest');
   const dir = backing.dir;
-  const pgPool = createPool({ connectionString: backing.databaseUrl, max: 10 });
+  const pgPool = createPool({ connectionString: backing.databaseUrl, max: 4 });
   const db = createDb(pgPool);
+  const started: ServiceProcess[] = [];
   try {
     await migrateToLatest(db as never);
-    const cores = Number(process.env.INGEST_BENCH_CONCURRENCY) || availableParallelism();
+    const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
+    const { secret } = await createApiKey(db, owner.id, 'ingest bench');
+    const [apiPort, apiOps, workerOps] = [await freePort(), await freePort(), await freePort()];
+    const cpuProfDir = process.env.INGEST_BENCH_CPU_PROF;
+    const env = {
+      DATABASE_URL: backing.databaseUrl,
+      REDIS_URL: backing.redisUrl,
+      STORAGE_FS_ROOT: join(dir, 'storage'),
+      NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
+    };
+    const linksApi = await startService({
+      app: 'links-api',
+      env: { ...env, HOST: '127.0.0.1', LINKS_API_PORT: String(apiPort), LINKS_API_METRICS_PORT: String(apiOps) },
+      opsPort: apiOps,
+      logFile: join(dir, 'links-api.log'),
+      ...(cpuProfDir ? { cpuProfDir } : {}),
+    });
+    started.push(linksApi);
+    const worker = await startService({
+      app: 'ingest-worker',
+      env: {
+        ...env,
+        INGEST_METRICS_PORT: String(workerOps),
+        ...(process.env.INGEST_CONCURRENCY ? { INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY } : {}),
+      },
+      opsPort: workerOps,
+      logFile: join(dir, 'ingest-worker.log'),
+      ...(cpuProfDir ? { cpuProfDir } : {}),
+    });
+    started.push(worker);
+    const baseUrl = `http://127.0.0.1:${apiPort}`;
+
     const lines: string[] = [];
     if (PHOTOS > 0) {
       const genStarted = performance.now();
-      const files = await generatePhotos(join(dir, 'photos'));
-      console.error(`generated ${files.length} photos in ${((performance.now() - genStarted) / 1000).toFixed(0)} s`);
-      const runs = await interleavedRuns(
-        db,
-        backing.databaseUrl,
-        backing.redisUrl,
-        join(dir, 'storage'),
+      const all = await generatePhotos(join(dir, 'photos'), WARMUP + PHOTOS);
+      const sizeMb = all.slice(0, BASES).reduce((n, f) => n + readFileSync(f).length, 0) / BASES / 1e6;
+      console.error(`generated ${all.length} photos in ${((performance.now() - genStarted) / 1000).toFixed(0)} s`);
+      const finished = await FinishedAssets.open(backing.databaseUrl, owner.id);
+      const files = all.slice(WARMUP);
+      const run = await ingestRuns(
+        { linksApi, worker, baseUrl },
+        secret,
+        finished,
+        all.slice(0, WARMUP),
         files,
-        cores,
-        ROUNDS,
-      );
-      const baselineRate = files.length / runs.baselineSeconds;
-      const ingestRate = files.length / runs.ingestSeconds;
+      ).finally(() => finished.close());
+      const baselineRate = files.length / run.baselineSeconds;
+      const ingestRate = files.length / run.ingestSeconds;
+      const perPhoto = (s: number) => `${((s * 1000) / files.length).toFixed(0)} ms`;
+      const loop = (xs: { p99: number; max: number }[]) =>
+        `p99 ${median(xs.map((x) => x.p99)).toFixed(1)} ms (rounds ${xs.map((x) => x.p99.toFixed(0)).join(', ')}), max ${Math.max(...xs.map((x) => x.max)).toFixed(0)} ms`;
       lines.push(
-        `Ingest of ${files.length} generated ${WIDTH}×${HEIGHT} (12 MP) JPEGs with EXIF, concurrency ${cores} (= cores), in ${ROUNDS} interleaved rounds (a baseline chunk, then an ingest chunk of the same files); 1-min load average at the end: ${(loadavg()[0] ?? 0).toFixed(1)}:`,
+        `Ingest end to end of ${files.length} generated ${WIDTH}×${HEIGHT} (12 MP, ${sizeMb.toFixed(1)} MB) JPEGs with EXIF, uploaded ${AT_ONCE} at a time over HTTP (\`POST /api/assets\`) to links-api and ingest-worker in their own processes (default configuration, logging on), in ${ROUNDS} interleaved rounds after a ${WARMUP}-photo warm-up; ${backing.note}; 1-min load average at the end: ${(loadavg()[0] ?? 0).toFixed(1)}:`,
         '',
         '| run | seconds | photos/s |',
         '|---|---:|---:|',
-        `| bare sharp (decode + 1440 px JPEG preview + 250 px WebP thumbnail) | ${runs.baselineSeconds.toFixed(1)} | ${baselineRate.toFixed(2)} |`,
-        `| ingest worker (relay → BullMQ → verify SHA-1, EXIF, derivatives, thumbhash, storage, DB) | ${runs.ingestSeconds.toFixed(1)} | ${ingestRate.toFixed(2)} |`,
+        `| bare sharp from memory, ${AT_ONCE} at a time (decode + 1440 px JPEG preview + 250 px WebP thumbnail) | ${run.baselineSeconds.toFixed(1)} | ${baselineRate.toFixed(2)} |`,
+        `| first byte of the first upload → last asset ready (upload, SHA-1, storage, outbox, relay, BullMQ, verify, EXIF, derivatives, thumbhash, DB) | ${run.ingestSeconds.toFixed(1)} | ${ingestRate.toFixed(2)} |`,
         '',
-        `Ratio ingest / bare sharp: **${(ingestRate / baselineRate).toFixed(2)}×** (target ≥ 0.8×); ${runs.ready} ready, ${runs.failed} failed.`,
+        `Ratio ingest / bare sharp: **${(ingestRate / baselineRate).toFixed(2)}×** (target ≥ 0.8×); ${run.ready} ready, ${run.failed} failed (warm-up included); the uploads themselves were done after ${run.uploadSeconds.toFixed(1)} s.`,
+        `CPU per photo: links-api ${perPhoto(run.cpu.linksApi)}, ingest-worker ${perPhoto(run.cpu.worker)}, the uploading client ${perPhoto(run.cpu.client)} (wall time per photo ${perPhoto(run.ingestSeconds)} on 2 cores; bare sharp ${perPhoto(run.baselineSeconds)}).`,
+        `Event-loop delay under this load (each service's metrics port, prom-client's monitorEventLoopDelay at 10 ms resolution; median of the rounds): links-api ${loop(run.eventLoop.linksApi)}; ingest-worker ${loop(run.eventLoop.worker)}.`,
         '',
       );
     }
-    const check = await bulkCheckRun(db, backing.databaseUrl, backing.redisUrl, join(dir, 'storage-check'));
+    const check = await bulkCheckRun(db, baseUrl);
     lines.push(
-      `bulk-upload-check: ${CHECK_BATCH} checksums (half known) against an owner of ${CHECK_ASSETS} assets, ${check.requests} requests over HTTP:`,
+      `bulk-upload-check: ${CHECK_BATCH} checksums (half known) against an owner of ${CHECK_ASSETS} assets, ${check.requests} requests over HTTP to the same links-api process:`,
       `p50 ${check.p50.toFixed(1)} ms, **p99 ${check.p99.toFixed(1)} ms** (target ≤ 200 ms), max ${check.max.toFixed(1)} ms; ${check.rejected / check.requests} duplicates found per request; 1-min load average ${(loadavg()[0] ?? 0).toFixed(1)}.`,
     );
     return { markdown: lines.join('\n') };
   } finally {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
     await db.destroy().catch(() => {});
     await backing.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Child process: the real links-api on the bench database, announcing its port on stdout. */
-async function serveLinksApi(): Promise<void> {
-  const env = process.env as Record<string, string>;
-  const config = loadConfig(LinksApiConfig, {
-    DATABASE_URL: env.BENCH_DATABASE_URL as string,
-    REDIS_URL: env.BENCH_REDIS_URL as string,
-    STORAGE_FS_ROOT: env.BENCH_STORAGE_ROOT as string,
-    LOG_LEVEL: 'silent',
-    BODY_LIMIT_BYTES: String(4 * 1024 * 1024),
-  });
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: 10 });
-  const app = await buildApp({
-    config,
-    db: createDb(pool),
-    storage: createBlobStore({ driver: 'fs', root: config.STORAGE_FS_ROOT }),
-    redis: new Redis(config.REDIS_URL),
-    logger: false,
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  console.log(`PORT ${(app.server.address() as { port: number }).port}`);
-  process.once('SIGTERM', () => process.exit(0));
-}
-
-if (process.argv.includes('--serve-links-api')) {
-  await serveLinksApi();
-} else if (process.argv[1] === THIS_FILE) {
+if (process.argv[1] === THIS_FILE) {
   const { markdown } = await runIngestBench();
   console.log(markdown);
   process.exit(0);

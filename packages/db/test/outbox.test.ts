@@ -187,6 +187,43 @@ describe('OutboxRelay', () => {
     await publisher.close();
   });
 
+  it('should publish a whole batch: the jobs of each queue in the order written, skipped queues left out, link changes announced', async () => {
+    const prefix = `${redis.prefix}g`;
+    const sub = new Redis(redis.url);
+    const got: string[] = [];
+    await sub.subscribe(`${prefix}:link-invalidation`);
+    sub.on('message', (_c, m) => got.push(m));
+    const linkId = randomUUID();
+    // export.requested goes to `exports` and (subscribable) `webhooks`; nobody has a webhook endpoint, so the relay
+    // leaves `webhooks` out of every one of them
+    const first = await appendEvents(tdb.db, Array.from({ length: 30 }, exportRequested));
+    const deleted = await appendEvents(tdb.db, [
+      {
+        type: 'shared-link.deleted',
+        actor: { type: 'user', id: null },
+        subject: { type: 'shared-link', id: linkId },
+        data: { linkId },
+      },
+    ]);
+    const last = await appendEvents(tdb.db, Array.from({ length: 30 }, exportRequested));
+    const publisher = new BullEventPublisher({ connection: createRedis({ REDIS_URL: redis.url }, 'producer'), prefix });
+    const relay = new OutboxRelay({ db: tdb.db, databaseUrl: tdb.url, publisher });
+    expect(await relay.drainOnce()).toBe(61);
+    const q = new Queue('exports', { connection: { url: redis.url }, prefix });
+    // oldest first: the order a worker takes them in
+    const waiting = (await q.getWaiting(0, -1)).map((j) => j.id);
+    await q.close();
+    expect(waiting).toEqual([...first, ...last].map((e) => e.id));
+    expect(await queueJobIds(prefix, 'webhooks')).toEqual([]);
+    await waitUntil(async () => got.length > 0, 5000);
+    expect(got.map((m) => JSON.parse(m))).toEqual([{ linkId }]);
+    const pending = await tdb.db.selectFrom('outbox_events').select('id').where('published_at', 'is', null).execute();
+    expect(pending).toEqual([]);
+    expect(deleted).toHaveLength(1);
+    sub.disconnect();
+    await publisher.close();
+  });
+
   it('should announce link changes on the invalidation channel', async () => {
     const prefix = `${redis.prefix}e`;
     const sub = new Redis(redis.url);

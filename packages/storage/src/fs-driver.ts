@@ -326,6 +326,8 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 class FsBlobWriter implements BlobWriter {
   readonly stream: WriteStream;
   readonly #store: FsBlobStore;
@@ -342,7 +344,10 @@ class FsBlobWriter implements BlobWriter {
     this.#target = target;
     this.#temp = temp;
     // flush: fsync before close, so a crash after the rename cannot publish an empty or torn file.
-    this.stream = createWriteStream(temp, { fd: handle, flush: true });
+    // highWaterMark: while one write is in flight the next chunks gather (up to 1 MiB) and go out in one writev,
+    // instead of one write per 64 KiB network chunk (an upload's file writes were ~13 ms of links-api CPU per
+    // 3.5 MB photo, measured in bench/ingest.bench.ts).
+    this.stream = createWriteStream(temp, { fd: handle, flush: true, highWaterMark: WRITE_BUFFER_BYTES });
     this.#closed = new Promise((resolve, reject) => {
       finished(this.stream, (error) => (error ? reject(error) : resolve()));
     });

@@ -16,7 +16,7 @@ const subscribable = new Set<string>(WEBHOOK_EVENT_TYPES);
  * Decision: no cache. The relay asks PostgreSQL inside its own batch transaction, after claiming the rows, so an
  * endpoint committed before an event was written is always seen (READ COMMITTED: each statement sees every commit
  * before it): an endpoint receives every event written after its creation response, with no invalidation race.
- * The cost is per batch (up to 100 events), not per event: one `EXISTS` when nobody has an enabled endpoint, else
+ * The cost is per batch (up to 500 events), not per event: one `EXISTS` when nobody has an enabled endpoint, else
  * at most three indexed lookups.
  */
 export async function eventsWithoutWebhookAudience(
