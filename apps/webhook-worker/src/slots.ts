@@ -3,7 +3,8 @@ import type { RedisConnection } from '@immish/runtime';
 /**
  * Per-endpoint concurrency across every webhook worker (issue 18 item 4: a slow endpoint holds at most its own
  * 1–4 slots, never the worker's). A slot is a member of a sorted set scored by when its lease ends, so a worker
- * killed mid-delivery frees its slot when the lease runs out instead of never.
+ * killed mid-delivery frees its slot when the lease runs out instead of never. A wait for a slot (`released`) is
+ * woken at once by a release in this process; one in another process is seen by the waiter's next try.
  */
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -16,6 +17,7 @@ export class EndpointSlots {
   readonly #redis: RedisConnection;
   readonly #prefix: string;
   readonly #leaseMs: number;
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(opts: { redis: RedisConnection; prefix: string; leaseMs: number }) {
     this.#redis = opts.redis;
@@ -44,6 +46,34 @@ export class EndpointSlots {
   }
 
   async release(endpointId: string, holder: string): Promise<void> {
-    await this.#redis.zrem(this.#key(endpointId), holder);
+    try {
+      await this.#redis.zrem(this.#key(endpointId), holder);
+    } finally {
+      const waiters = this.#waiters.get(endpointId);
+      this.#waiters.delete(endpointId);
+      for (const wake of waiters ?? []) wake();
+    }
+  }
+
+  /** Resolves when this process releases a slot of the endpoint, or after `ms`, whichever comes first. */
+  released(endpointId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(endpointId);
+      if (!waiters) {
+        waiters = new Set();
+        this.#waiters.set(endpointId, waiters);
+      }
+      const set = waiters;
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        set.delete(wake);
+        if (set.size === 0 && this.#waiters.get(endpointId) === set) this.#waiters.delete(endpointId);
+        resolve();
+      }, ms);
+      set.add(wake);
+    });
   }
 }
