@@ -37,10 +37,10 @@ export const attemptJobId = (deliveryId: string, attempt: number) => `${delivery
 
 /**
  * `webhooks` queue: one event → one delivery per matching endpoint (domain planDeliveries, one statement that also
- * returns each delivery's endpoint), and each first attempt made right here when this process has a free delivery
- * (WEBHOOK_CONCURRENCY) and the endpoint a free slot (its 1–4): no second job, no second read of the delivery, no
- * queue hop between the event and its request. A first attempt that cannot start at once is queued on
- * `webhook-deliveries`, which waits for the slot. A `webhook.retry-requested` queues its delivery for an attempt now.
+ * returns each delivery's endpoint), and each first attempt made right here when the endpoint has a slot (its 1–4)
+ * within a moment and this process a free delivery (WEBHOOK_CONCURRENCY): no second job, no second read of the
+ * delivery, no queue hop between the event and its request. A first attempt that cannot start so is queued on
+ * `webhook-deliveries`. A `webhook.retry-requested` queues its delivery for an attempt now.
  *
  * At least once: the job stays active (its lock renewed) while its attempts run, so a worker killed mid-delivery
  * leaves it to be taken over; the re-run finds the delivery still pending with no attempt recorded and makes it.
@@ -65,31 +65,30 @@ export async function fanOutEvent(event: DomainEvent, holder: string, deps: Webh
   return first.length;
 }
 
-/** A first attempt if a delivery of this process and a slot of the endpoint are free right now; false otherwise. */
+/**
+ * How long an attempt waits for one of its endpoint's slots (a release in this process hands it over at once: a
+ * fast endpoint frees one within milliseconds). Past it, a first attempt is queued and a queued one postponed, so
+ * a slow endpoint never keeps the worker's own jobs waiting long.
+ */
+const SLOT_WAIT_MS = 250;
+
+/**
+ * A first attempt now, if the endpoint has a slot within SLOT_WAIT_MS (waiting in line with this process's other
+ * deliveries to it, as long as that line is no longer than its slots: a fast endpoint in a burst; a slow one's
+ * line is long, and the attempt is queued at once) and this process a free delivery; false otherwise.
+ */
 async function attemptNow(d: DeliveryToMake, holder: string, deps: WebhookJobDeps): Promise<boolean> {
-  if (!deps.budget.tryTake()) return false;
+  if (deps.slots.waiting(d.endpoint_id) >= d.concurrency) return false;
+  if (!(await deps.slots.wait(d.endpoint_id, d.concurrency, holder, SLOT_WAIT_MS))) return false;
+  if (!deps.budget.tryTake()) {
+    await deps.slots.release(d.endpoint_id, holder).catch(() => {});
+    return false;
+  }
   try {
-    if (!(await deps.slots.acquire(d.endpoint_id, d.concurrency, holder))) return false;
     await attemptHoldingSlot(d, holder, deps);
     return true;
   } finally {
     deps.budget.give();
-  }
-}
-
-/**
- * An endpoint slot, waited for briefly (a delivery to a fast endpoint frees one within milliseconds; a release in
- * this process wakes the wait at once); past SLOT_WAIT_MS the job is postponed instead, so a slow endpoint never
- * keeps the worker's own slots waiting long.
- */
-const SLOT_WAIT_MS = 250;
-async function acquireSlot(slots: EndpointSlots, endpointId: string, limit: number, holder: string): Promise<boolean> {
-  const deadline = Date.now() + SLOT_WAIT_MS;
-  for (;;) {
-    if (await slots.acquire(endpointId, limit, holder)) return true;
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    await slots.released(endpointId, Math.min(left, 10 + Math.random() * 20));
   }
 }
 
@@ -111,7 +110,7 @@ export async function deliverOnce(
   const d = await deliveryToAttempt(deps.db, job.deliveryId);
   if (!d) return { outcome: 'skipped' };
   if (job.attempt != null && job.attempt !== d.attempt_count + 1) return { outcome: 'skipped' };
-  if (!(await acquireSlot(deps.slots, d.endpoint_id, d.concurrency, holder))) return { outcome: 'busy' };
+  if (!(await deps.slots.wait(d.endpoint_id, d.concurrency, holder, SLOT_WAIT_MS))) return { outcome: 'busy' };
   // this process's share after the endpoint's: a job waiting for a slow endpoint holds none of it
   await deps.budget.take();
   try {
