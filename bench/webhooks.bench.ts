@@ -14,6 +14,7 @@
  * without it (every subscribable event queued for the worker, the behaviour before), interleaved, 3 rounds each.
  * Then where the time goes: p50/p99 of each step of a first attempt, from the event (committed, relay published,
  * `webhooks` job started, delivery row created, request sent, receiver got it).
+ * PROFILE_DIR=<dir> writes a CPU profile of the worker process there (node --cpu-prof).
  * Uses DATABASE_URL / REDIS_URL when set (a fresh database on that server), else a private PostgreSQL and Redis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -130,6 +131,7 @@ try {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
+      ...(process.env.PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROFILE_DIR}` } : {}),
       DATABASE_URL: backing.databaseUrl,
       REDIS_URL: backing.redisUrl,
       QUEUE_PREFIX: 'bench',
@@ -211,6 +213,10 @@ try {
     const xs = measured.map((r) => at(r) - t(r.occurred_at)).filter((x) => Number.isFinite(x));
     console.log(`| ${name} | ${xs.length ? pct(xs, 0.5) : '—'} | ${xs.length ? pct(xs, 0.99) : '—'} |`);
   }
+  const latency = measured.map((r) => r.latency_ms);
+  console.log(
+    `one request (an attempt's latency, while it holds an endpoint slot): p50 ${pct(latency, 0.5)} ms, p99 ${pct(latency, 0.99)} ms`,
+  );
   console.log(
     `machine: ${os.cpus().length} CPUs, load average ${os
       .loadavg()
