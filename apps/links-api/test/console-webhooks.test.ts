@@ -1,4 +1,5 @@
 import { BullEventPublisher, OutboxRelay } from '@immish/db';
+import { createWebhook } from '@immish/domain';
 import { createLogger, createRedis } from '@immish/runtime';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +246,63 @@ describe('console Webhooks screen', () => {
     expect(await page.locator('li.webhook').count()).toBe(1);
     const left = await stack.h.tdb.db.selectFrom('webhook_endpoints').select('id').execute();
     expect(left.map((r) => r.id)).toEqual([second.id]);
+    expect(problems).toEqual([]);
+  });
+
+  it('should page the delivery log with a plain Older link (50 a page, newest first), and go back to the newest', async () => {
+    const { endpoint } = await createWebhook(stack.h.tdb.db, { allowPrivate: true, secretKey: SECRET_KEY }, owner.id, {
+      url: 'http://127.0.0.1:9/paged',
+      events: ['album.created'],
+    });
+    const newest = Date.now() - 60_000;
+    await stack.h.tdb.db
+      .insertInto('webhook_deliveries')
+      .values(
+        Array.from({ length: 60 }, (_, i) => ({
+          endpoint_id: endpoint.id,
+          event_id: crypto.randomUUID(),
+          event_type: 'album.created',
+          body: '{}',
+          status: 'succeeded' as const,
+          created_at: new Date(newest - i * 1000),
+        })),
+      )
+      .execute();
+    const order = (
+      await stack.h.tdb.db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('endpoint_id', '=', endpoint.id)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute()
+    ).map((r) => r.id);
+
+    const { page, problems } = await stack.newPage(VIEWPORT);
+    await signIn(page, stack.consoleUrl, owner.email);
+    await page.goto(`${stack.consoleUrl}/webhooks/${endpoint.id}`);
+    await page.waitForSelector('body.page-webhook[data-ready="true"]');
+    const shown = () =>
+      page.locator('.delivery').evaluateAll((els) => els.map((e) => e.getAttribute('data-delivery-id')));
+    expect(await shown()).toEqual(order.slice(0, 50));
+    const older = page.getByRole('link', { name: 'Older' });
+    expect(await older.getAttribute('href')).toMatch(new RegExp(`^/webhooks/${endpoint.id}\\?cursor=[A-Za-z0-9_-]+$`));
+    await Promise.all([page.waitForURL(/\?cursor=/), older.click()]);
+    await page.waitForSelector('body.page-webhook[data-ready="true"]');
+    expect(await shown()).toEqual(order.slice(50));
+    expect(await page.getByRole('link', { name: 'Older' }).count()).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
+    await noHorizontalScroll(page);
+    await Promise.all([
+      page.waitForURL(`${stack.consoleUrl}/webhooks/${endpoint.id}`),
+      page.getByRole('link', { name: 'Newest' }).click(),
+    ]);
+    await page.waitForSelector('body.page-webhook[data-ready="true"]');
+    expect(await shown()).toEqual(order.slice(0, 50));
+    // a cursor that is not one of ours shows the newest page rather than an error
+    await page.goto(`${stack.consoleUrl}/webhooks/${endpoint.id}?cursor=nonsense`);
+    await page.waitForSelector('body.page-webhook[data-ready="true"]');
+    expect(await shown()).toEqual(order.slice(0, 50));
     expect(problems).toEqual([]);
   });
 });

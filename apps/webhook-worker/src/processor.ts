@@ -1,6 +1,7 @@
 import type { DomainEvent, WebhookDeliveryJobData } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import {
+  type DeliveryToMake,
   deliveryToAttempt,
   openSecret,
   planDeliveries,
@@ -9,6 +10,7 @@ import {
   resolveWebhookTarget,
   signWebhook,
 } from '@immish/domain';
+import type { DeliveryBudget } from './budget.ts';
 import { sendWebhook } from './send.ts';
 import type { EndpointSlots } from './slots.ts';
 
@@ -21,11 +23,12 @@ export interface WebhookJobDeps {
   db: Db;
   queue: DeliveryQueue;
   slots: EndpointSlots;
+  /** WEBHOOK_CONCURRENCY: attempts in flight in this process, first attempts and queued ones together */
+  budget: DeliveryBudget;
   policy: RetryPolicy;
   allowPrivate: boolean;
   secretKey: string;
   timeoutMs: number;
-  /** name + job id of this attempt: the holder of an endpoint slot */
   resolve?: (host: string) => Promise<{ address: string; family: number }[]>;
 }
 
@@ -33,32 +36,59 @@ export const firstAttemptJobId = (deliveryId: string) => `${deliveryId}-1`;
 export const attemptJobId = (deliveryId: string, attempt: number) => `${deliveryId}-${attempt}`;
 
 /**
- * `webhooks` queue: one event → one delivery per matching endpoint (domain planDeliveries), each queued for its
- * first attempt. A `webhook.retry-requested` queues its delivery for an attempt now.
+ * `webhooks` queue: one event → one delivery per matching endpoint (domain planDeliveries, one statement that also
+ * returns each delivery's endpoint), and each first attempt made right here when the endpoint has a slot (its 1–4)
+ * within a moment and this process a free delivery (WEBHOOK_CONCURRENCY): no second job, no second read of the
+ * delivery, no queue hop between the event and its request. A first attempt that cannot start so is queued on
+ * `webhook-deliveries`. A `webhook.retry-requested` queues its delivery for an attempt now.
+ *
+ * At least once: the job stays active (its lock renewed) while its attempts run, so a worker killed mid-delivery
+ * leaves it to be taken over; the re-run finds the delivery still pending with no attempt recorded and makes it.
+ * A pending delivery that already has attempts is left alone (its next attempt is queued, or the sweep finds it).
  */
-export async function fanOutEvent(event: DomainEvent, deps: Pick<WebhookJobDeps, 'db' | 'queue'>): Promise<number> {
-  const ids = await planDeliveries(deps.db, event);
-  const retry = event.type === 'webhook.retry-requested';
-  // together: ioredis pipelines them on one connection (one round trip, not one per endpoint)
-  await Promise.all(
-    ids.map((id) =>
-      retry ? deps.queue.add(id, null, 0, `${id}-${event.id}`) : deps.queue.add(id, 1, 0, firstAttemptJobId(id)),
-    ),
+export async function fanOutEvent(event: DomainEvent, holder: string, deps: WebhookJobDeps): Promise<number> {
+  const planned = await planDeliveries(deps.db, event);
+  if (event.type === 'webhook.retry-requested') {
+    await Promise.all(planned.map((d) => deps.queue.add(d.id, null, 0, `${d.id}-${event.id}`)));
+    return planned.length;
+  }
+  const first = planned.filter((d) => d.attempt_count === 0);
+  const results = await Promise.allSettled(
+    first.map(async (d) => {
+      if (!(await attemptNow(d, `${holder}:${d.id}`, deps))) {
+        await deps.queue.add(d.id, 1, 0, firstAttemptJobId(d.id));
+      }
+    }),
   );
-  return ids.length;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return first.length;
 }
 
 /**
- * An endpoint slot, waited for briefly (a delivery to a fast endpoint frees one within milliseconds); past
- * SLOT_WAIT_MS the job is postponed instead, so a slow endpoint never keeps the worker's own slots waiting long.
+ * How long an attempt waits for one of its endpoint's slots (a release in this process hands it over at once: a
+ * fast endpoint frees one within milliseconds). Past it, a first attempt is queued and a queued one postponed, so
+ * a slow endpoint never keeps the worker's own jobs waiting long.
  */
 const SLOT_WAIT_MS = 250;
-async function acquireSlot(slots: EndpointSlots, endpointId: string, limit: number, holder: string): Promise<boolean> {
-  const deadline = Date.now() + SLOT_WAIT_MS;
-  for (;;) {
-    if (await slots.acquire(endpointId, limit, holder)) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+
+/**
+ * A first attempt now, if the endpoint has a slot within SLOT_WAIT_MS (waiting in line with this process's other
+ * deliveries to it, as long as that line is no longer than its slots: a fast endpoint in a burst; a slow one's
+ * line is long, and the attempt is queued at once) and this process a free delivery; false otherwise.
+ */
+async function attemptNow(d: DeliveryToMake, holder: string, deps: WebhookJobDeps): Promise<boolean> {
+  if (deps.slots.waiting(d.endpoint_id) >= d.concurrency) return false;
+  if (!(await deps.slots.wait(d.endpoint_id, d.concurrency, holder, SLOT_WAIT_MS))) return false;
+  if (!deps.budget.tryTake()) {
+    await deps.slots.release(d.endpoint_id, holder).catch(() => {});
+    return false;
+  }
+  try {
+    await attemptHoldingSlot(d, holder, deps);
+    return true;
+  } finally {
+    deps.budget.give();
   }
 }
 
@@ -68,10 +98,9 @@ export type DeliveryResult =
   | { outcome: 'attempted'; statusCode: number | null; retryInMs: number | null };
 
 /**
- * `webhook-deliveries` queue: one attempt of one delivery. The address is resolved and checked again now (issue 18:
- * at every delivery, against DNS rebinding) and the connection goes to that address; the attempt is recorded and
- * the next one queued per the retry schedule. `attempt` (null = "the next one", a manual retry) makes a stale job
- * (its attempt already made by another path) a no-op. `busy`: the endpoint's slots are all taken, try again soon.
+ * `webhook-deliveries` queue: one attempt of one delivery (a first attempt that could not start at once, a retry,
+ * a manual retry). `attempt` (null = "the next one", a manual retry) makes a stale job (its attempt already made
+ * by another path) a no-op. `busy`: the endpoint's slots are all taken, try again soon.
  */
 export async function deliverOnce(
   job: WebhookDeliveryJobData & { attempt?: number | null },
@@ -81,7 +110,26 @@ export async function deliverOnce(
   const d = await deliveryToAttempt(deps.db, job.deliveryId);
   if (!d) return { outcome: 'skipped' };
   if (job.attempt != null && job.attempt !== d.attempt_count + 1) return { outcome: 'skipped' };
-  if (!(await acquireSlot(deps.slots, d.endpoint_id, d.concurrency, holder))) return { outcome: 'busy' };
+  if (!(await deps.slots.wait(d.endpoint_id, d.concurrency, holder, SLOT_WAIT_MS))) return { outcome: 'busy' };
+  // this process's share after the endpoint's: a job waiting for a slow endpoint holds none of it
+  await deps.budget.take();
+  try {
+    return { outcome: 'attempted', ...(await attemptHoldingSlot(d, holder, deps)) };
+  } finally {
+    deps.budget.give();
+  }
+}
+
+/**
+ * One attempt, the endpoint slot already held (released once the request is over). The address is resolved and
+ * checked again now (issue 18: at every delivery, against DNS rebinding) and the connection goes to that address;
+ * the attempt is recorded and the next one queued per the retry schedule.
+ */
+async function attemptHoldingSlot(
+  d: DeliveryToMake,
+  holder: string,
+  deps: WebhookJobDeps,
+): Promise<{ statusCode: number | null; retryInMs: number | null }> {
   let outcome: Awaited<ReturnType<typeof sendWebhook>>;
   const started = performance.now();
   try {
@@ -109,5 +157,5 @@ export async function deliverOnce(
     const next = d.attempt_count + 2;
     await deps.queue.add(d.id, next, retryInMs, attemptJobId(d.id, next));
   }
-  return { outcome: 'attempted', statusCode: outcome.statusCode, retryInMs };
+  return { statusCode: outcome.statusCode, retryInMs };
 }

@@ -12,6 +12,7 @@ import { createRedis, type Metrics, type RedisConfig, startQueueWorker } from '@
 import { DelayedError, Queue } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import { DeliveryBudget } from './budget.ts';
 import { attemptJobId, type DeliveryQueue, deliverOnce, fanOutEvent, type WebhookJobDeps } from './processor.ts';
 import { EndpointSlots } from './slots.ts';
 
@@ -34,9 +35,10 @@ type DeliveryJob = WebhookDeliveryJobData & { attempt: number | null };
 const SWEEP_INTERVAL_MS = 30_000;
 
 /**
- * The webhook worker's BullMQ wiring (issue 18, README "Webhooks and link activity"): `webhooks` (events → deliveries),
- * `webhook-deliveries` (one attempt each; WEBHOOK_CONCURRENCY at once, each endpoint at most its own 1–4) and a
- * sweep that re-queues overdue pending deliveries, so a job lost between Postgres and Redis is late, not lost.
+ * The webhook worker's BullMQ wiring (issue 18, README "Webhooks and link activity"): `webhooks` (events → deliveries
+ * and their first attempts), `webhook-deliveries` (one attempt each: first attempts that could not start at once,
+ * retries), WEBHOOK_CONCURRENCY attempts in flight across both, each endpoint at most its own 1–4; and a sweep that
+ * re-queues overdue pending deliveries, so a job lost between Postgres and Redis is late, not lost.
  */
 export async function startWebhookWorker(opts: {
   config: WorkerConfig;
@@ -71,6 +73,7 @@ export async function startWebhookWorker(opts: {
       prefix: config.QUEUE_PREFIX,
       leaseMs: config.WEBHOOK_TIMEOUT_MS + 5000,
     }),
+    budget: new DeliveryBudget(config.WEBHOOK_CONCURRENCY),
     policy: { delaysMs: parseRetryDelays(config.WEBHOOK_RETRY_DELAYS_MS), windowMs: config.WEBHOOK_RETRY_WINDOW_MS },
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     secretKey: config.WEBHOOK_SECRET_KEY,
@@ -81,9 +84,11 @@ export async function startWebhookWorker(opts: {
   const fanOut = startQueueWorker<DomainEvent, number>({
     ...common,
     queue: Queues.webhooks,
-    // a fan-out is a few short statements; more in parallel only competes with the deliveries for the pool
-    concurrency: 4,
-    processor: (job) => fanOutEvent(job.data, deps),
+    // a fan-out makes its first attempts itself, so it runs as many at once as there are deliveries to make
+    // (the budget bounds the attempts; a fan-out beyond it only queues them) and keeps its lock like a delivery
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    lockDurationMs: config.WEBHOOK_LOCK_DURATION_MS,
+    processor: (job) => fanOutEvent(job.data, `${job.id}:${randomUUID()}`, deps),
   });
   const deliver = startQueueWorker<DeliveryJob, unknown>({
     ...common,

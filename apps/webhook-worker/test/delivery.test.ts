@@ -50,7 +50,7 @@ const outboxEventId = async (type: string, albumId: string) =>
 const deliveries = async (id: string) => {
   const res = await h.call('GET', `/api/webhooks/${id}/deliveries`, h.owner);
   expect(res.statusCode).toBe(200);
-  return res.json() as {
+  return res.json().items as {
     id: string;
     eventId: string;
     status: string;
@@ -148,7 +148,7 @@ describe('delivery', () => {
     expect(log!.attempts.map((a) => a.statusCode)).toEqual([500, 500, 500, 204]);
     // the response snippet is cut at 1 KB
     const full = (await h.call('GET', `/api/webhooks/${hook.id}/deliveries`, h.owner)).json();
-    expect(full[0].attempts[0].responseSnippet).toBe('x'.repeat(1024));
+    expect(full.items[0].attempts[0].responseSnippet).toBe('x'.repeat(1024));
     expect(r.received).toHaveLength(4);
     await h.call('DELETE', `/api/webhooks/${hook.id}`, h.owner);
   });

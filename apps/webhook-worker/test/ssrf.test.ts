@@ -125,10 +125,10 @@ describe('delivery', () => {
     const w = await h.startWorker({ WEBHOOK_ALLOW_PRIVATE: false, WEBHOOK_RETRY_WINDOW_MS: 60_000 });
     await h.call('POST', '/api/albums', h.owner, { albumName: 'refused' });
     await until('a refused attempt', async () => {
-      const [d] = (await h.call('GET', `/api/webhooks/${hook.id}/deliveries`, h.owner)).json();
+      const [d] = (await h.call('GET', `/api/webhooks/${hook.id}/deliveries`, h.owner)).json().items;
       return (d?.attempts?.length ?? 0) >= 1;
     });
-    const [d] = (await h.call('GET', `/api/webhooks/${hook.id}/deliveries`, h.owner)).json();
+    const [d] = (await h.call('GET', `/api/webhooks/${hook.id}/deliveries`, h.owner)).json().items;
     expect(d.attempts[0]).toMatchObject({
       statusCode: null,
       error: expect.stringMatching(/^refused: url must use https/),

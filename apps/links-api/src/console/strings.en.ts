@@ -268,6 +268,8 @@ export const en = {
     retry: 'Retry',
     retryOf: (eventType: string, time: string) => `Retry ${eventType} of ${time}`,
     refresh: 'Refresh',
+    older: 'Older',
+    newest: 'Newest',
     notices: {
       testSent: 'Test event sent. It appears in the delivery log within a few seconds (Refresh).',
       enabled: 'Endpoint enabled',

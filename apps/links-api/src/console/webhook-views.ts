@@ -126,15 +126,20 @@ function deliveryRow(t: ConsoleStrings, endpointId: string, d: WebhookDeliveryDt
 </li>`;
 }
 
+/**
+ * One endpoint: its actions and a page of its delivery log, newest first. "Older" is a plain link to the next page
+ * (`?cursor=`, the API's cursor); "Refresh" goes back to the newest.
+ */
 export function webhookPage(
   t: ConsoleStrings,
   assets: ConsoleAssets,
   user: UserRow,
   ep: WebhookDto,
-  deliveries: WebhookDeliveryDto[],
+  log: { deliveries: WebhookDeliveryDto[]; nextCursor: string | null; older: boolean },
   notice: Notice | null,
 ): string {
   const w = t.webhooks;
+  const { deliveries, nextCursor } = log;
   return shell(
     t,
     assets,
@@ -152,11 +157,16 @@ export function webhookPage(
     <a class="button danger" role="button" href="/webhooks/${ep.id}/delete" id="wh-delete">${w.remove}</a>
   </div>
 </section>
-<div class="toolbar"><h3>${w.deliveries}</h3><a class="button secondary" href="/webhooks/${ep.id}" id="wh-refresh">${w.refresh}</a></div>
+<div class="toolbar"><h3>${w.deliveries}</h3><a class="button secondary" href="/webhooks/${ep.id}" id="wh-refresh">${log.older ? w.newest : w.refresh}</a></div>
 ${
   deliveries.length === 0
     ? html`<p class="empty">${w.deliveriesEmpty}</p>`
     : html`<ul class="list" id="deliveries">${deliveries.map((d) => deliveryRow(t, ep.id, d))}</ul>`
+}
+${
+  nextCursor
+    ? html`<p><a class="button secondary" id="wh-older" rel="next" href="/webhooks/${ep.id}?${new URLSearchParams({ cursor: nextCursor }).toString()}">${w.older}</a></p>`
+    : ''
 }`,
     '',
     'page-webhook',

@@ -24,8 +24,6 @@ import type { LinksApiDeps } from '../deps.ts';
 import { assertSameOrigin } from '../sign-in.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Deliveries an endpoint's page lists (the API's default page). */
-const DELIVERY_LOG_SIZE = 50;
 
 /** `?notice=…` after a webhook form post: only these keys (a crafted URL cannot put its own text on the page). */
 const NOTICES = en.webhooks.notices;
@@ -65,10 +63,22 @@ export function consoleWebhookRoutes(
   /** the owner's endpoint, or null (another user's, none, a malformed id) */
   const own = async (user: UserRow, id: string) =>
     UUID.test(id) ? getWebhook(db, user.id, id).catch(() => null) : null;
-  const endpointPage = async (user: UserRow, id: string, notice: Notice | null) => {
+  /** the endpoint and a page of its delivery log (the API's default size); a cursor not of ours starts from the newest */
+  const endpointPage = async (user: UserRow, id: string, notice: Notice | null, cursor?: string) => {
     const ep = await getWebhook(db, user.id, id);
-    const deliveries = await listWebhookDeliveries(db, user.id, id, DELIVERY_LOG_SIZE);
-    return webhookPage(en, assets, user, toWebhookDto(ep), deliveries.map(toWebhookDeliveryDto), notice);
+    const log = await listWebhookDeliveries(db, user.id, id, cursor ? { cursor } : {}).catch((e: unknown) => {
+      if (cursor && e instanceof DomainError) return listWebhookDeliveries(db, user.id, id);
+      throw e;
+    });
+    const deliveries = log.items.map(toWebhookDeliveryDto);
+    return webhookPage(
+      en,
+      assets,
+      user,
+      toWebhookDto(ep),
+      { deliveries, nextCursor: log.nextCursor, older: !!cursor },
+      notice,
+    );
   };
   /** an action refused: the endpoint's page with the reason, or the list when the endpoint is gone */
   const failed = async (reply: FastifyReply, user: UserRow, id: string, e: unknown) => {
@@ -153,7 +163,10 @@ export function consoleWebhookRoutes(
       schema: {
         hide: true,
         params: IdParams,
-        querystring: Type.Object({ notice: Type.Optional(Type.String({ maxLength: 32 })) }),
+        querystring: Type.Object({
+          notice: Type.Optional(Type.String({ maxLength: 32 })),
+          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
       },
     },
     async (req, reply) => {
@@ -161,7 +174,7 @@ export function consoleWebhookRoutes(
       const user = await owner(req);
       if (!user) return reply.redirect('/', 303);
       if (!(await own(user, req.params.id))) return reply.redirect('/webhooks', 303);
-      return endpointPage(user, req.params.id, noticeFor(req.query.notice));
+      return endpointPage(user, req.params.id, noticeFor(req.query.notice), req.query.cursor || undefined);
     },
   );
 

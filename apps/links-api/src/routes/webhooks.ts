@@ -5,7 +5,7 @@ import {
   WebhookCreateDto,
   WebhookCreatedDto,
   WebhookDeliveriesQuery,
-  WebhookDeliveryDto,
+  WebhookDeliveryPageDto,
   WebhookDeliveryParams,
   WebhookDto,
   WebhookUpdateDto,
@@ -103,16 +103,16 @@ export const webhooksRoutes =
         config: { permission: IMMISH_ROUTE_PERMISSIONS['GET /api/webhooks/:id/deliveries'] },
         schema: {
           tags,
-          summary: 'The latest deliveries to this endpoint, newest first, each with every attempt',
+          summary: 'The deliveries to this endpoint, newest first, each with every attempt; a page at a time',
           params: IdParams,
           querystring: WebhookDeliveriesQuery,
-          response: { 200: Type.Array(WebhookDeliveryDto), ...errors },
+          response: { 200: WebhookDeliveryPageDto, ...errors },
         },
       },
-      async (req) =>
-        (await listWebhookDeliveries(db, caller(req).user.id, req.params.id, req.query.limit ?? 50)).map(
-          toWebhookDeliveryDto,
-        ),
+      async (req) => {
+        const page = await listWebhookDeliveries(db, caller(req).user.id, req.params.id, req.query);
+        return { items: page.items.map(toWebhookDeliveryDto), nextCursor: page.nextCursor };
+      },
     );
 
     app.post(

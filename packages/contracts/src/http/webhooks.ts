@@ -138,9 +138,31 @@ export const WebhookDeliveryDto = Type.Object({
 export type WebhookDeliveryDto = Type.Static<typeof WebhookDeliveryDto>;
 
 export const WebhookDeliveryParams = Type.Object({ id: Uuid, deliveryId: Uuid });
+export const WEBHOOK_DELIVERIES_MAX_LIMIT = 100;
+export const WEBHOOK_DELIVERIES_DEFAULT_LIMIT = 50;
 export const WebhookDeliveriesQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  cursor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page (opaque)' }),
+  ),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: WEBHOOK_DELIVERIES_MAX_LIMIT,
+      default: WEBHOOK_DELIVERIES_DEFAULT_LIMIT,
+      description: `deliveries per page (1–${WEBHOOK_DELIVERIES_MAX_LIMIT}, default ${WEBHOOK_DELIVERIES_DEFAULT_LIMIT})`,
+    }),
+  ),
 });
+export type WebhookDeliveriesQuery = Type.Static<typeof WebhookDeliveriesQuery>;
+
+/** `GET /api/webhooks/:id/deliveries`: one page of the delivery log, newest first (like a link's activity log). */
+export const WebhookDeliveryPageDto = Type.Object({
+  items: Type.Array(WebhookDeliveryDto, { description: 'newest first' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'pass as `cursor` for the next (older) page; null at the end',
+  }),
+});
+export type WebhookDeliveryPageDto = Type.Static<typeof WebhookDeliveryPageDto>;
 
 /** The body every endpoint receives (Standard Webhooks' recommended envelope). */
 export interface WebhookPayload {

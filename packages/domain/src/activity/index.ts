@@ -3,11 +3,10 @@ export { BOT_SIGNATURES, botProduct, looksLikeBot } from './bots.ts';
 export { toLinkActivityEntryDto } from './dto.ts';
 export {
   type ActivityCounts,
-  type ActivityCursor,
   activitySummary,
   deleteActivityOlderThan,
   insertActivity,
   listActivityPage,
 } from './queries.ts';
 export { type ActivityClient, type ClientAddressMode, describeClient, hashAddress, truncateAddress } from './rules.ts';
-export { decodeActivityCursor, encodeActivityCursor, listLinkActivity, summarizeLinkActivity } from './service.ts';
+export { listLinkActivity, summarizeLinkActivity } from './service.ts';

@@ -1,5 +1,6 @@
 import type { Db, LinkActivityAction, LinkActivityRow, NewLinkActivity } from '@immish/db';
 import { sql } from 'kysely';
+import { beforeCursor, type PageCursor } from '../paging.ts';
 
 /**
  * The SQL of the per-link activity log (issue 18 item 1). Writers are the gateway's background recorder (one
@@ -16,23 +17,15 @@ export async function insertActivity(db: Db, rows: readonly NewLinkActivity[]): 
     .execute();
 }
 
-export interface ActivityCursor {
-  at: Date;
-  id: string;
-}
-
 /** One page of a link's log, newest first, strictly after `cursor` (the last row of the previous page). */
 export const listActivityPage = (
   db: Db,
   linkId: string,
-  opts: { limit: number; cursor?: ActivityCursor; action?: LinkActivityAction },
+  opts: { limit: number; cursor?: PageCursor; action?: LinkActivityAction },
 ): Promise<LinkActivityRow[]> => {
   let q = db.selectFrom('link_activity').selectAll().where('link_id', '=', linkId);
   if (opts.action) q = q.where('action', '=', opts.action);
-  if (opts.cursor) {
-    const { at, id } = opts.cursor;
-    q = q.where(sql<boolean>`(at, id) < (${at}::timestamptz, ${id}::bigint)`);
-  }
+  if (opts.cursor) q = q.where(beforeCursor('at', 'id', opts.cursor, 'bigint'));
   return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
 };
 

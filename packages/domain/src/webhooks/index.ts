@@ -1,4 +1,14 @@
 // Webhooks (issue 18): owners' endpoints, the fan-out of events to them, and the record of every attempt.
+
+export {
+  type AttemptOutcome,
+  type DeliveryToMake,
+  deliveryToAttempt,
+  eventOwner,
+  planDeliveries,
+  type RetryPolicy,
+  recordAttempt,
+} from './delivery.ts';
 export { toWebhookDeliveryDto, toWebhookDto } from './dto.ts';
 export {
   isNonPublicAddress,
@@ -9,18 +19,11 @@ export {
 } from './rules.ts';
 export { openSecret, signWebhook } from './secrets.ts';
 export {
-  type AttemptOutcome,
   createWebhook,
-  type DeliveryToMake,
   deleteWebhook,
-  deliveryToAttempt,
-  eventOwner,
   getWebhook,
   listWebhookDeliveries,
   listWebhooks,
-  planDeliveries,
-  type RetryPolicy,
-  recordAttempt,
   requestWebhookPing,
   requestWebhookRetry,
   updateWebhook,

@@ -1,5 +1,6 @@
 import type { Database, Db, WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from '@immish/db';
 import { type Kysely, sql } from 'kysely';
+import { beforeCursor, type PageCursor } from '../paging.ts';
 
 export async function insertEndpoint(
   db: Kysely<Database>,
@@ -26,9 +27,6 @@ export const findEndpoint = (db: Kysely<Database>, ownerId: string, id: string) 
     .where('id', '=', id)
     .where('owner_id', '=', ownerId)
     .executeTakeFirst();
-
-export const endpointById = (db: Kysely<Database>, id: string) =>
-  db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
 
 export async function updateEndpoint(
   db: Kysely<Database>,
@@ -59,56 +57,64 @@ export async function deleteEndpoint(db: Db, ownerId: string, id: string): Promi
   return r.numDeletedRows > 0n;
 }
 
-/**
- * One delivery per (endpoint, event): a repeated fan-out (a re-run job) adds nothing and returns the existing rows
- * (the no-op DO UPDATE makes RETURNING include them: one round trip).
- */
-export async function insertDeliveries(
-  db: Db,
-  rows: { endpoint_id: string; event_id: string; event_type: string; body: string }[],
-): Promise<{ id: string; status: string }[]> {
-  if (rows.length === 0) return [];
-  return db
-    .insertInto('webhook_deliveries')
-    .values(rows.map((r) => ({ ...r, next_attempt_at: sql<Date>`now()` })))
-    .onConflict((oc) =>
-      oc.columns(['endpoint_id', 'event_id']).doUpdateSet({ event_id: (eb) => eb.ref('excluded.event_id') }),
-    )
-    .returning(['id', 'status'])
-    .execute();
-}
+/** What an attempt reads: the delivery and its endpoint, one row (deliveryWithEndpoint, insertDeliveriesToAttempt). */
+const DELIVERY_WITH_ENDPOINT = [
+  'd.id',
+  'd.event_id',
+  'd.event_type',
+  'd.body',
+  'd.status',
+  'd.attempt_count',
+  'd.created_at',
+  'e.id as endpoint_id',
+  'e.owner_id',
+  'e.url',
+  'e.enabled',
+  'e.concurrency',
+  'e.secret_sealed',
+  'e.failing_since',
+] as const;
 
 /**
- * The fan-out of one event in one statement: a delivery for each of the owner's enabled endpoints subscribed to
- * `eventType`, written once per (endpoint, event) like insertDeliveries (a re-run returns the existing rows).
+ * The fan-out of one event in one statement: a delivery for each endpoint `to` selects — the owner's enabled
+ * endpoints subscribed to the event's type, or the one endpoint a ping names — written once per (endpoint, event)
+ * (a re-run fan-out adds nothing; the no-op DO UPDATE makes RETURNING include the existing rows), returned with
+ * their endpoints: what a first attempt needs, without reading the delivery again (a data-modifying CTE).
  */
-export async function insertSubscribedDeliveries(
+export function insertDeliveriesToAttempt(
   db: Db,
-  ownerId: string,
   event: { id: string; type: string },
   body: string,
-): Promise<{ id: string; status: string }[]> {
+  to: { ownerId: string; subscribed: true } | { ownerId: string; endpointId: string },
+) {
   return db
-    .insertInto('webhook_deliveries')
-    .columns(['endpoint_id', 'event_id', 'event_type', 'body', 'next_attempt_at'])
-    .expression(
-      db
+    .with('d', (qb) => {
+      let endpoints = qb
         .selectFrom('webhook_endpoints')
         .select([
           'id',
-          sql<string>`${event.id}`.as('event_id'),
-          sql<string>`${event.type}`.as('event_type'),
-          sql<string>`${body}`.as('body'),
+          sql<string>`${event.id}::uuid`.as('event_id'),
+          sql<string>`${event.type}::text`.as('event_type'),
+          sql<string>`${body}::text`.as('body'),
           sql<Date>`now()`.as('next_attempt_at'),
         ])
-        .where('owner_id', '=', ownerId)
-        .where('enabled', '=', true)
-        .where(sql<boolean>`${event.type} = ANY(events)`),
-    )
-    .onConflict((oc) =>
-      oc.columns(['endpoint_id', 'event_id']).doUpdateSet({ event_id: (eb) => eb.ref('excluded.event_id') }),
-    )
-    .returning(['id', 'status'])
+        .where('owner_id', '=', to.ownerId);
+      endpoints =
+        'endpointId' in to
+          ? endpoints.where('id', '=', to.endpointId)
+          : endpoints.where('enabled', '=', true).where(sql<boolean>`${event.type} = ANY(events)`);
+      return qb
+        .insertInto('webhook_deliveries')
+        .columns(['endpoint_id', 'event_id', 'event_type', 'body', 'next_attempt_at'])
+        .expression(endpoints)
+        .onConflict((oc) =>
+          oc.columns(['endpoint_id', 'event_id']).doUpdateSet({ event_id: (eb) => eb.ref('excluded.event_id') }),
+        )
+        .returning(['id', 'endpoint_id', 'event_id', 'event_type', 'body', 'status', 'attempt_count', 'created_at']);
+    })
+    .selectFrom('d')
+    .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+    .select(DELIVERY_WITH_ENDPOINT)
     .execute();
 }
 
@@ -116,38 +122,19 @@ export const deliveryWithEndpoint = (db: Db, deliveryId: string) =>
   db
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-    .select([
-      'd.id',
-      'd.event_id',
-      'd.event_type',
-      'd.body',
-      'd.status',
-      'd.attempt_count',
-      'd.created_at',
-      'e.id as endpoint_id',
-      'e.owner_id',
-      'e.url',
-      'e.enabled',
-      'e.concurrency',
-      'e.secret_sealed',
-      'e.failing_since',
-    ])
+    .select(DELIVERY_WITH_ENDPOINT)
     .where('d.id', '=', deliveryId)
     .executeTakeFirst();
 
+/** One page of an endpoint's deliveries, newest first, strictly after `cursor`, each with every attempt. */
 export async function listDeliveries(
   db: Db,
   endpointId: string,
-  limit: number,
+  opts: { limit: number; cursor?: PageCursor },
 ): Promise<(WebhookDeliveryRow & { attempts: WebhookAttemptRow[] })[]> {
-  const deliveries = await db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('endpoint_id', '=', endpointId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
+  let q = db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId);
+  if (opts.cursor) q = q.where(beforeCursor('created_at', 'id', opts.cursor, 'uuid'));
+  const deliveries = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
   if (deliveries.length === 0) return [];
   const attempts = await db
     .selectFrom('webhook_attempts')
@@ -161,11 +148,3 @@ export async function listDeliveries(
     .execute();
   return deliveries.map((d) => ({ ...d, attempts: attempts.filter((a) => a.delivery_id === d.id) }));
 }
-
-export const findDelivery = (db: Db, endpointId: string, deliveryId: string) =>
-  db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('id', '=', deliveryId)
-    .where('endpoint_id', '=', endpointId)
-    .executeTakeFirst();

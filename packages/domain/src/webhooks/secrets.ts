@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { unavailable } from '@immish/contracts';
 
 /**
@@ -12,9 +20,16 @@ export function newWebhookSecret(): string {
   return `${PREFIX}${randomBytes(32).toString('base64')}`;
 }
 
-function sealingKey(masterKey: string): Buffer {
+/** The derived key of the last master key used: one per process in practice, derived once, not per attempt. */
+let derived: { masterKey: string; key: KeyObject } | null = null;
+
+function sealingKey(masterKey: string): KeyObject {
   if (!masterKey) throw unavailable('Webhooks are not configured on this server (WEBHOOK_SECRET_KEY is not set)', 60);
-  return Buffer.from(hkdfSync('sha256', masterKey, 'immish', 'webhook signing secrets v1', 32));
+  if (derived?.masterKey !== masterKey) {
+    const bytes = Buffer.from(hkdfSync('sha256', masterKey, 'immish', 'webhook signing secrets v1', 32));
+    derived = { masterKey, key: createSecretKey(bytes) };
+  }
+  return derived.key;
 }
 
 /** `v1.<iv>.<ciphertext>.<tag>` (base64url parts). */
