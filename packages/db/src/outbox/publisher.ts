@@ -156,7 +156,10 @@ export class BullEventPublisher implements EventPublisher {
       for (const name of route.queues) {
         if (skip?.has(name)) continue;
         let list = jobs.get(name);
-        if (!list) jobs.set(name, (list = []));
+        if (!list) {
+          list = [];
+          jobs.set(name, list);
+        }
         list.push({ name: event.type, data: event, opts: { jobId: event.id } });
       }
       if (route.invalidateLinkCache) work.push(this.publish(event, new Set(route.queues)));
