@@ -314,6 +314,34 @@ describe('writeZip failures', () => {
     await expect(writeZip([patternSource('a.bin', 5_000_000, 1)], out)).rejects.toThrow('disk full');
   });
 
+  it('should reject with the output error while the output is still closing (a file stream on a full disk)', async () => {
+    // Like fs.WriteStream: destroyed at once, its 'error' event only after the file is closed; a large buffer so
+    // the archive keeps writing without waiting for 'drain' in between.
+    const out = new Writable({
+      highWaterMark: 64 * 1024 * 1024,
+      write(_chunk, _encoding, callback) {
+        setImmediate(() => callback(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })));
+      },
+      destroy(error, callback) {
+        setTimeout(() => callback(error), 50);
+      },
+    });
+    // A source that hands its chunks over a few milliseconds apart, as a storage read does.
+    let left = 20;
+    const slow: ArchiveEntrySource = {
+      name: 'a.bin',
+      size: 20 * 65_536,
+      modifiedAt: new Date('2024-05-06T07:08:09Z'),
+      open: async () =>
+        new Readable({
+          read() {
+            setTimeout(() => this.push(left-- > 0 ? Buffer.alloc(65_536, 7) : null), 2);
+          },
+        }),
+    };
+    await expect(writeZip([slow], out)).rejects.toMatchObject({ code: 'ENOSPC' });
+  });
+
   it('should stop reading and reject when aborted', async () => {
     const controller = new AbortController();
     const source = patternStream(50 * 1024 * 1024, 2);

@@ -101,9 +101,19 @@ class Sink {
     this.#out.off('error', this.#onError);
   }
 
+  /**
+   * The first failure of `out`. `errored` is set the moment the stream is destroyed with an error, while its
+   * 'error' event waits until the file is closed: in between, a write must still report the real cause (a full
+   * disk, say), not a bare "closed".
+   */
+  #cause(): unknown {
+    return this.#failure ?? this.#out.errored ?? undefined;
+  }
+
   #check(): void {
     this.#signal?.throwIfAborted();
-    if (this.#failure !== undefined) throw this.#failure;
+    const cause = this.#cause();
+    if (cause !== undefined) throw cause;
     if (this.#out.destroyed) throw new ArchiveError('the output stream was closed before the archive was complete');
   }
 
@@ -141,7 +151,7 @@ class Sink {
       };
       const onClose = (): void => {
         cleanup();
-        reject(this.#failure ?? new ArchiveError('the output stream was closed before the archive was complete'));
+        reject(this.#cause() ?? new ArchiveError('the output stream was closed before the archive was complete'));
       };
       const onAbort = (): void => {
         cleanup();
