@@ -59,6 +59,28 @@ describe('access log', () => {
     }
   });
 
+  it("should give each request's own log lines its id, with the service logger's redaction and level", async () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ service: 'test', level: 'info', destination });
+    const app = createHttpApp({ logger, accessLog: false });
+    app.get('/log', async (req) => {
+      req.log.info({ password: 'hunter2', what: 'kept' }, 'inside');
+      req.log.debug('below the level');
+      return { ok: true };
+    });
+    await app.ready();
+    try {
+      await app.inject({ url: '/log', headers: { 'x-correlation-id': 'first-request' } });
+      await app.inject({ url: '/log', headers: { 'x-correlation-id': 'second-request' } });
+      const inside = lines.filter((l) => l.msg === 'inside');
+      expect(inside.map((l) => l.reqId)).toEqual(['first-request', 'second-request']);
+      expect(inside[0]).toMatchObject({ service: 'test', what: 'kept', password: '[redacted]' });
+      expect(lines.filter((l) => l.msg === 'below the level')).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('should write none when ACCESS_LOG is off, or for a route logging at warn', async () => {
     const off = await appWith(false);
     const on = await appWith(true);

@@ -10,7 +10,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import type { Logger } from 'pino';
+import type { Logger, pino } from 'pino';
 import { registerResponseDeadline } from '../deadline.ts';
 import {
   DomainError,
@@ -19,7 +19,7 @@ import {
   isStorageFull,
   STORAGE_FULL_MESSAGE,
 } from '../errors.ts';
-import { scrubUrl, writeAccessLine } from '../logger.ts';
+import { requestLogger, scrubUrl, writeAccessLine } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
 export interface RouteInfo {
@@ -169,6 +169,11 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
     logController: new LogController({ disableRequestLogging: true }),
+    // a route with its own log level or serializers gets a pino child; every other request the cheap request logger
+    childLoggerFactory: (logger: Logger, bindings: Record<string, unknown>, childOpts: pino.ChildLoggerOptions) =>
+      (childOpts.level === undefined || childOpts.level === logger.level) && childOpts.serializers === undefined
+        ? requestLogger(logger, bindings)
+        : logger.child(bindings, childOpts),
     bodyLimit: opts.bodyLimit ?? 1_048_576,
     requestTimeout: opts.requestTimeoutMs ?? 120_000,
     trustProxy: trustProxyOption(opts.trustProxy),
