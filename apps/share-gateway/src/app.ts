@@ -1,12 +1,13 @@
 import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse } from '@immish/contracts';
-import { createHttpApp, createRedis, withDeadline } from '@immish/runtime';
+import { createHttpApp, createRedis, type FastPath, withDeadline } from '@immish/runtime';
 import type { FastifyInstance } from 'fastify';
 import { ActivityLogRecorder } from './activity-log.ts';
 import { LinkAssetCache } from './asset-cache.ts';
 import { ByteLru } from './cache.ts';
 import type { GatewayDeps } from './deps.ts';
+import { recipientFastPath } from './fast-path.ts';
 import { LinkActivityRecorder } from './link-activity.ts';
 import { LinkBodyCache } from './link-bodies.ts';
 import { AdmissionTokens, LinkLimits } from './link-limits.ts';
@@ -30,6 +31,8 @@ declare module 'fastify' {
     linkActivity: LinkActivityRecorder;
     /** the per-link activity log's background writer (undefined when ACTIVITY_LOG=false) */
     activityLog: ActivityLogRecorder | undefined;
+    /** answers the fast path (fast-path.ts) gave since start: tests tell by it which way requests went */
+    readonly fastAnswers: number;
   }
 }
 
@@ -46,8 +49,11 @@ const DERIVATIVE_CACHE_MAX_ITEM = 512 * 1024;
  */
 export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  // the fast path needs the caches built below (ctx): bound once they exist, answering nothing until then
+  let fastPath: FastPath | undefined;
   const app = createHttpApp({
     logger: deps.logger,
+    fastPath: (req) => fastPath?.(req),
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     responseDeadlineMs: config.RESPONSE_DEADLINE_MS,
@@ -130,7 +136,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       tokens: new AdmissionTokens({ unlockSecret: config.UNLOCK_SECRET }),
       onError: (err) => app.log.warn({ err: (err as Error).message }, 'link exhaustion not published'),
     }),
+    fastAnswers: 0,
   };
+  fastPath = recipientFastPath(ctx);
   // limited links: the admission cookie a request earned (or renewed) goes out with its response, whatever it is
   // (callback style: an async hook costs every response a promise and a microtask turn)
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -139,6 +147,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
 
   app.decorate('linkActivity', ctx.activity);
+  app.decorate('fastAnswers', { getter: () => ctx.fastAnswers });
   // after the HTTP server has stopped: counter increments still being written land before the pool closes
   app.addHook('onClose', async () => ctx.activity.drain());
   app.decorate('activityLog', ctx.activityLog);

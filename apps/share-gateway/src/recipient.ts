@@ -1,3 +1,4 @@
+import { fastifyCookie } from '@fastify/cookie';
 import type { AssetRow, LinkActivityAction } from '@immish/db';
 import {
   type ActivityClient,
@@ -52,6 +53,8 @@ export interface GatewayContext {
   activityClient: { mode: ClientAddressMode; hashKey?: string };
   /** limited links: admission cookies and counted uses (link-limits.ts); the rules are `gateRecipient` below */
   limits: LinkLimits;
+  /** answers given by the fast path (fast-path.ts) since start: tests tell by it which way a request went */
+  fastAnswers: number;
 }
 
 /**
@@ -107,7 +110,11 @@ export function isUnlocked(ctx: GatewayContext, req: FastifyRequest, link: Activ
   const header = req.headers.cookie;
   if (!header) return false;
   req.cookies ??= req.server.parseCookie(header);
-  const cookies = req.cookies as Record<string, string | undefined>;
+  return unlockedBy(ctx, link, req.cookies as Record<string, string | undefined>);
+}
+
+/** The unlock rule on parsed cookies: the link's unlock cookie holds a valid token for it. */
+function unlockedBy(ctx: GatewayContext, link: ActiveLink, cookies: Record<string, string | undefined>): boolean {
   return ctx.tokens.verify(link.link, cookies[unlockCookieName(link.link.id)]);
 }
 
@@ -206,10 +213,31 @@ export async function countLimitedUse(ctx: GatewayContext, link: ActiveLink, use
 export function peekRecipient(ctx: GatewayContext, req: FastifyRequest): Recipient | undefined {
   const credential = credentialOf(req);
   if (!credential) return undefined;
-  const link = ctx.links.peek(credential);
-  // a limited link always takes the full path (gateRecipient)
-  if (!link || isLimitedLink(link.link) || !isUnlocked(ctx, req, link)) return undefined;
+  const link = peekLink(ctx, credential);
+  if (!link || !isUnlocked(ctx, req, link)) return undefined;
   return { credential, link };
+}
+
+/**
+ * `peekRecipient` for a raw request (the fast path, fast-path.ts): the link segment of its path and its Cookie
+ * header, parsed by the same parser as fastify's `parseCookie` (@fastify/cookie's, no options).
+ */
+export function peekRecipientRaw(
+  ctx: GatewayContext,
+  credential: LinkCredential,
+  cookieHeader: string | undefined,
+): Recipient | undefined {
+  const link = peekLink(ctx, credential);
+  if (!link) return undefined;
+  if (link.link.password_hash && !(cookieHeader && unlockedBy(ctx, link, fastifyCookie.parse(cookieHeader))))
+    return undefined;
+  return { credential, link };
+}
+
+/** The cached active link, unless it is limited: a limited link always takes the full path (gateRecipient). */
+function peekLink(ctx: GatewayContext, credential: LinkCredential): ActiveLink | undefined {
+  const link = ctx.links.peek(credential);
+  return link && !isLimitedLink(link.link) ? link : undefined;
 }
 
 /** HTTPS as the recipient sees it: PUBLIC_URL says so, or the request (X-Forwarded-Proto with TRUST_PROXY). */

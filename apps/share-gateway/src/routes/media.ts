@@ -27,6 +27,16 @@ import {
 import { contentDisposition, contentTypeFromKey } from '@immish/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import {
+  type DerivativeKind,
+  derivativeAnswer,
+  derivativeFileName,
+  derivativeFromMemory,
+  derivativeOf,
+  IMMUTABLE,
+  offeredFileName,
+  SHARE_MEDIA_ROUTE,
+} from '../derivatives.ts';
 import type { ActiveLink } from '../link-resolver.ts';
 import {
   countLimitedUse,
@@ -43,8 +53,6 @@ const errors = { 400: err, 401: err, 403: err, 404: err, 416: err };
 const MediaKind = Type.Union([Type.Literal('thumbnail'), Type.Literal('preview'), Type.Literal('original')]);
 type MediaKind = Type.Static<typeof MediaKind>;
 
-/** Derivatives never change for an asset (re-ingest writes the same bytes), so they are cached for a year. */
-const IMMUTABLE = 'private, max-age=31536000, immutable';
 const NOT_STRIPPABLE =
   'This file cannot be shared without its metadata; download the preview instead (the link hides metadata)';
 
@@ -55,66 +63,20 @@ export const mediaRoutes =
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const { storage, config } = ctx.deps;
 
-    const fileName = (link: ActiveLink, asset: AssetRow, suffix = '') => {
-      const name = link.link.show_metadata ? asset.original_file_name : anonymousFileName(asset);
-      if (!suffix) return name;
-      const dot = name.lastIndexOf('.');
-      return `${dot > 0 ? name.slice(0, dot) : name}${suffix}`;
-    };
-
-    /** The file name a derivative is offered under (the asset's name, or its id when metadata is hidden). */
-    const derivativeFileName = (link: ActiveLink, asset: AssetRow, kind: 'thumbnail' | 'preview', type: string) =>
-      fileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`);
-
-    /** Where a derivative is stored, its type and its version (ETag, memory cache key); null when not ready. */
-    function derivativeOf(asset: AssetRow, kind: 'thumbnail' | 'preview') {
-      const key = kind === 'thumbnail' ? asset.thumbnail_key : asset.preview_key;
-      if (!key) return null;
-      const type = contentTypeFromKey(key) ?? (kind === 'thumbnail' ? 'image/webp' : 'image/jpeg');
-      // derivatives are rewritten only by a re-ingest, which also bumps updated_at
-      const version = asset.updated_at.getTime().toString(36);
-      return { key, type, etag: `"${kind}-${asset.id}-${version}"`, cacheKey: `${key}#${version}` };
-    }
-
-    function sendDerivativeBytes(
-      req: FastifyRequest,
-      reply: FastifyReply,
-      link: ActiveLink,
-      asset: AssetRow,
-      kind: 'thumbnail' | 'preview',
-      d: { type: string; etag: string },
-      bytes: Buffer,
-    ): FastifyReply {
-      reply.header('etag', d.etag).header('cache-control', IMMUTABLE);
-      if (etagMatches(req.headers['if-none-match'], d.etag)) return reply.status(304).send();
-      // a preview can be saved by the recipient ("Download preview"): give it a name; thumbnails never are
-      if (kind === 'preview') {
-        reply.header(
-          'content-disposition',
-          contentDisposition(derivativeFileName(link, asset, kind, d.type), 'inline'),
-        );
-      }
-      return reply.type(d.type).send(bytes);
-    }
-
     /**
-     * The hot path of a grid of thumbnails: link, unlock, membership and bytes all in memory, answered
-     * without a turn of the event loop (no promise per step). The same checks as `serve`; false when any
-     * of them needs the database or storage, and `serve` then answers (or refuses).
+     * The hot path of a grid of thumbnails through fastify (inject, HEAD, the Immich route): link, unlock,
+     * membership and bytes all in memory, answered without a turn of the event loop (no promise per step); false
+     * when any of them needs the database or storage, and `serve` then answers (or refuses). A plain GET of a
+     * link's thumbnail is answered before fastify by the fast path (fast-path.ts) with the same rules.
      */
     function sendFromMemory(req: FastifyRequest, reply: FastifyReply, assetId: string, kind: MediaKind): boolean {
       if (kind === 'original') return false;
-      const recipient = peekRecipient(ctx, req);
-      if (!recipient) return false;
-      const { link } = recipient;
-      const asset = ctx.assets.peek(link, assetId);
-      if (!asset) return false;
-      // the cached row is the membership answer (requireRecipientAsset caches only assets the link shows)
-      checkLinkAccess(link.link, 'link.view', [assetId], [asset.id]);
-      const d = derivativeOf(asset, kind);
-      const bytes = d && ctx.derivatives.get(d.cacheKey);
-      if (!d || !bytes) return false;
-      sendDerivativeBytes(req, reply, link, asset, kind, d, bytes);
+      const ifNoneMatch = req.headers['if-none-match'];
+      const answer = derivativeFromMemory(ctx, peekRecipient(ctx, req), assetId, kind, ifNoneMatch);
+      if (!answer) return false;
+      reply.headers(answer.headers).status(answer.status);
+      if (answer.status === 304) reply.send();
+      else reply.send(answer.bytes);
       return true;
     }
 
@@ -123,7 +85,7 @@ export const mediaRoutes =
       reply: FastifyReply,
       link: ActiveLink,
       asset: AssetRow,
-      kind: 'thumbnail' | 'preview',
+      kind: DerivativeKind,
     ) {
       const d = derivativeOf(asset, kind);
       if (!d) throw notFound(`The ${kind} of this asset is not ready yet`);
@@ -151,7 +113,9 @@ export const mediaRoutes =
         }
         ctx.derivatives.set(cacheKey, bytes);
       }
-      return sendDerivativeBytes(req, reply, link, asset, kind, d, bytes);
+      const answer = derivativeAnswer(link, asset, kind, d, req.headers['if-none-match']);
+      reply.headers(answer.headers).status(answer.status);
+      return answer.status === 304 ? reply.send() : reply.send(bytes);
     }
 
     /**
@@ -206,7 +170,7 @@ export const mediaRoutes =
         ifNoneMatch: req.headers['if-none-match'],
         ifRange: req.headers['if-range'] as string | undefined,
         contentType: asset.mime_type,
-        fileName: fileName(link, asset),
+        fileName: offeredFileName(link, asset),
         cacheControl: 'private, no-cache',
         ...(config.S3_PRESIGNED_REDIRECTS ? { presignSeconds: 60 } : {}),
       });
@@ -316,7 +280,7 @@ export const mediaRoutes =
     }
 
     app.get(
-      '/share/:key/assets/:assetId/:kind',
+      SHARE_MEDIA_ROUTE,
       {
         schema: {
           tags: ['share'],

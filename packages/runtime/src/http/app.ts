@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { validateHeaderValue } from 'node:http';
+import { type IncomingMessage, validateHeaderValue } from 'node:http';
 import { type ErrorResponse, parseTrustProxy, reasonPhrase } from '@immish/contracts';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -21,6 +21,7 @@ import {
 } from '../errors.ts';
 import { requestLogger, scrubUrl, writeAccessLine } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { type FastPath, fastPathServerFactory } from './fast-path.ts';
 
 export interface RouteInfo {
   method: string;
@@ -60,6 +61,8 @@ export interface HttpAppOptions {
    * runs and by the router's own refusals (malformed URL, over-long parameter), which no hook sees.
    */
   defaultHeaders?: Readonly<Record<string, string>>;
+  /** answers given from memory without fastify's request cycle (fast-path.ts); GET only */
+  fastPath?: FastPath;
   /**
    * ACCESS_LOG: one `request` line per request, written when the answer is complete (method, route, scrubbed
    * URL, status, duration in ms, correlation id as `reqId`). Default true. Fastify's own two lines per request
@@ -76,6 +79,12 @@ const MULTIPART_PARSE_ERROR =
   /^(Unexpected end of (multipart data|form)|Part terminated early|Malformed part header|Multipart: Boundary not found)/;
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** A request's correlation id: the caller's `X-Correlation-Id` (or `X-Request-Id`) when it is plain, else a UUID. */
+function requestId(req: IncomingMessage): string {
+  const h = req.headers['x-correlation-id'] ?? req.headers['x-request-id'];
+  return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
+}
 
 /**
  * Each readiness check's bound. Readiness is asked by orchestrators and by clients deciding whether to retry, so
@@ -165,7 +174,33 @@ const clientErrorCodes: Record<string, number> = {
  * endpoints. No listening here: `main.ts` listens, tests use `inject` or port 0.
  */
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
+  let closing = false;
+  const metrics = opts.metrics?.httpDuration;
+  const accessLog = opts.logger !== false && opts.accessLog !== false;
+  /** What is recorded of every answer, through fastify or the fast path: latency histogram and access line. */
+  const answered = (log: Logger, method: string, route: string, url: string, status: number, ms: number): void => {
+    metrics?.observe({ method, route, status: String(status) }, ms / 1000);
+    if (accessLog && log.isLevelEnabled('info')) {
+      writeAccessLine(log, { method, route, url: scrubUrl(url), status, ms: Math.round(ms * 10) / 10 });
+    }
+  };
+  const logger = opts.logger;
+  const fastPath = opts.fastPath;
   const app = Fastify({
+    ...(fastPath
+      ? {
+          serverFactory: fastPathServerFactory({
+            fastPath,
+            open: () => !closing,
+            requestId,
+            ...(opts.defaultHeaders ? { defaultHeaders: opts.defaultHeaders } : {}),
+            answered: (req, id, route, status, ms) => {
+              if (logger) answered(requestLogger(logger, { reqId: id }), 'GET', route, req.url ?? '', status, ms);
+              else metrics?.observe({ method: 'GET', route, status: String(status) }, ms / 1000);
+            },
+          }),
+        }
+      : {}),
     loggerInstance: opts.logger || undefined,
     logger: opts.logger ? undefined : false,
     logController: new LogController({ disableRequestLogging: true }),
@@ -177,10 +212,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit ?? 1_048_576,
     requestTimeout: opts.requestTimeoutMs ?? 120_000,
     trustProxy: trustProxyOption(opts.trustProxy),
-    genReqId: (req: import('node:http').IncomingMessage) => {
-      const h = req.headers['x-correlation-id'] ?? req.headers['x-request-id'];
-      return typeof h === 'string' && CORRELATION_ID.test(h) ? h : randomUUID();
-    },
+    genReqId: requestId,
     forceCloseConnections: 'idle',
     // errors the router raises before any hook (bad URL encoding, over-long parameters): same error shape and
     // the same headers as every other answer
@@ -246,30 +278,23 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
 
   // SIGTERM with requests in flight (docs/spec.md §12): they complete, but their keep-alive connections must not hold
   // the shutdown open afterwards (server.close() only closes the connections idle at that moment).
-  let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  const metrics = opts.metrics?.httpDuration;
   app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
-  const accessLog = opts.logger !== false && opts.accessLog !== false;
   app.addHook('onResponse', (req, reply, done) => {
     if (closing) setImmediate(() => app.server.closeIdleConnections());
-    const route = req.routeOptions.url ?? 'unmatched';
-    const ms = reply.elapsedTime;
-    metrics?.observe({ method: req.method, route, status: String(reply.statusCode) }, ms / 1000);
-    if (accessLog && (req.log as Logger).isLevelEnabled('info')) {
-      writeAccessLine(req.log as Logger, {
-        method: req.method,
-        route,
-        url: scrubUrl(req.url),
-        status: reply.statusCode,
-        ms: Math.round(ms * 10) / 10,
-      });
-    }
+    answered(
+      req.log as Logger,
+      req.method,
+      req.routeOptions.url ?? 'unmatched',
+      req.url,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
     done();
   });
 

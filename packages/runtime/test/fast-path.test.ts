@@ -1,0 +1,134 @@
+import { Agent, type IncomingMessage, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpApp, createLogger, createMetrics, type FastPath } from '../src/index.ts';
+
+// Issue 17: answers from memory written before fastify's request cycle (src/http/fast-path.ts). Whatever way a
+// request is answered, createHttpApp's rules hold: default headers, correlation id, metrics, one access line.
+
+const BODY = Buffer.from('from memory');
+const DEFAULTS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+async function serve(fastPath: FastPath, setup?: (app: FastifyInstance) => void) {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  const metrics = createMetrics('test');
+  const app = createHttpApp({
+    logger: createLogger({ service: 'test', level: 'info', destination }),
+    metrics,
+    defaultHeaders: DEFAULTS,
+    fastPath,
+  });
+  app.get('/things/:id', async () => 'from fastify');
+  app.post('/things/:id', async () => 'from fastify');
+  setup?.(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  close = () => app.close();
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const observed = async (route: string) => {
+    const metric = (await metrics.httpDuration.get()).values.find(
+      (v) => v.metricName === 'http_request_duration_seconds_count' && v.labels.route === route,
+    );
+    return metric?.value ?? 0;
+  };
+  return { app, base, lines, observed };
+}
+
+const memory: FastPath = (req: IncomingMessage) =>
+  req.url?.startsWith('/things/cached')
+    ? {
+        status: 200,
+        route: '/things/:id',
+        headers: { 'content-type': 'text/plain', 'cache-control': 'max-age=60' },
+        body: BODY,
+      }
+    : undefined;
+
+describe('createHttpApp fastPath', () => {
+  it('should answer with the default headers (its own replacing one of the same name), an id, metrics and one access line', async () => {
+    const { base, lines, observed } = await serve(memory);
+    const res = await fetch(`${base}/things/cached?key=secret-link-key`, { headers: { 'x-correlation-id': 'c-1' } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('from memory');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('cache-control')).toBe('max-age=60');
+    expect(res.headers.get('content-length')).toBe(String(BODY.length));
+    expect(res.headers.get('x-correlation-id')).toBe('c-1');
+    expect(await observed('/things/:id')).toBe(1);
+    const access = lines.filter((l) => l.msg === 'request');
+    expect(access).toHaveLength(1);
+    expect(access[0]).toMatchObject({
+      method: 'GET',
+      route: '/things/:id',
+      url: '/things/cached?key=[redacted]',
+      status: 200,
+      reqId: 'c-1',
+      service: 'test',
+    });
+    expect(JSON.stringify(lines)).not.toContain('secret-link-key');
+  });
+
+  it('should leave to fastify what it does not answer, what is not a plain GET, and everything while closing', async () => {
+    let offered = 0;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    let duringClose: { status: number; body: string } | undefined;
+    const { app, base, lines } = await serve(
+      (req) => {
+        offered++;
+        return memory(req);
+      },
+      (app) =>
+        app.addHook('preClose', async () => {
+          duringClose = await rawGet(`${base}/things/cached`, agent);
+        }),
+    );
+    expect(await (await fetch(`${base}/things/other`)).text()).toBe('from fastify');
+    expect(offered).toBe(1);
+    expect(await (await fetch(`${base}/things/cached`, { method: 'POST', body: 'x' })).text()).toBe('from fastify');
+    expect(await (await fetch(`${base}/things/cached`, { method: 'HEAD' })).status).toBe(200);
+    expect(offered).toBe(1);
+    // a GET with a body is fastify's too
+    const withBody = await rawGet(`${base}/things/cached`, undefined, 'a body');
+    expect(withBody.body).toBe('from fastify');
+    expect(offered).toBe(1);
+    expect(lines.filter((l) => l.msg === 'request')).toHaveLength(4);
+    // closing: a request arriving meanwhile is fastify's (its 503 while closing), the fast path is not asked
+    expect((await rawGet(`${base}/things/cached`, agent)).body).toBe('from memory');
+    expect(offered).toBe(2);
+    close = undefined;
+    await app.close();
+    agent.destroy();
+    expect(duringClose?.status).toBe(503);
+    expect(offered).toBe(2);
+  });
+});
+
+/** A GET through node:http (fetch refuses a GET with a body), on `agent`'s connection when given. */
+function rawGet(url: string, agent?: Agent, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const req = request(url, { method: 'GET', headers, ...(agent ? { agent } : {}) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
