@@ -1,101 +1,47 @@
 /**
- * links-api benchmark (issue 3): the shared-link routes under load against a bare fastify route doing one
- * indexed SELECT on the same pg pool, measured in the same run.
+ * links-api benchmark (issues 3 and 17), as users run it: the links-api in its own process, started as production
+ * and `npm start` start it (`node apps/links-api/src/main.ts`, default configuration: request logging, the outbox
+ * relay and metrics in the process), against a bare fastify route doing one indexed SELECT in ANOTHER process (its
+ * own pg pool of 10, no logging, no hooks), both loaded by wrk (1 thread, 50 connections) in the same run.
  *
- *   node bench/links-api.bench.ts
+ *   node bench/links-api.bench.ts          # or: npm run bench links-api
  *
- * Uses DATABASE_URL / REDIS_URL when set (a fresh database is created on that server and dropped after),
- * else starts a private PostgreSQL and Redis (@immish/devstack) in a temp dir. The servers (links-api and
- * the bare route, sharing one pool) run in a child process so that autocannon (50 connections) does not
- * share their event loop. Figures are printed, never asserted. Targets: POST and GET ?id= ≥ 0.5× the bare
- * route's req/s; listing a user's links with 10,000 links in the table: p99 ≤ 30 ms.
- *
- * Besides req/s and latency (which follow whatever else the machine is doing), each scenario reports the
- * server process's CPU time per request — a figure that does not depend on the machine's load — and
- * `GET /api/users/me` as the floor every authenticated route pays (API-key lookup, fastify, serialization).
- * BENCH_DURATION_S (default 10) sets the seconds per scenario; BENCH_SERVER_NODE_FLAGS passes flags such as
- * --cpu-prof to the server process.
+ * Scenarios: `GET /api/users/me` (the floor every authenticated route pays: API-key lookup, fastify, a small
+ * body), `GET /api/shared-links?id=`, the user's list of 100 links out of 10,000 in the table (50 connections, and
+ * 1 connection for its latency), and `POST /api/shared-links` (last: it adds links). Each row gives req/s, the
+ * ratio to the bare route, wrk's p50/p99, and the server process's CPU per request (from /proc/<pid>/stat around
+ * the run: a figure that does not follow what else the machine is doing). Targets: POST and GET ?id= ≥ 0.5× the
+ * bare route; the list at 1 connection p99 ≤ 30 ms. Figures are printed, never asserted.
+ * BENCH_DURATION_S (default 10) measured seconds per scenario after a 2 s warm-up; BENCH_ONLY=me,get,list,post
+ * picks scenarios; BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=…" profiles the links-api process.
+ * Uses DATABASE_URL / REDIS_URL when set (a fresh database on that server), else a private PostgreSQL and Redis.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LinksApiConfig } from '@immish/contracts';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
-import { createApiKey, createSharedLinkStore, createUser } from '@immish/domain';
-import { loadConfig } from '@immish/runtime';
-import { createBlobStore } from '@immish/storage';
-import Fastify from 'fastify';
-import { Redis } from 'ioredis';
+import { createApiKey, createUser } from '@immish/domain';
 import { sql } from 'kysely';
-import { type Autocannon, type AutocannonResult, autocannon, startBacking } from './support.ts';
+import {
+  machineNote,
+  runWrkMeasuring,
+  type ServiceProcess,
+  startBacking,
+  startService,
+  type WrkResult,
+} from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
+const REPO_ROOT = resolve(import.meta.dirname, '..');
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const WARMUP_S = 2;
 const TABLE_LINKS = 10_000;
 const LIST_USER_LINKS = 100;
 const POOL_MAX = 10;
-
-// ── child: the servers ──────────────────────────────────────────────────────────────────────────────
-
-async function serve(): Promise<void> {
-  const { buildApp } = await import('../apps/links-api/src/app.ts');
-  const env = process.env as Record<string, string>;
-  const storageRoot = mkdtempSync(join(tmpdir(), 'immish-bench-storage-'));
-  const config = loadConfig(LinksApiConfig, {
-    DATABASE_URL: env.BENCH_DATABASE_URL as string,
-    REDIS_URL: env.BENCH_REDIS_URL as string,
-    QUEUE_PREFIX: 'bench',
-    STORAGE_FS_ROOT: storageRoot,
-    PUBLIC_URL: 'http://share.bench',
-    DATABASE_POOL_MAX: String(POOL_MAX),
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-  });
-  const pool = createPool({ connectionString: config.DATABASE_URL, max: POOL_MAX });
-  const db = createDb(pool);
-  const redis = new Redis(config.REDIS_URL);
-  const storage = createBlobStore({ driver: 'fs', root: storageRoot });
-  const app = await buildApp({
-    config,
-    db,
-    linkStore: createSharedLinkStore(db, { batching: true }),
-    storage,
-    redis,
-    logger: false,
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-
-  // The baseline: a bare fastify route, one indexed SELECT (primary key), same pool.
-  const bare = Fastify({ logger: false });
-  bare.get<{ Params: { id: string } }>('/bare/links/:id', async (req) => {
-    const { rows } = await pool.query('SELECT id, owner_id, key, slug, expires_at FROM shared_links WHERE id = $1', [
-      req.params.id,
-    ]);
-    return rows[0] ?? null;
-  });
-  // CPU time the server process has used (µs): the load-independent cost of a request is its delta / requests.
-  bare.get('/bare/cpu', async () => {
-    const u = process.cpuUsage();
-    return { micros: u.user + u.system };
-  });
-  await bare.listen({ port: 0, host: '127.0.0.1' });
-
-  const port = (a: ReturnType<typeof app.server.address>) => (a as { port: number }).port;
-  process.stdout.write(`READY ${port(app.server.address())} ${port(bare.server.address())}\n`);
-  process.on('SIGTERM', async () => {
-    await Promise.allSettled([app.close(), bare.close()]);
-    redis.disconnect();
-    await db.destroy();
-    rmSync(storageRoot, { recursive: true, force: true });
-    process.exit(0);
-  });
-}
-
-// ── parent: setup, seeding, load ────────────────────────────────────────────────────────────────────
 
 interface Seed {
   key: string;
@@ -188,161 +134,169 @@ async function seed(databaseUrl: string): Promise<Seed> {
   }
 }
 
-function startServers(
-  databaseUrl: string,
-  redisUrl: string,
-): Promise<{ child: ChildProcess; api: string; bare: string }> {
-  return new Promise((resolve, reject) => {
-    const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
-    const child = spawn(process.execPath, [...nodeFlags, THIS_FILE, '--serve'], {
-      env: { ...process.env, BENCH_DATABASE_URL: databaseUrl, BENCH_REDIS_URL: redisUrl },
-      stdio: ['ignore', 'pipe', 'inherit'],
+/**
+ * The baseline in a process of its own: a bare fastify route answering `GET /bare/links/:id` with one indexed
+ * SELECT (primary key) on its own pool of POOL_MAX connections. Resolves with its pid and URL.
+ */
+async function startBareSelect(databaseUrl: string): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
+  const script = `
+    import Fastify from 'fastify';
+    import pg from 'pg';
+    const pool = new pg.Pool({ connectionString: ${JSON.stringify(databaseUrl)}, max: ${POOL_MAX} });
+    const app = Fastify({ logger: false });
+    app.get('/bare/links/:id', async (req) => {
+      const { rows } = await pool.query('SELECT id, owner_id, key, slug, expires_at FROM shared_links WHERE id = $1', [req.params.id]);
+      return rows[0] ?? null;
     });
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /READY (\d+) (\d+)/.exec(out);
-      if (m) resolve({ child, api: `http://127.0.0.1:${m[1]}`, bare: `http://127.0.0.1:${m[2]}` });
-    });
-    child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    process.stdout.write('READY ' + app.server.address().port + '\\n');
+    process.on('SIGTERM', () => app.close().then(() => pool.end()).then(() => process.exit(0)));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const port = await new Promise<number>((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m) ok(Number(m[1]));
+    });
+    child.once('exit', (code) => fail(new Error(`bare server exited with ${code}`)));
+  });
+  child.stdout.resume();
+  return {
+    pid: child.pid as number,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 interface Row {
   name: string;
-  result: AutocannonResult;
   connections: number;
+  result: WrkResult & { cpuCores: number };
   /** server-process CPU per request (ms): independent of how busy the machine is */
   cpuMsPerRequest: number;
 }
 
-let cpuUrl = '';
-const serverCpuMicros = async (): Promise<number> =>
-  ((await (await fetch(cpuUrl)).json()) as { micros: number }).micros;
-
-async function load(name: string, opts: Parameters<Autocannon>[0]): Promise<Row> {
-  await autocannon({ ...opts, duration: 2 }); // warm-up (JIT, pool, caches)
-  const cpuBefore = await serverCpuMicros();
-  const result = await autocannon({ ...opts, duration: DURATION_S });
-  const cpuMsPerRequest = (await serverCpuMicros()) - cpuBefore;
-  const bad = result.non2xx + result.errors + result.timeouts;
-  if (bad > 0) process.stderr.write(`[bench] ${name}: ${bad} failed requests (non-2xx/errors/timeouts)\n`);
+async function load(
+  name: string,
+  url: string,
+  pid: number,
+  opts: { connections?: number; headers?: Record<string, string>; script?: string } = {},
+): Promise<Row> {
+  const connections = opts.connections ?? CONNECTIONS;
+  await runWrkMeasuring(url, { ...opts, connections, seconds: WARMUP_S }, pid); // JIT, pools, caches
+  const result = await runWrkMeasuring(url, { ...opts, connections, seconds: DURATION_S }, pid);
+  if (result.failed > 0) process.stderr.write(`[bench] ${name}: ${result.failed} failed requests\n`);
+  const seconds = result.requests / Math.max(1e-9, result.perSecond);
   return {
     name,
+    connections,
     result,
-    connections: opts.connections,
-    cpuMsPerRequest: cpuMsPerRequest / 1000 / Math.max(1, result.requests.total),
+    cpuMsPerRequest: (result.cpuCores * seconds * 1000) / Math.max(1, result.requests),
   };
 }
 
+const postScript = (apiKey: string, assetId: string) => `
+wrk.method = "POST"
+wrk.body = '{"type":"INDIVIDUAL","assetIds":["${assetId}"],"description":"bench"}'
+wrk.headers["content-type"] = "application/json"
+wrk.headers["x-api-key"] = "${apiKey}"
+`;
+
 export async function runLinksApiBench(): Promise<{ markdown: string }> {
-  const loadStart = loadavg()[0] ?? 0;
+  const machineAtStart = machineNote();
   const backing = await startBacking('links-api');
-  let child: ChildProcess | undefined;
+  const work = mkdtempSync(join(tmpdir(), 'immish-links-api-bench-'));
+  let service: ServiceProcess | undefined;
+  let bareServer: Awaited<ReturnType<typeof startBareSelect>> | undefined;
   try {
     const s = await seed(backing.databaseUrl);
-    const servers = await startServers(backing.databaseUrl, backing.redisUrl);
-    child = servers.child;
-    cpuUrl = `${servers.bare}/bare/cpu`;
-    const auth = { 'x-api-key': s.key, 'content-type': 'application/json' };
+    const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    service = await startService(
+      'links-api',
+      {
+        DATABASE_URL: backing.databaseUrl,
+        REDIS_URL: backing.redisUrl,
+        STORAGE_FS_ROOT: join(work, 'storage'),
+        PUBLIC_URL: 'http://share.bench',
+      },
+      { nodeFlags },
+    );
+    bareServer = await startBareSelect(backing.databaseUrl);
+    const api = service.url;
+    const apiPid = service.pid;
     const listAuth = { 'x-api-key': s.listKey };
-    const c = CONNECTIONS;
+    const script = join(work, 'post.lua');
+    writeFileSync(script, postScript(s.key, s.assetId));
 
-    // BENCH_ONLY=post (or me, get, list) measures only those scenarios besides the baseline (profiling)
     const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
     const maybe = (id: string, run: () => Promise<Row>) =>
       only.length === 0 || only.includes(id) ? run() : Promise.resolve(undefined);
-    const bare = await load('bare fastify route, 1 indexed SELECT (baseline)', {
-      url: `${servers.bare}/bare/links/${s.sampleLinkId}`,
-      connections: c,
-      duration: DURATION_S,
-    });
-    // The floor of any authenticated links-api route: API-key lookup + fastify + a tiny body.
+    const bare = await load(
+      'bare fastify route, 1 indexed SELECT (baseline, own process)',
+      `${bareServer.url}/bare/links/${s.sampleLinkId}`,
+      bareServer.pid,
+    );
     const me = await maybe('me', () =>
-      load('GET /api/users/me (authenticated floor, for reference)', {
-        url: `${servers.api}/api/users/me`,
+      load('GET /api/users/me (authenticated floor, for reference)', `${api}/api/users/me`, apiPid, {
         headers: listAuth,
-        connections: c,
-        duration: DURATION_S,
       }),
     );
     const getById = await maybe('get', () =>
-      load('GET /api/shared-links?id=', {
-        url: `${servers.api}/api/shared-links?id=${s.sampleLinkId}`,
-        headers: listAuth,
-        connections: c,
-        duration: DURATION_S,
-      }),
+      load('GET /api/shared-links?id=', `${api}/api/shared-links?id=${s.sampleLinkId}`, apiPid, { headers: listAuth }),
     );
-    const listUrl = `${servers.api}/api/shared-links`;
-    const list50 = await maybe('list', () =>
-      load(`GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links)`, {
-        url: listUrl,
-        headers: listAuth,
-        connections: c,
-        duration: DURATION_S,
-      }),
-    );
+    const listName = `GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links)`;
+    const list50 = await maybe('list', () => load(listName, `${api}/api/shared-links`, apiPid, { headers: listAuth }));
     const list1 = await maybe('list', () =>
-      load(`GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links), 1 connection`, {
-        url: listUrl,
-        headers: listAuth,
-        connections: 1,
-        duration: DURATION_S,
-      }),
+      load(`${listName}, 1 connection`, `${api}/api/shared-links`, apiPid, { headers: listAuth, connections: 1 }),
     );
     // POST last: it adds links to the table, which must hold exactly 10,000 while the list is measured.
     const post = await maybe('post', () =>
-      load('POST /api/shared-links (INDIVIDUAL, 1 asset)', {
-        url: `${servers.api}/api/shared-links`,
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ type: 'INDIVIDUAL', assetIds: [s.assetId], description: 'bench' }),
-        connections: c,
-        duration: DURATION_S,
-      }),
+      load('POST /api/shared-links (INDIVIDUAL, 1 asset)', `${api}/api/shared-links`, apiPid, { script }),
     );
 
-    const base = bare.result.requests.average;
-    const line = (r: Row | undefined, ratio: boolean, target = '') =>
+    const base = bare.result.perSecond;
+    const line = (r: Row | undefined, target = '') =>
       r &&
-      `| ${r.name} | ${r.connections} | ${r.result.requests.average.toFixed(0)} | ${ratio ? `${(r.result.requests.average / base).toFixed(2)}×` : '—'} | ${r.result.latency.p50.toFixed(1)} | ${r.result.latency.p99.toFixed(1)} | ${r.cpuMsPerRequest.toFixed(3)} | ${ratio ? `${(bare.cpuMsPerRequest / r.cpuMsPerRequest).toFixed(2)}×` : '—'} | ${r.result.non2xx + r.result.errors + r.result.timeouts} | ${target} |`;
+      `| ${r.name} | ${r.connections} | ${r.result.perSecond.toFixed(0)} | ${(r.result.perSecond / base).toFixed(2)}× | ${r.result.latencyMs['50'].toFixed(1)} | ${r.result.latencyMs['99'].toFixed(1)} | ${(r.result.cpuCores * 100).toFixed(0)}% | ${r.cpuMsPerRequest.toFixed(3)} | ${r.result.failed} | ${target} |`;
     const rows = [
-      '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | server CPU ms/req | CPU-cost ratio (bare/this) | failed | target |',
+      '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | server CPU | server CPU ms/req | failed | target |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-      line(bare, true, 'baseline'),
-      line(me, true, 'reference'),
-      line(post, true, '≥ 0.5× bare'),
-      line(getById, true, '≥ 0.5× bare'),
-      line(list50, true, 'p99 (throughput-bound at 50 conns)'),
-      line(list1, true, 'p99 ≤ 30 ms'),
+      line(bare, 'baseline'),
+      line(me, 'reference'),
+      line(post, '≥ 0.5× bare'),
+      line(getById, '≥ 0.5× bare'),
+      line(list50, 'throughput-bound at 50 conns'),
+      line(list1, 'p99 ≤ 30 ms'),
     ].filter((l) => l !== undefined);
     const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-    const ratioOf = (r: Row | undefined) => (r ? r.result.requests.average / base : Number.NaN);
-    const postRatio = ratioOf(post);
-    const getRatio = ratioOf(getById);
+    const ratioOf = (r: Row | undefined) => (r ? r.result.perSecond / base : Number.NaN);
     const markdown = [
-      `links-api vs a bare fastify route (1 indexed SELECT, same pg pool of ${POOL_MAX}), autocannon, ${DURATION_S} s per scenario after a 2 s warm-up; table: ${TABLE_LINKS} shared links, the listing user owns ${LIST_USER_LINKS} (1 asset each).`,
+      `links-api process (default configuration, logging on) vs a bare fastify route in another process (1 indexed SELECT, its own pg pool of ${POOL_MAX}); wrk 1 thread, ${CONNECTIONS} connections unless said, ${DURATION_S} s per scenario after a ${WARMUP_S} s warm-up; ${TABLE_LINKS} shared links in the table, the listing user owns ${LIST_USER_LINKS} (1 asset each); ${backing.note}.`,
+      `Machine at the start: ${machineAtStart}; at the end: ${machineNote()} (wrk, PostgreSQL, Redis and both servers share it). Server CPU: the server process's user + system time over the run, as a share of one core, and per request.`,
       '',
       ...rows,
       '',
-      `- Machine: ${cpus().length} cores; 1-minute load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]?.toFixed(1)} at the end (PostgreSQL, Redis, autocannon and the server share these cores). Wall-clock figures follow that load; the server-CPU-per-request column does not. Database: ${backing.note}.`,
-      `- POST ratio ${postRatio.toFixed(2)}× (${verdict(postRatio >= 0.5)}), GET ?id= ratio ${getRatio.toFixed(2)}× (${verdict(getRatio >= 0.5)}), list p99 at 1 connection ${list1?.result.latency.p99.toFixed(1)} ms (${verdict((list1?.result.latency.p99 ?? Number.NaN) <= 30)}).`,
+      `- POST ${ratioOf(post).toFixed(2)}× (${verdict(ratioOf(post) >= 0.5)}), GET ?id= ${ratioOf(getById).toFixed(2)}× (${verdict(ratioOf(getById) >= 0.5)}), list p99 at 1 connection ${list1?.result.latencyMs['99'].toFixed(1)} ms (${verdict((list1?.result.latencyMs['99'] ?? Number.NaN) <= 30)}).`,
     ].join('\n');
     return { markdown };
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child?.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await service?.stop();
+    await bareServer?.stop();
+    rmSync(work, { recursive: true, force: true });
     await backing.stop();
   }
 }
 
-if (process.argv.includes('--serve')) {
-  await serve();
-} else if (process.argv[1] === THIS_FILE) {
+if (process.argv[1] === THIS_FILE) {
   const { markdown } = await runLinksApiBench();
   console.log(markdown);
 }
