@@ -14,7 +14,10 @@
  *    outbox's NOTIFY, which the worker's final transaction fires: no polling). Baseline, same run, same bytes:
  *    a bare sharp script, 2 at a time, decoding each file from memory into a 1440 px JPEG preview and a 250 px
  *    WebP thumbnail. Target: ≥ 0.8× the baseline's photos/s. Also reported: the CPU each process spent per photo
- *    (/proc) and each service's event-loop delay p99 during the ingest (its metrics port).
+ *    (/proc), the baseline's own (this process while it runs: the figure to compare with on a busy machine,
+ *    where wall-clock ratios mostly measure the load), the worker's ingest jobs (mean wait in the queue and mean
+ *    processing, from its metrics port: a backlog or a start latency shows there) and each service's event-loop
+ *    delay p99 during the ingest (its metrics port).
  * 2. `POST /api/assets/bulk-upload-check` with 5,000 checksums (half known) for an owner of 50,000 assets,
  *    over HTTP against the same links-api process: p50/p99 of 100 requests. Target: p99 ≤ 200 ms.
  *
