@@ -119,3 +119,23 @@ export async function eventLoopDelay(opsUrl: string): Promise<{ p50: number; p99
     max: read('nodejs_eventloop_lag_max_seconds'),
   };
 }
+
+/**
+ * A histogram's running sum and count as the service's metrics port reports them (summed over every label set whose
+ * labels include `labels`, e.g. `queue="ingest"`): read before and after a load, the difference gives the mean.
+ */
+export async function histogramTotals(
+  opsUrl: string,
+  name: string,
+  labels: string,
+): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${opsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const total = (suffix: string) => {
+    let n = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}_${suffix}\\{([^}]*)\\} ([0-9.eE+-]+)$`, 'gm'))) {
+      if ((m[1] ?? '').includes(labels)) n += Number(m[2]);
+    }
+    return n;
+  };
+  return { sum: total('sum'), count: total('count') };
+}

@@ -1,5 +1,5 @@
-import { noAccess } from '@immish/contracts';
-import type { AssetRow, Db, NewAsset } from '@immish/db';
+import { type NewEvent, noAccess } from '@immish/contracts';
+import { type AssetRow, type Db, type NewAsset, OUTBOX_COLUMNS, outboxRowsWhen } from '@immish/db';
 import { sql } from 'kysely';
 import { assetNotTrashed } from '../access.ts';
 
@@ -92,6 +92,22 @@ export async function findAssetByChecksum(
 /** A new asset row (an upload: `uploaded` until ingest), in the caller's transaction. */
 export async function insertAsset(trx: Db, values: NewAsset): Promise<void> {
   await trx.insertInto('assets').values(values).execute();
+}
+
+/**
+ * `insertAsset` and its events as ONE statement (data-modifying CTEs): the events are written if and only if the
+ * asset is (docs/spec.md §6), without a transaction's BEGIN and COMMIT round trips. A unique violation fails the
+ * whole statement, as it failed the transaction.
+ */
+export async function insertAssetWithEvents(db: Db, values: NewAsset, events: readonly NewEvent[]): Promise<void> {
+  await db
+    .with('inserted', (qb) => qb.insertInto('assets').values(values).returning('id'))
+    .with('event', (qb) =>
+      qb.insertInto('outbox_events').columns(OUTBOX_COLUMNS).expression(outboxRowsWhen('inserted', events)),
+    )
+    .selectFrom('inserted')
+    .select('id')
+    .execute();
 }
 
 /** The owner's assets with these checksums (one array parameter), the preferred one of each checksum first. */

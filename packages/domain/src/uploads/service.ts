@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { finished, PassThrough, type Readable, Transform } from 'node:stream';
-import { type Actor, DomainError, invalid, tooLarge } from '@immish/contracts';
-import { type AssetType, appendEvents, type Db } from '@immish/db';
+import { type Actor, DomainError, invalid, type NewEvent, tooLarge } from '@immish/contracts';
+import { type AssetType, appendEvents, type Db, type NewAsset } from '@immish/db';
 import { SUPPORTED_FORMATS } from '@immish/media';
 import type { BlobStore } from '@immish/storage';
 import { assetKeys, fileExtension } from '../assets/keys.ts';
-import { findAssetByChecksum, insertAsset } from '../assets/queries.ts';
+import { findAssetByChecksum, insertAsset, insertAssetWithEvents } from '../assets/queries.ts';
 import { parseDurationToMs } from '../assets/service.ts';
 import { insertPendingUpload, remainingLinkUploadBytes, reserveLinkUploadBytes } from '../link-uploads/queries.ts';
 import { finalizeUploadItem } from './batches.ts';
@@ -260,64 +260,71 @@ export async function commitUpload(deps: UploadDeps, input: CommitUploadInput): 
   const duration = parseDurationToMs(metadata.duration);
   // a reviewed link's upload is not placed when ingested: it waits for the owner (link-uploads/service.ts)
   const placement = input.throughLink?.review ? undefined : input.placement;
-  try {
-    await db.transaction().execute(async (trx) => {
-      await input.throughLink?.countUpload?.(trx);
-      await insertAsset(trx, {
-        id: stored.assetId,
-        owner_id: input.ownerId,
-        type: guess.type,
-        original_file_name: metadata.fileName,
-        mime_type: guess.mime,
-        size: stored.size,
-        checksum: stored.checksum,
-        original_key: stored.key,
-        file_created_at: fileCreatedAt,
-        file_modified_at: fileModifiedAt,
-        // until ingest reads the capture time: the file's creation time, as Immich does
-        local_date_time: fileCreatedAt,
-        duration: duration === null ? null : String(duration),
-        device_asset_id: metadata.deviceAssetId ?? null,
-        device_id: metadata.deviceId ?? null,
-        is_favorite: metadata.isFavorite ?? false,
-        status: 'uploaded',
-        origin: input.throughLink ? 'shared-link' : 'library',
-      });
-      if (input.batch) await markItemStored(trx, input.batch.itemId, stored.assetId, stored.size);
-      if (input.throughLink) await takeLinkBytes(trx, input.throughLink, stored, metadata.fileName);
-      await appendEvents(trx, [
-        {
-          type: 'asset.stored',
-          actor: input.actor,
-          subject: { type: 'asset', id: stored.assetId },
-          data: {
-            assetId: stored.assetId,
-            ownerId: input.ownerId,
-            batchId: input.batch?.batchId ?? null,
-            ...(placement?.albumId ? { albumId: placement.albumId } : {}),
-            ...(placement?.sharedLinkId ? { sharedLinkId: placement.sharedLinkId } : {}),
+  const asset: NewAsset = {
+    id: stored.assetId,
+    owner_id: input.ownerId,
+    type: guess.type,
+    original_file_name: metadata.fileName,
+    mime_type: guess.mime,
+    size: stored.size,
+    checksum: stored.checksum,
+    original_key: stored.key,
+    file_created_at: fileCreatedAt,
+    file_modified_at: fileModifiedAt,
+    // until ingest reads the capture time: the file's creation time, as Immich does
+    local_date_time: fileCreatedAt,
+    duration: duration === null ? null : String(duration),
+    device_asset_id: metadata.deviceAssetId ?? null,
+    device_id: metadata.deviceId ?? null,
+    is_favorite: metadata.isFavorite ?? false,
+    status: 'uploaded',
+    origin: input.throughLink ? 'shared-link' : 'library',
+  };
+  const events: NewEvent[] = [
+    {
+      type: 'asset.stored',
+      actor: input.actor,
+      subject: { type: 'asset', id: stored.assetId },
+      data: {
+        assetId: stored.assetId,
+        ownerId: input.ownerId,
+        batchId: input.batch?.batchId ?? null,
+        ...(placement?.albumId ? { albumId: placement.albumId } : {}),
+        ...(placement?.sharedLinkId ? { sharedLinkId: placement.sharedLinkId } : {}),
+      },
+      ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+    },
+    // a single upload through a link tells the owner in the same transaction (a batch does it once, at its end)
+    ...(input.throughLink && !input.batch
+      ? [
+          {
+            type: 'shared-link.upload-received' as const,
+            actor: input.actor,
+            subject: { type: 'shared-link' as const, id: input.throughLink.linkId },
+            data: {
+              linkId: input.throughLink.linkId,
+              ownerId: input.ownerId,
+              batchId: null,
+              assetIds: [stored.assetId],
+            },
+            ...(input.correlationId ? { correlationId: input.correlationId } : {}),
           },
-          ...(input.correlationId ? { correlationId: input.correlationId } : {}),
-        },
-        // a single upload through a link tells the owner in the same transaction (a batch does it once, at its end)
-        ...(input.throughLink && !input.batch
-          ? [
-              {
-                type: 'shared-link.upload-received' as const,
-                actor: input.actor,
-                subject: { type: 'shared-link' as const, id: input.throughLink.linkId },
-                data: {
-                  linkId: input.throughLink.linkId,
-                  ownerId: input.ownerId,
-                  batchId: null,
-                  assetIds: [stored.assetId],
-                },
-                ...(input.correlationId ? { correlationId: input.correlationId } : {}),
-              },
-            ]
-          : []),
-      ]);
-    });
+        ]
+      : []),
+  ];
+  try {
+    // The phones' plain upload (no batch item, no link): the asset and its event in one statement, one round
+    // trip where BEGIN, two INSERTs and COMMIT took four (issue 17 item 4); as atomic (docs/spec.md §6).
+    if (!input.batch && !input.throughLink) await insertAssetWithEvents(db, asset, events);
+    else {
+      await db.transaction().execute(async (trx) => {
+        await input.throughLink?.countUpload?.(trx);
+        await insertAsset(trx, asset);
+        if (input.batch) await markItemStored(trx, input.batch.itemId, stored.assetId, stored.size);
+        if (input.throughLink) await takeLinkBytes(trx, input.throughLink, stored, metadata.fileName);
+        await appendEvents(trx, events);
+      });
+    }
   } catch (err) {
     // a link upload is never resolved to an owner asset, whatever the database says
     if (!isUniqueViolation(err) || input.throughLink) {
