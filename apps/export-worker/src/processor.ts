@@ -107,6 +107,14 @@ async function abortEarlierWrites(storage: BlobStore, prefix: string, log: Logge
   }
 }
 
+/**
+ * Originals are read in 1 MiB chunks (the store's default is 64 KiB): an export reads hundreds of MB
+ * sequentially, and per 64 KiB chunk the worker paid a read, a fresh buffer to collect and a CRC/write call
+ * (profiled in bench/export-ready.ts: garbage collection was the largest cost of the job). Memory: the
+ * writer reads one source at a time and opens one ahead, so a few MiB at most.
+ */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
 const isUnfixable = (err: unknown): boolean =>
   err instanceof BlobNotFoundError || err instanceof ArchiveError || err instanceof UnrecoverableError;
 
@@ -157,7 +165,7 @@ export async function processExportJob(
     });
     const throttle = deps.readBytesPerSecond ? new ReadThrottle(deps.readBytesPerSecond) : undefined;
     const read = async (key: string) => {
-      const body = await storage.get(key);
+      const body = await storage.get(key, undefined, { chunkBytes: READ_CHUNK_BYTES });
       return throttle ? throttle.wrap(body) : body;
     };
 

@@ -35,6 +35,7 @@ export type {
   ByteRange,
   FsStorageConfig,
   PresignGetOptions,
+  ReadOptions,
   S3StorageConfig,
   StorageConfig,
 } from './types.ts';

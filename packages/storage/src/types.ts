@@ -39,6 +39,16 @@ export interface BlobWriter {
   abort(): Promise<void>;
 }
 
+/** How a read is delivered; a hint only, never a change in the bytes. */
+export interface ReadOptions {
+  /**
+   * fs: the size of each read and of each chunk delivered (default 64 KiB, Node's), 4 KiB … 8 MiB. A long
+   * sequential reader (an export archiving many originals) asks for larger chunks: fewer reads, fewer buffers to
+   * allocate and collect. Each open stream may hold about this much. s3: ignored (the network decides).
+   */
+  chunkBytes?: number;
+}
+
 export interface PresignGetOptions {
   /** 1 s … 7 days (the SigV4 maximum). */
   expiresInSeconds: number;
@@ -52,7 +62,7 @@ export interface BlobStore {
   /** Atomic: readers see the old object or the complete new one, never a partial one. */
   put(key: string, body: Readable | Buffer | Uint8Array, opts?: { contentType?: string }): Promise<BlobInfo>;
   /** Throws BlobNotFoundError, or RangeNotSatisfiableError when `range.start` is at or past the end. */
-  get(key: string, range?: ByteRange): Promise<Readable>;
+  get(key: string, range?: ByteRange, opts?: ReadOptions): Promise<Readable>;
   head(key: string): Promise<BlobInfo | null>;
   /** Idempotent: a missing key is fine. */
   delete(key: string): Promise<void>;
