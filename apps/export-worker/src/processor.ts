@@ -179,7 +179,11 @@ export async function processExportJob(
             progress?.report(sized);
           },
         })
-      : contentAsIs(assets, { read });
+      : contentAsIs(assets, {
+          read,
+          // positional reads straight into the archive's output buffers (fs store, reads not paced)
+          openReader: throttle ? undefined : storage.openReader?.bind(storage),
+        });
     if (content.entries.length === 0) {
       throw new UnrecoverableError(
         'None of the exported assets can be shared without its metadata (no strippable original, no preview)',
@@ -198,6 +202,7 @@ export async function processExportJob(
         size: entry.size,
         modifiedAt: entry.modifiedAt,
         open: entry.open,
+        ...(entry.openReader ? { openReader: entry.openReader } : {}),
       }));
       const writer = await storage.openWriter(key, { contentType: 'application/zip' });
       try {
@@ -205,6 +210,8 @@ export async function processExportJob(
         const result = await writeZip(sources, writer.stream, {
           signal: controller.signal,
           onProgress: (done) => progress?.report(base + done),
+          // reused output buffers only where the writer is done with a chunk when it calls back (fs)
+          reuseBuffers: writer.releasesChunks === true,
         });
         const info = await writer.commit();
         if (info.size !== part.size) {

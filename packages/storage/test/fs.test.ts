@@ -129,6 +129,24 @@ describe('fs driver specifics', () => {
     }
   });
 
+  it('should open a key for positional reads of the version opened (openReader), never through a symlink', async () => {
+    const content = randomBytes(100_000);
+    await sut.store.put('a/r.bin', content);
+    const reader = await sut.store.openReader!('a/r.bin');
+    await sut.store.put('a/r.bin', Buffer.alloc(50, 2)); // replaced: the reader keeps its version
+    expect(reader.size).toBe(100_000);
+    const into = Buffer.alloc(1000);
+    expect(await reader.read(into, 10, 500, 99_000)).toBe(500);
+    expect(into.subarray(10, 510)).toEqual(content.subarray(99_000, 99_500));
+    expect(await reader.read(into, 0, 1000, 99_500)).toBe(500);
+    expect(await reader.read(into, 0, 1000, 100_000)).toBe(0);
+    await reader.close();
+    await expect(sut.store.openReader!('a/missing.bin')).rejects.toBeInstanceOf(BlobNotFoundError);
+    await symlink(path.join(sut.base, 'sentinel.txt'), path.join(sut.root, 'a', 'link.txt'));
+    await expect(sut.store.openReader!('a/link.txt')).rejects.toBeInstanceOf(BlobNotFoundError);
+    expect((await sut.store.openWriter('a/w.bin')).releasesChunks).toBe(true);
+  });
+
   it('should create a missing root on check() and fail it when the root is below a regular file', async () => {
     await expect(sut.store.check()).resolves.toBeUndefined();
     expect((await lstat(sut.root)).isDirectory()).toBe(true);
