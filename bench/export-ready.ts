@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
@@ -37,6 +37,8 @@ export interface ExportReadyReport {
   startMs: number[];
   /** mean time of the export job itself in the worker (its metrics), over the measured rounds */
   jobMs?: number;
+  /** the worker process's peak resident set (VmHWM of /proc/<pid>/status, Linux), after all the rounds */
+  workerPeakRssMiB?: number;
 }
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
@@ -181,6 +183,9 @@ export async function measureExportReady(opts: { compileCacheDir: string }): Pro
     }
     const jobsAfter = await jobSeconds();
     report.jobMs = ((jobsAfter.sum - jobsBefore.sum) * 1000) / (jobsAfter.count - jobsBefore.count);
+    const status = await readFile(`/proc/${worker.pid}/status`, 'utf8').catch(() => '');
+    const hwmKiB = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+    if (hwmKiB) report.workerPeakRssMiB = Number(hwmKiB) / 1024;
     return report;
   } finally {
     if (worker && worker.exitCode === null) {
@@ -207,6 +212,7 @@ export function exportReadyMarkdown(r: ExportReadyReport, fixed: (v: number, dig
     `| export request → ready | ${fixed(med(r.exportMs))} ms | ${fixed(Math.min(...r.exportMs))} ms | ${fixed(Math.max(...r.exportMs))} ms |`,
     `| of which request → running | ${fixed(med(r.startMs))} ms | ${fixed(Math.min(...r.startMs))} ms | ${fixed(Math.max(...r.startMs))} ms |`,
     `| the export job in the worker (its metrics, mean) | ${r.jobMs === undefined ? '—' : `${fixed(r.jobMs)} ms`} | | |`,
+    `| the worker's peak RSS over all rounds | ${r.workerPeakRssMiB === undefined ? '—' : `${fixed(r.workerPeakRssMiB)} MiB`} | | |`,
     '',
     `Ratio (zip time / export time, per round; target ≥ 0.9×): **median ${fixed(med(r.ratios), 2)}×**, middle half ${fixed(quantile(r.ratios, 0.25), 2)}–${fixed(quantile(r.ratios, 0.75), 2)}×, lowest ${fixed(Math.min(...r.ratios), 2)}×, highest ${fixed(Math.max(...r.ratios), 2)}×.`,
   ];

@@ -4,7 +4,7 @@ import type { ExportSubstitutionRecord } from '@immish/db';
 import type { ExportSourceAsset } from '@immish/domain';
 import { createMetadataStripper, isMediaError } from '@immish/media';
 import { BlobNotFoundError } from '@immish/storage';
-import { splitExtension } from './archive/index.ts';
+import { type EntryReader, splitExtension } from './archive/index.ts';
 
 /**
  * What goes into an export's archive, entry by entry (docs/spec.md §7, §14).
@@ -38,6 +38,8 @@ export interface ExportEntry {
   size: number;
   modifiedAt: Date;
   open(): Promise<Readable>;
+  /** the same bytes for positional reads (see ArchiveEntrySource.openReader) */
+  openReader?: () => Promise<EntryReader>;
 }
 
 export interface ExportContent {
@@ -49,6 +51,8 @@ export interface ExportContent {
 export interface EntrySourceOptions {
   /** opens a stored object for reading (throttled by the caller when configured) */
   read: (key: string) => Promise<Readable>;
+  /** opens a stored object for positional reads, when the store can and reads are not throttled (as-is entries) */
+  openReader?: ((key: string) => Promise<EntryReader>) | undefined;
   /** bytes produced by the sizing pass, as they flow (progress) */
   onSized?: (bytes: number) => void;
   signal?: AbortSignal;
@@ -63,6 +67,7 @@ export function contentAsIs(assets: readonly ExportSourceAsset[], opts: EntrySou
       size: asset.size,
       modifiedAt: asset.modifiedAt,
       open: () => opts.read(asset.originalKey),
+      ...(opts.openReader ? { openReader: () => opts.openReader!(asset.originalKey) } : {}),
     })),
     substitutions: [],
   };

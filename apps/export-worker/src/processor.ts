@@ -107,6 +107,14 @@ async function abortEarlierWrites(storage: BlobStore, prefix: string, log: Logge
   }
 }
 
+/**
+ * Originals are read in 1 MiB chunks (the store's default is 64 KiB): an export reads hundreds of MB
+ * sequentially, and per 64 KiB chunk the worker paid a read, a fresh buffer to collect and a CRC/write call
+ * (profiled in bench/export-ready.ts: garbage collection was the largest cost of the job). Memory: the
+ * writer reads one source at a time and opens one ahead, so a few MiB at most.
+ */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
 const isUnfixable = (err: unknown): boolean =>
   err instanceof BlobNotFoundError || err instanceof ArchiveError || err instanceof UnrecoverableError;
 
@@ -157,7 +165,7 @@ export async function processExportJob(
     });
     const throttle = deps.readBytesPerSecond ? new ReadThrottle(deps.readBytesPerSecond) : undefined;
     const read = async (key: string) => {
-      const body = await storage.get(key);
+      const body = await storage.get(key, undefined, { chunkBytes: READ_CHUNK_BYTES });
       return throttle ? throttle.wrap(body) : body;
     };
 
@@ -171,7 +179,11 @@ export async function processExportJob(
             progress?.report(sized);
           },
         })
-      : contentAsIs(assets, { read });
+      : contentAsIs(assets, {
+          read,
+          // positional reads straight into the archive's output buffers (fs store, reads not paced)
+          openReader: throttle ? undefined : storage.openReader?.bind(storage),
+        });
     if (content.entries.length === 0) {
       throw new UnrecoverableError(
         'None of the exported assets can be shared without its metadata (no strippable original, no preview)',
@@ -190,6 +202,7 @@ export async function processExportJob(
         size: entry.size,
         modifiedAt: entry.modifiedAt,
         open: entry.open,
+        ...(entry.openReader ? { openReader: entry.openReader } : {}),
       }));
       const writer = await storage.openWriter(key, { contentType: 'application/zip' });
       try {
@@ -197,6 +210,8 @@ export async function processExportJob(
         const result = await writeZip(sources, writer.stream, {
           signal: controller.signal,
           onProgress: (done) => progress?.report(base + done),
+          // reused output buffers only where the writer is done with a chunk when it calls back (fs)
+          reuseBuffers: writer.releasesChunks === true,
         });
         const info = await writer.commit();
         if (info.size !== part.size) {

@@ -14,9 +14,17 @@ import {
   StorageUnavailableError,
 } from './errors.ts';
 import { assertSafeKey, assertSafePrefix, isSafeKey } from './keys.ts';
-import { assertAge, assertPresignOptions, DEFAULT_INCOMPLETE_WRITE_AGE_MS } from './options.ts';
+import { assertAge, assertPresignOptions, assertReadOptions, DEFAULT_INCOMPLETE_WRITE_AGE_MS } from './options.ts';
 import { assertWellFormedRange, resolveRange } from './range.ts';
-import type { BlobInfo, BlobStore, BlobWriter, ByteRange, PresignGetOptions } from './types.ts';
+import type {
+  BlobInfo,
+  BlobReader,
+  BlobStore,
+  BlobWriter,
+  ByteRange,
+  PresignGetOptions,
+  ReadOptions,
+} from './types.ts';
 
 /**
  * In-flight writes are `<segment>~tmp~<16 hex>` files next to their target, so the final rename stays
@@ -102,9 +110,34 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async get(key: string, range?: ByteRange): Promise<Readable> {
+  async get(key: string, range?: ByteRange, opts?: ReadOptions): Promise<Readable> {
     const file = this.pathOf(key);
     if (range) assertWellFormedRange(range);
+    assertReadOptions(opts);
+    const { handle, stats } = await this.#openFile(key, file);
+    try {
+      // Without a range the read stops one byte past the pinned version's size (`end` is inclusive): the stream
+      // then sizes its last read to what is left instead of allocating a whole chunk for the final empty read.
+      const span = range ? resolveRange(range, stats.size) : { start: 0, end: stats.size };
+      const chunk = opts?.chunkBytes === undefined ? {} : { highWaterMark: opts.chunkBytes };
+      return handle.createReadStream({ start: span.start, end: span.end, ...chunk });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async openReader(key: string): Promise<BlobReader> {
+    const { handle, stats } = await this.#openFile(key, this.pathOf(key));
+    return {
+      size: stats.size,
+      read: async (into, offset, length, position) => (await handle.read(into, offset, length, position)).bytesRead,
+      close: () => handle.close(),
+    };
+  }
+
+  /** Opens a key's file for reading: never through a symlink, never a folder. */
+  async #openFile(key: string, file: string): Promise<{ handle: FileHandle; stats: import('node:fs').Stats }> {
     let handle: FileHandle;
     try {
       handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -116,8 +149,7 @@ export class FsBlobStore implements BlobStore {
       // The open handle pins this version: a concurrent put renames a new file in, this read is unaffected.
       const stats = await handle.stat();
       if (!stats.isFile()) throw new BlobNotFoundError(key);
-      const span = range ? resolveRange(range, stats.size) : undefined;
-      return handle.createReadStream(span ? { start: span.start, end: span.end } : {});
+      return { handle, stats };
     } catch (error) {
       await handle.close();
       throw error;
@@ -330,6 +362,8 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 class FsBlobWriter implements BlobWriter {
   readonly stream: WriteStream;
+  /** A WriteStream calls a write back once the bytes are in the file (or the write failed). */
+  readonly releasesChunks = true;
   readonly #store: FsBlobStore;
   readonly #key: string;
   readonly #target: string;

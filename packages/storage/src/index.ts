@@ -30,11 +30,13 @@ export { DEFAULT_INCOMPLETE_WRITE_AGE_MS, MAX_PRESIGN_SECONDS } from './options.
 export { DEFAULT_PART_SIZE, MIN_PART_SIZE, S3BlobStore } from './s3-driver.ts';
 export type {
   BlobInfo,
+  BlobReader,
   BlobStore,
   BlobWriter,
   ByteRange,
   FsStorageConfig,
   PresignGetOptions,
+  ReadOptions,
   S3StorageConfig,
   StorageConfig,
 } from './types.ts';

@@ -1,4 +1,4 @@
-import type { PresignGetOptions } from './types.ts';
+import type { PresignGetOptions, ReadOptions } from './types.ts';
 
 /** Writes idle/started longer than this are considered abandoned unless the caller says otherwise. */
 export const DEFAULT_INCOMPLETE_WRITE_AGE_MS = 24 * 60 * 60 * 1000;
@@ -16,6 +16,20 @@ export function assertPresignOptions(opts: PresignGetOptions): void {
   if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
     throw new RangeError(
       `expiresInSeconds must be an integer from 1 to ${MAX_PRESIGN_SECONDS}, got ${String(seconds)}.`,
+    );
+  }
+}
+
+/** Bounds of ReadOptions.chunkBytes: below, reads get more numerous than the default's; above, one stream holds a lot. */
+export const MIN_READ_CHUNK_BYTES = 4 * 1024;
+export const MAX_READ_CHUNK_BYTES = 8 * 1024 * 1024;
+
+export function assertReadOptions(opts: ReadOptions | undefined): void {
+  const chunk = opts?.chunkBytes;
+  if (chunk === undefined) return;
+  if (!Number.isSafeInteger(chunk) || chunk < MIN_READ_CHUNK_BYTES || chunk > MAX_READ_CHUNK_BYTES) {
+    throw new RangeError(
+      `chunkBytes must be an integer from ${MIN_READ_CHUNK_BYTES} to ${MAX_READ_CHUNK_BYTES}, got ${String(chunk)}.`,
     );
   }
 }

@@ -37,6 +37,30 @@ export interface BlobWriter {
    * refused to abort a multipart upload (the object is still invisible). No-op after commit.
    */
   abort(): Promise<void>;
+  /**
+   * True when `stream` is done with a chunk once that write's callback has run (fs: the bytes are in the
+   * file), so the caller may reuse the buffer afterwards. s3: not set (the upload keeps chunks queued).
+   */
+  readonly releasesChunks?: boolean;
+}
+
+/** How a read is delivered; a hint only, never a change in the bytes. */
+export interface ReadOptions {
+  /**
+   * fs: the size of each read and of each chunk delivered (default 64 KiB, Node's), 4 KiB … 8 MiB. A long
+   * sequential reader (an export archiving many originals) asks for larger chunks: fewer reads, fewer buffers to
+   * allocate and collect. Each open stream may hold about this much. s3: ignored (the network decides).
+   */
+  chunkBytes?: number;
+}
+
+/** A stored object opened for positional reads into the caller's buffers (`BlobStore.openReader`). */
+export interface BlobReader {
+  /** Bytes of the version opened: it stays readable, unchanged, until close() even if the key is replaced. */
+  readonly size: number;
+  /** Reads up to `length` bytes from `position` into `into` at `offset`; resolves with the count (0 at the end). */
+  read(into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
 }
 
 export interface PresignGetOptions {
@@ -51,8 +75,13 @@ export interface BlobStore {
   readonly driver: 'fs' | 's3';
   /** Atomic: readers see the old object or the complete new one, never a partial one. */
   put(key: string, body: Readable | Buffer | Uint8Array, opts?: { contentType?: string }): Promise<BlobInfo>;
+  /**
+   * fs only (s3: absent): the object opened for positional reads into the caller's buffers, no buffer allocated per
+   * read (an export reads originals straight into its output buffers). Throws BlobNotFoundError.
+   */
+  openReader?(key: string): Promise<BlobReader>;
   /** Throws BlobNotFoundError, or RangeNotSatisfiableError when `range.start` is at or past the end. */
-  get(key: string, range?: ByteRange): Promise<Readable>;
+  get(key: string, range?: ByteRange, opts?: ReadOptions): Promise<Readable>;
   head(key: string): Promise<BlobInfo | null>;
   /** Idempotent: a missing key is fine. */
   delete(key: string): Promise<void>;

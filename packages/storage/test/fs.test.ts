@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -109,6 +110,41 @@ describe('fs driver specifics', () => {
     await sut.store.put('a/v.bin', Buffer.alloc(50, 2));
     expect(await readAll(reading)).toEqual(Buffer.alloc(100_000, 1));
     expect(await readAll(await sut.store.get('a/v.bin'))).toEqual(Buffer.alloc(50, 2));
+  });
+
+  it('should read in chunks of the size asked for (chunkBytes), delivering the same bytes, ranges included', async () => {
+    const content = randomBytes(3 * MiB + 5);
+    await sut.store.put('a/big.bin', content);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await sut.store.get('a/big.bin', undefined, { chunkBytes: MiB })) chunks.push(chunk);
+    expect(chunks.map((c) => c.length)).toEqual([MiB, MiB, MiB, 5]);
+    expect(Buffer.concat(chunks)).toEqual(content);
+    const ranged = await readAll(await sut.store.get('a/big.bin', { start: 10, end: MiB + 20 }, { chunkBytes: MiB }));
+    expect(ranged).toEqual(content.subarray(10, MiB + 21));
+    expect((await readAll(await sut.store.get('a/big.bin'))).equals(content)).toBe(true);
+    await sut.store.put('a/empty.bin', Buffer.alloc(0));
+    expect(await readAll(await sut.store.get('a/empty.bin', undefined, { chunkBytes: MiB }))).toEqual(Buffer.alloc(0));
+    for (const chunkBytes of [0, 100, 1.5 * MiB + 0.5, 64 * MiB, Number.NaN]) {
+      await expect(sut.store.get('a/big.bin', undefined, { chunkBytes })).rejects.toBeInstanceOf(RangeError);
+    }
+  });
+
+  it('should open a key for positional reads of the version opened (openReader), never through a symlink', async () => {
+    const content = randomBytes(100_000);
+    await sut.store.put('a/r.bin', content);
+    const reader = await sut.store.openReader!('a/r.bin');
+    await sut.store.put('a/r.bin', Buffer.alloc(50, 2)); // replaced: the reader keeps its version
+    expect(reader.size).toBe(100_000);
+    const into = Buffer.alloc(1000);
+    expect(await reader.read(into, 10, 500, 99_000)).toBe(500);
+    expect(into.subarray(10, 510)).toEqual(content.subarray(99_000, 99_500));
+    expect(await reader.read(into, 0, 1000, 99_500)).toBe(500);
+    expect(await reader.read(into, 0, 1000, 100_000)).toBe(0);
+    await reader.close();
+    await expect(sut.store.openReader!('a/missing.bin')).rejects.toBeInstanceOf(BlobNotFoundError);
+    await symlink(path.join(sut.base, 'sentinel.txt'), path.join(sut.root, 'a', 'link.txt'));
+    await expect(sut.store.openReader!('a/link.txt')).rejects.toBeInstanceOf(BlobNotFoundError);
+    expect((await sut.store.openWriter('a/w.bin')).releasesChunks).toBe(true);
   });
 
   it('should create a missing root on check() and fail it when the root is below a regular file', async () => {

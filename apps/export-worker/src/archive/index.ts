@@ -30,5 +30,6 @@ export {
 } from './names.ts';
 export type { PlanArchiveOptions, PlannedPart, SizedEntry } from './plan.ts';
 export { planArchive, planParts, predictZipSize } from './plan.ts';
+export type { EntryReader } from './pooled-sink.ts';
 export type { ArchiveEntrySource, ArchiveResult, WriteZipOptions } from './zip-writer.ts';
 export { ArchiveError, EntrySizeMismatchError, writeZip } from './zip-writer.ts';

@@ -1,6 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
+import { ArchiveError, EntrySizeMismatchError } from './errors.ts';
 import { collisionKey, isSafeEntryName } from './names.ts';
+import { type EntryReader, PooledSink } from './pooled-sink.ts';
+import { Sink } from './sink.ts';
 import {
   type CentralRecord,
   centralHeaderLength,
@@ -25,7 +28,14 @@ export interface ArchiveEntrySource {
    * destroyed once the entry is written or the archive fails.
    */
   open(): Promise<Readable>;
+  /**
+   * Opens the content for positional reads instead (used in place of `open` with `reuseBuffers`): the
+   * bytes are read straight into the output buffers. Its `size` must equal the entry's.
+   */
+  openReader?(): Promise<EntryReader>;
 }
+
+export { ArchiveError, EntrySizeMismatchError };
 
 export interface ArchiveResult {
   /** Bytes of the archive written to `out`; equals `predictZipSize` of the same names and sizes. */
@@ -52,117 +62,12 @@ export interface WriteZipOptions {
    * data. Memory grows by at most what each opened source buffers (its highWaterMark). 0 disables it.
    */
   openAhead?: number;
-}
-
-/** The archive cannot be produced as declared; `out` has been destroyed with this error. */
-export class ArchiveError extends Error {
-  override readonly name: string = 'ArchiveError';
-  readonly entryName: string | undefined;
-
-  constructor(message: string, entryName?: string, options?: ErrorOptions) {
-    super(message, options);
-    this.entryName = entryName;
-  }
-}
-
-/** A source delivered fewer or more bytes than its declared size. */
-export class EntrySizeMismatchError extends ArchiveError {
-  override readonly name = 'EntrySizeMismatchError';
-  readonly expectedSize: number;
-  /** Bytes received; when the source delivered too many, the count at the moment the excess was noticed. */
-  readonly actualSize: number;
-
-  constructor(entryName: string, expectedSize: number, actualSize: number) {
-    const what = actualSize > expectedSize ? `more than ${expectedSize}` : `${actualSize} of ${expectedSize}`;
-    super(`entry "${entryName}": the source delivered ${what} declared bytes`, entryName);
-    this.expectedSize = expectedSize;
-    this.actualSize = actualSize;
-  }
-}
-
-/** Writes to `out` honouring backpressure and noticing errors, premature close and abort at every wait. */
-class Sink {
-  readonly #out: Writable;
-  readonly #signal: AbortSignal | undefined;
-  #failure: unknown;
-  bytesWritten = 0;
-
-  constructor(out: Writable, signal: AbortSignal | undefined) {
-    this.#out = out;
-    this.#signal = signal;
-    out.on('error', this.#onError);
-  }
-
-  #onError = (error: unknown): void => {
-    this.#failure ??= error;
-  };
-
-  detach(): void {
-    this.#out.off('error', this.#onError);
-  }
-
   /**
-   * The first failure of `out`. `errored` is set the moment the stream is destroyed with an error, while its
-   * 'error' event waits until the file is closed: in between, a write must still report the real cause (a full
-   * disk, say), not a bare "closed".
+   * Gather the archive in a few reused output buffers (see PooledSink), reading entries that have
+   * `openReader` straight into them (default false). Only when `out` is done with a chunk once its write
+   * callback has run (a file stream); never for a stream that keeps chunks after calling back (a PassThrough).
    */
-  #cause(): unknown {
-    return this.#failure ?? this.#out.errored ?? undefined;
-  }
-
-  #check(): void {
-    this.#signal?.throwIfAborted();
-    const cause = this.#cause();
-    if (cause !== undefined) throw cause;
-    if (this.#out.destroyed) throw new ArchiveError('the output stream was closed before the archive was complete');
-  }
-
-  /** Returns a promise only when `out` asks to wait (so the common path allocates nothing). */
-  write(chunk: Uint8Array): Promise<void> | undefined {
-    this.#check();
-    this.bytesWritten += chunk.length;
-    if (this.#out.write(chunk)) return undefined;
-    return this.#wait('drain');
-  }
-
-  async finish(): Promise<void> {
-    this.#check();
-    this.#out.end();
-    if (!this.#out.writableFinished) await this.#wait('finish');
-  }
-
-  #wait(event: 'drain' | 'finish'): Promise<void> {
-    const out = this.#out;
-    const signal = this.#signal;
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        out.off(event, onDone);
-        out.off('error', onError);
-        out.off('close', onClose);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onDone = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onError = (error: unknown): void => {
-        cleanup();
-        reject(error);
-      };
-      const onClose = (): void => {
-        cleanup();
-        reject(this.#cause() ?? new ArchiveError('the output stream was closed before the archive was complete'));
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(signal?.reason);
-      };
-      out.on(event, onDone);
-      out.on('error', onError);
-      out.on('close', onClose);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
+  reuseBuffers?: boolean;
 }
 
 const ignore = (): void => {};
@@ -195,13 +100,14 @@ function validateEntry(entry: ArchiveEntrySource, seen: Set<string>): void {
 function copyEntry(
   source: Readable,
   entry: ArchiveEntrySource,
-  sink: Sink,
+  sink: Sink | PooledSink,
   onChunk: (bytes: number) => void,
 ): Promise<{ crc: number; received: number }> {
   return new Promise((resolve, reject) => {
     let crc = 0;
     let received = 0;
     let settled = false;
+    let pending: Promise<void> | undefined;
     const settle = (error?: unknown): void => {
       if (settled) return;
       settled = true;
@@ -236,15 +142,25 @@ function copyEntry(
       onChunk(chunk.length);
       if (wait) {
         source.pause();
+        pending = wait;
         wait.then(() => {
+          pending = undefined;
           if (!settled) source.resume();
         }, settle);
       }
     };
-    const onEnd = (): void => settle();
+    // A source may end while its last chunk's write is still waiting (a pooled sink copies asynchronously):
+    // the entry is done only once that chunk is in the output, or the descriptor would overtake it.
+    let ended = false;
+    const onEnd = (): void => {
+      ended = true;
+      if (pending) pending.then(() => settle(), settle);
+      else settle();
+    };
     const onError = (error: unknown): void => settle(error);
-    const onClose = (): void =>
-      settle(new ArchiveError(`entry "${entry.name}": the source closed before its end`, entry.name));
+    const onClose = (): void => {
+      if (!ended) settle(new ArchiveError(`entry "${entry.name}": the source closed before its end`, entry.name));
+    };
     if (source.errored) {
       settle(source.errored);
       return;
@@ -267,7 +183,15 @@ function copyEntry(
 
 interface PendingEntry {
   entry: ArchiveEntrySource;
-  source: Promise<Readable>;
+  source: Promise<Readable | EntryReader>;
+}
+
+const isReader = (source: Readable | EntryReader): source is EntryReader => !('pipe' in source);
+
+/** Releases an entry's source: a stream is destroyed, a reader closed. */
+function release(source: Readable | EntryReader): void {
+  if (isReader(source)) source.close().catch(ignore);
+  else if (!source.destroyed) source.destroy();
 }
 
 /**
@@ -277,13 +201,19 @@ interface PendingEntry {
 class EntryQueue {
   readonly #iterator: Iterator<ArchiveEntrySource> | AsyncIterator<ArchiveEntrySource>;
   readonly #openAhead: number;
+  readonly #readers: boolean;
   readonly #seen = new Set<string>();
   readonly #pending: PendingEntry[] = [];
   #exhausted = false;
 
-  constructor(entries: Iterable<ArchiveEntrySource> | AsyncIterable<ArchiveEntrySource>, openAhead: number) {
+  constructor(
+    entries: Iterable<ArchiveEntrySource> | AsyncIterable<ArchiveEntrySource>,
+    openAhead: number,
+    readers: boolean,
+  ) {
     this.#iterator = Symbol.asyncIterator in entries ? entries[Symbol.asyncIterator]() : entries[Symbol.iterator]();
     this.#openAhead = openAhead;
+    this.#readers = readers;
   }
 
   async #pull(): Promise<void> {
@@ -294,14 +224,17 @@ class EntryQueue {
     }
     const entry = next.value;
     validateEntry(entry, this.#seen);
-    const source = Promise.resolve()
-      .then(() => entry.open())
-      .then((stream) => {
-        // Until its turn comes nobody listens to this stream: an early error (a missing file) must
-        // not crash the process. It stays visible as `stream.errored` for copyEntry.
-        stream.on('error', ignore);
-        return stream;
-      });
+    const openReader = this.#readers ? entry.openReader?.bind(entry) : undefined;
+    const source: Promise<Readable | EntryReader> = openReader
+      ? Promise.resolve().then(openReader)
+      : Promise.resolve()
+          .then(() => entry.open())
+          .then((stream) => {
+            // Until its turn comes nobody listens to this stream: an early error (a missing file) must
+            // not crash the process. It stays visible as `stream.errored` for copyEntry.
+            stream.on('error', ignore);
+            return stream;
+          });
     source.catch(ignore); // awaited (and thrown) when the entry's turn comes
     this.#pending.push({ entry, source });
   }
@@ -319,7 +252,7 @@ class EntryQueue {
 
   /** Destroys the sources opened ahead and lets the caller's iterator clean up (after a failure). */
   async discard(): Promise<void> {
-    for (const { source } of this.#pending.splice(0)) source.then((stream) => stream.destroy(), ignore);
+    for (const { source } of this.#pending.splice(0)) source.then(release, ignore);
     if (!this.#exhausted) {
       this.#exhausted = true;
       await this.#iterator.return?.();
@@ -346,10 +279,10 @@ export async function writeZip(
   out: Writable,
   options: WriteZipOptions = {},
 ): Promise<ArchiveResult> {
-  const { onProgress, signal, end = true, openAhead = 1 } = options;
+  const { onProgress, signal, end = true, openAhead = 1, reuseBuffers = false } = options;
   if (!Number.isInteger(openAhead) || openAhead < 0) throw new RangeError(`openAhead ${openAhead} must be a count`);
-  const sink = new Sink(out, signal);
-  const queue = new EntryQueue(entries, openAhead);
+  const sink = reuseBuffers ? new PooledSink(out, signal) : new Sink(out, signal);
+  const queue = new EntryQueue(entries, openAhead, reuseBuffers);
   const records: CentralRecord[] = [];
   let sourceBytesDone = 0;
   let zip64 = false;
@@ -373,20 +306,27 @@ export async function writeZip(
 
       const source = await pending.source;
       const onAbort = (): void => {
-        source.destroy(new ArchiveError('aborted'));
+        if (!isReader(source)) source.destroy(new ArchiveError('aborted'));
       };
       let copied: { crc: number; received: number };
       try {
         await queue.openAhead();
         signal?.throwIfAborted();
         signal?.addEventListener('abort', onAbort, { once: true });
-        copied = await copyEntry(source, entry, sink, (bytes) => {
+        const onChunk = (bytes: number): void => {
           sourceBytesDone += bytes;
           onProgress?.(sourceBytesDone);
-        });
+        };
+        if (isReader(source)) {
+          // a reader of another size than declared would deliver too few or too many bytes: refused up front
+          if (source.size !== size) throw new EntrySizeMismatchError(entry.name, size, source.size);
+          copied = await (sink as PooledSink).fill(source, size, onChunk);
+        } else {
+          copied = await copyEntry(source, entry, sink, onChunk);
+        }
       } finally {
         signal?.removeEventListener('abort', onAbort);
-        if (!source.destroyed) source.destroy();
+        release(source);
       }
       const { crc, received } = copied;
       signal?.throwIfAborted();
