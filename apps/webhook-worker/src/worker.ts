@@ -72,6 +72,8 @@ export async function startWebhookWorker(opts: {
       redis: slotRedis,
       prefix: config.QUEUE_PREFIX,
       leaseMs: config.WEBHOOK_TIMEOUT_MS + 5000,
+      // a slot changes hands in this process without Redis while its lease outlasts one more attempt and a margin
+      handOverMs: config.WEBHOOK_TIMEOUT_MS + 2000,
     }),
     budget: new DeliveryBudget(config.WEBHOOK_CONCURRENCY),
     policy: { delaysMs: parseRetryDelays(config.WEBHOOK_RETRY_DELAYS_MS), windowMs: config.WEBHOOK_RETRY_WINDOW_MS },
