@@ -1,15 +1,19 @@
 import type { DomainEvent, WebhookDeliveryJobData } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import {
+  type AttemptOutcome,
+  attemptSucceeded,
   type DeliveryToMake,
   deliveryToAttempt,
   openSecret,
-  planDeliveries,
+  planDeliveriesOf,
   type RetryPolicy,
   recordAttempt,
+  recordSuccesses,
   resolveWebhookTarget,
   signWebhook,
 } from '@immish/domain';
+import { Batcher } from './batch.ts';
 import type { DeliveryBudget } from './budget.ts';
 import { sendWebhook } from './send.ts';
 import type { EndpointSlots } from './slots.ts';
@@ -30,6 +34,27 @@ export interface WebhookJobDeps {
   secretKey: string;
   timeoutMs: number;
   resolve?: (host: string) => Promise<{ address: string; family: number }[]>;
+  /** the fan-outs and the successful attempts of the moment, each written in one statement (webhookBatches) */
+  batches: WebhookBatches;
+}
+
+export interface WebhookBatches {
+  plan: Batcher<DomainEvent, DeliveryToMake[]>;
+  successes: Batcher<{ d: DeliveryToMake; outcome: AttemptOutcome }, null>;
+}
+
+/**
+ * The worker's two writes per delivery, gathered (batch.ts): the fan-outs of the events being fanned out at the
+ * same moment (distinct events: a duplicate goes in a batch of its own) and the successful attempts being recorded.
+ */
+export function webhookBatches(db: Db): WebhookBatches {
+  return {
+    plan: new Batcher((events) => planDeliveriesOf(db, events)),
+    successes: new Batcher(async (attempts) => {
+      await recordSuccesses(db, attempts);
+      return attempts.map(() => null);
+    }),
+  };
 }
 
 export const firstAttemptJobId = (deliveryId: string) => `${deliveryId}-1`;
@@ -47,7 +72,7 @@ export const attemptJobId = (deliveryId: string, attempt: number) => `${delivery
  * A pending delivery that already has attempts is left alone (its next attempt is queued, or the sweep finds it).
  */
 export async function fanOutEvent(event: DomainEvent, holder: string, deps: WebhookJobDeps): Promise<number> {
-  const planned = await planDeliveries(deps.db, event);
+  const planned = await deps.batches.plan.add(event);
   if (event.type === 'webhook.retry-requested') {
     await Promise.all(planned.map((d) => deps.queue.add(d.id, null, 0, `${d.id}-${event.id}`)));
     return planned.length;
@@ -149,17 +174,37 @@ async function attemptHoldingSlot(
         snippet: '',
       };
     } else {
-      const secret = openSecret(d.secret_sealed, deps.secretKey);
+      const secret = openedSecret(d.secret_sealed, deps.secretKey);
       const headers = signWebhook(secret, d.event_id, Math.floor(Date.now() / 1000), d.body);
       outcome = await sendWebhook(target, headers, d.body, deps.timeoutMs);
     }
   } finally {
     await deps.slots.release(d.endpoint_id, holder).catch(() => {});
   }
-  const { retryInMs } = await recordAttempt(deps.db, d, outcome, deps.policy);
+  const { retryInMs } = attemptSucceeded(outcome)
+    ? await deps.batches.successes.add({ d, outcome }).then(() => ({ retryInMs: null }))
+    : await recordAttempt(deps.db, d, outcome, deps.policy);
   if (retryInMs !== null) {
     const next = d.attempt_count + 2;
     await deps.queue.add(d.id, next, retryInMs, attemptJobId(d.id, next));
   }
   return { statusCode: outcome.statusCode, retryInMs };
+}
+
+/**
+ * Opened signing secrets by their sealed form (a changed secret is another sealed text, so never stale): the
+ * AES-GCM opening once per endpoint, not per attempt. Bounded; the oldest is forgotten first. The process holds
+ * the sealing key anyway, so keeping the opened secrets in its memory exposes nothing more.
+ */
+const opened = new Map<string, string>();
+const OPENED_MAX = 1000;
+
+function openedSecret(sealed: string, secretKey: string): string {
+  let secret = opened.get(sealed);
+  if (secret === undefined) {
+    secret = openSecret(sealed, secretKey);
+    if (opened.size >= OPENED_MAX) opened.delete(opened.keys().next().value as string);
+    opened.set(sealed, secret);
+  }
+  return secret;
 }

@@ -13,7 +13,14 @@ import { DelayedError, Queue } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { DeliveryBudget } from './budget.ts';
-import { attemptJobId, type DeliveryQueue, deliverOnce, fanOutEvent, type WebhookJobDeps } from './processor.ts';
+import {
+  attemptJobId,
+  type DeliveryQueue,
+  deliverOnce,
+  fanOutEvent,
+  type WebhookJobDeps,
+  webhookBatches,
+} from './processor.ts';
 import { EndpointSlots } from './slots.ts';
 
 type WorkerConfig = RedisConfig &
@@ -80,6 +87,7 @@ export async function startWebhookWorker(opts: {
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     secretKey: config.WEBHOOK_SECRET_KEY,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    batches: webhookBatches(db),
   };
   const common = { prefix: config.QUEUE_PREFIX, redis: config, logger, ...(metrics ? { metrics } : {}) };
 

@@ -186,6 +186,7 @@ export {
 } from './uploads/index.ts';
 export {
   type AttemptOutcome,
+  attemptSucceeded,
   createWebhook,
   type DeliveryToMake,
   deleteWebhook,
@@ -198,8 +199,10 @@ export {
   openSecret,
   parseRetryDelays,
   planDeliveries,
+  planDeliveriesOf,
   type RetryPolicy,
   recordAttempt,
+  recordSuccesses,
   requestWebhookPing,
   requestWebhookRetry,
   resolveWebhookTarget,

@@ -2,12 +2,15 @@
 
 export {
   type AttemptOutcome,
+  attemptSucceeded,
   type DeliveryToMake,
   deliveryToAttempt,
   eventOwner,
   planDeliveries,
+  planDeliveriesOf,
   type RetryPolicy,
   recordAttempt,
+  recordSuccesses,
 } from './delivery.ts';
 export { toWebhookDeliveryDto, toWebhookDto } from './dto.ts';
 export {
