@@ -81,6 +81,8 @@ export async function startWebhookWorker(opts: {
       leaseMs: config.WEBHOOK_TIMEOUT_MS + 5000,
       // a slot changes hands in this process without Redis while its lease outlasts one more attempt and a margin
       handOverMs: config.WEBHOOK_TIMEOUT_MS + 2000,
+      // and stays here idle this long after an attempt, for the next one to the endpoint (slots.ts, lingering)
+      lingerMs: 100,
     }),
     budget: new DeliveryBudget(config.WEBHOOK_CONCURRENCY),
     policy: { delaysMs: parseRetryDelays(config.WEBHOOK_RETRY_DELAYS_MS), windowMs: config.WEBHOOK_RETRY_WINDOW_MS },
@@ -135,6 +137,7 @@ export async function startWebhookWorker(opts: {
     async close() {
       clearInterval(sweeper);
       await Promise.all([fanOut.close(), deliver.close()]);
+      await deps.slots.close();
       await deliveries.close().catch(() => {});
       producer.disconnect();
       slotRedis.disconnect();

@@ -65,6 +65,28 @@ describe("an endpoint's slots", () => {
     expect(await redis.zcard(`${prefix}b:webhook-slots:{e1}`)).toBe(0);
   });
 
+  it('should keep a released slot idle for the next attempt here (no Redis call), and give it back after lingerMs', async () => {
+    calls = 0;
+    const slots = new EndpointSlots({ redis: counted(), prefix: `${prefix}d`, leaseMs: 15_000, lingerMs: 200 });
+    const key = `${prefix}d:webhook-slots:{e1}`;
+    // one attempt after another, none waiting for another: one acquisition for all of them
+    for (let i = 0; i < 5; i++) {
+      expect(await slots.wait('e1', 2, `s${i}`, 1000)).toBe(true);
+      await slots.release('e1', `s${i}`);
+    }
+    expect(calls).toBe(1);
+    expect(await redis.zcard(key)).toBe(1);
+    // unused for lingerMs: released in Redis, another worker may have it
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await redis.zcard(key)).toBe(0);
+    // and close() gives an idle one back at once
+    expect(await slots.wait('e1', 2, 'last', 1000)).toBe(true);
+    await slots.release('e1', 'last');
+    expect(await redis.zcard(key)).toBe(1);
+    await slots.close();
+    expect(await redis.zcard(key)).toBe(0);
+  });
+
   it('should keep the limit across two workers while each hands slots over in its own line', async () => {
     const a = new EndpointSlots({ redis, prefix: `${prefix}c`, leaseMs: 15_000 });
     const b = new EndpointSlots({ redis, prefix: `${prefix}c`, leaseMs: 15_000 });
