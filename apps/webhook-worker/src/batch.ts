@@ -11,13 +11,18 @@
 export class Batcher<T, R> {
   readonly #write: (items: T[]) => Promise<R[]>;
   readonly #max: number;
+  readonly #lingerMs: number;
   #pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   #writing = false;
 
-  /** `write` returns one result per item, in order */
-  constructor(write: (items: T[]) => Promise<R[]>, max = 200) {
+  /**
+   * `write` returns one result per item, in order. `lingerMs`: how long the first item of a batch waits for
+   * others (0: the same turn of the event loop only) — for writes whose caller can afford to wait that long.
+   */
+  constructor(write: (items: T[]) => Promise<R[]>, opts: { max?: number; lingerMs?: number } = {}) {
     this.#write = write;
-    this.#max = max;
+    this.#max = opts.max ?? 200;
+    this.#lingerMs = opts.lingerMs ?? 0;
   }
 
   add(item: T): Promise<R> {
@@ -25,7 +30,8 @@ export class Batcher<T, R> {
       this.#pending.push({ item, resolve, reject });
       if (!this.#writing) {
         this.#writing = true;
-        setImmediate(() => void this.#drain());
+        if (this.#lingerMs > 0) setTimeout(() => void this.#drain(), this.#lingerMs);
+        else setImmediate(() => void this.#drain());
       }
     });
   }

@@ -23,6 +23,21 @@ describe('writes gathered into one statement', () => {
     expect(writes).toEqual([[1, 2, 3, 4], [5]]);
   });
 
+  it('should gather items arriving within lingerMs of the first into its batch', async () => {
+    const writes: number[][] = [];
+    const batcher = new Batcher(
+      async (items: number[]) => {
+        writes.push(items);
+        return items;
+      },
+      { lingerMs: 100 },
+    );
+    const first = batcher.add(1);
+    await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([first, batcher.add(2)]);
+    expect(writes).toEqual([[1, 2]]);
+  });
+
   it('should fail only the caller whose item fails, writing the others one by one', async () => {
     const batcher = new Batcher(async (items: number[]) => {
       if (items.includes(2)) throw new Error('bad item');

@@ -192,6 +192,7 @@ export {
   deleteWebhook,
   deliveryToAttempt,
   eventOwner,
+  type FinishedAttempt,
   getWebhook,
   isNonPublicAddress,
   listWebhookDeliveries,

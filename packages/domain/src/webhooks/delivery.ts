@@ -166,25 +166,30 @@ export interface RetryPolicy {
 export const attemptSucceeded = (outcome: AttemptOutcome): boolean =>
   outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
 
+/** A finished attempt to record: its delivery, what came of it, and when it ended (default: when recorded). */
+export interface FinishedAttempt {
+  d: DeliveryToMake;
+  outcome: AttemptOutcome;
+  at?: Date;
+}
+
 /**
  * Records successful attempts (attemptSucceeded), any number in one statement (a data-modifying CTE is atomic):
  * each attempt, its delivery succeeded, its endpoint's failing streak ended — one round trip for a batch instead
  * of a transaction's five per attempt. Distinct deliveries.
  */
-export async function recordSuccesses(
-  db: Db,
-  attempts: { d: DeliveryToMake; outcome: AttemptOutcome }[],
-): Promise<void> {
-  const col = <T>(f: (a: { d: DeliveryToMake; outcome: AttemptOutcome }) => T) => attempts.map(f);
+export async function recordSuccesses(db: Db, attempts: FinishedAttempt[]): Promise<void> {
+  const col = <T>(f: (a: FinishedAttempt) => T) => attempts.map(f);
   await sql`
-    WITH a (delivery_id, attempt, status_code, latency_ms, snippet, endpoint_id) AS (
+    WITH a (delivery_id, attempt, status_code, latency_ms, snippet, endpoint_id, at) AS (
       SELECT * FROM unnest(${col((a) => a.d.id)}::uuid[], ${col((a) => a.d.attempt_count + 1)}::int[],
                            ${col((a) => a.outcome.statusCode)}::int[],
                            ${col((a) => Math.round(a.outcome.latencyMs))}::int[],
-                           ${col((a) => a.outcome.snippet)}::text[], ${col((a) => a.d.endpoint_id)}::uuid[])
+                           ${col((a) => a.outcome.snippet)}::text[], ${col((a) => a.d.endpoint_id)}::uuid[],
+                           ${col((a) => (a.at ?? null) as Date | null)}::timestamptz[])
     ), attempt AS (
       INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, latency_ms, response_snippet)
-      SELECT delivery_id, attempt, now(), status_code, NULL, latency_ms, snippet FROM a
+      SELECT delivery_id, attempt, coalesce(at, now()), status_code, NULL, latency_ms, snippet FROM a
     ), delivery AS (
       UPDATE webhook_deliveries d
          SET status = 'succeeded', attempt_count = a.attempt, next_attempt_at = NULL, updated_at = now()

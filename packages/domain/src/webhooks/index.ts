@@ -6,6 +6,7 @@ export {
   type DeliveryToMake,
   deliveryToAttempt,
   eventOwner,
+  type FinishedAttempt,
   planDeliveries,
   planDeliveriesOf,
   type RetryPolicy,
