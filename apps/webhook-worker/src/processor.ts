@@ -123,12 +123,8 @@ async function attemptNow(d: DeliveryToMake, holder: string, deps: WebhookJobDep
     await deps.slots.release(d.endpoint_id, holder).catch(() => {});
     return false;
   }
-  try {
-    await attemptHoldingSlot(d, holder, deps);
-    return true;
-  } finally {
-    deps.budget.give();
-  }
+  await attemptHoldingSlot(d, holder, deps);
+  return true;
 }
 
 export type DeliveryResult =
@@ -152,17 +148,15 @@ export async function deliverOnce(
   if (!(await deps.slots.wait(d.endpoint_id, d.concurrency, holder, SLOT_WAIT_MS))) return { outcome: 'busy' };
   // this process's share after the endpoint's: a job waiting for a slow endpoint holds none of it
   await deps.budget.take();
-  try {
-    return { outcome: 'attempted', ...(await attemptHoldingSlot(d, holder, deps)) };
-  } finally {
-    deps.budget.give();
-  }
+  return { outcome: 'attempted', ...(await attemptHoldingSlot(d, holder, deps)) };
 }
 
 /**
- * One attempt, the endpoint slot already held (released once the request is over). The address is resolved and
- * checked again now (issue 18: at every delivery, against DNS rebinding) and the connection goes to that address;
- * the attempt is recorded and the next one queued per the retry schedule.
+ * One attempt, the endpoint slot and a place of this process's budget already held (both freed as soon as the
+ * request is over: WEBHOOK_CONCURRENCY bounds requests in flight, and recording an attempt, which may wait
+ * RECORD_LINGER_MS for others, holds neither). The address is resolved and checked again now (issue 18: at every
+ * delivery, against DNS rebinding) and the connection goes to that address; the attempt is recorded and the next
+ * one queued per the retry schedule.
  */
 async function attemptHoldingSlot(
   d: DeliveryToMake,
@@ -189,6 +183,7 @@ async function attemptHoldingSlot(
       outcome = await sendWebhook(target, headers, d.body, deps.timeoutMs);
     }
   } finally {
+    deps.budget.give();
     await deps.slots.release(d.endpoint_id, holder).catch(() => {});
   }
   const { retryInMs } = attemptSucceeded(outcome)

@@ -97,8 +97,9 @@ export async function startWebhookWorker(opts: {
     ...common,
     queue: Queues.webhooks,
     // a fan-out makes its first attempts itself, so it runs as many at once as there are deliveries to make
-    // (the budget bounds the attempts; a fan-out beyond it only queues them) and keeps its lock like a delivery
-    concurrency: config.WEBHOOK_CONCURRENCY,
+    // (the budget bounds the attempts; a fan-out beyond it only queues them) and keeps its lock like a delivery;
+    // twice as many, as each also spends a moment recording its attempts after its requests, holding no budget
+    concurrency: config.WEBHOOK_CONCURRENCY * 2,
     lockDurationMs: config.WEBHOOK_LOCK_DURATION_MS,
     processor: (job) => fanOutEvent(job.data, `${job.id}:${randomUUID()}`, deps),
   });
