@@ -224,8 +224,14 @@ export class EndpointSlots {
           };
         });
         if (me.handed) {
-          this.#hold(endpointId, holder, me.handed);
-          return true;
+          // the endpoint's concurrency lowered meanwhile (PATCH): a slot over the new limit goes back to Redis
+          if ((this.#held.get(endpointId) ?? 0) < limit) {
+            this.#hold(endpointId, holder, me.handed);
+            return true;
+          }
+          await this.#redis.zrem(this.#key(endpointId), me.handed.member).catch(() => {});
+          me.handed = null;
+          continue;
         }
         if (this.#takeIdle(endpointId, limit, holder)) return true;
         if (await this.acquire(endpointId, limit, holder)) return true;

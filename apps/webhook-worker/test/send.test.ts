@@ -40,6 +40,19 @@ describe('the connection of an attempt', () => {
     expect(r.connections()).toBe(1);
   });
 
+  it('should wait for a receiver slower than the idle-connection timeout, up to the attempt timeout', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.end('late'), 2600));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    servers.push(server);
+    const port = (server.address() as AddressInfo).port;
+    const target = { url: new URL(`http://127.0.0.1:${port}/hook`), address: '127.0.0.1', family: 4 as const };
+    const outcome = await sendWebhook(target, {}, '{}', 5000);
+    expect(outcome).toMatchObject({ statusCode: 200, error: null, snippet: 'late' });
+  });
+
   it('should open a new connection after an answer longer than the snippet (never read to its end)', async () => {
     const r = await receiver('x'.repeat(SNIPPET_BYTES * 64));
     const target = { url: new URL(`http://127.0.0.1:${r.port}/hook`), address: '127.0.0.1', family: 4 as const };

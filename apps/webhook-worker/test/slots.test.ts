@@ -87,6 +87,26 @@ describe("an endpoint's slots", () => {
     expect(await redis.zcard(key)).toBe(0);
   });
 
+  it("should not hand over a slot beyond an endpoint's lowered concurrency", async () => {
+    const slots = new EndpointSlots({ redis, prefix: `${prefix}e`, leaseMs: 15_000 });
+    expect(await slots.wait('e1', 2, 'x', 1000)).toBe(true);
+    expect(await slots.wait('e1', 2, 'y', 1000)).toBe(true);
+    // the endpoint's concurrency is now 1: a waiter gets a slot only once both are released
+    let got = false;
+    const waiter = slots.wait('e1', 1, 'z', 5000).then((ok) => {
+      got = ok;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    await slots.release('e1', 'x');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toBe(false);
+    await slots.release('e1', 'y');
+    await waiter;
+    expect(got).toBe(true);
+    await slots.release('e1', 'z');
+    expect(await redis.zcard(`${prefix}e:webhook-slots:{e1}`)).toBe(0);
+  });
+
   it('should keep the limit across two workers while each hands slots over in its own line', async () => {
     const a = new EndpointSlots({ redis, prefix: `${prefix}c`, leaseMs: 15_000 });
     const b = new EndpointSlots({ redis, prefix: `${prefix}c`, leaseMs: 15_000 });
