@@ -13,7 +13,14 @@ import { DelayedError, Queue } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { DeliveryBudget } from './budget.ts';
-import { attemptJobId, type DeliveryQueue, deliverOnce, fanOutEvent, type WebhookJobDeps } from './processor.ts';
+import {
+  attemptJobId,
+  type DeliveryQueue,
+  deliverOnce,
+  fanOutEvent,
+  type WebhookJobDeps,
+  webhookBatches,
+} from './processor.ts';
 import { EndpointSlots } from './slots.ts';
 
 type WorkerConfig = RedisConfig &
@@ -72,12 +79,17 @@ export async function startWebhookWorker(opts: {
       redis: slotRedis,
       prefix: config.QUEUE_PREFIX,
       leaseMs: config.WEBHOOK_TIMEOUT_MS + 5000,
+      // a slot changes hands in this process without Redis while its lease outlasts one more attempt and a margin
+      handOverMs: config.WEBHOOK_TIMEOUT_MS + 2000,
+      // and stays here idle this long after an attempt, for the next one to the endpoint (slots.ts, lingering)
+      lingerMs: 100,
     }),
     budget: new DeliveryBudget(config.WEBHOOK_CONCURRENCY),
     policy: { delaysMs: parseRetryDelays(config.WEBHOOK_RETRY_DELAYS_MS), windowMs: config.WEBHOOK_RETRY_WINDOW_MS },
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     secretKey: config.WEBHOOK_SECRET_KEY,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    batches: webhookBatches(db),
   };
   const common = { prefix: config.QUEUE_PREFIX, redis: config, logger, ...(metrics ? { metrics } : {}) };
 
@@ -85,8 +97,9 @@ export async function startWebhookWorker(opts: {
     ...common,
     queue: Queues.webhooks,
     // a fan-out makes its first attempts itself, so it runs as many at once as there are deliveries to make
-    // (the budget bounds the attempts; a fan-out beyond it only queues them) and keeps its lock like a delivery
-    concurrency: config.WEBHOOK_CONCURRENCY,
+    // (the budget bounds the attempts; a fan-out beyond it only queues them) and keeps its lock like a delivery;
+    // twice as many, as each also spends a moment recording its attempts after its requests, holding no budget
+    concurrency: config.WEBHOOK_CONCURRENCY * 2,
     lockDurationMs: config.WEBHOOK_LOCK_DURATION_MS,
     processor: (job) => fanOutEvent(job.data, `${job.id}:${randomUUID()}`, deps),
   });
@@ -125,6 +138,7 @@ export async function startWebhookWorker(opts: {
     async close() {
       clearInterval(sweeper);
       await Promise.all([fanOut.close(), deliver.close()]);
+      await deps.slots.close();
       await deliveries.close().catch(() => {});
       producer.disconnect();
       slotRedis.disconnect();

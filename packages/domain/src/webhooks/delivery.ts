@@ -3,7 +3,12 @@
 import { type DomainEvent, WEBHOOK_EVENT_TYPES, type WebhookPayload } from '@immish/contracts';
 import type { Db } from '@immish/db';
 import { sql } from 'kysely';
-import { deliveryWithEndpoint, insertDeliveriesToAttempt } from './queries.ts';
+import {
+  type DeliveryWithEndpoint,
+  deliveryWithEndpoint,
+  insertDeliveriesToAttempt,
+  insertSubscribedDeliveries,
+} from './queries.ts';
 import { retryDelayMs } from './rules.ts';
 
 /**
@@ -71,7 +76,7 @@ export async function webhookBody(db: Db, event: DomainEvent): Promise<WebhookPa
   return { type: event.type, timestamp: event.occurredAt, data };
 }
 
-export type DeliveryToMake = NonNullable<Awaited<ReturnType<typeof deliveryWithEndpoint>>>;
+export type DeliveryToMake = DeliveryWithEndpoint;
 
 /**
  * The fan-out of one event (webhook worker): the deliveries to make, written once per (endpoint, event), returned
@@ -79,26 +84,47 @@ export type DeliveryToMake = NonNullable<Awaited<ReturnType<typeof deliveryWithE
  * `webhook.retry-requested` returns the delivery it names, if still pending.
  */
 export async function planDeliveries(db: Db, event: DomainEvent): Promise<DeliveryToMake[]> {
-  if (event.type === 'webhook.retry-requested') {
-    const { webhookId, deliveryId } = event.data as { webhookId: string; deliveryId: string };
-    const d = await deliveryWithEndpoint(db, deliveryId);
-    return d?.endpoint_id === webhookId && d.status === 'pending' ? [d] : [];
-  }
-  const ping = event.type === 'webhook.ping';
-  if (!ping && !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event.type)) return [];
-  const owner = await eventOwner(db, event);
-  if (!owner) return [];
-  const body = JSON.stringify(await webhookBody(db, event));
-  // one statement: the endpoints and their deliveries (the relay already skipped events nobody wants)
-  const rows = await insertDeliveriesToAttempt(
-    db,
-    event,
-    body,
-    ping
-      ? { ownerId: owner, endpointId: (event.data as { webhookId: string }).webhookId }
-      : { ownerId: owner, subscribed: true },
+  return (await planDeliveriesOf(db, [event]))[0]!;
+}
+
+/**
+ * planDeliveries of several events (distinct ids), the subscribed endpoints' deliveries of all of them written
+ * in one statement (the webhook worker gathers the events it is fanning out at the same moment): one list per
+ * event, in order.
+ */
+export async function planDeliveriesOf(db: Db, events: DomainEvent[]): Promise<DeliveryToMake[][]> {
+  const planned: DeliveryToMake[][] = events.map(() => []);
+  const subscribed: { index: number; id: string; type: string; body: string; ownerId: string }[] = [];
+  await Promise.all(
+    events.map(async (event, index) => {
+      if (event.type === 'webhook.retry-requested') {
+        const { webhookId, deliveryId } = event.data as { webhookId: string; deliveryId: string };
+        const d = await deliveryWithEndpoint(db, deliveryId);
+        planned[index] = d?.endpoint_id === webhookId && d.status === 'pending' ? [d] : [];
+        return;
+      }
+      const ping = event.type === 'webhook.ping';
+      if (!ping && !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event.type)) return;
+      const owner = await eventOwner(db, event);
+      if (!owner) return;
+      const body = JSON.stringify(await webhookBody(db, event));
+      if (ping) {
+        const endpointId = (event.data as { webhookId: string }).webhookId;
+        const rows = await insertDeliveriesToAttempt(db, event, body, { ownerId: owner, endpointId });
+        planned[index] = rows.filter((r) => r.status === 'pending');
+        return;
+      }
+      subscribed.push({ index, id: event.id, type: event.type, body, ownerId: owner });
+    }),
   );
-  return rows.filter((r) => r.status === 'pending');
+  if (subscribed.length > 0) {
+    // one statement: the endpoints and their deliveries (the relay already skipped events nobody wants)
+    const rows = await insertSubscribedDeliveries(db, subscribed);
+    for (const { index, id } of subscribed) {
+      planned[index] = rows.filter((r) => r.event_id === id && r.status === 'pending');
+    }
+  }
+  return planned;
 }
 
 /** A delivery and its endpoint, if it is still to be attempted (pending; endpoint enabled, or a ping). */
@@ -136,28 +162,52 @@ export interface RetryPolicy {
  * falls past the retry window, and an endpoint whose every delivery has failed for the window is disabled, with
  * the reason its owner sees on GET. Returns the wait before the next attempt, or null when there is none.
  */
+/** An attempt succeeded: any 2xx (issue 18 item 3). */
+export const attemptSucceeded = (outcome: AttemptOutcome): boolean =>
+  outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
+
+/** A finished attempt to record: its delivery, what came of it, and when it ended (default: when recorded). */
+export interface FinishedAttempt {
+  d: DeliveryToMake;
+  outcome: AttemptOutcome;
+  at?: Date;
+}
+
+/**
+ * Records successful attempts (attemptSucceeded), any number in one statement (a data-modifying CTE is atomic):
+ * each attempt, its delivery succeeded, its endpoint's failing streak ended — one round trip for a batch instead
+ * of a transaction's five per attempt. Distinct deliveries.
+ */
+export async function recordSuccesses(db: Db, attempts: FinishedAttempt[]): Promise<void> {
+  const col = <T>(f: (a: FinishedAttempt) => T) => attempts.map(f);
+  await sql`
+    WITH a (delivery_id, attempt, status_code, latency_ms, snippet, endpoint_id, at) AS (
+      SELECT * FROM unnest(${col((a) => a.d.id)}::uuid[], ${col((a) => a.d.attempt_count + 1)}::int[],
+                           ${col((a) => a.outcome.statusCode)}::int[],
+                           ${col((a) => Math.round(a.outcome.latencyMs))}::int[],
+                           ${col((a) => a.outcome.snippet)}::text[], ${col((a) => a.d.endpoint_id)}::uuid[],
+                           ${col((a) => (a.at ?? null) as Date | null)}::timestamptz[])
+    ), attempt AS (
+      INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, latency_ms, response_snippet)
+      SELECT delivery_id, attempt, coalesce(at, now()), status_code, NULL, latency_ms, snippet FROM a
+    ), delivery AS (
+      UPDATE webhook_deliveries d
+         SET status = 'succeeded', attempt_count = a.attempt, next_attempt_at = NULL, updated_at = now()
+        FROM a WHERE d.id = a.delivery_id
+    )
+    UPDATE webhook_endpoints SET failing_since = NULL
+     WHERE id IN (SELECT endpoint_id FROM a) AND failing_since IS NOT NULL
+  `.execute(db);
+}
+
 export async function recordAttempt(
   db: Db,
   d: DeliveryToMake,
   outcome: AttemptOutcome,
   policy: RetryPolicy,
 ): Promise<{ retryInMs: number | null }> {
-  const ok = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
-  if (ok) {
-    // the common case in one statement (a data-modifying CTE is atomic): the attempt, the delivery succeeded, the
-    // endpoint's failing streak ended — one round trip instead of a transaction's five
-    await sql`
-      WITH attempt AS (
-        INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, latency_ms, response_snippet)
-        VALUES (${d.id}, ${d.attempt_count + 1}, now(), ${outcome.statusCode}, ${outcome.error},
-                ${Math.round(outcome.latencyMs)}, ${outcome.snippet})
-      ), delivery AS (
-        UPDATE webhook_deliveries
-           SET status = 'succeeded', attempt_count = ${d.attempt_count + 1}, next_attempt_at = NULL, updated_at = now()
-         WHERE id = ${d.id}
-      )
-      UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ${d.endpoint_id} AND failing_since IS NOT NULL
-    `.execute(db);
+  if (attemptSucceeded(outcome)) {
+    await recordSuccesses(db, [{ d, outcome }]);
     return { retryInMs: null };
   }
   return db.transaction().execute(async (trx) => {

@@ -2,12 +2,16 @@
 
 export {
   type AttemptOutcome,
+  attemptSucceeded,
   type DeliveryToMake,
   deliveryToAttempt,
   eventOwner,
+  type FinishedAttempt,
   planDeliveries,
+  planDeliveriesOf,
   type RetryPolicy,
   recordAttempt,
+  recordSuccesses,
 } from './delivery.ts';
 export { toWebhookDeliveryDto, toWebhookDto } from './dto.ts';
 export {

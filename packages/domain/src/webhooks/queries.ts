@@ -118,6 +118,36 @@ export function insertDeliveriesToAttempt(
     .execute();
 }
 
+/** A delivery and its endpoint: what an attempt needs (DELIVERY_WITH_ENDPOINT). */
+export type DeliveryWithEndpoint = NonNullable<Awaited<ReturnType<typeof deliveryWithEndpoint>>>;
+
+/**
+ * The fan-out of several events in one statement (insertDeliveriesToAttempt's subscribed case for each): for each
+ * event, a delivery to each of its owner's enabled endpoints subscribed to its type, written once per (endpoint,
+ * event), returned with their endpoints. Events must be distinct (one statement cannot touch a row twice).
+ */
+export async function insertSubscribedDeliveries(
+  db: Db,
+  events: { id: string; type: string; body: string; ownerId: string }[],
+): Promise<DeliveryWithEndpoint[]> {
+  const r = await sql<DeliveryWithEndpoint>`
+    WITH ev (event_id, event_type, body, owner_id) AS (
+      SELECT * FROM unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.type)}::text[],
+                           ${events.map((e) => e.body)}::text[], ${events.map((e) => e.ownerId)}::uuid[])
+    ), d AS (
+      INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, body, next_attempt_at)
+      SELECT e.id, ev.event_id, ev.event_type, ev.body, now()
+        FROM ev JOIN webhook_endpoints e ON e.owner_id = ev.owner_id AND e.enabled AND ev.event_type = ANY(e.events)
+      ON CONFLICT (endpoint_id, event_id) DO UPDATE SET event_id = excluded.event_id
+      RETURNING id, endpoint_id, event_id, event_type, body, status, attempt_count, created_at
+    )
+    SELECT d.id, d.event_id, d.event_type, d.body, d.status, d.attempt_count, d.created_at, e.id AS endpoint_id,
+           e.owner_id, e.url, e.enabled, e.concurrency, e.secret_sealed, e.failing_since
+      FROM d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+  `.execute(db);
+  return r.rows;
+}
+
 export const deliveryWithEndpoint = (db: Db, deliveryId: string) =>
   db
     .selectFrom('webhook_deliveries as d')
