@@ -1,3 +1,9 @@
+/**
+ * `writeZip`: the streaming ZIP writer (stored entries, ZIP64 when needed, data descriptors) — the entry loop, its
+ * validation, open-ahead and progress. Over ~350 lines because the loop and the two ways of feeding the output
+ * (a stream of fresh chunks, `sink.ts`; reused buffers read straight into, `pooled-sink.ts`) share one protocol
+ * that is easier to check in one place; the byte layout is `zip-format.ts`, entry names `names.ts`.
+ */
 import type { Readable, Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ArchiveError, EntrySizeMismatchError } from './errors.ts';
