@@ -8,7 +8,6 @@ import {
   ShareQuery,
 } from '@immish/contracts';
 import { countLinkAssets, listLinkAssets } from '@immish/domain';
-import { slicedBody } from '@immish/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { toRecipientAsset } from '../link-dto.ts';
 import { buildMeBody, meHead } from '../me-body.ts';
@@ -53,11 +52,7 @@ export const meRoutes =
         const { coding, bytes } = await body.encoded(req.headers['accept-encoding']);
         reply.header('vary', 'accept-encoding');
         if (coding !== 'identity') reply.header('content-encoding', coding);
-        // a large body goes out a slice per turn (runtime slicedBody), its length known
-        return reply
-          .type('application/json; charset=utf-8')
-          .header('content-length', String(bytes.length))
-          .send(slicedBody(bytes));
+        return reply.type('application/json; charset=utf-8').send(bytes);
       },
     );
 
