@@ -10,8 +10,10 @@
  *
  *   node bench/activity.bench.ts          # or: npm run bench activity
  *
- * Order off-on-on-off per scenario (interleaved, so a machine getting busier or quieter during the run favours
- * neither side), each figure the mean of its two runs; BENCH_DURATION_S (10) per run after a 2 s warm-up. The
+ * BENCH_ROUNDS (4) pairs per scenario, each an off run and an on run back to back, the order alternating (a machine
+ * getting busier or quieter favours neither side); the ratio is the median of the pairs' ratios, with each pair's
+ * ratio and the CPU per request printed; BENCH_DURATION_S (10) per run after a 2 s warm-up. BENCH_AA=1 starts both
+ * gateways with the log off: what the comparison reads when there is nothing to compare (its noise). The
  * 1,000-asset password album of bench/gateway.bench.ts. Figures are printed, never asserted.
  */
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,9 @@ import { BROWSER_ACCEPT_ENCODING, type Gateway, measureGateway, seed, startGatew
 import { machineNote, startBacking } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
+
+/** BENCH_ROUNDS: off/on pairs per scenario (runs of the same process minutes apart differ by up to 30% here) */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const BROWSER_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
@@ -27,7 +32,8 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
   const gateways: Gateway[] = [];
   try {
     const s = await seed(backing);
-    const on = await startGateway(backing, s, { ACTIVITY_LOG: 'true' });
+    // BENCH_AA=1: both gateways with the log off, an A/A run showing the noise of the comparison itself
+    const on = await startGateway(backing, s, { ACTIVITY_LOG: process.env.BENCH_AA ? 'false' : 'true' });
     gateways.push(on);
     const off = await startGateway(backing, s, { ACTIVITY_LOG: 'false' });
     gateways.push(off);
@@ -47,34 +53,41 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
     const f = (n: number, d = 1) => n.toFixed(d);
     const rows: string[] = [];
     const verdicts: string[] = [];
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((x, y) => x - y);
+      const m = Math.floor(v.length / 2);
+      return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+    };
+    type R = Awaited<ReturnType<typeof run>>;
+    const cpuUsPerRequest = (r: R) => (r.cpuCores * 1e6) / Math.max(1, r.perSecond);
     for (const sc of scenarios) {
-      const offA = await run(off, sc.path);
-      const onA = await run(on, sc.path);
-      const onB = await run(on, sc.path);
-      const offB = await run(off, sc.path);
-      type R = typeof offA;
-      const mean = (a: R, b: R, pick: (r: R) => number) => (pick(a) + pick(b)) / 2;
-      const offRps = mean(offA, offB, (r) => r.perSecond);
-      const onRps = mean(onA, onB, (r) => r.perSecond);
-      const ratio = onRps / offRps;
-      const row = (name: string, a: R, b: R, vs: string) =>
-        `| ${sc.label}, ${name} | ${f(
-          mean(a, b, (r) => r.perSecond),
-          0,
-        )} | ${vs} | ${f(mean(a, b, (r) => r.latencyMs['50']))} | ${f(mean(a, b, (r) => r.latencyMs['99']))} | ${f(
-          mean(a, b, (r) => r.cpuCores * 100),
-          0,
-        )}% | ${f(Math.max(a.loopP99Ms, b.loopP99Ms))} | ${a.failed + b.failed} |`;
-      rows.push(row('activity off', offA, offB, 'baseline'), row('activity on', onA, onB, `${f(ratio, 2)}×`));
+      const offs: R[] = [];
+      const ons: R[] = [];
+      const ratios: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        // each round a pair measured back to back, its order alternating: off-on, on-off, …
+        const first = round % 2 === 0 ? off : on;
+        const a = await run(first, sc.path);
+        const b = await run(first === off ? on : off, sc.path);
+        const [offR, onR] = first === off ? [a, b] : [b, a];
+        offs.push(offR);
+        ons.push(onR);
+        ratios.push(onR.perSecond / offR.perSecond);
+      }
+      const ratio = median(ratios);
+      const row = (name: string, rs: R[], vs: string) =>
+        `| ${sc.label}, ${name} | ${f(median(rs.map((r) => r.perSecond)), 0)} | ${vs} | ${f(median(rs.map((r) => r.latencyMs['50'])))} | ${f(median(rs.map((r) => r.latencyMs['99'])))} | ${f(median(rs.map((r) => r.cpuCores * 100)), 0)}% | ${f(median(rs.map(cpuUsPerRequest)))} | ${f(Math.max(...rs.map((r) => r.loopP99Ms)))} | ${rs.reduce((n, r) => n + r.failed, 0)} |`;
+      rows.push(row('activity off', offs, 'baseline'), row('activity on', ons, `${f(ratio, 2)}×`));
+      const cpuRatio = median(offs.map(cpuUsPerRequest)) / median(ons.map(cpuUsPerRequest));
       verdicts.push(
-        `- ${sc.label}: on/off ${f(ratio, 2)}× (target ≥ 0.95×: ${ratio >= 0.95 ? 'met' : 'NOT met'}); runs off ${f(offA.perSecond, 0)}/${f(offB.perSecond, 0)}, on ${f(onA.perSecond, 0)}/${f(onB.perSecond, 0)} req/s.`,
+        `- ${sc.label}: on/off **${f(ratio, 2)}×** (median of ${ROUNDS} back-to-back pairs; per pair ${ratios.map((x) => f(x, 2)).join(', ')}; target ≥ 0.95×: ${ratio >= 0.95 ? 'met' : 'NOT met'}); CPU per request off/on ${f(cpuRatio, 2)}×.`,
       );
     }
     const markdown = [
-      `share-gateway with the activity log on vs off (ACTIVITY_LOG): two gateway processes (default configuration, logging on) on the same database, wrk 1 thread, 50 connections, a browser's User-Agent and Accept-Encoding, ${process.env.BENCH_DURATION_S ?? 10} s per run after a 2 s warm-up, order off-on-on-off, each figure the mean of its two runs (event-loop p99: the larger of the two); ${backing.note}. Machine: ${machineNote()} at the end.`,
+      `share-gateway with the activity log on vs off (ACTIVITY_LOG): two gateway processes (default configuration, logging on) on the same database, wrk 1 thread, 50 connections, a browser's User-Agent and Accept-Encoding, ${process.env.BENCH_DURATION_S ?? 10} s per run after a 2 s warm-up, ${ROUNDS} rounds of an off/on pair measured back to back (order alternating), each figure the median over the rounds (event-loop p99: the largest); ${backing.note}. Machine: ${machineNote()} at the end.`,
       '',
-      '| scenario | req/s | on/off | p50 ms | p99 ms | gateway CPU | event-loop p99 ms | failed |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| scenario | req/s | on/off | p50 ms | p99 ms | gateway CPU | CPU µs/req | event-loop p99 ms | failed |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...rows,
       '',
       ...verdicts,
