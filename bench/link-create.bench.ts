@@ -11,7 +11,8 @@
  * does not follow what else the machine is doing, unlike the latency. The baseline measured alongside is
  * `GET /health/live` on the same process and connections (fastify and the HTTP stack, nothing of the route).
  * Uses DATABASE_URL / REDIS_URL when set (a fresh database on that server), else a private PostgreSQL and Redis.
- * BENCH_DURATION_S (default 10) sets the measured seconds.
+ * BENCH_DURATION_S (default 10) sets the measured seconds; BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=…"
+ * profiles the links-api process.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,12 +86,17 @@ const work = mkdtempSync(join(tmpdir(), 'immish-link-create-'));
 let service: ServiceProcess | undefined;
 try {
   const { apiKey, assetIds } = await seed(backing.databaseUrl);
-  service = await startService('links-api', {
-    DATABASE_URL: backing.databaseUrl,
-    REDIS_URL: backing.redisUrl,
-    STORAGE_FS_ROOT: join(work, 'storage'),
-    PUBLIC_URL: 'http://share.bench',
-  });
+  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
+  service = await startService(
+    'links-api',
+    {
+      DATABASE_URL: backing.databaseUrl,
+      REDIS_URL: backing.redisUrl,
+      STORAGE_FS_ROOT: join(work, 'storage'),
+      PUBLIC_URL: 'http://share.bench',
+    },
+    { nodeFlags },
+  );
   const script = join(work, 'create.lua');
   writeFileSync(script, wrkScript(apiKey, assetIds));
   const base = service.url;
