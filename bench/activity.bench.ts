@@ -10,9 +10,10 @@
  *
  *   node bench/activity.bench.ts          # or: npm run bench activity
  *
- * BENCH_ROUNDS (4) pairs per scenario, each an off run and an on run back to back, the order alternating (a machine
- * getting busier or quieter favours neither side); the ratio is the median of the pairs' ratios, with each pair's
- * ratio and the CPU per request printed; BENCH_DURATION_S (10) per run after a 2 s warm-up. BENCH_AA=1 starts both
+ * BENCH_ROUNDS (6) rounds, each with a NEW pair of gateway processes (started in alternating order) and, per
+ * scenario, an off run and an on run back to back (order alternating: a machine getting busier or quieter favours
+ * neither side); the ratio is the median of the rounds' ratios, with each round's ratio and the CPU per request
+ * printed; BENCH_DURATION_S (10) per run after a 2 s warm-up. BENCH_AA=1 starts both
  * gateways with the log off: what the comparison reads when there is nothing to compare (its noise). The
  * 1,000-asset password album of bench/gateway.bench.ts. Figures are printed, never asserted.
  */
@@ -22,8 +23,11 @@ import { machineNote, startBacking } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 
-/** BENCH_ROUNDS: off/on pairs per scenario (runs of the same process minutes apart differ by up to 30% here) */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+/**
+ * BENCH_ROUNDS: rounds, each with a new pair of gateway processes (one on, one off) measured on every scenario. Two
+ * identical processes differ by up to ~20% on this machine (A/A runs), so one pair cannot tell 5%.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const BROWSER_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
@@ -33,10 +37,23 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
   try {
     const s = await seed(backing);
     // BENCH_AA=1: both gateways with the log off, an A/A run showing the noise of the comparison itself
-    const on = await startGateway(backing, s, { ACTIVITY_LOG: process.env.BENCH_AA ? 'false' : 'true' });
-    gateways.push(on);
-    const off = await startGateway(backing, s, { ACTIVITY_LOG: 'false' });
-    gateways.push(off);
+    const startPair = async (round: number) => {
+      const env = { on: { ACTIVITY_LOG: process.env.BENCH_AA ? 'false' : 'true' }, off: { ACTIVITY_LOG: 'false' } };
+      // a new pair of processes every round, started in alternating order: a process's own luck (which core,
+      // where its heap landed) is not carried from round to round
+      const firstOn = round % 2 === 1;
+      const first = await startGateway(backing, s, firstOn ? env.on : env.off);
+      gateways.push(first);
+      const second = await startGateway(backing, s, firstOn ? env.off : env.on);
+      gateways.push(second);
+      return firstOn ? { on: first, off: second } : { on: second, off: first };
+    };
+    const stopPair = async (pair: { on: Gateway; off: Gateway }) => {
+      for (const g of [pair.on, pair.off]) {
+        await g.service.stop();
+        gateways.splice(gateways.indexOf(g), 1);
+      }
+    };
     const scenarios = [
       {
         label: 'GET /api/shared-links/me (records a visit; browser Accept-Encoding → br)',
@@ -60,31 +77,35 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
     };
     type R = Awaited<ReturnType<typeof run>>;
     const cpuUsPerRequest = (r: R) => (r.cpuCores * 1e6) / Math.max(1, r.perSecond);
-    for (const sc of scenarios) {
-      const offs: R[] = [];
-      const ons: R[] = [];
-      const ratios: number[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        // each round a pair measured back to back, its order alternating: off-on, on-off, …
-        const first = round % 2 === 0 ? off : on;
+    const results = scenarios.map(() => ({ offs: [] as R[], ons: [] as R[], ratios: [] as number[] }));
+    for (let round = 0; round < ROUNDS; round++) {
+      const pair = await startPair(round);
+      for (const [i, sc] of scenarios.entries()) {
+        // a pair of runs back to back, its order alternating: off-on, on-off, …
+        const first = round % 2 === 0 ? pair.off : pair.on;
         const a = await run(first, sc.path);
-        const b = await run(first === off ? on : off, sc.path);
-        const [offR, onR] = first === off ? [a, b] : [b, a];
-        offs.push(offR);
-        ons.push(onR);
-        ratios.push(onR.perSecond / offR.perSecond);
+        const b = await run(first === pair.off ? pair.on : pair.off, sc.path);
+        const [offR, onR] = first === pair.off ? [a, b] : [b, a];
+        const r = results[i]!;
+        r.offs.push(offR);
+        r.ons.push(onR);
+        r.ratios.push(onR.perSecond / offR.perSecond);
       }
+      await stopPair(pair);
+    }
+    for (const [i, sc] of scenarios.entries()) {
+      const { offs, ons, ratios } = results[i]!;
       const ratio = median(ratios);
       const row = (name: string, rs: R[], vs: string) =>
         `| ${sc.label}, ${name} | ${f(median(rs.map((r) => r.perSecond)), 0)} | ${vs} | ${f(median(rs.map((r) => r.latencyMs['50'])))} | ${f(median(rs.map((r) => r.latencyMs['99'])))} | ${f(median(rs.map((r) => r.cpuCores * 100)), 0)}% | ${f(median(rs.map(cpuUsPerRequest)))} | ${f(Math.max(...rs.map((r) => r.loopP99Ms)))} | ${rs.reduce((n, r) => n + r.failed, 0)} |`;
       rows.push(row('activity off', offs, 'baseline'), row('activity on', ons, `${f(ratio, 2)}×`));
       const cpuRatio = median(offs.map(cpuUsPerRequest)) / median(ons.map(cpuUsPerRequest));
       verdicts.push(
-        `- ${sc.label}: on/off **${f(ratio, 2)}×** (median of ${ROUNDS} back-to-back pairs; per pair ${ratios.map((x) => f(x, 2)).join(', ')}; target ≥ 0.95×: ${ratio >= 0.95 ? 'met' : 'NOT met'}); CPU per request off/on ${f(cpuRatio, 2)}×.`,
+        `- ${sc.label}: on/off **${f(ratio, 2)}×** (median of ${ROUNDS} rounds, a new pair of processes each; per pair ${ratios.map((x) => f(x, 2)).join(', ')}; target ≥ 0.95×: ${ratio >= 0.95 ? 'met' : 'NOT met'}); CPU per request off/on ${f(cpuRatio, 2)}×.`,
       );
     }
     const markdown = [
-      `share-gateway with the activity log on vs off (ACTIVITY_LOG): two gateway processes (default configuration, logging on) on the same database, wrk 1 thread, 50 connections, a browser's User-Agent and Accept-Encoding, ${process.env.BENCH_DURATION_S ?? 10} s per run after a 2 s warm-up, ${ROUNDS} rounds of an off/on pair measured back to back (order alternating), each figure the median over the rounds (event-loop p99: the largest); ${backing.note}. Machine: ${machineNote()} at the end.`,
+      `share-gateway with the activity log on vs off (ACTIVITY_LOG): two gateway processes (default configuration, logging on) on the same database, wrk 1 thread, 50 connections, a browser's User-Agent and Accept-Encoding, ${process.env.BENCH_DURATION_S ?? 10} s per run after a 2 s warm-up, ${ROUNDS} rounds, each a new pair of gateway processes measured back to back (order alternating), each figure the median over the rounds (event-loop p99: the largest); ${backing.note}. Machine: ${machineNote()} at the end.`,
       '',
       '| scenario | req/s | on/off | p50 ms | p99 ms | gateway CPU | CPU µs/req | event-loop p99 ms | failed |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
