@@ -16,11 +16,10 @@
  * picks scenarios; BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=…" profiles the links-api process.
  * Uses DATABASE_URL / REDIS_URL when set (a fresh database on that server), else a private PostgreSQL and Redis.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
 import { createApiKey, createUser } from '@immish/domain';
@@ -30,12 +29,12 @@ import {
   runWrkMeasuring,
   type ServiceProcess,
   startBacking,
+  startScriptServer,
   startService,
   type WrkResult,
 } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
-const REPO_ROOT = resolve(import.meta.dirname, '..');
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = 2;
@@ -152,29 +151,7 @@ async function startBareSelect(databaseUrl: string): Promise<{ pid: number; url:
     process.stdout.write('READY ' + app.server.address().port + '\\n');
     process.on('SIGTERM', () => app.close().then(() => pool.end()).then(() => process.exit(0)));
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const port = await new Promise<number>((ok, fail) => {
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) ok(Number(m[1]));
-    });
-    child.once('exit', (code) => fail(new Error(`bare server exited with ${code}`)));
-  });
-  child.stdout.resume();
-  return {
-    pid: child.pid as number,
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startScriptServer(script);
 }
 
 interface Row {

@@ -246,6 +246,21 @@ export async function startBareServer(
     process.stdout.write('READY ' + app.server.address().port + '\\n');
     process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
   `;
+  const server = await startScriptServer(script);
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A baseline server in a process of its own, from an ES module `script` run from the repository root that listens
+ * on loopback, writes `READY <port>` on stdout once listening, and exits on SIGTERM. Resolves with its pid and URL.
+ */
+export async function startScriptServer(script: string): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -258,7 +273,7 @@ export async function startBareServer(
       const m = /READY (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
   });
   child.stdout.resume();
   return {
@@ -267,7 +282,6 @@ export async function startBareServer(
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
