@@ -184,19 +184,22 @@ export function writeAccessLine(
 }
 
 /**
- * The request logger fastify makes for every request (`childLoggerFactory`): the service logger with the request's
- * `reqId` added to its bindings, as `logger.child({ reqId })` would make it, without pino's child machinery. That
- * runs the bindings through the redaction of `redactPaths` (a clone and a walk per request) and, given fastify's
- * empty options object, its slow path: ~7% of the gateway's CPU per cached thumbnail (issue 17 profile). The
- * bindings here are the correlation id alone (a UUID, or a header value createHttpApp checked against
- * CORRELATION_ID), nothing to redact; everything else — level, serializers, redaction of what is logged, the
- * destination — is inherited from the service logger, as in a pino child.
+ * A logger with `bindings` added, as `logger.child(bindings)` would make it, without pino's child machinery: the
+ * logger of every request (createHttpApp's `childLoggerFactory`) and of every job (`startQueueWorker`). pino's
+ * `child()` runs the bindings through the redaction of `redactPaths` (a clone and a walk each time) and, given
+ * fastify's empty options object, its slow path: ~7% of the gateway's CPU per cached thumbnail (issue 17 profile).
+ * The bindings given here are identifiers (a correlation id, a queue, a job id and name, an attempt), nothing to
+ * redact: strings are written as JSON strings, numbers as numbers. Everything else — level, serializers, the
+ * redaction of what is logged, the destination — is inherited from `logger`, as in a pino child.
  */
-export function requestLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
+export function boundLogger(logger: Logger, bindings: Record<string, string | number | undefined>): Logger {
   const child = Object.create(logger) as Logger;
   let chindings = (logger as unknown as Record<symbol, string | undefined>)[chindingsSym] ?? '';
-  for (const [key, value] of Object.entries(bindings))
-    chindings += `,${JSON.stringify(key)}:${JSON.stringify(String(value))}`;
+  for (const [key, value] of Object.entries(bindings)) {
+    if (value === undefined) continue;
+    const json = typeof value === 'number' && Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+    chindings += `,${JSON.stringify(key)}:${json}`;
+  }
   (child as unknown as Record<symbol, string>)[chindingsSym] = chindings;
   return child;
 }

@@ -2,6 +2,7 @@ import { type QueueName, queuePrefix } from '@immish/contracts';
 import { DelayedError, type Job, type Processor, RateLimitError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { isBackingServiceDown, isStorageFull } from './errors.ts';
+import { boundLogger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { createRedis, type RedisConfig } from './redis.ts';
 
@@ -55,12 +56,12 @@ export function startQueueWorker<T, R>(
   const processor: Processor<T, R> = async (job, token) => {
     const started = process.hrtime.bigint();
     const correlationId = (job.data as { correlationId?: string } | undefined)?.correlationId;
-    const log = opts.logger.child({
+    const log = boundLogger(opts.logger, {
       queue: opts.queue,
       jobId: job.id,
       jobName: job.name,
       attempt: job.attemptsMade + 1,
-      ...(correlationId ? { correlationId } : {}),
+      correlationId: correlationId || undefined,
     });
     // queue wait of this attempt: from when the job became runnable (enqueued, or released after a delay)
     const runnableSince = job.timestamp + (job.delay ?? 0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHttpApp, createLogger } from '../src/index.ts';
+import { boundLogger, createHttpApp, createLogger } from '../src/index.ts';
 
 // Issue 17 item 2: one access-log line per request, written asynchronously, never a stall.
 
@@ -79,6 +79,22 @@ describe('access log', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it("should write a bound logger's identifiers as JSON: strings quoted and escaped, numbers as numbers", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ service: 'test', level: 'info', destination });
+    const job = boundLogger(logger, { queue: 'ingest', jobId: 'a"b', attempt: 2, correlationId: undefined });
+    job.info({ token: 'tok-1' }, 'job line');
+    return new Promise<void>((resolve) => {
+      setImmediate(() => {
+        expect(lines.find((l) => l.msg === 'job line')).toEqual(
+          expect.objectContaining({ service: 'test', queue: 'ingest', jobId: 'a"b', attempt: 2, token: '[redacted]' }),
+        );
+        expect(lines.find((l) => l.msg === 'job line')).not.toHaveProperty('correlationId');
+        resolve();
+      });
+    });
   });
 
   it('should write none when ACCESS_LOG is off, or for a route logging at warn', async () => {

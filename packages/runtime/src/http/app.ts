@@ -19,7 +19,7 @@ import {
   isStorageFull,
   STORAGE_FULL_MESSAGE,
 } from '../errors.ts';
-import { requestLogger, scrubUrl, writeAccessLine } from '../logger.ts';
+import { boundLogger, scrubUrl, writeAccessLine } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { type FastPath, fastPathServerFactory } from './fast-path.ts';
 
@@ -195,7 +195,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
             requestId,
             ...(opts.defaultHeaders ? { defaultHeaders: opts.defaultHeaders } : {}),
             answered: (req, id, route, status, ms) => {
-              if (logger) answered(requestLogger(logger, { reqId: id }), 'GET', route, req.url ?? '', status, ms);
+              if (logger) answered(boundLogger(logger, { reqId: id }), 'GET', route, req.url ?? '', status, ms);
               else metrics?.observe({ method: 'GET', route, status: String(status) }, ms / 1000);
             },
           }),
@@ -207,7 +207,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     // a route with its own log level or serializers gets a pino child; every other request the cheap request logger
     childLoggerFactory: (logger: Logger, bindings: Record<string, unknown>, childOpts: pino.ChildLoggerOptions) =>
       (childOpts.level === undefined || childOpts.level === logger.level) && childOpts.serializers === undefined
-        ? requestLogger(logger, bindings)
+        ? boundLogger(logger, bindings as Record<string, string>)
         : logger.child(bindings, childOpts),
     bodyLimit: opts.bodyLimit ?? 1_048_576,
     requestTimeout: opts.requestTimeoutMs ?? 120_000,
