@@ -113,6 +113,56 @@ describe('the fast path of cached thumbnails and previews', () => {
     expect(app.fastAnswers).toBe(before);
   });
 
+  it('should give 100 parallel requests with valid, forged, tampered and foreign unlocks each its own answer', async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id], password: 'pw' });
+    const other = await h.createLink({ assetIds: [asset.id], password: 'pw2' });
+    const { app, base } = await listening();
+    const cookie = await h.unlock(link, 'pw', app);
+    const otherCookie = await h.unlock(other, 'pw2', app);
+    const url = `${base}/share/${link.key}/assets/${asset.id}/thumbnail`;
+    const good = await answer(await fetch(url, { headers: { cookie } })); // warms every cache
+    const [name, token = ''] = cookie.split('=');
+    // one character in the middle changed (the last one of a base64url text may carry only padding bits)
+    const mid = Math.floor(token.length / 2);
+    const tampered = `${token.slice(0, mid)}${token[mid] === 'A' ? 'B' : 'A'}${token.slice(mid + 1)}`;
+    const variants = [
+      { cookie, ok: true },
+      { cookie: `${name}=${tampered}`, ok: false }, // tampered
+      { cookie: `${name}=forged`, ok: false },
+      { cookie: otherCookie, ok: false }, // another link's valid unlock
+      { cookie: `${otherCookie.split('=')[0]}=${token}`, ok: false }, // this token under the other link's name
+    ];
+    const before = app.fastAnswers;
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const v = variants[i % variants.length]!;
+        const res = await fetch(url, { headers: { cookie: v.cookie } });
+        return { v, res: await answer(res) };
+      }),
+    );
+    for (const { v, res } of results) {
+      if (v.ok) expect(res).toEqual(good);
+      else expect(res.status).toBe(401);
+    }
+    expect(app.fastAnswers - before).toBe(20);
+  });
+
+  it('should not echo a forged correlation id (line breaks, JSON, over-long): a fresh one instead', async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id] });
+    const { app, base } = await listening();
+    const url = `${base}/share/${link.key}/assets/${asset.id}/thumbnail`;
+    await fetch(url);
+    const before = app.fastAnswers;
+    for (const forged of ['a"},{"level":60', 'x'.repeat(65), 'id with spaces']) {
+      const res = await fetch(url, { headers: { 'x-correlation-id': forged } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(app.fastAnswers).toBe(before + 3);
+  });
+
   it('should stop answering when the cached link expires, and the route then refuses', async () => {
     // only Date is faked (sockets and the database keep real time), before the app is built
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
