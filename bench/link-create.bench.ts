@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
 import { createApiKey, createUser } from '@immish/domain';
-import { cpuSeconds, machineNote, runWrk, type ServiceProcess, startBacking, startService } from './support.ts';
+import { cpuSeconds, machineNote, runWrk, type ServiceProcess, startBacking, startLinksApi } from './support.ts';
 
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -86,17 +86,7 @@ const work = mkdtempSync(join(tmpdir(), 'immish-link-create-'));
 let service: ServiceProcess | undefined;
 try {
   const { apiKey, assetIds } = await seed(backing.databaseUrl);
-  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
-  service = await startService(
-    'links-api',
-    {
-      DATABASE_URL: backing.databaseUrl,
-      REDIS_URL: backing.redisUrl,
-      STORAGE_FS_ROOT: join(work, 'storage'),
-      PUBLIC_URL: 'http://share.bench',
-    },
-    { nodeFlags },
-  );
+  service = await startLinksApi(backing, join(work, 'storage'));
   const script = join(work, 'create.lua');
   writeFileSync(script, wrkScript(apiKey, assetIds));
   const base = service.url;

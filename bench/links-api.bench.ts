@@ -29,8 +29,8 @@ import {
   runWrkMeasuring,
   type ServiceProcess,
   startBacking,
+  startLinksApi,
   startScriptServer,
-  startService,
   type WrkResult,
 } from './support.ts';
 
@@ -196,17 +196,7 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
   let bareServer: Awaited<ReturnType<typeof startBareSelect>> | undefined;
   try {
     const s = await seed(backing.databaseUrl);
-    const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    service = await startService(
-      'links-api',
-      {
-        DATABASE_URL: backing.databaseUrl,
-        REDIS_URL: backing.redisUrl,
-        STORAGE_FS_ROOT: join(work, 'storage'),
-        PUBLIC_URL: 'http://share.bench',
-      },
-      { nodeFlags },
-    );
+    service = await startLinksApi(backing, join(work, 'storage'));
     bareServer = await startBareSelect(backing.databaseUrl);
     const api = service.url;
     const apiPid = service.pid;

@@ -220,6 +220,24 @@ export async function startService(
 }
 
 /**
+ * The links-api as users run it (`startService`), on `backing`, storing under `storageDir`; BENCH_SERVER_NODE_FLAGS
+ * (e.g. `--cpu-prof --cpu-prof-dir=…`) goes to its node. The link benchmarks' one way to start it.
+ */
+export function startLinksApi(backing: Backing, storageDir: string): Promise<ServiceProcess> {
+  const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return startService(
+    'links-api',
+    {
+      DATABASE_URL: backing.databaseUrl,
+      REDIS_URL: backing.redisUrl,
+      STORAGE_FS_ROOT: storageDir,
+      PUBLIC_URL: 'http://share.bench',
+    },
+    { nodeFlags },
+  );
+}
+
+/**
  * A bare fastify server in a process of its own, answering `GET /<name>` with the given bytes and headers from
  * memory: the baseline a service's route is compared with (the same bytes, nothing else: no logging, no hooks).
  */
