@@ -22,23 +22,75 @@ export function dropsScope(msg: LinkInvalidation, scope: CacheScope): boolean {
 }
 
 /**
+ * The bookkeeping both link-scoped caches share (`LinkScopedCache` below, `LinkBodyCache` in link-bodies.ts): the
+ * entries by key with their scope, the loads in flight (concurrent misses share one), and the generation that
+ * keeps a value read before an invalidation from being stored after it. At most `maxEntries`, oldest out first.
+ */
+export class ScopedEntries<E extends { scope: CacheScope }, L> {
+  readonly entries = new Map<string, E>();
+  /** loads in flight: concurrent misses of one key share one load (no stampede when an entry expires) */
+  readonly loading = new Map<string, Promise<L>>();
+  readonly #maxEntries: number;
+  #generation = 0;
+
+  constructor(maxEntries: number) {
+    this.#maxEntries = maxEntries;
+  }
+
+  /** to pass to `store`: taken when a load starts */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Stores the entry unless an invalidation came since `generation` was taken. */
+  store(key: string, entry: E, generation: number): void {
+    if (generation !== this.#generation) return;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > this.#maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+
+  /** `load()` shared by the callers of one `loadKey` while it runs. */
+  shareLoad(loadKey: string, load: () => Promise<L>): Promise<L> {
+    const pending = this.loading.get(loadKey);
+    if (pending) return pending;
+    const promise = load().finally(() => {
+      if (this.loading.get(loadKey) === promise) this.loading.delete(loadKey);
+    });
+    this.loading.set(loadKey, promise);
+    return promise;
+  }
+
+  invalidate(msg: LinkInvalidation): void {
+    this.#generation++;
+    this.loading.clear();
+    for (const [k, e] of this.entries) if (dropsScope(msg, e.scope)) this.entries.delete(k);
+  }
+
+  clear(): void {
+    this.#generation++;
+    this.loading.clear();
+    this.entries.clear();
+  }
+}
+
+/**
  * Per-process caches of what recipients ask for again and again (the link's assets, by link and asset id).
  * Every entry belongs to one link (and its album, and the assets it shows): the link-invalidation messages drop
  * them with the link, and entries older than the TTL (LINK_CACHE_TTL_MS) are not used, so nothing is stale for
  * longer than that even when a change sends no message.
  */
 export class LinkScopedCache<V> {
-  readonly #entries = new Map<string, { value: V; at: number; scope: CacheScope }>();
-  readonly #maxEntries: number;
+  readonly #store: ScopedEntries<{ value: V; at: number; scope: CacheScope }, V>;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  /** loads in flight: concurrent misses of one key share one load (no stampede when an entry expires) */
-  readonly #loading = new Map<string, Promise<V>>();
-  #generation = 0;
 
   /** `ttlMs`: LINK_CACHE_TTL_MS (0 caches nothing); `now`: the clock (Date.now) */
   constructor(opts: { maxEntries: number; ttlMs: number; now?: () => number }) {
-    this.#maxEntries = opts.maxEntries;
+    this.#store = new ScopedEntries(opts.maxEntries);
     this.#ttlMs = opts.ttlMs;
     this.#now = opts.now ?? Date.now;
   }
@@ -49,24 +101,13 @@ export class LinkScopedCache<V> {
   }
 
   #fresh(key: string, now: number): V | undefined {
-    const hit = this.#entries.get(key);
+    const hit = this.#store.entries.get(key);
     if (!hit) return undefined;
     if (now - hit.at >= this.#ttlMs) {
-      this.#entries.delete(key);
+      this.#store.entries.delete(key);
       return undefined;
     }
     return hit.value;
-  }
-
-  /** `generation`: taken when the load started; a value read before an invalidation is not cached after it */
-  #set(key: string, value: V, scope: CacheScope, now: number, generation: number): void {
-    if (generation !== this.#generation) return;
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, at: now, scope });
-    if (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
   }
 
   /**
@@ -77,31 +118,21 @@ export class LinkScopedCache<V> {
     const now = this.#now();
     const hit = this.#fresh(key, now);
     if (hit !== undefined) return hit;
-    const pending = this.#loading.get(key);
-    if (pending) return pending;
-    const generation = this.#generation;
-    const promise: Promise<V> = load()
-      .then((value) => {
-        this.#set(key, value, scope, now, generation);
+    return this.#store.shareLoad(key, () => {
+      const generation = this.#store.generation;
+      return load().then((value) => {
+        this.#store.store(key, { value, at: now, scope }, generation);
         return value;
-      })
-      .finally(() => {
-        if (this.#loading.get(key) === promise) this.#loading.delete(key);
       });
-    this.#loading.set(key, promise);
-    return promise;
+    });
   }
 
   invalidate(msg: LinkInvalidation): void {
-    this.#generation++;
-    this.#loading.clear();
-    for (const [k, e] of this.#entries) if (dropsScope(msg, e.scope)) this.#entries.delete(k);
+    this.#store.invalidate(msg);
   }
 
   clear(): void {
-    this.#generation++;
-    this.#loading.clear();
-    this.#entries.clear();
+    this.#store.clear();
   }
 }
 

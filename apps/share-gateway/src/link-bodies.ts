@@ -1,5 +1,5 @@
 import type { LinkInvalidation } from '@immish/contracts';
-import { type CacheScope, dropsScope } from './cache.ts';
+import { type CacheScope, ScopedEntries } from './cache.ts';
 import type { EncodedBody } from './encoded-body.ts';
 
 /**
@@ -42,16 +42,13 @@ interface Entry {
 }
 
 export class LinkBodyCache {
-  readonly #entries = new Map<string, Entry>();
-  readonly #loading = new Map<string, Promise<EncodedBody>>();
-  readonly #maxEntries: number;
+  readonly #store: ScopedEntries<Entry, EncodedBody>;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  #generation = 0;
 
   /** `ttlMs`: LINK_CACHE_TTL_MS (0 caches nothing; volatile bodies are refreshed this often) */
   constructor(opts: { maxEntries: number; ttlMs: number; now?: () => number }) {
-    this.#maxEntries = opts.maxEntries;
+    this.#store = new ScopedEntries(opts.maxEntries);
     this.#ttlMs = opts.ttlMs;
     this.#now = opts.now ?? Date.now;
   }
@@ -67,28 +64,21 @@ export class LinkBodyCache {
     build: () => Promise<BuiltBody>,
   ): Promise<EncodedBody> {
     if (this.#ttlMs === 0) return build().then((b) => b.body);
-    const hit = this.#entries.get(key);
+    const hit = this.#store.entries.get(key);
     if (hit && hit.head === head) {
       const ttl = hit.built.volatile ? this.#ttlMs : Math.max(this.#ttlMs, SAFETY_TTL_MS);
       if (!hit.refreshing && this.#now() - hit.at >= ttl) this.#refresh(key, hit, scope, head, build);
       return Promise.resolve(hit.built.body);
     }
-    const loadKey = `${key}\u0000${head}`;
-    const pending = this.#loading.get(loadKey);
-    if (pending) return pending;
-    const generation = this.#generation;
-    const promise = build()
-      .then((built) => {
+    return this.#store.shareLoad(`${key}\u0000${head}`, () => {
+      const generation = this.#store.generation;
+      return build().then((built) => {
         this.#set(key, built, scope, head, generation);
         // every coding made ahead, off the event loop (zlib's thread pool), for the requests that follow
         built.body.precompress();
         return built.body;
-      })
-      .finally(() => {
-        if (this.#loading.get(loadKey) === promise) this.#loading.delete(loadKey);
       });
-    this.#loading.set(loadKey, promise);
-    return promise;
+    });
   }
 
   /** Builds the successor of a body past its age, compressed before it replaces the one being served. */
@@ -100,7 +90,7 @@ export class LinkBodyCache {
     build: () => Promise<BuiltBody>,
   ): void {
     entry.refreshing = true;
-    const generation = this.#generation;
+    const generation = this.#store.generation;
     build()
       .then(async (built) => {
         await built.body.precompress();
@@ -116,25 +106,15 @@ export class LinkBodyCache {
 
   /** `generation`: taken when the build started; a body read before an invalidation is not kept after it */
   #set(key: string, built: BuiltBody, scope: Omit<CacheScope, 'assetIds'>, head: string, generation: number): void {
-    if (generation !== this.#generation) return;
-    this.#entries.delete(key);
     const entryScope: CacheScope = { ...scope, ...(built.assetIds ? { assetIds: built.assetIds } : {}) };
-    this.#entries.set(key, { built, head, scope: entryScope, at: this.#now(), refreshing: false });
-    if (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
+    this.#store.store(key, { built, head, scope: entryScope, at: this.#now(), refreshing: false }, generation);
   }
 
   invalidate(msg: LinkInvalidation): void {
-    this.#generation++;
-    this.#loading.clear();
-    for (const [k, e] of this.#entries) if (dropsScope(msg, e.scope)) this.#entries.delete(k);
+    this.#store.invalidate(msg);
   }
 
   clear(): void {
-    this.#generation++;
-    this.#loading.clear();
-    this.#entries.clear();
+    this.#store.clear();
   }
 }
