@@ -53,7 +53,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   let fastPath: FastPath | undefined;
   const app = createHttpApp({
     logger: deps.logger,
-    fastPath: (req) => fastPath?.(req),
+    fastPath: (req, info) => fastPath?.(req, info),
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     responseDeadlineMs: config.RESPONSE_DEADLINE_MS,

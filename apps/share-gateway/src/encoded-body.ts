@@ -25,6 +25,26 @@ const GZIP_LEVEL = 6;
 export function negotiateCoding(header: string | string[] | undefined): ContentCoding {
   const text = Array.isArray(header) ? header.join(',') : header;
   if (!text) return 'identity';
+  if (text.length > NEGOTIATED_MAX_LENGTH) return parseAcceptEncoding(text);
+  let coding = negotiated.get(text);
+  if (coding === undefined) {
+    coding = parseAcceptEncoding(text);
+    if (negotiated.size >= NEGOTIATED_MAX) negotiated.clear();
+    negotiated.set(text, coding);
+  }
+  return coding;
+}
+
+/**
+ * Accept-Encoding values seen, with their answer: a browser sends the same value on every request, and the
+ * parse was a measurable part of a cached `/me` (issue 17). Bounded; when full the memory starts over.
+ */
+const NEGOTIATED_MAX = 256;
+/** longer values (no browser's) are parsed every time: the memory holds at most 256 × 200 characters */
+const NEGOTIATED_MAX_LENGTH = 200;
+const negotiated = new Map<string, ContentCoding>();
+
+function parseAcceptEncoding(text: string): ContentCoding {
   const q = new Map<string, number>();
   for (const part of text.split(',')) {
     const [name = '', ...params] = part.trim().toLowerCase().split(';');
@@ -42,13 +62,21 @@ export function negotiateCoding(header: string | string[] | undefined): ContentC
   return 'identity';
 }
 
+export interface Encoded {
+  coding: ContentCoding;
+  bytes: Buffer;
+}
+
 export class EncodedBody {
   readonly identity: Buffer;
   #br: Promise<Buffer> | undefined;
   #gzip: Promise<Buffer> | undefined;
+  /** the forms already made, for `ready` (an answer given from memory, without waiting) */
+  readonly #made: Partial<Record<ContentCoding, Encoded>>;
 
   constructor(identity: Buffer) {
     this.identity = identity;
+    this.#made = { identity: { coding: 'identity', bytes: identity } };
   }
 
   /**
@@ -61,7 +89,11 @@ export class EncodedBody {
   }
 
   #brotli(): Promise<Buffer> {
-    this.#br ??= brotli(this.identity, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } }).catch(
+    this.#br ??= brotli(this.identity, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } }).then(
+      (bytes) => {
+        this.#made.br = { coding: 'br', bytes };
+        return bytes;
+      },
       (e: unknown) => {
         this.#br = undefined; // not remembered: the next request tries again
         throw e;
@@ -71,16 +103,32 @@ export class EncodedBody {
   }
 
   #gzipped(): Promise<Buffer> {
-    this.#gzip ??= gzipAsync(this.identity, { level: GZIP_LEVEL }).catch((e: unknown) => {
-      this.#gzip = undefined;
-      throw e;
-    });
+    this.#gzip ??= gzipAsync(this.identity, { level: GZIP_LEVEL }).then(
+      (bytes) => {
+        this.#made.gzip = { coding: 'gzip', bytes };
+        return bytes;
+      },
+      (e: unknown) => {
+        this.#gzip = undefined;
+        throw e;
+      },
+    );
     return this.#gzip;
   }
 
+  /** The coding to answer this `Accept-Encoding` with. */
+  #codingFor(acceptEncoding: string | string[] | undefined): ContentCoding {
+    return this.identity.length < MIN_COMPRESS_BYTES ? 'identity' : negotiateCoding(acceptEncoding);
+  }
+
+  /** `encoded`, when that form is already made (else undefined: `encoded` makes it). */
+  ready(acceptEncoding: string | string[] | undefined): Encoded | undefined {
+    return this.#made[this.#codingFor(acceptEncoding)];
+  }
+
   /** The bytes to send for this `Accept-Encoding`, and their coding. */
-  async encoded(acceptEncoding: string | string[] | undefined): Promise<{ coding: ContentCoding; bytes: Buffer }> {
-    const coding = this.identity.length < MIN_COMPRESS_BYTES ? 'identity' : negotiateCoding(acceptEncoding);
+  async encoded(acceptEncoding: string | string[] | undefined): Promise<Encoded> {
+    const coding = this.#codingFor(acceptEncoding);
     if (coding === 'br') return { coding, bytes: await this.#brotli() };
     if (coding === 'gzip') return { coding, bytes: await this.#gzipped() };
     return { coding, bytes: this.identity };

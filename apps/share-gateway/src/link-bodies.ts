@@ -66,7 +66,7 @@ export class LinkBodyCache {
     if (this.#ttlMs === 0) return build().then((b) => b.body);
     const hit = this.#store.entries.get(key);
     if (hit && hit.head === head) {
-      const ttl = hit.built.volatile ? this.#ttlMs : Math.max(this.#ttlMs, SAFETY_TTL_MS);
+      const ttl = this.#ttl(hit);
       if (!hit.refreshing && this.#now() - hit.at >= ttl) this.#refresh(key, hit, scope, head, build);
       return Promise.resolve(hit.built.body);
     }
@@ -79,6 +79,23 @@ export class LinkBodyCache {
         return built.body;
       });
     });
+  }
+
+  /**
+   * The body `get` would give at once, when it needs nothing else: cached, built from rows showing `head`, not
+   * past its age (that one `get` serves while it starts its successor). For answers given from memory (the
+   * fast path); anything else is undefined and goes through `get`.
+   */
+  peek(key: string, head: string): EncodedBody | undefined {
+    if (this.#ttlMs === 0) return undefined;
+    const hit = this.#store.entries.get(key);
+    if (!hit || hit.head !== head) return undefined;
+    return this.#now() - hit.at < this.#ttl(hit) ? hit.built.body : undefined;
+  }
+
+  /** How long a body is served before its successor is built: volatile ones every TTL, others the safety net. */
+  #ttl(entry: Entry): number {
+    return entry.built.volatile ? this.#ttlMs : Math.max(this.#ttlMs, SAFETY_TTL_MS);
   }
 
   /** Builds the successor of a body past its age, compressed before it replaces the one being served. */

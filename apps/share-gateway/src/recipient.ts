@@ -70,7 +70,23 @@ export function logActivity(
   ids: { assetId?: string; exportId?: string } = {},
 ): void {
   if (!ctx.activityLog) return;
-  ctx.activityLog.record({ linkId, action, client: describedClient(ctx, req), ...ids });
+  recordActivity(ctx, req.ip, req.headers['user-agent'], linkId, action, ids);
+}
+
+/**
+ * `logActivity` from the client's address and User-Agent, for answers given without fastify's request (the fast
+ * path: the address from createHttpApp's `FastRequest.ip()`, the same TRUST_PROXY rule as `req.ip`).
+ */
+export function recordActivity(
+  ctx: GatewayContext,
+  ip: string,
+  userAgent: string | undefined,
+  linkId: string,
+  action: LinkActivityAction,
+  ids: { assetId?: string; exportId?: string } = {},
+): void {
+  if (!ctx.activityLog) return;
+  ctx.activityLog.record({ linkId, action, client: describedClient(ctx, ip, userAgent), ...ids });
 }
 
 /** described clients remembered per (address, User-Agent), per gateway; when full the memory starts over */
@@ -82,17 +98,16 @@ const described = new WeakMap<GatewayContext['activityClient'], Map<string, Acti
  * every request, and parsing the User-Agent (and, in hash mode, an HMAC of the address) was most of what
  * recording a visit cost (issue 18 benchmark: `/me` with the log on vs off).
  */
-function describedClient(ctx: GatewayContext, req: FastifyRequest): ActivityClient {
+function describedClient(ctx: GatewayContext, ip: string, ua: string | undefined): ActivityClient {
   let memory = described.get(ctx.activityClient);
   if (!memory) {
     memory = new Map();
     described.set(ctx.activityClient, memory);
   }
-  const ua = req.headers['user-agent'];
-  const key = `${req.ip}\n${ua === undefined ? '\u0000' : ua}`;
+  const key = `${ip}\n${ua === undefined ? '\u0000' : ua}`;
   let client = memory.get(key);
   if (!client) {
-    client = describeClient(req.ip, ua, ctx.activityClient);
+    client = describeClient(ip, ua, ctx.activityClient);
     if (memory.size >= DESCRIBED_MAX) memory.clear();
     memory.set(key, client);
   }

@@ -1,4 +1,6 @@
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { appendEvents } from '@immish/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';
@@ -17,8 +19,8 @@ afterAll(async () => {
 });
 
 /** A gateway listening on loopback, with a long link-cache TTL (nothing expires during a test). */
-async function listening(): Promise<{ app: FastifyInstance; base: string }> {
-  const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+async function listening(env: Record<string, string> = {}): Promise<{ app: FastifyInstance; base: string }> {
+  const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000', ...env });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
@@ -184,5 +186,153 @@ describe('the fast path of cached thumbnails and previews', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/** A GET over HTTP with the bytes as sent (fetch would decode a compressed body). */
+function rawGet(url: string, headers: Record<string, string> = {}, method = 'GET') {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+    request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** What an answer says, but for what differs on every response or only between HTTP and inject. */
+function comparable(a: { status: number; headers: Record<string, unknown>; body: Buffer }) {
+  const { date: _d, 'x-correlation-id': _i, connection: _c, 'keep-alive': _k, ...headers } = a.headers;
+  return { status: a.status, headers, body: a.body };
+}
+
+const BROWSER_ENCODINGS = 'gzip, deflate, br, zstd';
+const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
+
+describe('the fast path of a cached /me', () => {
+  /** Asks until the fast path answers (the first load builds the body, its compressed forms follow on the pool). */
+  async function warm(app: FastifyInstance, url: string, headers: Record<string, string>) {
+    for (let i = 0; i < 200; i++) {
+      const before = app.fastAnswers;
+      const res = await rawGet(url, headers);
+      expect(res.status).toBe(200);
+      if (app.fastAnswers === before + 1) return res;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`never answered from memory: ${url}`);
+  }
+
+  it("should give exactly the route's answer in each coding: status, headers and bytes", async () => {
+    const assets = [await h.createAsset(), await h.createAsset(), await h.createAsset()];
+    const albumId = await h.createAlbum(
+      assets.map((a) => a.id),
+      { name: 'Fast', description: 'x'.repeat(2000) }, // a body over the 1 KB below which nothing is compressed
+    );
+    const link = await h.createLink({ albumId, password: 'pw', showMetadata: false });
+    const { app, base } = await listening();
+    const cookie = await h.unlock(link, 'pw', app);
+    const path = `/api/shared-links/me?key=${link.key}`;
+    for (const encoding of [undefined, 'gzip', BROWSER_ENCODINGS]) {
+      const headers = { cookie, ...(encoding ? { 'accept-encoding': encoding } : {}) };
+      const fast = await warm(app, `${base}${path}`, headers);
+      const before = app.fastAnswers;
+      const slow = await app.inject({ url: path, headers }); // inject never reaches the fast path
+      expect(app.fastAnswers).toBe(before);
+      expect(comparable(fast)).toEqual(
+        comparable({ status: slow.statusCode, headers: slow.headers, body: slow.rawPayload }),
+      );
+      expect(fast.headers['content-encoding']).toBe(
+        encoding === undefined ? undefined : encoding === 'gzip' ? 'gzip' : 'br',
+      );
+      expect(fast.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    }
+  });
+
+  it("should record each load as the route does: a view (not a bot's) and a visit with fastify's client address", async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id] });
+    // one proxy in front: the client is the address it forwards
+    const { app, base } = await listening({ TRUST_PROXY: '1' });
+    const path = `/api/shared-links/me?key=${link.key}`;
+    const headers = { 'user-agent': FIREFOX, 'x-forwarded-for': '203.0.113.50' };
+    await warm(app, `${base}${path}`, headers);
+    await h.counters(link.id); // settles the counters so far
+    const viewsBefore = (await h.counters(link.id)).view;
+    const record = vi.spyOn(app.activityLog!, 'record');
+    const before = app.fastAnswers;
+    await rawGet(`${base}${path}`, headers);
+    await rawGet(`${base}${path}`, {
+      ...headers,
+      'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+    });
+    expect(app.fastAnswers).toBe(before + 2);
+    await app.inject({ url: path, headers }); // the route, for comparison
+    expect(record).toHaveBeenCalledTimes(3);
+    const [fastVisit, botVisit, routeVisit] = record.mock.calls.map((c) => c[0]);
+    expect(fastVisit).toEqual(routeVisit);
+    expect(fastVisit).toMatchObject({ linkId: link.id, action: 'visit', client: { network: '203.0.113.0/24', bot: false } });
+    expect(botVisit!.client.bot).toBe(true);
+    // the fast load and the route's load count; the bot's does not
+    expect((await h.counters(link.id)).view).toBe(viewsBefore + 2);
+  });
+
+  it('should answer the slug, the query and Immich header forms, and leave everything else to the route', async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id], slug: `fast-${asset.id.slice(0, 8)}`, password: 'pw' });
+    const other = await h.createLink({ assetIds: [asset.id], password: 'pw2' });
+    const limited = await h.createLink({ assetIds: [asset.id] });
+    await h.tdb.db.updateTable('shared_links').set({ max_visits: 100 }).where('id', '=', limited.id).execute();
+    const { app, base } = await listening();
+    const cookie = await h.unlock(link, 'pw', app);
+    const otherCookie = await h.unlock(other, 'pw2', app);
+    const me = `${base}/api/shared-links/me`;
+    await warm(app, `${me}?key=${link.key}`, { cookie });
+    await warm(app, `${me}?slug=${link.slug}`, { cookie });
+    await warm(app, me, { cookie, 'x-immich-share-key': link.key });
+    await warm(app, me, { cookie, 'x-immich-share-slug': link.slug! });
+
+    const before = app.fastAnswers;
+    const locked = await rawGet(`${me}?key=${link.key}`);
+    expect(locked.status).toBe(401);
+    expect(JSON.parse(String(locked.body)).message).toBe('Password required');
+    expect((await rawGet(`${me}?key=${link.key}`, { cookie: otherCookie })).status).toBe(401);
+    // another parameter, a percent-encoded key, HEAD, a trailing slash: fastify's, same answer
+    expect((await rawGet(`${me}?key=${link.key}&page=2`, { cookie })).status).toBe(200);
+    const encoded = `%${link.key.charCodeAt(0).toString(16)}${link.key.slice(1)}`;
+    expect((await rawGet(`${me}?key=${encoded}`, { cookie })).status).toBe(200);
+    expect((await rawGet(`${me}?key=${link.key}`, { cookie }, 'HEAD')).status).toBe(200);
+    expect((await rawGet(`${me}/?key=${link.key}`, { cookie })).status).toBe(200);
+    // a limited link always goes through the gate
+    for (let i = 0; i < 3; i++) expect((await rawGet(`${me}?key=${limited.key}`)).status).toBe(200);
+    expect(app.fastAnswers).toBe(before);
+  });
+
+  it('should not serve a body the owner changed: the relay drops it and the route builds the new one', async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id], description: 'before' });
+    const { app, base } = await listening();
+    h.startRelay();
+    const url = `${base}/api/shared-links/me?key=${link.key}`;
+    expect(JSON.parse(String((await warm(app, url, {})).body)).description).toBe('before');
+    await h.tdb.db.transaction().execute(async (trx) => {
+      await trx.updateTable('shared_links').set({ description: 'after' }).where('id', '=', link.id).execute();
+      await appendEvents(trx, [
+        {
+          type: 'shared-link.updated',
+          actor: { type: 'system', id: null },
+          subject: { type: 'shared-link', id: link.id },
+          data: { linkId: link.id, changed: ['description'], passwordChanged: false },
+        },
+      ]);
+    });
+    await vi.waitFor(async () => expect(JSON.parse(String((await rawGet(url)).body)).description).toBe('after'), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    // and from memory again, the new body
+    expect(JSON.parse(String((await warm(app, url, {})).body)).description).toBe('after');
   });
 });

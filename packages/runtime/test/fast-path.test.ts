@@ -17,7 +17,7 @@ afterEach(async () => {
   close = undefined;
 });
 
-async function serve(fastPath: FastPath, setup?: (app: FastifyInstance) => void) {
+async function serve(fastPath: FastPath, setup?: (app: FastifyInstance) => void, trustProxy?: string) {
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
@@ -31,6 +31,7 @@ async function serve(fastPath: FastPath, setup?: (app: FastifyInstance) => void)
     metrics,
     defaultHeaders: DEFAULTS,
     fastPath,
+    ...(trustProxy === undefined ? {} : { trustProxy }),
   });
   app.get('/things/:id', async () => 'from fastify');
   app.post('/things/:id', async () => 'from fastify');
@@ -86,9 +87,9 @@ describe('createHttpApp fastPath', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let duringClose: { status: number; body: string } | undefined;
     const { app, base, lines } = await serve(
-      (req) => {
+      (req, info) => {
         offered++;
-        return memory(req);
+        return memory(req, info);
       },
       (app) =>
         app.addHook('preClose', async () => {
@@ -132,3 +133,44 @@ function rawGet(url: string, agent?: Agent, body?: string): Promise<{ status: nu
     req.end(body);
   });
 }
+
+describe('createHttpApp fastPath: what it knows of the request', () => {
+  it("should give the fast path fastify's client address under every TRUST_PROXY rule, and the answer's own correlation id", async () => {
+    const forwarded = { 'x-forwarded-for': '203.0.113.9, 198.51.100.7' };
+    for (const [trust, expected] of [
+      [undefined, '127.0.0.1'], // X-Forwarded-For ignored
+      ['false', '127.0.0.1'],
+      ['1', '198.51.100.7'], // one hop: the proxy's view of its client
+      ['2', '203.0.113.9'],
+      ['127.0.0.1', '198.51.100.7'], // the listed proxy is trusted, the address it names is the client
+      ['127.0.0.1,198.51.100.7', '203.0.113.9'],
+      ['10.0.0.0/8', '127.0.0.1'], // the peer is not a listed proxy: its X-Forwarded-For is not believed
+    ] as const) {
+      const seen: Array<{ ip: string; id: string }> = [];
+      let fastifyIp = '';
+      const { base } = await serve(
+        (req, info) => {
+          if (!req.url?.startsWith('/things/cached')) return undefined;
+          seen.push({ ip: info.ip(), id: info.id() });
+          // asked twice: the same id (the one the answer carries)
+          expect(info.id()).toBe(seen.at(-1)!.id);
+          return memory(req, info);
+        },
+        (app) =>
+          app.get('/ip', async (req) => {
+            fastifyIp = req.ip;
+            return 'ok';
+          }),
+        trust,
+      );
+      const res = await fetch(`${base}/things/cached`, { headers: forwarded });
+      await fetch(`${base}/ip`, { headers: forwarded });
+      expect(seen, `TRUST_PROXY=${trust}`).toHaveLength(1);
+      expect(seen[0]!.ip, `TRUST_PROXY=${trust}`).toBe(expected);
+      expect(fastifyIp, `TRUST_PROXY=${trust}`).toBe(expected);
+      expect(res.headers.get('x-correlation-id')).toBe(seen[0]!.id);
+      await close?.();
+      close = undefined;
+    }
+  });
+});

@@ -10,8 +10,9 @@ import {
 import { countLinkAssets, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync } from 'fastify';
 import { toRecipientAsset } from '../link-dto.ts';
+import { ME_ROUTE, meBodyKey, meHeaders, recordMeLoad } from '../me-answer.ts';
 import { buildMeBody, meHead } from '../me-body.ts';
-import { type GatewayContext, isPreviewBot, logActivity, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 
@@ -24,9 +25,10 @@ export const meRoutes =
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const { db, config } = ctx.deps;
 
-    // Immich's getMySharedLink: the link with its assets (album assets for ALBUM links); counts as a view.
+    // Immich's getMySharedLink: the link with its assets (album assets for ALBUM links); counts as a view. A plain
+    // GET of a cached body is answered by the fast path (fast-path.ts) with the same me-answer.ts rules.
     app.get(
-      '/api/shared-links/me',
+      ME_ROUTE,
       {
         schema: {
           tags: ['shared-links'],
@@ -39,20 +41,16 @@ export const meRoutes =
         // The body of a big album is large and the same for every recipient: built when the link or what it
         // shows changed (link-bodies.ts), then sent as bytes, compressed ahead of time (encoded-body.ts).
         const body = await ctx.bodies.get(
-          `me:${link.link.id}`,
+          meBodyKey(link),
           { linkId: link.link.id, albumId: link.link.album_id },
           meHead(config.PUBLIC_URL, link),
           () => buildMeBody(db, config.PUBLIC_URL, link),
         );
         if (req.method !== 'HEAD') {
-          // a link-preview bot is logged (as a bot) but is not a view
-          if (!isPreviewBot(req)) ctx.activity.count(link.link.id, 'view', 1, String(req.id));
-          logActivity(ctx, req, link.link.id, 'visit');
+          recordMeLoad(ctx, link.link.id, { ip: req.ip, userAgent: req.headers['user-agent'] }, String(req.id));
         }
-        const { coding, bytes } = await body.encoded(req.headers['accept-encoding']);
-        reply.header('vary', 'accept-encoding');
-        if (coding !== 'identity') reply.header('content-encoding', coding);
-        return reply.type('application/json; charset=utf-8').send(bytes);
+        const encoded = await body.encoded(req.headers['accept-encoding']);
+        return reply.headers(meHeaders(encoded)).send(encoded.bytes);
       },
     );
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, validateHeaderValue } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
 import { type ErrorResponse, parseTrustProxy, reasonPhrase } from '@immish/contracts';
 import AjvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -152,6 +153,20 @@ function trustProxyOption(value: string | undefined): false | string[] | ((addre
   return (_address, hop) => hop < parsed;
 }
 
+/**
+ * The client's address of a raw request as fastify's `req.ip` reads it with this `trustProxy` value (the same
+ * library, @fastify/proxy-addr, and the same rule: the nearest address not trusted), for answers given outside
+ * fastify's request cycle (the fast path).
+ */
+function clientIpOf(trust: ReturnType<typeof trustProxyOption>): (req: IncomingMessage) => string {
+  if (trust === false) return (req) => req.socket.remoteAddress ?? '';
+  const fn = typeof trust === 'function' ? trust : proxyAddr.compile(trust);
+  return (req) => {
+    const addrs = proxyAddr.all(req, fn);
+    return addrs[addrs.length - 1] ?? '';
+  };
+}
+
 /** Multipart/body-parser error codes that are the client's fault, with the status they deserve. */
 const clientErrorCodes: Record<string, number> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 413,
@@ -186,6 +201,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   };
   const logger = opts.logger;
   const fastPath = opts.fastPath;
+  const trustProxy = trustProxyOption(opts.trustProxy);
   const app = Fastify({
     ...(fastPath
       ? {
@@ -193,6 +209,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
             fastPath,
             open: () => !closing,
             requestId,
+            clientIp: clientIpOf(trustProxy),
             ...(opts.defaultHeaders ? { defaultHeaders: opts.defaultHeaders } : {}),
             answered: (req, id, route, status, ms) => {
               if (logger) answered(boundLogger(logger, { reqId: id }), 'GET', route, req.url ?? '', status, ms);
@@ -211,7 +228,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
         : logger.child(bindings, childOpts),
     bodyLimit: opts.bodyLimit ?? 1_048_576,
     requestTimeout: opts.requestTimeoutMs ?? 120_000,
-    trustProxy: trustProxyOption(opts.trustProxy),
+    trustProxy,
     genReqId: requestId,
     forceCloseConnections: 'idle',
     // errors the router raises before any hook (bad URL encoding, over-long parameters): same error shape and

@@ -23,7 +23,17 @@ export interface FastAnswer {
   body?: Buffer;
 }
 
-export type FastPath = (req: IncomingMessage) => FastAnswer | undefined;
+/**
+ * What createHttpApp knows of a request that its fast path may need, computed only when asked: the correlation
+ * id the answer will carry (the same one, however often asked) and the client's address as fastify's `req.ip`
+ * gives it (X-Forwarded-For only from the TRUST_PROXY hops).
+ */
+export interface FastRequest {
+  id(): string;
+  ip(): string;
+}
+
+export type FastPath = (req: IncomingMessage, info: FastRequest) => FastAnswer | undefined;
 
 /** What createHttpApp does around a fast answer: its headers for every response, and its bookkeeping. */
 export interface FastPathHost {
@@ -32,9 +42,32 @@ export interface FastPathHost {
   open: () => boolean;
   /** the correlation id of the request (createHttpApp's genReqId) */
   requestId: (req: IncomingMessage) => string;
+  /** the client's address as fastify's `req.ip` reads it (createHttpApp's TRUST_PROXY rule) */
+  clientIp: (req: IncomingMessage) => string;
   defaultHeaders?: Readonly<Record<string, string>>;
   /** after the answer is written: metrics and the access line */
   answered: (req: IncomingMessage, id: string, route: string, status: number, ms: number) => void;
+}
+
+/** FastRequest computed on demand: most answers never need the address, a refusal needs neither. */
+class LazyRequestInfo implements FastRequest {
+  readonly #req: IncomingMessage;
+  readonly #host: FastPathHost;
+  #id: string | undefined;
+
+  constructor(req: IncomingMessage, host: FastPathHost) {
+    this.#req = req;
+    this.#host = host;
+  }
+
+  id(): string {
+    this.#id ??= this.#host.requestId(this.#req);
+    return this.#id;
+  }
+
+  ip(): string {
+    return this.#host.clientIp(this.#req);
+  }
 }
 
 /** Whether a request may be offered to the fast path: a GET that carries no body. */
@@ -78,9 +111,10 @@ export function fastPathServerFactory(host: FastPathHost) {
     const server = createServer(opts.http ?? {}, (req, res) => {
       if (plainGet(req) && host.open()) {
         const started = performance.now();
-        const answer = host.fastPath(req);
+        const info = new LazyRequestInfo(req, host);
+        const answer = host.fastPath(req, info);
         if (answer) {
-          const id = host.requestId(req);
+          const id = info.id();
           writeFast(res, host, answer, id);
           host.answered(req, id, answer.route, answer.status, performance.now() - started);
           return;
