@@ -241,6 +241,12 @@ export function startLinksApi(backing: Backing, storageDir: string): Promise<Ser
  * A bare fastify server in a process of its own, answering `GET /<name>` with the given bytes and headers from
  * memory: the baseline a service's route is compared with (the same bytes, nothing else: no logging, no hooks).
  */
+/** The bare server's event-loop delay p99 in ms since the last call (startBareServer's `/__loop`), and a reset. */
+export async function bareEventLoopP99Ms(bareUrl: string): Promise<number> {
+  const { p99Ms } = (await (await fetch(`${bareUrl}/__loop`)).json()) as { p99Ms: number };
+  return p99Ms;
+}
+
 export async function startBareServer(
   routes: Record<string, { body: Buffer; headers: Record<string, string> }>,
 ): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
@@ -251,8 +257,11 @@ export async function startBareServer(
     writeFileSync(file, body);
     manifest[route] = { file, headers };
   }
+  // GET /__loop: the event-loop delay p99 (ms) since the last call, measured as the services measure theirs
+  // (monitorEventLoopDelay at 1 ms, runtime metrics.ts), then reset: the floor any server pays at that load
   const script = `
     import { readFileSync } from 'node:fs';
+    import { monitorEventLoopDelay } from 'node:perf_hooks';
     import Fastify from 'fastify';
     const manifest = ${JSON.stringify(manifest)};
     const app = Fastify({ logger: false });
@@ -260,6 +269,13 @@ export async function startBareServer(
       const body = readFileSync(file);
       app.get('/' + route, (_req, reply) => reply.headers(headers).send(body));
     }
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    app.get('/__loop', async () => {
+      const p99Ms = loop.percentile(99) / 1e6;
+      loop.reset();
+      return { p99Ms };
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     process.stdout.write('READY ' + app.server.address().port + '\\n');
     process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
