@@ -171,16 +171,31 @@ const { chindingsSym, streamSym } = pino.symbols;
 export function writeAccessLine(
   log: Logger,
   fields: { method: string; route: string; url: string; status: number; ms: number },
+  reqId?: string,
 ): void {
-  const bindings = (log as unknown as Record<symbol, string>)[chindingsSym] ?? '';
+  let bindings = (log as unknown as Record<symbol, string>)[chindingsSym] ?? '';
   const stream = (log as unknown as Record<symbol, DestinationStream | undefined>)[streamSym];
   if (!stream) {
-    log.info(fields, 'request');
+    (reqId === undefined ? log : log.child({ reqId })).info(fields, 'request');
     return;
   }
+  // `reqId` given: the line of a request answered without a request logger (the fast path), bound here
+  if (reqId !== undefined) bindings += `,"reqId":${JSON.stringify(reqId)}`;
   stream.write(
-    `{"level":30,"time":"${new Date().toISOString()}"${bindings},"method":${JSON.stringify(fields.method)},"route":${JSON.stringify(fields.route)},"url":${JSON.stringify(fields.url)},"status":${fields.status},"ms":${fields.ms},"msg":"request"}\n`,
+    `{"level":30,"time":"${isoNow()}"${bindings},"method":${JSON.stringify(fields.method)},"route":${JSON.stringify(fields.route)},"url":${JSON.stringify(fields.url)},"status":${fields.status},"ms":${fields.ms},"msg":"request"}\n`,
   );
+}
+
+/** `new Date().toISOString()`, made once per millisecond: a busy service writes many lines in each. */
+let isoAt = 0;
+let isoText = '';
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoAt) {
+    isoAt = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }
 
 /**

@@ -193,10 +193,18 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const metrics = opts.metrics?.httpDuration;
   const accessLog = opts.logger !== false && opts.accessLog !== false;
   /** What is recorded of every answer, through fastify or the fast path: latency histogram and access line. */
-  const answered = (log: Logger, method: string, route: string, url: string, status: number, ms: number): void => {
+  const answered = (
+    log: Logger,
+    method: string,
+    route: string,
+    url: string,
+    status: number,
+    ms: number,
+    reqId?: string,
+  ): void => {
     metrics?.observe({ method, route, status: String(status) }, ms / 1000);
     if (accessLog && log.isLevelEnabled('info')) {
-      writeAccessLine(log, { method, route, url: scrubUrl(url), status, ms: Math.round(ms * 10) / 10 });
+      writeAccessLine(log, { method, route, url: scrubUrl(url), status, ms: Math.round(ms * 10) / 10 }, reqId);
     }
   };
   const logger = opts.logger;
@@ -212,7 +220,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
             clientIp: clientIpOf(trustProxy),
             ...(opts.defaultHeaders ? { defaultHeaders: opts.defaultHeaders } : {}),
             answered: (req, id, route, status, ms) => {
-              if (logger) answered(boundLogger(logger, { reqId: id }), 'GET', route, req.url ?? '', status, ms);
+              if (logger) answered(logger, 'GET', route, req.url ?? '', status, ms, id);
               else metrics?.observe({ method: 'GET', route, status: String(status) }, ms / 1000);
             },
           }),
