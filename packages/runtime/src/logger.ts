@@ -77,6 +77,26 @@ export function scrubUrl(url: string): string {
   return `${scrubPath(url.slice(0, q))}?${scrubQuery(url.slice(q + 1))}`;
 }
 
+/**
+ * `scrubUrl` of request URLs, remembered: a share page asks for the same URLs again and again (its `/me`, the
+ * thumbnails of its grid), and scrubbing one for the access line was ~1.5% of the gateway's CPU per cached answer
+ * (issue 17, `perf`). Bounded (URLs up to 512 characters, 4,096 of them; when full the memory starts over).
+ */
+const SCRUBBED_MAX = 4096;
+const SCRUBBED_MAX_LENGTH = 512;
+const scrubbed = new Map<string, string>();
+
+export function scrubRequestUrl(url: string): string {
+  if (url.length > SCRUBBED_MAX_LENGTH) return scrubUrl(url);
+  let out = scrubbed.get(url);
+  if (out === undefined) {
+    out = scrubUrl(url);
+    if (scrubbed.size >= SCRUBBED_MAX) scrubbed.clear();
+    scrubbed.set(url, out);
+  }
+  return out;
+}
+
 const URL_LIKE = /[/?][^\s"'`<>()[\]{}]*/g;
 
 /** Scrubs every URL-looking part of a free text (an error message quoting the request's URL, a stack). */

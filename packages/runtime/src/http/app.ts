@@ -20,7 +20,7 @@ import {
   isStorageFull,
   STORAGE_FULL_MESSAGE,
 } from '../errors.ts';
-import { boundLogger, scrubUrl, writeAccessLine } from '../logger.ts';
+import { boundLogger, scrubRequestUrl, writeAccessLine } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { type FastPath, fastPathServerFactory } from './fast-path.ts';
 
@@ -204,7 +204,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   ): void => {
     metrics?.observe({ method, route, status: String(status) }, ms / 1000);
     if (accessLog && log.isLevelEnabled('info')) {
-      writeAccessLine(log, { method, route, url: scrubUrl(url), status, ms: Math.round(ms * 10) / 10 }, reqId);
+      writeAccessLine(log, { method, route, url: scrubRequestUrl(url), status, ms: Math.round(ms * 10) / 10 }, reqId);
     }
   };
   const logger = opts.logger;
