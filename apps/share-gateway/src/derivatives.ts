@@ -25,6 +25,10 @@ export interface Derivative {
   /** the asset's version of it: ETag and memory-cache key */
   etag: string;
   cacheKey: string;
+  /** the headers of a 304 */
+  notModified: Readonly<Record<string, string>>;
+  /** the headers of a 200 when they depend only on the asset (a thumbnail: never offered as a file) */
+  okHeaders?: Readonly<Record<string, string>>;
 }
 
 /** The name a file of the asset is offered under: its own, or its id when the link hides metadata. */
@@ -39,14 +43,46 @@ export function offeredFileName(link: ActiveLink, asset: AssetRow, suffix = ''):
 export const derivativeFileName = (link: ActiveLink, asset: AssetRow, kind: DerivativeKind, type: string): string =>
   offeredFileName(link, asset, `_${kind}${type === 'image/webp' ? '.webp' : '.jpg'}`);
 
+/**
+ * Each asset row's derivatives as `derivativeOf` made them, with their 200 headers when they depend on nothing
+ * else (a thumbnail's): a grid asks for the same cached rows again and again, and building the strings and
+ * headers of each answer was a third of the fast path's own work (issue 17, `perf`). Rows are the link asset
+ * cache's (a changed asset is a new row object), so this memory goes with them.
+ */
+const derived = new WeakMap<AssetRow, Partial<Record<DerivativeKind, Derivative | null>>>();
+
 /** Where a derivative is stored, its type and its version (ETag, memory cache key); null when not ready. */
 export function derivativeOf(asset: AssetRow, kind: DerivativeKind): Derivative | null {
+  let known = derived.get(asset);
+  if (!known) {
+    known = {};
+    derived.set(asset, known);
+  }
+  let d = known[kind];
+  if (d === undefined) {
+    d = makeDerivative(asset, kind);
+    known[kind] = d;
+  }
+  return d;
+}
+
+function makeDerivative(asset: AssetRow, kind: DerivativeKind): Derivative | null {
   const key = kind === 'thumbnail' ? asset.thumbnail_key : asset.preview_key;
   if (!key) return null;
   const type = contentTypeFromKey(key) ?? (kind === 'thumbnail' ? 'image/webp' : 'image/jpeg');
   // derivatives are rewritten only by a re-ingest, which also bumps updated_at
   const version = asset.updated_at.getTime().toString(36);
-  return { key, type, etag: `"${kind}-${asset.id}-${version}"`, cacheKey: `${key}#${version}` };
+  const etag = `"${kind}-${asset.id}-${version}"`;
+  return Object.freeze({
+    key,
+    type,
+    etag,
+    cacheKey: `${key}#${version}`,
+    notModified: Object.freeze({ etag, 'cache-control': IMMUTABLE }),
+    ...(kind === 'thumbnail'
+      ? { okHeaders: Object.freeze({ etag, 'cache-control': IMMUTABLE, 'content-type': type }) }
+      : {}),
+  });
 }
 
 /**
@@ -60,9 +96,10 @@ export function derivativeAnswer(
   kind: DerivativeKind,
   d: Derivative,
   ifNoneMatch: string | undefined,
-): { status: 200 | 304; headers: Record<string, string> } {
+): { status: 200 | 304; headers: Readonly<Record<string, string>> } {
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, d.etag)) return { status: 304, headers: d.notModified };
+  if (d.okHeaders) return { status: 200, headers: d.okHeaders };
   const headers: Record<string, string> = { etag: d.etag, 'cache-control': IMMUTABLE };
-  if (etagMatches(ifNoneMatch, d.etag)) return { status: 304, headers };
   if (kind === 'preview') {
     headers['content-disposition'] = contentDisposition(derivativeFileName(link, asset, kind, d.type), 'inline');
   }
@@ -82,7 +119,7 @@ export function derivativeFromMemory(
   assetId: string,
   kind: DerivativeKind,
   ifNoneMatch: string | undefined,
-): { status: 200 | 304; headers: Record<string, string>; bytes: Buffer } | undefined {
+): { status: 200 | 304; headers: Readonly<Record<string, string>>; bytes: Buffer } | undefined {
   if (!recipient) return undefined;
   const { link } = recipient;
   const asset = ctx.assets.peek(link, assetId);
