@@ -31,20 +31,20 @@ import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, createPool, type Db, migrateToLatest } from '@immish/db';
-import { freePort } from '@immish/devstack';
 import { createApiKey, createUser } from '@immish/domain';
 import { ingestConcurrency } from '@immish/ingest-worker';
 import { sql } from 'kysely';
 import pg from 'pg';
 import sharp from 'sharp';
 import {
+  cpuProfileFlags,
+  cpuSeconds,
   eventLoopDelay,
   histogramTotals,
-  procCpuSeconds,
   type ServiceProcess,
+  startBacking,
   startService,
-} from './service-process.ts';
-import { startBacking } from './support.ts';
+} from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const PHOTOS = Number(process.env.INGEST_BENCH_PHOTOS ?? 160);
@@ -126,7 +126,7 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
  * like-for-like figure for the services' CPU per photo when a shared machine makes wall-clock ratios noisy.
  */
 async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; cpuSeconds: number }> {
-  const cpu0 = procCpuSeconds(process.pid);
+  const cpu0 = cpuSeconds(process.pid);
   const started = performance.now();
   await pool(photos, AT_ONCE, async (bytes) => {
     const preview = await sharp(bytes)
@@ -136,7 +136,7 @@ async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; 
       .toBuffer();
     await sharp(preview).resize(250, 250, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
   });
-  return { seconds: (performance.now() - started) / 1000, cpuSeconds: procCpuSeconds(process.pid) - cpu0 };
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(process.pid) - cpu0 };
 }
 
 /**
@@ -307,8 +307,8 @@ async function ingestRuns(
   };
   const jobTotals = async () => {
     const [wait, run] = await Promise.all([
-      histogramTotals(services.worker.opsUrl, 'job_wait_seconds', 'queue="ingest"'),
-      histogramTotals(services.worker.opsUrl, 'job_duration_seconds', 'queue="ingest"'),
+      histogramTotals(services.worker, 'job_wait_seconds', 'queue="ingest"'),
+      histogramTotals(services.worker, 'job_duration_seconds', 'queue="ingest"'),
     ]);
     return { wait: wait.sum, run: run.sum, count: run.count };
   };
@@ -317,20 +317,20 @@ async function ingestRuns(
     const bytes = chunk.map((f) => readFileSync(f));
     const baseline = await bareSharp(bytes);
     bytes.length = 0;
-    await Promise.all([eventLoopDelay(services.linksApi.opsUrl), eventLoopDelay(services.worker.opsUrl)]); // window starts
+    await Promise.all([eventLoopDelay(services.linksApi), eventLoopDelay(services.worker)]); // window starts
     const jobs0 = await jobTotals();
-    const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), procCpuSeconds(process.pid)];
+    const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
     target += chunk.length;
     const started = performance.now();
     await pool(chunk, AT_ONCE, (file) => upload(services.baseUrl, apiKey, file));
     const uploaded = performance.now();
     await finished.until(target);
     const ended = performance.now();
-    const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), procCpuSeconds(process.pid)];
+    const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
     const jobs1 = await jobTotals();
     const [apiLoop, workerLoop] = await Promise.all([
-      eventLoopDelay(services.linksApi.opsUrl),
-      eventLoopDelay(services.worker.opsUrl),
+      eventLoopDelay(services.linksApi),
+      eventLoopDelay(services.worker),
     ]);
     if (!timed) return;
     run.baselineSeconds += baseline.seconds;
@@ -420,35 +420,23 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
     await migrateToLatest(db as never);
     const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
     const { secret } = await createApiKey(db, owner.id, 'ingest bench');
-    const [apiPort, apiOps, workerOps] = [await freePort(), await freePort(), await freePort()];
-    const cpuProfDir = process.env.INGEST_BENCH_CPU_PROF;
+    const nodeFlags = cpuProfileFlags(process.env.INGEST_BENCH_CPU_PROF);
     const env = {
       DATABASE_URL: backing.databaseUrl,
       REDIS_URL: backing.redisUrl,
       STORAGE_FS_ROOT: join(dir, 'storage'),
       NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
     };
-    const linksApi = await startService({
-      app: 'links-api',
-      env: { ...env, HOST: '127.0.0.1', LINKS_API_PORT: String(apiPort), LINKS_API_METRICS_PORT: String(apiOps) },
-      opsPort: apiOps,
-      logFile: join(dir, 'links-api.log'),
-      ...(cpuProfDir ? { cpuProfDir } : {}),
-    });
+    const linksApi = await startService(
+      'links-api',
+      { ...env, HOST: '127.0.0.1' },
+      { nodeFlags, logFile: join(dir, 'links-api.log') },
+    );
     started.push(linksApi);
-    const worker = await startService({
-      app: 'ingest-worker',
-      env: {
-        ...env,
-        INGEST_METRICS_PORT: String(workerOps),
-        ...(process.env.INGEST_CONCURRENCY ? { INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY } : {}),
-      },
-      opsPort: workerOps,
-      logFile: join(dir, 'ingest-worker.log'),
-      ...(cpuProfDir ? { cpuProfDir } : {}),
-    });
+    // INGEST_CONCURRENCY, when set in this process's environment, reaches the worker; else it keeps its default
+    const worker = await startService('ingest-worker', env, { nodeFlags, logFile: join(dir, 'ingest-worker.log') });
     started.push(worker);
-    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    const baseUrl = linksApi.url;
 
     const lines: string[] = [];
     if (PHOTOS > 0) {
