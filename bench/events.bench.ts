@@ -27,11 +27,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreEnv, type NewEvent, Queues, StorageEnv } from '@immish/contracts';
 import { appendEvent, appendEvents, createDb, createPool, type Db, migrateToLatest } from '@immish/db';
-import { freePort } from '@immish/devstack';
 import { createLogger, runWorkerProcess, startQueueWorker } from '@immish/runtime';
 import Type from 'typebox';
-import { eventLoopDelay, type ServiceProcess, startService } from './service-process.ts';
-import { startBacking } from './support.ts';
+import { cpuProfileFlags, eventLoopDelay, type ServiceProcess, startBacking, startService } from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const RATE = Number(process.env.EVENTS_BENCH_RATE ?? 200);
@@ -143,22 +141,24 @@ async function main(): Promise<string> {
   let recorder: ReturnType<typeof startRecorder> | undefined;
   try {
     await migrateToLatest(db);
-    const opsPort = await freePort();
-    relay = await startService({
-      app: 'outbox-relay',
-      entry: 'bench/events.bench.ts',
-      args: ['--relay'],
-      env: {
+    relay = await startService(
+      {
+        name: 'outbox-relay',
+        entry: 'bench/events.bench.ts',
+        args: ['--relay'],
+        metricsPortVar: 'BENCH_RELAY_METRICS_PORT',
+      },
+      {
         DATABASE_URL: backing.databaseUrl,
         REDIS_URL: backing.redisUrl,
         QUEUE_PREFIX: prefix,
         STORAGE_FS_ROOT: join(backing.dir, 'storage'),
-        BENCH_RELAY_METRICS_PORT: String(opsPort),
       },
-      opsPort,
-      logFile: join(backing.dir, 'relay.log'),
-      ...(process.env.EVENTS_BENCH_CPU_PROF ? { cpuProfDir: process.env.EVENTS_BENCH_CPU_PROF } : {}),
-    });
+      {
+        nodeFlags: cpuProfileFlags(process.env.EVENTS_BENCH_CPU_PROF),
+        logFile: join(backing.dir, 'relay.log'),
+      },
+    );
     recorder = startRecorder(backing.redisUrl, prefix);
     await recorder.handle.worker.waitUntilReady();
     // warm-up (not counted): the relay's and the worker's first batches
@@ -167,9 +167,9 @@ async function main(): Promise<string> {
     await new Promise((r) => setTimeout(r, 500));
     recorder.started.clear();
 
-    await eventLoopDelay(relay.opsUrl);
+    await eventLoopDelay(relay);
     const latency = await latencyPhase(db, recorder);
-    const relayLoop = await eventLoopDelay(relay.opsUrl);
+    const relayLoop = await eventLoopDelay(relay);
 
     await recorder.handle.worker.pause();
     const drains: { rate: number; cpuMsPerEvent: number }[] = [];

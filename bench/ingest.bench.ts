@@ -3,6 +3,7 @@
  *
  *   node bench/ingest.bench.ts
  *   (INGEST_BENCH_PHOTOS: photos, default 160, 0 = only the bulk check; INGEST_BENCH_ROUNDS: default 4;
+ *    INGEST_BENCH_CHECK=0: no bulk-upload-check (part 2), e.g. while profiling the upload path;
  *    INGEST_BENCH_CPU_PROF=<dir>: both services write a V8 CPU profile there when they stop; INGEST_CONCURRENCY is
  *    passed to the worker when set, else it keeps its default)
  *
@@ -25,26 +26,26 @@
  * a private PostgreSQL and Redis (@immish/devstack) in a temp dir.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, createPool, type Db, migrateToLatest } from '@immish/db';
-import { freePort } from '@immish/devstack';
 import { createApiKey, createUser } from '@immish/domain';
 import { ingestConcurrency } from '@immish/ingest-worker';
 import { sql } from 'kysely';
 import pg from 'pg';
 import sharp from 'sharp';
 import {
+  cpuProfileFlags,
+  cpuSeconds,
   eventLoopDelay,
   histogramTotals,
-  procCpuSeconds,
   type ServiceProcess,
+  startBacking,
   startService,
-} from './service-process.ts';
-import { startBacking } from './support.ts';
+} from './support.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const PHOTOS = Number(process.env.INGEST_BENCH_PHOTOS ?? 160);
@@ -57,6 +58,7 @@ const HEIGHT = 3000;
 const CHECK_ASSETS = 50_000;
 const CHECK_BATCH = 5_000;
 const CHECK_REQUESTS = 100;
+const CHECK = process.env.INGEST_BENCH_CHECK !== '0';
 
 const EXIF = {
   IFD0: { Make: 'BenchCam', Model: 'B-12', ImageDescription: 'generated bench photo' },
@@ -95,7 +97,7 @@ function withComment(jpeg: Buffer, text: string): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), seg, jpeg.subarray(2)]);
 }
 
-async function generatePhotos(dir: string, count: number): Promise<string[]> {
+export async function generatePhotos(dir: string, count: number): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const bases: Buffer[] = [];
   for (let b = 0; b < BASES; b++) bases.push(await basePhoto(b + 1));
@@ -125,8 +127,8 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
  * wall seconds and the CPU seconds this process spent meanwhile (all its threads: sharp's included), the
  * like-for-like figure for the services' CPU per photo when a shared machine makes wall-clock ratios noisy.
  */
-async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; cpuSeconds: number }> {
-  const cpu0 = procCpuSeconds(process.pid);
+export async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; cpuSeconds: number }> {
+  const cpu0 = cpuSeconds(process.pid);
   const started = performance.now();
   await pool(photos, AT_ONCE, async (bytes) => {
     const preview = await sharp(bytes)
@@ -136,29 +138,46 @@ async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; 
       .toBuffer();
     await sharp(preview).resize(250, 250, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
   });
-  return { seconds: (performance.now() - started) / 1000, cpuSeconds: procCpuSeconds(process.pid) - cpu0 };
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(process.pid) - cpu0 };
 }
 
-/**
- * One file through the phone apps' route: `POST /api/assets`, multipart (the fields first, then `assetData`), the
- * file streamed from disk with node:http. Not fetch + FormData: on the same 2 cores, undici's web streams cost the
- * client ~35 ms of CPU per 3.5 MB photo, taken from the services; a phone does that work on its own CPU.
- */
-async function upload(baseUrl: string, apiKey: string, file: string): Promise<void> {
-  const boundary = `----immishbench${randomBytes(8).toString('hex')}`;
+/** One upload's request body, built before the clock starts: the multipart head, the photo's bytes, the tail. */
+interface UploadBody {
+  name: string;
+  head: Buffer;
+  bytes: Buffer;
+  tail: Buffer;
+}
+
+/** The boundary of every upload body (one per run: the parser finds it the same way, whatever it is). */
+const BOUNDARY = `----immishbench${randomBytes(8).toString('hex')}`;
+const UPLOAD_TAIL = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+
+/** The `POST /api/assets` body for one photo (the fields first, then `assetData`), as a phone app sends it. */
+export function uploadBody(name: string, bytes: Buffer): UploadBody {
   const now = new Date().toISOString();
-  const field = (name: string, value: string) =>
-    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const field = (field: string, value: string) =>
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n${value}\r\n`;
   const head = Buffer.from(
-    field('deviceAssetId', basename(file)) +
+    field('deviceAssetId', name) +
       field('deviceId', 'ingest-bench') +
       field('fileCreatedAt', now) +
       field('fileModifiedAt', now) +
-      `--${boundary}\r\nContent-Disposition: form-data; name="assetData"; filename="${basename(file)}"\r\nContent-Type: image/jpeg\r\n\r\n`,
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="assetData"; filename="${name}"\r\nContent-Type: image/jpeg\r\n\r\n`,
   );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const size = statSync(file).size;
-  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+  return { name, head, bytes, tail: UPLOAD_TAIL };
+}
+
+/**
+ * One photo through the phone apps' route: `POST /api/assets`, multipart, with node:http over a keep-alive
+ * connection. The uploading client is the load generator and must not set the pace (issue 17): a phone spends its
+ * own CPU, here the client shares the services' 2 cores. So the body is built before the clock starts and the
+ * photo is sent from memory in one write (no file stream, no per-chunk buffers: the client's earlier profile was
+ * mostly garbage collection); only the short JSON answer is read. Not fetch + FormData: undici's web streams cost
+ * ~35 ms of CPU per 3.5 MB photo here.
+ */
+export async function upload(baseUrl: string, apiKey: string, body: UploadBody): Promise<void> {
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(
       `${baseUrl}/api/assets`,
       {
@@ -166,28 +185,23 @@ async function upload(baseUrl: string, apiKey: string, file: string): Promise<vo
         agent: keepAlive,
         headers: {
           'x-api-key': apiKey,
-          'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': head.length + size + tail.length,
+          'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+          'content-length': body.head.length + body.bytes.length + body.tail.length,
         },
       },
       (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
         res.on('error', reject);
       },
     );
     req.on('error', reject);
-    req.write(head);
-    const bytes = createReadStream(file, { highWaterMark: 256 * 1024 });
-    bytes.on('error', reject);
-    bytes.on('end', () => req.end(tail));
-    bytes.pipe(req, { end: false });
+    req.write(body.head);
+    req.write(body.bytes);
+    req.end(body.tail);
   });
-  if (status !== 201) throw new Error(`upload of ${basename(file)} answered ${status}: ${body}`);
+  if (status !== 201) throw new Error(`upload of ${body.name} answered ${status}: ${text}`);
 }
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: AT_ONCE });
@@ -197,7 +211,7 @@ const keepAlive = new Agent({ keepAlive: true, maxSockets: AT_ONCE });
  * every transaction that writes an event notifies at commit (the worker's last one writes `asset.ingested`), then
  * one count. No polling interval stands between the last commit and the clock stopping.
  */
-class FinishedAssets {
+export class FinishedAssets {
   readonly #client: pg.Client;
   readonly #ownerId: string;
   #counts = { ready: 0, failed: 0 };
@@ -307,30 +321,31 @@ async function ingestRuns(
   };
   const jobTotals = async () => {
     const [wait, run] = await Promise.all([
-      histogramTotals(services.worker.opsUrl, 'job_wait_seconds', 'queue="ingest"'),
-      histogramTotals(services.worker.opsUrl, 'job_duration_seconds', 'queue="ingest"'),
+      histogramTotals(services.worker, 'job_wait_seconds', 'queue="ingest"'),
+      histogramTotals(services.worker, 'job_duration_seconds', 'queue="ingest"'),
     ]);
     return { wait: wait.sum, run: run.sum, count: run.count };
   };
   let target = 0;
   const round = async (chunk: readonly string[], timed: boolean) => {
+    // read once: the baseline's input, and the upload bodies (built before the ingest clock starts)
     const bytes = chunk.map((f) => readFileSync(f));
     const baseline = await bareSharp(bytes);
-    bytes.length = 0;
-    await Promise.all([eventLoopDelay(services.linksApi.opsUrl), eventLoopDelay(services.worker.opsUrl)]); // window starts
+    const bodies = chunk.map((f, i) => uploadBody(basename(f), bytes[i] as Buffer));
+    await Promise.all([eventLoopDelay(services.linksApi), eventLoopDelay(services.worker)]); // window starts
     const jobs0 = await jobTotals();
-    const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), procCpuSeconds(process.pid)];
+    const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
     target += chunk.length;
     const started = performance.now();
-    await pool(chunk, AT_ONCE, (file) => upload(services.baseUrl, apiKey, file));
+    await pool(bodies, AT_ONCE, (body) => upload(services.baseUrl, apiKey, body));
     const uploaded = performance.now();
     await finished.until(target);
     const ended = performance.now();
-    const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), procCpuSeconds(process.pid)];
+    const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
     const jobs1 = await jobTotals();
     const [apiLoop, workerLoop] = await Promise.all([
-      eventLoopDelay(services.linksApi.opsUrl),
-      eventLoopDelay(services.worker.opsUrl),
+      eventLoopDelay(services.linksApi),
+      eventLoopDelay(services.worker),
     ]);
     if (!timed) return;
     run.baselineSeconds += baseline.seconds;
@@ -420,35 +435,23 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
     await migrateToLatest(db as never);
     const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
     const { secret } = await createApiKey(db, owner.id, 'ingest bench');
-    const [apiPort, apiOps, workerOps] = [await freePort(), await freePort(), await freePort()];
-    const cpuProfDir = process.env.INGEST_BENCH_CPU_PROF;
+    const nodeFlags = cpuProfileFlags(process.env.INGEST_BENCH_CPU_PROF);
     const env = {
       DATABASE_URL: backing.databaseUrl,
       REDIS_URL: backing.redisUrl,
       STORAGE_FS_ROOT: join(dir, 'storage'),
       NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
     };
-    const linksApi = await startService({
-      app: 'links-api',
-      env: { ...env, HOST: '127.0.0.1', LINKS_API_PORT: String(apiPort), LINKS_API_METRICS_PORT: String(apiOps) },
-      opsPort: apiOps,
-      logFile: join(dir, 'links-api.log'),
-      ...(cpuProfDir ? { cpuProfDir } : {}),
-    });
+    const linksApi = await startService(
+      'links-api',
+      { ...env, HOST: '127.0.0.1' },
+      { nodeFlags, logFile: join(dir, 'links-api.log') },
+    );
     started.push(linksApi);
-    const worker = await startService({
-      app: 'ingest-worker',
-      env: {
-        ...env,
-        INGEST_METRICS_PORT: String(workerOps),
-        ...(process.env.INGEST_CONCURRENCY ? { INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY } : {}),
-      },
-      opsPort: workerOps,
-      logFile: join(dir, 'ingest-worker.log'),
-      ...(cpuProfDir ? { cpuProfDir } : {}),
-    });
+    // INGEST_CONCURRENCY, when set in this process's environment, reaches the worker; else it keeps its default
+    const worker = await startService('ingest-worker', env, { nodeFlags, logFile: join(dir, 'ingest-worker.log') });
     started.push(worker);
-    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    const baseUrl = linksApi.url;
 
     const lines: string[] = [];
     if (PHOTOS > 0) {
@@ -487,11 +490,13 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
         '',
       );
     }
-    const check = await bulkCheckRun(db, baseUrl);
-    lines.push(
-      `bulk-upload-check: ${CHECK_BATCH} checksums (half known) against an owner of ${CHECK_ASSETS} assets, ${check.requests} requests over HTTP to the same links-api process:`,
-      `p50 ${check.p50.toFixed(1)} ms, **p99 ${check.p99.toFixed(1)} ms** (target ≤ 200 ms), max ${check.max.toFixed(1)} ms; ${check.rejected / check.requests} duplicates found per request; 1-min load average ${(loadavg()[0] ?? 0).toFixed(1)}.`,
-    );
+    if (CHECK) {
+      const check = await bulkCheckRun(db, baseUrl);
+      lines.push(
+        `bulk-upload-check: ${CHECK_BATCH} checksums (half known) against an owner of ${CHECK_ASSETS} assets, ${check.requests} requests over HTTP to the same links-api process:`,
+        `p50 ${check.p50.toFixed(1)} ms, **p99 ${check.p99.toFixed(1)} ms** (target ≤ 200 ms), max ${check.max.toFixed(1)} ms; ${check.rejected / check.requests} duplicates found per request; 1-min load average ${(loadavg()[0] ?? 0).toFixed(1)}.`,
+      );
+    }
     return { markdown: lines.join('\n') };
   } finally {
     for (const s of started.reverse()) await s.stop().catch(() => {});

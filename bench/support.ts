@@ -136,30 +136,47 @@ export function ensureWrk(): string {
 /** clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux) */
 const USER_HZ = 100;
 
-/** User + system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15; Linux). */
+/** User + system CPU seconds a process (all its threads) has used so far (/proc/<pid>/stat fields 14 and 15; Linux). */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }
 
-/** The HTTP services and the variables that set their public and internal (metrics) ports. */
+/**
+ * The services a benchmark starts, and the variables that set their public port (none for a worker) and their
+ * internal (metrics, detailed health) port.
+ */
 const SERVICE_PORTS = {
   'links-api': ['LINKS_API_PORT', 'LINKS_API_METRICS_PORT'],
   'share-gateway': ['GATEWAY_PORT', 'GATEWAY_METRICS_PORT'],
+  'ingest-worker': [null, 'INGEST_METRICS_PORT'],
 } as const;
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
+/**
+ * A process of a benchmark's own run the same way (e.g. the outbox relay alone, from the bench file itself):
+ * its entry point (relative to the repository) and arguments, and the variable that sets its internal port.
+ */
+export interface BenchScriptService {
+  name: string;
+  entry: string;
+  args?: readonly string[];
+  metricsPortVar: string;
+}
+
 export interface ServiceProcess {
-  name: ServiceName;
+  name: string;
   pid: number;
-  /** `http://127.0.0.1:<port>`: the public port */
+  /** `http://127.0.0.1:<port>`: the public port (the internal one for a service without a public port) */
   url: string;
   /** `http://127.0.0.1:<port>`: the internal port (`/metrics`, detailed health) */
   metricsUrl: string;
   /** where its stdout (the JSON log lines) goes: /dev/null unless a file was asked for */
   logFile: string;
-  /** SIGTERM, and resolves once it has exited (its shutdown drains what it buffered) */
+  /** user + system CPU seconds the process has used so far (/proc) */
+  cpuSeconds(): number;
+  /** SIGTERM, and resolves once it has exited (its shutdown drains what it buffered; a `--cpu-prof` is written) */
   stop(): Promise<void>;
 }
 
@@ -169,25 +186,30 @@ export interface ServiceProcess {
  * the ports are free ones chosen here), logging on at the default LOG_LEVEL. Its stdout goes to a file (or
  * /dev/null), never to a pipe this process would have to read: a pipe nobody drains fast enough would stall the
  * service, and reading it would cost this process CPU the load generator needs. stderr is inherited (crashes show).
- * Resolves once `/health/ready` answers 200. `nodeFlags`: e.g. `--cpu-prof --cpu-prof-dir=…` (written when it stops).
+ * Resolves once `/health/ready` answers 200. `nodeFlags`: e.g. `--cpu-prof --cpu-prof-dir=…` (written when it
+ * stops; `cpuProfileFlags`).
  */
 export async function startService(
-  name: ServiceName,
+  service: ServiceName | BenchScriptService,
   env: Record<string, string>,
   opts: { nodeFlags?: readonly string[]; logFile?: string } = {},
 ): Promise<ServiceProcess> {
-  const [portVar, metricsPortVar] = SERVICE_PORTS[name];
-  const port = await freePort();
+  const name = typeof service === 'string' ? service : service.name;
+  const [portVar, metricsPortVar] =
+    typeof service === 'string' ? SERVICE_PORTS[service] : [null, service.metricsPortVar];
+  const entry =
+    typeof service === 'string' ? [`apps/${service}/src/main.ts`] : [service.entry, ...(service.args ?? [])];
+  const port = portVar ? await freePort() : null;
   const metricsPort = await freePort();
   const logFile = opts.logFile ?? '/dev/null';
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), `apps/${name}/src/main.ts`], {
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...entry], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
       NODE_ENV: 'production',
       ...env,
-      [portVar]: String(port),
+      ...(portVar ? { [portVar]: String(port) } : {}),
       [metricsPortVar]: String(metricsPort),
       METRICS_HOST: '127.0.0.1',
     },
@@ -195,29 +217,38 @@ export async function startService(
   });
   closeSync(out);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const service: ServiceProcess = {
+  const pid = child.pid as number;
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  const started: ServiceProcess = {
     name,
-    pid: child.pid as number,
-    url: `http://127.0.0.1:${port}`,
-    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    pid,
+    url: port === null ? metricsUrl : `http://127.0.0.1:${port}`,
+    metricsUrl,
     logFile,
+    cpuSeconds: () => cpuSeconds(pid),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
+      clearTimeout(kill);
     },
   };
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting`);
-    const ok = await fetch(`${service.url}/health/ready`).then(
+    const ok = await fetch(`${started.url}/health/ready`).then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return service;
+    if (ok) return started;
     await new Promise((r) => setTimeout(r, 100));
   }
-  await service.stop();
+  await started.stop();
   throw new Error(`${name} did not become ready within 30 s`);
 }
+
+/** node flags that make a service write a V8 CPU profile into `dir` when it stops (none when `dir` is unset). */
+export const cpuProfileFlags = (dir: string | undefined): string[] =>
+  dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 
 /**
  * The links-api as users run it (`startService`), on `backing`, storing under `storageDir`; BENCH_SERVER_NODE_FLAGS
@@ -321,14 +352,44 @@ export async function startScriptServer(script: string): Promise<{ pid: number; 
 }
 
 /**
- * The event-loop delay p99 (ms) a service measured since the last read: its `/metrics`
- * (`nodejs_eventloop_lag_p99_seconds`, runtime metrics.ts: monitorEventLoopDelay sampled every 1 ms, reset by every read). Read
- * once before a measured run (the reset) and once after it: the p99 over that run.
+ * The event-loop delay (ms) a service measured since the last read: its `/metrics` (`nodejs_eventloop_lag_*`,
+ * runtime metrics.ts: monitorEventLoopDelay, reset by every read). Read once before a measured run (the reset)
+ * and once after it: the delay over that run.
  */
+export async function eventLoopDelay(
+  service: Pick<ServiceProcess, 'metricsUrl'>,
+): Promise<{ p50: number; p99: number; max: number }> {
+  const text = await (await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const read = (name: string) => {
+    const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) * 1000 : Number.NaN;
+  };
+  return { p50: read('p50'), p99: read('p99'), max: read('max') };
+}
+
+/** The event-loop delay p99 (ms) a service measured since the last read (`eventLoopDelay`). */
 export async function eventLoopP99Ms(service: Pick<ServiceProcess, 'metricsUrl'>): Promise<number> {
-  const text = await (await fetch(`${service.metricsUrl}/metrics`)).text();
-  const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(text);
-  return m ? Number(m[1]) * 1000 : Number.NaN;
+  return (await eventLoopDelay(service)).p99;
+}
+
+/**
+ * A histogram's running sum and count as a service's metrics port reports them (summed over every label set whose
+ * labels include `labels`, e.g. `queue="ingest"`): read before and after a load, the difference gives the mean.
+ */
+export async function histogramTotals(
+  service: Pick<ServiceProcess, 'metricsUrl'>,
+  name: string,
+  labels: string,
+): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const total = (suffix: string) => {
+    let n = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}_${suffix}\\{([^}]*)\\} ([0-9.eE+-]+)$`, 'gm'))) {
+      if ((m[1] ?? '').includes(labels)) n += Number(m[2]);
+    }
+    return n;
+  };
+  return { sum: total('sum'), count: total('count') };
 }
 
 export interface WrkResult {
