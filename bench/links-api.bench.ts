@@ -25,6 +25,7 @@ import { createDb, createPool, migrateToLatest } from '@immish/db';
 import { createApiKey, createUser } from '@immish/domain';
 import { sql } from 'kysely';
 import {
+  eventLoopP99Ms,
   machineNote,
   runWrkMeasuring,
   type ServiceProcess,
@@ -160,17 +161,21 @@ interface Row {
   result: WrkResult & { cpuCores: number };
   /** server-process CPU per request (ms): independent of how busy the machine is */
   cpuMsPerRequest: number;
+  /** the links-api's event-loop delay p99 over the measured run (NaN for the bare route) */
+  loopP99Ms: number;
 }
 
 async function load(
   name: string,
   url: string,
   pid: number,
-  opts: { connections?: number; headers?: Record<string, string>; script?: string } = {},
+  opts: { connections?: number; headers?: Record<string, string>; script?: string; service?: ServiceProcess } = {},
 ): Promise<Row> {
   const connections = opts.connections ?? CONNECTIONS;
   await runWrkMeasuring(url, { ...opts, connections, seconds: WARMUP_S }, pid); // JIT, pools, caches
+  if (opts.service) await eventLoopP99Ms(opts.service); // resets its histogram: what follows is this run's
   const result = await runWrkMeasuring(url, { ...opts, connections, seconds: DURATION_S }, pid);
+  const loopP99Ms = opts.service ? await eventLoopP99Ms(opts.service) : Number.NaN;
   if (result.failed > 0) process.stderr.write(`[bench] ${name}: ${result.failed} failed requests\n`);
   const seconds = result.requests / Math.max(1e-9, result.perSecond);
   return {
@@ -178,6 +183,7 @@ async function load(
     connections,
     result,
     cpuMsPerRequest: (result.cpuCores * seconds * 1000) / Math.max(1, result.requests),
+    loopP99Ms,
   };
 }
 
@@ -198,6 +204,7 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
     const s = await seed(backing.databaseUrl);
     service = await startLinksApi(backing, join(work, 'storage'));
     bareServer = await startBareSelect(backing.databaseUrl);
+    const svc = service;
     const api = service.url;
     const apiPid = service.pid;
     const listAuth = { 'x-api-key': s.listKey };
@@ -215,28 +222,38 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
     const me = await maybe('me', () =>
       load('GET /api/users/me (authenticated floor, for reference)', `${api}/api/users/me`, apiPid, {
         headers: listAuth,
+        service: svc,
       }),
     );
     const getById = await maybe('get', () =>
-      load('GET /api/shared-links?id=', `${api}/api/shared-links?id=${s.sampleLinkId}`, apiPid, { headers: listAuth }),
+      load('GET /api/shared-links?id=', `${api}/api/shared-links?id=${s.sampleLinkId}`, apiPid, {
+        headers: listAuth,
+        service: svc,
+      }),
     );
     const listName = `GET /api/shared-links (${LIST_USER_LINKS} of ${TABLE_LINKS} links)`;
-    const list50 = await maybe('list', () => load(listName, `${api}/api/shared-links`, apiPid, { headers: listAuth }));
+    const list50 = await maybe('list', () =>
+      load(listName, `${api}/api/shared-links`, apiPid, { headers: listAuth, service: svc }),
+    );
     const list1 = await maybe('list', () =>
-      load(`${listName}, 1 connection`, `${api}/api/shared-links`, apiPid, { headers: listAuth, connections: 1 }),
+      load(`${listName}, 1 connection`, `${api}/api/shared-links`, apiPid, {
+        headers: listAuth,
+        connections: 1,
+        service: svc,
+      }),
     );
     // POST last: it adds links to the table, which must hold exactly 10,000 while the list is measured.
     const post = await maybe('post', () =>
-      load('POST /api/shared-links (INDIVIDUAL, 1 asset)', `${api}/api/shared-links`, apiPid, { script }),
+      load('POST /api/shared-links (INDIVIDUAL, 1 asset)', `${api}/api/shared-links`, apiPid, { script, service: svc }),
     );
 
     const base = bare.result.perSecond;
     const line = (r: Row | undefined, target = '') =>
       r &&
-      `| ${r.name} | ${r.connections} | ${r.result.perSecond.toFixed(0)} | ${(r.result.perSecond / base).toFixed(2)}× | ${r.result.latencyMs['50'].toFixed(1)} | ${r.result.latencyMs['99'].toFixed(1)} | ${(r.result.cpuCores * 100).toFixed(0)}% | ${r.cpuMsPerRequest.toFixed(3)} | ${r.result.failed} | ${target} |`;
+      `| ${r.name} | ${r.connections} | ${r.result.perSecond.toFixed(0)} | ${(r.result.perSecond / base).toFixed(2)}× | ${r.result.latencyMs['50'].toFixed(1)} | ${r.result.latencyMs['99'].toFixed(1)} | ${(r.result.cpuCores * 100).toFixed(0)}% | ${r.cpuMsPerRequest.toFixed(3)} | ${Number.isFinite(r.loopP99Ms) ? r.loopP99Ms.toFixed(1) : '–'} | ${r.result.failed} | ${target} |`;
     const rows = [
-      '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | server CPU | server CPU ms/req | failed | target |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | server CPU | server CPU ms/req | event-loop p99 ms | failed | target |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
       line(bare, 'baseline'),
       line(me, 'reference'),
       line(post, '≥ 0.5× bare'),

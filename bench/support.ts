@@ -268,16 +268,16 @@ export function startLinksApi(backing: Backing, storageDir: string): Promise<Ser
   );
 }
 
-/**
- * A bare fastify server in a process of its own, answering `GET /<name>` with the given bytes and headers from
- * memory: the baseline a service's route is compared with (the same bytes, nothing else: no logging, no hooks).
- */
 /** The bare server's event-loop delay p99 in ms since the last call (startBareServer's `/__loop`), and a reset. */
 export async function bareEventLoopP99Ms(bareUrl: string): Promise<number> {
   const { p99Ms } = (await (await fetch(`${bareUrl}/__loop`)).json()) as { p99Ms: number };
   return p99Ms;
 }
 
+/**
+ * A bare fastify server in a process of its own, answering `GET /<name>` with the given bytes and headers from
+ * memory: the baseline a service's route is compared with (the same bytes, nothing else: no logging, no hooks).
+ */
 export async function startBareServer(
   routes: Record<string, { body: Buffer; headers: Record<string, string> }>,
 ): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
