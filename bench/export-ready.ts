@@ -39,6 +39,8 @@ export interface ExportReadyReport {
   jobMs?: number;
   /** the worker process's peak resident set (VmHWM of /proc/<pid>/status, Linux), after all the rounds */
   workerPeakRssMiB?: number;
+  /** the worker's event-loop delay p99 over the measured rounds (its metrics; each scrape resets it) */
+  workerLoopP99Ms?: number;
 }
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
@@ -95,9 +97,13 @@ export async function measureExportReady(opts: { compileCacheDir: string }): Pro
     await run('sh', ['-c', `cat "${originals}"/* > /dev/null && sync`]);
 
     const metricsPort = await freePort();
-    /** the worker's own time in export jobs so far (its metrics: job_duration_seconds, completed) */
-    const jobSeconds = async (): Promise<{ sum: number; count: number }> => {
+    /**
+     * the worker's own time in export jobs so far (its metrics: job_duration_seconds, completed), and its event-loop
+     * delay p99 since the previous scrape (prom-client resets that histogram at each scrape)
+     */
+    const jobSeconds = async (): Promise<{ sum: number; count: number; loopP99Ms: number }> => {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const loop = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
       const read = (what: string) =>
         Number(
           new RegExp(
@@ -105,7 +111,7 @@ export async function measureExportReady(opts: { compileCacheDir: string }): Pro
             'm',
           ).exec(text)?.[1] ?? Number.NaN,
         );
-      return { sum: read('sum'), count: read('count') };
+      return { sum: read('sum'), count: read('count'), loopP99Ms: Number(loop ?? Number.NaN) * 1000 };
     };
     worker = spawn(process.execPath, ['apps/export-worker/src/main.ts'], {
       cwd: REPO,
@@ -183,6 +189,7 @@ export async function measureExportReady(opts: { compileCacheDir: string }): Pro
     }
     const jobsAfter = await jobSeconds();
     report.jobMs = ((jobsAfter.sum - jobsBefore.sum) * 1000) / (jobsAfter.count - jobsBefore.count);
+    report.workerLoopP99Ms = jobsAfter.loopP99Ms;
     const status = await readFile(`/proc/${worker.pid}/status`, 'utf8').catch(() => '');
     const hwmKiB = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
     if (hwmKiB) report.workerPeakRssMiB = Number(hwmKiB) / 1024;
@@ -213,6 +220,7 @@ export function exportReadyMarkdown(r: ExportReadyReport, fixed: (v: number, dig
     `| of which request → running | ${fixed(med(r.startMs))} ms | ${fixed(Math.min(...r.startMs))} ms | ${fixed(Math.max(...r.startMs))} ms |`,
     `| the export job in the worker (its metrics, mean) | ${r.jobMs === undefined ? '—' : `${fixed(r.jobMs)} ms`} | | |`,
     `| the worker's peak RSS over all rounds | ${r.workerPeakRssMiB === undefined ? '—' : `${fixed(r.workerPeakRssMiB)} MiB`} | | |`,
+    `| the worker's event-loop delay p99 over the rounds (target ≤ 10 ms) | ${r.workerLoopP99Ms === undefined ? '—' : `${fixed(r.workerLoopP99Ms, 1)} ms`} | | |`,
     '',
     `Ratio (zip time / export time, per round; target ≥ 0.9×): **median ${fixed(med(r.ratios), 2)}×**, middle half ${fixed(quantile(r.ratios, 0.25), 2)}–${fixed(quantile(r.ratios, 0.75), 2)}×, lowest ${fixed(Math.min(...r.ratios), 2)}×, highest ${fixed(Math.max(...r.ratios), 2)}×.`,
   ];
