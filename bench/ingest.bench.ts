@@ -10,7 +10,9 @@
  * 1. Ingest end to end, as users run it: links-api and ingest-worker each in their own process, started as
  *    `npm start` starts them (`node apps/<app>/src/main.ts`, default configuration, JSON logging on, the outbox
  *    relay in each service). N generated 12-megapixel JPEGs with EXIF are uploaded over HTTP through the
- *    Immich-compatible `POST /api/assets` (multipart, API key), 2 at a time, like a phone's backup. The clock
+ *    Immich-compatible `POST /api/assets` (multipart, API key), 2 at a time, like a phone's backup; the uploading
+ *    client (the load generator) builds each body before the clock starts and sends it from memory, 2–3 ms of CPU
+ *    per photo (it must not be what sets the pace: a phone pays its own CPU). The clock
  *    runs from the first byte of the first upload to the moment the last asset is `ready` (a LISTEN on the
  *    outbox's NOTIFY, which the worker's final transaction fires: no polling). Baseline, same run, same bytes:
  *    a bare sharp script, 2 at a time, decoding each file from memory into a 1440 px JPEG preview and a 250 px
@@ -19,6 +21,10 @@
  *    where wall-clock ratios mostly measure the load), the worker's ingest jobs (mean wait in the queue and mean
  *    processing, from its metrics port: a backlog or a start latency shows there) and each service's event-loop
  *    delay p99 during the ingest (its metrics port).
+ *    Quiet figures (2026-12-06 07:11–07:13 UTC, 1-min load 2.4–3.8, two runs of the command above): 0.64× and
+ *    0.66× (target not met); CPU per photo links-api 27–28 ms, ingest-worker 108–130 ms, client 2–3 ms, bare sharp
+ *    90–106 ms; worker slots busy 96%; event-loop p99 links-api 8–9 ms, ingest-worker 1–2 ms. README "Ingest end
+ *    to end, as users run it" says where the rest goes.
  * 2. `POST /api/assets/bulk-upload-check` with 5,000 checksums (half known) for an owner of 50,000 assets,
  *    over HTTP against the same links-api process: p50/p99 of 100 requests. Target: p99 ≤ 200 ms.
  *
@@ -97,7 +103,7 @@ function withComment(jpeg: Buffer, text: string): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), seg, jpeg.subarray(2)]);
 }
 
-export async function generatePhotos(dir: string, count: number): Promise<string[]> {
+async function generatePhotos(dir: string, count: number): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const bases: Buffer[] = [];
   for (let b = 0; b < BASES; b++) bases.push(await basePhoto(b + 1));
@@ -127,7 +133,7 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
  * wall seconds and the CPU seconds this process spent meanwhile (all its threads: sharp's included), the
  * like-for-like figure for the services' CPU per photo when a shared machine makes wall-clock ratios noisy.
  */
-export async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; cpuSeconds: number }> {
+async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; cpuSeconds: number }> {
   const cpu0 = cpuSeconds(process.pid);
   const started = performance.now();
   await pool(photos, AT_ONCE, async (bytes) => {
@@ -154,7 +160,7 @@ const BOUNDARY = `----immishbench${randomBytes(8).toString('hex')}`;
 const UPLOAD_TAIL = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
 
 /** The `POST /api/assets` body for one photo (the fields first, then `assetData`), as a phone app sends it. */
-export function uploadBody(name: string, bytes: Buffer): UploadBody {
+function uploadBody(name: string, bytes: Buffer): UploadBody {
   const now = new Date().toISOString();
   const field = (field: string, value: string) =>
     `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n${value}\r\n`;
@@ -176,7 +182,7 @@ export function uploadBody(name: string, bytes: Buffer): UploadBody {
  * mostly garbage collection); only the short JSON answer is read. Not fetch + FormData: undici's web streams cost
  * ~35 ms of CPU per 3.5 MB photo here.
  */
-export async function upload(baseUrl: string, apiKey: string, body: UploadBody): Promise<void> {
+async function upload(baseUrl: string, apiKey: string, body: UploadBody): Promise<void> {
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(
       `${baseUrl}/api/assets`,
@@ -211,7 +217,7 @@ const keepAlive = new Agent({ keepAlive: true, maxSockets: AT_ONCE });
  * every transaction that writes an event notifies at commit (the worker's last one writes `asset.ingested`), then
  * one count. No polling interval stands between the last commit and the clock stopping.
  */
-export class FinishedAssets {
+class FinishedAssets {
   readonly #client: pg.Client;
   readonly #ownerId: string;
   #counts = { ready: 0, failed: 0 };
