@@ -92,6 +92,26 @@ describe('createHttpApp', () => {
     expect(res.json().message).toMatch(/nested deeper/);
   });
 
+  it('should refuse NUL in any text or field name of a JSON body, however nested, and accept the limit depth', async () => {
+    const app = build();
+    const post = (payload: string) =>
+      app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+    for (const [payload, message] of [
+      ['{"n":1,"s":"a\\u0000b"}', /text must not contain NUL/],
+      ['{"n":1,"list":[{"x":["ok","deep \\u0000"]}]}', /text must not contain NUL/],
+      ['{"n":1,"o":{"k\\u0000":1}}', /field names must not contain NUL/],
+      ['[[{"a\\u0000":true}]]', /field names must not contain NUL/],
+    ] as const) {
+      const res = await post(payload);
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().message, payload).toMatch(message);
+    }
+    // 32 levels (the default limit) pass the depth check; 33 do not
+    const nested = (levels: number) => `{"n":1,"s":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+    expect((await post(nested(32))).json().message ?? '').not.toMatch(/nested deeper/);
+    expect((await post(nested(33))).json().message).toMatch(/nested deeper than 32/);
+  });
+
   it('should map domain errors, backing-service faults and bugs to their statuses', async () => {
     const app = build();
     const c = await app.inject('/domain');
