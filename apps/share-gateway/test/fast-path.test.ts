@@ -273,7 +273,11 @@ describe('the fast path of a cached /me', () => {
     expect(record).toHaveBeenCalledTimes(3);
     const [fastVisit, botVisit, routeVisit] = record.mock.calls.map((c) => c[0]);
     expect(fastVisit).toEqual(routeVisit);
-    expect(fastVisit).toMatchObject({ linkId: link.id, action: 'visit', client: { network: '203.0.113.0/24', bot: false } });
+    expect(fastVisit).toMatchObject({
+      linkId: link.id,
+      action: 'visit',
+      client: { network: '203.0.113.0/24', bot: false },
+    });
     expect(botVisit!.client.bot).toBe(true);
     // the fast load and the route's load count; the bot's does not
     expect((await h.counters(link.id)).view).toBe(viewsBefore + 2);
