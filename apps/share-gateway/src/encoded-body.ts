@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
+import { memoByText } from '@immish/runtime';
 
 /**
  * A response body that is the same for every recipient of a link (the `/me` JSON of a big album: ~1.2 MB for
@@ -25,24 +26,14 @@ const GZIP_LEVEL = 6;
 export function negotiateCoding(header: string | string[] | undefined): ContentCoding {
   const text = Array.isArray(header) ? header.join(',') : header;
   if (!text) return 'identity';
-  if (text.length > NEGOTIATED_MAX_LENGTH) return parseAcceptEncoding(text);
-  let coding = negotiated.get(text);
-  if (coding === undefined) {
-    coding = parseAcceptEncoding(text);
-    if (negotiated.size >= NEGOTIATED_MAX) negotiated.clear();
-    negotiated.set(text, coding);
-  }
-  return coding;
+  return negotiated(text);
 }
 
 /**
  * Accept-Encoding values seen, with their answer: a browser sends the same value on every request, and the
- * parse was a measurable part of a cached `/me` (issue 17). Bounded; when full the memory starts over.
+ * parse was a measurable part of a cached `/me` (issue 17). Bounded (runtime's memoByText).
  */
-const NEGOTIATED_MAX = 256;
-/** longer values (no browser's) are parsed every time: the memory holds at most 256 × 200 characters */
-const NEGOTIATED_MAX_LENGTH = 200;
-const negotiated = new Map<string, ContentCoding>();
+const negotiated = memoByText((text) => parseAcceptEncoding(text), { maxEntries: 256, maxKeyLength: 200 });
 
 function parseAcceptEncoding(text: string): ContentCoding {
   const q = new Map<string, number>();

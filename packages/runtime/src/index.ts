@@ -5,6 +5,7 @@ export * from './deadline.ts';
 export * from './errors.ts';
 export * from './http/index.ts';
 export * from './logger.ts';
+export * from './memo.ts';
 export * from './metrics.ts';
 export * from './observability.ts';
 export * from './ops.ts';

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { memoByText } from './memo.ts';
 
 export type { Logger };
 
@@ -82,20 +83,10 @@ export function scrubUrl(url: string): string {
  * thumbnails of its grid), and scrubbing one for the access line was ~1.5% of the gateway's CPU per cached answer
  * (issue 17, `perf`). Bounded (URLs up to 512 characters, 4,096 of them; when full the memory starts over).
  */
-const SCRUBBED_MAX = 4096;
-const SCRUBBED_MAX_LENGTH = 512;
-const scrubbed = new Map<string, string>();
-
-export function scrubRequestUrl(url: string): string {
-  if (url.length > SCRUBBED_MAX_LENGTH) return scrubUrl(url);
-  let out = scrubbed.get(url);
-  if (out === undefined) {
-    out = scrubUrl(url);
-    if (scrubbed.size >= SCRUBBED_MAX) scrubbed.clear();
-    scrubbed.set(url, out);
-  }
-  return out;
-}
+export const scrubRequestUrl: (url: string) => string = memoByText((url) => scrubUrl(url), {
+  maxEntries: 4096,
+  maxKeyLength: 512,
+});
 
 const URL_LIKE = /[/?][^\s"'`<>()[\]{}]*/g;
 
