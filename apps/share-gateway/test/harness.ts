@@ -89,6 +89,24 @@ export async function jpegWithExif(color = { r: 200, g: 30, b: 30 }): Promise<Bu
     .toBuffer();
 }
 
+/**
+ * The GPS position of jpegWithExif and of the seeded assets (48.8566 N, 2.3508 E) as patterns that cannot match by
+ * chance: a response's own timestamps ("…T10:12:48.853Z") carry such digits too, so a plain "48.85" check failed
+ * about once in a few thousand runs (CI, stop 28). Matches the position rounded to 2+ decimals (also as a JSON
+ * value, `"latitude":48.86`), or in degrees; not minutes:seconds.milliseconds or a longer number.
+ */
+export const GPS_SECRETS: readonly RegExp[] = [/(?<!\d:?)48[.,]8[5-7]/, /(?<!\d)2[.,]3[45]/, /48°/];
+
+/** The year of the seeded photos' dates (2020) written as text, not as part of a hex id. */
+export const PHOTO_YEAR = /(?<![0-9a-f])2020(?![0-9a-f])/i;
+
+/** What of `secret` the text holds (null when nothing); patterns are searched with every UUID blanked out. */
+export function found(text: string, secret: string | RegExp): string | null {
+  if (typeof secret === 'string') return text.includes(secret) ? secret : null;
+  const match = secret.exec(text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>'));
+  return match ? match[0] : null;
+}
+
 export const TEST_UNLOCK_SECRET = 'test-unlock-secret-0123456789abcdef0123456789';
 
 /** A share gateway on a fresh database, temp fs storage and its own Redis prefix; env overrides the config. */

@@ -6,7 +6,7 @@ import { LinkResolver } from '../src/link-resolver.ts';
 import { GRID_PAGE_SIZE } from '../src/routes/pages.ts';
 import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';
 import { escapeHtml, html, jsonScript, raw } from '../src/views/html.ts';
-import { type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
+import { found, GPS_SECRETS, type GatewayHarness, jpegWithExif, PHOTO_YEAR, startGateway } from './harness.ts';
 
 let h: GatewayHarness;
 beforeAll(async () => {
@@ -140,12 +140,11 @@ describe('GET /share/:key', () => {
       'X100',
       'Lens9',
       'secret place',
-      '48.8',
-      '2.35',
-      '2020',
+      ...GPS_SECRETS,
+      PHOTO_YEAR,
       'viewer-meta',
     ]) {
-      expect(body).not.toContain(secret);
+      expect({ secret: String(secret), found: found(body, secret) }).toEqual({ secret: String(secret), found: null });
     }
     const data = JSON.parse(/<script type="application\/json" id="share-data">(.*?)<\/script>/s.exec(body)![1]!);
     expect(data.items.every((i: { meta: unknown }) => i.meta === null)).toBe(true);
@@ -406,7 +405,8 @@ describe('GET /share/:key/photos/:assetId', () => {
     const link = await h.createLink({ assetIds: [heic.id], showMetadata: false });
     const body = (await get(`/share/${link.key}/photos/${heic.id}`)).body;
     expect(body).not.toContain('viewer-meta');
-    for (const secret of ['IMG_', 'SecretCam', 'Lens9', 'secret place', '48.8']) expect(body).not.toContain(secret);
+    for (const secret of ['IMG_', 'SecretCam', 'Lens9', 'secret place', ...GPS_SECRETS])
+      expect({ secret: String(secret), found: found(body, secret) }).toEqual({ secret: String(secret), found: null });
     expect(body).toContain(`href="/share/${link.key}/assets/${heic.id}/preview" download>Download preview</a>`);
   });
 
