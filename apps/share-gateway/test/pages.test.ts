@@ -6,7 +6,7 @@ import { LinkResolver } from '../src/link-resolver.ts';
 import { GRID_PAGE_SIZE } from '../src/routes/pages.ts';
 import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';
 import { escapeHtml, html, jsonScript, raw } from '../src/views/html.ts';
-import { found, GPS_SECRETS, type GatewayHarness, jpegWithExif, PHOTO_YEAR, startGateway } from './harness.ts';
+import { found, type GatewayHarness, GPS_SECRETS, jpegWithExif, PHOTO_YEAR, startGateway } from './harness.ts';
 
 let h: GatewayHarness;
 beforeAll(async () => {

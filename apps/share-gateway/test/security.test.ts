@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { securityHeaders } from '../src/security-headers.ts';
 import { unlockCookieName } from '../src/unlock.ts';
-import { found, GPS_SECRETS, type GatewayHarness, jpegWithExif, multipart, startGateway } from './harness.ts';
+import { found, type GatewayHarness, GPS_SECRETS, jpegWithExif, multipart, startGateway } from './harness.ts';
 
 /**
  * docs/spec.md §5.2, §5.3, §10 and issue 6 item 7: every recipient route × every way a request can be illegitimate
@@ -353,8 +353,7 @@ describe('showMetadata=false', () => {
     for (const [what, res] of texts) {
       expect({ what, status: res.statusCode }).toMatchObject({ what, status: expect.any(Number) });
       expect(res.statusCode, what).toBeLessThan(300);
-      for (const word of forbidden)
-        expect({ what, found: found(res.body, word) }).toEqual({ what, found: null });
+      for (const word of forbidden) expect({ what, found: found(res.body, word) }).toEqual({ what, found: null });
     }
     const me = texts[1]![1].json();
     expect(me.assets[0]).toMatchObject({ id: asset.id, originalFileName: `${asset.id}.jpg`, hasMetadata: false });
