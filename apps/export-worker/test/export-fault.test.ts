@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createUser, requestExport } from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
-import { createTestDatabase, serviceEnv, type TestDatabase, testRedis } from '@immish/testkit';
+import { createTestDatabase, freePort, serviceEnv, type TestDatabase, testRedis } from '@immish/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectValidZip, listFiles, type SeededAsset, seedAsset } from './export-helpers.ts';
 
@@ -46,17 +45,6 @@ afterAll(async () => {
   await tdb?.drop();
   if (storageRoot) rmSync(storageRoot, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => done(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 function startWorker(output: string[], extraEnv: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ['apps/export-worker/src/main.ts'], {

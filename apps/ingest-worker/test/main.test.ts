@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createUser, receiveUpload } from '@immish/domain';
 import { type BlobStore, createBlobStore } from '@immish/storage';
-import { createTestDatabase, serviceEnv, type TestDatabase, testRedis } from '@immish/testkit';
+import { createTestDatabase, freePort, serviceEnv, type TestDatabase, testRedis } from '@immish/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { largeJpeg } from './fixtures.ts';
 
@@ -28,17 +27,6 @@ afterAll(async () => {
   await tdb?.drop();
   rmSync(root, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
 
 describe('ingest-worker process (src/main.ts)', () => {
   it('should serve health and metrics, ingest a queued upload, and finish it before exiting 0 on SIGTERM', async () => {

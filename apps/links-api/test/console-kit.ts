@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,6 +8,7 @@ import type { AssetRow } from '@immish/db';
 import { hashPassword } from '@immish/domain';
 import { loadConfig } from '@immish/runtime';
 import { type BlobStore, createBlobStore } from '@immish/storage';
+import { freePort } from '@immish/testkit';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildApp as buildGateway } from '../../share-gateway/src/app.ts';
@@ -30,15 +30,6 @@ export async function consoleScreenshot(page: Page, name: string): Promise<strin
 export const OWNER_PASSWORD = 'correct horse battery';
 export const PHONE = { width: 360, height: 780 };
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** A port that was free a moment ago (the gateway's URL must be known before links-api builds link URLs). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** What a console browser test runs against: links-api and the real share gateway on one database and storage. */
 export interface ConsoleStack {
@@ -64,6 +55,7 @@ export interface ConsoleStack {
 /** `env`: more links-api configuration (the Webhooks screen's test: WEBHOOK_SECRET_KEY, WEBHOOK_ALLOW_PRIVATE). */
 export async function startConsoleStack(env: Record<string, string> = {}): Promise<ConsoleStack> {
   const browser = await launchChromium();
+  // chosen before the gateway listens: its URL must be known before links-api builds link URLs
   const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const h = await startLinksApi({ PUBLIC_URL: gatewayUrl, ...env });

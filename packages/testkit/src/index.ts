@@ -1,3 +1,5 @@
+/** Ports for servers started a moment later: below the kernel's ephemeral range (see devstack's wait.ts). */
+export { freePort } from '@immish/devstack';
 export * from './database.ts';
 export { withDatabase } from './global-setup.ts';
 export * from './outbox-faults.ts';
