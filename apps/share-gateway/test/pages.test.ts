@@ -196,6 +196,26 @@ describe('GET /share/:key', () => {
     // out of range or junk → the nearest real page
     expect((await get(`/share/${link.key}?page=99`)).body).toContain('<span aria-current="page">2</span>');
     expect((await get(`/share/${link.key}?page=x`)).body).toContain('<span aria-current="page">1</span>');
+
+    // the bundle's next page while scrolling: the same data and page links, nothing else (no tiles, no card)
+    const shareData = (body: string) =>
+      JSON.parse(/<script type="application\/json" id="share-data">([^]*?)<\/script>/.exec(body)?.[1] ?? 'null');
+    const pagination = (body: string) => /<nav class="pagination"[^]*?<\/nav>/.exec(body)?.[0];
+    const next = await h.app.inject({
+      method: 'GET',
+      url: `/share/${link.key}?page=2`,
+      headers: { 'x-share-continuation': '1' },
+    });
+    expect(next.statusCode).toBe(200);
+    expect(next.headers.vary).toBe('accept-language, x-share-continuation');
+    expect(next.headers['cache-control']).toBe('no-store');
+    expect(shareData(next.body)).not.toBeNull();
+    expect(shareData(next.body)).toEqual(shareData(second.body));
+    expect(pagination(next.body)).toBeDefined();
+    expect(pagination(next.body)).toBe(pagination(second.body));
+    for (const absent of ['<li class="tile"', 'id="grid"', 'og:', 'id="viewer"', '<script src='])
+      expect(next.body).not.toContain(absent);
+    expect(next.body.length).toBeLessThan(second.body.length / 2);
   });
 
   it('should count a page view (GET, not HEAD)', async () => {

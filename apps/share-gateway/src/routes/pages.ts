@@ -20,6 +20,7 @@ import type { OpenGraph, StaticUrls } from '../views/layout.ts';
 import { type LinkView, toViewItem } from '../views/model.ts';
 import {
   albumPage,
+  albumPageContinuation,
   expiredPage,
   type LinkPageBase,
   lockedPage,
@@ -90,13 +91,14 @@ export const pageRoutes =
     app.get('/static/share.js', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.js));
     app.get('/static/share.css', { schema: { ...StaticQuery, hide: true } as never }, serveStatic(bundle.css));
 
-    // the page's language follows Accept-Language (issue 21 §7), so the answer varies with it
+    // the page's language follows Accept-Language (issue 21 §7), and a grid page fetched by the bundle is the data
+    // alone (CONTINUATION_HEADER), so the answer varies with both
     const html = (reply: FastifyReply, status: number, body: string) =>
       reply
         .status(status)
         .type('text/html; charset=utf-8')
         .header('cache-control', 'no-store')
-        .header('vary', 'accept-language')
+        .header('vary', `accept-language, ${CONTINUATION_HEADER}`)
         .send(body);
     const translatorOf = (req: FastifyRequest) => translator(pickLocale(req.headers['accept-language']));
 
@@ -259,24 +261,28 @@ export const pageRoutes =
       const after = rows.length > GRID_PAGE_SIZE ? (rows.pop() ?? null) : null;
       countView(req, link);
       const b = base(req, link, total);
+      const model = {
+        ...b,
+        page,
+        pageCount,
+        pageSize: GRID_PAGE_SIZE,
+        order: shown.album ? { current: shown.album.sort_order, chosen } : null,
+        group: link.link.show_metadata ? (req.query.group ?? null) : null,
+        firstIndex: offset,
+        items: rows.map((row) => toViewItem(b, row)),
+        before: before?.id ?? null,
+        after: after?.id ?? null,
+      };
+      // the bundle's next page while scrolling: the data alone (and no query for the preview card's photo)
+      if (req.headers[CONTINUATION_HEADER] === '1') return html(reply, 200, albumPageContinuation(model));
       const first = page === 1 ? (rows[0] ?? null) : (await listLinkAssets(db, shown, { offset: 0, limit: 1 }))[0];
-      return html(
-        reply,
-        200,
-        albumPage({
-          ...b,
-          page,
-          pageCount,
-          pageSize: GRID_PAGE_SIZE,
-          order: shown.album ? { current: shown.album.sort_order, chosen } : null,
-          group: link.link.show_metadata ? (req.query.group ?? null) : null,
-          firstIndex: offset,
-          items: rows.map((row) => toViewItem(b, row)),
-          before: before?.id ?? null,
-          after: after?.id ?? null,
-          og: openGraph(b, first?.id ?? null, page > 1 ? `${b.base}?page=${page}` : b.base, !!link.link.password_hash),
-        }),
+      const og = openGraph(
+        b,
+        first?.id ?? null,
+        page > 1 ? `${b.base}?page=${page}` : b.base,
+        !!link.link.password_hash,
       );
+      return html(reply, 200, albumPage({ ...model, og }));
     }
 
     async function photo(
