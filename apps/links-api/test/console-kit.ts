@@ -1,5 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +11,7 @@ import { freePort } from '@immish/testkit';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildApp as buildGateway } from '../../share-gateway/src/app.ts';
-import { addPhoto, launchChromium } from '../../share-gateway/test/browser-kit.ts';
+import { addPhoto, launchChromium, seriousViolations } from '../../share-gateway/test/browser-kit.ts';
 import type { GatewayHarness } from '../../share-gateway/test/harness.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 
@@ -29,7 +28,6 @@ export async function consoleScreenshot(page: Page, name: string): Promise<strin
 
 export const OWNER_PASSWORD = 'correct horse battery';
 export const PHONE = { width: 360, height: 780 };
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** What a console browser test runs against: links-api and the real share gateway on one database and storage. */
 export interface ConsoleStack {
@@ -129,16 +127,8 @@ export async function startConsoleStack(env: Record<string, string> = {}): Promi
   return stack;
 }
 
-/** axe-core run in the page (evaluated through the DevTools protocol, which the strict CSP does not block). */
-export async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(`${axeSource};0`);
-  const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
-    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
+/** axe-core in the page: the share gateway's check, one for every browser test. */
+export { seriousViolations };
 
 /** Signs in through the console's form; ends on the library. */
 export async function signIn(page: Page, consoleUrl: string, email: string): Promise<void> {

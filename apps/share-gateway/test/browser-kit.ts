@@ -247,9 +247,13 @@ export async function addVideo(
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** axe-core's serious and critical violations of the page as it is now (evaluated through CDP: CSP allows it). */
+/**
+ * axe-core's serious and critical violations of the page as it is now (evaluated through CDP: CSP allows it).
+ * axe is put in a document once (parsing its 500 KB cost ~160 ms each time here; screens with several dialogs
+ * scan one document several times).
+ */
 export async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(`${axeSource};0`);
+  if (!(await page.evaluate(`typeof axe !== 'undefined'`))) await page.evaluate(`${axeSource};0`);
   const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
     violations: { id: string; impact: string | null; nodes: { target: unknown }[] }[];
   };
