@@ -199,8 +199,8 @@ describe('GET /share/:key', () => {
 
     // the bundle's next page while scrolling: the same data and page links, nothing else (no tiles, no card)
     const shareData = (body: string) =>
-      JSON.parse(/<script type="application\/json" id="share-data">([^]*?)<\/script>/.exec(body)?.[1] ?? 'null');
-    const pagination = (body: string) => /<nav class="pagination"[^]*?<\/nav>/.exec(body)?.[0];
+      JSON.parse(/<script type="application\/json" id="share-data">([\s\S]*?)<\/script>/.exec(body)?.[1] ?? 'null');
+    const pagination = (body: string) => /<nav class="pagination"[\s\S]*?<\/nav>/.exec(body)?.[0];
     const next = await h.app.inject({
       method: 'GET',
       url: `/share/${link.key}?page=2`,
