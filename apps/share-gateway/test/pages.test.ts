@@ -365,6 +365,77 @@ describe('GET /share/:key', () => {
   });
 });
 
+/**
+ * The next grid page the bundle fetches (`x-share-continuation: 1`) is the page's data alone: a link holder who sends
+ * the header himself must get nothing the full page would not give him, and pass every gate the full page has.
+ */
+describe('GET /share/:key with x-share-continuation, from a link holder who forges it', () => {
+  const continuation = (url: string, headers: Record<string, string> = {}) =>
+    h.app.inject({ method: 'GET', url, headers: { 'x-share-continuation': '1', ...headers } });
+  const SHARE_DATA = 'id="share-data"';
+
+  it('should answer a locked link with the password form (401), no data and no asset id', async () => {
+    const { link, assets } = await albumLink({ password: 'hunter2', name: 'Private album' });
+    const res = await continuation(`/share/${link.key}?page=1`);
+    expect(res.statusCode).toBe(401);
+    expect(res.body).toContain('<h1>Password required</h1>');
+    for (const absent of [SHARE_DATA, 'Private album', ...assets.map((a) => a.id)])
+      expect(res.body).not.toContain(absent);
+  });
+
+  it('should hide file names, EXIF, GPS and dates when showMetadata=false, as the full page does', async () => {
+    const { link } = await albumLink({ showMetadata: false });
+    const res = await continuation(`/share/${link.key}`);
+    expect(res.statusCode).toBe(200);
+    for (const secret of ['IMG_', 'SecretCam', 'X100', 'Lens9', 'secret place', ...GPS_SECRETS, PHOTO_YEAR]) {
+      expect({ secret: String(secret), found: found(res.body, secret) }).toEqual({
+        secret: String(secret),
+        found: null,
+      });
+    }
+    const data = JSON.parse(/<script type="application\/json" id="share-data">(.*?)<\/script>/s.exec(res.body)![1]!);
+    expect(data.items).toHaveLength(2);
+    expect(data.items.every((i: { meta: unknown }) => i.meta === null)).toBe(true);
+  });
+
+  it('should give a link-preview bot its card only', async () => {
+    const { link } = await albumLink();
+    const res = await continuation(`/share/${link.key}`, {
+      'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+    });
+    expect(res.statusCode).toBe(200);
+    expect(ogTags(res.body)['og:title']).toBeDefined();
+    expect(res.body).not.toContain(SHARE_DATA);
+  });
+
+  it('should admit exactly 3 of 100 parallel first requests to a link limited to 3 visits (410 for the rest)', async () => {
+    const { link } = await albumLink();
+    await h.tdb.db.updateTable('shared_links').set({ max_visits: 3 }).where('id', '=', link.id).execute();
+    const answers = await Promise.all(Array.from({ length: 100 }, () => continuation(`/share/${link.key}`)));
+    const status = answers.map((a) => a.statusCode);
+    expect([status.filter((s) => s === 200).length, status.filter((s) => s === 410).length]).toEqual([3, 97]);
+    const used = await h.tdb.db
+      .selectFrom('shared_links')
+      .select('visits_used')
+      .where('id', '=', link.id)
+      .executeTakeFirstOrThrow();
+    expect(used.visits_used).toBe(3);
+    expect(answers.filter((a) => a.statusCode === 410).every((a) => !a.body.includes(SHARE_DATA))).toBe(true);
+  });
+
+  it('should answer the full page to any other value of the header', async () => {
+    const { link } = await albumLink();
+    for (const value of ['0', 'true', '1, 1', 'yes']) {
+      const res = await h.app.inject({ url: `/share/${link.key}`, headers: { 'x-share-continuation': value } });
+      expect({ value, status: res.statusCode, tiles: res.body.includes('<li class="tile"') }).toEqual({
+        value,
+        status: 200,
+        tiles: true,
+      });
+    }
+  });
+});
+
 describe('GET /share/:key/photos/:assetId', () => {
   it('should render the photo with previous/next links and a way back to its grid page', async () => {
     const { link, assets } = await albumLink({ count: 3 });
