@@ -30,44 +30,42 @@ export async function waitFor(
  * among thousands, checked free by binding it.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
   const from = 20_000;
-  const to = Math.max(from + 1_000, low);
+  const to = Math.max(from + 1_000, ephemeralRangeStart());
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = from + Math.floor(Math.random() * (to - from));
-    if (await canListen(port)) return port;
+    const port = await tryListen(from + Math.floor(Math.random() * (to - from)));
+    if (port !== null) return port;
   }
-  return listenZero();
+  const any = await tryListen(0);
+  if (any === null) throw new Error('no free TCP port on 127.0.0.1');
+  return any;
 }
 
-function ephemeralRange(): [number, number] {
-  try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low && high && low > 21_000) return [low, high];
-  } catch {
-    // not Linux: BSD and macOS default to 49152–65535
+let ephemeralStart: number | undefined;
+/** The first port of the kernel's ephemeral range (read once); 32768 where it cannot be read (BSD, macOS: 49152). */
+function ephemeralRangeStart(): number {
+  if (ephemeralStart === undefined) {
+    ephemeralStart = 32_768;
+    try {
+      const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+      if (low > 21_000) ephemeralStart = low;
+    } catch {
+      // not Linux
+    }
   }
-  return [32_768, 65_535];
+  return ephemeralStart;
 }
 
-function canListen(port: number): Promise<boolean> {
+/** Binds `port` (0: any) on loopback and closes it again: the port it got, or null when it was taken. */
+function tryListen(port: number): Promise<number | null> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-function listenZero(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => resolve(null));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const bound = typeof addr === 'object' && addr ? addr.port : null;
+      srv.close(() => resolve(bound));
     });
   });
 }
