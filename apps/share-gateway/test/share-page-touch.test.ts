@@ -89,10 +89,16 @@ async function drag(cdp: CDPSession, from: Point[], to: Point[], steps = 8) {
   await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
 }
 
+/**
+ * Two taps 80 ms apart by the events' own clocks (the page reads `event.timeStamp`, as a phone's gap between taps):
+ * on a busy CI machine the round trips of four awaited CDP calls once stretched past the page's 320 ms double-tap
+ * window, so the events carry their timestamps instead of taking them from when they arrive.
+ */
 async function doubleTap(cdp: CDPSession, p: Point) {
-  for (let i = 0; i < 2; i++) {
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [p] });
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  const t0 = Date.now() / 1000;
+  for (const at of [t0, t0 + 0.08]) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [p], timestamp: at });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [], timestamp: at + 0.02 });
   }
 }
 
