@@ -120,14 +120,17 @@ describe('Redis stopped for 20 s while links are created and uploads arrive', ()
     }, 'every upload to be ingested');
     expect(ready).toHaveLength(UPLOADS);
 
-    // none twice: one asset.ingested per asset, and each ingest job completed exactly once
-    const ingested = await stack.tdb.db
-      .selectFrom('outbox_events')
-      .select([sql<string>`payload->'data'->>'assetId'`.as('assetId'), 'published_at'])
-      .where('type', '=', 'asset.ingested')
-      .execute();
+    // none twice: one asset.ingested per asset, and each ingest job completed exactly once. The worker writes
+    // asset.ingested with the `ready` status; the relay publishes it a moment later, so that is waited for.
+    const ingested = await poll(async () => {
+      const rows = await stack.tdb.db
+        .selectFrom('outbox_events')
+        .select([sql<string>`payload->'data'->>'assetId'`.as('assetId'), 'published_at'])
+        .where('type', '=', 'asset.ingested')
+        .execute();
+      return rows.length >= UPLOADS && rows.every((e) => e.published_at !== null) ? rows : undefined;
+    }, 'every asset.ingested event to be published');
     expect(ingested.map((e) => e.assetId).sort()).toEqual([...assetIds].sort());
-    expect(ingested.every((e) => e.published_at !== null)).toBe(true);
     const stored = await stack.tdb.db
       .selectFrom('outbox_events')
       .select('id')
