@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import SlowestFirstSequencer from './test/support/sequencer.ts';
 
 // One vitest run covers the whole monorepo (`npm test`): a single global setup provides PostgreSQL,
 // Redis and the S3 emulator to every project, and a single JSON report gives CI its pass/fail count.
@@ -25,8 +24,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     maxWorkers: 3,
-    // slowest files first (test/support/sequencer.ts says why)
-    sequence: { sequencer: SlowestFirstSequencer },
     // expect.poll waits for something a browser or a worker does next; its default (1 s) is shorter than one
     // Chromium frame under the suite's own load on 2 cores, which made polls that were right fail as timeouts
     expect: { poll: { timeout: 10_000 } },
