@@ -10,7 +10,8 @@ import {
 } from './fixtures-archive/readers.ts';
 
 // Archives over 4 GiB built from generated content (no large source file): each is written to a
-// temp file, checked by unzip -t, 7z t and Python's zipfile, then deleted.
+// temp file, checked by unzip -t, 7z t and Python's zipfile, then deleted. The second archive's point is its
+// headers (a size of exactly 0xFFFFFFFF): Python reads every byte of it, unzip and 7z list its central directory.
 
 let tmp: { dir: string; remove: () => Promise<void> };
 beforeEach(async () => {
@@ -22,7 +23,7 @@ afterEach(async () => {
 
 const GiB = 2 ** 30;
 
-async function writeAndCheck(specs: { name: string; size: number; seed: number }[]) {
+async function writeAndCheck(specs: { name: string; size: number; seed: number }[], reads: 'all' | 'python' = 'all') {
   const archive = join(tmp.dir, 'large.zip');
   const result = await writeZipToFile(
     specs.map((s) => patternSource(s.name, s.size, s.seed)),
@@ -31,7 +32,7 @@ async function writeAndCheck(specs: { name: string; size: number; seed: number }
   expect(result.fileSize).toBe(result.bytesWritten);
   expect(predictZipSize(specs)).toBe(result.fileSize);
   const expected = specs.map((s) => ({ name: s.name, size: s.size, crc: patternCrc(s.size, s.seed) }));
-  const report = await checkWithReaders(archive, expected);
+  const report = await checkWithReaders(archive, expected, { reads });
   expect(report.python.entries).toBe(specs.length);
   expect(report.sevenZip.stdout).toContain('Characteristics = Zip64');
   return result;
@@ -49,10 +50,13 @@ describe('writeZip ZIP64', () => {
   });
 
   it('should use ZIP64 sizes for an entry of exactly 0xFFFFFFFF bytes', { timeout: 240_000 }, async () => {
-    const result = await writeAndCheck([
-      { name: 'edge.bin', size: 0xffffffff, seed: 4 },
-      { name: 'next.bin', size: 1000, seed: 5 },
-    ]);
+    const result = await writeAndCheck(
+      [
+        { name: 'edge.bin', size: 0xffffffff, seed: 4 },
+        { name: 'next.bin', size: 1000, seed: 5 },
+      ],
+      'python',
+    );
     expect(result).toMatchObject({ entryCount: 2, zip64: true });
   });
 });
