@@ -81,7 +81,13 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   // the link cache and the caches kept per link: the resolver drops a link from all of them at once
   const assets = new LinkAssetCache({ ttlMs: config.LINK_CACHE_TTL_MS });
   const bodies = new LinkBodyCache({ maxEntries: 256, ttlMs: config.LINK_CACHE_TTL_MS });
-  const links = new LinkResolver({ db: deps.db, ttlMs: config.LINK_CACHE_TTL_MS, dependents: [assets, bodies] });
+  // share-page grid pages (routes/pages.ts): up to ~350 KB each with their compressed forms, so fewer of them
+  const pages = new LinkBodyCache({ maxEntries: 128, ttlMs: config.LINK_CACHE_TTL_MS });
+  const links = new LinkResolver({
+    db: deps.db,
+    ttlMs: config.LINK_CACHE_TTL_MS,
+    dependents: [assets, bodies, pages],
+  });
   // A subscribed connection can do nothing else, and it must wait out Redis outages rather than fail fast.
   const subscriber = deps.subscriber ?? createRedis(config, 'subscriber', { connectionName: 'share-gateway:links' });
   try {
@@ -100,6 +106,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     links,
     assets,
     bodies,
+    pages,
     tokens: new UnlockTokens({ secret: config.UNLOCK_SECRET, ttlHours: config.UNLOCK_TTL_HOURS }),
     throttle: new UnlockThrottle({
       redis: deps.redis,

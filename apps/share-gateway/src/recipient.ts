@@ -36,6 +36,8 @@ export interface GatewayContext {
   assets: LinkAssetCache;
   /** serialized responses of a link (the `/me` body of a 1,000-asset album is ~1 MB of JSON), rebuilt on changes */
   bodies: LinkBodyCache;
+  /** the share page's grid pages, ready to send (routes/pages.ts `gridPage`), rebuilt on the same changes */
+  pages: LinkBodyCache;
   tokens: UnlockTokens;
   throttle: UnlockThrottle;
   /** bounds the argon2 verifications this process runs at once (memory and the libuv thread pool) */

@@ -207,7 +207,7 @@ describe('GET /share/:key', () => {
       headers: { 'x-share-continuation': '1' },
     });
     expect(next.statusCode).toBe(200);
-    expect(next.headers.vary).toBe('accept-language, x-share-continuation');
+    expect(next.headers.vary).toBe('accept-language, x-share-continuation, accept-encoding');
     expect(next.headers['cache-control']).toBe('no-store');
     expect(shareData(next.body)).not.toBeNull();
     expect(shareData(next.body)).toEqual(shareData(second.body));
