@@ -21,6 +21,8 @@ afterAll(async () => {
 });
 
 const BROWSER = 'gzip, deflate, br, zstd';
+/** a page as a browser without compression, a browser, and the bundle fetching the next page ask for it */
+const VARIANTS: Record<string, string>[] = [{}, { 'accept-encoding': BROWSER }, { 'x-share-continuation': '1' }];
 const page = (app: FastifyInstance, url: string, headers: Record<string, string> = {}) =>
   app.inject({ method: 'GET', url, headers });
 
@@ -76,7 +78,7 @@ describe('grid pages kept ready to send', () => {
     const urls = [`/share/${link.key}`, `/share/${link.key}?page=1&order=asc`];
     const shows = async (app: FastifyInstance, id: string) => {
       for (const url of urls) {
-        for (const headers of [{}, { 'accept-encoding': BROWSER }, { 'x-share-continuation': '1' }]) {
+        for (const headers of VARIANTS) {
           if (!text(await page(app, url, headers)).includes(id)) return false;
         }
       }
@@ -91,7 +93,7 @@ describe('grid pages kept ready to send', () => {
     await trashAssets(h.tdb.db, { type: 'user', id: h.owner.id }, [trashed.id]);
     for (const app of [a1, a2]) {
       for (const url of urls) {
-        for (const headers of [{}, { 'accept-encoding': BROWSER }, { 'x-share-continuation': '1' }]) {
+        for (const headers of VARIANTS) {
           await eventually(
             async () => !text(await page(app, url, headers)).includes(trashed.id),
             `${url} ${JSON.stringify(headers)} rebuilt without the trashed photo`,
@@ -105,7 +107,7 @@ describe('grid pages kept ready to send', () => {
     for (const app of [a1, a2]) {
       // every variant: a page, the other order, the bundle's data, each coding
       for (const url of urls) {
-        for (const headers of [{}, { 'accept-encoding': BROWSER }, { 'x-share-continuation': '1' }]) {
+        for (const headers of VARIANTS) {
           await eventually(
             async () => {
               const body = text(await page(app, url, headers));
@@ -160,7 +162,7 @@ describe('grid pages kept ready to send', () => {
     });
     // the cached page is never a way past the password: the form, without the page's data
     await eventually(async () => (await page(app, url)).statusCode === 401, 'the link locked', 1000);
-    for (const headers of [{}, { 'accept-encoding': BROWSER }, { 'x-share-continuation': '1' }]) {
+    for (const headers of VARIANTS) {
       const locked = await page(app, url, headers);
       expect(locked.statusCode).toBe(401);
       expect(text(locked)).not.toContain(asset.id);
