@@ -39,7 +39,10 @@ export default defineConfig({
         extends: true as const,
         test: { name: `@immish/${dir.split('/')[1]}`, root: dir, include: ['test/**/*.test.ts'] },
       })),
-      { extends: true as const, test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'] } },
+      // the cross-service tests (fault injection, the stack in processes, the Dockerfile replay) keep a fresh
+      // worker per file: they host emulators (s3rver) and relays in the worker and time recoveries, and their
+      // imports are small next to the processes they start
+      { extends: true as const, test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'], isolate: true } },
     ],
   },
 });
