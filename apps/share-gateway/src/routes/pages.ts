@@ -280,15 +280,17 @@ export const pageRoutes =
       if (!link) return reply;
       const continuation = req.headers[CONTINUATION_HEADER] === '1';
       const locale = pickLocale(req.headers['accept-language']);
-      const requested = pageNumber(req.query.page);
+      // the page asked for, clamped to the last one: every number past it is the same page (one entry, one build)
+      const total = await linkTotal(link);
+      const page = Math.min(pageNumber(req.query.page), Math.max(1, Math.ceil(total / GRID_PAGE_SIZE)));
       // the toggle re-sorts an album's assets for this page only; the album keeps its order
       const chosen = link.album ? (req.query.order ?? null) : null;
       const group = link.link.show_metadata ? (req.query.group ?? null) : null;
       const body = await ctx.pages.get(
-        `grid:${link.link.id}:${locale}:${requested}:${chosen ?? ''}:${group ?? ''}:${continuation ? 'data' : 'page'}`,
+        `grid:${link.link.id}:${locale}:${page}:${chosen ?? ''}:${group ?? ''}:${continuation ? 'data' : 'page'}`,
         { linkId: link.link.id, albumId: link.link.album_id },
         pageHead(config.PUBLIC_URL, link),
-        () => buildGridPage(link, translator(locale), requested, chosen, group, continuation),
+        () => buildGridPage(link, translator(locale), total, page, chosen, group, continuation),
       );
       countView(req, link);
       const encoded = await body.encoded(req.headers['accept-encoding']);
@@ -301,19 +303,33 @@ export const pageRoutes =
       return reply.send(encoded.bytes);
     }
 
+    /**
+     * How many assets the link shows, kept with its pages (the same scope, head and events, so a change that
+     * drops the pages drops it too): the grid's page count, and the number a page is clamped to before it is looked
+     * up — the count query no longer runs for every page built.
+     */
+    async function linkTotal(link: ActiveLink): Promise<number> {
+      const body = await ctx.pages.get(
+        `count:${link.link.id}`,
+        { linkId: link.link.id, albumId: link.link.album_id },
+        pageHead(config.PUBLIC_URL, link),
+        async () => ({ body: new EncodedBody(Buffer.from(String(await countLinkAssets(db, link)))), volatile: false }),
+      );
+      return Number(body.identity.toString('latin1'));
+    }
+
     /** The grid page as link-bodies.ts keeps it: its bytes, and whether it shows a video rendition in progress. */
     async function buildGridPage(
       link: ActiveLink,
       tr: Translator,
-      requested: number,
+      total: number,
+      page: number,
       chosen: 'asc' | 'desc' | null,
       group: 'day' | 'month' | null,
       continuation: boolean,
     ): Promise<BuiltBody> {
-      const total = await countLinkAssets(db, link);
       const shown = chosen && link.album ? { ...link, album: { ...link.album, sort_order: chosen } } : link;
       const pageCount = Math.max(1, Math.ceil(total / GRID_PAGE_SIZE));
-      const page = Math.min(requested, pageCount);
       const offset = (page - 1) * GRID_PAGE_SIZE;
       // one row on each side of the page: the viewer steps across page boundaries
       const from = Math.max(0, offset - 1);
