@@ -1,10 +1,9 @@
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appendEvents } from '@immish/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../src/security-headers.ts';
-import { type GatewayHarness, startGateway } from './harness.ts';
+import { type GatewayHarness, startGateway, updateLinkWithEvent } from './harness.ts';
 
 // Issue 17: a plain GET of a cached thumbnail or preview is answered before fastify (src/fast-path.ts). These
 // tests hold it to the route's answer over real HTTP (inject never reaches the server's request listener): the
@@ -321,17 +320,7 @@ describe('the fast path of a cached /me', () => {
     h.startRelay();
     const url = `${base}/api/shared-links/me?key=${link.key}`;
     expect(JSON.parse(String((await warm(app, url, {})).body)).description).toBe('before');
-    await h.tdb.db.transaction().execute(async (trx) => {
-      await trx.updateTable('shared_links').set({ description: 'after' }).where('id', '=', link.id).execute();
-      await appendEvents(trx, [
-        {
-          type: 'shared-link.updated',
-          actor: { type: 'system', id: null },
-          subject: { type: 'shared-link', id: link.id },
-          data: { linkId: link.id, changed: ['description'], passwordChanged: false },
-        },
-      ]);
-    });
+    await updateLinkWithEvent(h.tdb.db, link.id, { description: 'after' }, ['description']);
     await vi.waitFor(async () => expect(JSON.parse(String((await rawGet(url)).body)).description).toBe('after'), {
       timeout: 10_000,
       interval: 50,

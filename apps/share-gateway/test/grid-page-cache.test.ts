@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { appendEvents } from '@immish/db';
 import { addAssetsToAlbum, removeAssetsFromAlbum, trashAssets } from '@immish/domain';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRID_PAGE_SIZE } from '../src/routes/pages.ts';
-import { eventually, type GatewayHarness, jpegWithExif, startGateway } from './harness.ts';
+import { eventually, type GatewayHarness, jpegWithExif, startGateway, updateLinkWithEvent } from './harness.ts';
 
 /**
  * The share page's grid pages kept ready to send (routes/pages.ts `gridPage`, issue 17): built once per link,
@@ -129,37 +128,13 @@ describe('grid pages kept ready to send', () => {
     const link = await h.createLink({ albumId: await h.createAlbum([asset.id]) });
     const url = `/share/${link.key}`;
     expect(text(await page(app, url, { 'accept-encoding': BROWSER }))).toContain('Private name.jpg');
-    await h.tdb.db.transaction().execute(async (trx) => {
-      await trx.updateTable('shared_links').set({ show_metadata: false }).where('id', '=', link.id).execute();
-      await appendEvents(trx, [
-        {
-          type: 'shared-link.updated',
-          actor: { type: 'system', id: null },
-          subject: { type: 'shared-link', id: link.id },
-          data: { linkId: link.id, changed: ['showMetadata'], passwordChanged: false },
-        },
-      ]);
-    });
+    await updateLinkWithEvent(h.tdb.db, link.id, { show_metadata: false }, ['showMetadata']);
     await eventually(
       async () => !text(await page(app, url, { 'accept-encoding': BROWSER })).includes('Private name.jpg'),
       'the cached page rebuilt without the file name',
       1000,
     );
-    await h.tdb.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('shared_links')
-        .set({ password_hash: 'x', password_version: 2 })
-        .where('id', '=', link.id)
-        .execute();
-      await appendEvents(trx, [
-        {
-          type: 'shared-link.updated',
-          actor: { type: 'system', id: null },
-          subject: { type: 'shared-link', id: link.id },
-          data: { linkId: link.id, changed: ['password'], passwordChanged: true },
-        },
-      ]);
-    });
+    await updateLinkWithEvent(h.tdb.db, link.id, { password_hash: 'x', password_version: 2 }, ['password']);
     // the cached page is never a way past the password: the form, without the page's data
     await eventually(async () => (await page(app, url)).statusCode === 401, 'the link locked', 1000);
     for (const headers of VARIANTS) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GatewayConfig } from '@immish/contracts';
-import { type AssetRow, BullEventPublisher, OutboxRelay, type SharedLinkRow } from '@immish/db';
+import { type AssetRow, appendEvents, BullEventPublisher, type Db, OutboxRelay, type SharedLinkRow } from '@immish/db';
 import { createUser, hashPassword } from '@immish/domain';
 import { createRedis, loadConfig } from '@immish/runtime';
 import { type BlobStore, createBlobStore } from '@immish/storage';
@@ -324,4 +324,27 @@ export async function eventually(check: () => Promise<boolean>, what: string, li
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`not within ${limitMs} ms: ${what}`);
+}
+
+/**
+ * What links-api does when an owner edits a link: the row's change and its `shared-link.updated` event in one
+ * transaction (the relay, when started, publishes the invalidation to the gateways).
+ */
+export async function updateLinkWithEvent(
+  db: Db,
+  linkId: string,
+  set: Partial<Pick<SharedLinkRow, 'show_metadata' | 'description' | 'password_hash' | 'password_version'>>,
+  changed: string[],
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('shared_links').set(set).where('id', '=', linkId).execute();
+    await appendEvents(trx, [
+      {
+        type: 'shared-link.updated',
+        actor: { type: 'system', id: null },
+        subject: { type: 'shared-link', id: linkId },
+        data: { linkId, changed, passwordChanged: changed.includes('password') },
+      },
+    ]);
+  });
 }

@@ -2,7 +2,7 @@ import { appendEvents } from '@immish/db';
 import { addAssetsToAlbum, removeAssetsFromAlbum, trashAssets } from '@immish/domain';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type GatewayHarness, startGateway } from './harness.ts';
+import { eventually, type GatewayHarness, startGateway, updateLinkWithEvent } from './harness.ts';
 
 let h: GatewayHarness;
 beforeAll(async () => {
@@ -223,17 +223,7 @@ describe('cached link content', () => {
       expect((await me(app, `/api/shared-links/me?key=${link.key}`)).body).toContain('Visible name.jpg');
       expect((await app.inject(`/share/${link.key}/assets/${asset.id}/thumbnail`)).statusCode).toBe(200);
     }
-    await h.tdb.db.transaction().execute(async (trx) => {
-      await trx.updateTable('shared_links').set({ show_metadata: false }).where('id', '=', link.id).execute();
-      await appendEvents(trx, [
-        {
-          type: 'shared-link.updated',
-          actor: { type: 'system', id: null },
-          subject: { type: 'shared-link', id: link.id },
-          data: { linkId: link.id, changed: ['showMetadata'], passwordChanged: false },
-        },
-      ]);
-    });
+    await updateLinkWithEvent(h.tdb.db, link.id, { show_metadata: false }, ['showMetadata']);
     for (const app of [a1, a2]) {
       await eventually(
         async () => !(await me(app, `/api/shared-links/me?key=${link.key}`)).body.includes('Visible name.jpg'),

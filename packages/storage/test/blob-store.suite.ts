@@ -88,8 +88,8 @@ export function describeBlobStore(name: string, traits: BackendTraits, create: (
    */
   const itUnless = (limitation: Limitation, title: string, fn: () => Promise<void>) => {
     const reason = traits.cannot?.[limitation];
-    // skipped only on a backend that cannot show it (s3rver, reason above and in the title); runs on fs and moto
-    if (reason) it.skip(`${title} — not shown here: ${reason}`, fn);
+    if (reason)
+      it.skip(`${title} — not shown here: ${reason}`, fn); // skip: this backend (s3rver) cannot show it; the case runs on fs and moto
     else it(title, fn);
   };
 
