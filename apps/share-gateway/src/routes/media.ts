@@ -24,7 +24,7 @@ import {
   serveBlob,
   unavailable,
 } from '@immish/runtime';
-import { contentDisposition, contentTypeFromKey } from '@immish/storage';
+import { contentDisposition } from '@immish/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import {

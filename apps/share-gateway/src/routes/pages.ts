@@ -5,7 +5,7 @@ import { DomainError } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
-import { EncodedBody } from '../encoded-body.ts';
+import { type Encoded, EncodedBody } from '../encoded-body.ts';
 import type { BuiltBody } from '../link-bodies.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
 import { meHead } from '../me-body.ts';
@@ -113,13 +113,17 @@ export const pageRoutes =
 
     // the page's language follows Accept-Language (issue 21 §7), and a grid page fetched by the bundle is the data
     // alone (CONTINUATION_HEADER), so the answer varies with both
-    const html = (reply: FastifyReply, status: number, body: string) =>
-      reply
-        .status(status)
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .header('vary', `accept-language, ${CONTINUATION_HEADER}`)
-        .send(body);
+    /**
+     * An HTML answer: a page made for this request (text), or a kept grid page in the coding the client accepts
+     * (`Encoded`: `Vary` then names accept-encoding too, and the coding is said). Never stored by caches.
+     */
+    const html = (reply: FastifyReply, status: number, body: string | Encoded) => {
+      reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store');
+      if (typeof body === 'string') return reply.header('vary', `accept-language, ${CONTINUATION_HEADER}`).send(body);
+      reply.header('vary', `accept-language, ${CONTINUATION_HEADER}, accept-encoding`);
+      if (body.coding !== 'identity') reply.header('content-encoding', body.coding);
+      return reply.send(body.bytes);
+    };
     const translatorOf = (req: FastifyRequest) => translator(pickLocale(req.headers['accept-language']));
 
     /**
@@ -293,14 +297,7 @@ export const pageRoutes =
         () => buildGridPage(link, translator(locale), total, page, chosen, group, continuation),
       );
       countView(req, link);
-      const encoded = await body.encoded(req.headers['accept-encoding']);
-      reply
-        .status(200)
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .header('vary', `accept-language, ${CONTINUATION_HEADER}, accept-encoding`);
-      if (encoded.coding !== 'identity') reply.header('content-encoding', encoded.coding);
-      return reply.send(encoded.bytes);
+      return html(reply, 200, await body.encoded(req.headers['accept-encoding']));
     }
 
     /**
