@@ -3,7 +3,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, startPostgres, startRedis } from '@immish/devstack';
@@ -11,46 +10,6 @@ import pg from 'pg';
 
 /** the repository's root: services are started from there, as `npm start` does */
 const REPO_ROOT = resolve(import.meta.dirname, '..');
-
-export interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  throughput: { average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-export type Autocannon = (opts: {
-  url: string;
-  connections: number;
-  duration: number;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-}) => Promise<AutocannonResult>;
-/** autocannon is CommonJS without types. */
-const autocannonRaw = createRequire(import.meta.url)('autocannon') as (
-  opts: Parameters<Autocannon>[0] & { setupClient?: (client: AutocannonClient) => void },
-) => Promise<AutocannonResult>;
-interface AutocannonClient {
-  pipelinedRequests: { addBody(data: Buffer): void };
-}
-
-/**
- * autocannon, with response bodies counted but not decoded. autocannon 9 appends every response body to a JS
- * string (`req.body += chunk`, for `expectBody`/`verifyBody`, which the benches do not use): a UTF-8 decode
- * of each body on the load generator's single thread. For binary bodies that is slow (~1 ms per 85 KB
- * Brotli body here, against ~0.02 ms of server CPU to send it), so the load generator, not the server, set the
- * pace (~1,000 req/s and ~50 ms latency at 50 connections, whatever the server). The bytes still cross the
- * socket and are parsed and counted (`throughput`); only the string is not built.
- */
-export const autocannon: Autocannon = (opts) =>
-  autocannonRaw({
-    ...opts,
-    setupClient: (client) => {
-      client.pipelinedRequests.addBody = () => {};
-    },
-  });
 
 export interface Backing {
   databaseUrl: string;
