@@ -492,7 +492,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
         `Ratio ingest / bare sharp: **${(ingestRate / baselineRate).toFixed(2)}×** (target ≥ 0.8×); ${run.ready} ready, ${run.failed} failed (warm-up included); the uploads themselves were done after ${run.uploadSeconds.toFixed(1)} s.`,
         `CPU per photo: links-api ${perPhoto(run.cpu.linksApi)}, ingest-worker ${perPhoto(run.cpu.worker)}, the uploading client ${perPhoto(run.cpu.client)} (wall time per photo ${perPhoto(run.ingestSeconds)} on 2 cores; bare sharp ${perPhoto(run.baselineSeconds)} wall, ${perPhoto(run.baselineCpuSeconds)} CPU; ingest CPU of the three processes / bare sharp CPU: ${((run.cpu.linksApi + run.cpu.worker + run.cpu.client) / run.baselineCpuSeconds).toFixed(2)}×).`,
         `Ingest jobs (the worker's metrics): ${run.jobs.count} jobs, mean wait in the queue ${((run.jobs.waitSeconds * 1000) / run.jobs.count).toFixed(0)} ms, mean processing ${((run.jobs.runSeconds * 1000) / run.jobs.count).toFixed(0)} ms (${slots} at a time: the worker's job slots were busy ${((100 * run.jobs.runSeconds) / (slots * run.ingestSeconds)).toFixed(0)}% of the ingest time).`,
-        `Event-loop delay under this load (each service's metrics port, prom-client's monitorEventLoopDelay at 10 ms resolution; median of the rounds): links-api ${loop(run.eventLoop.linksApi)}; ingest-worker ${loop(run.eventLoop.worker)}.`,
+        `Event-loop delay under this load (each service's metrics port, monitorEventLoopDelay sampled every 1 ms (runtime metrics.ts); median of the rounds): links-api ${loop(run.eventLoop.linksApi)}; ingest-worker ${loop(run.eventLoop.worker)}.`,
         '',
       );
     }

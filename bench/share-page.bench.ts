@@ -11,11 +11,13 @@
  * - scroll frames: requestAnimationFrame deltas while the page is scrolled 3,000 px a second for 4 s (wheel
  *   events), p50/p95/max, against the same page's idle frames (ratio = scrolling p95 / idle p95).
  * Target: p95 frame ≤ 20 ms while scrolling. Headless Chromium composites without a GPU, so these figures are
- * the page's own work, not a phone's display. Uses the gateway's test harness (PostgreSQL/Redis of the dev
- * machine, as the tests); the 10,000 rows are seeded in one SQL statement sharing eight real photos' files.
+ * the page's own work, not a phone's display. Uses the gateway's test harness on the backing the tests get
+ * (testkit's `startTestBacking`: DATABASE_URL / REDIS_URL when set, else private servers); the 10,000 rows are
+ * seeded in one SQL statement sharing eight real photos' files.
  * Figures are printed, never asserted.
  */
 
+import { provideOutsideVitest, startTestBacking } from '@immish/testkit';
 import { sql } from 'kysely';
 import type { Page } from 'playwright-core';
 import {
@@ -30,6 +32,9 @@ import { startGateway } from '../apps/share-gateway/test/harness.ts';
 const ASSETS = 10_000;
 const ROUNDS = 3;
 
+// the test harness's PostgreSQL template and Redis, as vitest's global setup makes them for the tests
+const testBacking = await startTestBacking();
+provideOutsideVitest(testBacking.provided);
 const h = await startGateway();
 const storage = harnessStorage(h);
 const browser = await launchChromium();
@@ -143,4 +148,5 @@ try {
   await browser.close();
   await h.close();
   await storage.close();
+  await testBacking.stop();
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createDb, createPool, type Db } from '@immish/db';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { inject, type ProvidedContext } from 'vitest';
 import { withDatabase } from './global-setup.ts';
 
 export interface TestDatabase {
@@ -12,11 +12,24 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+let outsideVitest: ProvidedContext | undefined;
+
+/**
+ * For a program outside vitest that uses a test harness (a benchmark): what global-setup.ts provides to test files
+ * (its `startTestBacking().provided`), given directly, since vitest's `inject` works only inside a test run.
+ */
+export function provideOutsideVitest(provided: ProvidedContext): void {
+  outsideVitest = provided;
+}
+
+const provided = <K extends keyof ProvidedContext>(key: K): ProvidedContext[K] =>
+  outsideVitest ? outsideVitest[key] : inject(key);
+
 /** A fresh, migrated database cloned from the run's template; drop() removes it. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = inject('adminDatabaseUrl');
-  const template = inject('templateDatabase');
-  const name = `immish_t_${inject('runId')}_${randomBytes(4).toString('hex')}`;
+  const adminUrl = provided('adminDatabaseUrl');
+  const template = provided('templateDatabase');
+  const name = `immish_t_${provided('runId')}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -58,5 +71,5 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** A Redis URL and a key prefix no other test file uses. */
 export function testRedis(): { url: string; prefix: string } {
-  return { url: inject('redisUrl'), prefix: `t${inject('runId')}${randomBytes(3).toString('hex')}` };
+  return { url: provided('redisUrl'), prefix: `t${provided('runId')}${randomBytes(3).toString('hex')}` };
 }

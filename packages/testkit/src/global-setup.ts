@@ -11,6 +11,7 @@ import {
   startRedis,
 } from '@immish/devstack';
 import pg from 'pg';
+import type { ProvidedContext } from 'vitest';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -30,6 +31,16 @@ declare module 'vitest' {
  * uses its own Redis key prefix, so files run in parallel without seeing each other.
  */
 export default async function setup(project: TestProject) {
+  const backing = await startTestBacking();
+  for (const [key, value] of Object.entries(backing.provided)) project.provide(key as keyof ProvidedContext, value);
+  return backing.stop;
+}
+
+/**
+ * What `setup` provides to the test files, and how to stop it: also for a program outside vitest that uses a test
+ * harness (bench/share-page.bench.ts), which hands `provided` to database.ts `provideOutsideVitest`.
+ */
+export async function startTestBacking(): Promise<{ provided: ProvidedContext; stop: () => Promise<void> }> {
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const stops: (() => Promise<void>)[] = [];
   let tmp: string | null = null;
@@ -84,12 +95,8 @@ export default async function setup(project: TestProject) {
   await migrateToLatest(db);
   await db.destroy();
 
-  project.provide('adminDatabaseUrl', adminUrl);
-  project.provide('templateDatabase', template);
-  project.provide('redisUrl', redisUrl);
-  project.provide('runId', runId);
-
-  return async () => {
+  const provided: ProvidedContext = { adminDatabaseUrl: adminUrl, templateDatabase: template, redisUrl, runId };
+  const stop = async () => {
     const c = new pg.Client({ connectionString: adminUrl });
     try {
       await c.connect();
@@ -107,6 +114,7 @@ export default async function setup(project: TestProject) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   };
+  return { provided, stop };
 }
 
 /**
