@@ -156,6 +156,44 @@ describe('grid pages kept ready to send', () => {
     expect((await h.counters(link.id)).view).toBe(before + 3);
   });
 
+  it("should give every recipient the page a gateway keeping nothing gives, whatever another's headers asked first", async () => {
+    const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
+    const uncached = await h.newApp({ LINK_CACHE_TTL_MS: '0' });
+    const first = await h.createAsset({ fileName: 'First light.jpg' });
+    const second = await h.createAsset({ fileName: 'Second wave.jpg' });
+    const link = await h.createLink({ albumId: await h.createAlbum([first.id, second.id]), showMetadata: true });
+    const url = `/share/${link.key}`;
+    // a holder asks first with everything it can forge: the bundle's header, a language no catalogue has (long,
+    // with markup), a coding, the other order and a grouping — each of which is part of the kept page's key or
+    // parsed to a keyword before it
+    const forged = {
+      'x-share-continuation': '1',
+      'accept-language': `<script>alert(1)</script>-${'x'.repeat(3000)}, fr;q=0.1`,
+      'accept-encoding': BROWSER,
+    };
+    for (const query of ['', '?order=asc', '?group=day', '?page=1&order=desc&group=month']) {
+      const res = await page(app, `${url}${query}`, forged);
+      expect(res.statusCode).toBe(200);
+      expect(text(res)).not.toContain('<script>alert(1)');
+    }
+    // then recipients asking plainly, in French, and the bundle: each gets exactly what nothing kept would give
+    const requests: [string, Record<string, string>][] = [
+      [url, {}],
+      [url, { 'accept-language': 'fr' }],
+      [url, { 'x-share-continuation': '1' }],
+      [`${url}?order=asc`, {}],
+      [`${url}?group=day`, { 'accept-language': 'fr', 'accept-encoding': 'gzip' }],
+    ];
+    for (const [path, headers] of requests) {
+      const kept = await page(app, path, headers);
+      const made = await page(uncached, path, headers);
+      expect(kept.statusCode).toBe(200);
+      expect(text(kept)).toBe(text(made));
+    }
+    expect((await page(app, url)).body).toContain('id="grid"');
+    expect((await page(app, url, { 'accept-language': 'fr' })).body).toContain('lang="fr"');
+  });
+
   it('should keep answering the cached /me from memory while a holder floods the page numbers', async () => {
     const app = await h.newApp({ LINK_CACHE_TTL_MS: '60000' });
     const assets = [];
