@@ -105,8 +105,13 @@ describe('slideshow (Chromium)', () => {
       // and on again after the interval
       const after = await position(page);
       await expect.poll(() => position(page), { timeout: 20_000 }).not.toBe(after);
-      const left = await page.evaluate(() => (window as unknown as { leftVideos: unknown[] }).leftVideos);
-      expect(left).toEqual([{ ended: true, time: expect.closeTo(4, 0) }]);
+      // every time the video left the stage it had played to its end (on a loaded machine the show may have
+      // gone round once more before this read: the loop is 3 + 3 s of photos and the 4 s video)
+      const left = await page.evaluate(
+        () => (window as unknown as { leftVideos: { ended: boolean; time: number }[] }).leftVideos,
+      );
+      expect(left.length).toBeGreaterThanOrEqual(1);
+      for (const l of left) expect(l).toEqual({ ended: true, time: expect.closeTo(4, 0) });
 
       // pause with `s`: it stays put; Pause/Play button resumes
       await page.keyboard.press('s');
