@@ -1,5 +1,5 @@
 import { LinksApiConfig } from '@immish/contracts';
-import { createSharedLinkStore } from '@immish/domain';
+import { createSharedLinkStore, PREPARED_STATEMENTS } from '@immish/domain';
 import {
   createBackingServices,
   createLogger,
@@ -13,7 +13,13 @@ import { buildApp } from './app.ts';
 const config = loadConfigOrExit(LinksApiConfig, 'links-api');
 const logger = createLogger({ service: 'links-api', level: config.LOG_LEVEL });
 const metrics = createMetrics('links-api');
-const services = createBackingServices(config, { logger, service: 'links-api', metrics });
+// the owner's hot link statements run named, parsed and planned once per connection (domain prepared-statements.ts)
+const services = createBackingServices(config, {
+  logger,
+  service: 'links-api',
+  metrics,
+  preparedStatements: PREPARED_STATEMENTS,
+});
 // link creation batches concurrent creates into one statement (domain shared-links/store.ts says why)
 const linkStore = createSharedLinkStore(services.db, { batching: true });
 const app = await buildApp({ config, ...services, linkStore, logger, metrics });

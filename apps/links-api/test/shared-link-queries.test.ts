@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createDb, createPool } from '@immish/db';
 import {
   assetColumns,
   createSharedLink,
@@ -6,6 +7,7 @@ import {
   findLinksWithAssets,
   type LinkContext,
   listSharedLinks,
+  PREPARED_STATEMENTS,
   permissiveLinkPolicy,
 } from '@immish/domain';
 import { sql } from 'kysely';
@@ -207,5 +209,59 @@ describe('concurrent calls', () => {
     ]);
     expect(found.map((f) => f.map((l) => l.link.id))).toEqual([[a.id], [], [b.id], [a.id], [], []]);
     expect(found[0]?.[0]?.assets.map((x) => x.id)).toEqual(a.assets.map((x) => x.id));
+  });
+});
+
+describe('named prepared statements (DATABASE_PREPARED_STATEMENTS)', () => {
+  it('should run the link reads and the create as named statements, answering exactly what unnamed ones answer', async () => {
+    const oneConnection = (preparedStatements: boolean) =>
+      createDb(
+        createPool({
+          connectionString: h.tdb.url,
+          max: 1,
+          ...(preparedStatements ? { preparedStatements: PREPARED_STATEMENTS } : {}),
+        }),
+      );
+    const named = oneConnection(true);
+    const unnamed = oneConnection(false);
+    try {
+      const user = await h.newUser('prepared');
+      // the links-api's way (batched statement) and the plain transaction's
+      const batched = { ...context(user.id), store: createSharedLinkStore(named, { batching: true }) };
+      const link = await createSharedLink(named, batched, {
+        type: 'INDIVIDUAL',
+        assetIds: [await insertAsset(h.tdb.db, user.id), await insertAsset(h.tdb.db, user.id)],
+      });
+      await createSharedLink(named, context(user.id), {
+        type: 'INDIVIDUAL',
+        assetIds: [await insertAsset(h.tdb.db, user.id)],
+      });
+      // a second time on the connection: bound and executed, no longer parsed
+      for (let i = 0; i < 2; i++) {
+        expect(await listSharedLinks(named, context(user.id))).toEqual(
+          await listSharedLinks(unnamed, context(user.id)),
+        );
+        expect(await listSharedLinks(named, context(user.id), { id: link.id })).toEqual(
+          await listSharedLinks(unnamed, context(user.id), { id: link.id }),
+        );
+      }
+      expect(await listSharedLinks(named, context(user.id), { id: link.id })).toMatchObject([
+        { id: link.id, assets: link.assets },
+      ]);
+      const prepared = async (db: typeof named) =>
+        (await sql<{ name: string }>`SELECT name FROM pg_prepared_statements ORDER BY name`.execute(db)).rows.map(
+          (r) => r.name,
+        );
+      expect(await prepared(named)).toEqual([
+        'immish.assets.owned',
+        'immish.links.by-id',
+        'immish.links.by-owner',
+        'immish.links.insert',
+      ]);
+      expect(await prepared(unnamed)).toEqual([]);
+    } finally {
+      await named.destroy();
+      await unnamed.destroy();
+    }
   });
 });

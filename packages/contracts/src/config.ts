@@ -38,6 +38,10 @@ export const CoreEnv = Type.Object({
     100,
     3_600_000,
   ),
+  DATABASE_PREPARED_STATEMENTS: Bool(
+    true,
+    "links-api runs its hot fixed statements (the owner's link reads, the link create) as named prepared statements, parsed and planned once per connection; false behind a transaction-mode PgBouncer older than 1.21",
+  ),
   // Redis topology (README "Redis: one node, Sentinel or Cluster"): exactly one of REDIS_URL, REDIS_SENTINELS,
   // REDIS_CLUSTER_NODES (redisModeProblem; a mix stops the service naming the variables).
   REDIS_URL: Type.String({

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { type PreparedStatements, preparedStatementNames } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 // bigint (int8) stays a string by default (pg's choice, no precision loss); counters and sizes are converted
@@ -43,6 +44,12 @@ export interface PoolOptions {
    * services turn it on.
    */
   failFast?: boolean;
+  /**
+   * The fixed texts to run as named prepared statements, parsed and planned once per connection (prepared.ts);
+   * every other statement runs unnamed. Default none; a service passes its table unless
+   * DATABASE_PREPARED_STATEMENTS is false (behind a transaction-mode PgBouncer older than 1.21).
+   */
+  preparedStatements?: PreparedStatements;
 }
 
 /** Why the client gave up on a statement (pg's own message for `query_timeout`). */
@@ -66,9 +73,16 @@ const isConnectTimeout = (err: unknown) =>
  * connection is discarded by the pool on release, the next statement fails at once, and PostgreSQL rolls back
  * whatever transaction was open on it as soon as it runs again: a write that timed out is never half done.
  */
-function deadlineClient(onTimeout: () => void): typeof pg.Client {
+function deadlineClient(onTimeout: () => void, prepared: ReadonlyMap<string, string>): typeof pg.Client {
   return class DeadlineClient extends pg.Client {
     override query(...args: unknown[]): never {
+      // a text of the prepared-statement table (kysely passes `text, values`) runs as its named statement
+      const name = prepared.size > 0 && typeof args[0] === 'string' ? prepared.get(args[0]) : undefined;
+      if (name !== undefined) {
+        const values = Array.isArray(args[1]) ? args[1] : [];
+        const rest = Array.isArray(args[1]) ? args.slice(2) : args.slice(1);
+        args = [{ name, text: args[0], values }, ...rest];
+      }
       const last = args.length - 1;
       const callback = args[last];
       if (typeof callback === 'function') {
@@ -152,7 +166,7 @@ export function createPool(opts: PoolOptions): pg.Pool {
   const statementTimeout = opts.statementTimeoutMillis ?? 30_000;
   let onTimeout = () => {};
   const pool = new pg.Pool({
-    Client: deadlineClient(() => onTimeout()),
+    Client: deadlineClient(() => onTimeout(), preparedStatementNames(opts.preparedStatements)),
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
     connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 2000,

@@ -110,7 +110,8 @@ type Checker = (db: Db, userId: string, ids: readonly string[]) => Promise<Set<s
 export const ownedAssetSql = (alias: string, userExpr: string, idExpr: string): string =>
   `${alias}.id = ${idExpr} AND ${alias}.owner_id = ${userExpr}`;
 
-const OWNED_ASSETS_SQL = `SELECT a.id FROM assets a WHERE ${ownedAssetSql('a', '$1', 'ANY($2::uuid[])')}`;
+/** A named prepared statement in the links-api (prepared-statements.ts). */
+export const OWNED_ASSETS_SQL = `SELECT a.id FROM assets a WHERE ${ownedAssetSql('a', '$1', 'ANY($2::uuid[])')}`;
 
 const ownedAssets: Checker = async (db, userId, ids) => {
   const { rows } = await db.executeQuery<{ id: string }>(CompiledQuery.raw(OWNED_ASSETS_SQL, [userId, ids]));

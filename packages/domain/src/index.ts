@@ -105,6 +105,7 @@ export {
   listLinkUploads,
   rejectLinkUploads,
 } from './link-uploads/index.ts';
+export { PREPARED_STATEMENTS } from './prepared-statements.ts';
 export {
   type DeviceInfo,
   deviceFromUserAgent,

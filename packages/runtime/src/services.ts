@@ -1,5 +1,5 @@
 import type { CoreConfig } from '@immish/contracts';
-import { BullEventPublisher, createDb, createPool, type Db, OutboxRelay } from '@immish/db';
+import { BullEventPublisher, createDb, createPool, type Db, OutboxRelay, type PreparedStatements } from '@immish/db';
 import { type BlobStore, createBlobStore, type StorageConfig } from '@immish/storage';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -43,7 +43,14 @@ export interface BackingServices {
  */
 export function createBackingServices(
   c: CoreConfig,
-  opts: { logger: Logger; service: string; metrics?: Metrics; relay?: boolean },
+  opts: {
+    logger: Logger;
+    service: string;
+    metrics?: Metrics;
+    relay?: boolean;
+    /** the statements this service runs named (@immish/db prepared.ts), unless DATABASE_PREPARED_STATEMENTS=false */
+    preparedStatements?: PreparedStatements;
+  },
 ): BackingServices {
   // Every backing call is bounded (docs/spec.md §11: a stalled service answers 503 within 2 s). The values and their
   // reasons: README "Timeouts"; each option's comment in @immish/db and @immish/storage.
@@ -53,6 +60,9 @@ export function createBackingServices(
     applicationName: opts.service,
     connectionTimeoutMillis: c.DATABASE_CONNECT_TIMEOUT_MS,
     statementTimeoutMillis: c.DATABASE_STATEMENT_TIMEOUT_MS,
+    ...(c.DATABASE_PREPARED_STATEMENTS && opts.preparedStatements
+      ? { preparedStatements: opts.preparedStatements }
+      : {}),
     failFast: true,
   });
   const db = createDb(pool);

@@ -112,15 +112,17 @@ const FROM_LINKS_WITH_ASSETS = `
 const NEWEST_FIRST =
   'ORDER BY shared_links.created_at DESC, shared_links.id DESC, shared_link_assets.added_at, assets.id';
 
+// The three reads below run as named prepared statements in the links-api (../prepared-statements.ts).
+
 /** A user's links, and those of one of their albums (`$1` owner, `$2` album). */
-const FIND_SQL = `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
+export const FIND_SQL = `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
     WHERE shared_links.owner_id = $1 ${NEWEST_FIRST}`;
 
-const FIND_BY_ALBUM_SQL = `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
+export const FIND_BY_ALBUM_SQL = `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
     WHERE shared_links.owner_id = $1 AND shared_links.album_id = $2 ${NEWEST_FIRST}`;
 
 /** One of a user's links by id (`$1` owner, `$2` id). */
-const FIND_BY_ID_SQL = `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
+export const FIND_BY_ID_SQL = `SELECT ${linkSelect('shared_links')}, ${ASSET_SELECT} FROM shared_links ${FROM_LINKS_WITH_ASSETS}
     WHERE shared_links.owner_id = $1 AND shared_links.id = $2 ${NEWEST_FIRST}`;
 
 /**

@@ -89,9 +89,9 @@ const belongsToOneInput = (err: unknown) => /^2[23]/.test(String((err as { code?
  * (docs/spec.md §6). The `asset.share` check (access.ts) is folded in: a link is written only if its owner may share
  * every one of its assets; the others are left out (and nothing of them is written). The asset rows the check
  * reads are the ones returned (a join of the inserted ids back to `assets` got a hash join over the whole table
- * in the generic plan).
+ * in the generic plan). A named prepared statement in the links-api (../prepared-statements.ts).
  */
-const INSERT_LINKS_SQL = `WITH input AS (
+export const INSERT_LINKS_SQL = `WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],
                          $8::text[], $9::timestamptz[], $10::boolean[], $11::boolean[], $12::boolean[],
                          $21::integer[], $22::integer[], $23::integer[])
