@@ -20,6 +20,7 @@ import {
   requireAccess,
   updateSharedLink,
 } from '@immish/domain';
+import type { ConcurrencyGate } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
@@ -34,7 +35,11 @@ const tags = ['shared-links'];
  * route on one link authorizes with the access module (`sharedLink.*`) before calling the domain, as album routes do.
  */
 export const sharedLinksRoutes =
-  ({ db, config, linkStore }: LinksApiDeps): FastifyPluginAsync =>
+  (
+    { db, config, linkStore }: LinksApiDeps,
+    /** bounds the whole lists (not one link by `?id=`) built at once (app.ts says why) */
+    gates: { linkLists: ConcurrencyGate },
+  ): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const policy = linkPolicyFromConfig(config);
@@ -71,7 +76,11 @@ export const sharedLinksRoutes =
           response: { 200: Type.Array(SharedLinkResponseDto), ...errors },
         },
       },
-      async (req) => listSharedLinks(db, context(req), { albumId: req.query.albumId, id: req.query.id }),
+      async (req) => {
+        const { albumId, id } = req.query;
+        if (id !== undefined) return listSharedLinks(db, context(req), { albumId, id });
+        return gates.linkLists.run(() => listSharedLinks(db, context(req), { albumId }));
+      },
     );
 
     app.get(
