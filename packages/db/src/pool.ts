@@ -50,6 +50,11 @@ export interface PoolOptions {
    * DATABASE_PREPARED_STATEMENTS is false (behind a transaction-mode PgBouncer older than 1.21).
    */
   preparedStatements?: PreparedStatements;
+  /**
+   * Called once if the server side turns out not to keep named statements (a transaction-mode pooler older than
+   * PgBouncer 1.21): the pool then runs every statement unnamed (NamedStatements below). The services log it.
+   */
+  onPreparedStatementsLost?: (err: Error) => void;
 }
 
 /** Why the client gave up on a statement (pg's own message for `query_timeout`). */
@@ -67,35 +72,66 @@ const isConnectTimeout = (err: unknown) =>
   );
 
 /**
+ * The pool's named statements (prepared.ts), until the server side shows it does not keep them: a statement this
+ * connection prepared is unknown to the server (SQLSTATE 26000), or one it has not is already there (42P05) — what
+ * a transaction-mode pooler older than PgBouncer 1.21 does, handing each transaction another server connection.
+ * Then every statement of the pool runs unnamed from the next one on (the one that failed has failed: inside a
+ * transaction it cannot be retried), and `onLost` says so once, naming DATABASE_PREPARED_STATEMENTS.
+ */
+class NamedStatements {
+  #names: ReadonlyMap<string, string>;
+  readonly #onLost: (err: Error) => void;
+
+  constructor(names: ReadonlyMap<string, string>, onLost: (err: Error) => void) {
+    this.#names = names;
+    this.#onLost = onLost;
+  }
+
+  nameOf(text: string): string | undefined {
+    return this.#names.size > 0 ? this.#names.get(text) : undefined;
+  }
+
+  /** After a named statement failed: stop naming if the failure says the server does not keep them. */
+  check(err: Error): void {
+    const code = (err as { code?: unknown }).code;
+    if ((code !== '26000' && code !== '42P05') || this.#names.size === 0) return;
+    this.#names = new Map();
+    this.#onLost(err);
+  }
+}
+
+/**
  * A pg client that closes its connection when a statement's answer does not come in time. pg's `query_timeout`
  * fails the caller but leaves the unanswered statement at the head of the connection, so every later statement
  * on it would wait behind it (a transaction's ROLLBACK too, doubling every stalled request). Closed, the
  * connection is discarded by the pool on release, the next statement fails at once, and PostgreSQL rolls back
  * whatever transaction was open on it as soon as it runs again: a write that timed out is never half done.
  */
-function deadlineClient(onTimeout: () => void, prepared: ReadonlyMap<string, string>): typeof pg.Client {
+function deadlineClient(onTimeout: () => void, prepared: NamedStatements): typeof pg.Client {
   return class DeadlineClient extends pg.Client {
     override query(...args: unknown[]): never {
       // a text of the prepared-statement table (kysely passes `text, values`) runs as its named statement
-      const name = prepared.size > 0 && typeof args[0] === 'string' ? prepared.get(args[0]) : undefined;
+      const name = typeof args[0] === 'string' ? prepared.nameOf(args[0]) : undefined;
       if (name !== undefined) {
         const values = Array.isArray(args[1]) ? args[1] : [];
         const rest = Array.isArray(args[1]) ? args.slice(2) : args.slice(1);
         args = [{ name, text: args[0], values }, ...rest];
       }
+      const failed = (err: Error | null | undefined) => {
+        if (err?.message === QUERY_READ_TIMEOUT) this.dropConnection();
+        if (name !== undefined && err) prepared.check(err);
+      };
       const last = args.length - 1;
       const callback = args[last];
       if (typeof callback === 'function') {
         args[last] = ((err: Error | null, res?: unknown) => {
-          if (err?.message === QUERY_READ_TIMEOUT) this.dropConnection();
+          failed(err);
           (callback as QueryCallback)(err, res);
         }) as QueryCallback;
       }
       const result = (super.query as (...a: unknown[]) => unknown)(...args);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).catch((err: Error) => {
-          if (err?.message === QUERY_READ_TIMEOUT) this.dropConnection();
-        });
+        (result as Promise<unknown>).catch(failed);
       }
       return result as never;
     }
@@ -166,7 +202,10 @@ export function createPool(opts: PoolOptions): pg.Pool {
   const statementTimeout = opts.statementTimeoutMillis ?? 30_000;
   let onTimeout = () => {};
   const pool = new pg.Pool({
-    Client: deadlineClient(() => onTimeout(), preparedStatementNames(opts.preparedStatements)),
+    Client: deadlineClient(
+      () => onTimeout(),
+      new NamedStatements(preparedStatementNames(opts.preparedStatements), opts.onPreparedStatementsLost ?? (() => {})),
+    ),
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
     connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 2000,

@@ -28,13 +28,18 @@ const TABLE = { 'test.probe-by-id': BY_ID, 'test.sleep': SLEEP, 'test.probe-rela
 const UNREGISTERED = 'SELECT id, label FROM prepared_probe WHERE id = $1 + 0';
 
 /** One connection (max 1), so what one statement prepared is visible to the next. */
-function singleConnection(preparedStatements: boolean, statementTimeoutMillis = 30_000): Db {
+function singleConnection(
+  preparedStatements: boolean,
+  statementTimeoutMillis = 30_000,
+  onPreparedStatementsLost?: (err: Error) => void,
+): Db {
   const db = createDb(
     createPool({
       connectionString: tdb.url,
       max: 1,
       statementTimeoutMillis,
       ...(preparedStatements ? { preparedStatements: TABLE } : {}),
+      ...(onPreparedStatementsLost ? { onPreparedStatementsLost } : {}),
     }),
   );
   dbs.push(db);
@@ -114,5 +119,21 @@ describe('statements on a connection', () => {
     await sql`ALTER TABLE prepared_probe ADD COLUMN note text`.execute(tdb.db);
     await sql`UPDATE prepared_probe SET label = 'after' WHERE id = 11`.execute(tdb.db);
     expect(await run(named, BY_ID, [11])).toEqual([{ id: 11, label: 'after' }]);
+  });
+
+  it('should run unnamed from then on, and say so once, when the server side loses a named statement (an old pooler)', async () => {
+    const lost: Error[] = [];
+    const named = singleConnection(true, 30_000, (err) => lost.push(err));
+    expect(await run(named, BY_ID, [12])).toEqual([{ id: 12, label: 'label 12' }]);
+    // what a transaction-mode pooler older than PgBouncer 1.21 does: the next statement reaches a server connection
+    // that never saw the Parse (here the statement is dropped behind the client's back, on its own connection)
+    await sql`DEALLOCATE "immish.test.probe-by-id"`.execute(named);
+    await expect(run(named, BY_ID, [12])).rejects.toMatchObject({ code: '26000' });
+    expect(lost.map((e) => (e as { code?: string }).code)).toEqual(['26000']);
+    // every statement of the pool now runs unnamed, and answers
+    for (const id of [12, 13]) expect(await run(named, BY_ID, [id])).toEqual([{ id, label: `label ${id}` }]);
+    await run(named, WRITE, [13, 'label 13']);
+    expect(await preparedOnConnection(named)).toEqual([]);
+    expect(lost).toHaveLength(1);
   });
 });

@@ -63,6 +63,11 @@ export function createBackingServices(
     ...(c.DATABASE_PREPARED_STATEMENTS && opts.preparedStatements
       ? { preparedStatements: opts.preparedStatements }
       : {}),
+    onPreparedStatementsLost: (err) =>
+      opts.logger.warn(
+        { err: { code: (err as { code?: unknown }).code, message: err.message } },
+        'named prepared statements do not survive between statements here (a transaction-mode pooler older than PgBouncer 1.21?): every statement runs unnamed from now on; set DATABASE_PREPARED_STATEMENTS=false',
+      ),
     failFast: true,
   });
   const db = createDb(pool);
