@@ -95,8 +95,9 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   // assets, all of it synchronous once the rows arrive): two are built at a time, so a burst of owners asking at
   // once does not hold the event loop for a turn per answer (README "Benchmarks", the links API: its loop p99
   // under 50 at once 100–121 ms → 20–23 ms, the same answers per second); 64 more wait in line (~0.2–0.3 s of
-  // work), beyond that 503 + Retry-After at once rather than a queue the response deadline would cut anyway.
-  const linkLists = new ConcurrencyGate({ name: 'link lists', slots: 2, queue: 64 });
+  // work), beyond that 503 + Retry-After at once rather than a queue the response deadline would cut anyway. One
+  // user has at most 4 of them running or waiting (then 429): no one API key can fill the line for every owner.
+  const linkLists = new ConcurrencyGate({ name: 'link lists', slots: 2, queue: 64, perKey: 4 });
   await app.register(sharedLinksRoutes(deps, { linkLists }));
   await app.register(linkActivityRoutes(deps));
   await app.register(linkUploadsRoutes(deps));

@@ -5,19 +5,21 @@ import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts
 import { insertAsset } from './shared-links.fixtures.ts';
 
 /**
- * The owner's whole list of links is built two at a time per process, 64 more wait in line, and beyond that the
- * answer is 503 + Retry-After at once (app.ts says why). The lists are held in the database (a lock on the links
- * table) so that the count does not depend on timing: 2 running + 64 waiting + 3 refused, then every waiting
- * list completes with the same answer. A single link (`?id=`) is never held up behind the lists.
+ * The owners' whole lists of links are built two at a time per process, 64 more wait in line, beyond that the
+ * answer is 503 + Retry-After at once, and one user has at most 4 running or waiting (then 429) — app.ts says why.
+ * The lists are held in the database (a lock on the links table) so that the counts do not depend on timing. A
+ * single link (`?id=`) is never held up behind the lists.
  */
 let h: LinksApiHarness;
-let owner: TestUser;
+/** 17 owners × 4 lists each = 68: 2 running + 64 waiting, and 2 refused */
+let owners: TestUser[];
 
 beforeAll(async () => {
   // the lists wait on purpose here: the response deadline must not cut them first
   h = await startLinksApi({ RESPONSE_DEADLINE_MS: '60000' });
-  owner = await h.newUser('lister');
-  for (let i = 0; i < 3; i++) {
+  owners = [];
+  for (let i = 0; i < 17; i++) owners.push(await h.newUser(`lister${i}`));
+  for (const owner of owners.slice(0, 3)) {
     const id = randomUUID();
     await h.tdb.db
       .insertInto('shared_links')
@@ -33,85 +35,106 @@ afterAll(async () => {
   await h?.close();
 });
 
-const list = (url = '/api/shared-links') => h.app.inject({ method: 'GET', url, headers: owner.headers });
+const list = (owner: TestUser, url = '/api/shared-links') =>
+  h.app.inject({ method: 'GET', url, headers: owner.headers });
 type Answer = Awaited<ReturnType<typeof list>>;
 
-/** Resolves with the first `n` 503 answers among `answers`, as they come. */
-const refusals = (answers: Promise<Answer>[], n: number) =>
+/** Resolves with the first `n` answers of `status` among `answers`, as they come. */
+const firstWith = (answers: Promise<Answer>[], status: number, n: number) =>
   new Promise<Answer[]>((resolve) => {
     const seen: Answer[] = [];
     for (const p of answers)
       void p.then((r) => {
-        if (r.statusCode === 503) seen.push(r);
+        if (r.statusCode === status) seen.push(r);
         if (seen.length === n) resolve(seen);
       });
   });
 
+/**
+ * Runs `during` while the links table is locked (every list blocks on its SELECT, holding its slot), then lets go.
+ */
+async function withLinksTableLocked(during: () => Promise<void>): Promise<void> {
+  const locker = new pg.Client({ connectionString: h.tdb.url });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE shared_links IN ACCESS EXCLUSIVE MODE');
+    await during();
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end();
+  }
+}
+
+/** Each owner's list as it is when nothing holds it. */
+const unheldLists = async () => Promise.all(owners.map(async (o) => (await list(o)).json()));
+
 describe('GET /api/shared-links under a burst', () => {
   it('should build two lists at a time, queue 64, refuse the rest with 503 + Retry-After, then answer every queued one', async () => {
-    const unheld = (await list()).json();
-    expect(unheld).toHaveLength(3);
-    const probe = unheld[0].id as string;
-
-    const locker = new pg.Client({ connectionString: h.tdb.url });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      // writers and readers alike wait: the two lists that run block on their SELECT, holding their slots
-      await locker.query('LOCK TABLE shared_links IN ACCESS EXCLUSIVE MODE');
-      const settled = Array.from({ length: 2 + 64 + 3 }, () => list());
-      // the three refusals come at once, while the 66 others are held
-      const refused = await refusals(settled, 3);
-      for (const r of refused) {
+    const unheld = await unheldLists();
+    let answers: Promise<Answer>[] = [];
+    await withLinksTableLocked(async () => {
+      answers = owners.flatMap((o) => Array.from({ length: 4 }, () => list(o)));
+      // the two refusals come at once, while the 66 others are held
+      for (const r of await firstWith(answers, 503, 2)) {
         expect(r.headers['retry-after']).toBe('1');
         expect(r.json()).toMatchObject({
           statusCode: 503,
           message: 'Too many link lists in progress on this server; retry in a moment',
         });
       }
-      await locker.query('COMMIT');
-      const all = await Promise.all(settled);
-      expect(all.filter((r) => r.statusCode === 503)).toHaveLength(3);
-      const served = all.filter((r) => r.statusCode !== 503);
-      expect(served).toHaveLength(66);
-      for (const r of served) {
-        expect(r.statusCode).toBe(200);
-        expect(r.json()).toEqual(unheld);
-      }
-    } finally {
-      await locker.query('ROLLBACK').catch(() => {});
-      await locker.end();
-    }
+    });
+    const all = await Promise.all(answers);
+    expect(all.filter((r) => r.statusCode === 503)).toHaveLength(2);
+    all.forEach((r, i) => {
+      if (r.statusCode !== 503) expect(r.json()).toEqual(unheld[Math.floor(i / 4)]);
+    });
+    // nothing stays taken
+    expect(await unheldLists()).toEqual(unheld);
+  });
 
-    // nothing stays taken: a list and a single link answer at once afterwards
-    expect((await list()).json()).toEqual(unheld);
-    expect((await list(`/api/shared-links?id=${probe}`)).json()).toEqual([unheld[0]]);
+  it('should let one owner hold at most 4 lists (then 429), leaving the line to the others', async () => {
+    const [greedy, other] = owners as [TestUser, TestUser];
+    const unheld = await unheldLists();
+    let mine: Promise<Answer>[] = [];
+    let theirs: Promise<Answer> | undefined;
+    await withLinksTableLocked(async () => {
+      mine = Array.from({ length: 10 }, () => list(greedy));
+      for (const r of await firstWith(mine, 429, 6)) {
+        expect(r.headers['retry-after']).toBe('1');
+        expect(r.json()).toMatchObject({
+          statusCode: 429,
+          message: 'Too many link lists of yours in progress; retry in a moment',
+        });
+      }
+      theirs = list(other); // queued, not refused: the greedy owner holds 4 places, not the line
+    });
+    expect((await Promise.all(mine)).map((r) => r.statusCode).sort()).toEqual([
+      ...Array(4).fill(200),
+      ...Array(6).fill(429),
+    ]);
+    expect((await theirs)?.json()).toEqual(unheld[1]);
   });
 
   it('should not hold a single link (?id=) behind the lists', async () => {
-    const [first] = (await list()).json() as { id: string }[];
-    const locker = new pg.Client({ connectionString: h.tdb.url });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE shared_links IN ACCESS EXCLUSIVE MODE');
-      const held = Array.from({ length: 2 + 64 + 1 }, () => list());
-      // the gate is full (the last list is refused at once); a single link still reaches the database: it is
-      // held by the lock like the lists, not refused by their gate
-      await refusals(held, 1);
-      const one = list(`/api/shared-links?id=${first?.id}`);
+    const [withLinks] = owners as [TestUser];
+    const [first] = (await list(withLinks)).json() as { id: string }[];
+    let held: Promise<Answer>[] = [];
+    let one: Promise<Answer> | undefined;
+    await withLinksTableLocked(async () => {
+      held = owners.flatMap((o) => Array.from({ length: 4 }, () => list(o)));
+      // the gate is full (lists are refused at once); a single link still reaches the database: it is held by
+      // the lock like the lists, not refused by their gate
+      await firstWith(held, 503, 1);
+      one = list(withLinks, `/api/shared-links?id=${first?.id}`);
       const raced = await Promise.race([
         one.then(() => 'answered'),
         new Promise((r) => setTimeout(() => r('waiting'), 300)),
       ]);
       expect(raced).toBe('waiting');
-      await locker.query('COMMIT');
-      expect((await one).statusCode).toBe(200);
-      const codes = (await Promise.all(held)).map((r) => r.statusCode).sort();
-      expect(codes).toEqual([...Array(66).fill(200), 503]);
-    } finally {
-      await locker.query('ROLLBACK').catch(() => {});
-      await locker.end();
-    }
+    });
+    expect((await one)?.statusCode).toBe(200);
+    const codes = (await Promise.all(held)).map((r) => r.statusCode).sort();
+    expect(codes).toEqual([...Array(66).fill(200), 503, 503]);
   });
 });

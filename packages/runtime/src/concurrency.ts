@@ -1,4 +1,4 @@
-import { unavailable } from './errors.ts';
+import { rateLimited, unavailable } from './errors.ts';
 
 export interface ConcurrencyGateOptions {
   /** what is limited, for the refusal's message ("password verifications") */
@@ -9,6 +9,12 @@ export interface ConcurrencyGateOptions {
   queue: number;
   /** the refusal's Retry-After (default 1 s: a slot frees within one job's time) */
   retryAfterSeconds?: number;
+  /**
+   * How many of the running and waiting may share one key (`run`'s second argument: a user, a client); beyond that
+   * `run` refuses with 429 + Retry-After at once, so that no one caller can fill the slots and the queue for
+   * everyone. Default: no bound per key.
+   */
+  perKey?: number;
 }
 
 /**
@@ -20,12 +26,16 @@ export interface ConcurrencyGateOptions {
 export class ConcurrencyGate {
   readonly #opts: Required<ConcurrencyGateOptions>;
   readonly #waiting: (() => void)[] = [];
+  /** running + waiting, by key (only keys with some) */
+  readonly #byKey = new Map<string, number>();
   #active = 0;
 
   constructor(opts: ConcurrencyGateOptions) {
     if (!Number.isInteger(opts.slots) || opts.slots < 1) throw new RangeError('slots must be an integer ≥ 1');
     if (!Number.isInteger(opts.queue) || opts.queue < 0) throw new RangeError('queue must be an integer ≥ 0');
-    this.#opts = { retryAfterSeconds: 1, ...opts };
+    if (opts.perKey !== undefined && (!Number.isInteger(opts.perKey) || opts.perKey < 1))
+      throw new RangeError('perKey must be an integer ≥ 1');
+    this.#opts = { retryAfterSeconds: 1, perKey: Number.POSITIVE_INFINITY, ...opts };
   }
 
   get active(): number {
@@ -36,7 +46,27 @@ export class ConcurrencyGate {
     return this.#waiting.length;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` in a slot; `key` (see `perKey`) names whose work it is. */
+  async run<T>(work: () => Promise<T>, key?: string): Promise<T> {
+    if (key === undefined) return this.#run(work);
+    const mine = this.#byKey.get(key) ?? 0;
+    if (mine >= this.#opts.perKey) {
+      throw rateLimited(
+        `Too many ${this.#opts.name} of yours in progress; retry in a moment`,
+        this.#opts.retryAfterSeconds,
+      );
+    }
+    this.#byKey.set(key, mine + 1);
+    try {
+      return await this.#run(work);
+    } finally {
+      const left = (this.#byKey.get(key) ?? 1) - 1;
+      if (left > 0) this.#byKey.set(key, left);
+      else this.#byKey.delete(key);
+    }
+  }
+
+  async #run<T>(work: () => Promise<T>): Promise<T> {
     if (this.#active >= this.#opts.slots) {
       if (this.#waiting.length >= this.#opts.queue) {
         throw unavailable(

@@ -254,4 +254,25 @@ describe('ConcurrencyGate', () => {
     await expect(gate.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(gate.active).toBe(0);
   });
+
+  it('should refuse one key past `perKey` (running + waiting) with 429, leave room for others, and free it as they end', async () => {
+    const gate = new ConcurrencyGate({ name: 'lists', slots: 1, queue: 10, perKey: 2 });
+    const releases: (() => void)[] = [];
+    const job = () => () => new Promise<void>((resolve) => releases.push(resolve));
+    const mine = [gate.run(job(), 'a'), gate.run(job(), 'a')]; // one running, one waiting
+    const refused = await gate.run(job(), 'a').catch((e: unknown) => e);
+    expect(refused).toMatchObject({ statusCode: 429, retryAfterSeconds: 1 });
+    expect((refused as Error).message).toBe('Too many lists of yours in progress; retry in a moment');
+    const theirs = gate.run(job(), 'b'); // another key still gets in line
+    expect([gate.active, gate.waiting]).toEqual([1, 2]);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      releases[i]!();
+    }
+    await Promise.all([...mine, theirs]);
+    // 'a' has nothing left in the gate: it may run again, refused or failed runs counted back too
+    await expect(gate.run(() => Promise.reject(new Error('boom')), 'a')).rejects.toThrow('boom');
+    expect(await Promise.all([gate.run(async () => 1, 'a'), gate.run(async () => 2, 'a')])).toEqual([1, 2]);
+    expect(() => new ConcurrencyGate({ name: 'x', slots: 1, queue: 0, perKey: 0 })).toThrow(RangeError);
+  });
 });

@@ -79,7 +79,7 @@ export const sharedLinksRoutes =
       async (req) => {
         const { albumId, id } = req.query;
         if (id !== undefined) return listSharedLinks(db, context(req), { albumId, id });
-        return gates.linkLists.run(() => listSharedLinks(db, context(req), { albumId }));
+        return gates.linkLists.run(() => listSharedLinks(db, context(req), { albumId }), caller(req).user.id);
       },
     );
 
