@@ -88,7 +88,7 @@ class NamedStatements {
   }
 
   nameOf(text: string): string | undefined {
-    return this.#names.size > 0 ? this.#names.get(text) : undefined;
+    return this.#names.get(text);
   }
 
   /** After a named statement failed: stop naming if the failure says the server does not keep them. */
