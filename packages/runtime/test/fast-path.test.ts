@@ -1,9 +1,9 @@
 import { Agent, type IncomingMessage, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpApp, createLogger, createMetrics, type FastPath } from '../src/index.ts';
+import { createHttpApp, createLogger, createMetrics, type FastAnswer, type FastPath } from '../src/index.ts';
 
 // Issue 17: answers from memory written before fastify's request cycle (src/http/fast-path.ts). Whatever way a
 // request is answered, createHttpApp's rules hold: default headers, correlation id, metrics, one access line.
@@ -17,11 +17,20 @@ afterEach(async () => {
   close = undefined;
 });
 
-async function serve(fastPath: FastPath, setup?: (app: FastifyInstance) => void, trustProxy?: string) {
+async function serve(
+  fastPath: FastPath,
+  setup?: (app: FastifyInstance) => void,
+  trustProxy?: string,
+  onLine?: (line: Record<string, unknown>) => void,
+) {
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      for (const line of String(chunk).split('\n')) {
+        if (!line) continue;
+        lines.push(JSON.parse(line));
+        onLine?.(JSON.parse(line));
+      }
       cb();
     },
   });
@@ -114,6 +123,77 @@ describe('createHttpApp fastPath', () => {
     agent.destroy();
     expect(duringClose?.status).toBe(503);
     expect(offered).toBe(2);
+  });
+});
+
+describe('createHttpApp fastPath: the answers of one loop turn', () => {
+  const plain = (url: string): FastAnswer => ({
+    status: 200,
+    route: '/things/:id',
+    headers: { 'content-type': 'text/plain' },
+    body: Buffer.from(`answer to ${url}`),
+  });
+
+  it('should decide every request a turn reads before writing any of their answers, and write each in order', async () => {
+    const timeline: string[] = [];
+    const { base } = await serve(
+      (req) => {
+        if (!req.url?.startsWith('/things/')) return undefined;
+        timeline.push(`decided ${req.url}`);
+        return plain(req.url);
+      },
+      undefined,
+      undefined,
+      (line) => {
+        if (line.msg === 'request') timeline.push(`written ${line.url as string}`);
+      },
+    );
+    // three requests pipelined in one packet: one read, one turn of the loop
+    const { port } = new URL(base);
+    const socket = connect(Number(port), '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    const ask = (n: number, last = false) =>
+      `GET /things/${n} HTTP/1.1\r\nhost: x\r\nx-correlation-id: p-${n}\r\n${last ? 'connection: close\r\n' : ''}\r\n`;
+    socket.end(ask(1) + ask(2) + ask(3, true));
+    await closed;
+    expect(timeline).toEqual([
+      'decided /things/1',
+      'decided /things/2',
+      'decided /things/3',
+      'written /things/1',
+      'written /things/2',
+      'written /things/3',
+    ]);
+    const text = Buffer.concat(received).toString('latin1');
+    const answers = text.split('HTTP/1.1 200 OK').slice(1);
+    expect(answers).toHaveLength(3);
+    answers.forEach((answer, i) => {
+      expect(answer).toContain(`x-correlation-id: p-${i + 1}`);
+      expect(answer).toContain(`answer to /things/${i + 1}`);
+    });
+  });
+
+  it('should close only the connection of an answer that cannot be written, log it, and still write the others', async () => {
+    const { base, lines } = await serve((req) => {
+      if (req.url === '/things/broken')
+        return { ...plain(req.url), headers: { 'content-type': 'text/plain', 'x-note': 'line\nbreak' } };
+      return req.url?.startsWith('/things/') ? plain(req.url) : undefined;
+    });
+    const [broken, ...fine] = await Promise.allSettled([
+      rawGet(`${base}/things/broken`, new Agent()),
+      ...[1, 2, 3].map((n) => rawGet(`${base}/things/${n}`, new Agent())),
+    ]);
+    expect(broken?.status).toBe('rejected');
+    expect(fine.map((r) => (r.status === 'fulfilled' ? r.value : r.reason))).toEqual(
+      [1, 2, 3].map((n) => ({ status: 200, body: `answer to /things/${n}` })),
+    );
+    expect(lines.filter((l) => l.msg === 'a fast answer could not be written; its connection was closed')).toEqual([
+      expect.objectContaining({ level: 50, route: '/things/:id', url: '/things/broken' }),
+    ]);
+    // the service goes on
+    expect(await rawGet(`${base}/things/4`, new Agent())).toEqual({ status: 200, body: 'answer to /things/4' });
   });
 });
 

@@ -233,6 +233,13 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
               if (logger) answered(logger, 'GET', route, req.url ?? '', status, ms, id);
               else metrics?.observe({ method: 'GET', route, status: String(status) }, ms / 1000);
             },
+            failed: (err, req, id, route) => {
+              if (logger)
+                logger.error(
+                  { err, reqId: id, method: 'GET', route, url: scrubRequestUrl(req.url ?? '') },
+                  'a fast answer could not be written; its connection was closed',
+                );
+            },
           }),
         }
       : {}),
