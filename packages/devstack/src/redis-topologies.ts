@@ -330,6 +330,22 @@ export async function startCluster(
       stop: () => procs.stop(),
     };
     await topology.waitForHealthy();
+    // Served slots are not enough: a replica that has not finished its first sync acknowledges nothing, so a
+    // `WAIT` sent right after the start times out (the relay's confirm() then holds every event back for its
+    // retry: bench/redis-modes measured the cluster at 0.3× one node for that alone). Ready means every replica's
+    // link to its primary is up, as startSentinelGroup waits for too.
+    await waitFor(
+      async () => {
+        const links = await Promise.all(
+          members.map(async (m) => {
+            const info = await redisCli(m.port, 'INFO', 'replication');
+            return field(info, 'role') === 'slave' && field(info, 'master_link_status') === 'up';
+          }),
+        );
+        return links.filter(Boolean).length === primaries * replicasPerPrimary;
+      },
+      { timeoutMs: 30_000, what: 'every cluster replica to finish its first sync', intervalMs: 100 },
+    );
     return topology;
   } catch (err) {
     await procs.stop();
