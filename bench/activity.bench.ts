@@ -97,7 +97,7 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
       const { offs, ons, ratios } = results[i]!;
       const ratio = median(ratios);
       const row = (name: string, rs: R[], vs: string) =>
-        `| ${sc.label}, ${name} | ${f(median(rs.map((r) => r.perSecond)), 0)} | ${vs} | ${f(median(rs.map((r) => r.latencyMs['50'])))} | ${f(median(rs.map((r) => r.latencyMs['99'])))} | ${f(median(rs.map((r) => r.cpuCores * 100)), 0)}% | ${f(median(rs.map(cpuUsPerRequest)))} | ${f(Math.max(...rs.map((r) => r.loopP99Ms)))} | ${rs.reduce((n, r) => n + r.failed, 0)} |`;
+        `| ${sc.label}, ${name} | ${f(median(rs.map((r) => r.perSecond)), 0)} | ${vs} | ${f(median(rs.map((r) => r.latencyMs['50'])))} | ${f(median(rs.map((r) => r.latencyMs['99'])))} | ${f(median(rs.map((r) => r.cpuCores * 100)), 0)}% | ${f(median(rs.map(cpuUsPerRequest)))} | ${f(Math.max(...rs.map((r) => r.loopP99Ms)))} (${rs.map((r) => f(r.loopP99Ms)).join(', ')}) | ${rs.reduce((n, r) => n + r.failed, 0)} |`;
       rows.push(row('activity off', offs, 'baseline'), row('activity on', ons, `${f(ratio, 2)}×`));
       const cpuRatio = median(offs.map(cpuUsPerRequest)) / median(ons.map(cpuUsPerRequest));
       verdicts.push(
@@ -105,7 +105,7 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
       );
     }
     const markdown = [
-      `share-gateway with the activity log on vs off (ACTIVITY_LOG): two gateway processes (default configuration, logging on) on the same database, wrk 1 thread, 50 connections, a browser's User-Agent and Accept-Encoding, ${process.env.BENCH_DURATION_S ?? 10} s per run after a 2 s warm-up, ${ROUNDS} rounds, each a new pair of gateway processes measured back to back (order alternating), each figure the median over the rounds (event-loop p99: the largest); ${backing.note}. Machine: ${machineNote()} at the end.`,
+      `share-gateway with the activity log on vs off (ACTIVITY_LOG): two gateway processes (default configuration, logging on) on the same database, wrk 1 thread, 50 connections, a browser's User-Agent and Accept-Encoding, ${process.env.BENCH_DURATION_S ?? 10} s per run after a 2 s warm-up, ${ROUNDS} rounds, each a new pair of gateway processes measured back to back (order alternating), each figure the median over the rounds (event-loop p99: the largest, then each round's in order); ${backing.note}. Machine: ${machineNote()} at the end.`,
       '',
       '| scenario | req/s | on/off | p50 ms | p99 ms | gateway CPU | CPU µs/req | event-loop p99 ms | failed |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
