@@ -1,8 +1,8 @@
-import { Agent, type IncomingMessage, request } from 'node:http';
+import { Agent, type IncomingMessage, request, ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpApp, createLogger, createMetrics, type FastAnswer, type FastPath } from '../src/index.ts';
 
 // Issue 17: answers from memory written before fastify's request cycle (src/http/fast-path.ts). Whatever way a
@@ -22,6 +22,7 @@ async function serve(
   setup?: (app: FastifyInstance) => void,
   trustProxy?: string,
   onLine?: (line: Record<string, unknown>) => void,
+  fastAnswerMsPerTurn?: number,
 ) {
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -41,6 +42,7 @@ async function serve(
     defaultHeaders: DEFAULTS,
     fastPath,
     ...(trustProxy === undefined ? {} : { trustProxy }),
+    ...(fastAnswerMsPerTurn === undefined ? {} : { fastAnswerMsPerTurn }),
   });
   app.get('/things/:id', async () => 'from fastify');
   app.post('/things/:id', async () => 'from fastify');
@@ -156,7 +158,7 @@ describe('createHttpApp fastPath: the answers of one loop turn', () => {
     const closed = new Promise((resolve) => socket.on('close', resolve));
     const ask = (n: number, last = false) =>
       `GET /things/${n} HTTP/1.1\r\nhost: x\r\nx-correlation-id: p-${n}\r\n${last ? 'connection: close\r\n' : ''}\r\n`;
-    socket.end(ask(1) + ask(2) + ask(3, true));
+    socket.write(ask(1) + ask(2) + ask(3, true)); // not ended: Node ends a half-closed connection (httpAllowHalfOpen)
     await closed;
     expect(timeline).toEqual([
       'decided /things/1',
@@ -174,6 +176,62 @@ describe('createHttpApp fastPath: the answers of one loop turn', () => {
       expect(answer).toContain(`answer to /things/${i + 1}`);
     });
   });
+
+  it.each([
+    { bound: 'a bound of 1 s', msPerTurn: 1000, turns: 1 },
+    { bound: 'a bound of 0 ms', msPerTurn: 0, turns: 3 },
+  ])(
+    'should write the answers of one turn in as many turns as $bound allows, whole and in order',
+    async ({ msPerTurn, turns }) => {
+      // a counter of the loop's turns: an immediate that schedules itself runs once per turn
+      let turn = 0;
+      let counting = true;
+      const tick = () => {
+        turn++;
+        if (counting) setImmediate(tick);
+      };
+      const written: Array<{ turn: number; url: string | undefined }> = [];
+      const writeHead = ServerResponse.prototype.writeHead;
+      const spy = vi.spyOn(ServerResponse.prototype, 'writeHead').mockImplementation(function (
+        this: ServerResponse,
+        ...args: unknown[]
+      ) {
+        written.push({ turn, url: this.req.url });
+        return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+      });
+      try {
+        const { base } = await serve(
+          (req) => {
+            if (!req.url?.startsWith('/things/')) return undefined;
+            if (turn === 0) setImmediate(tick);
+            return plain(req.url);
+          },
+          undefined,
+          undefined,
+          undefined,
+          msPerTurn,
+        );
+        const { port } = new URL(base);
+        const socket = connect(Number(port), '127.0.0.1');
+        const received: Buffer[] = [];
+        socket.on('data', (c: Buffer) => received.push(c));
+        const closed = new Promise((resolve) => socket.on('close', resolve));
+        const ask = (n: number, last = false) =>
+          `GET /things/${n} HTTP/1.1\r\nhost: x\r\n${last ? 'connection: close\r\n' : ''}\r\n`;
+        socket.write(ask(1) + ask(2) + ask(3, true)); // not ended: Node ends a half-closed connection
+        await closed;
+        expect(written.map((w) => w.url)).toEqual(['/things/1', '/things/2', '/things/3']);
+        expect(new Set(written.map((w) => w.turn)).size).toBe(turns);
+        const answers = Buffer.concat(received).toString('latin1').split('HTTP/1.1 200 OK').slice(1);
+        expect(answers.map((a) => a.slice(a.indexOf('\r\n\r\n') + 4))).toEqual(
+          [1, 2, 3].map((n) => `answer to /things/${n}`),
+        );
+      } finally {
+        counting = false;
+        spy.mockRestore();
+      }
+    },
+  );
 
   it('should close only the connection of an answer that cannot be written, log it, and still write the others', async () => {
     const { base, lines } = await serve((req) => {

@@ -64,6 +64,8 @@ export interface HttpAppOptions {
   defaultHeaders?: Readonly<Record<string, string>>;
   /** answers given from memory without fastify's request cycle (fast-path.ts); GET only */
   fastPath?: FastPath;
+  /** how long one turn of the event loop may spend writing fast answers (fast-path.ts FAST_ANSWER_MS_PER_TURN) */
+  fastAnswerMsPerTurn?: number;
   /**
    * ACCESS_LOG: one `request` line per request, written when the answer is complete (method, route, scrubbed
    * URL, status, duration in ms, correlation id as `reqId`). Default true. Fastify's own two lines per request
@@ -229,6 +231,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
             requestId,
             clientIp: clientIpOf(trustProxy),
             ...(opts.defaultHeaders ? { defaultHeaders: opts.defaultHeaders } : {}),
+            ...(opts.fastAnswerMsPerTurn === undefined ? {} : { msPerTurn: opts.fastAnswerMsPerTurn }),
             answered: (req, id, route, status, ms) => {
               if (logger) answered(logger, 'GET', route, req.url ?? '', status, ms, id);
               else metrics?.observe({ method: 'GET', route, status: String(status) }, ms / 1000);

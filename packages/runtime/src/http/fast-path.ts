@@ -49,6 +49,8 @@ export interface FastPathHost {
   answered: (req: IncomingMessage, id: string, route: string, status: number, ms: number) => void;
   /** an answer that could not be written (its connection was closed instead): for the error log */
   failed?: (err: unknown, req: IncomingMessage, id: string, route: string) => void;
+  /** FAST_ANSWER_MS_PER_TURN unless given (tests: 0 writes one answer per turn) */
+  msPerTurn?: number;
 }
 
 /** FastRequest computed on demand: most answers never need the address, a refusal needs neither. */
@@ -95,6 +97,16 @@ function writeFast(res: ServerResponse, host: FastPathHost, answer: FastAnswer, 
   res.end(body);
 }
 
+/**
+ * How long a turn of the event loop may spend writing fast answers before it leaves the rest to the next turn
+ * (`AnswerBatch`; at least one answer is written per turn, each whole). Why (issue 17 item 3): at saturation a turn
+ * used to write every answer its requests asked for — 50 connections asking the 1.2 MB uncompressed `/me` meant
+ * ~60 MB copied into sockets in one turn and an event-loop delay p99 of 17–34 ms, as a bare route sending the same
+ * bytes has. A bound in time rather than bytes holds on a slower machine too. Measured 2026-12-07 (README "Answers
+ * of one loop turn written together"): small answers (thumbnails, 50 compressed `/me` of 83 KB) never reach it.
+ */
+export const FAST_ANSWER_MS_PER_TURN = 4;
+
 /** An answer decided while its request was read, written at the end of the loop turn (`AnswerBatch`). */
 interface Decided {
   req: IncomingMessage;
@@ -122,31 +134,45 @@ interface Decided {
  */
 class AnswerBatch {
   #pending: Decided[] = [];
+  #scheduled = false;
   readonly #host: FastPathHost;
+  readonly #msPerTurn: number;
 
   constructor(host: FastPathHost) {
     this.#host = host;
+    this.#msPerTurn = host.msPerTurn ?? FAST_ANSWER_MS_PER_TURN;
   }
 
   add(decided: Decided): void {
     this.#pending.push(decided);
-    if (this.#pending.length === 1) setImmediate(this.#flush);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
   }
 
   readonly #flush = (): void => {
     const batch = this.#pending;
-    this.#pending = [];
     const host = this.#host;
-    for (const { req, res, answer, id, started } of batch) {
+    const until = performance.now() + this.#msPerTurn;
+    let i = 0;
+    do {
+      const { req, res, answer, id, started } = batch[i++]!;
+      let written = true;
       try {
         writeFast(res, host, answer, id);
       } catch (err) {
+        written = false;
         res.destroy();
         host.failed?.(err, req, id, answer.route);
-        continue;
       }
-      host.answered(req, id, answer.route, answer.status, performance.now() - started);
-    }
+      if (written) host.answered(req, id, answer.route, answer.status, performance.now() - started);
+    } while (i < batch.length && performance.now() < until);
+    // What the bound left waits for the next turn's check phase, ahead of what that turn's requests add: a
+    // setImmediate made inside a check-phase callback runs after the loop's timers and I/O have had their turn.
+    this.#pending = i === batch.length ? [] : batch.slice(i);
+    this.#scheduled = this.#pending.length > 0;
+    if (this.#scheduled) setImmediate(this.#flush);
   };
 }
 
