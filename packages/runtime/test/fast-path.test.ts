@@ -151,15 +151,7 @@ describe('createHttpApp fastPath: the answers of one loop turn', () => {
       },
     );
     // three requests pipelined in one packet: one read, one turn of the loop
-    const { port } = new URL(base);
-    const socket = connect(Number(port), '127.0.0.1');
-    const received: Buffer[] = [];
-    socket.on('data', (c: Buffer) => received.push(c));
-    const closed = new Promise((resolve) => socket.on('close', resolve));
-    const ask = (n: number, last = false) =>
-      `GET /things/${n} HTTP/1.1\r\nhost: x\r\nx-correlation-id: p-${n}\r\n${last ? 'connection: close\r\n' : ''}\r\n`;
-    socket.write(ask(1) + ask(2) + ask(3, true)); // not ended: Node ends a half-closed connection (httpAllowHalfOpen)
-    await closed;
+    const received = await pipelined(base, [1, 2, 3], (n) => `x-correlation-id: p-${n}\r\n`);
     expect(timeline).toEqual([
       'decided /things/1',
       'decided /things/2',
@@ -168,8 +160,7 @@ describe('createHttpApp fastPath: the answers of one loop turn', () => {
       'written /things/2',
       'written /things/3',
     ]);
-    const text = Buffer.concat(received).toString('latin1');
-    const answers = text.split('HTTP/1.1 200 OK').slice(1);
+    const answers = received.split('HTTP/1.1 200 OK').slice(1);
     expect(answers).toHaveLength(3);
     answers.forEach((answer, i) => {
       expect(answer).toContain(`x-correlation-id: p-${i + 1}`);
@@ -211,18 +202,10 @@ describe('createHttpApp fastPath: the answers of one loop turn', () => {
           undefined,
           msPerTurn,
         );
-        const { port } = new URL(base);
-        const socket = connect(Number(port), '127.0.0.1');
-        const received: Buffer[] = [];
-        socket.on('data', (c: Buffer) => received.push(c));
-        const closed = new Promise((resolve) => socket.on('close', resolve));
-        const ask = (n: number, last = false) =>
-          `GET /things/${n} HTTP/1.1\r\nhost: x\r\n${last ? 'connection: close\r\n' : ''}\r\n`;
-        socket.write(ask(1) + ask(2) + ask(3, true)); // not ended: Node ends a half-closed connection
-        await closed;
+        const received = await pipelined(base, [1, 2, 3]);
         expect(written.map((w) => w.url)).toEqual(['/things/1', '/things/2', '/things/3']);
         expect(new Set(written.map((w) => w.turn)).size).toBe(turns);
-        const answers = Buffer.concat(received).toString('latin1').split('HTTP/1.1 200 OK').slice(1);
+        const answers = received.split('HTTP/1.1 200 OK').slice(1);
         expect(answers.map((a) => a.slice(a.indexOf('\r\n\r\n') + 4))).toEqual(
           [1, 2, 3].map((n) => `answer to /things/${n}`),
         );
@@ -254,6 +237,23 @@ describe('createHttpApp fastPath: the answers of one loop turn', () => {
     expect(await rawGet(`${base}/things/4`, new Agent())).toEqual({ status: 200, body: 'answer to /things/4' });
   });
 });
+
+/**
+ * GETs of `/things/<n>` for each n, pipelined in one write on one connection (the last asks to close it); what came
+ * back, as latin1 text. Written, not ended: Node ends a half-closed connection (httpAllowHalfOpen) and would cut
+ * the answers short.
+ */
+async function pipelined(base: string, ns: number[], extraHead: (n: number) => string = () => ''): Promise<string> {
+  const socket = connect(Number(new URL(base).port), '127.0.0.1');
+  const received: Buffer[] = [];
+  socket.on('data', (c: Buffer) => received.push(c));
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  const ask = (n: number, last: boolean) =>
+    `GET /things/${n} HTTP/1.1\r\nhost: x\r\n${extraHead(n)}${last ? 'connection: close\r\n' : ''}\r\n`;
+  socket.write(ns.map((n, i) => ask(n, i === ns.length - 1)).join(''));
+  await closed;
+  return Buffer.concat(received).toString('latin1');
+}
 
 /** A GET through node:http (fetch refuses a GET with a body), on `agent`'s connection when given. */
 function rawGet(url: string, agent?: Agent, body?: string): Promise<{ status: number; body: string }> {
