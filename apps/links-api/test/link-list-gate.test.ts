@@ -116,6 +116,36 @@ describe('GET /api/shared-links under a burst', () => {
     expect((await theirs)?.json()).toEqual(unheld[1]);
   });
 
+  it("should count the console's list page against the same gate (its owner's fifth list is refused at once)", async () => {
+    const greedy = owners[2] as TestUser;
+    const signedIn = await h.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { host: 'console.test', 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ email: greedy.email, password: 'pw' }).toString(),
+    });
+    const token = signedIn.cookies.find((c) => c.name === 'immich_access_token')?.value;
+    expect(token).toBeDefined();
+    const page = () =>
+      h.app.inject({ url: '/links', headers: { host: 'console.test', cookie: `immich_access_token=${token}` } });
+    const unheldPage = await page();
+    expect(unheldPage.statusCode).toBe(200);
+    let mine: Promise<Answer>[] = [];
+    let refused: Answer | string | undefined;
+    await withLinksTableLocked(async () => {
+      mine = Array.from({ length: 4 }, () => list(greedy)); // the owner's four places, held by the lock
+      await new Promise((r) => setTimeout(r, 100));
+      // the page is the fifth: refused at once, not left waiting on the lock like the four
+      refused = await Promise.race([page(), new Promise<string>((r) => setTimeout(() => r('waiting'), 2000))]);
+    });
+    expect(refused).not.toBe('waiting');
+    expect((refused as Answer).statusCode).toBe(429);
+    expect((refused as Answer).headers['retry-after']).toBe('1');
+    expect((await Promise.all(mine)).map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+    // counted back: the page is served again
+    expect((await page()).statusCode).toBe(200);
+  });
+
   it('should not hold a single link (?id=) behind the lists', async () => {
     const [withLinks] = owners as [TestUser];
     const [first] = (await list(withLinks)).json() as { id: string }[];

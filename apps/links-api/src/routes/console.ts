@@ -12,7 +12,7 @@ import {
   slugProblem,
   slugTaken,
 } from '@immish/domain';
-import { DomainError, html, raw, securityHeaders } from '@immish/runtime';
+import { type ConcurrencyGate, DomainError, html, raw, securityHeaders } from '@immish/runtime';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { caller } from '../auth.ts';
@@ -77,7 +77,12 @@ function serveStatic(asset: ConsoleAsset) {
  * posts to `/login`), then the library with the Create Shared Link dialog — plus the one client bundle.
  */
 export const consoleRoutes =
-  (deps: LinksApiDeps, signIn: SignInContext, bundle?: ConsoleBundle): FastifyPluginAsync =>
+  (
+    deps: LinksApiDeps,
+    signIn: SignInContext,
+    gates: { linkLists: ConcurrencyGate },
+    bundle?: ConsoleBundle,
+  ): FastifyPluginAsync =>
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     const built = bundle ?? (await buildConsoleBundle());
@@ -234,8 +239,11 @@ export const consoleRoutes =
         // a malformed album id filters nothing in: the form's own select only offers real ones
         const albumId = req.query.albumId && UUID.test(req.query.albumId) ? req.query.albumId : null;
         const ctx = { userId: user.id, publicUrl: deps.config.PUBLIC_URL };
+        // the owner's whole list, as GET /api/shared-links builds it: through the same gate (app.ts says why).
+        // Decision: a refusal is the API's 429/503 + Retry-After in the error shape, not a page — a person at the
+        // console never has four lists of theirs in flight; a script hammering the page does.
         const [links, albums] = await Promise.all([
-          listSharedLinks(deps.db, ctx, albumId ? { albumId } : {}),
+          gates.linkLists.run(() => listSharedLinks(deps.db, ctx, albumId ? { albumId } : {}), user.id),
           listAlbumDtos(deps.db, user.id),
         ]);
         return linksPage(en, assets, user, links, albums, albumId, new Date(), noticeFor(req.query.notice));
