@@ -50,14 +50,15 @@ export function safeReturnTo(value: string | undefined): string | null {
 }
 
 /**
- * Best effort: a right password must unlock even if Redis fails at that moment; the attempt then stays
- * counted until its window ends (logged).
+ * Best effort: a right password must unlock even if Redis fails at that moment. The budget tries the give-back
+ * again in the background for a minute (runtime's AttemptBudget); only past that does the attempt stay counted
+ * until its window ends (logged here when the first try fails).
  */
 async function giveBack(attempt: UnlockAttempt, req: FastifyRequest): Promise<void> {
   try {
     await attempt.giveBack();
   } catch (e) {
-    req.log.warn({ err: (e as Error).message }, 'unlock attempt not given back (it counts until its window ends)');
+    req.log.warn({ err: (e as Error).message }, 'unlock attempt not given back yet (tried again in the background)');
   }
 }
 
