@@ -52,8 +52,7 @@ interface Seed {
   key: string;
   assetId: string;
   sampleLinkId: string;
-  listKey: string;
-  /** every listing owner's API key (LIST_USERS of them; listKey is the first) */
+  /** every listing owner's API key (LIST_USERS of them; the first owns sampleLinkId) */
   listKeys: string[];
 }
 
@@ -140,7 +139,6 @@ async function seed(databaseUrl: string): Promise<Seed> {
       key: poster.key,
       assetId: posterAsset.id,
       sampleLinkId,
-      listKey: (listers[0] as { key: string }).key,
       listKeys: listers.map((l) => l.key),
     };
   } finally {
@@ -231,7 +229,7 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
     const svc = service;
     const api = service.url;
     const apiPid = service.pid;
-    const listAuth = { 'x-api-key': s.listKey };
+    const listAuth = { 'x-api-key': s.listKeys[0] as string };
     const script = join(work, 'post.lua');
     writeFileSync(script, postScript(s.key, s.assetId));
     const manyOwners = join(work, 'list.lua');

@@ -81,14 +81,14 @@ const SETTLE_MAX_PENDING = 1000;
  * On Redis Cluster both keys must share a slot: give them one hash tag (`{subject}`).
  *
  * Each reservation carries a marker of its own (a key beside the counters, with the longer window's expiry), and
- * giving back removes it: one reservation is given back once, whoever asks and however often. Why (the Redis Cluster
- * failover test, 2026-12-07): a reservation that timed out on the client while its primary was failing over still
- * ran later — the client library keeps a timed-out command queued and sends it when the connection recovers — and
- * a recipient with the right password was then locked out for the window by attempts that had all succeeded. Now a
- * reservation whose answer never came is given back in the background (after it, on the same connection: a marker
- * that is not there, because the reservation never ran, gives nothing back; looked for every second for 15 s), and
- * a give-back that failed is tried again every second for a minute. Nothing can be banked this way: what is given back is only ever a
- * reservation the same request made.
+ * giving back removes it: one reservation is given back once, whoever asks and however often. Why (the Redis
+ * Cluster failover test, 2026-12-07): a reservation that timed out on the client while its primary was failing
+ * over still ran later — the client library keeps a timed-out command queued and sends it when the connection
+ * recovers — and a recipient with the right password was then locked out for the window by attempts that had
+ * all succeeded. Now a reservation whose answer never came is given back in the background (after it, on the
+ * same connection; a marker that is not there, because the reservation never ran, gives nothing back; looked for
+ * every second for 15 s), and a give-back that failed is tried again every second for a minute. Nothing can be
+ * banked this way: what is given back is only ever a reservation the same request made.
  */
 export class AttemptBudget {
   readonly #redis: RedisConnection;
@@ -148,7 +148,10 @@ export class AttemptBudget {
       else this.#pending--;
     };
     const attempt = () => {
-      this.#giveBack(keys).then((found) => (found || !untilFound ? this.#pending-- : again()), again);
+      this.#giveBack(keys).then((found) => {
+        if (found || !untilFound) this.#pending--;
+        else again();
+      }, again);
     };
     // the first right away: on the same connection it follows the command that had no answer
     attempt();

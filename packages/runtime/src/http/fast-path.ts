@@ -133,8 +133,8 @@ interface Decided {
  * request handler.
  */
 class AnswerBatch {
+  /** answers decided and not yet written: a flush is scheduled exactly when this is not empty */
   #pending: Decided[] = [];
-  #scheduled = false;
   readonly #host: FastPathHost;
   readonly #msPerTurn: number;
 
@@ -144,36 +144,34 @@ class AnswerBatch {
   }
 
   add(decided: Decided): void {
-    this.#pending.push(decided);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    if (this.#pending.push(decided) === 1) setImmediate(this.#flush);
   }
 
   readonly #flush = (): void => {
     const batch = this.#pending;
-    const host = this.#host;
     const until = performance.now() + this.#msPerTurn;
     let i = 0;
     do {
-      const { req, res, answer, id, started } = batch[i++]!;
-      let written = true;
-      try {
-        writeFast(res, host, answer, id);
-      } catch (err) {
-        written = false;
-        res.destroy();
-        host.failed?.(err, req, id, answer.route);
-      }
-      if (written) host.answered(req, id, answer.route, answer.status, performance.now() - started);
+      this.#write(batch[i++]!);
     } while (i < batch.length && performance.now() < until);
     // What the bound left waits for the next turn's check phase, ahead of what that turn's requests add: a
     // setImmediate made inside a check-phase callback runs after the loop's timers and I/O have had their turn.
     this.#pending = i === batch.length ? [] : batch.slice(i);
-    this.#scheduled = this.#pending.length > 0;
-    if (this.#scheduled) setImmediate(this.#flush);
+    if (this.#pending.length > 0) setImmediate(this.#flush);
   };
+
+  /** One answer, on its own: one Node refuses closes its connection and is reported, the others go on. */
+  #write({ req, res, answer, id, started }: Decided): void {
+    const host = this.#host;
+    try {
+      writeFast(res, host, answer, id);
+    } catch (err) {
+      res.destroy();
+      host.failed?.(err, req, id, answer.route);
+      return;
+    }
+    host.answered(req, id, answer.route, answer.status, performance.now() - started);
+  }
 }
 
 /**
