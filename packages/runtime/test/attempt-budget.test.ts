@@ -44,6 +44,28 @@ const reserved = async (budget: AttemptBudget, windows: [AttemptWindow, AttemptW
 };
 
 describe('AttemptBudget', () => {
+  it('should give back nothing for reservations that never reached Redis, so failures cannot be saved up', async () => {
+    // a guesser's requests while the connection drops: each reservation is refused before it runs, and the
+    // background give-back after it reaches Redis; it must not take back the failures already counted
+    const windows = windowsOf();
+    const counted = new AttemptBudget(redis);
+    await reserved(counted, windows);
+    await reserved(counted, windows);
+    // the reservations are refused before they run; the give-backs that follow them do reach Redis
+    const flaky = {
+      eval: (script: string, ...args: (string | number)[]) =>
+        script.includes('INCR')
+          ? Promise.reject(new Error('Connection is closed.'))
+          : (redis.eval as (s: string, ...a: (string | number)[]) => Promise<unknown>).call(redis, script, ...args),
+    } as unknown as Redis;
+    const guesser = new AttemptBudget(flaky);
+    for (let i = 0; i < 10; i++) await expect(guesser.reserve(windows)).rejects.toThrow(/closed/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await counts(windows)).toEqual([2, 2]);
+    await reserved(counted, windows);
+    expect(isSpent(await counted.reserve(windows))).toBe(true);
+  });
+
   it('should give one reservation back once, however often it is asked, leaving the others counted', async () => {
     const budget = new AttemptBudget(redis);
     const windows = windowsOf();

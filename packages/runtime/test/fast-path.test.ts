@@ -216,6 +216,21 @@ describe('createHttpApp fastPath: the answers of one loop turn', () => {
     },
   );
 
+  it('should answer 100 parallel clients whole and each its own, however few answers a turn may write', async () => {
+    // one answer per turn (a bound of 0 ms): the most the waiting line can hold; nothing may be lost or mixed up
+    const { base } = await serve(
+      (req) => (req.url?.startsWith('/things/') ? plain(req.url) : undefined),
+      undefined,
+      undefined,
+      undefined,
+      0,
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, n) => rawGet(`${base}/things/${n}`, new Agent({ keepAlive: false }))),
+    );
+    expect(answers).toEqual(Array.from({ length: 100 }, (_, n) => ({ status: 200, body: `answer to /things/${n}` })));
+  });
+
   it('should close only the connection of an answer that cannot be written, log it, and still write the others', async () => {
     const { base, lines } = await serve((req) => {
       if (req.url === '/things/broken')
