@@ -1,22 +1,6 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { contentDisposition } from './content-disposition.ts';
 import { contentTypeFromKey } from './content-type.ts';
 import {
@@ -45,6 +29,14 @@ const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 const NO_SPACE_NAMES = new Set(['XMinioStorageFull', 'EntityTooLarge', 'InsufficientStorage', 'StorageFull']);
 /** Network-level failures the SDK reports without an HTTP status (refused, reset, timed out, stalled). */
 const NETWORK_FAILURE_NAMES = new Set(['TimeoutError', 'RequestTimeout']);
+
+/** The SDK's values (s3-sdk.ts), loaded once, when the first S3 store is built: fs storage never loads them. */
+type Sdk = typeof import('./s3-sdk.ts');
+let sdkLoading: Promise<Sdk> | undefined;
+const loadSdk = (): Promise<Sdk> => {
+  sdkLoading ??= import('./s3-sdk.ts');
+  return sdkLoading;
+};
 
 interface S3ErrorLike {
   name?: string;
@@ -107,7 +99,11 @@ function assertPartSize(partSize: number, what: string): void {
 export class S3BlobStore implements BlobStore {
   readonly driver = 's3' as const;
   readonly bucket: string;
-  readonly #client: S3Client;
+  /**
+   * The SDK and the client, once the SDK is loaded: its loading starts in the constructor, so a service on S3
+   * storage has it by the time it serves (and every method awaits it).
+   */
+  readonly #ready: Promise<{ sdk: Sdk; client: S3Client }>;
   readonly #partSize: number;
 
   constructor(config: S3StorageConfig) {
@@ -141,21 +137,23 @@ export class S3BlobStore implements BlobStore {
     if (config.accessKeyId && config.secretAccessKey) {
       clientConfig.credentials = { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
     }
-    this.#client = new S3Client(clientConfig);
+    this.#ready = loadSdk().then((sdk) => ({ sdk, client: new sdk.S3Client(clientConfig) }));
+    this.#ready.catch(() => {}); // a failed load rejects every call that awaits it
   }
 
   /** The SDK client, for callers needing an S3 feature the interface does not cover (and for tests). */
-  get client(): S3Client {
-    return this.#client;
+  async sdkClient(): Promise<S3Client> {
+    return (await this.#ready).client;
   }
 
   async put(key: string, body: Readable | Buffer | Uint8Array, opts?: { contentType?: string }): Promise<BlobInfo> {
     assertSafeKey(key);
     const ContentType = opts?.contentType ?? contentTypeFromKey(key);
+    const { sdk, client } = await this.#ready;
     try {
       if (body instanceof Uint8Array) {
-        await this.#client.send(
-          new PutObjectCommand({
+        await client.send(
+          new sdk.PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Body: body,
@@ -165,8 +163,8 @@ export class S3BlobStore implements BlobStore {
         );
       } else {
         // One PutObject below a part, a multipart upload above: either way visible only when complete.
-        const upload = new Upload({
-          client: this.#client,
+        const upload = new sdk.Upload({
+          client,
           params: { Bucket: this.bucket, Key: key, Body: body, ContentType },
           partSize: this.#partSize,
           queueSize: QUEUE_SIZE,
@@ -183,9 +181,10 @@ export class S3BlobStore implements BlobStore {
     assertSafeKey(key);
     if (range) assertWellFormedRange(range);
     let response: GetObjectCommandOutput;
+    const { sdk, client } = await this.#ready;
     try {
-      response = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? rangeHeader(range) : undefined }),
+      response = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? rangeHeader(range) : undefined }),
       );
     } catch (error) {
       const name = errorName(error);
@@ -218,8 +217,9 @@ export class S3BlobStore implements BlobStore {
 
   async head(key: string): Promise<BlobInfo | null> {
     assertSafeKey(key);
+    const { sdk, client } = await this.#ready;
     try {
-      const res = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const res = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       const info: BlobInfo = {
         key,
         size: res.ContentLength ?? 0,
@@ -238,8 +238,9 @@ export class S3BlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     assertSafeKey(key);
+    const { sdk, client } = await this.#ready;
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
       throw this.translate(error, 'DeleteObject');
     }
@@ -247,17 +248,18 @@ export class S3BlobStore implements BlobStore {
 
   async deletePrefix(prefix: string): Promise<number> {
     assertSafePrefix(prefix, { allowEmpty: false });
+    const { sdk, client } = await this.#ready;
     let deleted = 0;
     let ContinuationToken: string | undefined;
     try {
       do {
-        const page = await this.#client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }),
+        const page = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }),
         );
         const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
         if (keys.length > 0) {
-          const res = await this.#client.send(
-            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
+          const res = await client.send(
+            new sdk.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
           );
           const failed = res.Errors ?? [];
           if (failed.length > 0) {
@@ -278,12 +280,13 @@ export class S3BlobStore implements BlobStore {
 
   async *list(prefix: string): AsyncGenerator<BlobInfo> {
     assertSafePrefix(prefix, { allowEmpty: true });
+    const { sdk, client } = await this.#ready;
     let ContinuationToken: string | undefined;
     do {
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.#client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken }),
+        page = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken }),
         );
       } catch (error) {
         throw this.translate(error, 'ListObjectsV2');
@@ -306,7 +309,17 @@ export class S3BlobStore implements BlobStore {
     assertSafeKey(key);
     const partSize = opts?.partSize ?? this.#partSize;
     assertPartSize(partSize, 'partSize');
-    return new S3BlobWriter(this, this.#client, key, opts?.contentType ?? contentTypeFromKey(key), partSize);
+    const { sdk, client } = await this.#ready;
+    const upload = (body: PassThrough, contentType: string | undefined) =>
+      new sdk.Upload({
+        client,
+        params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+        partSize,
+        queueSize: QUEUE_SIZE,
+        // lib-storage aborts the multipart upload itself when its input fails; done() waits for that.
+        leavePartsOnError: false,
+      });
+    return new S3BlobWriter(this, upload, key, opts?.contentType ?? contentTypeFromKey(key));
   }
 
   /**
@@ -317,14 +330,15 @@ export class S3BlobStore implements BlobStore {
   async abortIncompleteWrites(prefix: string, olderThanMs = DEFAULT_INCOMPLETE_WRITE_AGE_MS): Promise<number> {
     assertSafePrefix(prefix, { allowEmpty: true });
     assertAge(olderThanMs);
+    const { sdk, client } = await this.#ready;
     const cutoff = Date.now() - olderThanMs;
     let aborted = 0;
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;
     try {
       for (;;) {
-        const page = await this.#client.send(
-          new ListMultipartUploadsCommand({
+        const page = await client.send(
+          new sdk.ListMultipartUploadsCommand({
             Bucket: this.bucket,
             Prefix: prefix || undefined,
             KeyMarker,
@@ -337,8 +351,8 @@ export class S3BlobStore implements BlobStore {
           // Without a start time, only a caller who owns the prefix (olderThanMs = 0) may abort it.
           if (initiated === undefined ? olderThanMs > 0 : initiated > cutoff) continue;
           try {
-            await this.#client.send(
-              new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }),
+            await client.send(
+              new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }),
             );
             aborted++;
           } catch (error) {
@@ -358,18 +372,20 @@ export class S3BlobStore implements BlobStore {
   async presignGet(key: string, opts: PresignGetOptions): Promise<string> {
     assertSafeKey(key);
     assertPresignOptions(opts);
-    const command = new GetObjectCommand({
+    const { sdk, client } = await this.#ready;
+    const command = new sdk.GetObjectCommand({
       Bucket: this.bucket,
       Key: key,
       ResponseContentDisposition: opts.fileName !== undefined ? contentDisposition(opts.fileName) : undefined,
       ResponseContentType: opts.contentType,
     });
-    return getSignedUrl(this.#client, command, { expiresIn: opts.expiresInSeconds });
+    return sdk.getSignedUrl(client, command, { expiresIn: opts.expiresInSeconds });
   }
 
   async check(): Promise<void> {
+    const { sdk, client } = await this.#ready;
     try {
-      await this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }), {
+      await client.send(new sdk.HeadBucketCommand({ Bucket: this.bucket }), {
         abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
       });
     } catch (error) {
@@ -379,7 +395,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
-    this.#client.destroy();
+    (await this.#ready.catch(() => undefined))?.client.destroy();
   }
 
   async #headAfterWrite(key: string): Promise<BlobInfo> {
@@ -448,17 +464,15 @@ class S3BlobWriter implements BlobWriter {
   #commit: Promise<BlobInfo> | undefined;
   #abortReason: Error | undefined;
 
-  constructor(store: S3BlobStore, client: S3Client, key: string, contentType: string | undefined, partSize: number) {
+  constructor(
+    store: S3BlobStore,
+    startUpload: (body: PassThrough, contentType: string | undefined) => { done(): Promise<unknown> },
+    key: string,
+    contentType: string | undefined,
+  ) {
     this.#store = store;
     this.#key = key;
-    const upload = new Upload({
-      client,
-      params: { Bucket: store.bucket, Key: key, Body: this.#body, ContentType: contentType },
-      partSize,
-      queueSize: QUEUE_SIZE,
-      // lib-storage aborts the multipart upload itself when its input fails; done() waits for that.
-      leavePartsOnError: false,
-    });
+    const upload = startUpload(this.#body, contentType);
     this.#done = upload.done().then(() => undefined);
     this.#done.catch((error: unknown) => {
       if (this.#state === 'open') this.#state = 'failed';

@@ -240,9 +240,10 @@ describe('s3 driver configuration', () => {
       forcePathStyle: false,
       checksumMode: 'WHEN_SUPPORTED',
     });
-    expect(store.client.config.forcePathStyle).toBe(false);
-    expect(await store.client.config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
-    expect(await store.client.config.responseChecksumValidation()).toBe('WHEN_SUPPORTED');
+    const { config } = await store.sdkClient();
+    expect(config.forcePathStyle).toBe(false);
+    expect(await config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
+    expect(await config.responseChecksumValidation()).toBe('WHEN_SUPPORTED');
     const s3rverStyle = new S3BlobStore({
       driver: 's3',
       bucket: 'b',
@@ -251,9 +252,10 @@ describe('s3 driver configuration', () => {
       forcePathStyle: true,
       checksumMode: 'WHEN_REQUIRED',
     });
-    expect(s3rverStyle.client.config.forcePathStyle).toBe(true);
-    expect(await s3rverStyle.client.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
-    expect(await s3rverStyle.client.config.responseChecksumValidation()).toBe('WHEN_REQUIRED');
+    const pathStyle = (await s3rverStyle.sdkClient()).config;
+    expect(pathStyle.forcePathStyle).toBe(true);
+    expect(await pathStyle.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
+    expect(await pathStyle.responseChecksumValidation()).toBe('WHEN_REQUIRED');
     await store.close();
     await s3rverStyle.close();
   });
