@@ -110,8 +110,27 @@ const SERVICE_PORTS = {
   'links-api': ['LINKS_API_PORT', 'LINKS_API_METRICS_PORT'],
   'share-gateway': ['GATEWAY_PORT', 'GATEWAY_METRICS_PORT'],
   'ingest-worker': [null, 'INGEST_METRICS_PORT'],
+  'export-worker': [null, 'EXPORT_METRICS_PORT'],
+  'webhook-worker': [null, 'WEBHOOK_METRICS_PORT'],
 } as const;
 export type ServiceName = keyof typeof SERVICE_PORTS;
+
+/**
+ * A process's memory in MiB, from /proc: resident now (VmRSS) and at its peak (VmHWM), and its private part
+ * (smaps_rollup's Private_Clean + Private_Dirty: what this process alone costs the machine; the rest of its
+ * resident pages, the node binary's code above all, are shared with every other Node process).
+ */
+export function residentMiB(pid: number): { now: number; peak: number; private: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (text: string, field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    now: kib(status, 'VmRSS') / 1024,
+    peak: kib(status, 'VmHWM') / 1024,
+    private: (kib(rollup, 'Private_Clean') + kib(rollup, 'Private_Dirty')) / 1024,
+  };
+}
 
 /**
  * A process of a benchmark's own run the same way (e.g. the outbox relay alone, from the bench file itself):
@@ -133,6 +152,8 @@ export interface ServiceProcess {
   metricsUrl: string;
   /** where its stdout (the JSON log lines) goes: /dev/null unless a file was asked for */
   logFile: string;
+  /** ms from the spawn to the first 200 of `/health/ready` (polled every 20 ms) */
+  readyAfterMs: number;
   /** user + system CPU seconds the process has used so far (/proc) */
   cpuSeconds(): number;
   /** SIGTERM, and resolves once it has exited (its shutdown drains what it buffered; a `--cpu-prof` is written) */
@@ -162,6 +183,7 @@ export async function startService(
   const metricsPort = await freePort();
   const logFile = opts.logFile ?? '/dev/null';
   const out = openSync(logFile, 'a');
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...entry], {
     cwd: REPO_ROOT,
     env: {
@@ -184,6 +206,7 @@ export async function startService(
     url: port === null ? metricsUrl : `http://127.0.0.1:${port}`,
     metricsUrl,
     logFile,
+    readyAfterMs: Number.NaN,
     cpuSeconds: () => cpuSeconds(pid),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -192,14 +215,14 @@ export async function startService(
       clearTimeout(kill);
     },
   };
-  for (let i = 0; i < 300; i++) {
+  while (performance.now() - spawnedAt < 30_000) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} while starting`);
     const ok = await fetch(`${started.url}/health/ready`).then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return started;
-    await new Promise((r) => setTimeout(r, 100));
+    if (ok) return { ...started, readyAfterMs: performance.now() - spawnedAt };
+    await new Promise((r) => setTimeout(r, 20));
   }
   await started.stop();
   throw new Error(`${name} did not become ready within 30 s`);
