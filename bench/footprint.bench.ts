@@ -2,18 +2,20 @@
  * Footprint: what each service costs a machine before it does any work (issue 17: measured as users run it).
  *
  * Each service is started as `npm start` starts it (`node apps/<name>/src/main.ts`, its own process, the default
- * configuration: fs storage, logging on) on a private PostgreSQL and Redis, alone, ROUNDS times. Reported per
+ * configuration: fs storage, logging on, Node's compile cache filled) on a private PostgreSQL and Redis, alone, ROUNDS times. Reported per
  * service (medians): the time from the spawn to its first 200 of `/health/ready`, and its memory after IDLE_MS
  * of idling: resident (VmRSS) and private (support.ts `residentMiB`). The baseline, started the same way in the same run: a bare fastify server in a
  * process of its own (one route, no database) — the least a Node HTTP service costs here.
  *
- * `npx node bench/footprint.bench.ts` (or `npm run bench -- footprint`); FOOTPRINT_ROUNDS (3).
+ * `npx node bench/footprint.bench.ts` (or `npm run bench -- footprint`); FOOTPRINT_ROUNDS (3), FOOTPRINT_IDLE_MS (3000).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
 import {
   type Backing,
+  BENCH_COMPILE_CACHE,
   machineNote,
   residentMiB,
   type ServiceName,
@@ -23,7 +25,7 @@ import {
 } from './support.ts';
 
 const ROUNDS = Number(process.env.FOOTPRINT_ROUNDS ?? 3);
-const IDLE_MS = 3_000;
+const IDLE_MS = Number(process.env.FOOTPRINT_IDLE_MS ?? 3_000);
 const SERVICES: readonly ServiceName[] = [
   'links-api',
   'share-gateway',
@@ -70,6 +72,13 @@ async function serviceSample(name: ServiceName, backing: Backing): Promise<Sampl
 
 const backing = await startBacking('footprint');
 try {
+  // the compile cache filled first, as the image's build does (scripts/warm-compile-cache.ts): every start then
+  // runs the type-stripped modules from it, as a user's second `npm start` does
+  execFileSync(process.execPath, ['scripts/warm-compile-cache.ts'], {
+    cwd: join(import.meta.dirname, '..'),
+    env: { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? BENCH_COMPILE_CACHE },
+    stdio: 'ignore',
+  });
   const pool = createPool({ connectionString: backing.databaseUrl, max: 1 });
   await migrateToLatest(createDb(pool) as never);
   await pool.end();
@@ -90,7 +99,7 @@ try {
   };
   console.log(
     [
-      `Each service started alone as \`npm start\` starts it (its own process, default configuration: fs storage, logging on), ${ROUNDS} times; medians. Memory after ${IDLE_MS / 1000} s idle: resident (VmRSS) and private (what this process alone costs the machine; the node binary's code and other shared pages are counted once for all Node processes); ready = spawn → first 200 of /health/ready (polled every 20 ms). Baseline: a bare fastify server (one route, no database) in a process of its own, started the same way in the same run. ${backing.note}.`,
+      `Each service started alone as \`npm start\` starts it (its own process, default configuration: fs storage, logging on; Node's compile cache filled first, as the image's build does), ${ROUNDS} times; medians. Memory after ${IDLE_MS / 1000} s idle: resident (VmRSS) and private (what this process alone costs the machine; the node binary's code and other shared pages are counted once for all Node processes); ready = spawn → first 200 of /health/ready (polled every 20 ms). Baseline: a bare fastify server (one route, no database) in a process of its own, started the same way in the same run. ${backing.note}.`,
       `Machine: ${machineNote()}.`,
       '',
       '| process | ready after (ms) | vs bare | RSS idle (MiB) | private (MiB) | vs bare |',

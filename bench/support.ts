@@ -116,6 +116,12 @@ const SERVICE_PORTS = {
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
 /**
+ * The compile cache the benchmarks' services share (`NODE_COMPILE_CACHE`, as `npm start` sets it): Node keys its
+ * entries by each file's content, so one directory serves every run and every commit.
+ */
+export const BENCH_COMPILE_CACHE = join(tmpdir(), 'immish-bench-compile-cache');
+
+/**
  * A process's memory in MiB, from /proc: resident now (VmRSS) and at its peak (VmHWM), and its private part
  * (smaps_rollup's Private_Clean + Private_Dirty: what this process alone costs the machine; the rest of its
  * resident pages, the node binary's code above all, are shared with every other Node process).
@@ -189,6 +195,8 @@ export async function startService(
     env: {
       ...process.env,
       NODE_ENV: 'production',
+      // as `npm start` and the image run them: from Node's compile cache (type-stripped modules kept on disk)
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? BENCH_COMPILE_CACHE,
       ...env,
       ...(portVar ? { [portVar]: String(port) } : {}),
       [metricsPortVar]: String(metricsPort),
