@@ -4,7 +4,7 @@
  * Each service is started as `npm start` starts it (`node apps/<name>/src/main.ts`, its own process, the default
  * configuration: fs storage, logging on, Node's compile cache filled) on a private PostgreSQL and Redis, alone, ROUNDS times. Reported per
  * service (medians): the time from the spawn to its first 200 of `/health/ready`, and its memory after IDLE_MS
- * of idling: resident (VmRSS) and private (support.ts `residentMiB`). The baseline, started the same way in the same run: a bare fastify server in a
+ * of idling: resident (VmRSS) and private (support.ts `residentMiB`), its child processes' included. The baseline, started the same way in the same run: a bare fastify server in a
  * process of its own (one route, no database) — the least a Node HTTP service costs here.
  *
  * `npx node bench/footprint.bench.ts` (or `npm run bench -- footprint`); FOOTPRINT_ROUNDS (3), FOOTPRINT_IDLE_MS (3000).
@@ -16,6 +16,7 @@ import { createDb, createPool, migrateToLatest } from '@immish/db';
 import {
   type Backing,
   BENCH_COMPILE_CACHE,
+  childPids,
   machineNote,
   residentMiB,
   type ServiceName,
@@ -66,8 +67,14 @@ async function serviceSample(name: ServiceName, backing: Backing): Promise<Sampl
   });
   await pause(IDLE_MS);
   const memory = residentMiB(service.pid);
+  // what it started and keeps running is its cost too (esbuild's process was, until the builds stopped it)
+  const children = childPids(service.pid).map((pid) => residentMiB(pid));
   await service.stop();
-  return { readyMs: service.readyAfterMs, rssMiB: memory.now, privateMiB: memory.private };
+  return {
+    readyMs: service.readyAfterMs,
+    rssMiB: memory.now + children.reduce((sum, c) => sum + c.now, 0),
+    privateMiB: memory.private + children.reduce((sum, c) => sum + c.private, 0),
+  };
 }
 
 const backing = await startBacking('footprint');
@@ -99,7 +106,7 @@ try {
   };
   console.log(
     [
-      `Each service started alone as \`npm start\` starts it (its own process, default configuration: fs storage, logging on; Node's compile cache filled first, as the image's build does), ${ROUNDS} times; medians. Memory after ${IDLE_MS / 1000} s idle: resident (VmRSS) and private (what this process alone costs the machine; the node binary's code and other shared pages are counted once for all Node processes); ready = spawn → first 200 of /health/ready (polled every 20 ms). Baseline: a bare fastify server (one route, no database) in a process of its own, started the same way in the same run. ${backing.note}.`,
+      `Each service started alone as \`npm start\` starts it (its own process, default configuration: fs storage, logging on; Node's compile cache filled first, as the image's build does), ${ROUNDS} times; medians. Memory after ${IDLE_MS / 1000} s idle, child processes included: resident (VmRSS) and private (what this process alone costs the machine; the node binary's code and other shared pages are counted once for all Node processes); ready = spawn → first 200 of /health/ready (polled every 20 ms). Baseline: a bare fastify server (one route, no database) in a process of its own, started the same way in the same run. ${backing.note}.`,
       `Machine: ${machineNote()}.`,
       '',
       '| process | ready after (ms) | vs bare | RSS idle (MiB) | private (MiB) | vs bare |',

@@ -1,4 +1,5 @@
 export * from './attempt-budget.ts';
+export * from './bundler.ts';
 export * from './concurrency.ts';
 export * from './config.ts';
 export * from './deadline.ts';

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleInMemory } from '@immish/runtime';
 
 /**
  * The owner console's one client bundle (docs/architecture.md "The owner console follows the share page"):
  * `browser/console.ts` (with the strings module and the QR encoder) and `browser/console.css`, bundled and
  * minified by esbuild in memory when links-api starts (~100 ms; no build step to forget, nothing written to
- * disk, so a read-only image works). Served from memory under content-hashed URLs.
+ * disk, so a read-only image works; `bundleInMemory` stops esbuild's process afterwards). Served from memory under content-hashed URLs.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -29,8 +30,7 @@ const asset = (body: Buffer, contentType: string): ConsoleAsset => ({
 });
 
 export async function buildConsoleBundle(): Promise<ConsoleBundle> {
-  const esbuild = await import('esbuild');
-  const result = await esbuild.build({
+  const outputFiles = await bundleInMemory({
     entryPoints: [join(here, 'browser', 'console.ts'), join(here, 'browser', 'console.css')],
     outdir: join(here, 'out'),
     bundle: true,
@@ -38,11 +38,10 @@ export async function buildConsoleBundle(): Promise<ConsoleBundle> {
     format: 'iife',
     target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
     legalComments: 'none',
-    write: false,
     logLevel: 'silent',
   });
   const out = (ext: string) => {
-    const file = result.outputFiles.find((f) => f.path.endsWith(ext));
+    const file = outputFiles.find((f) => f.path.endsWith(ext));
     if (!file) throw new Error(`console bundle: esbuild produced no ${ext}`);
     return Buffer.from(file.contents);
   };

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleInMemory } from '@immish/runtime';
 
 /**
  * The share page's one client bundle (docs/spec.md §5.4; docs/architecture.md "one small TypeScript client bundle built by the
@@ -37,10 +38,9 @@ const asset = (body: Buffer, contentType: string): ClientAsset => ({
   hash: createHash('sha256').update(body).digest('base64url').slice(0, 12),
 });
 
-/** Bundles the sources with esbuild, in memory. esbuild is imported only here: serving a built bundle needs none. */
+/** Bundles the sources with esbuild, in memory (runtime's `bundleInMemory`, which loads esbuild only then): serving a built bundle needs none. */
 export async function buildClientBundle(): Promise<ClientBundle> {
-  const esbuild = await import('esbuild');
-  const result = await esbuild.build({
+  const outputFiles = await bundleInMemory({
     entryPoints: [join(CLIENT_SOURCE_DIR, 'share.ts'), join(CLIENT_SOURCE_DIR, 'share.css')],
     outdir: PUBLIC_DIR,
     bundle: true,
@@ -48,11 +48,10 @@ export async function buildClientBundle(): Promise<ClientBundle> {
     format: 'iife',
     target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
     legalComments: 'none',
-    write: false,
     logLevel: 'silent',
   });
   const out = (name: string) => {
-    const file = result.outputFiles.find((f) => f.path.endsWith(`/${name}`) || f.path.endsWith(`\\${name}`));
+    const file = outputFiles.find((f) => f.path.endsWith(`/${name}`) || f.path.endsWith(`\\${name}`));
     if (!file) throw new Error(`client bundle: esbuild produced no ${name}`);
     return Buffer.from(file.contents);
   };

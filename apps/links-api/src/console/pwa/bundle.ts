@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleInMemory } from '@immish/runtime';
 import type { ConsoleAsset } from '../bundle.ts';
 
 /**
@@ -17,19 +18,16 @@ const asset = (body: Buffer, contentType: string): ConsoleAsset => ({
 });
 
 async function bundleOne(entry: string, define: Record<string, string> = {}): Promise<Buffer> {
-  const esbuild = await import('esbuild');
-  const result = await esbuild.build({
+  const [file] = await bundleInMemory({
     entryPoints: [join(here, entry)],
     bundle: true,
     minify: true,
     ...(entry.endsWith('.ts') ? { format: 'iife' as const } : {}),
     target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
     legalComments: 'none',
-    write: false,
     logLevel: 'silent',
     define,
   });
-  const file = result.outputFiles[0];
   if (!file) throw new Error(`pwa bundle: esbuild produced nothing for ${entry}`);
   return Buffer.from(file.contents);
 }
