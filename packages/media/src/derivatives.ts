@@ -1,8 +1,9 @@
-import sharp, { type OutputInfo } from 'sharp';
+import type { OutputInfo } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { MediaError } from './errors.ts';
 import type { AssetType } from './formats.ts';
 import { assertPixelLimit, DEFAULT_MAX_PIXELS, type ImageHeader, imageHeaderOf, reason } from './probe.ts';
+import { loadSharp } from './sharp.ts';
 import { type SniffResult, sniffFileOrThrow } from './sniff.ts';
 
 /** Long-side bounds, as Immich: a ~250 px WebP thumbnail and a ~1440 px JPEG preview. */
@@ -65,6 +66,7 @@ export interface RenderOptions {
  * before any decoding), CORRUPT (including truncated files).
  */
 export async function renderDerivatives(path: string | Buffer, options: RenderOptions = {}): Promise<Derivatives> {
+  const sharp = loadSharp();
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof path !== 'string' && !options.header) throw new Error('renderDerivatives: bytes need their header');
   const header = options.header ?? (await readImageHeader(path as string));
@@ -124,6 +126,7 @@ function assertDecodable(format: SniffResult): void {
 }
 
 async function readImageHeader(path: string): Promise<ImageHeader> {
+  const sharp = loadSharp();
   const format = await sniffFileOrThrow(path);
   assertDecodable(format);
   try {
@@ -159,6 +162,7 @@ async function encodeFromRaw(
   channels: 3 | 4,
   onPreview?: (preview: Buffer) => void,
 ): Promise<Pick<Derivatives, 'thumbnail' | 'preview' | 'thumbhash'>> {
+  const sharp = loadSharp();
   const raw = { raw: { width, height, channels } };
   // JPEG has no alpha: transparent areas become white, as a viewer's page background would show.
   const preview = await (channels === 4 ? sharp(pixels, raw).flatten({ background: '#ffffff' }) : sharp(pixels, raw))
@@ -179,6 +183,7 @@ async function encodeThumbnail(
   height: number,
   channels: 3 | 4,
 ): Promise<Pick<Derivatives, 'thumbnail' | 'thumbhash'>> {
+  const sharp = loadSharp();
   // the thumbhash is computed here, on the main thread, while the WebP is encoded on sharp's
   const encoding = sharp(pixels, { raw: { width, height, channels } }).webp(THUMBNAIL_WEBP).toBuffer();
   encoding.catch(() => {}); // awaited below; a thumbhash error must not leave it unhandled
@@ -246,6 +251,7 @@ const PLACEHOLDER_HEIGHT = (PREVIEW_SIZE * 3) / 4;
  * placeholder's, not the asset's: take the asset's from `probeMedia`.
  */
 export async function genericThumbnail(assetType: AssetType, mime: string): Promise<Derivatives> {
+  const sharp = loadSharp();
   const svg = placeholderSvg(assetType, mime);
   const rgb = await sharp(Buffer.from(svg)).removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const outputs = await encodeFromRaw(rgb.data, rgb.info.width, rgb.info.height, 3);

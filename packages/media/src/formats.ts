@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp.ts';
 
 export type AssetType = 'IMAGE' | 'VIDEO' | 'OTHER';
 
@@ -20,9 +20,14 @@ export interface MediaFormat {
  * HEIC/HEIF photos use HEVC, which sharp's prebuilt libvips does not ship (patents): its libheif
  * only has the AV1 decoder, so it reads AVIF but not HEIC. sharp advertises that by narrowing the
  * heif loader's suffixes to `.avif`; a sharp built against a global libvips with libde265 lists
- * `.heic` again, and then HEIC photos get real thumbnails with no code change.
+ * `.heic` again, and then HEIC photos get real thumbnails with no code change. Asked of sharp when first
+ * needed (loading sharp is left to the processes that use it: ./sharp.ts).
  */
-export const HEIC_DECODABLE: boolean = sharp.format.heif?.input.fileSuffix?.includes('.heic') ?? false;
+let heicDecodable: boolean | undefined;
+export function isHeicDecodable(): boolean {
+  heicDecodable ??= loadSharp().format.heif?.input.fileSuffix?.includes('.heic') ?? false;
+  return heicDecodable;
+}
 
 /** The one table of what immish accepts. Order matters only for the media-types listing. */
 export const SUPPORTED_FORMATS: readonly MediaFormat[] = [
@@ -51,7 +56,9 @@ export const SUPPORTED_FORMATS: readonly MediaFormat[] = [
     ext: 'heic',
     extensions: ['.heic'],
     assetType: 'IMAGE',
-    decodable: HEIC_DECODABLE,
+    get decodable() {
+      return isHeicDecodable();
+    },
     strippable: true,
   },
   {
@@ -59,7 +66,9 @@ export const SUPPORTED_FORMATS: readonly MediaFormat[] = [
     ext: 'heif',
     extensions: ['.heif', '.hif'],
     assetType: 'IMAGE',
-    decodable: HEIC_DECODABLE,
+    get decodable() {
+      return isHeicDecodable();
+    },
     strippable: true,
   },
   { mime: 'video/mp4', ext: 'mp4', extensions: ['.mp4'], assetType: 'VIDEO', decodable: false, strippable: true },

@@ -11,7 +11,7 @@ export { isMediaError, MediaError, type MediaErrorCode } from './errors.ts';
 export {
   type AssetType,
   formatForMime,
-  HEIC_DECODABLE,
+  isHeicDecodable,
   MEDIA_TYPES,
   type MediaFormat,
   type MediaTypes,

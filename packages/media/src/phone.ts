@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { type Derivatives, derivativesFromRaw, PREVIEW_SIZE, renderDerivatives } from './derivatives.ts';
 import { MediaError } from './errors.ts';
 import type { HeifPrimary } from './isobmff.ts';
 import { assertPixelLimit, type ImageHeader } from './probe.ts';
+import { loadSharp } from './sharp.ts';
 import { type MediaTools, runTool } from './tools.ts';
 import type { VideoInfo } from './video-probe.ts';
 
@@ -132,6 +132,7 @@ export async function renderVideoPoster(
 
 /** Derivatives of an image that is already upright (its EXIF orientation, if any, is not applied again). */
 async function renderUpright(input: string | Buffer, options: PhoneRenderOptions): Promise<Derivatives> {
+  const sharp = loadSharp();
   const meta = await sharp(input, { limitInputPixels: false }).metadata();
   const format = meta.format === 'png' ? 'png' : 'jpeg';
   const header: ImageHeader = {

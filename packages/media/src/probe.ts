@@ -1,10 +1,11 @@
 import exifr from 'exifr';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
 import { appleContentIdentifier } from './apple.ts';
 import { MediaError } from './errors.ts';
 import { isValidOrientation, withoutExifHeader } from './exif-orientation.ts';
 import type { AssetType } from './formats.ts';
 import { type HeifPrimary, readHeifExif, readHeifPrimary, readVideoHeader } from './isobmff.ts';
+import { loadSharp } from './sharp.ts';
 import { type SniffResult, sniffFileOrThrow } from './sniff.ts';
 import { type MediaTools, NO_MEDIA_TOOLS } from './tools.ts';
 import { probeVideoFile, type VideoInfo } from './video-probe.ts';
@@ -106,6 +107,7 @@ export interface ProbeOptions {
  * Throws MediaError: EMPTY, UNSUPPORTED_TYPE (by content), TOO_MANY_PIXELS, CORRUPT (header unreadable).
  */
 export async function probeMedia(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const sharp = loadSharp();
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const format = await sniffFileOrThrow(path);
   const tools = options.tools ?? NO_MEDIA_TOOLS;
