@@ -1,6 +1,5 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runInFreshNode } from '@immish/testkit';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -26,11 +25,9 @@ process.stdout.write(JSON.stringify(rounds));
 
 describe('the console bundle built at start-up', () => {
   it('should leave no esbuild process running once built, however many builds ran at once, and build again', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD], {
+    const rounds = await runInFreshNode<{ js: number; sw: number; esbuild: string[] }[]>(CHILD, {
       cwd: join(import.meta.dirname, '..'),
-      timeout: 60_000,
     });
-    const rounds = JSON.parse(stdout) as { js: number; sw: number; esbuild: string[] }[];
     expect(rounds).toHaveLength(2);
     for (const round of rounds) {
       expect(round.js).toBeGreaterThan(1000);

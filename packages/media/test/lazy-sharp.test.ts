@@ -1,6 +1,5 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runInFreshNode } from '@immish/testkit';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -27,16 +26,12 @@ process.stdout.write(JSON.stringify({ afterUse, jpegDecodable: jpeg.decodable, l
 
 describe('sharp', () => {
   it('should not be loaded by importing the media and domain packages and using their tables, and be loaded once asked', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD], {
-      cwd: join(import.meta.dirname, '..'),
-      timeout: 30_000,
-    });
-    const seen = JSON.parse(stdout) as {
+    const seen = await runInFreshNode<{
       afterUse: string[];
       jpegDecodable: boolean;
       listed: number;
       afterHeic: string[];
-    };
+    }>(CHILD, { cwd: join(import.meta.dirname, '..') });
     expect(seen.afterUse).toEqual([]);
     expect(seen.jpegDecodable).toBe(true);
     expect(seen.listed).toBeGreaterThan(5);

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runInFreshNode } from '@immish/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -36,11 +35,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('the AWS SDK', () => {
   it('should not be loaded by a service on fs storage, and should be by the first S3 store', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD, root], {
+    const seen = await runInFreshNode<{ afterFs: string[]; afterS3Ready: string[] }>(CHILD, {
       cwd: join(import.meta.dirname, '..'),
-      timeout: 30_000,
+      args: [root],
     });
-    const seen = JSON.parse(stdout) as { afterFs: string[]; afterS3Ready: string[] };
     expect(seen.afterFs).toEqual([]);
     // building an S3 store starts loading the SDK (a service on S3 has it before it serves)
     expect(seen.afterS3Ready).toEqual(

@@ -1,6 +1,7 @@
 /** Ports for servers started a moment later: below the kernel's ephemeral range (see devstack's wait.ts). */
 export { freePort } from '@immish/devstack';
 export * from './database.ts';
+export { runInFreshNode } from './fresh-node.ts';
 export { startTestBacking, withDatabase } from './global-setup.ts';
 export * from './outbox-faults.ts';
 export * from './s3.ts';
