@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export async function waitFor(
   probe: () => Promise<boolean>,
@@ -23,22 +25,75 @@ export async function waitFor(
 
 /**
  * A TCP port for a server that will listen on it a moment later (a child process, or a server whose URL must be
- * known before it starts). Chosen below the kernel's ephemeral range (Linux: `ip_local_port_range`, 32768–60999 by
- * default), because a port from `listen(0)` lies inside it: between our check and the real listen, any outgoing
- * connection of this or a parallel test (PostgreSQL, Redis, S3) could be given the same port by the kernel — one CI
- * run failed with EADDRINUSE that way. Below the range only another test's `freePort` could pick it: a random pick
- * among thousands, checked free by binding it.
+ * known before it starts). Two things could give the same port to two servers in the gap between this check and
+ * the real listen:
+ * - the kernel: a port from `listen(0)` lies inside the ephemeral range (Linux: `ip_local_port_range`, 32768–60999
+ *   by default), where any outgoing connection of this or a parallel test (PostgreSQL, Redis, S3) could be given it.
+ *   So ports are chosen below that range. One CI run failed with EADDRINUSE that way.
+ * - another `freePort`, in this process or in any other on the machine (vitest's workers, the services they spawn,
+ *   a benchmark): the port it just checked is free again until its server listens, which for a child process is
+ *   seconds later. One CI run failed that way too (scale-out's links-api, 2026-12-07). So every port handed out is
+ *   also reserved, for `RESERVATION_MS`, by a file created exclusively in a directory every process shares
+ *   (`reservationDir`); a port with a live reservation is never handed out again.
  */
 export async function freePort(): Promise<number> {
   const from = 20_000;
   const to = Math.max(from + 1_000, ephemeralRangeStart());
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await tryListen(from + Math.floor(Math.random() * (to - from)));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = from + Math.floor(Math.random() * (to - from));
+    if (!reserve(candidate)) continue;
+    const port = await tryListen(candidate);
     if (port !== null) return port;
   }
   const any = await tryListen(0);
   if (any === null) throw new Error('no free TCP port on 127.0.0.1');
   return any;
+}
+
+/** How long a handed-out port stays reserved: longer than any service takes to start and listen (60 s at most). */
+export const RESERVATION_MS = 120_000;
+
+/** Where reservations live: one directory per machine user, shared by every process that calls `freePort`. */
+export function reservationDir(): string {
+  return join(tmpdir(), `immish-port-reservations-${process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * Reserves `port` across processes: true when this call created its reservation file (O_EXCL), or took over one
+ * older than `RESERVATION_MS`; false while another reservation is live. A stale file is first renamed to a name of
+ * this call's own, which only one of two racing takers can do.
+ */
+export function reserve(port: number, now = Date.now()): boolean {
+  const dir = reservationDir();
+  const file = join(dir, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      closeSync(openSync(file, 'wx'));
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        mkdirSync(dir, { recursive: true });
+        continue;
+      }
+      if (code !== 'EEXIST') throw err;
+    }
+    let age: number;
+    try {
+      age = now - statSync(file).mtimeMs;
+    } catch {
+      continue; // removed in between: try to create it again
+    }
+    if (age < RESERVATION_MS) return false;
+    const mine = `${file}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    try {
+      renameSync(file, mine);
+    } catch {
+      return false; // another process took it over first
+    }
+    rmSync(mine, { force: true });
+  }
+  return false;
 }
 
 let ephemeralStart: number | undefined;
