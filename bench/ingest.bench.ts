@@ -23,8 +23,8 @@
  *    delay p99 during the ingest (its metrics port).
  *    Quiet figures (2026-12-06 07:11–07:13 UTC, 1-min load 2.4–3.8, two runs of the command above): 0.64× and
  *    0.66× (target not met); CPU per photo links-api 27–28 ms, ingest-worker 108–130 ms, client 2–3 ms, bare sharp
- *    90–106 ms; worker slots busy 96%; event-loop p99 links-api 8–9 ms, ingest-worker 1–2 ms. README "Ingest end
- *    to end, as users run it" says where the rest goes.
+ *    90–106 ms; worker slots busy 96%; event-loop p99 links-api 8–9 ms, ingest-worker 1–2 ms. docs/benchmarks.md
+ *    "Ingest end to end" says where the rest goes.
  * 2. `POST /api/assets/bulk-upload-check` with 5,000 checksums (half known) for an owner of 50,000 assets,
  *    over HTTP against the same links-api process: p50/p99 of 100 requests. Target: p99 ≤ 200 ms.
  *

@@ -1,5 +1,6 @@
 // `npm run bench`: runs every `bench/*.bench.ts` in its own process (one at a time, so they don't compete for
-// the 2 cores), streams their output, and writes bench/results.md with the figures and the machine they ran on.
+// the 2 cores), streams their output, and writes bench/results.md with the figures and the machine they ran on
+// (a whole run only: `npm run bench -- <names>` runs the files whose names contain one of them and writes nothing).
 // Benchmarks are not tests: they print figures and ratios to a baseline measured in the same run; nothing here fails CI.
 import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,11 @@ for (const file of files) {
   });
   const secs = ((Date.now() - started) / 1000).toFixed(0);
   sections.push(`## ${file}\n\nexit ${code}, ${secs} s\n\n${out.join('').trim()}\n`);
+}
+if (only.length > 0) {
+  // a partial run (`npm run bench -- gateway`) never replaces the record of a whole run
+  console.log('\npartial run: bench/results.md (the record of a whole run) left as it is');
+  process.exit(0);
 }
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}`;
 writeFileSync(

@@ -10,7 +10,7 @@ await runWorkerProcess({
   config: IngestWorkerConfig,
   metricsPort: (config) => config.INGEST_METRICS_PORT,
   start: async ({ config, services, logger, metrics }) => {
-    // Detected once: HEIC needs heif-convert, videos ffprobe/ffmpeg (README "Requirements"). A missing one leaves
+    // Detected once: HEIC needs heif-convert, videos ffprobe/ffmpeg (README "Formats"). A missing one leaves
     // its formats with placeholders; readiness reports it so an operator sees why.
     const tools = await detectMediaTools();
     const missing = Object.entries(tools)

@@ -1,6 +1,6 @@
 /**
- * Named prepared statements (README "Configuration": DATABASE_PREPARED_STATEMENTS; the decision: README
- * "Benchmarks", the links API).
+ * Named prepared statements (README "Configuration": DATABASE_PREPARED_STATEMENTS; the decision:
+ * docs/benchmarks.md "Named prepared statements").
  *
  * An unnamed statement is parsed and planned by PostgreSQL on every execution. For the owner's link reads (a
  * three-table join of ~60 columns) that is most of the statement's cost: pgbench on the links-api bench's table

@@ -12,7 +12,7 @@ import { INSERT_LINKS_SQL } from './shared-links/store.ts';
  *   each joined to its assets by primary key — the answer is every row the plan reads;
  * - the batched link create: parameter arrays unnested, every lookup by key (its comment in store.ts);
  * - which of some asset ids a user owns: a primary-key lookup of the ids given.
- * Measured: README "Benchmarks", the links API (`GET /api/shared-links?id=` 0.14× → 0.41× the bare route).
+ * Measured: docs/benchmarks.md "Named prepared statements" (`GET /api/shared-links?id=` 0.14× → 0.41× the bare route).
  */
 export const PREPARED_STATEMENTS: PreparedStatements = {
   'links.by-id': FIND_BY_ID_SQL,

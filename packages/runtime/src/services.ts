@@ -53,7 +53,7 @@ export function createBackingServices(
   },
 ): BackingServices {
   // Every backing call is bounded (docs/spec.md §11: a stalled service answers 503 within 2 s). The values and their
-  // reasons: README "Timeouts"; each option's comment in @immish/db and @immish/storage.
+  // reasons: README "Stalls and full disks"; each option's comment in @immish/db and @immish/storage.
   const pool = createPool({
     connectionString: c.DATABASE_URL,
     max: c.DATABASE_POOL_MAX,
