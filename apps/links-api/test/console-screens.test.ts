@@ -87,6 +87,19 @@ describe('every console screen at phone and desktop widths', { timeout: 300_000 
         // nothing wider than the screen: no sideways scrolling on a phone
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         if (overflow > 0) found.push(`${name}: ${overflow}px wider than the viewport`);
+        // every field one types into or picks from is a 44 px touch target, as the console's CSS makes them (WCAG
+        // 2.5.5): a field type the CSS forgot renders as the browser's own small box (the limits and the upload
+        // budget, type=number, did)
+        const small = await page.evaluate(() =>
+          [
+            ...document.querySelectorAll<HTMLElement>(
+              'input:not([type="checkbox"]):not([type="radio"]):not([type="hidden"]):not([type="file"]), select',
+            ),
+          ]
+            .filter((el) => el.getClientRects().length > 0 && el.getBoundingClientRect().height < 43.5)
+            .map((el) => `#${el.id || el.getAttribute('name')} ${Math.round(el.getBoundingClientRect().height)}px`),
+        );
+        for (const field of small) found.push(`${name}: ${field} tall, under 44 px`);
       };
       const ready = (page: Page) => page.waitForSelector('body[data-ready="true"]');
       const { page, context, problems } = await stack.newPage(viewport);
@@ -147,6 +160,15 @@ describe('every console screen at phone and desktop widths', { timeout: 300_000 
       await page.getByRole('button', { name: 'Share album Screens album' }).click();
       await page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();
       await shot(page, '12', 'album-link-dialog');
+      // the moderation options follow Allow Upload: unavailable while guests cannot upload
+      const albumDialog = page.getByRole('dialog', { name: 'Create Shared Link' });
+      const moderation = [albumDialog.getByLabel('Review guest uploads'), albumDialog.getByLabel('Upload budget (MB)')];
+      for (const field of moderation) expect(await field.isDisabled()).toBe(true);
+      await albumDialog.getByLabel('Allow Upload').check();
+      for (const field of moderation) expect(await field.isEnabled()).toBe(true);
+      await albumDialog.getByLabel('Allow Upload').uncheck();
+      for (const field of moderation) expect(await field.isDisabled()).toBe(true);
+      await page.keyboard.press('Escape');
 
       await page.goto(`${url}/albums/${albumId}`);
       await ready(page);

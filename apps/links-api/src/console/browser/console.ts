@@ -376,8 +376,6 @@ function openCreateLink(next: LinkFormTarget): void {
   const isAlbum = next.kind === 'album' || (next.kind === 'edit' && next.link.type === 'ALBUM');
   const upload = v('cl-allow-upload');
   upload.disabled = !isAlbum;
-  v('cl-upload-review').disabled = !isAlbum;
-  v('cl-upload-budget').disabled = !isAlbum;
   $('cl-allow-upload-hint')!.hidden = isAlbum;
   $('cl-password-hint')!.textContent =
     editing && next.link.hasPassword ? t.createLink.passwordKeepHint : t.createLink.passwordHint;
@@ -400,8 +398,21 @@ function openCreateLink(next: LinkFormTarget): void {
     v('cl-max-uploads').value = l.maxUploads === null ? '' : String(l.maxUploads);
   }
   $('create-link-target')!.textContent = what;
+  syncUploadOptions();
   if (!dialog.open) dialog.showModal();
   v('cl-description').focus();
+}
+
+/**
+ * Review guest uploads and the upload budget apply only to what guests upload: they can be set while Allow Upload
+ * is on (an album link), and are shown unavailable otherwise. Their values are kept either way, so turning uploads
+ * off and on again restores them (the PATCH still sends them for an album link).
+ */
+function syncUploadOptions(): void {
+  const upload = $<HTMLInputElement>('cl-allow-upload')!;
+  const off = upload.disabled || !upload.checked;
+  $<HTMLInputElement>('cl-upload-review')!.disabled = off;
+  $<HTMLInputElement>('cl-upload-budget')!.disabled = off;
 }
 
 function drawQr(container: HTMLElement, text: string): void {
@@ -463,6 +474,7 @@ function initCreateLink(): void {
     }, 250);
   });
 
+  $('cl-allow-upload')!.addEventListener('change', syncUploadOptions);
   $('cl-cancel')!.addEventListener('click', () => dialog.close());
   $('cl-done')!.addEventListener('click', () => dialog.close());
 
