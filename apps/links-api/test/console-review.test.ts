@@ -81,6 +81,21 @@ describe('the review screen of guest uploads in Chromium', { timeout: 180_000 },
       ),
     );
     expect(await page.locator('#review-grid img').count()).toBe(3);
+    // each upload fills its square tile, its checkbox on the photo's corner (a label's default margin once pushed
+    // the photo 12 px down: the box sat on the tile's edge and the photo spilled out of the tile)
+    const misplaced: string[] = await page.evaluate(() =>
+      [...document.querySelectorAll('#review-grid .review-item')].flatMap((item) => {
+        const tile = item.getBoundingClientRect();
+        const img = item.querySelector('img')!.getBoundingClientRect();
+        const box = item.querySelector('input')!.getBoundingClientRect();
+        const inside = (r: DOMRect, o: DOMRect) =>
+          r.left >= o.left - 0.5 && r.top >= o.top - 0.5 && r.right <= o.right + 0.5 && r.bottom <= o.bottom + 0.5;
+        return inside(img, tile) && inside(tile, img) && inside(box, img)
+          ? []
+          : [item.querySelector('input')!.getAttribute('aria-label') ?? '?'];
+      }),
+    );
+    expect(misplaced).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_390.width);
     expect(await seriousViolations(page)).toEqual([]);
     await consoleScreenshot(page, 'phone-390-review-02-pending');
