@@ -88,10 +88,11 @@ export async function buildApp(deps: LinksApiDeps): Promise<FastifyInstance> {
   await app.register(authRoutes(signIn));
   // The owner's whole list of links is the heaviest answer here (~5 ms of one core per 100 links with their
   // assets, all of it synchronous once the rows arrive): two are built at a time, so a burst of owners asking at
-  // once does not hold the event loop for a turn per answer (docs/benchmarks.md "The owner's list under a burst": its loop p99
-  // under 50 at once 100–121 ms → 20–23 ms, the same answers per second); 64 more wait in line (~0.2–0.3 s of
-  // work), beyond that 503 + Retry-After at once rather than a queue the response deadline would cut anyway. One
-  // user has at most 4 of them running or waiting (then 429): no one API key can fill the line for every owner.
+  // once does not hold the event loop for a turn per answer (docs/benchmarks.md "The owner's list under a
+  // burst": its loop p99 under 50 at once 100–121 ms → 20–23 ms, the same answers per second); 64 more wait in
+  // line (~0.2–0.3 s of work), beyond that 503 + Retry-After at once rather than a queue the response deadline
+  // would cut anyway. One user has at most 4 of them running or waiting (then 429): no one API key can fill the
+  // line for every owner.
   // The console's list page counts against the same gate: the same work, behind a session instead of a key.
   const linkLists = new ConcurrencyGate({ name: 'link lists', slots: 2, queue: 64, perKey: 4 });
   const consoleBundle = deps.consoleBundle ?? (await buildConsoleBundle());
