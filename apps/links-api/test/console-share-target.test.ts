@@ -174,6 +174,11 @@ describe('the console as a PWA share target in Chromium', { timeout: 180_000 }, 
       [...document.querySelectorAll<HTMLImageElement>('#share-previews img')].every((i) => i.naturalWidth > 0),
     );
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    // one primary action: Upload is the console's filled button, Cancel its outlined one (as in its dialogs)
+    const fill = (id: string) => page.locator(id).evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await fill('#share-cancel')).toBe('rgba(0, 0, 0, 0)');
+    expect(await fill('#share-upload')).not.toBe('rgba(0, 0, 0, 0)');
+    expect(await fill('#share-pick')).toBe('rgba(0, 0, 0, 0)'); // files are here: choosing more is secondary
     await consoleScreenshot(page, 'phone-30-share-target');
 
     await page.getByLabel('Add to Album (optional)').selectOption({ label: 'Holidays' });

@@ -58,6 +58,8 @@ function render(): void {
   );
   $('share-count').textContent = files.length ? t.ready(files.length) : t.nothing;
   $<HTMLButtonElement>('share-upload').disabled = files.length === 0;
+  // one primary action at a time: choosing files while there are none, then Upload
+  $('share-pick').classList.toggle('secondary', files.length > 0);
 }
 
 async function albumId(): Promise<string | null> {

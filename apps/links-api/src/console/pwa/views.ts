@@ -84,7 +84,7 @@ ${lost ? html`<p class="share-lost" role="alert">${t.lost}</p>` : ''}
   </p>
   <p id="share-error" role="alert"></p>
   <div class="share-buttons">
-    <button type="button" id="share-cancel">${t.cancel}</button>
+    <button type="button" id="share-cancel" class="secondary">${t.cancel}</button>
     <button type="button" id="share-upload" class="primary" disabled>${t.upload}</button>
   </div>
 </div>
