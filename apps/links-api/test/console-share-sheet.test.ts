@@ -121,6 +121,18 @@ describe('the library share sheet in Chromium', { timeout: 180_000 }, () => {
       'Email',
       'Close',
     ]);
+    // a sheet: the three ways one per row, each as wide as the others; Close is the outlined button
+    const boxes = await dialog
+      .locator('.sheet-options button')
+      .evaluateAll((els) =>
+        els.map((el) => el.getBoundingClientRect()).map((r) => ({ left: r.left, top: r.top, width: r.width })),
+      );
+    expect(boxes).toHaveLength(3);
+    for (const b of boxes.slice(1)) expect(b).toMatchObject({ left: boxes[0]!.left, width: boxes[0]!.width });
+    expect(new Set(boxes.map((b) => b.top)).size).toBe(3);
+    expect(
+      await dialog.getByRole('button', { name: 'Close' }).evaluate((el) => getComputedStyle(el).backgroundColor),
+    ).toBe('rgba(0, 0, 0, 0)');
     await consoleScreenshot(page, 'phone-35-share-sheet-fallback');
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 60_000 }),

@@ -123,8 +123,10 @@ function fallbackDialog(assetIds: string[]): void {
     return b;
   };
   const one = assetIds.length === 1;
-  dialog.append(
-    title,
+  // a sheet: the three ways, one per row and as wide as the sheet; Close the one secondary button below them
+  const options = document.createElement('div');
+  options.className = 'sheet-options';
+  options.append(
     button(one ? t.download : t.downloadZip(assetIds.length), () => {
       if (one) download(`/api/assets/${assetIds[0]}/original`, '');
       else void downloadZip(assetIds, status);
@@ -142,9 +144,13 @@ function fallbackDialog(assetIds: string[]): void {
       if (!url) status.textContent = t.failed;
       else openMail(`mailto:?subject=${encodeURIComponent(t.emailSubject)}&body=${encodeURIComponent(url)}`);
     }),
-    status,
-    button(t.close, () => dialog.close()),
   );
+  const close = button(t.close, () => dialog.close());
+  close.className = 'secondary';
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  actions.append(close);
+  dialog.append(title, options, status, actions);
   dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
