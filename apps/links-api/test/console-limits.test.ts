@@ -93,6 +93,16 @@ describe('limited links in the console (Chromium)', { timeout: 180_000 }, () => 
     expect(await card.locator('.limit-downloads').textContent()).toBe('0 of 1 downloads');
     expect(await card.locator('.limit-uploads').count()).toBe(0);
     expect(await seriousViolations(page)).toEqual([]);
+    // the four counters keep their row; the limits are a row of their own below it, as wide as the counters
+    const boxes = await card.locator('.counters').evaluate((dl) => {
+      const box = (sel: string) => dl.querySelector(sel)!.getBoundingClientRect();
+      const [views, last, limits] = [box('.views'), box('.last-access'), box('.limits')];
+      return { viewsTop: views.top, lastTop: last.top, limitsTop: limits.top, limitsWidth: limits.width };
+    });
+    const counters = await card.locator('.counters').evaluate((dl) => dl.getBoundingClientRect().width);
+    expect(boxes.lastTop).toBe(boxes.viewsTop);
+    expect(boxes.limitsTop).toBeGreaterThan(boxes.viewsTop);
+    expect(boxes.limitsWidth).toBe(counters);
     await consoleScreenshot(page, 'desktop-31-links-limits');
 
     // edit: the form shows the limits; raising the visit limit reopens the link

@@ -414,10 +414,10 @@ export function linksPage(
     <div><dt>${k.views}</dt><dd class="views">${link.views}</dd></div>
     <div><dt>${k.downloads}</dt><dd class="downloads">${link.downloads}</dd></div>
     <div><dt>${k.uploads}</dt><dd class="uploads">${link.uploads}</dd></div>
-    ${limitCounters(t, link)}
     <div><dt>${k.lastAccess}</dt><dd class="last-access">${
       link.lastAccessedAt ? relative(t, new Date(link.lastAccessedAt), now) : k.never
     }</dd></div>
+    ${limitCounters(t, link)}
   </dl>
   <div class="actions link-actions">
     <button type="button" class="secondary" data-action="copy" aria-label="${k.copyOf(title)}">${k.copy}</button>
