@@ -127,6 +127,19 @@ describe('GET /share/:key (browser)', () => {
     await page.waitForFunction(() => (document.getElementById('viewer-media') as HTMLImageElement).complete);
     expect(await page.locator('#viewer-meta').isVisible()).toBe(true);
     expect(await page.textContent('#viewer-meta')).toContain('Fujifilm X100V');
+    // the viewer is dark: its controls too, the slideshow's interval picker included (not a white native box)
+    const fills = await page.$$eval('.viewer-bar .button:not([hidden]), .viewer-bar select', (els) =>
+      els
+        .filter((el) => el.getClientRects().length > 0)
+        .map((el) => {
+          const [r, g, b, a = 1] = getComputedStyle(el)
+            .backgroundColor.match(/[\d.]+/g)!
+            .map(Number);
+          return { id: el.id || el.className, light: a > 0.5 && (r! + g! + b!) / 3 > 128 };
+        }),
+    );
+    expect(fills.length).toBeGreaterThan(3);
+    expect(fills.filter((f) => f.light)).toEqual([]);
     await screenshot(page, '02-viewer-with-metadata');
 
     await page.keyboard.press('ArrowRight');
