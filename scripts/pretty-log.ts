@@ -1,7 +1,8 @@
 // `npm start` shows people one readable line per log event; the services themselves always write JSON lines
 // (what production log collectors read). Decision: a small formatter of our own rather than pino-pretty: the
 // multiplexer formats every line of four services in one process, so it must stay cheap (one JSON.parse and a
-// few concatenations per line) and must never become what slows the services down (README "Running in production", logs).
+// few concatenations per line) and must never become what slows the services down (README "Running in
+// production", logs).
 
 const LEVELS: Record<number, [string, string]> = {
   10: ['TRACE', '\x1b[90m'],

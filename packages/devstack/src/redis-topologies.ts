@@ -121,12 +121,8 @@ export async function startSentinelGroup(
   const downAfterMs = opts.downAfterMs ?? 1000;
   const procs = new Processes(mkdtempSync(join(tmpdir(), 'immish-sentinel-')));
   try {
-    const ports: number[] = [];
-    for (let i = 0; i < 1 + replicas + sentinelCount; i++) {
-      let p = await freePort();
-      while (ports.includes(p)) p = await freePort();
-      ports.push(p);
-    }
+    const ports: number[] = []; // distinct: freePort never hands out a port it reserved a moment ago
+    for (let i = 0; i < 1 + replicas + sentinelCount; i++) ports.push(await freePort());
     const [primaryPort, ...rest] = ports as [number, ...number[]];
     const replicaPorts = rest.slice(0, replicas);
     const sentinelPorts = rest.slice(replicas);
@@ -236,11 +232,8 @@ export async function startCluster(
   const nodeTimeoutMs = opts.nodeTimeoutMs ?? 1000;
   const procs = new Processes(mkdtempSync(join(tmpdir(), 'immish-cluster-')));
   try {
-    const ports: number[] = [];
-    while (ports.length < count * 2) {
-      const p = await freePort();
-      if (!ports.includes(p)) ports.push(p);
-    }
+    const ports: number[] = []; // distinct: freePort never hands out a port it reserved a moment ago
+    while (ports.length < count * 2) ports.push(await freePort());
     const dataPorts = ports.slice(0, count);
     const members = dataPorts.map((p, i) =>
       procs.spawn(

@@ -4,9 +4,9 @@ import type { BuildOptions, OutputFile } from 'esbuild';
  * The services' in-memory builds of their browser code at start-up: the console's and its PWA's scripts
  * (links-api), the share page's when no built bundle is there (share-gateway). esbuild runs them in a child process
  * of its own, which it keeps alive until told to stop: 19 MiB of private memory for the service's whole life
- * (links-api, measured; docs/benchmarks.md "Footprint"). Every build goes through here, and that child is stopped once the last
- * build in flight is done; a later build starts another. Never stopped while a build is in flight: esbuild then
- * leaves that build's promise pending forever.
+ * (links-api, measured; docs/benchmarks.md "Footprint"). Every build goes through here, and that child is stopped
+ * once the last build in flight is done; a later build starts another. Never stopped while a build is in flight:
+ * esbuild then leaves that build's promise pending forever.
  */
 let inFlight = 0;
 

@@ -1,4 +1,4 @@
-/** Ports for servers started a moment later: below the kernel's ephemeral range (see devstack's wait.ts). */
+/** Ports for servers started a moment later: below the ephemeral range, reserved across processes (devstack). */
 export { freePort } from '@immish/devstack';
 export * from './database.ts';
 export { runInFreshNode } from './fresh-node.ts';

@@ -7,7 +7,8 @@ import { bundleInMemory } from '@immish/runtime';
  * The owner console's one client bundle (docs/architecture.md "The owner console follows the share page"):
  * `browser/console.ts` (with the strings module and the QR encoder) and `browser/console.css`, bundled and
  * minified by esbuild in memory when links-api starts (~100 ms; no build step to forget, nothing written to
- * disk, so a read-only image works; `bundleInMemory` stops esbuild's process afterwards). Served from memory under content-hashed URLs.
+ * disk, so a read-only image works; `bundleInMemory` stops esbuild's process afterwards). Served from memory
+ * under content-hashed URLs.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 

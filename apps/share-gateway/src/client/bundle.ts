@@ -38,7 +38,10 @@ const asset = (body: Buffer, contentType: string): ClientAsset => ({
   hash: createHash('sha256').update(body).digest('base64url').slice(0, 12),
 });
 
-/** Bundles the sources with esbuild, in memory (runtime's `bundleInMemory`, which loads esbuild only then): serving a built bundle needs none. */
+/**
+ * Bundles the sources with esbuild, in memory (runtime's `bundleInMemory`, which loads esbuild only then): serving
+ * a built bundle needs none.
+ */
 export async function buildClientBundle(): Promise<ClientBundle> {
   const outputFiles = await bundleInMemory({
     entryPoints: [join(CLIENT_SOURCE_DIR, 'share.ts'), join(CLIENT_SOURCE_DIR, 'share.css')],

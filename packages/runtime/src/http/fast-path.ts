@@ -102,8 +102,9 @@ function writeFast(res: ServerResponse, host: FastPathHost, answer: FastAnswer, 
  * (`AnswerBatch`; at least one answer is written per turn, each whole). Why (issue 17 item 3): at saturation a turn
  * used to write every answer its requests asked for — 50 connections asking the 1.2 MB uncompressed `/me` meant
  * ~60 MB copied into sockets in one turn and an event-loop delay p99 of 17–34 ms, as a bare route sending the same
- * bytes has. A bound in time rather than bytes holds on a slower machine too. Measured 2026-12-07 (docs/benchmarks.md
- * "Answers of one loop turn written together"): small answers (thumbnails, 50 compressed `/me` of 83 KB) never reach it.
+ * bytes has. A bound in time rather than bytes holds on a slower machine too. Measured 2026-12-07
+ * (docs/benchmarks.md "Answers of one loop turn written together"): small answers (thumbnails, 50 compressed `/me`
+ * of 83 KB) never reach it.
  */
 export const FAST_ANSWER_MS_PER_TURN = 4;
 
@@ -120,11 +121,11 @@ interface Decided {
  * The fast answers of one turn of the event loop, written together once every request that turn read has been
  * handled (`setImmediate`: the loop's check phase follows the poll phase that ran the requests).
  *
- * Why (issue 17, docs/benchmarks.md "Where the rest of the thumbnail's gap is"): written one by one, each answer to a busy
- * peer — wrk, a reverse proxy, a browser's parallel connections — woke that peer again just after it had gone back
- * to sleep, and the kernel's wake-up cost the gateway about as much CPU per thumbnail as all of the fast path's own
- * work. Written back to back, the first wakes the peer and the rest find it awake. Alternating runs, 2026-12-07:
- * thumbnails 26,857 and 30,514 answers/s against 14,901 and 20,038 one by one.
+ * Why (issue 17, docs/benchmarks.md "Where the rest of the thumbnail's gap is"): written one by one, each answer
+ * to a busy peer — wrk, a reverse proxy, a browser's parallel connections — woke that peer again just after it had
+ * gone back to sleep, and the kernel's wake-up cost the gateway about as much CPU per thumbnail as all of the fast
+ * path's own work. Written back to back, the first wakes the peer and the rest find it awake. Alternating runs,
+ * 2026-12-07: thumbnails 26,857 and 30,514 answers/s against 14,901 and 20,038 one by one.
  *
  * What it costs an answer: the rest of its turn (the other requests that arrived with it; at most one turn, a few
  * milliseconds at saturation, nothing on an idle service), which its duration in the access line and the latency
