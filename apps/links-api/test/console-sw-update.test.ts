@@ -122,9 +122,18 @@ describe('a new console version (Chromium)', { timeout: 180_000 }, () => {
 
     await page.reload();
     await page.waitForSelector('body.page-library[data-ready="true"]');
-    // B's worker installs, takes over and drops A's shell
+    // B's worker installs, takes over and drops A's shell. Each poll also asks for the update again, as the
+    // browser's next navigation would: an install that failed once (its fetches meeting the server's restart on a
+    // loaded machine; CI of 2026-12-07 18:43) is retried instead of waiting for a navigation that never comes
+    const again = () => navigator.serviceWorker.getRegistration().then((r) => r?.update().catch(() => undefined));
     await expect
-      .poll(async () => Object.keys(shellCaches((await state(page)).caches)), { timeout: 30_000, interval: 250 })
+      .poll(
+        async () => {
+          await page.evaluate(again);
+          return Object.keys(shellCaches((await state(page)).caches));
+        },
+        { timeout: 30_000, interval: 250 },
+      )
       .toEqual([expect.not.stringMatching(cacheA)]);
     await page.reload();
     await page.waitForSelector('body.page-library[data-ready="true"]');

@@ -21,7 +21,14 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(shellCache);
-      await cache.addAll([...shellUrls]);
+      try {
+        await cache.addAll([...shellUrls]);
+      } catch (err) {
+        // a failed install (the server restarting, a dropped connection) leaves no half-filled cache behind: the
+        // browser tries the update again on a later navigation, from an empty cache
+        await caches.delete(shellCache);
+        throw err;
+      }
       await self.skipWaiting();
     })(),
   );
