@@ -5,3 +5,4 @@ export * from './outbox/index.ts';
 export * from './pool.ts';
 export * from './prepared.ts';
 export * from './schema.ts';
+export * from './timestamps.ts';

@@ -80,21 +80,35 @@ const ASSET_KEYS = assetColumns.map((c) => {
  */
 export const ASSET_SELECT = assetColumns.map((c) => `${c} AS ${ASSET_PREFIX}${c.slice('assets.'.length)}`).join(', ');
 
+/**
+ * A function `(row) => ({ to1: row.from1, to2: row.from2, … })` over the given column names, built once.
+ *
+ * Why built, and not a loop copying `row[name]` for each name: V8 turns an object that gets more than ~16
+ * properties through computed names into a hash table ("dictionary mode"), and pg builds every row that way. A
+ * loop doing the same would make each link and asset a hash table too, and every later read of them (the mapping
+ * to DTOs, a few dozen per row) a hash lookup. An object literal with fixed names is a fast object with its own
+ * hidden class. Measured on 100 rows of a list (2026-12-07): the regrouping 1.0 ms → 0.03 ms, the asset DTOs
+ * 1.17 → 0.97 ms. The names come from the fixed column lists of this module, never from input.
+ */
+function rowBuilder<T>(pairs: readonly (readonly [from: string, to: string])[]): (row: Record<string, unknown>) => T {
+  const fields = pairs.map(([from, to]) => `${JSON.stringify(to)}: row[${JSON.stringify(from)}]`);
+  return new Function('row', `return { ${fields.join(', ')} };`) as (row: Record<string, unknown>) => T;
+}
+
+const linkOfRow = rowBuilder<SharedLinkRow>(linkColumns.map((c) => [c, c] as const));
+const assetOfRow = rowBuilder<AssetRow>(ASSET_KEYS);
+
 /** Rows of link columns + `a_<asset column>`… (one per link and asset, links contiguous) → links with their assets. */
 export function groupLinkRows(rows: readonly Record<string, unknown>[]): LinkWithAssets[] {
   const result: LinkWithAssets[] = [];
   let current: LinkWithAssets | undefined;
   for (const row of rows) {
     if (!current || current.link.id !== row.id) {
-      const link: Record<string, unknown> = {};
-      for (const c of linkColumns) link[c] = row[c];
-      current = { link: link as unknown as SharedLinkRow, assets: [] };
+      current = { link: linkOfRow(row), assets: [] };
       result.push(current);
     }
     if (row.a_id === null || row.a_id === undefined) continue;
-    const asset: Record<string, unknown> = {};
-    for (const [prefixed, name] of ASSET_KEYS) asset[name] = row[prefixed];
-    current.assets.push(asset as unknown as AssetRow);
+    current.assets.push(assetOfRow(row));
   }
   return result;
 }
