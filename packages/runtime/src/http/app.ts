@@ -23,6 +23,7 @@ import {
 import { boundLogger, scrubRequestUrl, writeAccessLine } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { type FastPath, fastPathServerFactory } from './fast-path.ts';
+import { buildResponseSerializer } from './serializer.ts';
 
 export interface RouteInfo {
   method: string;
@@ -272,6 +273,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // response schemas serialized without validating their nullable unions (serializer.ts says why)
+    schemaController: { compilersFactory: { buildSerializer: buildResponseSerializer } },
   } as never) as unknown as FastifyInstance;
 
   // Every route with its schema, for tools that walk the API (the bad-input fuzz test, docs checks).
