@@ -164,6 +164,40 @@ describe('grouping by day / month (Chromium)', () => {
     expect(await seriousViolations(page)).toEqual([]);
   });
 
+  it('should keep the tools to one row on a phone, the photos on the first screen, every choice in reach', async () => {
+    const link = await album();
+    for (const javaScriptEnabled of [true, false]) {
+      const page = await open(`${baseUrl}/share/${link.key}?group=day`, 'phone', { javaScriptEnabled });
+      const chips = await page.$$eval('.grid-tools .button, .grid-tools a', (els) =>
+        els
+          .filter((el) => (el as HTMLElement).offsetParent !== null)
+          .map((el) => {
+            const r = el.getBoundingClientRect();
+            return { text: el.textContent?.trim(), top: Math.round(r.top), height: r.height };
+          }),
+      );
+      // slideshow (with JavaScript), two orders, three groupings: one row, each a 40 px+ target
+      expect(chips.length).toBe(javaScriptEnabled ? 6 : 5);
+      expect(new Set(chips.map((c) => c.top)).size, JSON.stringify(chips)).toBe(1);
+      for (const chip of chips) expect(chip.height).toBeGreaterThanOrEqual(40);
+      // the first photos start on the first screen, under the header and that one row
+      const firstTile = await page.$eval('#grid .tile', (el) => el.getBoundingClientRect().top);
+      const header = await page.$eval('.share-header', (el) => el.getBoundingClientRect().bottom);
+      expect(firstTile - header).toBeLessThan(130);
+      // the page itself never scrolls sideways; the row does, and its last choice is reached and works
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      // the first chip lines up with the header's title
+      const left = await page.$eval('.grid-tools', (el) => {
+        const first = [...el.querySelectorAll<HTMLElement>('.button, a')].find((x) => x.offsetParent !== null);
+        return first?.getBoundingClientRect().left;
+      });
+      const titleLeft = await page.$eval('.share-header h1', (el) => el.getBoundingClientRect().left);
+      expect(Math.abs((left ?? 0) - titleLeft)).toBeLessThanOrEqual(1);
+      if (javaScriptEnabled) await screenshot(page, 'phone-tools-one-row');
+      await Promise.all([page.waitForURL(/group=month/), page.click('.group-toggle a[href$="group=month"]')]);
+    }
+  });
+
   it('should offer no grouping on a link that hides metadata, and ignore ?group there', async () => {
     const link = await album({ showMetadata: false });
     const res = await h.app.inject(`/share/${link.key}?group=day`);
