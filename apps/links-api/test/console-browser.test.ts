@@ -105,14 +105,14 @@ describe('the owner console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Select all' }).click();
     await expect.poll(() => page.locator('#selection-count').textContent()).toBe('5 photos selected');
     await page.getByRole('button', { name: 'Clear selection' }).click();
-    expect(await page.getByRole('button', { name: 'Share', exact: true }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Share link', exact: true }).isDisabled()).toBe(true);
     await picks.nth(0).click();
     await picks.nth(1).click({ modifiers: ['Shift'] });
     await expect.poll(() => page.locator('#selection-count').textContent()).toBe('2 photos selected');
     const chosen = [await picks.nth(0).inputValue(), await picks.nth(1).inputValue()];
     await consoleScreenshot(page, 'desktop-03-selection');
 
-    await page.getByRole('button', { name: 'Share', exact: true }).click();
+    await page.getByRole('button', { name: 'Share link', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Create Shared Link' });
     await dialog.waitFor();
     // the seed's form, by accessible name
@@ -199,7 +199,7 @@ describe('the owner console in Chromium', { timeout: 180_000 }, () => {
     expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await consoleScreenshot(phone.page, 'phone-02-library');
     await phone.page.locator('input.pick').nth(3).click();
-    await phone.page.getByRole('button', { name: 'Share', exact: true }).click();
+    await phone.page.getByRole('button', { name: 'Share link', exact: true }).click();
     await phone.page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();
     expect(await seriousViolations(phone.page)).toEqual([]);
     await consoleScreenshot(phone.page, 'phone-04-create-link-form');
@@ -244,7 +244,7 @@ describe('the owner console in Chromium', { timeout: 180_000 }, () => {
       const chosen = [await picks.nth(1).inputValue(), await picks.nth(3).inputValue()];
       await Promise.all([
         page.waitForURL(/\/links\/new\?/),
-        page.getByRole('button', { name: 'Share', exact: true }).click(),
+        page.getByRole('button', { name: 'Share link', exact: true }).click(),
       ]);
       const form = page.locator('#create-link-page');
       expect(await form.getByLabel('Allow Upload').isDisabled()).toBe(true);

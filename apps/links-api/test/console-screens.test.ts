@@ -114,7 +114,7 @@ describe('every console screen at phone and desktop widths', { timeout: 300_000 
       await picks.nth(0).check();
       await picks.nth(2).check();
       await shot(page, '03', 'library-selection');
-      await page.getByRole('button', { name: 'Share', exact: true }).click();
+      await page.getByRole('button', { name: 'Share link', exact: true }).click();
       const dialog = page.getByRole('dialog', { name: 'Create Shared Link' });
       await dialog.waitFor();
       await shot(page, '04', 'create-link-dialog');

@@ -12,7 +12,7 @@ import { type ConsoleStack, consoleScreenshot, PHONE, signIn, startConsoleStack 
 import type { TestUser } from './harness.ts';
 
 /**
- * Issue 15 item 1 in Debian's Chromium: the library's "Share…" hands the selected originals to the system share
+ * Issue 15 item 1 in Debian's Chromium: the library's "Share files…" hands the selected originals to the system share
  * sheet (here `navigator.share` replaced by a recorder, as headless Chromium has none that shares files), and
  * without one offers a dialog whose zip comes from the real export worker (outbox relay → BullMQ).
  */
@@ -80,11 +80,11 @@ describe('the library share sheet in Chromium', { timeout: 180_000 }, () => {
     });
     await signIn(page, stack.consoleUrl, owner.email);
     // nothing selected: nothing to share
-    expect(await page.getByRole('button', { name: 'Share…' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Share files…' }).isDisabled()).toBe(true);
     await page.locator('#grid input.pick').nth(0).click();
     await page.locator('#grid input.pick').nth(2).click();
-    expect(await page.getByRole('button', { name: 'Share…' }).isDisabled()).toBe(false);
-    await page.getByRole('button', { name: 'Share…' }).click();
+    expect(await page.getByRole('button', { name: 'Share files…' }).isDisabled()).toBe(false);
+    await page.getByRole('button', { name: 'Share files…' }).click();
     const shared = (await page.waitForFunction(() => (window as unknown as { shared: unknown }).shared)).jsonValue();
     const files = (await shared) as { name: string; type: string; base64: string }[];
     expect(files).toHaveLength(2);
@@ -112,7 +112,7 @@ describe('the library share sheet in Chromium', { timeout: 180_000 }, () => {
     });
     await signIn(page, stack.consoleUrl, owner.email);
     for (let i = 0; i < 3; i++) await page.locator('#grid input.pick').nth(i).click();
-    await page.getByRole('button', { name: 'Share…' }).click();
+    await page.getByRole('button', { name: 'Share files…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Share' });
     await dialog.waitFor();
     expect(await dialog.getByRole('button').allTextContents()).toEqual([
@@ -192,7 +192,7 @@ describe('the library share sheet in Chromium', { timeout: 180_000 }, () => {
     const picked = await page.$$eval('#grid input.pick:checked', (els) =>
       els.map((el) => (el as HTMLInputElement).value),
     );
-    await page.getByRole('button', { name: 'Share…' }).click();
+    await page.getByRole('button', { name: 'Share files…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Share' });
     await dialog.waitFor();
     expect(await linksOf()).toEqual([]); // opening the dialog makes nothing
@@ -212,7 +212,7 @@ describe('the library share sheet in Chromium', { timeout: 180_000 }, () => {
     for (const l of await linksOf()) await stack.h.tdb.db.deleteFrom('shared_links').where('id', '=', l.id).execute();
     const { page, problems } = await fallbackPage();
     await page.locator('#grid input.pick').nth(2).click();
-    await page.getByRole('button', { name: 'Share…' }).click();
+    await page.getByRole('button', { name: 'Share files…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Share' });
     await dialog.waitFor();
     expect(await linksOf()).toEqual([]);

@@ -45,8 +45,9 @@ export const en = {
     selectAll: 'Select all',
     clearSelection: 'Clear selection',
     selected: (n: number) => (n === 1 ? '1 photo selected' : `${n} photos selected`),
-    share: 'Share',
-    shareHint: 'Select photos (click, Shift-click for a range), then Share.',
+    /** makes a public link of the selection (the system share sheet's button is "Share files…": pwa/strings.en.ts) */
+    share: 'Share link',
+    shareHint: 'Select photos (click, Shift-click for a range), then Share link.',
     status: { processing: 'Processing', ready: 'Ready', failed: 'Failed', uploaded: 'Waiting' },
     photo: (name: string) => `Photo ${name}`,
     addingTo: (title: string) => `Adding photos to the link “${title}”. Select them, then Add to link.`,

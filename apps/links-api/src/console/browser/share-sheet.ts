@@ -3,7 +3,7 @@
 import { shareSheetEn as t } from '../pwa/strings.en.ts';
 
 /**
- * The library's "Share…" (issue 15 item 1, the seed's "Share via"): the selected photos' originals handed to the
+ * The library's "Share files…" (issue 15 item 1, the seed's "Share via"): the selected photos' originals handed to the
  * system share sheet with `navigator.share({ files })` where the browser shares files, fetched first with
  * progress; otherwise a dialog: download (one file directly, several as one zip made by the export worker),
  * copy a new link, or email one. Nothing stays behind: the fetched bytes are dropped after the share, every
@@ -156,7 +156,7 @@ function fallbackDialog(assetIds: string[]): void {
   dialog.showModal();
 }
 
-/** Adds "Share…" after the selection bar's own button; `selected` gives the selected asset ids. */
+/** Adds "Share files…" after the selection bar's own button; `selected` gives the selected asset ids. */
 export function initShareSheet(after: HTMLElement, selected: () => string[], status: HTMLElement): void {
   const button = document.createElement('button');
   button.type = 'button';

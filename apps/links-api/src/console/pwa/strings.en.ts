@@ -40,9 +40,12 @@ export const shareEn = {
   done: (ok: number, total: number) => `${ok} of ${total} uploaded`,
   lost: 'The shared files did not reach immish (the app was not installed yet). Share them again.',
 };
-/** The library's "Share…" (issue 15 item 1, the seed's "Share via"). */
+/**
+ * The library's "Share files…" (issue 15 item 1, the seed's "Share via"): the photos themselves, to another app.
+ * Beside "Share link", which makes a public link instead: each name says what is shared.
+ */
 export const shareSheetEn = {
-  button: 'Share…',
+  button: 'Share files…',
   fetching: (done: number, total: number) => `Preparing ${done} of ${total}…`,
   failed: 'Could not prepare the photos. Try again.',
   dialogTitle: 'Share',
