@@ -105,6 +105,26 @@ describe('the Activity screen of a link in Chromium', { timeout: 180_000 }, () =
     expect(await entries.first().textContent()).toContain('2026-12-04 09:05 UTC');
     expect(await entries.nth(1).textContent()).toContain('Downloaded an original');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_390.width);
+    // each day on one line (not "2026-" over "12-04"), its row as tall as a row of single-line numbers
+    const dayLines = await page.$$eval('#activity-days tbody th[scope="row"]', (ths) =>
+      ths.map((th) =>
+        Math.round(th.getBoundingClientRect().height / Number.parseFloat(getComputedStyle(th).lineHeight)),
+      ),
+    );
+    expect(dayLines).toEqual([1, 1]);
+    expect(
+      await page.$eval('#activity-days', (t) => t.scrollWidth <= (t.parentElement as HTMLElement).clientWidth),
+    ).toBe(true);
+    // a card's heading starts at the card's padding, with no margin of its own above it
+    const gap = await page.$eval('#activity-summary-title', (h) => {
+      const card = h.closest('.card') as HTMLElement;
+      return (
+        h.getBoundingClientRect().top -
+        card.getBoundingClientRect().top -
+        Number.parseFloat(getComputedStyle(card).paddingTop)
+      );
+    });
+    expect(gap).toBeLessThanOrEqual(2);
     expect(await seriousViolations(page)).toEqual([]);
     await consoleScreenshot(page, 'phone390-20-link-activity');
 
