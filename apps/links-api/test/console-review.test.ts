@@ -100,6 +100,15 @@ describe('the review screen of guest uploads in Chromium', { timeout: 180_000 },
     expect(await seriousViolations(page)).toEqual([]);
     await consoleScreenshot(page, 'phone-390-review-02-pending');
 
+    // Select all ticks every box (a plain link, so without JavaScript too), Clear selection none
+    const ticked = () =>
+      page.$$eval('#review-grid input[type="checkbox"]', (boxes) => boxes.map((x) => (x as HTMLInputElement).checked));
+    expect(await ticked()).toEqual([false, false, false]);
+    await Promise.all([page.waitForURL(/\/uploads\?all=1$/), page.getByRole('link', { name: 'Select all' }).click()]);
+    expect(await ticked()).toEqual([true, true, true]);
+    await Promise.all([page.waitForURL(/\/uploads$/), page.getByRole('link', { name: 'Clear selection' }).click()]);
+    expect(await ticked()).toEqual([false, false, false]);
+
     // approve two: a confirmation first
     const [, a, b, c] = photos as [AssetRow, AssetRow, AssetRow, AssetRow];
     await page.getByLabel(`Select ${a.original_file_name}`).check();

@@ -7,7 +7,9 @@ import { type ConsoleAssets, type Notice, shell } from './views.ts';
 /**
  * The review screen of a link's guest uploads (issue 19 item 3, README "Guest-upload moderation"): the pending
  * uploads as thumbnails to tick, Approve or Reject, each confirmed on a page of its own (works without JavaScript:
- * plain forms, POST/redirect/GET).
+ * plain forms, POST/redirect/GET). "Select all" is a plain link too (`?all=1`: the same page with every box ticked),
+ * so a party's hundred uploads are not ticked one by one; what is decided is still the ids in the form, the ones
+ * shown, never uploads that arrived after the page was drawn.
  */
 
 const titleOf = (t: ConsoleStrings, link: SharedLinkResponseDto) =>
@@ -20,12 +22,15 @@ export function reviewPage(
   link: SharedLinkResponseDto,
   pending: LinkUploadDto[],
   notice: Notice | null,
+  /** every box ticked (`?all=1`) */
+  allSelected = false,
 ): string {
   const r = t.review;
+  const checked = allSelected ? html` checked` : '';
   const items = pending.map(
     (u) => html`<li class="review-item">
   <label class="review-pick">
-    <input type="checkbox" name="assetId" value="${u.assetId}" aria-label="${r.select(u.fileName)}">
+    <input type="checkbox" name="assetId" value="${u.assetId}" aria-label="${r.select(u.fileName)}"${checked}>
     ${
       u.thumbnailUrl
         ? html`<img src="${u.thumbnailUrl}" alt="${u.fileName}" width="250" height="250" loading="lazy">`
@@ -46,6 +51,11 @@ ${
   pending.length === 0
     ? ''
     : html`<form id="review-form" method="post" action="/links/${link.id}/uploads" aria-labelledby="review-title">
+<p class="review-select">${
+        allSelected
+          ? html`<a href="/links/${link.id}/uploads" id="review-clear">${r.clearSelection}</a>`
+          : html`<a href="/links/${link.id}/uploads?all=1" id="review-select-all">${r.selectAll}</a>`
+      }</p>
 <ul class="grid review-grid" id="review-grid">${items}</ul>
 <div class="actions">
   <button type="submit" name="decision" value="approve" id="review-approve">${r.approve}</button>

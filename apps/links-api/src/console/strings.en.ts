@@ -327,6 +327,8 @@ export const en = {
     empty: 'Nothing waits for your review.',
     pending: (n: number) => (n === 1 ? '1 upload waits for your review.' : `${n} uploads wait for your review.`),
     select: (name: string) => `Select ${name}`,
+    selectAll: 'Select all',
+    clearSelection: 'Clear selection',
     processing: 'Processing…',
     approve: 'Approve',
     reject: 'Reject',

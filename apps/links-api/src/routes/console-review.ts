@@ -47,6 +47,7 @@ export function consoleReviewRoutes(
         querystring: Type.Object({
           done: Type.Optional(Type.Union([Type.Literal('approved'), Type.Literal('rejected')])),
           n: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+          all: Type.Optional(Type.Literal('1')),
         }),
       },
     },
@@ -61,7 +62,7 @@ export function consoleReviewRoutes(
       const notice: Notice | null = req.query.done
         ? { text: req.query.done === 'approved' ? en.review.approved(n) : en.review.rejected(n), error: false }
         : null;
-      return reviewPage(en, assets, user, link, pending, notice);
+      return reviewPage(en, assets, user, link, pending, notice, req.query.all === '1');
     },
   );
 
