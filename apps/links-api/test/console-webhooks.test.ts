@@ -207,6 +207,8 @@ describe('console Webhooks screen', () => {
       async () => (await page.locator('.delivery-succeeded').count()) === 1,
     );
     expect(await text(page.locator('.delivery-attempts'))).toBe('2');
+    // the label names the figure ("Attempts 2"), it does not repeat it ("2 attempts 2")
+    expect(await text(page.locator('.delivery-attempts').locator('xpath=preceding-sibling::dt'))).toBe('Attempts');
 
     // disable: the state and the button change, and events no longer reach it
     await Promise.all([page.waitForURL(/notice=disabled/), page.getByRole('button', { name: 'Disable' }).click()]);

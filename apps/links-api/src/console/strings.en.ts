@@ -263,7 +263,8 @@ export const en = {
     response: 'Response',
     latency: 'Latency',
     time: 'Time',
-    attempts: (n: number) => (n === 1 ? '1 attempt' : `${n} attempts`),
+    /** the label of a delivery's number of attempts (the number is the value beside it) */
+    attempts: 'Attempts',
     statusText: { pending: 'Pending', succeeded: 'Delivered', failed: 'Failed' },
     noAnswer: 'no answer',
     retry: 'Retry',

@@ -115,7 +115,7 @@ function deliveryRow(t: ConsoleStrings, endpointId: string, d: WebhookDeliveryDt
     <div><dt>${w.status}</dt><dd class="delivery-answer">${answer}</dd></div>
     <div><dt>${w.latency}</dt><dd class="delivery-latency">${last ? `${last.latencyMs} ms` : '—'}</dd></div>
     <div><dt>${w.time}</dt><dd class="delivery-time">${time}</dd></div>
-    <div><dt>${w.attempts(d.attempts.length)}</dt><dd class="delivery-attempts">${d.attempts.length}</dd></div>
+    <div><dt>${w.attempts}</dt><dd class="delivery-attempts">${d.attempts.length}</dd></div>
   </dl>
   ${last?.responseSnippet ? html`<p class="hint">${w.response}</p><pre class="delivery-snippet">${last.responseSnippet}</pre>` : ''}
   ${
