@@ -25,7 +25,7 @@ let browser: Browser;
 let owner: TestUser;
 let port = 0;
 let app: FastifyInstance | null = null;
-const closers: (() => Promise<unknown> | void)[] = [];
+const closers: (() => Promise<unknown> | undefined)[] = [];
 
 /** The real bundle with a marker appended, so each version is a different file (and hash), and says which it is. */
 function version(base: ConsoleBundle, name: string): ConsoleBundle {

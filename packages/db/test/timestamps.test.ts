@@ -28,7 +28,14 @@ function randomText(random: () => number): string {
   const year = 1000 + int(9000);
   const fractionDigits = int(7);
   const fraction = fractionDigits === 0 ? '' : `.${pad(int(10 ** fractionDigits), fractionDigits)}`;
-  const offsets = ['+00', `+${pad(int(15))}`, `-${pad(int(13))}`, `+05:30`, `-03:30`, `+${pad(int(15))}:${pad(int(60))}`];
+  const offsets = [
+    '+00',
+    `+${pad(int(15))}`,
+    `-${pad(int(13))}`,
+    `+05:30`,
+    `-03:30`,
+    `+${pad(int(15))}:${pad(int(60))}`,
+  ];
   const offset = offsets[int(offsets.length)] as string;
   const zone = offset.length === 3 && int(4) === 0 ? `${offset}:${pad(int(60))}:${pad(int(60))}` : offset;
   return `${year}-${pad(1 + int(12))}-${pad(1 + int(28))} ${pad(int(24))}:${pad(int(60))}:${pad(int(60))}${fraction}${zone}`;
