@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from '@immish/testkit';
+import { createTestDatabase, seededRandom, type TestDatabase } from '@immish/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, PgTimestamp, parseTimestamptz } from '../src/index.ts';
@@ -41,20 +41,9 @@ function randomText(random: () => number): string {
   return `${year}-${pad(1 + int(12))}-${pad(1 + int(28))} ${pad(int(24))}:${pad(int(60))}:${pad(int(60))}${fraction}${zone}`;
 }
 
-/** A small deterministic generator (mulberry32), so a failure names a text that fails again. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('parseTimestamptz against pg’s parser', () => {
   it('gives the same instant and ISO string for 20,000 random texts of every shape PostgreSQL writes', () => {
-    const random = seeded(20261207);
+    const random = seededRandom(20261207);
     for (let i = 0; i < 20_000; i++) sameAsPg(randomText(random));
   });
 
