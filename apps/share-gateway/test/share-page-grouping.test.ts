@@ -198,6 +198,24 @@ describe('grouping by day / month (Chromium)', () => {
     }
   });
 
+  it('should offer dropping files where there is a mouse, not on a touch screen', async () => {
+    const albumId = await h.createAlbum(
+      photos.map((p) => p.id),
+      { name: 'Drop' },
+    );
+    const link = await h.createLink({ albumId, allowUpload: true });
+    for (const [kind, shown] of [
+      ['desktop', true],
+      ['phone', false],
+    ] as const) {
+      const page = await open(`${baseUrl}/share/${link.key}`, kind);
+      expect(await page.getByText('Add photos & videos').isVisible(), kind).toBe(true);
+      expect(await page.locator('.drop-hint').isVisible(), kind).toBe(shown);
+      await context?.close();
+      context = null;
+    }
+  });
+
   it('should offer no grouping on a link that hides metadata, and ignore ?group there', async () => {
     const link = await album({ showMetadata: false });
     const res = await h.app.inject(`/share/${link.key}?group=day`);

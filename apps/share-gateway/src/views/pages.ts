@@ -178,7 +178,7 @@ ${
 <label for="upload-files" class="button">${m.tr.t('addPhotos')}</label>
 <input id="upload-files" class="file-input" name="files" type="file" multiple accept="image/*,video/*">
 <noscript><button type="submit" class="button">${m.tr.t('upload')}</button></noscript>
-<p class="hint js-only">${m.tr.t('dropHint')}</p>
+<p class="hint js-only drop-hint">${m.tr.t('dropHint')}</p>
 ${m.uploadReview ? html`<p class="hint upload-review" id="upload-review" role="status">${m.tr.t('uploadReviewNote')}</p>` : ''}
 <ul class="upload-list" id="upload-list" aria-live="polite"></ul>
 </form>`
