@@ -198,6 +198,14 @@ describe('the owner console in Chromium', { timeout: 180_000 }, () => {
     await thumbnailsLoaded(phone.page);
     expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await consoleScreenshot(phone.page, 'phone-02-library');
+    // "or drop photos…" where a mouse can drag files, not on a touch screen; Upload on both
+    expect(await phone.page.locator('.drop-hint').isVisible()).toBe(true);
+    const touch = await newPage({ width: 360, height: 780 }, () => page.context().storageState(), true);
+    await touch.page.goto(`${consoleUrl}/`);
+    await touch.page.waitForSelector('body.page-library[data-ready="true"]');
+    expect(await touch.page.getByRole('button', { name: 'Upload' }).isVisible()).toBe(true);
+    expect(await touch.page.locator('.drop-hint').isVisible()).toBe(false);
+    await touch.context.close();
     await phone.page.locator('input.pick').nth(3).click();
     await phone.page.getByRole('button', { name: 'Share link', exact: true }).click();
     await phone.page.getByRole('dialog', { name: 'Create Shared Link' }).waitFor();

@@ -46,6 +46,8 @@ export interface ConsoleStack {
   newPage(
     viewport?: { width: number; height: number },
     storageState?: BrowserContext['storageState'],
+    /** a phone's touch screen (no mouse): `hasTouch` and `isMobile` */
+    touch?: boolean,
   ): Promise<{ context: BrowserContext; page: Page; problems: string[] }>;
   close(): Promise<void>;
 }
@@ -100,9 +102,10 @@ export async function startConsoleStack(env: Record<string, string> = {}): Promi
       for (let i = 0; i < n; i++) rows.push(await addPhoto(fake, storage, photoCount++));
       return rows;
     },
-    async newPage(viewport = { width: 1280, height: 860 }, storageState) {
+    async newPage(viewport = { width: 1280, height: 860 }, storageState, touch = false) {
       const context = await browser.newContext({
         viewport,
+        ...(touch ? { hasTouch: true, isMobile: true } : {}),
         ...(storageState ? { storageState: await storageState() } : {}),
       });
       contexts.push(context);

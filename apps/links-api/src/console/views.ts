@@ -280,7 +280,7 @@ export function libraryPage(
       : html`<div class="upload">
     <input id="upload-files" type="file" multiple accept="image/*,video/*" class="visually-hidden" tabindex="-1" aria-hidden="true">
     <button type="button" id="upload-button" class="secondary">${l.upload.button}</button>
-    <span class="hint">${l.upload.hint}</span>
+    <span class="hint drop-hint">${l.upload.hint}</span>
   </div>
   <section id="uploads" hidden aria-label="${l.upload.listLabel}"><ul id="upload-list" class="upload-list"></ul></section>`
   }
