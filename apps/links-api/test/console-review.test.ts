@@ -141,4 +141,29 @@ describe('the review screen of guest uploads in Chromium', { timeout: 180_000 },
     expect(await stack.storage.head(c.original_key)).toBeNull();
     expect(problems).toEqual([]);
   });
+  it('should show another user nothing of the link, ?all=1 or not, and refuse a made-up ?all', async () => {
+    const [pending] = await stack.addPhotos(owner, 1);
+    await h.tdb.db
+      .insertInto('link_uploads')
+      .values({ link_id: linkId, asset_id: pending!.id, bytes: Number(pending!.size) })
+      .execute();
+    const intruder = await stack.signInUser('review-intruder');
+    const { page } = await stack.newPage(PHONE_390);
+    await signIn(page, stack.consoleUrl, intruder.email);
+    for (const query of ['', '?all=1']) {
+      const response = await page.goto(`${stack.consoleUrl}/links/${linkId}/uploads${query}`);
+      expect(new URL(page.url()).pathname, query).toBe('/links');
+      expect(response?.status()).toBe(200);
+      expect(await page.locator('#review-grid').count()).toBe(0);
+      expect(await page.content()).not.toContain(pending!.id);
+    }
+    // the owner's own page with a value the schema does not know: a 400, not a page with boxes ticked
+    const ownerPage = (await stack.newPage(PHONE_390)).page;
+    await signIn(ownerPage, stack.consoleUrl, owner.email);
+    const odd = await ownerPage.goto(`${stack.consoleUrl}/links/${linkId}/uploads?all=yes`);
+    expect(odd?.status()).toBe(400);
+    const all = await ownerPage.goto(`${stack.consoleUrl}/links/${linkId}/uploads?all=1`);
+    expect(all?.status()).toBe(200);
+    expect(await ownerPage.locator(`input[value="${pending!.id}"]`).isChecked()).toBe(true);
+  });
 });
