@@ -50,17 +50,12 @@ function withoutAnyOf(schema: Schema, branches: Schema[]): Schema {
   if (Object.keys(siblings).some((k) => COMPOUND.includes(k) || k === 'type')) return schema;
   const nullable = branches.some(NULL_SCHEMA);
   const rest = branches.filter((b) => !NULL_SCHEMA(b));
-  const simple = (b: Schema) => typeof b.type === 'string' && !COMPOUND.some((k) => k in b);
-  if (
-    rest.length === 1 &&
-    nullable &&
-    simple(rest[0] as Schema) &&
-    SINGLE_TYPES.has((rest[0] as Schema).type as string)
-  ) {
-    const [only] = rest as [Schema];
+  /** a value of one type and nothing more */
+  const oneType = (b: Schema) => SINGLE_TYPES.has(b.type as string) && !COMPOUND.some((k) => k in b);
+  const [only] = rest;
+  if (nullable && rest.length === 1 && only && oneType(only))
     return { ...siblings, ...only, type: [only.type, 'null'] };
-  }
-  const literals = rest.every((b) => simple(b) && b.type === 'string' && typeof b.const === 'string');
+  const literals = rest.every((b) => oneType(b) && b.type === 'string' && typeof b.const === 'string');
   if (rest.length > 0 && literals) {
     return { ...siblings, type: nullable ? ['string', 'null'] : 'string', enum: rest.map((b) => b.const) };
   }
