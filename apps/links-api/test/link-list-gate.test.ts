@@ -50,6 +50,23 @@ const firstWith = (answers: Promise<Answer>[], status: number, n: number) =>
       });
   });
 
+/** Resolves once `n` statements of this test's database wait on a lock (each list blocked by the table lock). */
+async function lockWaiters(n: number): Promise<void> {
+  const probe = new pg.Client({ connectionString: h.tdb.url });
+  await probe.connect();
+  try {
+    for (;;) {
+      const { rows } = await probe.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      if ((rows[0]?.n ?? 0) >= n) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await probe.end();
+  }
+}
+
 /**
  * Runs `during` while the links table is locked (every list blocks on its SELECT, holding its slot), then lets go.
  */
@@ -134,6 +151,9 @@ describe('GET /api/shared-links under a burst', () => {
     let refused: Answer | string | undefined;
     await withLinksTableLocked(async () => {
       mine = Array.from({ length: 4 }, () => list(greedy)); // the owner's four places, held by the lock
+      // two of them in the gate's slots, blocked on the lock (seen by PostgreSQL), the other two behind them: a
+      // fixed pause alone was too short on a loaded machine, where the page then took a place first
+      await lockWaiters(2);
       await new Promise((r) => setTimeout(r, 100));
       // the page is the fifth: refused at once, not left waiting on the lock like the four
       refused = await Promise.race([page(), new Promise<string>((r) => setTimeout(() => r('waiting'), 2000))]);
