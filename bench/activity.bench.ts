@@ -104,6 +104,20 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
         `- ${sc.label}: on/off **${f(ratio, 2)}×** (median of ${ROUNDS} rounds, a new pair of processes each; per pair ${ratios.map((x) => f(x, 2)).join(', ')}; target ≥ 0.95×: ${ratio >= 0.95 ? 'met' : 'NOT met'}); CPU per request off/on ${f(cpuRatio, 2)}×.`,
       );
     }
+    // why a gateway's loop p99 is high when it is (one process in a whole run read 11 ms where the rest read 2–3):
+    // its main thread waiting for a core (another process had it) or its own garbage collection
+    const cause = (r: R) => {
+      const c = r.loopCauses;
+      return c
+        ? `${f(r.loopP99Ms)} | ${f(c.waitMsPerS)} | ${f(c.involuntaryPerS, 0)} | ${f(c.gcMsPerS)} (${f(c.gcMajorMsPerS)}) | ${c.gcOver10ms}`
+        : `${f(r.loopP99Ms)} | – | – | – | –`;
+    };
+    const causeRows = results.flatMap((r, i) =>
+      r.offs.map(
+        (off, round) =>
+          `| ${round + 1} | ${i === 0 ? '/me' : 'thumbnail'} | ${cause(off)} | ${cause(r.ons[round] as R)} |`,
+      ),
+    );
     const markdown = [
       `share-gateway with the activity log on vs off (ACTIVITY_LOG): two gateway processes (default configuration, logging on) on the same database, wrk 1 thread, 50 connections, a browser's User-Agent and Accept-Encoding, ${process.env.BENCH_DURATION_S ?? 10} s per run after a 2 s warm-up, ${ROUNDS} rounds, each a new pair of gateway processes measured back to back (order alternating), each figure the median over the rounds (event-loop p99: the largest, then each round's in order); ${backing.note}. Machine: ${machineNote()} at the end.`,
       '',
@@ -112,6 +126,12 @@ export async function runActivityBench(): Promise<{ markdown: string }> {
       ...rows,
       '',
       ...verdicts,
+      '',
+      "Each run's gateway, off then on: event-loop p99 (ms); its main thread's wait for a core (ms per s, /proc schedstat: another thread or process had it) and involuntary context switches per s; its garbage collection (ms per s, major in brackets) and collections over 10 ms.",
+      '',
+      '| round | scenario | off p99 | wait | inv./s | GC ms/s | GC >10 ms | on p99 | wait | inv./s | GC ms/s | GC >10 ms |',
+      '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...causeRows,
     ].join('\n');
     return { markdown };
   } finally {

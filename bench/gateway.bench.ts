@@ -37,6 +37,9 @@ import {
   type Backing,
   bareEventLoopP99Ms,
   eventLoopP99Ms,
+  type LoopCausesOver,
+  loopCauses,
+  loopCausesOver,
   machineNote,
   runWrk,
   runWrkMeasuring,
@@ -220,6 +223,8 @@ interface Measured extends WrkResult {
   cpuCores: number;
   /** the gateway's event-loop delay p99 over the run (ms); NaN for the bare route */
   loopP99Ms: number;
+  /** what could have held the gateway's loop over the run (support.ts `loopCauses`); absent for the bare route */
+  loopCauses?: LoopCausesOver;
 }
 
 async function measureBare(bareUrl: string, route: string, pid: number): Promise<Measured> {
@@ -234,12 +239,14 @@ async function measureBare(bareUrl: string, route: string, pid: number): Promise
 export async function measureGateway(g: Gateway, path: string, headers: Record<string, string>): Promise<Measured> {
   await runWrk(`${g.service.url}${path}`, { seconds: WARMUP_S, connections: CONNECTIONS, headers }); // JIT, caches
   await eventLoopP99Ms(g.service); // resets the histogram: what follows is this run's
+  const causes0 = await loopCauses(g.service);
   const r = await runWrkMeasuring(
     `${g.service.url}${path}`,
     { seconds: DURATION_S, connections: CONNECTIONS, headers },
     g.service.pid,
   );
-  return { ...r, loopP99Ms: await eventLoopP99Ms(g.service) };
+  const loopP99Ms = await eventLoopP99Ms(g.service);
+  return { ...r, loopP99Ms, loopCauses: loopCausesOver(causes0, await loopCauses(g.service)) };
 }
 
 interface Scenario {

@@ -374,6 +374,61 @@ export async function eventLoopDelay(
   return { p50: read('p50'), p99: read('p99'), max: read('max') };
 }
 
+/**
+ * What can hold a service's event loop, read around a measured run to tell why a p99 is high: the main thread's
+ * time runnable but not running (`/proc/<pid>/task/<pid>/schedstat`'s second field: another thread or process had
+ * the core, which the loop's delay counts too) and its involuntary context switches, against the process's own
+ * garbage collection (`nodejs_gc_duration_seconds` from its metrics port: the time and the number of collections
+ * over 10 ms). `loopCauses(service)` snapshots; `diff` of two snapshots gives the run's figures.
+ */
+export interface LoopCauses {
+  at: number;
+  /** the main thread's run-queue wait, ns */
+  waitNs: number;
+  involuntary: number;
+  /** GC seconds and collections by kind (major, minor, incremental, weakcb), and collections over 10 ms */
+  gcSeconds: number;
+  gcMajorSeconds: number;
+  gcOver10ms: number;
+}
+
+export async function loopCauses(service: Pick<ServiceProcess, 'metricsUrl' | 'pid'>): Promise<LoopCauses> {
+  const text = await (await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const sum = (re: RegExp) => {
+    let n = 0;
+    for (const m of text.matchAll(re)) n += Number(m[1]);
+    return n;
+  };
+  const gcSeconds = sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.eE+-]+)$/gm);
+  const gcMajorSeconds = sum(/^nodejs_gc_duration_seconds_sum\{[^}]*kind="major"[^}]*\} ([0-9.eE+-]+)$/gm);
+  const gcCount = sum(/^nodejs_gc_duration_seconds_count\{[^}]*\} ([0-9.eE+-]+)$/gm);
+  const gcUnder10ms = sum(/^nodejs_gc_duration_seconds_bucket\{[^}]*le="0\.01"[^}]*\} ([0-9.eE+-]+)$/gm);
+  const task = `/proc/${service.pid}/task/${service.pid}`;
+  const schedstat = readFileSync(`${task}/schedstat`, 'utf8').trim().split(' ');
+  const status = readFileSync(`${task}/status`, 'utf8');
+  return {
+    at: performance.now(),
+    waitNs: Number(schedstat[1]),
+    involuntary: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN),
+    gcSeconds,
+    gcMajorSeconds,
+    gcOver10ms: gcCount - gcUnder10ms,
+  };
+}
+
+/** Two `loopCauses` snapshots → per second of the run: run-queue wait and GC in ms, switches; long GCs in all. */
+export function loopCausesOver(a: LoopCauses, b: LoopCauses) {
+  const s = (b.at - a.at) / 1000;
+  return {
+    waitMsPerS: (b.waitNs - a.waitNs) / 1e6 / s,
+    involuntaryPerS: (b.involuntary - a.involuntary) / s,
+    gcMsPerS: ((b.gcSeconds - a.gcSeconds) * 1000) / s,
+    gcMajorMsPerS: ((b.gcMajorSeconds - a.gcMajorSeconds) * 1000) / s,
+    gcOver10ms: b.gcOver10ms - a.gcOver10ms,
+  };
+}
+export type LoopCausesOver = ReturnType<typeof loopCausesOver>;
+
 /** The event-loop delay p99 (ms) a service measured since the last read (`eventLoopDelay`). */
 export async function eventLoopP99Ms(service: Pick<ServiceProcess, 'metricsUrl'>): Promise<number> {
   return (await eventLoopDelay(service)).p99;
