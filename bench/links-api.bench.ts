@@ -29,6 +29,9 @@ import { createApiKey, createUser } from '@immish/domain';
 import { sql } from 'kysely';
 import {
   eventLoopP99Ms,
+  type LoopCausesOver,
+  loopCauses,
+  loopCausesOver,
   machineNote,
   runWrkMeasuring,
   type ServiceProcess,
@@ -175,6 +178,8 @@ interface Row {
   cpuMsPerRequest: number;
   /** the links-api's event-loop delay p99 over the measured run (NaN for the bare route) */
   loopP99Ms: number;
+  /** what could have held its loop over the run (support.ts `loopCauses`; absent for the bare route) */
+  causes?: LoopCausesOver;
 }
 
 async function load(
@@ -186,8 +191,10 @@ async function load(
   const connections = opts.connections ?? CONNECTIONS;
   await runWrkMeasuring(url, { ...opts, connections, seconds: WARMUP_S }, pid); // JIT, pools, caches
   if (opts.service) await eventLoopP99Ms(opts.service); // resets its histogram: what follows is this run's
+  const causes0 = opts.service && (await loopCauses(opts.service));
   const result = await runWrkMeasuring(url, { ...opts, connections, seconds: DURATION_S }, pid);
   const loopP99Ms = opts.service ? await eventLoopP99Ms(opts.service) : Number.NaN;
+  const causes = opts.service && causes0 ? loopCausesOver(causes0, await loopCauses(opts.service)) : undefined;
   if (result.failed > 0) process.stderr.write(`[bench] ${name}: ${result.failed} failed requests\n`);
   const seconds = result.requests / Math.max(1e-9, result.perSecond);
   return {
@@ -196,6 +203,7 @@ async function load(
     result,
     cpuMsPerRequest: (result.cpuCores * seconds * 1000) / Math.max(1, result.requests),
     loopP99Ms,
+    causes,
   };
 }
 
@@ -303,6 +311,18 @@ export async function runLinksApiBench(): Promise<{ markdown: string }> {
       ]
         .filter(Boolean)
         .join(', ')}.`,
+      '',
+      "What could hold links-api's loop in each run: its main thread's wait for a core (ms per s, /proc schedstat: another thread or process had it) and involuntary switches per s; its garbage collection (ms per s, major in brackets) and collections over 10 ms.",
+      '',
+      '| scenario | conns | event-loop p99 ms | wait ms/s | involuntary/s | GC ms/s | GC > 10 ms |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      ...[me, post, getById, list50, list1].flatMap((r) =>
+        r?.causes
+          ? [
+              `| ${r.name} | ${r.connections} | ${r.loopP99Ms.toFixed(1)} | ${r.causes.waitMsPerS.toFixed(1)} | ${r.causes.involuntaryPerS.toFixed(0)} | ${r.causes.gcMsPerS.toFixed(1)} (${r.causes.gcMajorMsPerS.toFixed(1)}) | ${r.causes.gcOver10ms} |`,
+            ]
+          : [],
+      ),
     ].join('\n');
     return { markdown };
   } finally {

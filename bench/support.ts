@@ -259,7 +259,8 @@ export const cpuProfileFlags = (dir: string | undefined): string[] =>
 
 /**
  * The links-api as users run it (`startService`), on `backing`, storing under `storageDir`; BENCH_SERVER_NODE_FLAGS
- * (e.g. `--cpu-prof --cpu-prof-dir=…`) goes to its node. The link benchmarks' one way to start it.
+ * (e.g. `--cpu-prof --cpu-prof-dir=…` or `--trace-gc`) goes to its node, and BENCH_SERVER_LOG_FILE keeps its stdout
+ * (the log lines, and what such flags print) instead of dropping it. The link benchmarks' one way to start it.
  */
 export function startLinksApi(backing: Backing, storageDir: string): Promise<ServiceProcess> {
   const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
@@ -271,7 +272,7 @@ export function startLinksApi(backing: Backing, storageDir: string): Promise<Ser
       STORAGE_FS_ROOT: storageDir,
       PUBLIC_URL: 'http://share.bench',
     },
-    { nodeFlags },
+    { nodeFlags, logFile: process.env.BENCH_SERVER_LOG_FILE || undefined },
   );
 }
 
