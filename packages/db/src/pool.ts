@@ -23,7 +23,7 @@ export interface PoolOptions {
    */
   statementTimeoutMillis?: number;
   /**
-   * Client side `query_timeout`: the longest wait for a statement's answer. It is only reached when the server
+   * Client side read deadline (pg's `query_timeout`, implemented by createPool's client): the longest wait for a statement's answer. It is only reached when the server
    * is silent (frozen, unreachable): a live one has cancelled the statement at `statementTimeoutMillis`.
    * The connection is then dropped (see createPool). Default: statementTimeoutMillis + 250 ms, the margin for
    * the server's own cancellation to arrive.
@@ -59,7 +59,7 @@ export interface PoolOptions {
   onPreparedStatementsLost?: (err: Error) => void;
 }
 
-/** Why the client gave up on a statement (pg's own message for `query_timeout`). */
+/** Why the client gave up on a statement (the message pg's own `query_timeout` gives, kept). */
 export const QUERY_READ_TIMEOUT = 'Query read timeout';
 
 type QueryCallback = (err: Error | null, res?: unknown) => void;
@@ -106,43 +106,75 @@ class NamedStatements {
  * A pg client that closes its connection when a statement's answer does not come in time. pg's `query_timeout`
  * fails the caller but leaves the unanswered statement at the head of the connection, so every later statement
  * on it would wait behind it (a transaction's ROLLBACK too, doubling every stalled request). Closed, the
- * connection is discarded by the pool on release, the next statement fails at once, and PostgreSQL rolls back
+ * connection is discarded by the pool on release, a statement sent on it meanwhile fails at once, and PostgreSQL rolls back
  * whatever transaction was open on it as soon as it runs again: a write that timed out is never half done.
+ *
+ * The deadline is this class's own timer, not pg's `query_timeout`, and the override takes pg's three
+ * parameters by name (no rest parameters). Why (issue 17 item 3, docs/benchmarks.md "Garbage the young
+ * generation kept"): with pg's option, or with an override written as `query(...args)` that wraps the callback,
+ * V8's scavenges found ~5–10 MB of each young generation alive and promoted all of it (`--trace-gc-nvp`:
+ * `new_space_survived`, against ~0.2 MB without), so each scavenge took 10–16 ms, links-api's event-loop p99 read
+ * over 10 ms even at one connection, and garbage collection took 7–15% of its time under load. Written as below,
+ * the same deadline leaves ~0.2 MB alive. Measured, not explained: a plain timer and callback wrapper per query
+ * show it or not depending only on how the override's closure is built (packages/db/test/pool-garbage.test.ts
+ * keeps it from coming back).
  */
-function deadlineClient(onTimeout: () => void, prepared: NamedStatements): typeof pg.Client {
-  return class DeadlineClient extends pg.Client {
-    override query(...args: unknown[]): never {
+function deadlineClient(readTimeoutMs: number, onTimeout: () => void, prepared: NamedStatements): typeof pg.Client {
+  const Base = pg.Client as unknown as new (
+    config?: unknown,
+  ) => {
+    query(config: unknown, values: unknown, callback: QueryCallback): void;
+    connection?: { stream?: { destroy(): void } };
+    _queryable?: boolean;
+  };
+  class DeadlineClient extends Base {
+    override query(config: unknown, values?: unknown, callback?: unknown): Promise<unknown> | undefined {
+      if (typeof values === 'function') {
+        callback = values;
+        values = undefined;
+      }
       // a text of the prepared-statement table (kysely passes `text, values`) runs as its named statement
-      const name = typeof args[0] === 'string' ? prepared.nameOf(args[0]) : undefined;
+      const name = typeof config === 'string' ? prepared.nameOf(config) : undefined;
       if (name !== undefined) {
-        const values = Array.isArray(args[1]) ? args[1] : [];
-        const rest = Array.isArray(args[1]) ? args.slice(2) : args.slice(1);
-        args = [{ name, text: args[0], values }, ...rest];
+        config = { name, text: config, values: Array.isArray(values) ? values : [] };
+        values = undefined;
       }
-      const failed = (err: Error | null | undefined) => {
-        if (err?.message === QUERY_READ_TIMEOUT) this.dropConnection();
-        if (name !== undefined && err) prepared.check(err);
-      };
-      const last = args.length - 1;
-      const callback = args[last];
       if (typeof callback === 'function') {
-        args[last] = ((err: Error | null, res?: unknown) => {
-          failed(err);
-          (callback as QueryCallback)(err, res);
-        }) as QueryCallback;
+        this.#run(config, values, name !== undefined, callback as QueryCallback);
+        return undefined;
       }
-      const result = (super.query as (...a: unknown[]) => unknown)(...args);
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).catch(failed);
-      }
-      return result as never;
+      return new Promise((resolve, reject) => {
+        this.#run(config, values, name !== undefined, (err, res) => (err ? reject(err) : resolve(res)));
+      });
+    }
+
+    /** The statement with its deadline: the caller hears once, from the answer or from the deadline. */
+    #run(config: unknown, values: unknown, named: boolean, callback: QueryCallback): void {
+      let heard = false;
+      const deadline = setTimeout(() => {
+        heard = true;
+        this.dropConnection();
+        callback(new Error(QUERY_READ_TIMEOUT));
+      }, readTimeoutMs);
+      super.query(config, values, (err, res) => {
+        if (heard) return;
+        heard = true;
+        clearTimeout(deadline);
+        if (named && err) prepared.check(err);
+        callback(err, res);
+      });
     }
 
     dropConnection(): void {
-      (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      // not queryable from now on (pg's own flag, which it sets itself only when the socket's end arrives): a
+      // statement sent on it fails at once, and pg-pool discards it when it is released, whoever releases it
+      // (kysely releases without an error), so the pool's next statement gets a new connection
+      this._queryable = false;
+      this.connection?.stream?.destroy();
       onTimeout();
     }
-  } as unknown as typeof pg.Client;
+  }
+  return DeadlineClient as unknown as typeof pg.Client;
 }
 
 /**
@@ -205,6 +237,7 @@ export function createPool(opts: PoolOptions): pg.Pool {
   let onTimeout = () => {};
   const pool = new pg.Pool({
     Client: deadlineClient(
+      opts.queryTimeoutMillis ?? statementTimeout + 250,
       () => onTimeout(),
       new NamedStatements(preparedStatementNames(opts.preparedStatements), opts.onPreparedStatementsLost ?? (() => {})),
     ),
@@ -213,7 +246,6 @@ export function createPool(opts: PoolOptions): pg.Pool {
     connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 2000,
     idleTimeoutMillis: 30_000,
     statement_timeout: statementTimeout,
-    query_timeout: opts.queryTimeoutMillis ?? statementTimeout + 250,
     idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMillis ?? 10_000,
     // an idle pooled connection whose server vanished (host down, network cut) is found out by TCP keepalive
     keepAlive: true,
