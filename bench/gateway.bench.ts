@@ -346,7 +346,10 @@ export async function runGatewayBench(): Promise<{ markdown: string }> {
           (sc.minRatio !== undefined ? ` (≥ ${sc.minRatio}×: ${ok(ratio >= sc.minRatio)})` : ' (no target)') +
           (sc.p99Target ? `, p99 ${f(r.latencyMs['99'])} ms (≤ 20 ms: ${ok(r.latencyMs['99'] <= 20)})` : '') +
           `, event-loop p99 ${f(r.loopP99Ms)} ms (≤ 10 ms: ${ok(r.loopP99Ms <= 10)}; the bare route's: ${f(base.loopP99Ms)} ms)` +
-          `; against the bare route sending the gateway's headers: ${f(r.perSecond / headed.perSecond, 2)}× (no target: where the gap is).`,
+          `; against the bare route sending the gateway's headers: ${f(r.perSecond / headed.perSecond, 2)}× (no target: where the gap is)` +
+          (r.loopCauses
+            ? `; what could hold its loop: waiting for a core ${f(r.loopCauses.waitMsPerS)} ms/s, garbage collection ${f(r.loopCauses.gcMsPerS)} ms/s (${r.loopCauses.gcOver10ms} collections over 10 ms).`
+            : '.'),
       );
     }
     const markdown = [
