@@ -129,6 +129,15 @@ function deadlineClient(readTimeoutMs: number, onTimeout: () => void, prepared: 
   };
   class DeadlineClient extends Base {
     override query(config: unknown, values?: unknown, callback?: unknown): Promise<unknown> | undefined {
+      // a submittable (pg-cursor, pg-query-stream: none is used here) is pg's as it is: it is returned itself, and
+      // its reads may rightly outlast any deadline
+      if (typeof (config as { submit?: unknown } | null)?.submit === 'function') {
+        return (super.query as (c: unknown, v: unknown, cb: unknown) => Promise<unknown> | undefined)(
+          config,
+          values,
+          callback,
+        );
+      }
       if (typeof values === 'function') {
         callback = values;
         values = undefined;

@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@immish/testkit';
 import { CompiledQuery } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, createPool, type Db, QUERY_READ_TIMEOUT } from '../src/index.ts';
 
@@ -85,6 +85,17 @@ describe('a server that answers', () => {
       );
       expect(viaCallback).toEqual([{ four: 4 }]);
       await expect(client.query('SELECT nonsense FROM nowhere')).rejects.toMatchObject({ code: '42P01' });
+      // a submittable is returned itself, as pg does (pg-cursor and pg-query-stream rely on it)
+      const submitted = client.query(new pg.Query('SELECT 5 AS five'));
+      expect(submitted).toBeInstanceOf(pg.Query);
+      const rows: unknown[] = [];
+      await new Promise<void>((resolve, reject) =>
+        (submitted as unknown as NodeJS.EventEmitter)
+          .on('row', (row: unknown) => rows.push(row))
+          .on('end', () => resolve())
+          .on('error', reject),
+      );
+      expect(rows).toEqual([{ five: 5 }]);
     } finally {
       client.release();
     }
