@@ -106,8 +106,9 @@ class NamedStatements {
  * A pg client that closes its connection when a statement's answer does not come in time. pg's `query_timeout`
  * fails the caller but leaves the unanswered statement at the head of the connection, so every later statement
  * on it would wait behind it (a transaction's ROLLBACK too, doubling every stalled request). Closed, the
- * connection is discarded by the pool on release, a statement sent on it meanwhile fails at once, and PostgreSQL rolls back
- * whatever transaction was open on it as soon as it runs again: a write that timed out is never half done.
+ * connection is discarded by the pool on release, a statement sent on it meanwhile fails at once, and PostgreSQL
+ * rolls back whatever transaction was open on it as soon as it runs again: a write that timed out is never half
+ * done.
  *
  * The deadline is this class's own timer, not pg's `query_timeout`, and the override takes pg's three
  * parameters by name (no rest parameters). Why (issue 17 item 3, docs/benchmarks.md "Garbage the young
@@ -115,9 +116,10 @@ class NamedStatements {
  * V8's scavenges found ~5–10 MB of each young generation alive and promoted all of it (`--trace-gc-nvp`:
  * `new_space_survived`, against ~0.2 MB without), so each scavenge took 10–16 ms, links-api's event-loop p99 read
  * over 10 ms even at one connection, and garbage collection took 7–15% of its time under load. Written as below,
- * the same deadline leaves ~0.2 MB alive. Measured, not explained: a plain timer and callback wrapper per query
- * show it or not depending only on how the override's closure is built (packages/db/test/pool-garbage.test.ts
- * keeps it from coming back).
+ * the same deadline leaves ~0.2 MB alive. Measured, not explained: the same timer and callback wrapper keep the
+ * garbage or not depending only on whether the call into pg spreads its arguments (`super.query(...args)` keeps
+ * it, three named arguments do not), and pg's own option keeps it too. packages/db/test/pool-garbage.test.ts keeps
+ * it from coming back.
  */
 function deadlineClient(readTimeoutMs: number, onTimeout: () => void, prepared: NamedStatements): typeof pg.Client {
   const Base = pg.Client as unknown as new (
@@ -141,6 +143,10 @@ function deadlineClient(readTimeoutMs: number, onTimeout: () => void, prepared: 
       if (typeof values === 'function') {
         callback = values;
         values = undefined;
+      }
+      // pg also takes the callback inside a config object ({ text, callback })
+      if (callback === undefined && typeof (config as { callback?: unknown } | null)?.callback === 'function') {
+        callback = (config as { callback: unknown }).callback;
       }
       // a text of the prepared-statement table (kysely passes `text, values`) runs as its named statement
       const name = typeof config === 'string' ? prepared.nameOf(config) : undefined;

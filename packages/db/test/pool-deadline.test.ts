@@ -85,6 +85,13 @@ describe('a server that answers', () => {
       );
       expect(viaCallback).toEqual([{ four: 4 }]);
       await expect(client.query('SELECT nonsense FROM nowhere')).rejects.toMatchObject({ code: '42P01' });
+      const viaConfigCallback = await new Promise((resolve, reject) =>
+        client.query({
+          text: 'SELECT 6 AS six',
+          callback: (err: Error | null, res: pg.QueryResult) => (err ? reject(err) : resolve(res.rows)),
+        } as pg.QueryConfig),
+      );
+      expect(viaConfigCallback).toEqual([{ six: 6 }]);
       // a submittable is returned itself, as pg does (pg-cursor and pg-query-stream rely on it)
       const submitted = client.query(new pg.Query('SELECT 5 AS five'));
       expect(submitted).toBeInstanceOf(pg.Query);
