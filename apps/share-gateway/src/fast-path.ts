@@ -3,8 +3,20 @@ import type { FastAnswer, FastPath, FastRequest } from '@immish/runtime';
 import { derivativeFromMemory, SHARE_MEDIA_ROUTE } from './derivatives.ts';
 import type { LinkCredential } from './link-resolver.ts';
 import { cachedMeBody, ME_ROUTE, meHeaders, recordMeLoad } from './me-answer.ts';
+import {
+  CONTINUATION_HEADER,
+  clampedPage,
+  GRID_ROUTE,
+  gridPageHeaders,
+  gridPageKey,
+  linkTotalKey,
+  pageHead,
+  pageNumber,
+  totalOf,
+} from './page-answer.ts';
 import type { GatewayContext } from './recipient.ts';
-import { peekRecipientRaw } from './recipient.ts';
+import { isPreviewBotAgent, peekRecipientRaw } from './recipient.ts';
+import { pickLocale } from './views/i18n/index.ts';
 
 /**
  * The gateway's fast path (runtime http/fast-path.ts): the recipient's hottest requests answered from memory
@@ -13,7 +25,14 @@ import { peekRecipientRaw } from './recipient.ts';
  *   `derivativeFromMemory`, as routes/media.ts);
  * - a cached `/me` body, `GET /api/shared-links/me?key=…` (or `?slug=`, or no query and Immich's
  *   `x-immich-share-key|slug` header), in a coding already made (me-answer.ts, as routes/me.ts), recording the
- *   view and the visit as the route does (the address: `FastRequest.ip()`, fastify's `req.ip` rule).
+ *   view and the visit as the route does (the address: `FastRequest.ip()`, fastify's `req.ip` rule);
+ * - a kept grid page of the share page, `GET /share/:key` or `/share/:key?page=N` (page-answer.ts, as
+ *   routes/pages.ts): the whole page or, with the bundle's continuation header, its data, in a coding already made,
+ *   counting the view and the visit as the route does (not for the bundle's next pages: the same visit). A
+ *   link-preview bot, an order or grouping choice, `/s/:slug` and anything else take the route. Why (issue 17 item
+ *   3): at saturation a turn of fastify's path finished every page its requests asked for (254 KB each), the
+ *   gateway's loop p99 read 12.8–14.2 ms on this VM's AMD host; here its answers share the fast path's bounded
+ *   turn (FAST_ANSWER_MS_PER_TURN).
  * Anything else, or anything not plain, is left to fastify: a percent-encoded path or query value (fastify
  * decodes it), any other query parameter, a key over the route's 512 characters, an upper-case id, a trailing
  * slash, HEAD, a limited link, a locked one, a miss, a body past its age or a coding not made yet.
@@ -22,12 +41,14 @@ const MEDIA_PATH =
   /^\/share\/([^/?#%]{1,512})\/assets\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(thumbnail|preview)(?:\?|$)/;
 /** one `key` or `slug` parameter of unreserved characters: the value fastify's query parser gives is the text */
 const ME_QUERY = /^\?(key|slug)=([A-Za-z0-9._~-]{1,512})$/;
+/** a grid page: the link's segment, and at most a `page` of digits (fastify's schema allows 16 characters) */
+const GRID_PATH = /^\/share\/([^/?#%]{1,512})(?:\?page=(\d{1,16}))?$/;
 
 export function recipientFastPath(ctx: GatewayContext): FastPath {
   return (req, info) => {
     const url = req.url;
     if (url === undefined) return undefined;
-    if (url.startsWith('/share/')) return media(ctx, req, url);
+    if (url.startsWith('/share/')) return media(ctx, req, url) ?? gridPage(ctx, req, url, info);
     if (url.startsWith(ME_ROUTE)) return me(ctx, req, url, info);
     return undefined;
   };
@@ -75,4 +96,27 @@ function me(ctx: GatewayContext, req: IncomingMessage, url: string, info: FastRe
   recordMeLoad(ctx, recipient.link.link.id, { ip: info.ip(), userAgent }, info.id());
   ctx.fastAnswers++;
   return { status: 200, route: ME_ROUTE, headers: meHeaders(encoded), body: encoded.bytes };
+}
+
+function gridPage(ctx: GatewayContext, req: IncomingMessage, url: string, info: FastRequest): FastAnswer | undefined {
+  const m = GRID_PATH.exec(url);
+  if (!m) return undefined;
+  const userAgent = req.headers['user-agent'];
+  // a preview bot gets the Open Graph card, from the route
+  if (isPreviewBotAgent(userAgent)) return undefined;
+  const recipient = peekRecipientRaw(ctx, { kind: 'segment', value: m[1]! }, req.headers.cookie);
+  if (!recipient) return undefined;
+  const link = recipient.link;
+  const head = pageHead(ctx.deps.config.PUBLIC_URL, link);
+  const total = ctx.pages.peek(linkTotalKey(link.link.id), head);
+  if (!total) return undefined;
+  const continuation = req.headers[CONTINUATION_HEADER] === '1';
+  const page = clampedPage(pageNumber(m[2]), totalOf(total));
+  const locale = pickLocale(req.headers['accept-language']);
+  const body = ctx.pages.peek(gridPageKey(link.link.id, locale, page, null, null, continuation), head);
+  const encoded = body?.ready(req.headers['accept-encoding']);
+  if (!encoded) return undefined;
+  if (!continuation) recordMeLoad(ctx, link.link.id, { ip: info.ip(), userAgent }, info.id());
+  ctx.fastAnswers++;
+  return { status: 200, route: GRID_ROUTE, headers: gridPageHeaders(encoded), body: encoded.bytes };
 }

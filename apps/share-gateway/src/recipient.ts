@@ -162,7 +162,8 @@ export async function requireRecipient(
 }
 
 /** A link-preview bot (the one list: `@immish/domain` activity/bots.ts). */
-export const isPreviewBot = (req: FastifyRequest): boolean => looksLikeBot(req.headers['user-agent']);
+export const isPreviewBotAgent = (userAgent: string | undefined): boolean => looksLikeBot(userAgent);
+export const isPreviewBot = (req: FastifyRequest): boolean => isPreviewBotAgent(req.headers['user-agent']);
 
 export const BOT_REFUSED =
   'Link-preview bots get only the preview card of a limited link (docs: README "Link-preview bots")';

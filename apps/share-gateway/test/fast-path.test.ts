@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -211,19 +212,56 @@ function comparable(a: { status: number; headers: Record<string, unknown>; body:
 const BROWSER_ENCODINGS = 'gzip, deflate, br, zstd';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0';
 
-describe('the fast path of a cached /me', () => {
-  /** Asks until the fast path answers (the first load builds the body, its compressed forms follow on the pool). */
-  async function warm(app: FastifyInstance, url: string, headers: Record<string, string>) {
-    for (let i = 0; i < 200; i++) {
-      const before = app.fastAnswers;
-      const res = await rawGet(url, headers);
-      expect(res.status).toBe(200);
-      if (app.fastAnswers === before + 1) return res;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`never answered from memory: ${url}`);
+/** Asks until the fast path answers (the first load builds the body, its compressed forms follow on the pool). */
+async function warm(app: FastifyInstance, url: string, headers: Record<string, string>) {
+  for (let i = 0; i < 200; i++) {
+    const before = app.fastAnswers;
+    const res = await rawGet(url, headers);
+    expect(res.status).toBe(200);
+    if (app.fastAnswers === before + 1) return res;
+    await new Promise((r) => setTimeout(r, 10));
   }
+  throw new Error(`never answered from memory: ${url}`);
+}
 
+/**
+ * The fast path's answer of `path` (warmed until it answers from memory) against the route's (inject never reaches
+ * the fast path): the same status, headers and bytes, in the coding `acceptEncoding` asks for, with the pages'
+ * security headers. Returns the fast answer.
+ */
+async function expectRouteAnswer(app: FastifyInstance, base: string, path: string, headers: Record<string, string>) {
+  const fast = await warm(app, `${base}${path}`, headers);
+  const before = app.fastAnswers;
+  const slow = await app.inject({ url: path, headers });
+  expect(app.fastAnswers).toBe(before);
+  expect(comparable(fast)).toEqual(
+    comparable({ status: slow.statusCode, headers: slow.headers, body: slow.rawPayload }),
+  );
+  const encoding = headers['accept-encoding'];
+  expect(fast.headers['content-encoding']).toBe(
+    encoding === undefined ? undefined : encoding === 'gzip' ? 'gzip' : 'br',
+  );
+  expect(fast.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+  return fast;
+}
+
+/**
+ * A password link unlocked in this browser (`cookie`), another link's unlock (`otherCookie`) and a visit-limited
+ * link, on one photo, with a listening gateway: what the "leave it to the route" tests ask about.
+ */
+async function lockedAndLimited(linkOpts: { slug?: string } = {}) {
+  const asset = await h.createAsset();
+  const link = await h.createLink({ assetIds: [asset.id], password: 'pw', ...linkOpts });
+  const other = await h.createLink({ assetIds: [asset.id], password: 'pw2' });
+  const limited = await h.createLink({ assetIds: [asset.id] });
+  await h.tdb.db.updateTable('shared_links').set({ max_visits: 100 }).where('id', '=', limited.id).execute();
+  const { app, base } = await listening();
+  const cookie = await h.unlock(link, 'pw', app);
+  const otherCookie = await h.unlock(other, 'pw2', app);
+  return { asset, link, limited, app, base, cookie, otherCookie };
+}
+
+describe('the fast path of a cached /me', () => {
   it("should give exactly the route's answer in each coding: status, headers and bytes", async () => {
     const assets = [await h.createAsset(), await h.createAsset(), await h.createAsset()];
     const albumId = await h.createAlbum(
@@ -235,18 +273,7 @@ describe('the fast path of a cached /me', () => {
     const cookie = await h.unlock(link, 'pw', app);
     const path = `/api/shared-links/me?key=${link.key}`;
     for (const encoding of [undefined, 'gzip', BROWSER_ENCODINGS]) {
-      const headers = { cookie, ...(encoding ? { 'accept-encoding': encoding } : {}) };
-      const fast = await warm(app, `${base}${path}`, headers);
-      const before = app.fastAnswers;
-      const slow = await app.inject({ url: path, headers }); // inject never reaches the fast path
-      expect(app.fastAnswers).toBe(before);
-      expect(comparable(fast)).toEqual(
-        comparable({ status: slow.statusCode, headers: slow.headers, body: slow.rawPayload }),
-      );
-      expect(fast.headers['content-encoding']).toBe(
-        encoding === undefined ? undefined : encoding === 'gzip' ? 'gzip' : 'br',
-      );
-      expect(fast.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+      await expectRouteAnswer(app, base, path, { cookie, ...(encoding ? { 'accept-encoding': encoding } : {}) });
     }
   });
 
@@ -283,14 +310,9 @@ describe('the fast path of a cached /me', () => {
   });
 
   it('should answer the slug, the query and Immich header forms, and leave everything else to the route', async () => {
-    const asset = await h.createAsset();
-    const link = await h.createLink({ assetIds: [asset.id], slug: `fast-${asset.id.slice(0, 8)}`, password: 'pw' });
-    const other = await h.createLink({ assetIds: [asset.id], password: 'pw2' });
-    const limited = await h.createLink({ assetIds: [asset.id] });
-    await h.tdb.db.updateTable('shared_links').set({ max_visits: 100 }).where('id', '=', limited.id).execute();
-    const { app, base } = await listening();
-    const cookie = await h.unlock(link, 'pw', app);
-    const otherCookie = await h.unlock(other, 'pw2', app);
+    const { link, limited, app, base, cookie, otherCookie } = await lockedAndLimited({
+      slug: `fast-${randomUUID().slice(0, 8)}`,
+    });
     const me = `${base}/api/shared-links/me`;
     await warm(app, `${me}?key=${link.key}`, { cookie });
     await warm(app, `${me}?slug=${link.slug}`, { cookie });
@@ -327,5 +349,86 @@ describe('the fast path of a cached /me', () => {
     });
     // and from memory again, the new body
     expect(JSON.parse(String((await warm(app, url, {})).body)).description).toBe('after');
+  });
+});
+
+describe('the fast path of a kept grid page', () => {
+  it("should give exactly the route's answer: the whole page and its data, in each coding, any page number", async () => {
+    const assets = [await h.createAsset(), await h.createAsset(), await h.createAsset()];
+    const albumId = await h.createAlbum(
+      assets.map((a) => a.id),
+      { name: 'Grid' },
+    );
+    const link = await h.createLink({ albumId, password: 'pw' });
+    const { app, base } = await listening();
+    const cookie = await h.unlock(link, 'pw', app);
+    for (const path of [`/share/${link.key}`, `/share/${link.key}?page=1`, `/share/${link.key}?page=99`]) {
+      for (const continuation of [false, true]) {
+        for (const encoding of [undefined, 'gzip', BROWSER_ENCODINGS]) {
+          const headers = {
+            cookie,
+            'accept-language': 'fr-FR,fr;q=0.9',
+            ...(continuation ? { 'x-share-continuation': '1' } : {}),
+            ...(encoding ? { 'accept-encoding': encoding } : {}),
+          };
+          const fast = await expectRouteAnswer(app, base, path, headers);
+          expect(fast.headers['content-type']).toBe('text/html; charset=utf-8');
+        }
+      }
+    }
+  });
+
+  it("should count a page's view and visit as the route does, and none for the bundle's next pages", async () => {
+    const asset = await h.createAsset();
+    const link = await h.createLink({ assetIds: [asset.id] });
+    const { app, base } = await listening({ TRUST_PROXY: '1' });
+    const url = `${base}/share/${link.key}`;
+    const headers = { 'user-agent': FIREFOX, 'x-forwarded-for': '203.0.113.50' };
+    await warm(app, url, headers);
+    await warm(app, url, { ...headers, 'x-share-continuation': '1' });
+    await h.counters(link.id); // settles the counters so far
+    const viewsBefore = (await h.counters(link.id)).view;
+    const record = vi.spyOn(app.activityLog!, 'record');
+    const before = app.fastAnswers;
+    await rawGet(url, headers);
+    await rawGet(url, { ...headers, 'x-share-continuation': '1' });
+    expect(app.fastAnswers).toBe(before + 2);
+    await app.inject({ url: `/share/${link.key}`, headers }); // the route, for comparison
+    expect(record).toHaveBeenCalledTimes(2);
+    const [fastVisit, routeVisit] = record.mock.calls.map((c) => c[0]);
+    expect(fastVisit).toEqual(routeVisit);
+    expect(fastVisit).toMatchObject({ linkId: link.id, action: 'visit', client: { network: '203.0.113.0/24' } });
+    // the fast page and the route's count; the bundle's next page does not
+    expect((await h.counters(link.id)).view).toBe(viewsBefore + 2);
+  });
+
+  it('should leave to the route what it does not keep or must not answer: locked, a bot, a choice, a limited link', async () => {
+    const { asset, link, limited, app, base, cookie, otherCookie } = await lockedAndLimited();
+    const page = `${base}/share/${link.key}`;
+    await warm(app, page, { cookie });
+    const before = app.fastAnswers;
+    // locked for this browser (no unlock, another link's unlock): the password form, 401
+    for (const headers of [{}, { cookie: otherCookie }] as Record<string, string>[]) {
+      const res = await rawGet(page, headers);
+      expect(res.status).toBe(401);
+      expect(String(res.body)).not.toContain(asset.id);
+    }
+    // a link-preview bot gets the card, with no photo of a password link
+    const bot = await rawGet(page, {
+      cookie,
+      'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+    });
+    expect(bot.status).toBe(200);
+    expect(String(bot.body)).not.toContain(asset.id);
+    // the route's own choices, another parameter, a percent-encoded key, a trailing slash, HEAD
+    for (const path of ['?order=asc', '?group=day', '?page=1&x=1', '?page=', '/']) {
+      expect((await rawGet(`${page}${path}`, { cookie })).status).toBe(200);
+    }
+    const encoded = `%${link.key.charCodeAt(0).toString(16)}${link.key.slice(1)}`;
+    expect((await rawGet(`${base}/share/${encoded}`, { cookie })).status).toBe(200);
+    expect((await rawGet(page, { cookie }, 'HEAD')).status).toBe(200);
+    // a limited link always goes through the gate
+    for (let i = 0; i < 3; i++) expect((await rawGet(`${base}/share/${limited.key}`)).status).toBe(200);
+    expect(app.fastAnswers).toBe(before);
   });
 });

@@ -8,7 +8,18 @@ import { type ClientAsset, loadClientBundle } from '../client/bundle.ts';
 import { type Encoded, EncodedBody } from '../encoded-body.ts';
 import type { BuiltBody } from '../link-bodies.ts';
 import { type ActiveLink, credentialOf } from '../link-resolver.ts';
-import { meHead } from '../me-body.ts';
+import {
+  CONTINUATION_HEADER,
+  clampedPage,
+  GRID_PAGE_SIZE,
+  GRID_ROUTE,
+  gridPageHeaders,
+  gridPageKey,
+  linkTotalKey,
+  pageHead,
+  pageNumber,
+  totalOf,
+} from '../page-answer.ts';
 import {
   type GatewayContext,
   gateRecipient,
@@ -43,11 +54,8 @@ import {
  * what of an asset a page may show).
  */
 
-/** Photos per grid page: divisible by 2–6 so full rows stay full at common column counts. */
-export const GRID_PAGE_SIZE = 120;
-
-/** Sent by the bundle when it fetches the next grid page for infinite scrolling. */
-export const CONTINUATION_HEADER = 'x-share-continuation';
+// where the tests and the bundle's docs look for them; defined with the kept pages (page-answer.ts)
+export { CONTINUATION_HEADER, GRID_PAGE_SIZE };
 
 const UNLOCK_ERRORS: Record<string, MessageKey> = {
   invalid_password: 'wrongPassword',
@@ -63,28 +71,6 @@ const PageQuery = Type.Object({
   group: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('month')])),
   unlock_error: Type.Optional(Type.String({ maxLength: 64 })),
 });
-
-const pageHeads = new WeakMap<ActiveLink, string>();
-
-/**
- * What a grid page shows of the link, owner and album rows (link-bodies.ts `head`): the `/me` head (the recipient's
- * view of them, without the counters) and what only the page uses — the upload review, whether a password guards
- * the link (the preview card's picture), the key and slug of its URLs. Once per resolved link.
- */
-function pageHead(publicUrl: string, link: ActiveLink): string {
-  let head = pageHeads.get(link);
-  if (head === undefined) {
-    const l = link.link;
-    head = `${meHead(publicUrl, link)}\u0000${JSON.stringify([l.upload_review, !!l.password_hash, l.key, l.slug, l.show_metadata])}`;
-    pageHeads.set(link, head);
-  }
-  return head;
-}
-
-function pageNumber(value: string | undefined): number {
-  const n = value && /^\d{1,7}$/.test(value) ? Number(value) : 1;
-  return Math.max(1, n);
-}
 
 export const pageRoutes =
   (ctx: GatewayContext): FastifyPluginAsync =>
@@ -120,9 +106,7 @@ export const pageRoutes =
     const html = (reply: FastifyReply, status: number, body: string | Encoded) => {
       reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store');
       if (typeof body === 'string') return reply.header('vary', `accept-language, ${CONTINUATION_HEADER}`).send(body);
-      reply.header('vary', `accept-language, ${CONTINUATION_HEADER}, accept-encoding`);
-      if (body.coding !== 'identity') reply.header('content-encoding', body.coding);
-      return reply.send(body.bytes);
+      return reply.headers(gridPageHeaders(body)).send(body.bytes);
     };
     const translatorOf = (req: FastifyRequest) => translator(pickLocale(req.headers['accept-language']));
 
@@ -284,14 +268,13 @@ export const pageRoutes =
       if (!link) return reply;
       const continuation = req.headers[CONTINUATION_HEADER] === '1';
       const locale = pickLocale(req.headers['accept-language']);
-      // the page asked for, clamped to the last one: every number past it is the same page (one entry, one build)
       const total = await linkTotal(link);
-      const page = Math.min(pageNumber(req.query.page), Math.max(1, Math.ceil(total / GRID_PAGE_SIZE)));
+      const page = clampedPage(pageNumber(req.query.page), total);
       // the toggle re-sorts an album's assets for this page only; the album keeps its order
       const chosen = link.album ? (req.query.order ?? null) : null;
       const group = link.link.show_metadata ? (req.query.group ?? null) : null;
       const body = await ctx.pages.get(
-        `grid:${link.link.id}:${locale}:${page}:${chosen ?? ''}:${group ?? ''}:${continuation ? 'data' : 'page'}`,
+        gridPageKey(link.link.id, locale, page, chosen, group, continuation),
         { linkId: link.link.id, albumId: link.link.album_id },
         pageHead(config.PUBLIC_URL, link),
         () => buildGridPage(link, translator(locale), total, page, chosen, group, continuation),
@@ -307,12 +290,12 @@ export const pageRoutes =
      */
     async function linkTotal(link: ActiveLink): Promise<number> {
       const body = await ctx.pages.get(
-        `count:${link.link.id}`,
+        linkTotalKey(link.link.id),
         { linkId: link.link.id, albumId: link.link.album_id },
         pageHead(config.PUBLIC_URL, link),
         async () => ({ body: new EncodedBody(Buffer.from(String(await countLinkAssets(db, link)))), volatile: false }),
       );
-      return Number(body.identity.toString('latin1'));
+      return totalOf(body);
     }
 
     /** The grid page as link-bodies.ts keeps it: its bytes, and whether it shows a video rendition in progress. */
@@ -415,7 +398,7 @@ export const pageRoutes =
 
     const PhotoParams = (name: 'key' | 'slug') =>
       Type.Object({ [name]: Segment, assetId: Type.String({ minLength: 1, maxLength: 64 }) });
-    app.get('/share/:key', { schema: { params: Type.Object({ key: Segment }), querystring: PageQuery } }, gridPage);
+    app.get(GRID_ROUTE, { schema: { params: Type.Object({ key: Segment }), querystring: PageQuery } }, gridPage);
     app.get('/s/:slug', { schema: { params: Type.Object({ slug: Segment }), querystring: PageQuery } }, gridPage);
     app.get('/share/:key/photos/:assetId', { schema: { params: PhotoParams('key'), querystring: PageQuery } }, photo);
     app.get('/s/:slug/photos/:assetId', { schema: { params: PhotoParams('slug'), querystring: PageQuery } }, photo);
