@@ -32,6 +32,44 @@ async function answer(res: Response) {
   return { status: res.status, headers: rest, body: Buffer.from(await res.arrayBuffer()) };
 }
 
+/**
+ * 100 parallel requests of `url`, in turn with this browser's unlock (`cookie`, whose answer is `good`), the same
+ * token tampered or forged, another link's valid unlock, and this token under the other link's cookie name: only
+ * the first kind is answered (20 of them, each from memory), every other one is the password's 401.
+ */
+async function expectEachUnlockItsOwnAnswer(
+  app: FastifyInstance,
+  url: string,
+  good: Awaited<ReturnType<typeof answer>>,
+  cookie: string,
+  otherCookie: string,
+) {
+  const [name, token = ''] = cookie.split('=');
+  // one character in the middle changed (the last one of a base64url text may carry only padding bits)
+  const mid = Math.floor(token.length / 2);
+  const tampered = `${token.slice(0, mid)}${token[mid] === 'A' ? 'B' : 'A'}${token.slice(mid + 1)}`;
+  const variants = [
+    { cookie, ok: true },
+    { cookie: `${name}=${tampered}`, ok: false }, // tampered
+    { cookie: `${name}=forged`, ok: false },
+    { cookie: otherCookie, ok: false }, // another link's valid unlock
+    { cookie: `${otherCookie.split('=')[0]}=${token}`, ok: false }, // this token under the other link's name
+  ];
+  const before = app.fastAnswers;
+  const results = await Promise.all(
+    Array.from({ length: 100 }, async (_, i) => {
+      const v = variants[i % variants.length]!;
+      const res = await fetch(url, { headers: { cookie: v.cookie } });
+      return { v, res: await answer(res) };
+    }),
+  );
+  for (const { v, res } of results) {
+    if (v.ok) expect(res).toEqual(good);
+    else expect(res.status).toBe(401);
+  }
+  expect(app.fastAnswers - before).toBe(20);
+}
+
 describe('the fast path of cached thumbnails and previews', () => {
   it('should give over HTTP exactly the answer of the route: status, headers and bytes, 200 and 304', async () => {
     const asset = await h.createAsset();
@@ -124,30 +162,7 @@ describe('the fast path of cached thumbnails and previews', () => {
     const otherCookie = await h.unlock(other, 'pw2', app);
     const url = `${base}/share/${link.key}/assets/${asset.id}/thumbnail`;
     const good = await answer(await fetch(url, { headers: { cookie } })); // warms every cache
-    const [name, token = ''] = cookie.split('=');
-    // one character in the middle changed (the last one of a base64url text may carry only padding bits)
-    const mid = Math.floor(token.length / 2);
-    const tampered = `${token.slice(0, mid)}${token[mid] === 'A' ? 'B' : 'A'}${token.slice(mid + 1)}`;
-    const variants = [
-      { cookie, ok: true },
-      { cookie: `${name}=${tampered}`, ok: false }, // tampered
-      { cookie: `${name}=forged`, ok: false },
-      { cookie: otherCookie, ok: false }, // another link's valid unlock
-      { cookie: `${otherCookie.split('=')[0]}=${token}`, ok: false }, // this token under the other link's name
-    ];
-    const before = app.fastAnswers;
-    const results = await Promise.all(
-      Array.from({ length: 100 }, async (_, i) => {
-        const v = variants[i % variants.length]!;
-        const res = await fetch(url, { headers: { cookie: v.cookie } });
-        return { v, res: await answer(res) };
-      }),
-    );
-    for (const { v, res } of results) {
-      if (v.ok) expect(res).toEqual(good);
-      else expect(res.status).toBe(401);
-    }
-    expect(app.fastAnswers - before).toBe(20);
+    await expectEachUnlockItsOwnAnswer(app, url, good, cookie, otherCookie);
   });
 
   it('should not echo a forged correlation id (line breaks, JSON, over-long): a fresh one instead', async () => {
@@ -400,6 +415,15 @@ describe('the fast path of a kept grid page', () => {
     expect(fastVisit).toMatchObject({ linkId: link.id, action: 'visit', client: { network: '203.0.113.0/24' } });
     // the fast page and the route's count; the bundle's next page does not
     expect((await h.counters(link.id)).view).toBe(viewsBefore + 2);
+  });
+
+  it('should give 100 parallel requests with valid, forged, tampered and foreign unlocks each its own page', async () => {
+    const { asset, link, app, base, cookie, otherCookie } = await lockedAndLimited();
+    const url = `${base}/share/${link.key}`;
+    const good = await answer(await warm(app, url, { cookie }).then(() => fetch(url, { headers: { cookie } })));
+    expect(good.status).toBe(200);
+    expect(String(good.body)).toContain(asset.id);
+    await expectEachUnlockItsOwnAnswer(app, url, good, cookie, otherCookie);
   });
 
   it('should leave to the route what it does not keep or must not answer: locked, a bot, a choice, a limited link', async () => {
