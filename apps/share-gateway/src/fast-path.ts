@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastAnswer, FastPath, FastRequest } from '@immish/runtime';
 import { derivativeFromMemory, SHARE_MEDIA_ROUTE } from './derivatives.ts';
 import type { LinkCredential } from './link-resolver.ts';
-import { cachedMeBody, ME_ROUTE, meHeaders, recordMeLoad } from './me-answer.ts';
+import { cachedMeBody, ME_ROUTE, meHeaders } from './me-answer.ts';
 import {
   CONTINUATION_HEADER,
   clampedPage,
@@ -15,7 +15,7 @@ import {
   totalOf,
 } from './page-answer.ts';
 import type { GatewayContext } from './recipient.ts';
-import { isPreviewBotAgent, peekRecipientRaw } from './recipient.ts';
+import { isPreviewBotAgent, peekRecipientRaw, recordLinkLoad } from './recipient.ts';
 import { pickLocale } from './views/i18n/index.ts';
 
 /**
@@ -93,7 +93,7 @@ function me(ctx: GatewayContext, req: IncomingMessage, url: string, info: FastRe
   const encoded = cachedMeBody(ctx, recipient.link)?.ready(req.headers['accept-encoding']);
   if (!encoded) return undefined;
   const userAgent = req.headers['user-agent'];
-  recordMeLoad(ctx, recipient.link.link.id, { ip: info.ip(), userAgent }, info.id());
+  recordLinkLoad(ctx, recipient.link.link.id, { ip: info.ip(), userAgent }, info.id());
   ctx.fastAnswers++;
   return { status: 200, route: ME_ROUTE, headers: meHeaders(encoded), body: encoded.bytes };
 }
@@ -116,7 +116,7 @@ function gridPage(ctx: GatewayContext, req: IncomingMessage, url: string, info: 
   const body = ctx.pages.peek(gridPageKey(link.link.id, locale, page, null, null, continuation), head);
   const encoded = body?.ready(req.headers['accept-encoding']);
   if (!encoded) return undefined;
-  if (!continuation) recordMeLoad(ctx, link.link.id, { ip: info.ip(), userAgent }, info.id());
+  if (!continuation) recordLinkLoad(ctx, link.link.id, { ip: info.ip(), userAgent }, info.id());
   ctx.fastAnswers++;
   return { status: 200, route: GRID_ROUTE, headers: gridPageHeaders(encoded), body: encoded.bytes };
 }

@@ -91,6 +91,21 @@ export function recordActivity(
   ctx.activityLog.record({ linkId, action, client: describedClient(ctx, ip, userAgent), ...ids });
 }
 
+/**
+ * What loading the link (a share page, `/me`; GET, not HEAD) records, wherever it is answered (the routes, the fast
+ * path): a view on the link's counters, except for a link-preview bot (logged as a bot, not a view), and a visit in
+ * the activity log.
+ */
+export function recordLinkLoad(
+  ctx: GatewayContext,
+  linkId: string,
+  client: { ip: string; userAgent: string | undefined },
+  correlationId: string,
+): void {
+  if (!looksLikeBot(client.userAgent)) ctx.activity.count(linkId, 'view', 1, correlationId);
+  recordActivity(ctx, client.ip, client.userAgent, linkId, 'visit');
+}
+
 /** described clients remembered per (address, User-Agent), per gateway; when full the memory starts over */
 const DESCRIBED_MAX = 10_000;
 const described = new WeakMap<GatewayContext['activityClient'], Map<string, ActivityClient>>();

@@ -10,9 +10,9 @@ import {
 import { countLinkAssets, listLinkAssets } from '@immish/domain';
 import type { FastifyPluginAsync } from 'fastify';
 import { toRecipientAsset } from '../link-dto.ts';
-import { ME_ROUTE, meBodyKey, meHeaders, recordMeLoad } from '../me-answer.ts';
+import { ME_ROUTE, meBodyKey, meHeaders } from '../me-answer.ts';
 import { buildMeBody, meHead } from '../me-body.ts';
-import { type GatewayContext, requireRecipient } from '../recipient.ts';
+import { type GatewayContext, recordLinkLoad, requireRecipient } from '../recipient.ts';
 
 const err = { $ref: 'ErrorResponse#' };
 
@@ -47,7 +47,7 @@ export const meRoutes =
           () => buildMeBody(db, config.PUBLIC_URL, link),
         );
         if (req.method !== 'HEAD') {
-          recordMeLoad(ctx, link.link.id, { ip: req.ip, userAgent: req.headers['user-agent'] }, String(req.id));
+          recordLinkLoad(ctx, link.link.id, { ip: req.ip, userAgent: req.headers['user-agent'] }, String(req.id));
         }
         const encoded = await body.encoded(req.headers['accept-encoding']);
         return reply.headers(meHeaders(encoded)).send(encoded.bytes);

@@ -27,6 +27,7 @@ import {
   isUnlocked,
   linkPathSegment,
   logActivity,
+  recordLinkLoad,
   refuseUsedUp,
 } from '../recipient.ts';
 import { type MessageKey, pickLocale, type Translator, translator } from '../views/i18n/index.ts';
@@ -211,8 +212,7 @@ export const pageRoutes =
      */
     function countView(req: FastifyRequest, link: ActiveLink) {
       if (req.method !== 'GET' || req.headers[CONTINUATION_HEADER] === '1') return;
-      ctx.activity.count(link.link.id, 'view', 1, String(req.id));
-      logActivity(ctx, req, link.link.id, 'visit');
+      recordLinkLoad(ctx, link.link.id, { ip: req.ip, userAgent: req.headers['user-agent'] }, String(req.id));
     }
 
     function base(tr: Translator, link: ActiveLink, total: number): LinkPageBase & LinkView {
