@@ -367,7 +367,7 @@ export async function startScriptServer(script: string): Promise<{ pid: number; 
 export async function eventLoopDelay(
   service: Pick<ServiceProcess, 'metricsUrl'>,
 ): Promise<{ p50: number; p99: number; max: number }> {
-  const text = await (await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const text = await metricsText(service);
   const read = (name: string) => {
     const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(text);
     return m ? Number(m[1]) * 1000 : Number.NaN;
@@ -380,7 +380,7 @@ export async function eventLoopDelay(
  * time runnable but not running (`/proc/<pid>/task/<pid>/schedstat`'s second field: another thread or process had
  * the core, which the loop's delay counts too) and its involuntary context switches, against the process's own
  * garbage collection (`nodejs_gc_duration_seconds` from its metrics port: the time and the number of collections
- * over 10 ms). `loopCauses(service)` snapshots; `diff` of two snapshots gives the run's figures.
+ * over 10 ms). `loopCauses(service)` snapshots; `loopCausesOver` of two snapshots gives the run's figures.
  */
 export interface LoopCauses {
   at: number;
@@ -394,16 +394,8 @@ export interface LoopCauses {
 }
 
 export async function loopCauses(service: Pick<ServiceProcess, 'metricsUrl' | 'pid'>): Promise<LoopCauses> {
-  const text = await (await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  const sum = (re: RegExp) => {
-    let n = 0;
-    for (const m of text.matchAll(re)) n += Number(m[1]);
-    return n;
-  };
-  const gcSeconds = sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.eE+-]+)$/gm);
-  const gcMajorSeconds = sum(/^nodejs_gc_duration_seconds_sum\{[^}]*kind="major"[^}]*\} ([0-9.eE+-]+)$/gm);
-  const gcCount = sum(/^nodejs_gc_duration_seconds_count\{[^}]*\} ([0-9.eE+-]+)$/gm);
-  const gcUnder10ms = sum(/^nodejs_gc_duration_seconds_bucket\{[^}]*le="0\.01"[^}]*\} ([0-9.eE+-]+)$/gm);
+  const text = await metricsText(service);
+  const gc = histogramTotalsIn(text, 'nodejs_gc_duration_seconds', '', '0.01');
   const task = `/proc/${service.pid}/task/${service.pid}`;
   const schedstat = readFileSync(`${task}/schedstat`, 'utf8').trim().split(' ');
   const status = readFileSync(`${task}/status`, 'utf8');
@@ -411,9 +403,9 @@ export async function loopCauses(service: Pick<ServiceProcess, 'metricsUrl' | 'p
     at: performance.now(),
     waitNs: Number(schedstat[1]),
     involuntary: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN),
-    gcSeconds,
-    gcMajorSeconds,
-    gcOver10ms: gcCount - gcUnder10ms,
+    gcSeconds: gc.sum,
+    gcMajorSeconds: histogramTotalsIn(text, 'nodejs_gc_duration_seconds', 'kind="major"').sum,
+    gcOver10ms: gc.count - gc.bucket,
   };
 }
 
@@ -444,15 +436,30 @@ export async function histogramTotals(
   name: string,
   labels: string,
 ): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  const total = (suffix: string) => {
+  return histogramTotalsIn(await metricsText(service), name, labels);
+}
+
+/** A service's `/metrics` text, once, for reading several figures of the same moment. */
+async function metricsText(service: Pick<ServiceProcess, 'metricsUrl'>): Promise<string> {
+  return (await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+}
+
+/** `histogramTotals` of a `/metrics` text already read; `le` (optional) reads that bucket's count instead of `count`. */
+function histogramTotalsIn(
+  text: string,
+  name: string,
+  labels: string,
+  le?: string,
+): { sum: number; count: number; bucket: number } {
+  const total = (suffix: string, also = '') => {
     let n = 0;
     for (const m of text.matchAll(new RegExp(`^${name}_${suffix}\\{([^}]*)\\} ([0-9.eE+-]+)$`, 'gm'))) {
-      if ((m[1] ?? '').includes(labels)) n += Number(m[2]);
+      const l = m[1] ?? '';
+      if (l.includes(labels) && l.includes(also)) n += Number(m[2]);
     }
     return n;
   };
-  return { sum: total('sum'), count: total('count') };
+  return { sum: total('sum'), count: total('count'), bucket: le === undefined ? 0 : total('bucket', `le="${le}"`) };
 }
 
 export interface WrkResult {
