@@ -65,7 +65,10 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   if (request.method === 'GET' && shellUrls.has(url.pathname + url.search)) {
-    event.respondWith((async () => (await (await caches.open(shellCache)).match(request)) ?? fetch(request))());
+    // `caches.match` with the cache's name, not `caches.open(...).match`: an old worker still answering a late fetch
+    // after a newer version deleted its cache must not create that cache again (it would linger, empty, until the
+    // version after)
+    event.respondWith((async () => (await caches.match(request, { cacheName: shellCache })) ?? fetch(request))());
   }
   // everything else (pages, /api, photos) goes to the network untouched and is never cached
 });
