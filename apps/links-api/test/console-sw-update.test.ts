@@ -80,8 +80,8 @@ afterAll(async () => {
 const state = (page: Page) =>
   page.evaluate(async () => {
     // `caches.open` creates a cache that is missing: a name listed by `keys()` and deleted by the new worker just
-    // after would be brought back, empty, by this observer and never deleted again (the flaky CI of 2026-12-08
-    // 01:10). So each cache is opened only if it still exists, and the poll below reads only the names
+    // after would be brought back, empty, by this observer and never deleted again (the flaky CI run of
+    // 2026-12-08). So each cache is opened only if it still exists, and the poll below reads only the names
     const caches_: Record<string, string[]> = {};
     for (const name of await caches.keys()) {
       if (!(await caches.has(name))) continue;
