@@ -8,6 +8,7 @@ const usedBy: Record<string, string> = {
   ExportRequestEnv: 'links-api, share-gateway',
   LinksApiEnv: 'links-api',
   GatewayEnv: 'share-gateway',
+  BackgroundWorkerEnv: 'ingest-worker, export-worker, webhook-worker',
   IngestWorkerEnv: 'ingest-worker',
   ExportWorkerEnv: 'export-worker',
   WebhookEnv: 'links-api, webhook-worker',

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,6 +27,19 @@ afterAll(async () => {
   await tdb?.drop();
   rmSync(root, { recursive: true, force: true });
 });
+
+/** Each thread of a process and its nice value (field 19 of /proc/…/stat); a thread gone meanwhile is left out. */
+function threadNices(pid: number): { name: string; nice: number }[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      return [{ name, nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }];
+    } catch {
+      return [];
+    }
+  });
+}
 
 describe('ingest-worker process (src/main.ts)', () => {
   it('should serve health and metrics, ingest a queued upload, and finish it before exiting 0 on SIGTERM', async () => {
@@ -70,6 +83,10 @@ describe('ingest-worker process (src/main.ts)', () => {
       (await tdb.db.selectFrom('assets').select('status').where('id', '=', assetId).executeTakeFirstOrThrow()).status;
     await expect.poll(status, { timeout: 30_000, interval: 20 }).not.toBe('uploaded');
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/# HELP/);
+    // WORKER_NICE (default 10): every thread of the running worker, libvips's included, yields to the services
+    const threads = threadNices(child.pid as number);
+    expect(threads.some((t) => t.name.startsWith('libuv-worker'))).toBe(true);
+    expect(threads.filter((t) => t.nice !== 10)).toEqual([]);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -301,6 +301,19 @@ export const GatewayEnv = Type.Object({
   }),
 });
 
+/**
+ * Every background worker (ingest, export, webhooks). docs/architecture.md "CPU priority": they yield the CPU to the
+ * services that answer people when the machine is busy, and lose nothing when it is not.
+ */
+export const BackgroundWorkerEnv = Type.Object({
+  WORKER_NICE: Int(
+    10,
+    'CPU priority of a background worker as a Unix nice value, for all its threads and the tools it runs (ffmpeg): 0 = as started, up to 19 = lowest; on a busy machine links-api and share-gateway get the CPU first',
+    0,
+    19,
+  ),
+});
+
 export const IngestWorkerEnv = Type.Object({
   INGEST_METRICS_PORT: Port(9102, 'ingest-worker internal port: metrics and detailed health (on METRICS_HOST)'),
   INGEST_CONCURRENCY: Int(0, 'jobs in parallel per worker (0 = number of CPU cores)', 0, 64),
@@ -397,13 +410,20 @@ export const GatewayConfig = Type.Evaluate(
   Type.Intersect([CoreEnv, StorageEnv, HttpEnv, ExportRequestEnv, GatewayEnv]),
 );
 export type GatewayConfig = Type.Static<typeof GatewayConfig>;
-export const IngestWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, IngestWorkerEnv]));
+export const IngestWorkerConfig = Type.Evaluate(
+  Type.Intersect([CoreEnv, StorageEnv, BackgroundWorkerEnv, IngestWorkerEnv]),
+);
 export type IngestWorkerConfig = Type.Static<typeof IngestWorkerConfig>;
-export const ExportWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, ExportWorkerEnv]));
+export const ExportWorkerConfig = Type.Evaluate(
+  Type.Intersect([CoreEnv, StorageEnv, BackgroundWorkerEnv, ExportWorkerEnv]),
+);
 export type ExportWorkerConfig = Type.Static<typeof ExportWorkerConfig>;
-export const WebhookWorkerConfig = Type.Evaluate(Type.Intersect([CoreEnv, StorageEnv, WebhookEnv, WebhookWorkerEnv]));
+export const WebhookWorkerConfig = Type.Evaluate(
+  Type.Intersect([CoreEnv, StorageEnv, BackgroundWorkerEnv, WebhookEnv, WebhookWorkerEnv]),
+);
 export type WebhookWorkerConfig = Type.Static<typeof WebhookWorkerConfig>;
 export type CoreConfig = Type.Static<typeof CoreEnv> & Type.Static<typeof StorageEnv>;
+export type BackgroundWorkerConfig = Type.Static<typeof BackgroundWorkerEnv>;
 
 /** Every variable of every service, for the README table and `.env.example`. */
 export const allEnvGroups = {
@@ -413,6 +433,7 @@ export const allEnvGroups = {
   ExportRequestEnv,
   LinksApiEnv,
   GatewayEnv,
+  BackgroundWorkerEnv,
   IngestWorkerEnv,
   ExportWorkerEnv,
   WebhookEnv,

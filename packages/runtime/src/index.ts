@@ -2,6 +2,7 @@ export * from './attempt-budget.ts';
 export * from './bundler.ts';
 export * from './concurrency.ts';
 export * from './config.ts';
+export * from './cpu-priority.ts';
 export * from './deadline.ts';
 export * from './errors.ts';
 export * from './http/index.ts';

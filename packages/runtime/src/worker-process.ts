@@ -1,6 +1,7 @@
-import type { CoreConfig } from '@immish/contracts';
+import type { BackgroundWorkerConfig, CoreConfig } from '@immish/contracts';
 import type { Static, TObject } from 'typebox';
 import { loadConfigOrExit } from './config.ts';
+import { lowerCpuPriority } from './cpu-priority.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startOpsServer } from './ops.ts';
@@ -15,9 +16,10 @@ export interface WorkerProcessContext<C> {
 }
 
 /**
- * The process around a worker service (docs/spec.md §2, §12): config → connections → queue workers → the internal
- * HTTP port (ops.ts: /health and /metrics on METRICS_HOST) → signals. On SIGTERM the queue workers close first, so in-flight jobs
- * finish (or go back to the queue as stalled) before the connections they need are closed.
+ * The process around a worker service (docs/spec.md §2, §12): config → CPU priority (WORKER_NICE, cpu-priority.ts)
+ * → connections → queue workers → the internal HTTP port (ops.ts: /health and /metrics on METRICS_HOST) → signals.
+ * On SIGTERM the queue workers close first, so in-flight jobs finish (or go back to the queue as stalled) before the
+ * connections they need are closed.
  */
 export async function runWorkerProcess<T extends TObject>(opts: {
   service: string;
@@ -25,8 +27,12 @@ export async function runWorkerProcess<T extends TObject>(opts: {
   metricsPort: (config: Static<T>) => number;
   start: (ctx: WorkerProcessContext<Static<T>>) => Promise<{ close(): Promise<void> }> | { close(): Promise<void> };
 }): Promise<void> {
-  const config = loadConfigOrExit(opts.config, opts.service) as Static<T> & CoreConfig;
+  const config = loadConfigOrExit(opts.config, opts.service) as Static<T> & CoreConfig & BackgroundWorkerConfig;
   const logger = createLogger({ service: opts.service, level: config.LOG_LEVEL });
+  // before any connection or job starts a thread: those made later inherit the lowered priority
+  const priority = config.WORKER_NICE > 0 ? lowerCpuPriority(config.WORKER_NICE) : null;
+  if (priority && priority.failed > 0)
+    logger.warn({ priority }, 'could not lower the CPU priority of every thread (WORKER_NICE)');
   const metrics = createMetrics(opts.service);
   const services = createBackingServices(config, { logger, service: opts.service, metrics });
   const worker = await opts.start({ config, services, logger, metrics });
@@ -38,7 +44,7 @@ export async function runWorkerProcess<T extends TObject>(opts: {
     host: config.METRICS_HOST,
     port,
   });
-  logger.info({ port }, `${opts.service} started`);
+  logger.info({ port, nice: config.WORKER_NICE }, `${opts.service} started`);
   handleShutdown(
     [
       { name: 'queue workers', run: () => worker.close() },
