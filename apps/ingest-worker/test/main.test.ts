@@ -58,11 +58,13 @@ describe('ingest-worker process (src/main.ts)', () => {
     );
     const { url: redisUrl, prefix } = testRedis();
     const port = await freePort();
+    const env = serviceEnv(
+      { databaseUrl: tdb.url, redisUrl, queuePrefix: prefix, storageRoot: root },
+      { INGEST_METRICS_PORT: String(port), INGEST_CONCURRENCY: '1' },
+    );
+    delete env.WORKER_NICE; // this worker runs at the default priority, checked below
     child = spawn(process.execPath, [MAIN], {
-      env: serviceEnv(
-        { databaseUrl: tdb.url, redisUrl, queuePrefix: prefix, storageRoot: root },
-        { INGEST_METRICS_PORT: String(port), INGEST_CONCURRENCY: '1' },
-      ),
+      env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -11,6 +11,11 @@ export function serviceEnv(
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
+    // The suite's own processes run at nice 0 and keep both cores busy: a worker at the default WORKER_NICE=10
+    // beside them gets a few percent of a core (the scheduling production asks for, docs/architecture.md "CPU
+    // priority"), and every timeout of a test would measure the runner's load instead. Tests of the priority itself
+    // leave the default (apps/ingest-worker/test/main.test.ts).
+    WORKER_NICE: '0',
     DATABASE_URL: backing.databaseUrl,
     REDIS_URL: backing.redisUrl,
     QUEUE_PREFIX: backing.queuePrefix,
