@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ExportWorkerConfig, IngestWorkerConfig, WebhookWorkerConfig } from '@immish/contracts';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 
 /**
  * WORKER_NICE (cpu-priority.ts; docs/architecture.md "CPU priority"): a background worker lowers every one of its
@@ -36,5 +38,17 @@ describe.runIf(process.platform === 'linux')('lowerCpuPriority (Linux: a nice va
     expect(report.threads.length).toBeGreaterThan(report.first.threads);
     expect(report.threads.filter((t) => t.nice !== 10)).toEqual([]);
     expect(report.childNice).toBe(10);
+  });
+});
+
+describe('WORKER_NICE', () => {
+  const env = { DATABASE_URL: 'postgres://x@127.0.0.1/x', REDIS_URL: 'redis://127.0.0.1:6379' };
+  it('should default to 10 in every worker and refuse a value outside 0–19', () => {
+    for (const schema of [IngestWorkerConfig, ExportWorkerConfig, WebhookWorkerConfig]) {
+      expect(loadConfig(schema, env).WORKER_NICE).toBe(10);
+      expect(loadConfig(schema, { ...env, WORKER_NICE: '0' }).WORKER_NICE).toBe(0);
+      expect(() => loadConfig(schema, { ...env, WORKER_NICE: '20' })).toThrow(/WORKER_NICE/);
+      expect(() => loadConfig(schema, { ...env, WORKER_NICE: '-5' })).toThrow(/WORKER_NICE/);
+    }
   });
 });

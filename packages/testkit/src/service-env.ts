@@ -13,8 +13,8 @@ export function serviceEnv(
     LOG_LEVEL: 'warn',
     // The suite's own processes run at nice 0 and keep both cores busy: a worker at the default WORKER_NICE=10
     // beside them gets a few percent of a core (the scheduling production asks for, docs/architecture.md "CPU
-    // priority"), and every timeout of a test would measure the runner's load instead. Tests of the priority itself
-    // leave the default (apps/ingest-worker/test/main.test.ts).
+    // priority"), and every timeout of a test would measure the runner's load instead. The priority itself is
+    // tested in packages/runtime/test/cpu-priority.test.ts (with its default) and apps/ingest-worker/test/main.test.ts.
     WORKER_NICE: '0',
     DATABASE_URL: backing.databaseUrl,
     REDIS_URL: backing.redisUrl,
