@@ -143,6 +143,26 @@ export async function signIn(page: Page, consoleUrl: string, email: string): Pro
   await page.waitForSelector('body.page-library[data-ready="true"]');
 }
 
+/**
+ * Until the console's service worker (registered by every console page) controls the page. A worker that
+ * activates takes the pages open at that moment (`clients.claim()`), but a page still loading then is not among
+ * them and stays uncontrolled until its next navigation: on a loaded machine, sign-in's redirect to the library
+ * can land in that window while the worker installs (CI of 2026-12-08: `controller` still null after 30 s). So a
+ * page the active worker has not claimed within a few seconds is reloaded once, as the browser's next navigation
+ * would be, and that navigation goes through the worker.
+ */
+export async function untilControlled(page: Page): Promise<void> {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const claimed = await page
+    .waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 5_000 })
+    .then(() => true)
+    .catch(() => false);
+  if (claimed) return;
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+}
+
 /** Waits until every thumbnail of the page has loaded. */
 export async function thumbnailsLoaded(page: Page): Promise<void> {
   await page.waitForFunction(() =>

@@ -12,6 +12,7 @@ import {
   PHONE,
   signIn,
   startConsoleStack,
+  untilControlled,
 } from './console-kit.ts';
 import type { TestUser } from './harness.ts';
 
@@ -59,12 +60,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Until the page is controlled by the console's service worker (registered by every console page). */
-async function controlled(page: Page): Promise<void> {
-  await page.evaluate(() => navigator.serviceWorker.ready);
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-}
-
 /** What a phone's share sheet does: a multipart POST navigation to the share target, files in the `media` field. */
 async function shareFromAnotherApp(page: Page, files: { name: string; type: string; bytes: Buffer }[]): Promise<void> {
   const manifest = (await page.evaluate(async () => (await fetch('/manifest.webmanifest')).json())) as {
@@ -105,7 +100,7 @@ describe('the console as a PWA share target in Chromium', { timeout: 180_000 }, 
     const { page, context, problems } = await stack.newPage(PHONE);
     await page.goto(stack.consoleUrl);
     await page.waitForSelector('body[data-ready="true"]');
-    await controlled(page);
+    await untilControlled(page);
     const manifest = (await page.evaluate(async () => (await fetch('/manifest.webmanifest')).json())) as {
       name: string;
       start_url: string;
@@ -147,7 +142,7 @@ describe('the console as a PWA share target in Chromium', { timeout: 180_000 }, 
   it('should take three shared photos to the upload screen, then upload them into the chosen album', async () => {
     const { page, problems } = await stack.newPage(PHONE);
     await signIn(page, stack.consoleUrl, owner.email);
-    await controlled(page);
+    await untilControlled(page);
     const album = (await page.evaluate(async () => {
       const res = await fetch('/api/albums', {
         method: 'POST',
@@ -225,7 +220,7 @@ describe('the console as a PWA share target in Chromium', { timeout: 180_000 }, 
   it('should upload the shared files into a new album made on the screen ("New album…")', async () => {
     const { page, problems } = await stack.newPage(PHONE);
     await signIn(page, stack.consoleUrl, owner.email);
-    await controlled(page);
+    await untilControlled(page);
     const photos = await Promise.all([photoJpeg(21), photoJpeg(22)]);
     await shareFromAnotherApp(
       page,
@@ -266,7 +261,7 @@ describe('the console as a PWA share target in Chromium', { timeout: 180_000 }, 
     const { page, problems } = await stack.newPage(PHONE);
     await page.goto(stack.consoleUrl);
     await page.waitForSelector('body[data-ready="true"]');
-    await controlled(page);
+    await untilControlled(page);
     const heic = Buffer.from('not really HEIC, but named so');
     await shareFromAnotherApp(page, [
       { name: 'later.jpg', type: 'image/jpeg', bytes: await photoJpeg(14) },

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../share-gateway/test/browser-kit.ts';
 import { buildApp } from '../src/app.ts';
 import { buildConsoleBundle, type ConsoleBundle } from '../src/console/bundle.ts';
-import { consoleScreenshot, OWNER_PASSWORD, PHONE, signIn } from './console-kit.ts';
+import { consoleScreenshot, OWNER_PASSWORD, PHONE, signIn, untilControlled } from './console-kit.ts';
 import { type LinksApiHarness, startLinksApi, type TestUser } from './harness.ts';
 
 /**
@@ -112,8 +112,7 @@ describe('a new console version (Chromium)', { timeout: 180_000 }, () => {
     closers.push(() => context.close());
     const page = await context.newPage();
     await signIn(page, url, owner.email);
-    await page.evaluate(() => navigator.serviceWorker.ready);
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await untilControlled(page);
     const before = await state(page);
     expect(before.running).toBe('A');
     expect(before.script).toBe(`/static/console.js?v=${a.js.hash}`);
