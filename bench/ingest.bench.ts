@@ -19,8 +19,10 @@
  *    WebP thumbnail. Target: ≥ 0.8× the baseline's photos/s. Also reported: the CPU each process spent per photo
  *    (/proc), the baseline's own (this process while it runs: the figure to compare with on a busy machine,
  *    where wall-clock ratios mostly measure the load), the worker's ingest jobs (mean wait in the queue and mean
- *    processing, from its metrics port: a backlog or a start latency shows there) and each service's event-loop
- *    delay p99 during the ingest (its metrics port).
+ *    processing, from its metrics port: a backlog or a start latency shows there), each service's event-loop
+ *    delay p99 during the ingest (its metrics port), and what an owner at the console waits meanwhile (`GET
+ *    /api/users/me` one at a time every 20 ms: `ownerProbe`). WORKER_NICE, when set in this process's
+ *    environment, reaches the worker (0 against the default 10 shows what the workers' CPU priority is for).
  *    Quiet figures (2026-12-06 07:11–07:13 UTC, 1-min load 2.4–3.8, two runs of the command above): 0.64× and
  *    0.66× (target not met); CPU per photo links-api 27–28 ms, ingest-worker 108–130 ms, client 2–3 ms, bare sharp
  *    90–106 ms; worker slots busy 96%; event-loop p99 links-api 8–9 ms, ingest-worker 1–2 ms. docs/benchmarks.md
@@ -286,6 +288,55 @@ class FinishedAssets {
   }
 }
 
+/** The gap between an owner's requests during the ingest (one at a time: a person at the console, not a load). */
+const PROBE_GAP_MS = 20;
+
+/**
+ * An owner using the console while the batch goes in: `GET /api/users/me` with the same API key, one at a time
+ * every PROBE_GAP_MS on a connection of its own, until stopped; resolves with each answer's milliseconds. What it
+ * shows is how long a person waits behind the ingest (docs/architecture.md "CPU priority": WORKER_NICE).
+ */
+function ownerProbe(baseUrl: string, apiKey: string): { stop(): Promise<number[]> } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies: number[] = [];
+  let running = true;
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const started = performance.now();
+      const req = request(`${baseUrl}/api/users/me`, { agent, headers: { 'x-api-key': apiKey } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`GET /api/users/me answered ${res.statusCode}`));
+          else {
+            latencies.push(performance.now() - started);
+            resolve();
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const loop = (async () => {
+    while (running) {
+      await once();
+      await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      agent.destroy();
+      return latencies;
+    },
+  };
+}
+
+const percentile = (xs: readonly number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+
 interface IngestRun {
   baselineSeconds: number;
   /** CPU seconds the bare sharp baseline spent (this process, all threads) */
@@ -298,6 +349,8 @@ interface IngestRun {
   cpu: { linksApi: number; worker: number; client: number };
   /** the worker's ingest jobs during the timed rounds: seconds waited in the queue, seconds processing, jobs */
   jobs: { waitSeconds: number; runSeconds: number; count: number };
+  /** each answer of the owner's probe during the timed rounds' ingest, ms */
+  ownerRequestMs: number[];
   /** per timed round: each service's event-loop delay p99 and max, ms */
   eventLoop: { linksApi: { p99: number; max: number }[]; worker: { p99: number; max: number }[] };
 }
@@ -324,6 +377,7 @@ async function ingestRuns(
     cpu: { linksApi: 0, worker: 0, client: 0 },
     jobs: { waitSeconds: 0, runSeconds: 0, count: 0 },
     eventLoop: { linksApi: [], worker: [] },
+    ownerRequestMs: [],
   };
   const jobTotals = async () => {
     const [wait, run] = await Promise.all([
@@ -343,10 +397,12 @@ async function ingestRuns(
     const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
     target += chunk.length;
     const started = performance.now();
+    const probe = ownerProbe(services.baseUrl, apiKey);
     await pool(bodies, AT_ONCE, (body) => upload(services.baseUrl, apiKey, body));
     const uploaded = performance.now();
     await finished.until(target);
     const ended = performance.now();
+    const ownerMs = await probe.stop();
     const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
     const jobs1 = await jobTotals();
     const [apiLoop, workerLoop] = await Promise.all([
@@ -366,6 +422,7 @@ async function ingestRuns(
     run.jobs.count += jobs1.count - jobs0.count;
     run.eventLoop.linksApi.push({ p99: apiLoop.p99, max: apiLoop.max });
     run.eventLoop.worker.push({ p99: workerLoop.p99, max: workerLoop.max });
+    run.ownerRequestMs.push(...ownerMs);
     console.error(
       `round ${run.eventLoop.worker.length}/${ROUNDS}: baseline ${run.baselineSeconds.toFixed(1)} s, ingest ${run.ingestSeconds.toFixed(1)} s ` +
         `(uploads done after ${((uploaded - started) / 1000).toFixed(1)} s); event-loop p99 links-api ${apiLoop.p99.toFixed(1)} ms, ingest-worker ${workerLoop.p99.toFixed(1)} ms`,
@@ -493,6 +550,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
         `CPU per photo: links-api ${perPhoto(run.cpu.linksApi)}, ingest-worker ${perPhoto(run.cpu.worker)}, the uploading client ${perPhoto(run.cpu.client)} (wall time per photo ${perPhoto(run.ingestSeconds)} on 2 cores; bare sharp ${perPhoto(run.baselineSeconds)} wall, ${perPhoto(run.baselineCpuSeconds)} CPU; ingest CPU of the three processes / bare sharp CPU: ${((run.cpu.linksApi + run.cpu.worker + run.cpu.client) / run.baselineCpuSeconds).toFixed(2)}×).`,
         `Ingest jobs (the worker's metrics): ${run.jobs.count} jobs, mean wait in the queue ${((run.jobs.waitSeconds * 1000) / run.jobs.count).toFixed(0)} ms, mean processing ${((run.jobs.runSeconds * 1000) / run.jobs.count).toFixed(0)} ms (${slots} at a time: the worker's job slots were busy ${((100 * run.jobs.runSeconds) / (slots * run.ingestSeconds)).toFixed(0)}% of the ingest time).`,
         `Event-loop delay under this load (each service's metrics port, monitorEventLoopDelay sampled every 1 ms (runtime metrics.ts); median of the rounds): links-api ${loop(run.eventLoop.linksApi)}; ingest-worker ${loop(run.eventLoop.worker)}.`,
+        `An owner's request during the ingest (\`GET /api/users/me\`, one at a time every ${PROBE_GAP_MS} ms on its own connection, ${run.ownerRequestMs.length} answers): p50 ${percentile(run.ownerRequestMs, 50).toFixed(1)} ms, **p99 ${percentile(run.ownerRequestMs, 99).toFixed(1)} ms**, max ${Math.max(...run.ownerRequestMs).toFixed(1)} ms; the worker at WORKER_NICE=${process.env.WORKER_NICE ?? '10 (the default)'}.`,
         '',
       );
     }
