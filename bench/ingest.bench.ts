@@ -21,7 +21,8 @@
  *    where wall-clock ratios mostly measure the load), the worker's ingest jobs (mean wait in the queue and mean
  *    processing, from its metrics port: a backlog or a start latency shows there), each service's event-loop
  *    delay p99 during the ingest (its metrics port), and what an owner at the console waits meanwhile (`GET
- *    /api/users/me` one at a time every 20 ms: `ownerProbe`). WORKER_NICE, when set in this process's
+ *    /api/users/me` one at a time every 20 ms: `ownerProbe`), and the whole machine's busy and idle time per
+ *    photo (/proc/stat: what PostgreSQL, Redis and the kernel add, and how much idle is left to close). WORKER_NICE, when set in this process's
  *    environment, reaches the worker (0 against the default 10 shows what the workers' CPU priority is for).
  *    Quiet figures (2026-12-06 07:11–07:13 UTC, 1-min load 2.4–3.8, two runs of the command above): 0.64× and
  *    0.66× (target not met); CPU per photo links-api 27–28 ms, ingest-worker 108–130 ms, client 2–3 ms, bare sharp
@@ -36,7 +37,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, createPool, type Db, migrateToLatest } from '@immish/db';
@@ -50,6 +51,7 @@ import {
   cpuSeconds,
   eventLoopDelay,
   histogramTotals,
+  machineCpuSeconds,
   type ServiceProcess,
   startBacking,
   startService,
@@ -135,8 +137,11 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
  * wall seconds and the CPU seconds this process spent meanwhile (all its threads: sharp's included), the
  * like-for-like figure for the services' CPU per photo when a shared machine makes wall-clock ratios noisy.
  */
-async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; cpuSeconds: number }> {
+async function bareSharp(
+  photos: readonly Buffer[],
+): Promise<{ seconds: number; cpuSeconds: number; machine: { busy: number; idle: number } }> {
   const cpu0 = cpuSeconds(process.pid);
+  const machine0 = machineCpuSeconds();
   const started = performance.now();
   await pool(photos, AT_ONCE, async (bytes) => {
     const preview = await sharp(bytes)
@@ -146,7 +151,12 @@ async function bareSharp(photos: readonly Buffer[]): Promise<{ seconds: number; 
       .toBuffer();
     await sharp(preview).resize(250, 250, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
   });
-  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(process.pid) - cpu0 };
+  const machine1 = machineCpuSeconds();
+  return {
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: cpuSeconds(process.pid) - cpu0,
+    machine: { busy: machine1.busy - machine0.busy, idle: machine1.idle - machine0.idle },
+  };
 }
 
 /** One upload's request body, built before the clock starts: the multipart head, the photo's bytes, the tail. */
@@ -347,6 +357,8 @@ interface IngestRun {
   failed: number;
   /** CPU seconds during the timed ingest: links-api, ingest-worker, this process (the uploading client) */
   cpu: { linksApi: number; worker: number; client: number };
+  /** the whole machine's CPU seconds (all cores) during the timed ingest and during the baseline */
+  machine: { ingest: { busy: number; idle: number }; baseline: { busy: number; idle: number } };
   /** the worker's ingest jobs during the timed rounds: seconds waited in the queue, seconds processing, jobs */
   jobs: { waitSeconds: number; runSeconds: number; count: number };
   /** each answer of the owner's probe during the timed rounds' ingest, ms */
@@ -375,6 +387,7 @@ async function ingestRuns(
     ready: 0,
     failed: 0,
     cpu: { linksApi: 0, worker: 0, client: 0 },
+    machine: { ingest: { busy: 0, idle: 0 }, baseline: { busy: 0, idle: 0 } },
     jobs: { waitSeconds: 0, runSeconds: 0, count: 0 },
     eventLoop: { linksApi: [], worker: [] },
     ownerRequestMs: [],
@@ -395,6 +408,7 @@ async function ingestRuns(
     await Promise.all([eventLoopDelay(services.linksApi), eventLoopDelay(services.worker)]); // window starts
     const jobs0 = await jobTotals();
     const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
+    const machine0 = machineCpuSeconds();
     target += chunk.length;
     const started = performance.now();
     const probe = ownerProbe(services.baseUrl, apiKey);
@@ -403,6 +417,7 @@ async function ingestRuns(
     await finished.until(target);
     const ended = performance.now();
     const ownerMs = await probe.stop();
+    const machine1 = machineCpuSeconds();
     const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
     const jobs1 = await jobTotals();
     const [apiLoop, workerLoop] = await Promise.all([
@@ -417,6 +432,10 @@ async function ingestRuns(
     run.cpu.linksApi += (cpu1[0] as number) - (cpu0[0] as number);
     run.cpu.worker += (cpu1[1] as number) - (cpu0[1] as number);
     run.cpu.client += (cpu1[2] as number) - (cpu0[2] as number);
+    run.machine.ingest.busy += machine1.busy - machine0.busy;
+    run.machine.ingest.idle += machine1.idle - machine0.idle;
+    run.machine.baseline.busy += baseline.machine.busy;
+    run.machine.baseline.idle += baseline.machine.idle;
     run.jobs.waitSeconds += jobs1.wait - jobs0.wait;
     run.jobs.runSeconds += jobs1.run - jobs0.run;
     run.jobs.count += jobs1.count - jobs0.count;
@@ -548,6 +567,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
         '',
         `Ratio ingest / bare sharp: **${(ingestRate / baselineRate).toFixed(2)}×** (target ≥ 0.8×); ${run.ready} ready, ${run.failed} failed (warm-up included); the uploads themselves were done after ${run.uploadSeconds.toFixed(1)} s.`,
         `CPU per photo: links-api ${perPhoto(run.cpu.linksApi)}, ingest-worker ${perPhoto(run.cpu.worker)}, the uploading client ${perPhoto(run.cpu.client)} (wall time per photo ${perPhoto(run.ingestSeconds)} on 2 cores; bare sharp ${perPhoto(run.baselineSeconds)} wall, ${perPhoto(run.baselineCpuSeconds)} CPU; ingest CPU of the three processes / bare sharp CPU: ${((run.cpu.linksApi + run.cpu.worker + run.cpu.client) / run.baselineCpuSeconds).toFixed(2)}×).`,
+        `The whole machine per photo (/proc/stat, both cores): during the ingest ${perPhoto(run.machine.ingest.busy)} busy and ${perPhoto(run.machine.ingest.idle)} idle, of which the three processes above ${perPhoto(run.cpu.linksApi + run.cpu.worker + run.cpu.client)} and everything else (PostgreSQL, Redis, the kernel's threads) ${perPhoto(run.machine.ingest.busy - run.cpu.linksApi - run.cpu.worker - run.cpu.client)}; during bare sharp ${perPhoto(run.machine.baseline.busy)} busy and ${perPhoto(run.machine.baseline.idle)} idle. 0.8× would be ${perPhoto(run.baselineSeconds / 0.8)} of wall time per photo: at most ${perPhoto((cpus().length * run.baselineSeconds) / 0.8)} of the ${cpus().length} cores' time for everything the ingest makes the machine do.`,
         `Ingest jobs (the worker's metrics): ${run.jobs.count} jobs, mean wait in the queue ${((run.jobs.waitSeconds * 1000) / run.jobs.count).toFixed(0)} ms, mean processing ${((run.jobs.runSeconds * 1000) / run.jobs.count).toFixed(0)} ms (${slots} at a time: the worker's job slots were busy ${((100 * run.jobs.runSeconds) / (slots * run.ingestSeconds)).toFixed(0)}% of the ingest time).`,
         `Event-loop delay under this load (each service's metrics port, monitorEventLoopDelay sampled every 1 ms (runtime metrics.ts); median of the rounds): links-api ${loop(run.eventLoop.linksApi)}; ingest-worker ${loop(run.eventLoop.worker)}.`,
         `An owner's request during the ingest (\`GET /api/users/me\`, one at a time every ${PROBE_GAP_MS} ms on its own connection, ${run.ownerRequestMs.length} answers): p50 ${percentile(run.ownerRequestMs, 50).toFixed(1)} ms, **p99 ${percentile(run.ownerRequestMs, 99).toFixed(1)} ms**, max ${Math.max(...run.ownerRequestMs).toFixed(1)} ms; the worker at WORKER_NICE=${process.env.WORKER_NICE ?? '10 (the default)'}.`,

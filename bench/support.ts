@@ -103,6 +103,20 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * The whole machine's CPU so far, in seconds summed over its cores (/proc/stat's first line; Linux): busy (user,
+ * nice, system, interrupts, steal) and idle (idle, I/O wait). Over an interval it counts what no single process
+ * shows: PostgreSQL's backends, Redis, the kernel's own threads (writeback), and the cores left idle.
+ */
+export function machineCpuSeconds(): { busy: number; idle: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return {
+    busy: ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / USER_HZ,
+    idle: ((idle ?? 0) + (iowait ?? 0)) / USER_HZ,
+  };
+}
+
+/**
  * The services a benchmark starts, and the variables that set their public port (none for a worker) and their
  * internal (metrics, detailed health) port.
  */
