@@ -4,7 +4,7 @@
  *   node bench/ingest.bench.ts
  *   (INGEST_BENCH_PHOTOS: photos, default 160, 0 = only the bulk check; INGEST_BENCH_ROUNDS: default 4;
  *    INGEST_BENCH_CHECK=0: no bulk-upload-check (part 2), e.g. while profiling the upload path;
- *    INGEST_BENCH_CPU_PROF=<dir>: both services write a V8 CPU profile there when they stop; INGEST_CONCURRENCY is
+ *    INGEST_BENCH_CPU_PROF=<dir>: the services write a V8 CPU profile there when they stop; INGEST_CONCURRENCY is
  *    passed to the worker when set, else it keeps its default)
  *
  * 1. Ingest end to end, as users run it: links-api and ingest-worker each in their own process, started as
@@ -20,8 +20,9 @@
  *    (/proc), the baseline's own (this process while it runs: the figure to compare with on a busy machine,
  *    where wall-clock ratios mostly measure the load), the worker's ingest jobs (mean wait in the queue and mean
  *    processing, from its metrics port: a backlog or a start latency shows there), each service's event-loop
- *    delay p99 during the ingest (its metrics port), and what an owner at the console waits meanwhile (`GET
- *    /api/users/me` one at a time every 20 ms: `ownerProbe`), and the whole machine's busy and idle time per
+ *    delay p99 during the ingest (its metrics port), what a person waits meanwhile (one request at a time every
+ *    20 ms, `personProbe`: the owner at the console on links-api, and a recipient on a share link through a
+ *    share-gateway started beside them as `npm start` starts it), and the whole machine's busy and idle time per
  *    photo (/proc/stat: what PostgreSQL, Redis and the kernel add, and how much idle is left to close). WORKER_NICE, when set in this process's
  *    environment, reaches the worker (0 against the default 10 shows what the workers' CPU priority is for).
  *    Quiet figures (2026-12-06 07:11–07:13 UTC, 1-min load 2.4–3.8, two runs of the command above): 0.64× and
@@ -34,7 +35,7 @@
  * Uses DATABASE_URL / REDIS_URL when set (a fresh database is created there and dropped after), else starts
  * a private PostgreSQL and Redis (@immish/devstack) in a temp dir.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
@@ -43,6 +44,7 @@ import { fileURLToPath } from 'node:url';
 import { createDb, createPool, type Db, migrateToLatest } from '@immish/db';
 import { createApiKey, createUser } from '@immish/domain';
 import { ingestConcurrency } from '@immish/ingest-worker';
+import { createBlobStore } from '@immish/storage';
 import { sql } from 'kysely';
 import pg from 'pg';
 import sharp from 'sharp';
@@ -298,25 +300,27 @@ class FinishedAssets {
   }
 }
 
-/** The gap between an owner's requests during the ingest (one at a time: a person at the console, not a load). */
+/** The gap between a person's requests during the ingest (one at a time: a person at a screen, not a load). */
 const PROBE_GAP_MS = 20;
 
 /**
- * An owner using the console while the batch goes in: `GET /api/users/me` with the same API key, one at a time
- * every PROBE_GAP_MS on a connection of its own, until stopped; resolves with each answer's milliseconds. What it
- * shows is how long a person waits behind the ingest (docs/architecture.md "CPU priority": WORKER_NICE).
+ * A person using the product while the batch goes in: `GET url` with `headers`, one at a time every PROBE_GAP_MS
+ * on a connection of its own, until stopped; resolves with each answer's milliseconds. Two run during the ingest:
+ * the owner at the console (links-api `GET /api/users/me`, the uploads' own API key) and a recipient on a share
+ * link (a thumbnail through the gateway, as a grid asks while scrolling). What they show is how long a person waits behind the ingest
+ * (docs/architecture.md "CPU priority": WORKER_NICE).
  */
-function ownerProbe(baseUrl: string, apiKey: string): { stop(): Promise<number[]> } {
+function personProbe(url: string, headers: Record<string, string>): { stop(): Promise<number[]> } {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const latencies: number[] = [];
   let running = true;
   const once = () =>
     new Promise<void>((resolve, reject) => {
       const started = performance.now();
-      const req = request(`${baseUrl}/api/users/me`, { agent, headers: { 'x-api-key': apiKey } }, (res) => {
+      const req = request(url, { agent, headers }, (res) => {
         res.resume();
         res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`GET /api/users/me answered ${res.statusCode}`));
+          if (res.statusCode !== 200) reject(new Error(`GET ${new URL(url).pathname} answered ${res.statusCode}`));
           else {
             latencies.push(performance.now() - started);
             resolve();
@@ -356,13 +360,14 @@ interface IngestRun {
   ready: number;
   failed: number;
   /** CPU seconds during the timed ingest: links-api, ingest-worker, this process (the uploading client) */
-  cpu: { linksApi: number; worker: number; client: number };
+  cpu: { linksApi: number; worker: number; client: number; gateway: number };
   /** the whole machine's CPU seconds (all cores) during the timed ingest and during the baseline */
   machine: { ingest: { busy: number; idle: number }; baseline: { busy: number; idle: number } };
   /** the worker's ingest jobs during the timed rounds: seconds waited in the queue, seconds processing, jobs */
   jobs: { waitSeconds: number; runSeconds: number; count: number };
-  /** each answer of the owner's probe during the timed rounds' ingest, ms */
+  /** each answer of the owner's and the recipient's probes during the timed rounds' ingest, ms */
   ownerRequestMs: number[];
+  recipientRequestMs: number[];
   /** per timed round: each service's event-loop delay p99 and max, ms */
   eventLoop: { linksApi: { p99: number; max: number }[]; worker: { p99: number; max: number }[] };
 }
@@ -373,7 +378,8 @@ interface IngestRun {
  * (not counted) lets both services and sharp reach steady state.
  */
 async function ingestRuns(
-  services: { linksApi: ServiceProcess; worker: ServiceProcess; baseUrl: string },
+  services: { linksApi: ServiceProcess; worker: ServiceProcess; gateway: ServiceProcess; baseUrl: string },
+  recipientUrl: string,
   apiKey: string,
   finished: FinishedAssets,
   warmup: readonly string[],
@@ -386,11 +392,12 @@ async function ingestRuns(
     uploadSeconds: 0,
     ready: 0,
     failed: 0,
-    cpu: { linksApi: 0, worker: 0, client: 0 },
+    cpu: { linksApi: 0, worker: 0, client: 0, gateway: 0 },
     machine: { ingest: { busy: 0, idle: 0 }, baseline: { busy: 0, idle: 0 } },
     jobs: { waitSeconds: 0, runSeconds: 0, count: 0 },
     eventLoop: { linksApi: [], worker: [] },
     ownerRequestMs: [],
+    recipientRequestMs: [],
   };
   const jobTotals = async () => {
     const [wait, run] = await Promise.all([
@@ -407,18 +414,30 @@ async function ingestRuns(
     const bodies = chunk.map((f, i) => uploadBody(basename(f), bytes[i] as Buffer));
     await Promise.all([eventLoopDelay(services.linksApi), eventLoopDelay(services.worker)]); // window starts
     const jobs0 = await jobTotals();
-    const cpu0 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
+    const cpu0 = [
+      services.linksApi.cpuSeconds(),
+      services.worker.cpuSeconds(),
+      cpuSeconds(process.pid),
+      services.gateway.cpuSeconds(),
+    ];
     const machine0 = machineCpuSeconds();
     target += chunk.length;
     const started = performance.now();
-    const probe = ownerProbe(services.baseUrl, apiKey);
+    const owner = personProbe(`${services.baseUrl}/api/users/me`, { 'x-api-key': apiKey });
+    const recipient = personProbe(recipientUrl, {});
     await pool(bodies, AT_ONCE, (body) => upload(services.baseUrl, apiKey, body));
     const uploaded = performance.now();
     await finished.until(target);
     const ended = performance.now();
-    const ownerMs = await probe.stop();
+    const ownerMs = await owner.stop();
+    const recipientMs = await recipient.stop();
     const machine1 = machineCpuSeconds();
-    const cpu1 = [services.linksApi.cpuSeconds(), services.worker.cpuSeconds(), cpuSeconds(process.pid)];
+    const cpu1 = [
+      services.linksApi.cpuSeconds(),
+      services.worker.cpuSeconds(),
+      cpuSeconds(process.pid),
+      services.gateway.cpuSeconds(),
+    ];
     const jobs1 = await jobTotals();
     const [apiLoop, workerLoop] = await Promise.all([
       eventLoopDelay(services.linksApi),
@@ -432,6 +451,7 @@ async function ingestRuns(
     run.cpu.linksApi += (cpu1[0] as number) - (cpu0[0] as number);
     run.cpu.worker += (cpu1[1] as number) - (cpu0[1] as number);
     run.cpu.client += (cpu1[2] as number) - (cpu0[2] as number);
+    run.cpu.gateway += (cpu1[3] as number) - (cpu0[3] as number);
     run.machine.ingest.busy += machine1.busy - machine0.busy;
     run.machine.ingest.idle += machine1.idle - machine0.idle;
     run.machine.baseline.busy += baseline.machine.busy;
@@ -442,6 +462,7 @@ async function ingestRuns(
     run.eventLoop.linksApi.push({ p99: apiLoop.p99, max: apiLoop.max });
     run.eventLoop.worker.push({ p99: workerLoop.p99, max: workerLoop.max });
     run.ownerRequestMs.push(...ownerMs);
+    run.recipientRequestMs.push(...recipientMs);
     console.error(
       `round ${run.eventLoop.worker.length}/${ROUNDS}: baseline ${run.baselineSeconds.toFixed(1)} s, ingest ${run.ingestSeconds.toFixed(1)} s ` +
         `(uploads done after ${((uploaded - started) / 1000).toFixed(1)} s); event-loop p99 links-api ${apiLoop.p99.toFixed(1)} ms, ingest-worker ${workerLoop.p99.toFixed(1)} ms`,
@@ -456,6 +477,51 @@ async function ingestRuns(
   run.ready = finished.counts.ready;
   run.failed = finished.counts.failed;
   return run;
+}
+
+/**
+ * A share link as recipients get it: another owner's, no password, one ready photo with its stored thumbnail (the
+ * recipient's probe asks for that thumbnail, as a grid does while scrolling: no view or visit is recorded for it,
+ * so the probe adds little work of its own). Returns the thumbnail's path on the gateway.
+ */
+async function seedRecipientLink(db: Db, storageRoot: string): Promise<string> {
+  const owner = await createUser(db, { email: 'sharer@bench.test', name: 'Sharer', password: 'bench' });
+  const id = randomUUID();
+  const prefix = `assets/${owner.id}/${id}`;
+  await db
+    .insertInto('assets')
+    .values({
+      id,
+      owner_id: owner.id,
+      type: 'IMAGE',
+      original_file_name: 'IMG_0001.jpg',
+      mime_type: 'image/jpeg',
+      size: 3_500_000,
+      checksum: createHash('sha1').update(id).digest(),
+      original_key: `${prefix}/original.jpg`,
+      thumbnail_key: `${prefix}/thumbnail.webp`,
+      preview_key: `${prefix}/preview.jpg`,
+      width: 4000,
+      height: 3000,
+      status: 'ready',
+    })
+    .execute();
+  const link = await db
+    .insertInto('shared_links')
+    .values({ owner_id: owner.id, type: 'INDIVIDUAL', key: randomBytes(32).toString('base64url') })
+    .returning(['id', 'key'])
+    .executeTakeFirstOrThrow();
+  await db.insertInto('shared_link_assets').values({ link_id: link.id, asset_id: id }).execute();
+  const storage = createBlobStore({ driver: 'fs', root: storageRoot });
+  try {
+    const thumbnail = await sharp({ create: { width: 250, height: 188, channels: 3, background: '#3a6' } })
+      .webp({ quality: 80 })
+      .toBuffer();
+    await storage.put(`${prefix}/thumbnail.webp`, thumbnail);
+  } finally {
+    await storage.close();
+  }
+  return `/share/${link.key}/assets/${id}/thumbnail`;
 }
 
 const checksumOf = (i: number) =>
@@ -534,6 +600,16 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
     const worker = await startService('ingest-worker', env, { nodeFlags, logFile: join(dir, 'ingest-worker.log') });
     started.push(worker);
     const baseUrl = linksApi.url;
+    // a recipient's share link (another owner's: the ingest's own assets are counted), served by a gateway
+    // started as npm start starts it
+    const thumbnailPath = await seedRecipientLink(db, env.STORAGE_FS_ROOT);
+    const gateway = await startService(
+      'share-gateway',
+      { ...env, PUBLIC_URL: 'http://share.bench', UNLOCK_SECRET: randomBytes(32).toString('base64url') },
+      { nodeFlags, logFile: join(dir, 'share-gateway.log') },
+    );
+    started.push(gateway);
+    const recipientUrl = `${gateway.url}${thumbnailPath}`;
 
     const lines: string[] = [];
     if (PHOTOS > 0) {
@@ -544,7 +620,8 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
       const finished = await FinishedAssets.open(backing.databaseUrl, owner.id);
       const files = all.slice(WARMUP);
       const run = await ingestRuns(
-        { linksApi, worker, baseUrl },
+        { linksApi, worker, gateway, baseUrl },
+        recipientUrl,
         secret,
         finished,
         all.slice(0, WARMUP),
@@ -567,10 +644,10 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
         '',
         `Ratio ingest / bare sharp: **${(ingestRate / baselineRate).toFixed(2)}×** (target ≥ 0.8×); ${run.ready} ready, ${run.failed} failed (warm-up included); the uploads themselves were done after ${run.uploadSeconds.toFixed(1)} s.`,
         `CPU per photo: links-api ${perPhoto(run.cpu.linksApi)}, ingest-worker ${perPhoto(run.cpu.worker)}, the uploading client ${perPhoto(run.cpu.client)} (wall time per photo ${perPhoto(run.ingestSeconds)} on 2 cores; bare sharp ${perPhoto(run.baselineSeconds)} wall, ${perPhoto(run.baselineCpuSeconds)} CPU; ingest CPU of the three processes / bare sharp CPU: ${((run.cpu.linksApi + run.cpu.worker + run.cpu.client) / run.baselineCpuSeconds).toFixed(2)}×).`,
-        `The whole machine per photo (/proc/stat, both cores): during the ingest ${perPhoto(run.machine.ingest.busy)} busy and ${perPhoto(run.machine.ingest.idle)} idle, of which the three processes above ${perPhoto(run.cpu.linksApi + run.cpu.worker + run.cpu.client)} and everything else (PostgreSQL, Redis, the kernel's threads) ${perPhoto(run.machine.ingest.busy - run.cpu.linksApi - run.cpu.worker - run.cpu.client)}; during bare sharp ${perPhoto(run.machine.baseline.busy)} busy and ${perPhoto(run.machine.baseline.idle)} idle. 0.8× would be ${perPhoto(run.baselineSeconds / 0.8)} of wall time per photo: at most ${perPhoto((cpus().length * run.baselineSeconds) / 0.8)} of the ${cpus().length} cores' time for everything the ingest makes the machine do.`,
+        `The whole machine per photo (/proc/stat, both cores): during the ingest ${perPhoto(run.machine.ingest.busy)} busy and ${perPhoto(run.machine.ingest.idle)} idle, of which the three processes above ${perPhoto(run.cpu.linksApi + run.cpu.worker + run.cpu.client)}, the gateway answering the recipient ${perPhoto(run.cpu.gateway)} and everything else (PostgreSQL, Redis, the kernel's threads) ${perPhoto(run.machine.ingest.busy - run.cpu.linksApi - run.cpu.worker - run.cpu.client - run.cpu.gateway)}; during bare sharp ${perPhoto(run.machine.baseline.busy)} busy and ${perPhoto(run.machine.baseline.idle)} idle. 0.8× would be ${perPhoto(run.baselineSeconds / 0.8)} of wall time per photo: at most ${perPhoto((cpus().length * run.baselineSeconds) / 0.8)} of the ${cpus().length} cores' time for everything the ingest makes the machine do.`,
         `Ingest jobs (the worker's metrics): ${run.jobs.count} jobs, mean wait in the queue ${((run.jobs.waitSeconds * 1000) / run.jobs.count).toFixed(0)} ms, mean processing ${((run.jobs.runSeconds * 1000) / run.jobs.count).toFixed(0)} ms (${slots} at a time: the worker's job slots were busy ${((100 * run.jobs.runSeconds) / (slots * run.ingestSeconds)).toFixed(0)}% of the ingest time).`,
         `Event-loop delay under this load (each service's metrics port, monitorEventLoopDelay sampled every 1 ms (runtime metrics.ts); median of the rounds): links-api ${loop(run.eventLoop.linksApi)}; ingest-worker ${loop(run.eventLoop.worker)}.`,
-        `An owner's request during the ingest (\`GET /api/users/me\`, one at a time every ${PROBE_GAP_MS} ms on its own connection, ${run.ownerRequestMs.length} answers): p50 ${percentile(run.ownerRequestMs, 50).toFixed(1)} ms, **p99 ${percentile(run.ownerRequestMs, 99).toFixed(1)} ms**, max ${Math.max(...run.ownerRequestMs).toFixed(1)} ms; the worker at WORKER_NICE=${process.env.WORKER_NICE ?? '10 (the default)'}.`,
+        `A person's request during the ingest (one at a time every ${PROBE_GAP_MS} ms on its own connection; the worker at WORKER_NICE=${process.env.WORKER_NICE ?? '10, the default'}): the owner at the console (links-api \`GET /api/users/me\`, ${run.ownerRequestMs.length} answers) p50 ${percentile(run.ownerRequestMs, 50).toFixed(1)} ms, **p99 ${percentile(run.ownerRequestMs, 99).toFixed(1)} ms**, max ${Math.max(...run.ownerRequestMs).toFixed(1)} ms; a recipient scrolling a share link (a thumbnail through the gateway, ${run.recipientRequestMs.length} answers) p50 ${percentile(run.recipientRequestMs, 50).toFixed(1)} ms, **p99 ${percentile(run.recipientRequestMs, 99).toFixed(1)} ms**, max ${Math.max(...run.recipientRequestMs).toFixed(1)} ms.`,
         '',
       );
     }
