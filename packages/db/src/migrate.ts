@@ -12,6 +12,7 @@ import * as activity from './migrations/2026-12-06T1000_activity.ts';
 import * as linkLimits from './migrations/2026-12-07T0900_link_limits.ts';
 import * as linkUploadReview from './migrations/2026-12-07T0930_link_upload_review.ts';
 import * as webhookDeliveryPages from './migrations/2026-12-08T0900_webhook_delivery_pages.ts';
+import * as outboxNotifyWriter from './migrations/2026-12-08T1000_outbox_notify_writer.ts';
 
 /** The ordered list of migrations (explicit imports: no directory scanning at run time). */
 const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T0900_link_limits': linkLimits,
   '2026-12-07T0930_link_upload_review': linkUploadReview,
   '2026-12-08T0900_webhook_delivery_pages': webhookDeliveryPages,
+  '2026-12-08T1000_outbox_notify_writer': outboxNotifyWriter,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,5 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import type { CoreConfig } from '@immish/contracts';
-import { BullEventPublisher, createDb, createPool, type Db, OutboxRelay, type PreparedStatements } from '@immish/db';
+import {
+  BullEventPublisher,
+  createDb,
+  createPool,
+  type Db,
+  OutboxRelay,
+  type PreparedStatements,
+  relayWriterTag,
+} from '@immish/db';
 import { type BlobStore, createBlobStore, type StorageConfig } from '@immish/storage';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -54,10 +63,14 @@ export function createBackingServices(
 ): BackingServices {
   // Every backing call is bounded (docs/spec.md §11: a stalled service answers 503 within 2 s). The values and their
   // reasons: README "Stalls and full disks"; each option's comment in @immish/db and @immish/storage.
+  // A process that runs the relay writes under a tag of its own, which the outbox's NOTIFY carries: its relay
+  // claims what it wrote at once and the other services' relays leave it (relay.ts `claimsOnNotify`)
+  const runsRelay = opts.relay !== false;
+  const writerTag = runsRelay ? relayWriterTag(opts.service, `${process.pid}.${randomBytes(4).toString('hex')}`) : '';
   const pool = createPool({
     connectionString: c.DATABASE_URL,
     max: c.DATABASE_POOL_MAX,
-    applicationName: opts.service,
+    applicationName: runsRelay ? writerTag : opts.service,
     connectionTimeoutMillis: c.DATABASE_CONNECT_TIMEOUT_MS,
     statementTimeoutMillis: c.DATABASE_STATEMENT_TIMEOUT_MS,
     ...(c.DATABASE_PREPARED_STATEMENTS && opts.preparedStatements
@@ -90,9 +103,10 @@ export function createBackingServices(
     databaseUrl: c.DATABASE_URL,
     publisher,
     logger: opts.logger,
+    writerTag,
     onPublished: (events) => opts.metrics?.outboxPublished.inc(events.length),
   });
-  if (opts.relay !== false) relay.start();
+  if (runsRelay) relay.start();
   const closeBacklogMetrics = opts.metrics
     ? registerBacklogMetrics(opts.metrics, { db, redis, prefix: c.QUEUE_PREFIX })
     : null;

@@ -32,6 +32,14 @@ export interface OutboxRelayOptions {
   /** how often the LISTEN connection proves it is alive (`SELECT 1`). Default 10000 ms. */
   listenerHeartbeatMs?: number;
   /**
+   * The `application_name` of the pool this process writes its events with, when it was made by
+   * `relayWriterTag` (the process runs this relay). Then a NOTIFY of events written by another process that runs
+   * a relay of its own is left to that relay (this one catches up on its polling interval if it never claims
+   * them); events this process wrote, or written by a process without a relay (a tool, a test), wake it at once.
+   * Unset: every NOTIFY wakes it (each relay then runs a claim for every event, all but one finding nothing).
+   */
+  writerTag?: string;
+  /**
    * Skip the `webhooks` queue for events whose owner has no enabled endpoint subscribed to their type
    * (webhook-audience.ts). Default true; false sends every subscribable event to the webhook worker (the
    * behaviour before, kept for the benchmark's comparison).
@@ -63,6 +71,25 @@ async function endOrDrop(client: pg.Client, ms: number): Promise<void> {
 
 const silent: RelayLogger = { info() {}, warn() {}, error() {} };
 
+/** What marks the `application_name` of a process that runs a relay (relayWriterTag). */
+const RELAY_WRITER_MARK = '+relay:';
+
+/**
+ * The `application_name` for the database pool of a process that runs an OutboxRelay, given to the relay as its
+ * `writerTag`: the service's name (what PostgreSQL's views show), then a mark and an id of this process alone
+ * (two processes of one service are two writers). The outbox's NOTIFY carries it (migration
+ * 2026-12-08T1000_outbox_notify_writer), so each relay knows whose events woke it. Under PostgreSQL's 63 bytes.
+ */
+export function relayWriterTag(service: string, id: string): string {
+  return `${service.slice(0, 24)}${RELAY_WRITER_MARK}${id.slice(0, 30)}`;
+}
+
+/** Whether a NOTIFY (its payload: the writer's `application_name`) is this relay's to claim now. */
+export function claimsOnNotify(writerTag: string | undefined, payload: string): boolean {
+  if (!writerTag) return true;
+  return payload === writerTag || !payload.includes(RELAY_WRITER_MARK);
+}
+
 /**
  * Moves outbox rows to BullMQ (docs/spec.md §6). Several relays may run at once: each batch is claimed and marked
  * published in one statement (`FOR UPDATE SKIP LOCKED`) inside a transaction, then published and confirmed held by
@@ -86,6 +113,7 @@ export class OutboxRelay {
       pollIntervalMs: 1000,
       logger: silent,
       webhookAudience: true,
+      writerTag: '',
       listenerTimeoutMs: 2000,
       listenerHeartbeatMs: 10_000,
       ...opts,
@@ -226,7 +254,9 @@ export class OutboxRelay {
       client.on('error', () => {});
       try {
         await client.connect();
-        client.on('notification', () => this.#poke());
+        client.on('notification', (msg) => {
+          if (claimsOnNotify(this.#opts.writerTag, msg.payload ?? '')) this.#poke();
+        });
         client.on('end', () => {
           if (this.#listener === client) {
             this.#listener = null;
