@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NewEvent } from '@immish/contracts';
 import { freePort, type PrivateRedis, redisCli, startRedis } from '@immish/devstack';
 import { createRedis } from '@immish/runtime';
 import { createTestDatabase, type TestDatabase } from '@immish/testkit';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvents, BullEventPublisher, OutboxRelay } from '../src/index.ts';
+import { exportRequested } from './fixtures/outbox.ts';
 
 /**
  * Issue 20 item 3: an event is marked published only once a replica holds its job (Redis `WAIT`), so a failover
@@ -32,16 +31,6 @@ afterAll(async () => {
   await tdb?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const exportRequested = (): NewEvent<'export.requested'> => {
-  const id = randomUUID();
-  return {
-    type: 'export.requested',
-    actor: { type: 'system', id: null },
-    subject: { type: 'export', id },
-    data: { exportId: id },
-  };
-};
 
 const unpublished = async () =>
   (await tdb.db.selectFrom('outbox_events').select('id').where('published_at', 'is', null).execute()).map((r) => r.id);

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { NewEvent } from '@immish/contracts';
 import { createRedis } from '@immish/runtime';
 import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
 import type pg from 'pg';
@@ -14,6 +13,7 @@ import {
   OutboxRelay,
   relayWriterTag,
 } from '../src/index.ts';
+import { exportRequested, waitUntil } from './fixtures/outbox.ts';
 
 /**
  * Whose events wake which relay (relay.ts `claimsOnNotify`, migration 2026-12-08T1000_outbox_notify_writer). Every
@@ -33,16 +33,6 @@ afterAll(async () => {
   for (const p of pools) await p.end();
   await tdb?.drop();
 });
-
-const exportRequested = (): NewEvent<'export.requested'> => {
-  const id = randomUUID();
-  return {
-    type: 'export.requested',
-    actor: { type: 'system', id: null },
-    subject: { type: 'export', id },
-    data: { exportId: id },
-  };
-};
 
 /** A process as services.ts builds it: its pool named by its writer tag, and a relay that knows the tag. */
 function processWithRelay(name: string, pollIntervalMs = 600_000): { db: Db; relay: OutboxRelay; claimed: string[] } {
@@ -66,14 +56,6 @@ function processWithRelay(name: string, pollIntervalMs = 600_000): { db: Db; rel
   return { db, relay, claimed };
 }
 
-const until = async (check: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
 describe('outbox NOTIFY: the writer names itself', () => {
   it("should wake the writing process's relay for its events and not the others, and every relay for a writer without one", async () => {
     const a = processWithRelay('links-api');
@@ -87,12 +69,12 @@ describe('outbox NOTIFY: the writer names itself', () => {
       expect(b.claimed).toEqual([]);
       // A's relay claims what A wrote: on its start, then at once on each of its NOTIFYs (its poll is 10 min away)
       a.relay.start();
-      await until(() => a.claimed.includes(e1!.id));
+      await waitUntil(() => a.claimed.includes(e1!.id));
       const [e2] = await appendEvents(a.db, [exportRequested()]);
-      await until(() => a.claimed.includes(e2!.id));
+      await waitUntil(() => a.claimed.includes(e2!.id));
       // a writer without a relay (a tool, a test: the pool's plain name) wakes them all; one of them claims it
       const [e3] = await appendEvents(tdb.db, [exportRequested()]);
-      await until(() => [...a.claimed, ...b.claimed].includes(e3!.id));
+      await waitUntil(() => [...a.claimed, ...b.claimed].includes(e3!.id));
       expect(b.claimed).not.toContain(e1!.id);
       expect(b.claimed).not.toContain(e2!.id);
     } finally {
@@ -108,7 +90,7 @@ describe('outbox NOTIFY: the writer names itself', () => {
     await new Promise((r) => setTimeout(r, 500)); // its first (empty) claim done: what follows is its poll
     try {
       const [env] = await appendEvents(writer.db, [exportRequested()]);
-      await until(() => other.claimed.includes(env!.id));
+      await waitUntil(() => other.claimed.includes(env!.id));
     } finally {
       await other.relay.stop();
     }

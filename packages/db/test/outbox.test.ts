@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DomainEvent, NewEvent } from '@immish/contracts';
+import type { DomainEvent } from '@immish/contracts';
 import { createRedis } from '@immish/runtime';
 import { createTestDatabase, type TestDatabase, testRedis } from '@immish/testkit';
 import { Queue } from 'bullmq';
@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { appendEvents, BullEventPublisher, type EventPublisher, migrateToLatest, OutboxRelay } from '../src/index.ts';
 import { up as initialUp } from '../src/migrations/2026-11-27T0900_initial.ts';
+import { exportRequested, waitUntil } from './fixtures/outbox.ts';
 
 let tdb: TestDatabase;
 const redis = testRedis();
@@ -20,16 +21,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await tdb.db.deleteFrom('outbox_events').execute();
 });
-
-const exportRequested = (): NewEvent<'export.requested'> => {
-  const id = randomUUID();
-  return {
-    type: 'export.requested',
-    actor: { type: 'system', id: null },
-    subject: { type: 'export', id },
-    data: { exportId: id },
-  };
-};
 
 class CountingPublisher implements EventPublisher {
   readonly seen = new Map<string, number>();
@@ -286,12 +277,3 @@ describe('OutboxRelay', () => {
     await publisher.close();
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
