@@ -346,9 +346,10 @@ function personProbe(url: string, headers: Record<string, string>): { stop(): Pr
   };
 }
 
+/** The nearest-rank percentile `p` (0–100) of `xs`; NaN when there are none. */
 const percentile = (xs: readonly number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 };
 
 interface IngestRun {
@@ -562,10 +563,13 @@ async function bulkCheckRun(db: Db, baseUrl: string) {
       rejected += json.results.filter((x) => x.action === 'reject').length;
     }
   }
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? 0;
-  return { p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? 0, rejected, requests: latencies.length };
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: Math.max(...latencies),
+    rejected,
+    requests: latencies.length,
+  };
 }
 
 const median = (xs: number[]) => {
