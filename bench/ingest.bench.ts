@@ -16,8 +16,11 @@
  *    runs from the first byte of the first upload to the moment the last asset is `ready` (a LISTEN on the
  *    outbox's NOTIFY, which the worker's final transaction fires: no polling). Baseline, same run, same bytes:
  *    a bare sharp script, 2 at a time, decoding each file from memory into a 1440 px JPEG preview and a 250 px
- *    WebP thumbnail. Target: ≥ 0.8× the baseline's photos/s. Also reported: the CPU each process spent per photo
- *    (/proc), the baseline's own (this process while it runs: the figure to compare with on a busy machine,
+ *    WebP thumbnail. Target: ≥ 0.8× the baseline's photos/s. The ceiling, same run, same bodies: a bare receiver
+ *    (`startBareReceiver`: what any upload path that keeps the bytes durably must do, and nothing else) takes the
+ *    uploads while bare sharp makes the derivatives, both at once; its ratio is the most any design could reach
+ *    here, and the gap between it and the ingest's is what the services add. Also reported: the CPU each process
+ *    spent per photo (/proc), the baseline's own (this process while it runs: the figure to compare with on a busy machine,
  *    where wall-clock ratios mostly measure the load), the worker's ingest jobs (mean wait in the queue and mean
  *    processing, from its metrics port: a backlog or a start latency shows there), each service's event-loop
  *    delay p99 during the ingest (its metrics port), what a person waits meanwhile (one request at a time every
@@ -51,11 +54,13 @@ import sharp from 'sharp';
 import {
   cpuProfileFlags,
   cpuSeconds,
+  cpuTimes,
   eventLoopDelay,
   histogramTotals,
   machineCpuSeconds,
   type ServiceProcess,
   startBacking,
+  startScriptServer,
   startService,
 } from './support.ts';
 
@@ -159,6 +164,58 @@ async function bareSharp(
     cpuSeconds: cpuSeconds(process.pid) - cpu0,
     machine: { busy: machine1.busy - machine0.busy, idle: machine1.idle - machine0.idle },
   };
+}
+
+/**
+ * The least any design that keeps an upload durably before answering does, in a process of its own: node:http,
+ * every byte of the body through SHA-1 and into a new file under `dir` (the services' filesystem), fsync, then a
+ * short JSON answer (201). No multipart parsing, authentication, database, event, queue or logging: what is left is
+ * reading the socket, hashing, the page-cache write and the flush, which no upload path avoids. Run beside bare
+ * sharp on the same photos, it gives the ceiling of the ingest's ratio on this machine (`ceilingRound`).
+ */
+function startBareReceiver(dir: string) {
+  mkdirSync(dir, { recursive: true });
+  return startScriptServer(`
+    import { createHash } from 'node:crypto';
+    import { createWriteStream } from 'node:fs';
+    import { open } from 'node:fs/promises';
+    import { createServer } from 'node:http';
+    import { join } from 'node:path';
+    import { pipeline } from 'node:stream/promises';
+    let n = 0;
+    const server = createServer(async (req, res) => {
+      const path = join(${JSON.stringify(dir)}, 'upload-' + n++);
+      const hash = createHash('sha1');
+      req.on('data', (chunk) => hash.update(chunk));
+      await pipeline(req, createWriteStream(path));
+      const file = await open(path, 'r');
+      await file.sync();
+      await file.close();
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: hash.digest('hex'), status: 'created' }));
+    });
+    server.keepAliveTimeout = 60_000;
+    server.listen(0, '127.0.0.1', () => process.stdout.write('READY ' + server.address().port + '\\n'));
+    process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  `);
+}
+
+/**
+ * The ceiling: the bare receiver takes the round's uploads (the same bodies, the same client) while bare sharp makes
+ * the same derivatives from memory, both at once on the same cores. No design with a durable upload and the same
+ * image work can do better on this machine, so the wall time here is the least the ingest could take.
+ */
+async function ceilingRound(
+  receiver: { pid: number; url: string },
+  bodies: readonly UploadBody[],
+  photos: readonly Buffer[],
+): Promise<{ seconds: number; receiverCpu: { user: number; system: number } }> {
+  const cpu0 = cpuTimes(receiver.pid);
+  const started = performance.now();
+  await Promise.all([pool(bodies, AT_ONCE, (body) => upload(receiver.url, 'none', body)), bareSharp(photos)]);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu1 = cpuTimes(receiver.pid);
+  return { seconds, receiverCpu: { user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system } };
 }
 
 /** One upload's request body, built before the clock starts: the multipart head, the photo's bytes, the tail. */
@@ -362,6 +419,10 @@ interface IngestRun {
   failed: number;
   /** CPU seconds during the timed ingest: links-api, ingest-worker, this process (the uploading client) */
   cpu: { linksApi: number; worker: number; client: number; gateway: number };
+  /** links-api's CPU seconds during the timed ingest, split into user and kernel time */
+  linksApiCpu: { user: number; system: number };
+  /** the ceiling rounds (`ceilingRound`): wall seconds, and the bare receiver's CPU seconds */
+  ceiling: { seconds: number; receiverCpu: { user: number; system: number } };
   /** the whole machine's CPU seconds (all cores) during the timed ingest and during the baseline */
   machine: { ingest: { busy: number; idle: number }; baseline: { busy: number; idle: number } };
   /** the worker's ingest jobs during the timed rounds: seconds waited in the queue, seconds processing, jobs */
@@ -380,6 +441,7 @@ interface IngestRun {
  */
 async function ingestRuns(
   services: { linksApi: ServiceProcess; worker: ServiceProcess; gateway: ServiceProcess; baseUrl: string },
+  receiver: { pid: number; url: string },
   recipientUrl: string,
   apiKey: string,
   finished: FinishedAssets,
@@ -394,6 +456,8 @@ async function ingestRuns(
     ready: 0,
     failed: 0,
     cpu: { linksApi: 0, worker: 0, client: 0, gateway: 0 },
+    linksApiCpu: { user: 0, system: 0 },
+    ceiling: { seconds: 0, receiverCpu: { user: 0, system: 0 } },
     machine: { ingest: { busy: 0, idle: 0 }, baseline: { busy: 0, idle: 0 } },
     jobs: { waitSeconds: 0, runSeconds: 0, count: 0 },
     eventLoop: { linksApi: [], worker: [] },
@@ -413,6 +477,7 @@ async function ingestRuns(
     const bytes = chunk.map((f) => readFileSync(f));
     const baseline = await bareSharp(bytes);
     const bodies = chunk.map((f, i) => uploadBody(basename(f), bytes[i] as Buffer));
+    const ceiling = await ceilingRound(receiver, bodies, bytes);
     await Promise.all([eventLoopDelay(services.linksApi), eventLoopDelay(services.worker)]); // window starts
     const jobs0 = await jobTotals();
     const cpu0 = [
@@ -421,6 +486,7 @@ async function ingestRuns(
       cpuSeconds(process.pid),
       services.gateway.cpuSeconds(),
     ];
+    const linksApiCpu0 = cpuTimes(services.linksApi.pid);
     const machine0 = machineCpuSeconds();
     target += chunk.length;
     const started = performance.now();
@@ -433,6 +499,7 @@ async function ingestRuns(
     const ownerMs = await owner.stop();
     const recipientMs = await recipient.stop();
     const machine1 = machineCpuSeconds();
+    const linksApiCpu1 = cpuTimes(services.linksApi.pid);
     const cpu1 = [
       services.linksApi.cpuSeconds(),
       services.worker.cpuSeconds(),
@@ -453,6 +520,11 @@ async function ingestRuns(
     run.cpu.worker += (cpu1[1] as number) - (cpu0[1] as number);
     run.cpu.client += (cpu1[2] as number) - (cpu0[2] as number);
     run.cpu.gateway += (cpu1[3] as number) - (cpu0[3] as number);
+    run.linksApiCpu.user += linksApiCpu1.user - linksApiCpu0.user;
+    run.linksApiCpu.system += linksApiCpu1.system - linksApiCpu0.system;
+    run.ceiling.seconds += ceiling.seconds;
+    run.ceiling.receiverCpu.user += ceiling.receiverCpu.user;
+    run.ceiling.receiverCpu.system += ceiling.receiverCpu.system;
     run.machine.ingest.busy += machine1.busy - machine0.busy;
     run.machine.ingest.idle += machine1.idle - machine0.idle;
     run.machine.baseline.busy += baseline.machine.busy;
@@ -465,7 +537,7 @@ async function ingestRuns(
     run.ownerRequestMs.push(...ownerMs);
     run.recipientRequestMs.push(...recipientMs);
     console.error(
-      `round ${run.eventLoop.worker.length}/${ROUNDS}: baseline ${run.baselineSeconds.toFixed(1)} s, ingest ${run.ingestSeconds.toFixed(1)} s ` +
+      `round ${run.eventLoop.worker.length}/${ROUNDS}: baseline ${run.baselineSeconds.toFixed(1)} s, ceiling ${run.ceiling.seconds.toFixed(1)} s, ingest ${run.ingestSeconds.toFixed(1)} s ` +
         `(uploads done after ${((uploaded - started) / 1000).toFixed(1)} s); event-loop p99 links-api ${apiLoop.p99.toFixed(1)} ms, ingest-worker ${workerLoop.p99.toFixed(1)} ms`,
     );
   };
@@ -583,6 +655,8 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
   const pgPool = createPool({ connectionString: backing.databaseUrl, max: 4 });
   const db = createDb(pgPool);
   const started: ServiceProcess[] = [];
+  /** baseline processes started here (the bare receiver), stopped after the services */
+  const stops: (() => Promise<void>)[] = [];
   try {
     await migrateToLatest(db as never);
     const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
@@ -614,6 +688,8 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
     );
     started.push(gateway);
     const recipientUrl = `${gateway.url}${thumbnailPath}`;
+    const receiver = await startBareReceiver(join(dir, 'bare-receiver'));
+    stops.push(() => receiver.stop());
 
     const lines: string[] = [];
     if (PHOTOS > 0) {
@@ -625,6 +701,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
       const files = all.slice(WARMUP);
       const run = await ingestRuns(
         { linksApi, worker, gateway, baseUrl },
+        receiver,
         recipientUrl,
         secret,
         finished,
@@ -633,6 +710,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
       ).finally(() => finished.close());
       const baselineRate = files.length / run.baselineSeconds;
       const ingestRate = files.length / run.ingestSeconds;
+      const ceilingRate = files.length / run.ceiling.seconds;
       // the worker's job slots, as the worker computes them from the same setting
       const slots = ingestConcurrency(Number(process.env.INGEST_CONCURRENCY ?? 0));
       const perPhoto = (s: number) => `${((s * 1000) / files.length).toFixed(0)} ms`;
@@ -645,8 +723,10 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
         '|---|---:|---:|',
         `| bare sharp from memory, ${AT_ONCE} at a time (decode + 1440 px JPEG preview + 250 px WebP thumbnail) | ${run.baselineSeconds.toFixed(1)} | ${baselineRate.toFixed(2)} |`,
         `| first byte of the first upload → last asset ready (upload, SHA-1, storage, outbox, relay, BullMQ, verify, EXIF, derivatives, thumbhash, DB) | ${run.ingestSeconds.toFixed(1)} | ${ingestRate.toFixed(2)} |`,
+        `| the ceiling: a bare receiver takes the same uploads (node:http; SHA-1 and a file write of every byte, fsync; no parsing, database, queue or logging) while bare sharp makes the same derivatives, both at once | ${run.ceiling.seconds.toFixed(1)} | ${ceilingRate.toFixed(2)} |`,
         '',
         `Ratio ingest / bare sharp: **${(ingestRate / baselineRate).toFixed(2)}×** (target ≥ 0.8×); ${run.ready} ready, ${run.failed} failed (warm-up included); the uploads themselves were done after ${run.uploadSeconds.toFixed(1)} s.`,
+        `The ceiling on this machine (no design that keeps each upload durably before answering, and makes the same derivatives, can beat it): **${(ceilingRate / baselineRate).toFixed(2)}×** bare sharp. The bare receiver spent ${perPhoto(run.ceiling.receiverCpu.user + run.ceiling.receiverCpu.system)} of CPU per upload, ${perPhoto(run.ceiling.receiverCpu.system)} of it in the kernel (socket reads, page-cache writes, the flush); links-api ${perPhoto(run.linksApiCpu.user + run.linksApiCpu.system)}, ${perPhoto(run.linksApiCpu.system)} in the kernel.`,
         `CPU per photo: links-api ${perPhoto(run.cpu.linksApi)}, ingest-worker ${perPhoto(run.cpu.worker)}, the uploading client ${perPhoto(run.cpu.client)} (wall time per photo ${perPhoto(run.ingestSeconds)} on 2 cores; bare sharp ${perPhoto(run.baselineSeconds)} wall, ${perPhoto(run.baselineCpuSeconds)} CPU; ingest CPU of the three processes / bare sharp CPU: ${((run.cpu.linksApi + run.cpu.worker + run.cpu.client) / run.baselineCpuSeconds).toFixed(2)}×).`,
         `The whole machine per photo (/proc/stat, both cores): during the ingest ${perPhoto(run.machine.ingest.busy)} busy and ${perPhoto(run.machine.ingest.idle)} idle, of which the three processes above ${perPhoto(run.cpu.linksApi + run.cpu.worker + run.cpu.client)}, the gateway answering the recipient ${perPhoto(run.cpu.gateway)} and everything else (PostgreSQL, Redis, the kernel's threads) ${perPhoto(run.machine.ingest.busy - run.cpu.linksApi - run.cpu.worker - run.cpu.client - run.cpu.gateway)}; during bare sharp ${perPhoto(run.machine.baseline.busy)} busy and ${perPhoto(run.machine.baseline.idle)} idle. 0.8× would be ${perPhoto(run.baselineSeconds / 0.8)} of wall time per photo: at most ${perPhoto((cpus().length * run.baselineSeconds) / 0.8)} of the ${cpus().length} cores' time for everything the ingest makes the machine do.`,
         `Ingest jobs (the worker's metrics): ${run.jobs.count} jobs, mean wait in the queue ${((run.jobs.waitSeconds * 1000) / run.jobs.count).toFixed(0)} ms, mean processing ${((run.jobs.runSeconds * 1000) / run.jobs.count).toFixed(0)} ms (${slots} at a time: the worker's job slots were busy ${((100 * run.jobs.runSeconds) / (slots * run.ingestSeconds)).toFixed(0)}% of the ingest time).`,
@@ -665,6 +745,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
     return { markdown: lines.join('\n') };
   } finally {
     for (const s of started.reverse()) await s.stop().catch(() => {});
+    for (const stop of stops) await stop().catch(() => {});
     await db.destroy().catch(() => {});
     await backing.stop();
     rmSync(dir, { recursive: true, force: true });

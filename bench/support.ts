@@ -95,11 +95,17 @@ export function ensureWrk(): string {
 /** clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux) */
 const USER_HZ = 100;
 
-/** User + system CPU seconds a process (all its threads) has used so far (/proc/<pid>/stat fields 14 and 15; Linux). */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU seconds a process (all its threads) has used so far (/proc/<pid>/stat fields 14 and 15; Linux). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  return { user: Number(fields[11]) / USER_HZ, system: Number(fields[12]) / USER_HZ };
+}
+
+/** User + system CPU seconds a process (all its threads) has used so far (`cpuTimes`). */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 /**
