@@ -4,8 +4,11 @@
  *   node bench/ingest.bench.ts
  *   (INGEST_BENCH_PHOTOS: photos, default 160, 0 = only the bulk check; INGEST_BENCH_ROUNDS: default 4;
  *    INGEST_BENCH_CHECK=0: no bulk-upload-check (part 2), e.g. while profiling the upload path;
- *    INGEST_BENCH_CPU_PROF=<dir>: the services write a V8 CPU profile there when they stop; INGEST_CONCURRENCY is
- *    passed to the worker when set, else it keeps its default)
+ *    INGEST_BENCH_CPU_PROF=<dir>: the services write a V8 CPU profile there when they stop;
+ *    INGEST_BENCH_NODE_FLAGS: more node flags for the three services, e.g. `--trace-gc`, or
+ *    `--incremental-marking-soft-trigger=0 --incremental-marking-hard-trigger=0` for V8's own marking triggers
+ *    (runtime gc-tuning.ts leaves a trigger given on the command line); INGEST_CONCURRENCY is passed to the worker
+ *    when set, else it keeps its default)
  *
  * 1. Ingest end to end, as users run it: links-api and ingest-worker each in their own process, started as
  *    `npm start` starts them (`node apps/<app>/src/main.ts`, default configuration, JSON logging on, the outbox
@@ -661,7 +664,10 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
     await migrateToLatest(db as never);
     const owner = await createUser(db, { email: 'ingest@bench.test', name: 'Ingest', password: 'bench' });
     const { secret } = await createApiKey(db, owner.id, 'ingest bench');
-    const nodeFlags = cpuProfileFlags(process.env.INGEST_BENCH_CPU_PROF);
+    const nodeFlags = [
+      ...cpuProfileFlags(process.env.INGEST_BENCH_CPU_PROF),
+      ...(process.env.INGEST_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    ];
     const env = {
       DATABASE_URL: backing.databaseUrl,
       REDIS_URL: backing.redisUrl,

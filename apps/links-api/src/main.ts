@@ -7,9 +7,12 @@ import {
   handleShutdown,
   loadConfigOrExit,
   startOpsServer,
+  tuneGarbageCollection,
 } from '@immish/runtime';
 import { buildApp } from './app.ts';
 
+// first: when the garbage collector starts marking (runtime gc-tuning.ts)
+tuneGarbageCollection();
 const config = loadConfigOrExit(LinksApiConfig, 'links-api');
 const logger = createLogger({ service: 'links-api', level: config.LOG_LEVEL });
 const metrics = createMetrics('links-api');

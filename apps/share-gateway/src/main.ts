@@ -6,10 +6,13 @@ import {
   handleShutdown,
   loadConfigOrExit,
   startOpsServer,
+  tuneGarbageCollection,
 } from '@immish/runtime';
 import { buildApp } from './app.ts';
 import { passwordVerificationGate } from './unlock.ts';
 
+// first: when the garbage collector starts marking (runtime gc-tuning.ts)
+tuneGarbageCollection();
 const config = loadConfigOrExit(GatewayConfig, 'share-gateway');
 const logger = createLogger({ service: 'share-gateway', level: config.LOG_LEVEL });
 const metrics = createMetrics('share-gateway');

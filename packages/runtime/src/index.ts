@@ -5,6 +5,7 @@ export * from './config.ts';
 export * from './cpu-priority.ts';
 export * from './deadline.ts';
 export * from './errors.ts';
+export * from './gc-tuning.ts';
 export * from './http/index.ts';
 export * from './logger.ts';
 export * from './memo.ts';

@@ -2,6 +2,7 @@ import type { BackgroundWorkerConfig, CoreConfig } from '@immish/contracts';
 import type { Static, TObject } from 'typebox';
 import { loadConfigOrExit } from './config.ts';
 import { lowerCpuPriority } from './cpu-priority.ts';
+import { tuneGarbageCollection } from './gc-tuning.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startOpsServer } from './ops.ts';
@@ -27,6 +28,7 @@ export async function runWorkerProcess<T extends TObject>(opts: {
   metricsPort: (config: Static<T>) => number;
   start: (ctx: WorkerProcessContext<Static<T>>) => Promise<{ close(): Promise<void> }> | { close(): Promise<void> };
 }): Promise<void> {
+  tuneGarbageCollection();
   const config = loadConfigOrExit(opts.config, opts.service) as Static<T> & CoreConfig & BackgroundWorkerConfig;
   const logger = createLogger({ service: opts.service, level: config.LOG_LEVEL });
   // before any connection or job starts a thread: those made later inherit the lowered priority
