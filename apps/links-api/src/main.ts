@@ -11,8 +11,6 @@ import {
 } from '@immish/runtime';
 import { buildApp } from './app.ts';
 
-// first: when the garbage collector starts marking (runtime gc-tuning.ts)
-tuneGarbageCollection();
 const config = loadConfigOrExit(LinksApiConfig, 'links-api');
 const logger = createLogger({ service: 'links-api', level: config.LOG_LEVEL });
 const metrics = createMetrics('links-api');
@@ -35,6 +33,8 @@ const ops = await startOpsServer({
   host: config.METRICS_HOST,
   port: config.LINKS_API_METRICS_PORT,
 });
+// once started: when the garbage collector starts marking from now on (runtime gc-tuning.ts)
+tuneGarbageCollection();
 handleShutdown(
   [
     { name: 'http', run: () => app.close() },

@@ -11,8 +11,6 @@ import {
 import { buildApp } from './app.ts';
 import { passwordVerificationGate } from './unlock.ts';
 
-// first: when the garbage collector starts marking (runtime gc-tuning.ts)
-tuneGarbageCollection();
 const config = loadConfigOrExit(GatewayConfig, 'share-gateway');
 const logger = createLogger({ service: 'share-gateway', level: config.LOG_LEVEL });
 const metrics = createMetrics('share-gateway');
@@ -33,6 +31,8 @@ const ops = await startOpsServer({
   host: config.METRICS_HOST,
   port: config.GATEWAY_METRICS_PORT,
 });
+// once started: when the garbage collector starts marking from now on (runtime gc-tuning.ts)
+tuneGarbageCollection();
 handleShutdown(
   [
     { name: 'http', run: () => app.close() },

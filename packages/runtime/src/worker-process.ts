@@ -28,7 +28,6 @@ export async function runWorkerProcess<T extends TObject>(opts: {
   metricsPort: (config: Static<T>) => number;
   start: (ctx: WorkerProcessContext<Static<T>>) => Promise<{ close(): Promise<void> }> | { close(): Promise<void> };
 }): Promise<void> {
-  tuneGarbageCollection();
   const config = loadConfigOrExit(opts.config, opts.service) as Static<T> & CoreConfig & BackgroundWorkerConfig;
   const logger = createLogger({ service: opts.service, level: config.LOG_LEVEL });
   // before any connection or job starts a thread: those made later inherit the lowered priority
@@ -46,6 +45,7 @@ export async function runWorkerProcess<T extends TObject>(opts: {
     host: config.METRICS_HOST,
     port,
   });
+  tuneGarbageCollection(); // once started (gc-tuning.ts says why not before)
   logger.info({ port, nice: config.WORKER_NICE }, `${opts.service} started`);
   handleShutdown(
     [
