@@ -212,13 +212,19 @@ async function ceilingRound(
   receiver: { pid: number; url: string },
   bodies: readonly UploadBody[],
   photos: readonly Buffer[],
-): Promise<{ seconds: number; receiverCpu: { user: number; system: number } }> {
+): Promise<{ seconds: number; receiverCpu: { user: number; system: number }; machineBusy: number }> {
   const cpu0 = cpuTimes(receiver.pid);
+  const machine0 = machineCpuSeconds();
   const started = performance.now();
   await Promise.all([pool(bodies, AT_ONCE, (body) => upload(receiver.url, 'none', body)), bareSharp(photos)]);
   const seconds = (performance.now() - started) / 1000;
+  const machine1 = machineCpuSeconds();
   const cpu1 = cpuTimes(receiver.pid);
-  return { seconds, receiverCpu: { user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system } };
+  return {
+    seconds,
+    receiverCpu: { user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system },
+    machineBusy: machine1.busy - machine0.busy,
+  };
 }
 
 /** One upload's request body, built before the clock starts: the multipart head, the photo's bytes, the tail. */
@@ -425,7 +431,7 @@ interface IngestRun {
   /** links-api's CPU seconds during the timed ingest, split into user and kernel time */
   linksApiCpu: { user: number; system: number };
   /** the ceiling rounds (`ceilingRound`): wall seconds, and the bare receiver's CPU seconds */
-  ceiling: { seconds: number; receiverCpu: { user: number; system: number } };
+  ceiling: { seconds: number; receiverCpu: { user: number; system: number }; machineBusy: number };
   /** the whole machine's CPU seconds (all cores) during the timed ingest and during the baseline */
   machine: { ingest: { busy: number; idle: number }; baseline: { busy: number; idle: number } };
   /** the worker's ingest jobs during the timed rounds: seconds waited in the queue, seconds processing, jobs */
@@ -460,7 +466,7 @@ async function ingestRuns(
     failed: 0,
     cpu: { linksApi: 0, worker: 0, client: 0, gateway: 0 },
     linksApiCpu: { user: 0, system: 0 },
-    ceiling: { seconds: 0, receiverCpu: { user: 0, system: 0 } },
+    ceiling: { seconds: 0, receiverCpu: { user: 0, system: 0 }, machineBusy: 0 },
     machine: { ingest: { busy: 0, idle: 0 }, baseline: { busy: 0, idle: 0 } },
     jobs: { waitSeconds: 0, runSeconds: 0, count: 0 },
     eventLoop: { linksApi: [], worker: [] },
@@ -528,6 +534,7 @@ async function ingestRuns(
     run.ceiling.seconds += ceiling.seconds;
     run.ceiling.receiverCpu.user += ceiling.receiverCpu.user;
     run.ceiling.receiverCpu.system += ceiling.receiverCpu.system;
+    run.ceiling.machineBusy += ceiling.machineBusy;
     run.machine.ingest.busy += machine1.busy - machine0.busy;
     run.machine.ingest.idle += machine1.idle - machine0.idle;
     run.machine.baseline.busy += baseline.machine.busy;
@@ -732,7 +739,7 @@ export async function runIngestBench(): Promise<{ markdown: string }> {
         `| the ceiling: a bare receiver takes the same uploads (node:http; SHA-1 and a file write of every byte, fsync; no parsing, database, queue or logging) while bare sharp makes the same derivatives, both at once | ${run.ceiling.seconds.toFixed(1)} | ${ceilingRate.toFixed(2)} |`,
         '',
         `Ratio ingest / bare sharp: **${(ingestRate / baselineRate).toFixed(2)}×** (target ≥ 0.8×); ${run.ready} ready, ${run.failed} failed (warm-up included); the uploads themselves were done after ${run.uploadSeconds.toFixed(1)} s.`,
-        `The ceiling on this machine (no design that keeps each upload durably before answering, and makes the same derivatives, can beat it): **${(ceilingRate / baselineRate).toFixed(2)}×** bare sharp. The bare receiver spent ${perPhoto(run.ceiling.receiverCpu.user + run.ceiling.receiverCpu.system)} of CPU per upload, ${perPhoto(run.ceiling.receiverCpu.system)} of it in the kernel (socket reads, page-cache writes, the flush); links-api ${perPhoto(run.linksApiCpu.user + run.linksApiCpu.system)}, ${perPhoto(run.linksApiCpu.system)} in the kernel.`,
+        `The ceiling on this machine (no design that keeps each upload durably before answering, and makes the same derivatives, can beat it): **${(ceilingRate / baselineRate).toFixed(2)}×** bare sharp. The bare receiver spent ${perPhoto(run.ceiling.receiverCpu.user + run.ceiling.receiverCpu.system)} of CPU per upload, ${perPhoto(run.ceiling.receiverCpu.system)} of it in the kernel (socket reads, page-cache writes, the flush); links-api ${perPhoto(run.linksApiCpu.user + run.linksApiCpu.system)}, ${perPhoto(run.linksApiCpu.system)} in the kernel. The machine was busy ${perPhoto(run.ceiling.machineBusy)} per photo for the ceiling and ${perPhoto(run.machine.ingest.busy)} for the ingest: the services add ${perPhoto(run.machine.ingest.busy - run.ceiling.machineBusy)} per photo of work to the least that can be done.`,
         `CPU per photo: links-api ${perPhoto(run.cpu.linksApi)}, ingest-worker ${perPhoto(run.cpu.worker)}, the uploading client ${perPhoto(run.cpu.client)} (wall time per photo ${perPhoto(run.ingestSeconds)} on 2 cores; bare sharp ${perPhoto(run.baselineSeconds)} wall, ${perPhoto(run.baselineCpuSeconds)} CPU; ingest CPU of the three processes / bare sharp CPU: ${((run.cpu.linksApi + run.cpu.worker + run.cpu.client) / run.baselineCpuSeconds).toFixed(2)}×).`,
         `The whole machine per photo (/proc/stat, both cores): during the ingest ${perPhoto(run.machine.ingest.busy)} busy and ${perPhoto(run.machine.ingest.idle)} idle, of which the three processes above ${perPhoto(run.cpu.linksApi + run.cpu.worker + run.cpu.client)}, the gateway answering the recipient ${perPhoto(run.cpu.gateway)} and everything else (PostgreSQL, Redis, the kernel's threads) ${perPhoto(run.machine.ingest.busy - run.cpu.linksApi - run.cpu.worker - run.cpu.client - run.cpu.gateway)}; during bare sharp ${perPhoto(run.machine.baseline.busy)} busy and ${perPhoto(run.machine.baseline.idle)} idle. 0.8× would be ${perPhoto(run.baselineSeconds / 0.8)} of wall time per photo: at most ${perPhoto((cpus().length * run.baselineSeconds) / 0.8)} of the ${cpus().length} cores' time for everything the ingest makes the machine do.`,
         `Ingest jobs (the worker's metrics): ${run.jobs.count} jobs, mean wait in the queue ${((run.jobs.waitSeconds * 1000) / run.jobs.count).toFixed(0)} ms, mean processing ${((run.jobs.runSeconds * 1000) / run.jobs.count).toFixed(0)} ms (${slots} at a time: the worker's job slots were busy ${((100 * run.jobs.runSeconds) / (slots * run.ingestSeconds)).toFixed(0)}% of the ingest time).`,
