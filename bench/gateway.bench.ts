@@ -29,7 +29,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, createPool, migrateToLatest } from '@immish/db';
-import { createUser, hashPassword } from '@immish/domain';
+import { assetKeys, createUser, hashPassword } from '@immish/domain';
 import { createBlobStore } from '@immish/storage';
 import { sql } from 'kysely';
 import sharp from 'sharp';
@@ -80,7 +80,7 @@ export async function seed(b: Backing): Promise<Seed> {
       .toBuffer();
     const assets = Array.from({ length: ALBUM_ASSETS }, (_, i) => {
       const id = randomUUID();
-      const prefix = `assets/${owner.id}/${id}`;
+      const keys = assetKeys(owner.id, id, 'jpg');
       return {
         id,
         owner_id: owner.id,
@@ -89,9 +89,9 @@ export async function seed(b: Backing): Promise<Seed> {
         mime_type: 'image/jpeg',
         size: 3_000_000,
         checksum: createHash('sha1').update(id).digest(),
-        original_key: `${prefix}/original.jpg`,
-        thumbnail_key: `${prefix}/thumbnail.webp`,
-        preview_key: `${prefix}/preview.jpg`,
+        original_key: keys.original,
+        thumbnail_key: keys.thumbnail,
+        preview_key: keys.preview,
         width: 4000,
         height: 3000,
         thumbhash: randomBytes(24),

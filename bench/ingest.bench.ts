@@ -48,7 +48,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb, createPool, type Db, migrateToLatest } from '@immish/db';
-import { createApiKey, createUser } from '@immish/domain';
+import { assetKeys, createApiKey, createUser } from '@immish/domain';
 import { ingestConcurrency } from '@immish/ingest-worker';
 import { createBlobStore } from '@immish/storage';
 import { sql } from 'kysely';
@@ -570,7 +570,7 @@ async function ingestRuns(
 async function seedRecipientLink(db: Db, storageRoot: string): Promise<string> {
   const owner = await createUser(db, { email: 'sharer@bench.test', name: 'Sharer', password: 'bench' });
   const id = randomUUID();
-  const prefix = `assets/${owner.id}/${id}`;
+  const keys = assetKeys(owner.id, id, 'jpg');
   await db
     .insertInto('assets')
     .values({
@@ -581,9 +581,9 @@ async function seedRecipientLink(db: Db, storageRoot: string): Promise<string> {
       mime_type: 'image/jpeg',
       size: 3_500_000,
       checksum: createHash('sha1').update(id).digest(),
-      original_key: `${prefix}/original.jpg`,
-      thumbnail_key: `${prefix}/thumbnail.webp`,
-      preview_key: `${prefix}/preview.jpg`,
+      original_key: keys.original,
+      thumbnail_key: keys.thumbnail,
+      preview_key: keys.preview,
       width: 4000,
       height: 3000,
       status: 'ready',
@@ -600,7 +600,7 @@ async function seedRecipientLink(db: Db, storageRoot: string): Promise<string> {
     const thumbnail = await sharp({ create: { width: 250, height: 188, channels: 3, background: '#3a6' } })
       .webp({ quality: 80 })
       .toBuffer();
-    await storage.put(`${prefix}/thumbnail.webp`, thumbnail);
+    await storage.put(keys.thumbnail, thumbnail);
   } finally {
     await storage.close();
   }

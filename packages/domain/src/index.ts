@@ -48,6 +48,7 @@ export {
 export {
   anonymousFileName,
   assetColumns,
+  assetKeys,
   assetStatistics,
   bulkUploadCheck,
   derivativeKeys,

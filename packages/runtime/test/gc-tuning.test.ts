@@ -5,7 +5,7 @@ import { MARKING_TRIGGERS } from '../src/gc-tuning.ts';
 
 /**
  * The garbage collector's marking triggers (gc-tuning.ts; docs/architecture.md "Garbage collection"): every service
- * applies them at start, and a trigger the operator gave node on its command line wins. Each case runs in a node
+ * applies them once it has started, and a trigger the operator gave node on its command line wins. Each case runs in a node
  * process of its own, started with the flags under test, so `process.execArgv` is the real one and this test
  * runner's own V8 is left as it is. What the triggers save is measured by bench/ingest.bench.ts, not asserted here.
  */
